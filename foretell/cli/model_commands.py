@@ -1,0 +1,92 @@
+"""``foretell info``, ``trace`` and ``generate``: look at, score and play a model file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+import numpy as np
+
+from foretell.data.dataset import load_dataset
+from foretell.model.fileformat import load_model, read_metadata
+from foretell.model.generate import generate_performance, write_performance_csv
+from foretell.model.runtime import Runtime, load_runtime
+from foretell.model.trace import trace_dataset
+
+
+@click.command()
+@click.argument("model", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the metadata as one JSON object.")
+def info(model: Path, as_json: bool) -> None:
+    """Print a model file's metadata and parameter count."""
+    loaded = load_model(model)
+    meta = read_metadata(model)
+    spec = loaded.spec
+    summary = {
+        "file": str(model),
+        "foretell_version": meta.get("foretell_version"),
+        "format_version": meta.get("format_version"),
+        "created": meta.get("created"),
+        "parameters": spec.parameter_count(),
+        **spec.to_dict(),
+        "info": loaded.info,
+    }
+    if as_json:
+        click.echo(json.dumps(summary))
+        return
+    t = spec.transform
+    click.echo(f"{model}  (format v{meta.get('format_version')}, foretell {meta.get('foretell_version')})")
+    click.echo(
+        f"  MDRNN: dimension {spec.dimension}, {spec.layers} x {spec.units} LSTM, "
+        f"{spec.mixtures} mixtures, {spec.parameter_count():,} parameters"
+    )
+    click.echo(f"  dt transform: {t.dt_kind} (offset {t.dt_offset:g} s), min dt {t.dt_min:g} s")
+    click.echo(f"  sigma: {spec.sigma_activation}, floor weight {spec.floor_weight:g}")
+    for key, value in loaded.info.items():
+        click.echo(f"  {key}: {json.dumps(value) if isinstance(value, dict | list) else value}")
+
+
+@click.command()
+@click.argument("model", type=click.Path(path_type=Path))
+@click.argument("data", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), help="Write raw outputs and NLLs (.npz).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--clip", is_flag=True, help="Clip out-of-range controls instead of refusing.")
+def trace(model: Path, data: Path, out: Path | None, as_json: bool, clip: bool) -> None:
+    """Score every next event of DATA under MODEL, one step at a time from a fresh state."""
+    runtime = load_runtime(model)
+    dataset = load_dataset(data, clip=clip)
+    result = trace_dataset(runtime, dataset)
+    if out is not None:
+        result.save(out)
+    summary = result.summary()
+    if as_json:
+        click.echo(json.dumps(summary))
+    else:
+        click.echo(
+            f"{summary['events']} events scored over {summary['performances']} performances: "
+            f"mean NLL {summary['mean_nll']:.4f} nats/event (data space)"
+        )
+
+
+@click.command()
+@click.argument("model", type=click.Path(path_type=Path))
+@click.option("--steps", default=1000, show_default=True, type=click.IntRange(1))
+@click.option("--pi-temp", default=1.0, show_default=True, type=click.FloatRange(0))
+@click.option("--sigma-temp", default=1.0, show_default=True, type=click.FloatRange(0))
+@click.option("--seed", type=int, help="Seed for a reproducible performance.")
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="CSV to write.")
+def generate(
+    model: Path, steps: int, pi_temp: float, sigma_temp: float, seed: int | None, out: Path
+) -> None:
+    """Let MODEL play by itself (fed its own samples) and write the performance as CSV."""
+    runtime: Runtime = load_runtime(model, seed=seed)
+    performance = generate_performance(runtime, steps, pi_temp, sigma_temp)
+    write_performance_csv(out, performance)
+    click.echo(
+        f"wrote {len(performance)} events ({float(np.sum(performance[:, 0])):.1f} s) to {out}"
+    )
+
+
+COMMANDS = [info, trace, generate]

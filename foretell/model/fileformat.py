@@ -1,0 +1,220 @@
+"""The ``.ftm`` model file: one safetensors file (float32 weights) whose header carries JSON metadata.
+
+Loading never executes code (safetensors holds raw tensors and a JSON header; no pickle), checks
+the format version, a SHA-256 of every weight, and every tensor's shape against the architecture,
+and reports any problem as one ``ModelFileError`` line. See ``docs/model-format.md``.
+
+Tensors (PyTorch's LSTM conventions, gate order i, f, g, o):
+``lstm.{l}.weight_ih (4H, In_l)``, ``lstm.{l}.weight_hh (4H, H)``, ``lstm.{l}.bias (4H)`` (the sum
+of PyTorch's two biases), ``head.weight (P, H)``, ``head.bias (P)`` with ``P = 2*K*D + K``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from foretell import __version__
+from foretell.errors import ModelFileError
+from foretell.model.mixture import MixtureShape
+from foretell.model.transform import DataTransform
+
+FORMAT_NAME = "foretell-model"
+FORMAT_VERSION = 1
+METADATA_KEY = "foretell"
+SigmaActivation = Literal["softplus", "elu1"]
+SIZE_PRESETS = {"xxs": 16, "xs": 32, "s": 64, "m": 128, "l": 256, "xl": 512}
+PRESET_LAYERS = {"xl": 3}  # IMPSY's xl has three layers; every other preset two
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Everything needed to rebuild a model from its weights (nanoGPT's ``model_args``).
+
+    ``sigma_activation``: ``softplus`` gives ``sigma = softplus(a) + sigma_min`` (foretell);
+    ``elu1`` gives ``sigma = elu(a) + 1 + sigma_min`` (IMPSY's ``elu_plus_one_plus_epsilon``).
+    """
+
+    dimension: int
+    layers: int
+    units: int
+    mixtures: int
+    transform: DataTransform
+    sigma_activation: SigmaActivation = "softplus"
+    sigma_min: float = 1e-3
+    floor_weight: float = 1e-3
+    floor_sigma: float = 4.0
+
+    @property
+    def mixture(self) -> MixtureShape:
+        return MixtureShape(self.mixtures, self.dimension)
+
+    def tensor_shapes(self) -> dict[str, tuple[int, ...]]:
+        """The exact tensors (and shapes) a model file of this spec must hold."""
+        h = self.units
+        shapes: dict[str, tuple[int, ...]] = {}
+        for layer in range(self.layers):
+            inputs = self.dimension if layer == 0 else h
+            shapes[f"lstm.{layer}.weight_ih"] = (4 * h, inputs)
+            shapes[f"lstm.{layer}.weight_hh"] = (4 * h, h)
+            shapes[f"lstm.{layer}.bias"] = (4 * h,)
+        shapes["head.weight"] = (self.mixture.params, h)
+        shapes["head.bias"] = (self.mixture.params,)
+        return shapes
+
+    def parameter_count(self) -> int:
+        return int(sum(np.prod(s) for s in self.tensor_shapes().values()))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "dimension": self.dimension,
+            "layers": self.layers,
+            "units": self.units,
+            "mixtures": self.mixtures,
+            "sigma_activation": self.sigma_activation,
+            "sigma_min": self.sigma_min,
+            "floor_weight": self.floor_weight,
+            "floor_sigma": self.floor_sigma,
+            "transform": self.transform.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelSpec:
+        try:
+            spec = cls(
+                dimension=int(data["dimension"]),
+                layers=int(data["layers"]),
+                units=int(data["units"]),
+                mixtures=int(data["mixtures"]),
+                transform=DataTransform.from_dict(data["transform"]),
+                sigma_activation=data.get("sigma_activation", "softplus"),
+                sigma_min=float(data.get("sigma_min", 1e-3)),
+                floor_weight=float(data.get("floor_weight", 0.0)),
+                floor_sigma=float(data.get("floor_sigma", 1.0)),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelFileError(f"model architecture metadata is malformed ({exc!r})") from exc
+        problems = [
+            (spec.dimension < 2, "dimension must be at least 2 (dt and one control)"),
+            (min(spec.layers, spec.units, spec.mixtures) < 1, "layers/units/mixtures must be >= 1"),
+            (spec.transform.dimension != spec.dimension, "transform and dimension disagree"),
+            (spec.sigma_activation not in ("softplus", "elu1"), "unknown sigma activation"),
+            (not 0.0 <= spec.floor_weight < 1.0, "floor weight must be in [0, 1)"),
+        ]
+        for bad, what in problems:
+            if bad:
+                raise ModelFileError(f"model architecture is invalid: {what}")
+        return spec
+
+
+@dataclass(frozen=True)
+class ModelFile:
+    """A loaded model: its spec, its float32 weights and free-form metadata (training, source)."""
+
+    spec: ModelSpec
+    weights: dict[str, np.ndarray]
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def with_info(self, **updates: Any) -> ModelFile:
+        return replace(self, info={**self.info, **updates})
+
+
+def weights_digest(weights: dict[str, np.ndarray]) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(weights):
+        digest.update(name.encode())
+        digest.update(np.ascontiguousarray(weights[name], dtype=np.float32).tobytes())
+    return digest.hexdigest()
+
+
+def check_weights(spec: ModelSpec, weights: dict[str, np.ndarray], source: str) -> None:
+    """Raise naming the first missing, extra, misshapen or non-finite tensor."""
+    expected = spec.tensor_shapes()
+    missing = sorted(set(expected) - set(weights))
+    extra = sorted(set(weights) - set(expected))
+    if missing or extra:
+        raise ModelFileError(f"{source}: tensors do not match the architecture "
+                             f"(missing {missing or 'none'}, unexpected {extra or 'none'})")
+    for name, shape in expected.items():
+        if tuple(weights[name].shape) != shape:
+            raise ModelFileError(
+                f"{source}: tensor {name} has shape {tuple(weights[name].shape)}, expected {shape}"
+            )
+        if not np.isfinite(weights[name]).all():
+            raise ModelFileError(f"{source}: tensor {name} holds NaN or infinite values")
+
+
+def save_model(path: str | Path, model: ModelFile) -> Path:
+    """Write ``model`` atomically (temporary file, then rename) and return the path."""
+    from safetensors.numpy import save_file
+
+    path = Path(path)
+    weights = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in model.weights.items()}
+    check_weights(model.spec, weights, str(path))
+    meta = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "foretell_version": __version__,
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "architecture": model.spec.to_dict(),
+        "weights_sha256": weights_digest(weights),
+        "info": model.info,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".partial")
+    save_file(weights, str(temporary), metadata={METADATA_KEY: json.dumps(meta)})
+    temporary.replace(path)
+    return path
+
+
+def read_metadata(path: str | Path) -> dict[str, Any]:
+    """The JSON metadata of a model file, checked for format and version."""
+    from safetensors import safe_open
+
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileError(f"model file {path} does not exist")
+    try:
+        with safe_open(str(path), framework="np") as handle:
+            header = handle.metadata() or {}
+    except Exception as exc:  # safetensors raises its own error types for every bad header
+        raise ModelFileError(f"{path} is not a foretell model file (unreadable header: {exc})") from exc
+    if METADATA_KEY not in header:
+        raise ModelFileError(f"{path} is a safetensors file without foretell metadata")
+    try:
+        meta: dict[str, Any] = json.loads(header[METADATA_KEY])
+    except json.JSONDecodeError as exc:
+        raise ModelFileError(f"{path} has corrupt metadata ({exc.msg})") from exc
+    if meta.get("format") != FORMAT_NAME:
+        raise ModelFileError(f"{path} is not a foretell model file (format {meta.get('format')!r})")
+    version = meta.get("format_version")
+    if version != FORMAT_VERSION:
+        raise ModelFileError(
+            f"{path} has model format version {version}; this foretell reads version "
+            f"{FORMAT_VERSION} (foretell {meta.get('foretell_version', '?')} wrote it)"
+        )
+    return meta
+
+
+def load_model(path: str | Path) -> ModelFile:
+    """Read, verify and return a model file; any problem is one ``ModelFileError`` line."""
+    from safetensors import safe_open
+
+    path = Path(path)
+    meta = read_metadata(path)
+    spec = ModelSpec.from_dict(meta.get("architecture", {}))
+    try:
+        with safe_open(str(path), framework="np") as handle:
+            weights = {name: handle.get_tensor(name) for name in handle.keys()}  # noqa: SIM118
+    except Exception as exc:
+        raise ModelFileError(f"{path} is truncated or corrupt ({exc})") from exc
+    check_weights(spec, weights, str(path))
+    if weights_digest(weights) != meta.get("weights_sha256"):
+        raise ModelFileError(f"{path} is corrupt: its weights do not match their checksum")
+    return ModelFile(spec=spec, weights=weights, info=dict(meta.get("info", {})))

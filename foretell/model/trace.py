@@ -1,0 +1,68 @@
+"""Held-out scoring: run the runtime one step at a time over each performance from a fresh state.
+
+For a performance of ``n`` events the runtime sees events ``0..n-2`` and scores events ``1..n-1``:
+``nll[i] = -log p(x[i+1] | x[0..i])`` in the data space, in nats. ``raw[i]`` is the network's raw
+output after input ``i`` (layout in ``foretell.model.mixture``), so ``raw`` has ``n`` rows (the last
+predicts an event that is not in the data). This is both the evaluation users run on their own
+data and the parity tool for imported models.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from foretell.data.dataset import Dataset
+from foretell.errors import DatasetError
+from foretell.model.runtime import Runtime
+
+
+@dataclass(frozen=True)
+class TraceResult:
+    raw: list[np.ndarray]  # per performance (n, P)
+    nll: list[np.ndarray]  # per performance (n - 1,)
+
+    def summary(self) -> dict[str, Any]:
+        scored = np.concatenate(self.nll) if self.nll else np.empty(0)
+        return {
+            "mean_nll": float(scored.mean()) if scored.size else float("nan"),
+            "median_nll": float(np.median(scored)) if scored.size else float("nan"),
+            "events": int(scored.size),
+            "performances": len(self.nll),
+        }
+
+    def save(self, path: Path) -> None:
+        def objects(arrays: list[np.ndarray]) -> np.ndarray:
+            out = np.empty(len(arrays), dtype=object)
+            for i, a in enumerate(arrays):
+                out[i] = a
+            return out
+
+        np.savez_compressed(path, raw=objects(self.raw), nll=objects(self.nll))
+
+
+def trace_performance(runtime: Runtime, performance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Raw outputs ``(n, P)`` and next-event NLLs ``(n-1,)`` for one performance."""
+    runtime.reset()
+    raw = np.empty((len(performance), runtime.spec.mixture.params), dtype=np.float32)
+    for i, event in enumerate(performance):
+        raw[i] = runtime.predict(event)
+    log_p = runtime.log_likelihood(raw[:-1], performance[1:])
+    return raw, -log_p
+
+
+def trace_dataset(runtime: Runtime, dataset: Dataset) -> TraceResult:
+    if dataset.dimension != runtime.spec.dimension:
+        raise DatasetError(
+            f"{dataset.name} has dimension {dataset.dimension} but the model expects "
+            f"{runtime.spec.dimension} (dt + {runtime.spec.dimension - 1} controls)"
+        )
+    raws, nlls = [], []
+    for performance in dataset.performances:
+        raw, nll = trace_performance(runtime, performance)
+        raws.append(raw)
+        nlls.append(nll)
+    return TraceResult(raws, nlls)

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs everything the tests need (Debian packages when run as root, a virtual environment with
+# foretell and its extras), then runs lint, format check, type check and the test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+apt_packages=(liblo-tools socat)
+missing=()
+for pkg in "${apt_packages[@]}"; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  elif command -v sudo >/dev/null; then
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    echo "note: ${missing[*]} not installed; tests that need them will be skipped" >&2
+  fi
+fi
+
+python3 -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip >/dev/null
+.venv/bin/python -m pip install -q -e ".[train,test]"
+
+.venv/bin/ruff check foretell tests
+.venv/bin/ruff format --check foretell tests
+.venv/bin/mypy foretell
+.venv/bin/python -m pytest -q "$@"
