@@ -60,6 +60,9 @@ _ALLOWED_GLOBALS = {
     ("numpy._core.multiarray", "scalar"),
     ("numpy", "ndarray"),
     ("numpy", "dtype"),
+    ("_codecs", "encode"),  # protocol-2 pickles store array bytes as latin-1 text
+    ("__builtin__", "bytes"),  # pickles written by Python 2
+    ("builtins", "bytes"),
 }
 
 
@@ -75,7 +78,12 @@ class _ArrayOnlyUnpickler(pickle.Unpickler):
 def _read_npy_member(raw: bytes) -> np.ndarray:
     stream = io.BytesIO(raw)
     version = np.lib.format.read_magic(stream)
-    shape, fortran, dtype = np.lib.format._read_array_header(stream, version)  # type: ignore[attr-defined]
+    read_header = (
+        np.lib.format.read_array_header_1_0
+        if version == (1, 0)
+        else np.lib.format.read_array_header_2_0
+    )
+    shape, fortran, dtype = read_header(stream)
     if dtype.hasobject:
         array = _ArrayOnlyUnpickler(stream).load()
         if not isinstance(array, np.ndarray):
