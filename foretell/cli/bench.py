@@ -1,4 +1,4 @@
-"""``foretell bench``: benchmarks that measure (never assert). Each part lives in ``foretell.bench``."""
+"""``foretell bench``: benchmarks that measure, never assert (parts in ``foretell.bench``)."""
 
 from __future__ import annotations
 

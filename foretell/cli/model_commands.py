@@ -36,7 +36,9 @@ def info(model: Path, as_json: bool) -> None:
         click.echo(json.dumps(summary))
         return
     t = spec.transform
-    click.echo(f"{model}  (format v{meta.get('format_version')}, foretell {meta.get('foretell_version')})")
+    click.echo(
+        f"{model}  (format v{meta.get('format_version')}, foretell {meta.get('foretell_version')})"
+    )
     click.echo(
         f"  MDRNN: dimension {spec.dimension}, {spec.layers} x {spec.units} LSTM, "
         f"{spec.mixtures} mixtures, {spec.parameter_count():,} parameters"

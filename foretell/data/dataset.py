@@ -1,5 +1,6 @@
-"""Datasets in IMPSY's layout: an ``.npz`` file whose key ``perfs`` holds one float array per
-performance, shape ``(n, 1 + N)``; column 0 is dt in seconds (> 0), columns 1..N are controls in [0, 1].
+"""Datasets in IMPSY's layout: an ``.npz`` file whose key ``perfs`` holds one float array
+per performance, shape ``(n, 1 + N)``; column 0 is dt in seconds (> 0), columns 1..N are
+controls in [0, 1].
 
 Loading validates everything and names what is wrong (how many values, which performance and row).
 The object array inside such a file is a pickle; it is read with a restricted unpickler that only
@@ -83,7 +84,7 @@ def _read_npy_member(raw: bytes) -> np.ndarray:
         if version == (1, 0)
         else np.lib.format.read_array_header_2_0
     )
-    shape, fortran, dtype = read_header(stream)
+    _, _, dtype = read_header(stream)
     if dtype.hasobject:
         array = _ArrayOnlyUnpickler(stream).load()
         if not isinstance(array, np.ndarray):
@@ -120,10 +121,8 @@ def _as_performances(
         found = ", ".join(sorted(arrays)) or "nothing"
         raise DatasetError(f"{path} has no key '{DATASET_KEY}' (found: {found})")
     perfs = arrays[DATASET_KEY]
-    if perfs.dtype != object and perfs.ndim == 2:
-        perfs_list = [perfs]  # a single performance stored as one 2-D array
-    else:
-        perfs_list = list(perfs.ravel())
+    single = perfs.dtype != object and perfs.ndim == 2  # one performance as one 2-D array
+    perfs_list = [perfs] if single else list(perfs.ravel())
     out = []
     for index, perf in enumerate(perfs_list):
         array = np.asarray(perf)
@@ -147,7 +146,7 @@ def _as_performances(
 
 def _where(mask: np.ndarray, indices: list[int], perfs: list[np.ndarray]) -> str:
     """Describe up to three (performance, row) places where ``mask`` is true."""
-    places = []
+    places: list[str] = []
     offset = 0
     for index, perf in zip(indices, perfs, strict=True):
         rows = np.flatnonzero(mask[offset : offset + len(perf)].any(axis=-1))

@@ -1,4 +1,4 @@
-"""The ``.ftm`` model file: one safetensors file (float32 weights) whose header carries JSON metadata.
+"""The ``.ftm`` model file: one safetensors file (float32 weights) with JSON metadata in its header.
 
 Loading never executes code (safetensors holds raw tensors and a JSON header; no pickle), checks
 the format version, a SHA-256 of every weight, and every tensor's shape against the architecture,
@@ -139,8 +139,10 @@ def check_weights(spec: ModelSpec, weights: dict[str, np.ndarray], source: str) 
     missing = sorted(set(expected) - set(weights))
     extra = sorted(set(weights) - set(expected))
     if missing or extra:
-        raise ModelFileError(f"{source}: tensors do not match the architecture "
-                             f"(missing {missing or 'none'}, unexpected {extra or 'none'})")
+        raise ModelFileError(
+            f"{source}: tensors do not match the architecture "
+            f"(missing {missing or 'none'}, unexpected {extra or 'none'})"
+        )
     for name, shape in expected.items():
         if tuple(weights[name].shape) != shape:
             raise ModelFileError(
@@ -184,7 +186,9 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
         with safe_open(str(path), framework="np") as handle:
             header = handle.metadata() or {}
     except Exception as exc:  # safetensors raises its own error types for every bad header
-        raise ModelFileError(f"{path} is not a foretell model file (unreadable header: {exc})") from exc
+        raise ModelFileError(
+            f"{path} is not a foretell model file (unreadable header: {exc})"
+        ) from exc
     if METADATA_KEY not in header:
         raise ModelFileError(f"{path} is a safetensors file without foretell metadata")
     try:

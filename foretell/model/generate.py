@@ -17,7 +17,7 @@ def generate_performance(
     sigma_temp: float = 1.0,
     first: np.ndarray | None = None,
 ) -> np.ndarray:
-    """``steps`` generated events ``(steps, D)`` starting from ``first`` (default: a centred touch)."""
+    """``steps`` generated events ``(steps, D)`` after ``first`` (default: a centred touch)."""
     dimension = runtime.spec.dimension
     event = np.full(dimension, 0.5) if first is None else np.asarray(first, dtype=np.float64)
     if first is None:

@@ -2,8 +2,8 @@
 
 A raw output vector has ``P = 2*K*D + K`` entries, IMPSY's layout:
 ``[mu (K*D, component-major), sigma (K*D, positive), logits (K)]``, all in the network space
-(see ``foretell.model.transform``). Component ``k`` is a diagonal Gaussian ``N(mu_k, diag sigma_k^2)``
-with weight ``softmax(logits)_k``.
+(see ``foretell.model.transform``). Component ``k`` is a diagonal Gaussian
+``N(mu_k, diag sigma_k^2)`` with weight ``softmax(logits)_k``.
 
 **Floor.** A model may carry a fixed floor component ``N(0, floor_sigma^2 I)`` of weight
 ``floor_weight`` (the learned components share ``1 - floor_weight``). It bounds the NLL of events

@@ -35,12 +35,16 @@ class LSTMState:
     cell: np.ndarray  # (layers, units)
 
 
-def _fused_layer(weights: dict[str, np.ndarray], layer: int, units: int) -> tuple[np.ndarray, np.ndarray]:
+def _fused_layer(
+    weights: dict[str, np.ndarray], layer: int, units: int
+) -> tuple[np.ndarray, np.ndarray]:
     """``[W_ih | W_hh]^T`` with gates reordered i,f,g,o -> i,f,o,g and sigmoid gates halved."""
     h = units
     order = np.r_[0 : 2 * h, 3 * h : 4 * h, 2 * h : 3 * h]  # i, f, o, g
     halve = np.r_[np.full(3 * h, 0.5), np.ones(h)]
-    fused = np.concatenate([weights[f"lstm.{layer}.weight_ih"], weights[f"lstm.{layer}.weight_hh"]], 1)
+    fused = np.concatenate(
+        [weights[f"lstm.{layer}.weight_ih"], weights[f"lstm.{layer}.weight_hh"]], 1
+    )
     matrix = (fused[order].astype(np.float64) * halve[:, None]).T
     bias = weights[f"lstm.{layer}.bias"][order].astype(np.float64) * halve
     return np.ascontiguousarray(matrix, dtype=np.float32), bias.astype(np.float32)
@@ -73,7 +77,9 @@ class Runtime:
         self._normals = np.empty((0, d))
         self._next_random = 0
 
-    def _layer_views(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    def _layer_views(
+        self,
+    ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
         d, h = self.spec.dimension, self.spec.units
         views = []
         for layer in range(self.spec.layers):
@@ -82,7 +88,7 @@ class Runtime:
             inputs = self._buffer[start : start + width]
             hidden = self._buffer[start + width - h : start + width]
             g = self._gates
-            views.append((inputs, hidden, self._cells[layer], g[: 3 * h], g[: h], g[2 * h : 3 * h]))
+            views.append((inputs, hidden, self._cells[layer], g[: 3 * h], g[:h], g[2 * h : 3 * h]))
         return views
 
     # -- state ---------------------------------------------------------------------------------

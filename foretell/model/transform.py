@@ -50,10 +50,8 @@ class DataTransform:
     # -- fitting and (de)serialising ---------------------------------------------------------
 
     @classmethod
-    def fit(
-        cls, events: np.ndarray, dt_offset: float = DEFAULT_DT_OFFSET
-    ) -> DataTransform:
-        """Standardise ``log(dt + offset)`` and each control by its mean and spread in ``events``."""
+    def fit(cls, events: np.ndarray, dt_offset: float = DEFAULT_DT_OFFSET) -> DataTransform:
+        """Standardise ``log(dt + offset)`` and each control by its mean and spread."""
         events = np.asarray(events, dtype=np.float64)
         u = events.copy()
         u[:, 0] = np.log(u[:, 0] + dt_offset)
@@ -102,10 +100,14 @@ class DataTransform:
         return ((u - np.asarray(self.loc)) / np.asarray(self.scale)).astype(np.float32)
 
     def from_net(self, z: np.ndarray) -> np.ndarray:
-        """Network space ``(..., D)`` -> a valid data-space event (dt >= dt_min, controls in [0,1])."""
+        """Network space ``(..., D)`` -> a valid event (dt >= dt_min, controls in [0, 1])."""
         u = np.asarray(z, dtype=np.float64) * np.asarray(self.scale) + np.asarray(self.loc)
         events = np.empty_like(u)
-        dt = np.exp(np.minimum(u[..., 0], 700.0)) - self.dt_offset if self.dt_kind == "log" else u[..., 0]
+        dt = (
+            np.exp(np.minimum(u[..., 0], 700.0)) - self.dt_offset
+            if self.dt_kind == "log"
+            else u[..., 0]
+        )
         events[..., 0] = np.maximum(dt, self.dt_min)
         events[..., 1:] = np.clip(u[..., 1:], 0.0, 1.0)
         return events
