@@ -104,13 +104,17 @@ def sample_net(
     pi_temp: float,
     sigma_temp: float,
     uniform: float,
-    normal: np.ndarray,
-) -> np.ndarray:
-    """One sample in the network space, given one uniform and ``D`` standard normals."""
+    normal: list[float],
+) -> list[float]:
+    """One sample in the network space, given one uniform and ``D`` standard normals.
+
+    Works on Python floats: for a handful of values that is several times faster than NumPy.
+    """
     k, d = shape.mixtures, shape.dimension
     m = choose_component(raw[2 * k * d :], pi_temp, uniform)
-    mu = raw[m * d : (m + 1) * d]
+    mu = raw[m * d : (m + 1) * d].tolist()
     if sigma_temp <= 0.0:
-        return mu.astype(np.float64)
-    sigma = raw[k * d + m * d : k * d + (m + 1) * d]
-    return mu + math.sqrt(sigma_temp) * sigma * normal
+        return mu
+    spread = math.sqrt(sigma_temp)
+    sigma = raw[k * d + m * d : k * d + (m + 1) * d].tolist()
+    return [a + spread * s * e for a, s, e in zip(mu, sigma, normal, strict=True)]

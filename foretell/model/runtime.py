@@ -73,8 +73,8 @@ class Runtime:
         transform = spec.transform
         self._in_loc = np.asarray(transform.loc, dtype=np.float64)
         self._in_scale = np.asarray(transform.scale, dtype=np.float64)
-        self._uniforms = np.empty(0)
-        self._normals = np.empty((0, d))
+        self._uniforms: list[float] = []
+        self._normals: list[list[float]] = []
         self._next_random = 0
 
     def _layer_views(
@@ -154,20 +154,20 @@ class Runtime:
 
     # -- sampling and scoring ------------------------------------------------------------------
 
-    def _draw(self) -> tuple[float, np.ndarray]:
+    def _draw(self) -> tuple[float, list[float]]:
         if self._next_random >= len(self._uniforms):
-            self._uniforms = self.rng.random(RANDOM_BLOCK)
-            self._normals = self.rng.standard_normal((RANDOM_BLOCK, self.spec.dimension))
+            self._uniforms = self.rng.random(RANDOM_BLOCK).tolist()
+            self._normals = self.rng.standard_normal((RANDOM_BLOCK, self.spec.dimension)).tolist()
             self._next_random = 0
         i = self._next_random
         self._next_random += 1
-        return float(self._uniforms[i]), self._normals[i]
+        return self._uniforms[i], self._normals[i]
 
     def sample(self, raw: np.ndarray, pi_temp: float = 1.0, sigma_temp: float = 1.0) -> np.ndarray:
         """Draw the next event (data space) from ``raw``; see ``mixture`` for the temperatures."""
         uniform, normal = self._draw()
         z = sample_net(self.spec.mixture, raw, pi_temp, sigma_temp, uniform, normal)
-        return self.spec.transform.from_net(z)
+        return np.array(self.spec.transform.event_from_net(z))
 
     def log_likelihood(self, raw: np.ndarray, event: np.ndarray) -> np.ndarray:
         """Data-space ``log p(event)`` (nats) under ``raw``; works on batches ``(..., P)``."""

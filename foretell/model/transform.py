@@ -120,11 +120,8 @@ class DataTransform:
             return constant - np.log(events[..., 0] + self.dt_offset)
         return np.full(events.shape[:-1], constant)
 
-    def scalar_from_net(self) -> tuple[float, float, float, float, bool]:
-        """Constants for a fast scalar inverse of dt: (scale, loc, offset, dt_min, is_log)."""
-        return (self.scale[0], self.loc[0], self.dt_offset, self.dt_min, self.dt_kind == "log")
-
-
-def exp_clamped(value: float) -> float:
-    """``exp`` that never overflows (long-pause samples at high temperature)."""
-    return math.exp(min(value, 700.0))
+    def event_from_net(self, z: list[float]) -> list[float]:
+        """``from_net`` for one event as Python floats (the fast path of sampling)."""
+        u = [v * s + c for v, s, c in zip(z, self.scale, self.loc, strict=True)]
+        dt = math.exp(min(u[0], 700.0)) - self.dt_offset if self.dt_kind == "log" else u[0]
+        return [max(dt, self.dt_min), *(min(max(v, 0.0), 1.0) for v in u[1:])]
