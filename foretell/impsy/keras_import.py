@@ -1,0 +1,220 @@
+"""Import an IMPSY model file (``.keras`` zip or Keras ``.h5``) as a foretell model, without Keras.
+
+``import_impsy_model(path)`` sniffs the file by its first bytes (never its suffix), reads the
+weights with h5py (``h5_layouts``), takes the architecture from the file's own config, else its
+name, else its weights' shapes (``architecture``), checks every shape and converts the arrays
+(``convert``). Any problem is one ``ImportModelError`` line naming the file. TensorFlow Lite files
+are recognised and refused with a pointer to the Keras file to use instead. This module writes
+nothing: ``save_model`` does that.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from foretell.errors import DependencyError, ImportModelError
+from foretell.impsy import architecture as arch_mod
+from foretell.impsy.architecture import ImpsyArchitecture
+from foretell.impsy.convert import (
+    architecture_from_weights,
+    check_shapes,
+    impsy_spec,
+    to_foretell,
+)
+from foretell.impsy.h5_layouts import KerasWeights, read_weights
+from foretell.model.fileformat import ModelFile
+
+ZIP_MAGIC = b"PK\x03\x04"
+HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+TFLITE_MAGIC = b"TFL3"  # at offset 4 (FlatBuffers file identifier)
+KERAS_WEIGHTS_MEMBER = "model.weights.h5"
+
+
+@dataclass(frozen=True)
+class KerasFile:
+    """What an IMPSY file holds: weights, its Keras config if any, and the Keras version."""
+
+    weights: KerasWeights
+    config: dict[str, Any] | None
+    keras_version: str
+
+
+@dataclass(frozen=True)
+class ImportedModel:
+    """An imported model and how it was read (for the CLI to report)."""
+
+    model: ModelFile
+    architecture: ImpsyArchitecture
+    layout: str
+    scale: float
+    scale_source: str
+    notes: tuple[str, ...]
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def _require_h5py() -> Any:
+    try:
+        import h5py
+    except ImportError as exc:
+        raise DependencyError(
+            "reading IMPSY's Keras files needs h5py: pip install 'foretell[impsy]'"
+        ) from exc
+    return h5py
+
+
+# -- reading the file ---------------------------------------------------------------------------
+
+
+def _sniff(path: Path) -> str:
+    if not path.is_file():
+        raise ImportModelError(f"{path} does not exist")
+    with path.open("rb") as handle:
+        head = handle.read(8)
+    if head.startswith(ZIP_MAGIC):
+        return "zip"
+    if head == HDF5_MAGIC:
+        return "hdf5"
+    if head[4:8] == TFLITE_MAGIC:
+        raise ImportModelError(_tflite_message(path))
+    raise ImportModelError(
+        f"{path} is not an IMPSY model: it is neither a Keras .keras archive nor an HDF5 .h5 file"
+    )
+
+
+def _tflite_message(path: Path) -> str:
+    siblings = [path.with_suffix(s) for s in (".keras", ".h5")]
+    present = [p.name for p in siblings if p.is_file()]
+    instead = (
+        f"import {present[0]} instead"
+        if present
+        else ("import the .keras or .h5 file IMPSY saved with it instead")
+    )
+    return f"{path} is a TensorFlow Lite model, which foretell cannot import; {instead}"
+
+
+def _read_hdf5(source: Any, origin: str) -> tuple[KerasWeights, dict[str, Any] | None, str]:
+    """Weights, the ``model_config`` attribute (Keras 2 full model) and the Keras version."""
+    h5py = _require_h5py()
+    try:
+        with h5py.File(source, "r") as root:
+            weights = read_weights(root, origin)
+            config_text = root.attrs.get("model_config")
+            version = root.attrs.get("keras_version", "")
+    except (OSError, KeyError, ValueError, RuntimeError) as exc:
+        raise ImportModelError(
+            f"{origin} is truncated or corrupt (HDF5: {_first_line(exc)})"
+        ) from exc
+    config = _parse_json(config_text, origin, "model_config") if config_text is not None else None
+    return weights, config, _text(version)
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _parse_json(text: Any, origin: str, what: str) -> dict[str, Any]:
+    try:
+        data = json.loads(_text(text))
+    except json.JSONDecodeError as exc:
+        raise ImportModelError(f"{origin}: its {what} is not valid JSON ({exc.msg})") from exc
+    if not isinstance(data, dict):
+        raise ImportModelError(f"{origin}: its {what} is not a JSON object")
+    return data
+
+
+def _read_keras_zip(path: Path) -> KerasFile:
+    origin = str(path)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            if KERAS_WEIGHTS_MEMBER not in names:
+                raise ImportModelError(
+                    f"{path} is a zip but not a Keras model archive (no {KERAS_WEIGHTS_MEMBER})"
+                )
+            blob = archive.read(KERAS_WEIGHTS_MEMBER)
+            config_text = archive.read("config.json") if "config.json" in names else None
+            meta_text = archive.read("metadata.json") if "metadata.json" in names else None
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+        raise ImportModelError(f"{path} is truncated or corrupt (zip: {_first_line(exc)})") from exc
+    weights, _, _ = _read_hdf5(io.BytesIO(blob), f"{origin} ({KERAS_WEIGHTS_MEMBER})")
+    config = _parse_json(config_text, origin, "config.json") if config_text is not None else None
+    meta = _parse_json(meta_text, origin, "metadata.json") if meta_text is not None else {}
+    return KerasFile(weights, config, str(meta.get("keras_version", "")))
+
+
+def read_keras_file(path: str | Path) -> KerasFile:
+    """Read an IMPSY ``.keras`` or ``.h5`` file's weights and config (no conversion)."""
+    path = Path(path)
+    if _sniff(path) == "zip":
+        return _read_keras_zip(path)
+    weights, config, version = _read_hdf5(path, str(path))
+    return KerasFile(weights, config, version)
+
+
+# -- the import ---------------------------------------------------------------------------------
+
+
+def choose_architecture(keras: KerasFile, path: Path) -> tuple[ImpsyArchitecture, list[str]]:
+    """Config first, then the name pattern, then the weights; notes on any disagreement."""
+    named = arch_mod.from_name(path.name)
+    notes: list[str] = []
+    if keras.config is not None:
+        arch = arch_mod.from_keras_config(keras.config, str(path))
+        if named is not None and (named.dimension, named.layers, named.units, named.mixtures) != (
+            arch.dimension,
+            arch.layers,
+            arch.units,
+            arch.mixtures,
+        ):
+            notes.append(f"the file name says {named.describe()}; the file's config wins")
+        return arch, notes
+    if named is not None:
+        return named, notes
+    return architecture_from_weights(keras.weights, str(path)), notes
+
+
+def import_impsy_model(path: str | Path, scale: float | None = None) -> ImportedModel:
+    """Read an IMPSY model file and return it as a foretell ``ModelFile`` (not yet saved).
+
+    ``scale`` overrides IMPSY's ``SCALE_FACTOR`` (else read from the name, else 10).
+    """
+    path = Path(path)
+    keras = read_keras_file(path)
+    arch, notes = choose_architecture(keras, path)
+    check_shapes(keras.weights, arch, str(path))
+    if scale is not None:
+        scale_source = "the scale given"
+    else:
+        scale, scale_source = arch_mod.scale_from_names(
+            ("the file name", path.name), ("the Keras model name", arch.name)
+        )
+    if scale <= 0:
+        raise ImportModelError(f"{path}: the input scale must be positive, not {scale:g}")
+    if arch.recurrent_activation == "hard_sigmoid":
+        notes.append(
+            "its config says the LSTMs were trained with hard_sigmoid gates; IMPSY runs them "
+            "with sigmoid gates, and so does foretell"
+        )
+    info = {
+        "name": path.stem,
+        "source": "IMPSY",
+        "imported_from": path.name,
+        "keras_layout": keras.weights.layout,
+        "keras_version": keras.keras_version or "unknown",
+        "architecture_from": arch.source,
+        "impsy_scale": scale,
+        "impsy_scale_from": scale_source,
+        **({"import_notes": notes} if notes else {}),
+    }
+    model = ModelFile(impsy_spec(arch, scale), to_foretell(keras.weights), info)
+    return ImportedModel(model, arch, keras.weights.layout, scale, scale_source, tuple(notes))
