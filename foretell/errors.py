@@ -26,3 +26,15 @@ class DependencyError(ForetellError):
 
 class ImportModelError(ForetellError):
     """A foreign (IMPSY/Keras) model file cannot be imported."""
+
+
+class ControlError(ForetellError):
+    """A live-control command is unknown or has an invalid argument."""
+
+
+class OscError(ForetellError):
+    """An OSC packet cannot be decoded, or an OSC socket cannot be opened."""
+
+
+class LogFormatError(ForetellError):
+    """A performance log cannot be read or turned into a dataset."""

@@ -1,0 +1,225 @@
+"""The performance log: every interaction, user's and model's, written as it happens.
+
+Format (IMPSY's, so IMPSY's tools read foretell's logs and foretell reads IMPSY's): one file per
+session, ``{YYYY-MM-DDTHH-MM-SS}-{dim}d-mdrnn.log`` (local time, ``dim`` = 1 + controls),
+one row per event, no header::
+
+    2024-05-01T20:15:03.123456,interface,0.5,0.25,0.75
+    2024-05-01T20:15:03.141002,rnn,0.49,0.3,0.7
+
+``interface`` rows are the performer's inputs, ``rnn`` rows the model's events. Timestamps come
+from the engine's monotonic clock, mapped to wall time through one anchor taken when the log opens.
+Everything else goes to a sidecar ``{same stem}.foretell.jsonl`` (IMPSY never reads it): a header
+with the anchor and the session's settings, the scheduled and actual send time of every scheduled
+model event, the first rejection of each kind, and commands applied.
+
+Crash safety: each row is one ``write`` followed by a flush, so a ``kill -9`` loses at most the
+row being written; a last row without its newline is reported as broken by the reader and the rest
+parses. (A power cut can lose what the OS had not yet written; this module does not ``fsync``.)
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from foretell import __version__
+from foretell.clock import Clock
+from foretell.errors import LogFormatError
+from foretell.events import Event
+
+SOURCE_NAMES = {"user": "interface", "model": "rnn"}
+SOURCES_BY_NAME = {name: source for source, name in SOURCE_NAMES.items()}
+SIDECAR_SUFFIX = ".foretell.jsonl"
+_NAME = re.compile(r"(\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d)(?:-\d+)?-(\d+)d-mdrnn\.log$")
+_EPOCH = _dt.datetime(1970, 1, 1)
+
+
+def log_name(when: _dt.datetime, dimension: int) -> str:
+    """IMPSY's file name for a session that started at ``when`` (local time)."""
+    return f"{when.strftime('%Y-%m-%dT%H-%M-%S')}-{dimension}d-mdrnn.log"
+
+
+def dimension_from_name(path: Path) -> int | None:
+    """The dimension encoded in a log file's name, or None if the name is not IMPSY's."""
+    match = _NAME.search(path.name)
+    return int(match.group(2)) if match else None
+
+
+class LogWriter:
+    """Writes one session's log and sidecar (call from the engine's loop; opens in ``open``)."""
+
+    def __init__(
+        self,
+        directory: Path,
+        dimension: int | None,
+        clock: Clock,
+        meta: dict[str, Any] | None = None,
+    ) -> None:
+        self.directory = Path(directory)
+        self.dimension = dimension
+        self.clock = clock
+        self.meta = dict(meta or {})
+        self.path: Path | None = None
+        self.rows = 0
+        self._file: TextIO | None = None
+        self._sidecar: TextIO | None = None
+        self._anchor_wall = 0.0
+        self._anchor_clock = 0.0
+
+    @property
+    def is_open(self) -> bool:
+        return self._file is not None
+
+    def open(self) -> Path:
+        """Create the session's files (never overwriting one) and anchor the wall clock."""
+        if self.dimension is None:
+            raise LogFormatError("the log's dimension must be known before it opens")
+        self.directory.mkdir(parents=True, exist_ok=True)
+        now = _dt.datetime.now()
+        self._anchor_wall, self._anchor_clock = now.timestamp(), self.clock.now()
+        for second in range(3600):  # two sessions in one second: take the next free name
+            path = self.directory / log_name(now + _dt.timedelta(seconds=second), self.dimension)
+            try:
+                self._file = path.open("x", encoding="utf-8", newline="\n")
+            except FileExistsError:
+                continue
+            break
+        else:
+            raise LogFormatError(f"no free log file name in {self.directory}")
+        self.path = path
+        self._sidecar = path.with_name(path.name.removesuffix(".log") + SIDECAR_SUFFIX).open(
+            "a", encoding="utf-8", newline="\n"
+        )
+        self.note(
+            "header",
+            format="foretell-log-sidecar",
+            version=1,
+            log=path.name,
+            dimension=self.dimension,
+            wall_anchor=now.isoformat(timespec="microseconds"),
+            clock_anchor=self._anchor_clock,
+            foretell_version=__version__,
+            **self.meta,
+        )
+        return path
+
+    def wall_time(self, t: float) -> _dt.datetime:
+        """The local wall-clock time of clock time ``t``."""
+        return _dt.datetime.fromtimestamp(self._anchor_wall + (t - self._anchor_clock))
+
+    def write(self, event: Event, at: float | None = None) -> int:
+        """Append ``event`` as a row stamped ``at`` (default ``event.t``); return its row number."""
+        if self._file is None:
+            return 0
+        stamp = self.wall_time(event.t if at is None else at).isoformat(timespec="microseconds")
+        values = ",".join([format(v, ".9g") for v in event.values])
+        self._file.write(f"{stamp},{SOURCE_NAMES[event.source]},{values}\n")
+        self._file.flush()
+        self.rows += 1
+        return self.rows
+
+    def note(self, kind: str, **fields: Any) -> None:
+        """Append one JSON record to the sidecar."""
+        if self._sidecar is None:
+            return
+        self._sidecar.write(json.dumps({"kind": kind, **fields}, default=str) + "\n")
+        self._sidecar.flush()
+
+    def close(self) -> None:
+        for handle in (self._file, self._sidecar):
+            if handle is not None:
+                handle.close()
+        self._file = self._sidecar = None
+
+
+# -- reading ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LogRow:
+    """One row: ``time`` in seconds (local wall clock, naive), source ``user``/``model``, values."""
+
+    time: float
+    source: str
+    values: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class BrokenLine:
+    path: Path
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class LogContents:
+    path: Path
+    dimension: int | None
+    rows: tuple[LogRow, ...]
+    broken: tuple[BrokenLine, ...]
+
+
+def _parse_row(line: str, controls: int | None) -> LogRow:
+    fields = line.split(",")
+    if len(fields) < 3:
+        raise ValueError("fewer than three fields")
+    try:
+        stamp = _dt.datetime.fromisoformat(fields[0])
+    except ValueError as exc:
+        raise ValueError(f"bad timestamp {fields[0][:40]!r}") from exc
+    if fields[1] not in SOURCES_BY_NAME:
+        raise ValueError(f"unknown source {fields[1][:20]!r}")
+    if controls is not None and len(fields) - 2 != controls:
+        raise ValueError(f"{len(fields) - 2} values, expected {controls}")
+    try:
+        values = tuple(float(v) for v in fields[2:])
+    except ValueError as exc:
+        raise ValueError("a value is not a number") from exc
+    if not all(math.isfinite(v) and 0.0 <= v <= 1.0 for v in values):
+        raise ValueError("a value is NaN, infinite or outside [0, 1]")
+    seconds = (stamp.replace(tzinfo=None) - _EPOCH).total_seconds()
+    return LogRow(seconds, SOURCES_BY_NAME[fields[1]], values)
+
+
+def read_log(path: str | Path, dimension: int | None = None) -> LogContents:
+    """Read a log, skipping (and listing) broken lines; a last line without newline is broken.
+
+    ``dimension`` defaults to the one in the file name, else the first good row's.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise LogFormatError(f"cannot read log {path} ({exc.strerror})") from exc
+    dimension = dimension or dimension_from_name(path)
+    controls = dimension - 1 if dimension else None
+    rows: list[LogRow] = []
+    broken: list[BrokenLine] = []
+    lines = text.split("\n")
+    complete = len(lines) - 1  # the piece after the last newline is incomplete (or empty)
+    for number, line in enumerate(lines, start=1):
+        if number > complete:
+            if line.strip():
+                broken.append(BrokenLine(path, number, "incomplete last line (no newline)"))
+            break
+        if not line.strip():
+            continue
+        try:
+            row = _parse_row(line.rstrip("\r"), controls)
+        except ValueError as exc:
+            broken.append(BrokenLine(path, number, str(exc)))
+            continue
+        if controls is None:
+            controls = len(row.values)
+            dimension = controls + 1
+        rows.append(row)
+    return LogContents(path, dimension, tuple(rows), tuple(broken))

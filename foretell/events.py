@@ -1,0 +1,74 @@
+"""``Event``: one control event as the engine sees it, checked so that an invalid one can't exist.
+
+An event is a moment ``t`` (seconds on the engine's clock, see ``foretell.clock``), the interval
+``dt`` since the previous event of the same stream, the control values (each in [0, 1]) and who
+played it: the performer (``user``) or the model (``model``). Events are immutable.
+
+Raw input from a transport is checked by ``check_values`` before it becomes an event; this module
+does not know about transports, models or logs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+Source = Literal["user", "model"]
+OutOfRange = Literal["clip", "reject"]
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A control event: time ``t`` (s), interval ``dt`` (s, >= 0), ``values`` in [0, 1], source."""
+
+    t: float
+    dt: float
+    values: tuple[float, ...]
+    source: Source
+
+    def __post_init__(self) -> None:
+        if not self.values:
+            raise ValueError("an event needs at least one control value")
+        if not (math.isfinite(self.t) and math.isfinite(self.dt) and self.dt >= 0):
+            raise ValueError(f"event time {self.t!r} / interval {self.dt!r} is invalid")
+        for v in self.values:
+            if not 0.0 <= v <= 1.0:  # also false for NaN
+                raise ValueError(f"control value {v!r} is outside [0, 1]")
+        if self.source not in ("user", "model"):
+            raise ValueError(f"unknown event source {self.source!r}")
+
+
+class InputRejected(ValueError):
+    """Raw input values that cannot become an event; ``kind`` names the problem for counting."""
+
+    def __init__(self, kind: str, detail: str) -> None:
+        super().__init__(detail)
+        self.kind = kind
+
+
+def check_values(
+    raw: Sequence[object], controls: int | None, out_of_range: OutOfRange
+) -> tuple[tuple[float, ...], bool]:
+    """Turn raw transport values into control values; return ``(values, clipped)``.
+
+    Raises ``InputRejected`` with kind ``wrong_count``, ``wrong_type``, ``not_finite`` or
+    ``out_of_range`` (only when ``out_of_range == "reject"``). ``controls=None`` accepts any count.
+    """
+    if controls is not None and len(raw) != controls:
+        raise InputRejected("wrong_count", f"expected {controls} values, got {len(raw)}")
+    if not raw:
+        raise InputRejected("wrong_count", "expected at least one value, got none")
+    values = []
+    for v in raw:
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            raise InputRejected("wrong_type", f"value {v!r} is not a number")
+        values.append(float(v))
+    if not all(math.isfinite(v) for v in values):
+        raise InputRejected("not_finite", f"values {values} hold NaN or infinity")
+    if all(0.0 <= v <= 1.0 for v in values):
+        return tuple(values), False
+    if out_of_range == "reject":
+        raise InputRejected("out_of_range", f"values {values} are outside [0, 1]")
+    return tuple(min(max(v, 0.0), 1.0) for v in values), True

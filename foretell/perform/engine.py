@@ -1,0 +1,126 @@
+"""The engine: instruments, the sources that feed them and the sinks they play to, on one loop.
+
+The engine owns every piece of performance state and is driven from one asyncio loop (or by hand
+on a ``FakeClock`` in tests). It routes nothing itself: each source delivers to its instrument's
+``Inbox`` (``Instrument.on_input``/``on_command``), each instrument plays through the scheduler to
+its sinks. The engine starts and stops them in order, publishes snapshots and events for displays,
+and accepts commands for any instrument.
+
+For a display (the dashboard): call ``snapshot()`` at whatever rate you draw (it copies, never
+blocks the performance), and ``add_listener(fn)`` to be called with ``(instrument, event)`` for
+every user and model event as it happens (on the loop; keep it short). Send commands through
+``command()`` on the loop (or ``loop.call_soon_threadsafe(engine.command, ...)`` from a thread),
+the same path OSC live control takes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from foretell.clock import Clock
+from foretell.io.base import Sink, Source
+from foretell.perform.control import Command
+from foretell.perform.instrument import Instrument, InstrumentSnapshot, Listener
+from foretell.perform.scheduler import Scheduler
+
+
+@dataclass(frozen=True)
+class SinkStatus:
+    name: str
+    sent: int
+    dropped: int
+
+
+@dataclass(frozen=True)
+class EngineSnapshot:
+    t: float
+    instruments: tuple[InstrumentSnapshot, ...]
+    sinks: tuple[SinkStatus, ...]
+    stale: int
+
+
+class Engine:
+    """Instruments plus their sources and sinks (see the module docstring).
+
+    ``sources`` pairs each source with the name of the instrument it feeds. Sinks are listed per
+    instrument on the instrument itself; ``sinks`` here are the ones the engine opens and closes.
+    """
+
+    def __init__(
+        self,
+        clock: Clock,
+        scheduler: Scheduler,
+        instruments: Sequence[Instrument],
+        sources: Sequence[tuple[Source, str]] = (),
+        sinks: Sequence[Sink] = (),
+    ) -> None:
+        self.clock = clock
+        self.scheduler = scheduler
+        self.instruments = {inst.name: inst for inst in instruments}
+        if len(self.instruments) != len(instruments):
+            raise ValueError("instrument names must be unique")
+        for _, name in sources:
+            if name not in self.instruments:
+                raise ValueError(f"a source feeds unknown instrument {name!r}")
+        self.sources = list(sources)
+        self.sinks = list(sinks)
+        self._listeners: list[Listener] = []
+        for inst in instruments:
+            inst.listeners = self._listeners
+        self.running = False
+
+    def instrument(self, name: str | None = None) -> Instrument:
+        """The instrument called ``name`` (default: the first)."""
+        if name is None:
+            return next(iter(self.instruments.values()))
+        return self.instruments[name]
+
+    def start(self) -> None:
+        """Open sinks, start instruments, then open sources (call on the engine's loop)."""
+        started: list[Sink | Source] = []
+        try:
+            for sink in self.sinks:
+                sink.start()
+                started.append(sink)
+            for inst in self.instruments.values():
+                inst.start()
+            for source, name in self.sources:
+                source.start(self.instruments[name])
+                started.append(source)
+        except Exception:
+            for part in reversed(started):
+                part.stop()
+            for inst in self.instruments.values():
+                inst.stop()
+            raise
+        self.running = True
+
+    def stop(self) -> None:
+        """Close sources, stop instruments (and their logs), withdraw queued events, close sinks."""
+        for source, _ in self.sources:
+            source.stop()
+        for inst in self.instruments.values():
+            inst.stop()
+        self.scheduler.clear()
+        for sink in self.sinks:
+            sink.stop()
+        self.running = False
+
+    def command(self, command: Command, instrument: str | None = None) -> None:
+        """Apply ``command`` to one instrument now (on the loop, between events)."""
+        self.instrument(instrument).on_command(command)
+
+    def add_listener(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: Listener) -> None:
+        self._listeners.remove(listener)
+
+    def snapshot(self) -> EngineSnapshot:
+        return EngineSnapshot(
+            t=self.clock.now(),
+            instruments=tuple(inst.snapshot() for inst in self.instruments.values()),
+            sinks=tuple(SinkStatus(repr(s), s.sent, s.dropped) for s in self.sinks),
+            stale=self.scheduler.stale,
+        )

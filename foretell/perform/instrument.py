@@ -1,0 +1,441 @@
+"""One instrument: a performer's input stream, a model's state and the interaction between them.
+
+An ``Instrument`` is the engine's unit of state (several can live in one engine): its settings
+(mode, temperatures, timescale, threshold, thru), its model ``Runtime`` (weights may be shared,
+state is its own), its log, its outputs, and its counters. It is the ``Inbox`` its sources call.
+Everything runs on the engine's loop, so commands are applied between events, never racing them.
+
+Data flows one way: input -> check -> log -> model (condition) -> sample -> scheduler -> sinks.
+The only path back is the scheduler reporting what was played, which is fed to the model when
+the model plays on its own.
+
+Time: the model is fed each user input with dt = time since the previous event it was fed (its
+own or the user's), in seconds. Generated events are scheduled at ``due = previous due +
+dt * timescale`` (timescale stretches playback only) and fed back with their sampled dt.
+
+What is dropped, by design, so work never piles up:
+- a filter-mode answer to an input that a newer input already follows (``answer=False`` from the
+  source): that input still conditions the model, only its stale answer is skipped;
+- a scheduled model event that falls due more than ``late_limit`` late: not sent, not fed back;
+  the chain re-anchors at the present (counted as ``stale``);
+- a pending model event when the user takes over in call-response, or on mode change, pause or
+  reset (counted as ``cancelled``).
+Inputs themselves are never dropped: every valid one is logged and (if the mode says so) fed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from foretell.clock import Clock, Timer
+from foretell.data.log import LogWriter
+from foretell.events import Event, InputRejected, OutOfRange, check_values
+from foretell.io.base import Sink
+from foretell.model.runtime import Runtime
+from foretell.perform import control
+from foretell.perform.modes import Mode, get_mode
+from foretell.perform.rejections import Rejections
+from foretell.perform.scheduler import Scheduler, Ticket
+
+log = logging.getLogger(__name__)
+Listener = Callable[[str, Event], None]
+ModelLoader = Callable[[Path, Callable[[Runtime | BaseException], None]], None]
+PRIME_DT = 0.1  # seconds: the interval of the neutral event that primes a fresh model
+
+
+@dataclass(frozen=True)
+class Settings:
+    """An instrument's live-adjustable settings (replaced whole by each command)."""
+
+    mode: str = "callresponse"
+    paused: bool = False
+    pi_temp: float = 1.0
+    sigma_temp: float = 1.0
+    timescale: float = 1.0
+    threshold: float = 0.1
+    input_thru: bool = False
+    out_of_range: OutOfRange = "clip"
+    log_predictions: bool = True
+
+
+@dataclass(frozen=True)
+class InstrumentSnapshot:
+    """A copy of an instrument's state for displays (cheap; take it at any rate you like)."""
+
+    name: str
+    t: float
+    settings: Settings
+    responding: bool
+    model: str | None
+    dimension: int | None
+    inputs: int
+    answers: int
+    generated: int
+    stale: int
+    cancelled: int
+    rejected: dict[str, int]
+    timing_ms: dict[str, float | None]
+    log_path: str | None
+    log_rows: int
+    expected: tuple[float, ...] | None  # the raw mixture parameters of the next event
+
+
+def load_now(path: Path, done: Callable[[Runtime | BaseException], None]) -> None:
+    """A ``ModelLoader`` that loads on the calling thread (tests, headless runs)."""
+    from foretell.model.runtime import load_runtime
+
+    try:
+        done(load_runtime(path))
+    except Exception as exc:
+        done(exc)
+
+
+class Instrument:
+    """One performer and one model (see the module docstring). Call everything on the loop."""
+
+    def __init__(
+        self,
+        name: str,
+        settings: Settings,
+        clock: Clock,
+        scheduler: Scheduler,
+        sinks: Sequence[Sink],
+        runtime: Runtime | None = None,
+        log_writer: LogWriter | None = None,
+        dimension: int | None = None,
+        loader: ModelLoader = load_now,
+        listeners: Sequence[Listener] = (),
+        model_name: str | None = None,
+    ) -> None:
+        if runtime is not None:
+            if dimension not in (None, runtime.spec.dimension):
+                raise ValueError(f"dimension {dimension} differs from the model's")
+            dimension = runtime.spec.dimension
+        elif get_mode(settings.mode).needs_model:
+            settings = replace(settings, mode="useronly")
+        self.name = name
+        self.settings = replace(settings, mode=get_mode(settings.mode).name)
+        self.clock = clock
+        self.scheduler = scheduler
+        self.sinks = list(sinks)
+        self.runtime = runtime
+        self.model_name = model_name
+        self.log = log_writer
+        self.dimension = dimension
+        self.loader = loader
+        self.listeners = listeners
+        self.rejections = Rejections(name, self._note_reject)
+        self.inputs = self.answers = self.generated = self.cancelled = self.stale = 0
+        self._raw: np.ndarray | None = None
+        self._last_fed: float | None = None
+        self._last_user: float | None = None
+        self._responding = False
+        self._pending: Ticket | None = None
+        self._silence: Timer | None = None
+        self._running = False
+
+    @property
+    def mode(self) -> Mode:
+        return get_mode(self.settings.mode)
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Open the log (if the dimension is known) and start playing if the mode says so."""
+        self._running = True
+        if self.log is not None and self.dimension is not None and not self.log.is_open:
+            self.log.dimension = self.dimension
+            path = self.log.open()
+            log.info("%s: logging to %s", self.name, path)
+        self._resume()
+
+    def stop(self) -> None:
+        self._running = False
+        self._halt()
+        if self.log is not None:
+            self.log.note("summary", **self._counters())
+            self.log.close()
+
+    # -- Inbox ----------------------------------------------------------------------------------
+
+    def on_input(self, values: Sequence[object], *, answer: bool = True) -> None:
+        """A user input: check, log, thru, condition the model, answer or yield (per mode)."""
+        t = self.clock.now()
+        controls = None if self.dimension is None else self.dimension - 1
+        try:
+            checked, clipped = check_values(values, controls, self.settings.out_of_range)
+        except InputRejected as rejected:
+            self.rejections.add(rejected.kind, str(rejected))
+            return
+        if clipped:
+            self.rejections.add("clipped", f"values {list(values)!r} clipped to [0, 1]")
+        if self.dimension is None:
+            self._adopt_dimension(len(checked) + 1)
+        event = Event(t, 0.0 if self._last_user is None else t - self._last_user, checked, "user")
+        self._last_user = t
+        self.inputs += 1
+        if self.log is not None:
+            self.log.write(event)
+        if self.settings.input_thru:
+            self.scheduler.play_now(event, self.sinks)
+        self._tell(event)
+        mode = self.mode
+        if self.runtime is None or not mode.condition_on_user:
+            return
+        if self._responding:  # call-response: the user is back; stop and listen
+            self._halt()
+        self._feed(t, checked)
+        if self.settings.paused:
+            return
+        if mode.answer_each_input and answer:
+            self._answer(t)
+        elif mode.generate == "when_silent":
+            self._arm_silence()
+
+    def on_command(self, command: control.Command) -> None:
+        """Apply a live-control command now (between events)."""
+        if self.log is not None:
+            self.log.note(
+                "command", t=self.clock.now(), command=type(command).__name__, args=vars(command)
+            )
+        match command:
+            case control.SetMode(mode=name):
+                self._set_mode(name)
+            case control.SetPause(paused=paused):
+                self._set_paused(not self.settings.paused if paused is None else paused)
+            case control.Reset():
+                self._reset()
+            case control.SetPiTemp(value=value):
+                self.settings = replace(self.settings, pi_temp=value)
+            case control.SetSigmaTemp(value=value):
+                self.settings = replace(self.settings, sigma_temp=value)
+            case control.SetTimescale(value=value):
+                self.settings = replace(self.settings, timescale=value)
+            case control.SetThreshold(value=value):
+                self.settings = replace(self.settings, threshold=value)
+            case control.SetThru(enabled=enabled):
+                self.settings = replace(self.settings, input_thru=enabled)
+            case control.LoadModel(path=path):
+                self.loader(path, lambda result: self._loaded(path, result))
+
+    def on_reject(self, kind: str, detail: str) -> None:
+        self.rejections.add(kind, detail)
+
+    # -- commands -------------------------------------------------------------------------------
+
+    def _set_mode(self, name: str) -> None:
+        mode = get_mode(name)
+        if mode.needs_model and self.runtime is None:
+            self.rejections.add("no_model", f"mode {mode.name} needs a model; none is loaded")
+            return
+        self._halt()
+        self.settings = replace(self.settings, mode=mode.name)
+        self._resume()
+
+    def _set_paused(self, paused: bool) -> None:
+        self._halt()
+        self.settings = replace(self.settings, paused=paused)
+        self._resume()
+
+    def _reset(self) -> None:
+        self._halt()
+        if self.runtime is not None:
+            self.runtime.reset()
+        self._raw = None
+        self._last_fed = None
+        self._resume()
+
+    def swap_runtime(self, runtime: Runtime, name: str | None = None) -> bool:
+        """Use ``runtime`` from now on, carrying the LSTM state over when the shapes allow."""
+        if self.dimension is not None and runtime.spec.dimension != self.dimension:
+            self.rejections.add(
+                "bad_model", f"model has dimension {runtime.spec.dimension}, not {self.dimension}"
+            )
+            return False
+        old = self.runtime
+        same_shape = old is not None and (old.spec.layers, old.spec.units) == (
+            runtime.spec.layers,
+            runtime.spec.units,
+        )
+        if old is not None and same_shape:
+            runtime.set_state(old.get_state())
+        elif old is not None:
+            self._raw = None
+        if old is not None and old.spec.mixtures != runtime.spec.mixtures:
+            self._raw = None
+        self.runtime = runtime
+        self.model_name = name or self.model_name
+        if self.dimension is None:
+            self._adopt_dimension(runtime.spec.dimension)
+        return True
+
+    def _loaded(self, path: Path, result: Runtime | BaseException) -> None:
+        if isinstance(result, BaseException):
+            self.rejections.add("bad_model", f"cannot load {path}: {result}")
+            return
+        if self.swap_runtime(result, str(path)):
+            log.info("%s: now playing with model %s", self.name, path)
+            if self.log is not None:
+                self.log.note("model", t=self.clock.now(), path=str(path), carried=True)
+
+    # -- the model ------------------------------------------------------------------------------
+
+    def _adopt_dimension(self, dimension: int) -> None:
+        self.dimension = dimension
+        if self.log is not None and self._running and not self.log.is_open:
+            self.log.dimension = dimension
+            self.log.open()
+
+    def _feed(self, t: float, values: tuple[float, ...], dt: float | None = None) -> None:
+        """Condition the model on an event at ``t`` (dt defaults to the time since the last one)."""
+        assert self.runtime is not None
+        if dt is None:
+            dt = 0.0 if self._last_fed is None else t - self._last_fed
+        self._raw = self.runtime.predict(np.array([dt, *values]))
+        self._last_fed = t
+
+    def _prime(self) -> None:
+        assert self.dimension is not None
+        self._feed(self.clock.now(), (0.5,) * (self.dimension - 1), dt=PRIME_DT)
+
+    def _sample(self) -> tuple[float, tuple[float, ...]]:
+        assert self.runtime is not None and self._raw is not None
+        s = self.settings
+        x = self.runtime.sample(self._raw, s.pi_temp, s.sigma_temp)
+        return float(x[0]), tuple(min(max(float(v), 0.0), 1.0) for v in x[1:])
+
+    def _answer(self, t: float) -> None:
+        dt, values = self._sample()
+        event = Event(t, dt, values, "model")
+        sent = self.scheduler.play_now(event, self.sinks)
+        self.answers += 1
+        if self.log is not None and self.settings.log_predictions:
+            self.log.write(event, sent)
+        self._tell(event)
+
+    # -- generating on its own ------------------------------------------------------------------
+
+    def _generating(self) -> bool:
+        mode = self.mode
+        if not self._running or self.settings.paused or self.runtime is None:
+            return False
+        return mode.generate == "always" or (mode.generate == "when_silent" and self._responding)
+
+    def _resume(self) -> None:
+        """Start whatever the mode and pause state call for (after a change of either)."""
+        generate = self.mode.generate
+        if not self._running or self.settings.paused or self.runtime is None:
+            return
+        if generate == "always":
+            self._start_chain()
+        elif generate == "when_silent" and self._last_user is not None:
+            self._arm_silence()
+
+    def _halt(self) -> None:
+        """Withdraw the pending model event and the silence timer."""
+        if self._pending is not None:
+            self.scheduler.cancel(self._pending)
+            self._pending = None
+            self.cancelled += 1
+        if self._silence is not None:
+            self._silence.cancel()
+            self._silence = None
+        self._responding = False
+
+    def _arm_silence(self) -> None:
+        if self._silence is None and self._last_user is not None:
+            when = self._last_user + self.settings.threshold
+            self._silence = self.clock.call_at(when, self._on_silence)
+
+    def _on_silence(self) -> None:
+        self._silence = None
+        if self._responding or self.mode.generate != "when_silent" or self._last_user is None:
+            return
+        if self.settings.paused or self.runtime is None or not self._running:
+            return
+        if self.clock.now() < self._last_user + self.settings.threshold:
+            self._arm_silence()  # the user played since this timer was armed
+            return
+        self._responding = True
+        self._start_chain()
+
+    def _start_chain(self) -> None:
+        if self._raw is None or self._last_fed is None:
+            self._prime()
+        assert self._last_fed is not None
+        self._schedule_next(self._last_fed, earliest=self.clock.now())
+
+    def _schedule_next(self, previous: float, earliest: float | None = None) -> None:
+        dt, values = self._sample()
+        due = previous + dt * self.settings.timescale
+        if earliest is not None:
+            due = max(due, earliest)
+        event = Event(due, dt, values, "model")
+        self._pending = self.scheduler.schedule(due, event, self.sinks, self._played, self._stale)
+
+    def _played(self, event: Event, sent: float) -> None:
+        self._pending = None
+        self.generated += 1
+        if self.log is not None:
+            row = self.log.write(event, sent) if self.settings.log_predictions else 0
+            self.log.note("timing", row=row, scheduled=event.t, sent=sent)
+        self._tell(event)
+        assert self._last_fed is not None
+        self._feed(event.t, event.values, dt=(event.t - self._last_fed) / self.settings.timescale)
+        if self._generating():
+            self._schedule_next(event.t)
+
+    def _stale(self, event: Event, now: float) -> None:
+        self._pending = None
+        self.stale += 1
+        if self.log is not None:
+            self.log.note("stale", scheduled=event.t, at=now)
+        if self._generating():
+            self._schedule_next(now)
+
+    # -- reporting ------------------------------------------------------------------------------
+
+    def _tell(self, event: Event) -> None:
+        for listener in self.listeners:
+            listener(self.name, event)
+
+    def _note_reject(self, kind: str, detail: str) -> None:
+        if self.log is not None:
+            self.log.note("reject", t=self.clock.now(), reject=kind, detail=detail)
+
+    def _counters(self) -> dict[str, Any]:
+        return {
+            "inputs": self.inputs,
+            "answers": self.answers,
+            "generated": self.generated,
+            "stale": self.stale,
+            "cancelled": self.cancelled,
+            "rejected": dict(self.rejections.counts),
+        }
+
+    def snapshot(self) -> InstrumentSnapshot:
+        raw = self._raw
+        return InstrumentSnapshot(
+            name=self.name,
+            t=self.clock.now(),
+            settings=self.settings,
+            responding=self._responding,
+            model=self.model_name,
+            dimension=self.dimension,
+            inputs=self.inputs,
+            answers=self.answers,
+            generated=self.generated,
+            stale=self.stale,
+            cancelled=self.cancelled,
+            rejected=dict(self.rejections.counts),
+            timing_ms=self.scheduler.lateness.percentiles_ms(),
+            log_path=None if self.log is None or self.log.path is None else str(self.log.path),
+            log_rows=0 if self.log is None else self.log.rows,
+            expected=None if raw is None else tuple(float(v) for v in raw),
+        )

@@ -1,0 +1,39 @@
+"""Counts rejected input by kind and reports each kind once (diagnostic log and sidecar).
+
+Kinds: ``malformed`` (undecodable packet), ``unknown_address``, ``wrong_count``, ``wrong_type``,
+``not_finite``, ``out_of_range`` (rejected), ``clipped`` (kept, values clipped), ``bad_command``,
+``no_model`` (a mode that needs a model while none is loaded), ``bad_model`` (hot load failed).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable
+
+log = logging.getLogger(__name__)
+
+
+class Rejections:
+    """Per-kind counters; the first of each kind is reported through ``report``."""
+
+    def __init__(self, instrument: str, report: Callable[[str, str], None] | None = None) -> None:
+        self.instrument = instrument
+        self.counts: Counter[str] = Counter()
+        self._report = report
+
+    def add(self, kind: str, detail: str) -> None:
+        self.counts[kind] += 1
+        if self.counts[kind] == 1:
+            log.warning(
+                "%s: %s input (%s); further ones are counted, not reported",
+                self.instrument,
+                kind.replace("_", " "),
+                detail,
+            )
+            if self._report is not None:
+                self._report(kind, detail)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())

@@ -1,0 +1,203 @@
+"""Build an engine from a ``RunConfig`` and run it: on the caller's loop, or on a thread of its own.
+
+``build_session(config)`` loads the model (if any) and wires one instrument to an OSC input, an
+OSC output and a log; it opens nothing. ``run_until(session, stop)`` runs it on the current loop
+(``foretell run``). ``start_engine(config)`` runs it in-process on its own thread and returns a
+handle (address, snapshot, command, stop): what the demo, tests and benchmarks use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import threading
+from collections.abc import Callable, Coroutine
+from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from foretell.clock import Clock, LoopClock
+from foretell.config import RunConfig
+from foretell.data.log import LogWriter
+from foretell.io.osc import OscRoutes, OscSink, OscSource
+from foretell.model.runtime import Runtime, load_runtime
+from foretell.perform.control import Command
+from foretell.perform.engine import Engine, EngineSnapshot
+from foretell.perform.instrument import Instrument, ModelLoader, Settings
+from foretell.perform.modes import get_mode
+from foretell.perform.scheduler import Scheduler
+
+T = TypeVar("T")
+
+
+def load_in_executor(path: Path, done: Callable[[Runtime | BaseException], None]) -> None:
+    """A ``ModelLoader`` that reads the file on a worker thread and calls ``done`` on the loop."""
+    loop = asyncio.get_running_loop()
+    future = loop.run_in_executor(None, load_runtime, path)
+
+    def finished(f: asyncio.Future[Runtime]) -> None:
+        if f.cancelled():
+            return
+        error = f.exception()
+        done(error if error is not None else f.result())
+
+    future.add_done_callback(finished)
+
+
+def settings_from(config: RunConfig) -> Settings:
+    i, m = config.interaction, config.model
+    return Settings(
+        mode=get_mode(i.mode).name,
+        pi_temp=m.pi_temp,
+        sigma_temp=m.sigma_temp,
+        timescale=i.timescale,
+        threshold=i.threshold,
+        input_thru=i.input_thru,
+        out_of_range=i.out_of_range,
+        log_predictions=config.log.predictions,
+    )
+
+
+def _jsonable(config: RunConfig) -> dict[str, Any]:
+    return {
+        name: {k: str(v) if isinstance(v, Path) else v for k, v in section.items()}
+        for name, section in dataclasses.asdict(config).items()
+    }
+
+
+@dataclass
+class Session:
+    """An engine wired from a config, with its OSC ends at hand."""
+
+    config: RunConfig
+    engine: Engine
+    osc_in: OscSource
+    osc_out: OscSink
+
+    @property
+    def instrument(self) -> Instrument:
+        return self.engine.instrument()
+
+
+def build_session(
+    config: RunConfig, clock: Clock | None = None, loader: ModelLoader = load_in_executor
+) -> Session:
+    """Load the model (if configured) and wire one OSC instrument; opens no socket or file."""
+    clock = clock or LoopClock()
+    runtime = None
+    if config.model.file is not None:
+        runtime = load_runtime(config.model.file, config.model.seed)
+    scheduler = Scheduler(clock, config.interaction.late_limit)
+    osc = config.osc
+    osc_in = OscSource(
+        osc.listen_host,
+        osc.listen_port,
+        OscRoutes(osc.input_address, osc.control_prefix, osc.impsy_control),
+    )
+    osc_out = OscSink(osc.send_host, osc.send_port, osc.output_address)
+    dimension = runtime.spec.dimension if runtime is not None else config.interaction.dimension
+    log = None
+    if config.log.enabled:
+        log = LogWriter(config.log.dir, dimension, clock, {"config": _jsonable(config)})
+    instrument = Instrument(
+        "main",
+        settings_from(config),
+        clock,
+        scheduler,
+        [osc_out],
+        runtime=runtime,
+        log_writer=log,
+        dimension=dimension,
+        loader=loader,
+        model_name=None if config.model.file is None else str(config.model.file),
+    )
+    engine = Engine(clock, scheduler, [instrument], [(osc_in, "main")], [osc_out])
+    return Session(config, engine, osc_in, osc_out)
+
+
+async def run_until(session: Session, stop: asyncio.Event) -> None:
+    """Start the session's engine on this loop, run until ``stop`` is set, then stop it."""
+    session.engine.start()
+    try:
+        await stop.wait()
+    finally:
+        session.engine.stop()
+
+
+class EngineHandle:
+    """An engine running on its own thread and asyncio loop; every method is thread-safe."""
+
+    def __init__(self, config: RunConfig) -> None:
+        self.config = config
+        self.session: Session | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._thread: threading.Thread | None = None
+        self._ready: Future[None] = Future()
+
+    def start(self, timeout: float = 10.0) -> EngineHandle:
+        self._thread = threading.Thread(target=self._main, name="foretell-engine", daemon=True)
+        self._thread.start()
+        self._ready.result(timeout)  # re-raises a startup error here
+        return self
+
+    def _main(self) -> None:
+        asyncio.run(self._serve())
+
+    async def _serve(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        try:
+            self.session = build_session(self.config)
+            self.session.engine.start()
+        except BaseException as exc:
+            self._ready.set_exception(exc)
+            return
+        self._ready.set_result(None)
+        try:
+            await self._stop.wait()
+        finally:
+            self.session.engine.stop()
+
+    @property
+    def osc_address(self) -> tuple[str, int]:
+        """Where the engine listens for OSC (the real port when configured with port 0)."""
+        assert self.session is not None
+        return self.session.osc_in.address
+
+    def call(self, fn: Callable[[], T], timeout: float = 5.0) -> T:
+        """Run ``fn`` on the engine's loop and return its result."""
+        assert self._loop is not None
+
+        async def run() -> T:
+            return fn()
+
+        coroutine: Coroutine[Any, Any, T] = run()
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout)
+
+    def snapshot(self) -> EngineSnapshot:
+        assert self.session is not None
+        return self.call(self.session.engine.snapshot)
+
+    def command(self, command: Command, instrument: str | None = None) -> None:
+        assert self.session is not None
+        engine = self.session.engine
+        self.call(lambda: engine.command(command, instrument))
+
+    def stop(self, timeout: float = 5.0) -> None:
+        if self._loop is not None and self._stop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._stop.set)
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def __enter__(self) -> EngineHandle:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def start_engine(config: RunConfig) -> EngineHandle:
+    """Start an engine for ``config`` in-process on its own thread; ``handle.stop()`` ends it."""
+    return EngineHandle(config).start()
