@@ -1,0 +1,155 @@
+"""An IMPSY ``config.toml`` (already parsed) -> foretell's ``RunConfig``, naming what it can't use.
+
+IMPSY keys and where they go:
+
+========================================  =====================================================
+IMPSY                                     foretell
+========================================  =====================================================
+``log_input``, ``log_predictions``        ``log.enabled`` (either), ``log.predictions``
+``[interaction] mode, threshold,          ``interaction.*`` (same names and modes)
+input_thru``
+``[model] file``                          ``model.file``: the ``.ftm`` next to IMPSY's model file
+                                          (``import_source`` says which file to import into it)
+``[model] pitemp, sigmatemp, timescale``  ``model.pi_temp``, ``model.sigma_temp``,
+                                          ``interaction.timescale``
+``[model] dimension``                     ``interaction.dimension`` (the model file has it too)
+``[model] size``                          dropped: foretell reads the size from the model file
+``[osc] server_ip, server_port,           ``osc.listen_host``, ``osc.listen_port``,
+client_ip, client_port``                  ``osc.send_host``, ``osc.send_port``
+========================================  =====================================================
+
+IMPSY's OSC addresses (``/interface`` in, ``/prediction`` out) are foretell's defaults. Anything
+else (``verbose``, ``[midi]``, ``[websocket]``, ``[serial]``, ``[serialmidi]``, ``[webui]``, unknown
+keys) is listed in ``ImpsyConfig.unsupported`` for the caller to name in one warning line.
+Metadata (``title``, ``owner``, ``description``) is dropped quietly. This module reads no files
+except to check whether an imported ``.ftm`` already sits next to IMPSY's model file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from foretell.config import RunConfig, config_from_dict
+from foretell.errors import ConfigError
+
+KEY_MAP: dict[tuple[str, str], tuple[str, str]] = {
+    ("interaction", "mode"): ("interaction", "mode"),
+    ("interaction", "threshold"): ("interaction", "threshold"),
+    ("interaction", "input_thru"): ("interaction", "input_thru"),
+    ("model", "pitemp"): ("model", "pi_temp"),
+    ("model", "sigmatemp"): ("model", "sigma_temp"),
+    ("model", "timescale"): ("interaction", "timescale"),
+    ("model", "dimension"): ("interaction", "dimension"),
+    ("osc", "server_ip"): ("osc", "listen_host"),
+    ("osc", "server_port"): ("osc", "listen_port"),
+    ("osc", "client_ip"): ("osc", "send_host"),
+    ("osc", "client_port"): ("osc", "send_port"),
+}
+HANDLED = {("model", "file"), ("model", "size")}
+METADATA = {"title", "owner", "description"}
+LOG_KEYS = {"log_input", "log_predictions"}
+IMPSY_MARKERS = {"log_input", "log_predictions", "verbose"}
+IMPSY_SECTION_MARKERS = {
+    "model": {"pitemp", "sigmatemp", "size"},
+    "osc": {"server_ip", "client_ip"},
+}
+KERAS_SUFFIXES = (".keras", ".h5")
+
+
+@dataclass(frozen=True)
+class ImpsyConfig:
+    """The mapped configuration, IMPSY keys foretell ignores, and a model file still to import."""
+
+    config: RunConfig
+    unsupported: tuple[str, ...]
+    import_source: Path | None  # IMPSY model to import into ``config.model.file`` before running
+
+    def warning(self) -> str | None:
+        """One line naming every unsupported IMPSY setting, or ``None``."""
+        if not self.unsupported:
+            return None
+        return "IMPSY settings foretell does not use: " + ", ".join(self.unsupported)
+
+
+def is_impsy_config(data: dict[str, Any]) -> bool:
+    """Whether parsed TOML looks like IMPSY's config rather than foretell's."""
+    if IMPSY_MARKERS & set(data):
+        return True
+    return any(
+        isinstance(data.get(section), dict) and keys & set(data[section])
+        for section, keys in IMPSY_SECTION_MARKERS.items()
+    )
+
+
+def _model_file(value: Any, base: Path | None) -> tuple[str, Path | None]:
+    """foretell's model file for IMPSY's ``[model] file`` and the IMPSY file to import, if any."""
+    if not isinstance(value, str):
+        raise ConfigError(f"model.file = {value!r} is invalid (expected a path (string))")
+    path = Path(value).expanduser()
+    located = path if base is None or path.is_absolute() else base / path
+    if located.suffix == ".ftm":
+        return value, None
+    target = located.with_suffix(".ftm")
+    if located.suffix == ".tflite":
+        keras = [located.with_suffix(s) for s in KERAS_SUFFIXES if located.with_suffix(s).is_file()]
+        if not target.is_file() and not keras:
+            raise ConfigError(
+                f"model.file {value} is a TensorFlow Lite model, which foretell cannot import; "
+                "point it at the .keras or .h5 file IMPSY saved with it"
+            )
+        return str(target), None if target.is_file() else keras[0]
+    return str(target), None if target.is_file() else located
+
+
+def _map(
+    data: dict[str, Any], base: Path | None
+) -> tuple[dict[str, dict[str, Any]], list[str], Path | None]:
+    mapped: dict[str, dict[str, Any]] = {}
+    unsupported: list[str] = []
+    source: Path | None = None
+    for key, value in data.items():
+        if key in METADATA or key in LOG_KEYS:
+            continue
+        if not isinstance(value, dict):
+            unsupported.append(key)
+            continue
+        for inner, inner_value in value.items():
+            if (key, inner) in KEY_MAP:
+                section, name = KEY_MAP[(key, inner)]
+                mapped.setdefault(section, {})[name] = inner_value
+            elif (key, inner) == ("model", "file"):
+                mapped.setdefault("model", {})["file"], source = _model_file(inner_value, base)
+            elif (key, inner) not in HANDLED:
+                unsupported.append(f"{key}.{inner}")
+    _map_log(data, mapped, unsupported)
+    return mapped, unsupported, source
+
+
+def _map_log(
+    data: dict[str, Any], mapped: dict[str, dict[str, Any]], unsupported: list[str]
+) -> None:
+    if not LOG_KEYS & set(data):
+        return
+    inputs, predictions = data.get("log_input", True), data.get("log_predictions", False)
+    mapped["log"] = {"enabled": bool(inputs or predictions), "predictions": predictions}
+    if predictions and not inputs:
+        unsupported.append("log_input = false (foretell logs inputs whenever it logs)")
+
+
+def impsy_to_run_config(data: dict[str, Any], base: Path | None = None) -> ImpsyConfig:
+    """Map parsed IMPSY TOML to foretell's config; relative paths resolve against ``base``."""
+    mapped, unsupported, source = _map(data, base)
+    try:
+        config = config_from_dict(mapped, base)
+    except ConfigError as exc:
+        raise ConfigError(f"{exc}{_impsy_name(str(exc))}") from exc
+    return ImpsyConfig(config, tuple(unsupported), source)
+
+
+def _impsy_name(message: str) -> str:
+    for (isection, ikey), (section, key) in KEY_MAP.items():
+        if message.startswith(f"{section}.{key} "):
+            return f" (IMPSY's [{isection}] {ikey})"
+    return ""
