@@ -5,11 +5,15 @@ during performance, predicts the next control values *and when they will happen*
 
 Public API (everything else is internal):
 
-- ``foretell.data.dataset``: ``load_dataset(path)`` -> ``Dataset`` (IMPSY's ``.npz`` layout, validated).
+- ``foretell.data.dataset``: ``load_dataset(path)`` -> ``Dataset`` (IMPSY's ``.npz`` layout,
+  validated), ``save_dataset``.
 - ``foretell.model.runtime``: ``load_runtime(path)`` -> ``Runtime`` with ``predict``, ``sample``,
   ``reset`` (NumPy only; never imports torch).
-- ``foretell.model.fileformat``: ``save_model`` / ``load_model`` for ``.ftm`` files (safetensors + JSON).
-- ``foretell.train.loop``: ``train(dataset, config)`` (needs the ``train`` extra: torch).
+- ``foretell.model.fileformat``: ``save_model`` / ``load_model`` for ``.ftm`` files
+  (safetensors + JSON metadata).
+- ``foretell.train.loop``: ``train(...)`` (needs the ``train`` extra: torch).
+- ``foretell.perform``: the performance engine; ``foretell.io``: its transports.
+- ``foretell.impsy``: import IMPSY's Keras models and config files.
 - ``foretell.errors``: ``ForetellError`` and its subclasses, each a one-line message.
 """
 
