@@ -1,0 +1,158 @@
+"""``foretell bench predict``: the time of one performance step (predict + sample), NumPy vs torch.
+
+A step is what a performance does for every event: feed the last event, get the mixture, draw the
+next event. The NumPy ``Runtime`` is timed over ``--steps`` steps after a warm-up; in the same run,
+the same model in PyTorch does the same step one event at a time with its state carried
+(``torch.no_grad``, default threads: what a user would otherwise write), using the same sampler.
+Sampling alone is timed too. Weights are random (a torch-initialised model when torch is present),
+which costs exactly what trained weights cost. This measures; it asserts nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import click
+import numpy as np
+
+from foretell.cli.bench import register
+from foretell.model.fileformat import ModelFile, ModelSpec
+from foretell.model.runtime import Runtime
+from foretell.model.transform import DataTransform
+
+WARMUP = 200
+
+
+def bench_spec(units: int, dimension: int, layers: int, mixtures: int) -> ModelSpec:
+    transform = DataTransform(
+        "log", 1e-3, (-4.0,) + (0.5,) * (dimension - 1), (1.0,) + (0.3,) * (dimension - 1)
+    )
+    return ModelSpec(dimension, layers, units, mixtures, transform)
+
+
+def random_weights(spec: ModelSpec, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    bound = 1.0 / np.sqrt(spec.units)  # PyTorch's LSTM initialisation range
+    return {
+        name: rng.uniform(-bound, bound, shape).astype(np.float32)
+        for name, shape in spec.tensor_shapes().items()
+    }
+
+
+def _time_steps(
+    step: Callable[[np.ndarray], np.ndarray], first: np.ndarray, steps: int
+) -> np.ndarray:
+    """Milliseconds per call of ``event = step(event)``, after a warm-up."""
+    event = first
+    for _ in range(WARMUP):
+        event = step(event)
+    times = np.empty(steps)
+    clock = time.perf_counter_ns
+    for i in range(steps):
+        start = clock()
+        event = step(event)
+        times[i] = clock() - start
+    return times / 1e6
+
+
+def _percentiles(prefix: str, times: np.ndarray) -> dict[str, float]:
+    return {
+        f"{prefix}p50_ms": round(float(np.percentile(times, 50)), 5),
+        f"{prefix}p99_ms": round(float(np.percentile(times, 99)), 5),
+        f"{prefix}mean_ms": round(float(times.mean()), 5),
+    }
+
+
+def _torch_step(
+    model: ModelFile, runtime: Runtime
+) -> tuple[Callable[[np.ndarray], np.ndarray], int]:
+    """The step a user would write with the torch model (state carried, no_grad)."""
+    import torch
+
+    from foretell.model.torch_mdrnn import MDRNN
+
+    net = MDRNN.from_model_file(model).eval()
+    transform = model.spec.transform
+    state: list[Any] = [None]
+
+    def step(event: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            z = torch.from_numpy(transform.to_net(event)).view(1, 1, -1)  # (1, 1, D)
+            raw, state[0] = net(z, state[0])  # (1, 1, P)
+        return runtime.sample(raw[0, 0].numpy())
+
+    return step, torch.get_num_threads()
+
+
+def bench_predict(
+    units: int, dimension: int, layers: int = 2, mixtures: int = 5, steps: int = 2000, seed: int = 0
+) -> dict[str, Any]:
+    """Time the NumPy step, sampling alone and the torch step; one dict of figures."""
+    rng = np.random.default_rng(seed)
+    spec = bench_spec(units, dimension, layers, mixtures)
+    model = ModelFile(spec, random_weights(spec, rng), {"name": "bench"})
+    runtime = Runtime(model, np.random.default_rng(seed))
+    first = np.full(dimension, 0.5)
+    first[0] = 0.02
+
+    result: dict[str, Any] = {
+        "units": units,
+        "dim": dimension,
+        "layers": layers,
+        "mixtures": mixtures,
+        "steps": steps,
+        "parameters": spec.parameter_count(),
+        "numpy_version": np.__version__,
+    }
+    result |= _percentiles(
+        "", _time_steps(lambda e: runtime.sample(runtime.predict(e)), first, steps)
+    )
+    raw = runtime.predict(first).copy()
+    result |= _percentiles("sample_", _time_steps(lambda e: runtime.sample(raw), first, steps))
+    try:
+        torch_step, threads = _torch_step(model, runtime)
+    except ImportError:
+        result |= {
+            "torch_p50_ms": None,
+            "torch_p99_ms": None,
+            "torch_mean_ms": None,
+            "speedup": None,
+            "note": "torch is not installed: no PyTorch comparison",
+        }
+        return result
+    result |= _percentiles("torch_", _time_steps(torch_step, first, steps))
+    result["torch_threads"] = threads
+    result["speedup"] = round(result["torch_p50_ms"] / result["p50_ms"], 1)
+    return result
+
+
+@register
+@click.command("predict")
+@click.option("--units", default=64, show_default=True, type=click.IntRange(1))
+@click.option("--dim", "dimension", default=4, show_default=True, type=click.IntRange(2))
+@click.option("--layers", default=2, show_default=True, type=click.IntRange(1))
+@click.option("--mixtures", default=5, show_default=True, type=click.IntRange(1))
+@click.option("--steps", default=2000, show_default=True, type=click.IntRange(100))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def predict(
+    units: int, dimension: int, layers: int, mixtures: int, steps: int, as_json: bool
+) -> None:
+    """Time one performance step (runtime.predict + sample) against the PyTorch model."""
+    result = bench_predict(units, dimension, layers, mixtures, steps)
+    if as_json:
+        click.echo(json.dumps(result))
+        return
+    click.echo(
+        f"{layers} x {units} LSTM, dim {dimension}, {mixtures} mixtures ({steps} steps): "
+        f"p50 {result['p50_ms']:.4f} ms, p99 {result['p99_ms']:.4f} ms, "
+        f"sampling alone p50 {result['sample_p50_ms']:.4f} ms"
+    )
+    if result["torch_p50_ms"] is None:
+        click.echo(f"  {result['note']}")
+    else:
+        click.echo(
+            f"  PyTorch one step at a time: p50 {result['torch_p50_ms']:.4f} ms, "
+            f"p99 {result['torch_p99_ms']:.4f} ms ({result['speedup']}x slower)"
+        )

@@ -1,0 +1,177 @@
+"""``foretell train`` and ``foretell demo`` (torch and matplotlib are imported inside commands)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from foretell.data.dataset import bundled_dataset_path, load_dataset
+from foretell.errors import ConfigError, DependencyError
+from foretell.model.fileformat import PRESET_LAYERS, SIZE_PRESETS
+
+if TYPE_CHECKING:
+    from foretell.train.loop import EpochRecord, TrainConfig, TrainResult
+
+
+def _require_torch() -> None:
+    try:
+        import torch  # noqa: F401
+    except ImportError as exc:
+        raise DependencyError(
+            "training needs PyTorch: install the train extra (pip install -e '.[train]')"
+        ) from exc
+
+
+def training_config(size: str, **overrides: Any) -> TrainConfig:
+    """A ``TrainConfig`` from a size preset and the options the user actually gave."""
+    from foretell.train.loop import TrainConfig
+
+    if size not in SIZE_PRESETS:
+        raise ConfigError(f"unknown size {size!r} (choose from {', '.join(SIZE_PRESETS)})")
+    config = TrainConfig(units=SIZE_PRESETS[size], layers=PRESET_LAYERS.get(size, 2), size=size)
+    return replace(config, **{k: v for k, v in overrides.items() if v is not None})
+
+
+class _Progress:
+    """A tqdm bar over epochs (on stderr; silent when stderr is not a terminal)."""
+
+    def __init__(self, epochs: int, disable: bool | None) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=epochs, unit="epoch", disable=disable, dynamic_ncols=True)
+        self.best = float("inf")
+
+    def __call__(self, record: EpochRecord, improved: bool) -> None:
+        self.best = min(self.best, record.val_nll)
+        self.bar.set_postfix_str(
+            f"train {record.train_nll:.3f} val {record.val_nll:.3f} best {self.best:.3f}"
+        )
+        self.bar.update(1)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def run_training(
+    data: Path, config: TrainConfig, out: Path, clip: bool = False, progress: bool | None = None
+) -> TrainResult:
+    """Load, train (with a progress bar), save the best model and its loss curves."""
+    _require_torch()
+    from foretell.model.fileformat import save_model
+    from foretell.train.curves import write_curves
+    from foretell.train.loop import train
+
+    dataset = load_dataset(data, clip=clip)
+    bar = _Progress(config.epochs, disable=None if progress is None else not progress)
+    try:
+        result = train(dataset, config, on_epoch=bar)
+    finally:
+        bar.close()
+    save_model(out, result.model.with_info(seed=config.seed, size=config.size))
+    write_curves(out, result.history, result.best_epoch, f"{dataset.name}: {out.name}")
+    return result
+
+
+@click.command()
+@click.argument("data", type=click.Path(path_type=Path))
+@click.option(
+    "--size",
+    default="s",
+    show_default=True,
+    type=click.Choice(list(SIZE_PRESETS)),
+    help="Size preset (LSTM units; xl has 3 layers).",
+)
+@click.option("--layers", type=click.IntRange(1), help="LSTM layers [default: from --size].")
+@click.option("--units", type=click.IntRange(1), help="LSTM units [default: from --size].")
+@click.option("--mixtures", type=click.IntRange(1), help="Mixture components [default: 5].")
+@click.option("--seq-len", type=click.IntRange(2), help="Steps per training window [default: 50].")
+@click.option("--batch-size", type=click.IntRange(1), help="Windows per batch [default: 16].")
+@click.option("--epochs", type=click.IntRange(1), help="Most epochs to run [default: 200].")
+@click.option(
+    "--patience",
+    type=click.IntRange(1),
+    help="Stop after this many epochs without a better validation NLL [default: 12].",
+)
+@click.option(
+    "--lr",
+    "learning_rate",
+    type=click.FloatRange(0, min_open=True),
+    help="Adam's initial learning rate [default: 0.01].",
+)
+@click.option("--val-split", type=float, help="Fraction held out for validation [default: 0.1].")
+@click.option("--seed", type=int, help="Seed for a reproducible run [default: 0].")
+@click.option("--clip", is_flag=True, help="Clip out-of-range controls instead of refusing.")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    help="Model file to write [default: DATA-SIZE.ftm in this directory].",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object at the end.")
+def train(
+    data: Path, size: str, clip: bool, out: Path | None, as_json: bool, **options: Any
+) -> None:
+    """Train an MDRNN on DATA (.npz), early-stopped on validation NLL; writes MODEL.ftm and its
+    loss curves (MODEL.curves.csv, MODEL.curves.png). Ctrl-C stops and keeps the best model."""
+    config = training_config(size, **options)
+    out = (out if out is not None else Path(f"{data.stem}-{size}.ftm")).resolve()
+    result = run_training(data, config, out, clip=clip)
+    summary = {**result.summary(), "model": str(out)}
+    if as_json:
+        click.echo(json.dumps(summary))
+        return
+    click.echo(
+        f"best validation NLL {result.best_val_nll:.4f} nats/event at epoch {result.best_epoch} "
+        f"of {result.epochs_run} ({result.stopped}); {result.train_seconds:.1f} s "
+        f"({summary['seconds_per_epoch']:.3f} s/epoch)"
+    )
+    click.echo(f"wrote {out} and its loss curves")
+
+
+@click.command()
+@click.option(
+    "--out-dir",
+    type=click.Path(path_type=Path),
+    default=Path("demo-out"),
+    show_default=True,
+    help="Where the demo writes its model, performance and plot.",
+)
+@click.option(
+    "--steps", default=400, show_default=True, type=click.IntRange(1), help="Events to generate."
+)
+@click.option("--retrain", is_flag=True, help="Train a new model even if one is there.")
+@click.option("--seed", default=0, show_default=True, type=int)
+def demo(out_dir: Path, steps: int, retrain: bool, seed: int) -> None:
+    """Train (or reuse) a small model on the bundled LightPad data, let it play, and plot it."""
+    from foretell.train.demo import generate_demo, summarise
+
+    out_dir = out_dir.resolve()
+    model_path = out_dir / "demo-model.ftm"
+    data = bundled_dataset_path()
+    reused = not retrain and _reusable(model_path, data)
+    if not reused:
+        click.echo(f"training a small model on {data.name} (size s, a few seconds)...")
+        run_training(data, training_config("s", seed=seed), model_path)
+    demo_run = generate_demo(model_path, out_dir, steps, seed)
+    for line in summarise(demo_run, reused):
+        click.echo(line)
+
+
+def _reusable(model_path: Path, data: Path) -> bool:
+    """Whether ``model_path`` is a readable model trained on exactly ``data``."""
+    from foretell.errors import ForetellError
+    from foretell.model.fileformat import load_model
+
+    if not model_path.is_file():
+        return False
+    try:
+        info = load_model(model_path).info
+    except ForetellError:
+        return False
+    return bool(info.get("data_fingerprint") == load_dataset(data).fingerprint())
+
+
+COMMANDS = [train, demo]

@@ -1,0 +1,127 @@
+"""The MDRNN in PyTorch, for training only: stacked LSTM, mixture density head and its loss.
+
+The whole training model is in this file. ``MDRNN`` is rebuilt from a ``ModelSpec`` alone and
+reads and writes the ``.ftm`` weights dict (``foretell.model.fileformat``), so the NumPy runtime
+(``foretell.model.runtime``) computes exactly what it computes. ``mdn_loss`` is the same density as
+``foretell.model.mixture.log_density`` (floor component included), so the training objective *is*
+the reported NLL, up to the data transform's Jacobian (which does not depend on the weights).
+
+Shapes: B batch, T time steps, D dimension (dt + controls), H units, K mixtures, P = 2*K*D + K.
+This module does no data handling and no training loop (see ``foretell.train``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from foretell.model.fileformat import ModelFile, ModelSpec
+
+LOG_2PI = math.log(2.0 * math.pi)
+LSTMState = tuple[torch.Tensor, torch.Tensor]  # h, c: each (layers, B, H)
+
+
+class MDRNN(nn.Module):
+    """``layers`` stacked LSTMs of ``units`` units and a linear mixture head (raw layout of
+    ``foretell.model.mixture``, sigma already made positive)."""
+
+    def __init__(self, spec: ModelSpec, dropout: float = 0.0) -> None:
+        super().__init__()
+        self.spec = spec
+        self.lstm = nn.LSTM(
+            spec.dimension,
+            spec.units,
+            spec.layers,
+            batch_first=True,
+            dropout=dropout if spec.layers > 1 else 0.0,  # between layers, training only
+        )
+        self.head = nn.Linear(spec.units, spec.mixture.params)
+        k, d = spec.mixtures, spec.dimension
+        self._sigma = slice(k * d, 2 * k * d)
+
+    def forward(
+        self, z: torch.Tensor, state: LSTMState | None = None
+    ) -> tuple[torch.Tensor, LSTMState]:
+        """Network-space inputs ``z (B, T, D)`` -> raw params ``(B, T, P)`` and the new state."""
+        hidden, state = self.lstm(z, state)  # (B, T, H), ((L, B, H), (L, B, H))
+        out = self.head(hidden)  # (B, T, P)
+        sigma = self._activate_sigma(out[..., self._sigma])  # (B, T, K*D)
+        raw = torch.cat([out[..., : self._sigma.start], sigma, out[..., self._sigma.stop :]], -1)
+        return raw, state  # (B, T, P)
+
+    def _activate_sigma(self, a: torch.Tensor) -> torch.Tensor:
+        if self.spec.sigma_activation == "softplus":
+            return F.softplus(a) + self.spec.sigma_min
+        return F.elu(a) + 1.0 + self.spec.sigma_min
+
+    # -- the .ftm weights dict -----------------------------------------------------------------
+
+    def to_weights(self) -> dict[str, np.ndarray]:
+        """The float32 tensors of a model file (``ModelSpec.tensor_shapes`` names and shapes)."""
+        weights: dict[str, np.ndarray] = {}
+        with torch.no_grad():
+            for layer in range(self.spec.layers):
+                lstm = self.lstm
+                weights[f"lstm.{layer}.weight_ih"] = _numpy(getattr(lstm, f"weight_ih_l{layer}"))
+                weights[f"lstm.{layer}.weight_hh"] = _numpy(getattr(lstm, f"weight_hh_l{layer}"))
+                bias = getattr(lstm, f"bias_ih_l{layer}") + getattr(lstm, f"bias_hh_l{layer}")
+                weights[f"lstm.{layer}.bias"] = _numpy(bias)  # (4H,)
+            weights["head.weight"] = _numpy(self.head.weight)  # (P, H)
+            weights["head.bias"] = _numpy(self.head.bias)  # (P,)
+        return weights
+
+    def load_weights(self, weights: dict[str, np.ndarray]) -> None:
+        """Copy a model file's tensors in (the summed LSTM bias goes to ``bias_ih``)."""
+        with torch.no_grad():
+            for layer in range(self.spec.layers):
+                for name in ("weight_ih", "weight_hh"):
+                    getattr(self.lstm, f"{name}_l{layer}").copy_(
+                        torch.from_numpy(weights[f"lstm.{layer}.{name}"])
+                    )
+                getattr(self.lstm, f"bias_ih_l{layer}").copy_(
+                    torch.from_numpy(weights[f"lstm.{layer}.bias"])
+                )
+                getattr(self.lstm, f"bias_hh_l{layer}").zero_()
+            self.head.weight.copy_(torch.from_numpy(weights["head.weight"]))
+            self.head.bias.copy_(torch.from_numpy(weights["head.bias"]))
+
+    @classmethod
+    def from_model_file(cls, model: ModelFile) -> MDRNN:
+        """A torch model holding a model file's weights (e.g. for parity checks or fine-tuning)."""
+        net = cls(model.spec)
+        net.load_weights(model.weights)
+        return net
+
+
+def _numpy(tensor: torch.Tensor) -> np.ndarray:
+    return tensor.detach().cpu().numpy().astype(np.float32).copy()
+
+
+def mdn_loss(spec: ModelSpec, raw: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+    """``-log p(z)`` in the network space, per event: ``raw (..., P)``, ``z (..., D)`` -> ``(...)``.
+
+    The same mixture as ``foretell.model.mixture.log_density``: K learned diagonal Gaussians sharing
+    weight ``1 - floor_weight`` and the fixed floor ``N(0, floor_sigma^2 I)`` of weight
+    ``floor_weight``. Subtract ``DataTransform.log_abs_det_jacobian`` for the data-space NLL.
+    """
+    k, d = spec.mixtures, spec.dimension
+    lead = raw.shape[:-1]
+    mu = raw[..., : k * d].reshape(*lead, k, d)  # (..., K, D)
+    sigma = raw[..., k * d : 2 * k * d].reshape(*lead, k, d)  # (..., K, D)
+    logits = raw[..., 2 * k * d :]  # (..., K)
+    diff = (z.unsqueeze(-2) - mu) / sigma  # (..., K, D)
+    component = -0.5 * diff.pow(2).sum(-1) - sigma.log().sum(-1) - 0.5 * d * LOG_2PI  # (..., K)
+    weighted = F.log_softmax(logits, dim=-1) + component  # (..., K)
+    if spec.floor_weight > 0:
+        fs = spec.floor_sigma
+        floor = (
+            -0.5 * (z / fs).pow(2).sum(-1)
+            - d * (math.log(fs) + 0.5 * LOG_2PI)
+            + math.log(spec.floor_weight)
+        )  # (...)
+        weighted = torch.cat([weighted + math.log1p(-spec.floor_weight), floor.unsqueeze(-1)], -1)
+    return -torch.logsumexp(weighted, dim=-1)  # (...)

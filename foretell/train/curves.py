@@ -1,0 +1,79 @@
+"""Loss curves of a training run, written beside the model: ``MODEL.curves.csv`` and ``.png``.
+
+The CSV has one row per epoch (``epoch,train_nll,val_nll,learning_rate,seconds``); the PNG plots
+training and validation NLL (data space, nats per event) and marks the best epoch. Plotting uses
+matplotlib's Agg backend (no display needed); without matplotlib only the CSV is written.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+from foretell.train.loop import EpochRecord
+
+log = logging.getLogger(__name__)
+COLUMNS = ("epoch", "train_nll", "val_nll", "learning_rate", "seconds")
+
+
+def curve_paths(model_path: Path) -> tuple[Path, Path]:
+    """``MODEL.curves.csv`` and ``MODEL.curves.png`` for ``MODEL.ftm``."""
+    stem = model_path.with_suffix("")
+    return stem.with_name(stem.name + ".curves.csv"), stem.with_name(stem.name + ".curves.png")
+
+
+def write_csv(path: Path, history: Sequence[EpochRecord]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(COLUMNS)
+        for r in history:
+            writer.writerow(
+                [
+                    r.epoch,
+                    f"{r.train_nll:.6f}",
+                    f"{r.val_nll:.6f}",
+                    f"{r.learning_rate:.3g}",
+                    f"{r.seconds:.3f}",
+                ]
+            )
+    return path
+
+
+def write_png(
+    path: Path, history: Sequence[EpochRecord], best_epoch: int, title: str
+) -> Path | None:
+    """Plot the curves; returns ``None`` (and logs why) when matplotlib is missing."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        from matplotlib import pyplot as plt
+    except ImportError:
+        log.warning("matplotlib is not installed: wrote no loss-curve plot")
+        return None
+    epochs = [r.epoch for r in history]
+    fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
+    ax.plot(epochs, [r.train_nll for r in history], label="train")
+    ax.plot(epochs, [r.val_nll for r in history], label="validation")
+    if best_epoch:
+        ax.axvline(best_epoch, color="grey", linestyle=":", label=f"best (epoch {best_epoch})")
+    ax.set(xlabel="epoch", ylabel="NLL per event (nats, data space)", title=title)
+    ax.legend()
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def write_curves(
+    model_path: Path, history: Sequence[EpochRecord], best_epoch: int, title: str = ""
+) -> list[Path]:
+    """Write the CSV and (if possible) the PNG beside ``model_path``; return what was written."""
+    csv_path, png_path = curve_paths(model_path)
+    written = [write_csv(csv_path, history)]
+    png = write_png(png_path, history, best_epoch, title or model_path.name)
+    return written + ([png] if png else [])

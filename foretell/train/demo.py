@@ -1,0 +1,87 @@
+"""The demo's steps after training: let a model play, summarise and plot what it did.
+
+``generate_demo`` runs a generated performance from a model file and writes it as CSV and a PNG
+plot (controls over time); ``summarise`` turns the result into a few lines for the CLI to print.
+Other steps (OSC output, a dashboard) compose with these; nothing here prints.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from foretell.model.generate import generate_performance, write_performance_csv
+from foretell.model.runtime import load_runtime
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DemoRun:
+    model_path: Path
+    model_info: dict[str, object]
+    performance: np.ndarray  # (steps, D) data space
+    csv_path: Path
+    png_path: Path | None
+
+
+def generate_demo(model_path: Path, out_dir: Path, steps: int, seed: int) -> DemoRun:
+    """Generate ``steps`` events from the model and write ``performance.csv`` and ``.png``."""
+    runtime = load_runtime(model_path, seed=seed)
+    performance = generate_performance(runtime, steps)
+    csv_path = out_dir / "demo-performance.csv"
+    write_performance_csv(csv_path, performance)
+    png_path = plot_performance(out_dir / "demo-performance.png", performance)
+    return DemoRun(model_path, runtime.model.info, performance, csv_path, png_path)
+
+
+def plot_performance(path: Path, performance: np.ndarray, title: str = "") -> Path | None:
+    """Controls against time (one line each); ``None`` when matplotlib is missing."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        from matplotlib import pyplot as plt
+    except ImportError:
+        log.warning("matplotlib is not installed: wrote no performance plot")
+        return None
+    time = np.cumsum(performance[:, 0])
+    fig, ax = plt.subplots(figsize=(8, 3.5), dpi=100)
+    for column in range(1, performance.shape[1]):
+        ax.plot(time, performance[:, column], ".", markersize=2, label=f"x{column}")
+    ax.set(
+        xlabel="time (s)",
+        ylabel="control value",
+        ylim=(-0.05, 1.05),
+        title=title or "generated performance",
+    )
+    ax.legend(loc="upper right", markerscale=4)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def summarise(run: DemoRun, reused: bool) -> list[str]:
+    """A compact human summary of the model and the performance it generated."""
+    info, perf = run.model_info, run.performance
+    dt = perf[:, 0]
+    how = "reused" if reused else f"trained in {float(str(info.get('train_seconds', 0))):.1f} s"
+    lines = [
+        f"model: {run.model_path} ({how}; validation NLL "
+        f"{float(str(info.get('best_val_nll', 'nan'))):.3f} nats/event at epoch "
+        f"{info.get('best_epoch', '?')})",
+        f"played {len(perf)} events over {dt.sum():.1f} s: median interval "
+        f"{1000 * np.median(dt):.1f} ms, longest {dt.max():.2f} s",
+    ]
+    for column in range(1, perf.shape[1]):
+        values = perf[:, column]
+        lines.append(
+            f"  x{column}: mean {values.mean():.2f}, range {values.min():.2f}-{values.max():.2f}"
+        )
+    lines.append(f"wrote {run.csv_path}" + (f" and {run.png_path}" if run.png_path else ""))
+    return lines

@@ -1,0 +1,254 @@
+"""``train()``: fit an MDRNN to a dataset, early-stopped on validation NLL. One readable function.
+
+What the time to a good model depends on is the number of useful gradient steps, not how many
+times each event is seen: an epoch shows every training event once as a target (non-overlapping
+windows at a random offset, see ``foretell.train.batches``), in small batches, with Adam at a
+learning rate that decays when validation stalls. Validation NLL is scored over whole validation
+segments from a fresh state (as ``foretell trace`` does), in the data space, per event, in nats:
+``mean(-log p(z) - log|dz/dx|)``. The data transform is fitted on the training split only.
+
+The best model so far is kept in memory; Ctrl-C (KeyboardInterrupt) ends training cleanly and
+returns it. Nothing here prints: progress goes to the ``on_epoch`` callback.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import torch
+
+from foretell.data.dataset import Dataset
+from foretell.errors import ConfigError
+from foretell.model.fileformat import ModelFile, ModelSpec
+from foretell.model.torch_mdrnn import MDRNN, mdn_loss
+from foretell.model.transform import DEFAULT_DT_OFFSET, DataTransform
+from foretell.train.batches import Batch, Segments, epoch_batches, split_dataset, whole_segments
+
+log = logging.getLogger(__name__)
+_DEFAULT_SPEC = ModelSpec(2, 1, 1, 1, DataTransform("log", DEFAULT_DT_OFFSET, (0, 0), (1, 1)))
+DEFAULT_FLOOR_WEIGHT = _DEFAULT_SPEC.floor_weight
+DEFAULT_FLOOR_SIGMA = _DEFAULT_SPEC.floor_sigma
+DEFAULT_SIGMA_MIN = _DEFAULT_SPEC.sigma_min
+# log(dt + 20 ms): about the median interval, so sub-millisecond bursts (common in other LightPad
+# sessions, absent from some) sit near the bulk instead of many deviations below it, while long
+# pauses stay on a log scale. Measured on held-out LightPad sessions (see docs/training.md).
+TRAIN_DT_OFFSET = 0.02
+StopReason = Literal["patience", "epochs", "interrupted"]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Every choice a training run makes (saved in the model's info)."""
+
+    layers: int = 2
+    units: int = 64
+    mixtures: int = 5
+    seq_len: int = 50
+    batch_size: int = 16
+    epochs: int = 200
+    patience: int = 20
+    learning_rate: float = 1e-2
+    lr_decay_patience: int = 4  # epochs without improvement before the LR is halved
+    lr_min: float = 1e-4
+    grad_clip: float = 1.0
+    dropout: float = 0.0  # between LSTM layers, training only
+    weight_decay: float = 0.0  # AdamW's decoupled decay
+    val_split: float = 0.1
+    seed: int = 0
+    dt_offset: float = TRAIN_DT_OFFSET
+    floor_weight: float = DEFAULT_FLOOR_WEIGHT
+    floor_sigma: float = DEFAULT_FLOOR_SIGMA
+    sigma_min: float = DEFAULT_SIGMA_MIN
+    size: str | None = None  # the preset name, if one was used
+
+    def check(self) -> None:
+        problems = [
+            (
+                min(self.layers, self.units, self.mixtures) < 1,
+                "layers, units, mixtures must be >= 1",
+            ),
+            (self.seq_len < 2, "--seq-len must be at least 2"),
+            (self.batch_size < 1, "--batch-size must be at least 1"),
+            (self.epochs < 1, "--epochs must be at least 1"),
+            (self.patience < 1, "--patience must be at least 1"),
+            (not self.learning_rate > 0, "the learning rate must be positive"),
+        ]
+        for bad, what in problems:
+            if bad:
+                raise ConfigError(what)
+
+
+@dataclass(frozen=True)
+class EpochRecord:
+    epoch: int
+    train_nll: float
+    val_nll: float
+    learning_rate: float
+    seconds: float  # since training started
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    model: ModelFile  # the best checkpoint
+    history: list[EpochRecord] = field(default_factory=list)
+    best_epoch: int = 0
+    best_val_nll: float = math.inf
+    train_seconds: float = 0.0
+    seconds_to_best: float = 0.0
+    stopped: StopReason = "epochs"
+
+    @property
+    def epochs_run(self) -> int:
+        return len(self.history)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "best_val_nll": self.best_val_nll,
+            "best_epoch": self.best_epoch,
+            "epochs_run": self.epochs_run,
+            "train_seconds": round(self.train_seconds, 3),
+            "seconds_per_epoch": round(self.train_seconds / max(self.epochs_run, 1), 4),
+            "seconds_to_best": round(self.seconds_to_best, 3),
+            "stopped": self.stopped,
+        }
+
+
+def _to_torch(batch: Batch) -> tuple[torch.Tensor, ...]:
+    return tuple(torch.from_numpy(a) for a in (batch.x, batch.y, batch.jacobian, batch.mask))
+
+
+def _batch_nll(net: MDRNN, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+    """(sum of data-space NLL, sum of network-space NLL) over the batch's real events."""
+    x, y, jacobian, mask = _to_torch(batch)  # (B, T, D), (B, T, D), (B, T), (B, T)
+    raw, _ = net(x)  # (B, T, P)
+    nll = mdn_loss(net.spec, raw, y) * mask  # (B, T)
+    return (nll - jacobian * mask).sum(), nll.sum()
+
+
+def evaluate(net: MDRNN, segments: Segments) -> float:
+    """Data-space NLL per event over whole segments from a fresh state."""
+    net.eval()
+    with torch.no_grad():
+        total, _ = _batch_nll(net, whole_segments(segments))
+    net.train()
+    return float(total) / segments.targets
+
+
+def build_spec(config: TrainConfig, dimension: int, transform: DataTransform) -> ModelSpec:
+    return ModelSpec(
+        dimension,
+        config.layers,
+        config.units,
+        config.mixtures,
+        transform,
+        sigma_min=config.sigma_min,
+        floor_weight=config.floor_weight,
+        floor_sigma=config.floor_sigma,
+    )
+
+
+def train(
+    dataset: Dataset,
+    config: TrainConfig,
+    on_epoch: Callable[[EpochRecord, bool], None] | None = None,
+) -> TrainResult:
+    """Train on ``dataset`` and return the best model (by validation NLL) with its history.
+
+    ``on_epoch(record, improved)`` is called after every epoch (progress bars, logging).
+    """
+    config.check()
+    started = time.perf_counter()
+    torch.set_num_threads(os.cpu_count() or 1)
+    torch.manual_seed(config.seed)
+    rng = np.random.default_rng(config.seed)
+
+    split = split_dataset(dataset, config.val_split, rng)
+    transform = DataTransform.fit(np.concatenate(split.train), dt_offset=config.dt_offset)
+    spec = build_spec(config, dataset.dimension, transform)
+    train_set, val_set = (
+        Segments.build(split.train, transform),
+        Segments.build(split.val, transform),
+    )
+    log.debug(
+        "split by %s: %d train, %d val events", split.by, split.train_events, split.val_events
+    )
+
+    net = MDRNN(spec, dropout=config.dropout)
+    optimizer = torch.optim.AdamW(
+        net.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
+    )
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+        optimizer, factor=0.5, patience=config.lr_decay_patience, min_lr=config.lr_min
+    )
+    best_state, best_val, best_epoch, best_time = copy.deepcopy(net.state_dict()), math.inf, 0, 0.0
+    history: list[EpochRecord] = []
+    stopped: StopReason = "epochs"
+    try:
+        for epoch in range(1, config.epochs + 1):
+            total, count = 0.0, 0
+            for batch in epoch_batches(train_set, config.seq_len, config.batch_size, rng):
+                data_nll, net_nll = _batch_nll(net, batch)
+                events = float(batch.mask.sum())
+                optimizer.zero_grad(set_to_none=True)
+                (net_nll / events).backward()
+                torch.nn.utils.clip_grad_norm_(net.parameters(), config.grad_clip)
+                optimizer.step()
+                total, count = total + data_nll.item(), count + int(events)
+            val_nll = evaluate(net, val_set)
+            scheduler.step(val_nll)
+            record = EpochRecord(
+                epoch,
+                total / count,
+                val_nll,
+                optimizer.param_groups[0]["lr"],
+                time.perf_counter() - started,
+            )
+            history.append(record)
+            improved = val_nll < best_val
+            if improved:
+                best_state, best_val, best_epoch = copy.deepcopy(net.state_dict()), val_nll, epoch
+                best_time = record.seconds
+            if on_epoch is not None:
+                on_epoch(record, improved)
+            if epoch - best_epoch >= config.patience:
+                stopped = "patience"
+                break
+    except KeyboardInterrupt:
+        stopped = "interrupted"
+        log.info("interrupted: keeping the best model so far (epoch %d)", best_epoch)
+
+    net.load_state_dict(best_state)
+    seconds = time.perf_counter() - started
+    info = {
+        "data_name": dataset.name,
+        "data_fingerprint": dataset.fingerprint(),
+        "data_events": dataset.events,
+        "data_performances": len(dataset.performances),
+        "split_by": split.by,
+        "train_events": split.train_events,
+        "val_events": split.val_events,
+        "best_val_nll": best_val,
+        "best_epoch": best_epoch,
+        "epochs_run": len(history),
+        "stopped": stopped,
+        "train_seconds": round(seconds, 3),
+        "config": asdict(config),
+        "torch_version": torch.__version__,
+    }
+    return TrainResult(
+        model=ModelFile(spec, net.to_weights(), info),
+        history=history,
+        best_epoch=best_epoch,
+        best_val_nll=best_val,
+        train_seconds=seconds,
+        seconds_to_best=best_time,
+        stopped=stopped,
+    )

@@ -1,0 +1,110 @@
+"""`foretell train` and `foretell demo` through the command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from foretell.cli import cli, main
+from foretell.data.dataset import bundled_dataset_path, save_dataset
+from foretell.model.fileformat import load_model
+from tests.fixtures import bundled_performances
+
+pytest.importorskip("torch")
+
+
+@pytest.fixture
+def small_data(tmp_path: Path) -> Path:
+    path = tmp_path / "small.npz"
+    save_dataset(path, bundled_performances(limit=300))
+    return path
+
+
+def test_train_writes_model_curves_and_one_json_object(small_data: Path, tmp_path: Path) -> None:
+    out = tmp_path / "models" / "m.ftm"
+    args = [
+        "train",
+        str(small_data),
+        "--size",
+        "xxs",
+        "--epochs",
+        "3",
+        "--seed",
+        "3",
+        "--batch-size",
+        "8",
+        "--out",
+        str(out),
+        "--json",
+    ]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout.strip())
+    for key in ("best_val_nll", "best_epoch", "epochs_run", "train_seconds", "seconds_per_epoch"):
+        assert key in summary
+    assert summary["epochs_run"] == 3 and summary["model"] == str(out.resolve())
+    model = load_model(out)
+    assert (model.spec.units, model.spec.layers) == (16, 2)
+    assert model.info["seed"] == 3 and model.info["size"] == "xxs"
+    assert model.info["best_val_nll"] == pytest.approx(summary["best_val_nll"])
+    csv_lines = (tmp_path / "models" / "m.curves.csv").read_text().splitlines()
+    assert csv_lines[0].startswith("epoch,train_nll,val_nll") and len(csv_lines) == 4
+    assert (tmp_path / "models" / "m.curves.png").stat().st_size > 1000
+
+
+def _main(monkeypatch: pytest.MonkeyPatch, *args: str) -> int:
+    monkeypatch.setattr(sys, "argv", ["foretell", *args])
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    return int(exit_info.value.code or 0)
+
+
+def test_bad_dataset_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"not a zip")
+    assert _main(monkeypatch, "train", str(bad), "--out", str(tmp_path / "m.ftm")) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("foretell: error:") and "bad.npz" in err and len(err.splitlines()) == 1
+
+
+def test_bad_option_is_one_line(
+    monkeypatch: pytest.MonkeyPatch,
+    small_data: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = ("train", str(small_data), "--val-split", "0.9", "--out", str(tmp_path / "m.ftm"))
+    assert _main(monkeypatch, *args) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == "foretell: error: --val-split must be between 0 and 0.5 (got 0.9)"
+
+
+def test_demo_reuses_a_model_trained_on_the_bundled_data(tmp_path: Path) -> None:
+    model = tmp_path / "demo-model.ftm"
+    trained = CliRunner().invoke(
+        cli,
+        [
+            "train",
+            str(bundled_dataset_path()),
+            "--size",
+            "xxs",
+            "--epochs",
+            "1",
+            "--out",
+            str(model),
+            "--json",
+        ],
+    )
+    assert trained.exit_code == 0, trained.output
+    result = CliRunner().invoke(cli, ["demo", "--out-dir", str(tmp_path), "--steps", "50"])
+    assert result.exit_code == 0, result.output
+    assert "reused" in result.output and "played 50 events" in result.output
+    rows = (tmp_path / "demo-performance.csv").read_text().splitlines()
+    assert rows[0] == "dt,x1,x2,x3" and len(rows) == 51
+    assert (tmp_path / "demo-performance.png").stat().st_size > 1000

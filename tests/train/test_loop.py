@@ -1,0 +1,70 @@
+"""train() on small real data: validation NLL falls, equals `trace`, runs are reproducible."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from foretell.data.dataset import Dataset
+from foretell.errors import ConfigError
+from foretell.model.runtime import Runtime
+from foretell.model.trace import trace_performance
+from foretell.train.batches import split_dataset
+from tests.fixtures import bundled_performances
+
+pytest.importorskip("torch")
+from foretell.train.loop import EpochRecord, TrainConfig, TrainResult, train
+
+SMALL = TrainConfig(layers=1, units=16, mixtures=3, seq_len=25, batch_size=8, epochs=6, patience=6)
+
+
+@pytest.fixture(scope="module")
+def dataset() -> Dataset:
+    return Dataset(tuple(bundled_performances(limit=600)), 4, "lightpad-small")
+
+
+@pytest.fixture(scope="module")
+def result(dataset: Dataset) -> TrainResult:
+    return train(dataset, SMALL)
+
+
+def test_training_reduces_validation_nll(dataset: Dataset, result: TrainResult) -> None:
+    first, best = result.history[0].val_nll, result.best_val_nll
+    assert result.epochs_run == 6
+    assert best < first - 0.5
+    assert best == min(r.val_nll for r in result.history)
+    assert result.history[result.best_epoch - 1].val_nll == best
+    info = result.model.info
+    assert info["data_fingerprint"] == dataset.fingerprint()
+    assert info["best_val_nll"] == best and info["split_by"] == "time"
+
+
+def test_validation_nll_is_what_trace_reports(dataset: Dataset, result: TrainResult) -> None:
+    split = split_dataset(dataset, SMALL.val_split, np.random.default_rng(SMALL.seed))
+    runtime = Runtime(result.model)
+    nll = np.concatenate([trace_performance(runtime, segment)[1] for segment in split.val])
+    assert nll.mean() == pytest.approx(result.best_val_nll, abs=2e-4)
+
+
+def test_same_seed_same_model(dataset: Dataset) -> None:
+    config = TrainConfig(layers=1, units=8, mixtures=2, epochs=2, batch_size=8, seed=7)
+    first, second = train(dataset, config), train(dataset, config)
+    assert first.best_val_nll == second.best_val_nll
+    for name, value in first.model.weights.items():
+        np.testing.assert_array_equal(value, second.model.weights[name])
+
+
+def test_ctrl_c_keeps_the_best_model_so_far(dataset: Dataset) -> None:
+    def interrupt(record: EpochRecord, improved: bool) -> None:
+        if record.epoch == 2:
+            raise KeyboardInterrupt
+
+    stopped = train(dataset, SMALL, on_epoch=interrupt)
+    assert stopped.stopped == "interrupted"
+    assert stopped.epochs_run == 2
+    assert stopped.best_val_nll == min(r.val_nll for r in stopped.history)
+
+
+def test_bad_options_are_config_errors(dataset: Dataset) -> None:
+    with pytest.raises(ConfigError, match="batch-size"):
+        train(dataset, TrainConfig(batch_size=0))
