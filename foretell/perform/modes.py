@@ -45,7 +45,7 @@ MODES: dict[str, Mode] = {
     "battle": Mode("battle", False, False, "always"),
     "useronly": Mode("useronly", False, False, "never", needs_model=False),
 }
-ALIASES = {"polyphony": "filter", "call-response": "callresponse", "none": "listen"}
+ALIASES = {"polyphony": "filter"}
 
 
 def mode_names() -> list[str]:

@@ -1,0 +1,345 @@
+"""``foretell bench live``: the engine measured from outside, over real UDP, as a musician meets it.
+
+The engine runs as its own process (``python -m foretell run``, a random-weight "s" model of
+dimension 4: 2 x 64 LSTM, 5 mixtures, which costs what a trained one costs); this process is the
+external client.
+
+- filter: ``/interface`` at ``--rate`` messages/s for ``--duration`` s, each reply's round trip
+  timed (p50/p99 in ms; a reply missing after 100 ms is lost).
+- callresponse: a few inputs, then silence; the engine plays on its own and its sidecar log gives
+  each scheduled event's |sent - scheduled| (timing p50/p99 in ms).
+- soak (``--soak SECONDS``): filter at 500 messages/s; the engine's resident memory at the start and
+  end, the round-trip p50 of the first and last minute (drift), and whether every input was logged.
+
+``--runs N`` repeats the filter and callresponse parts and reports medians. It measures; it asserts
+nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+
+from foretell.cli.bench import register
+from foretell.io.osc import decode_packet, encode_floats
+from foretell.model.fileformat import ModelFile, ModelSpec, save_model
+from foretell.model.transform import DataTransform
+
+REPLY_TIMEOUT = 0.1
+STARTUP_TIMEOUT = 30.0
+
+
+def bench_model(path: Path, dimension: int = 4, units: int = 64) -> Path:
+    """A random-weight model of the "s" size, its dt transform fitted to ~20 ms intervals."""
+    rng = np.random.default_rng(0)
+    events = np.column_stack(
+        [rng.lognormal(np.log(0.03), 0.5, 1000), rng.random((1000, dimension - 1))]
+    )
+    spec = ModelSpec(dimension, 2, units, 5, DataTransform.fit(events))
+    bound = 1.0 / np.sqrt(units)
+    weights = {
+        name: rng.uniform(-bound, bound, shape).astype(np.float32)
+        for name, shape in spec.tensor_shapes().items()
+    }
+    return save_model(path, ModelFile(spec, weights, {"name": "bench-s-random"}))
+
+
+def machine() -> dict[str, Any]:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version()}
+
+
+class EngineProcess:
+    """``foretell run`` in a child process; parses the port it listens on from its first line."""
+
+    def __init__(self, args: list[str]) -> None:
+        command = [sys.executable, "-m", "foretell", "run", "--osc-in", "127.0.0.1:0", *args]
+        env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+        self.process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env)
+        self.lines: list[str] = []
+        self.port = self._wait_for_port()
+        threading.Thread(target=self._drain, daemon=True).start()
+
+    def _wait_for_port(self) -> int:
+        assert self.process.stderr is not None
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while time.monotonic() < deadline:
+            line = self.process.stderr.readline()
+            if not line:
+                break
+            self.lines.append(line)
+            if "listening for OSC on" in line:
+                return int(line.split("listening for OSC on ", 1)[1].split(",")[0].rsplit(":")[1])
+        self.process.kill()
+        raise RuntimeError("the engine did not start: " + "".join(self.lines)[-2000:])
+
+    def _drain(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self.lines.append(line)
+
+    def rss_mb(self) -> float:
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+@contextmanager
+def engine(
+    model: Path, mode: str, client_port: int, log_dir: Path, *extra: str
+) -> Iterator[EngineProcess]:
+    args = [
+        "--model",
+        str(model),
+        "--mode",
+        mode,
+        "--osc-out",
+        f"127.0.0.1:{client_port}",
+        "--log-dir",
+        str(log_dir),
+        "--seed",
+        "0",
+        *extra,
+    ]
+    process = EngineProcess(args)
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+def _client() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+def _wait_until(deadline: float) -> None:
+    remaining = deadline - time.perf_counter()
+    if remaining > 0.0005:
+        time.sleep(remaining - 0.0005)
+    while time.perf_counter() < deadline:
+        pass
+
+
+def _discard(sock: socket.socket) -> int:
+    sock.setblocking(False)
+    count = 0
+    try:
+        while True:
+            sock.recv(65536)
+            count += 1
+    except BlockingIOError:
+        pass
+    sock.setblocking(True)
+    return count
+
+
+def round_trips(
+    sock: socket.socket, port: int, rate: float, seconds: float
+) -> tuple[np.ndarray, int]:
+    """Send at ``rate`` for ``seconds``, waiting for each reply; return (round trips s, lost)."""
+    rng = np.random.default_rng(1)
+    target = ("127.0.0.1", port)
+    messages = [encode_floats("/interface", rng.random(3).tolist()) for _ in range(256)]
+    count = int(rate * seconds)
+    times = np.full(count, np.nan)
+    sock.settimeout(REPLY_TIMEOUT)
+    start = time.perf_counter() + 0.05
+    for i in range(count):
+        _wait_until(start + i / rate)
+        _discard(sock)
+        sent = time.perf_counter()
+        sock.sendto(messages[i % len(messages)], target)
+        try:
+            sock.recv(65536)
+        except TimeoutError:
+            continue
+        times[i] = time.perf_counter() - sent
+    return times, int(np.isnan(times).sum())
+
+
+def filter_run(model: Path, rate: float, seconds: float, log_dir: Path) -> dict[str, Any]:
+    sock = _client()
+    with engine(model, "filter", sock.getsockname()[1], log_dir) as proc:
+        round_trips(sock, proc.port, rate, 1.0)  # warm-up, not counted
+        times, lost = round_trips(sock, proc.port, rate, seconds)
+    sock.close()
+    ms = times[~np.isnan(times)] * 1e3
+    return {
+        "p50_ms": float(np.median(ms)),
+        "p99_ms": float(np.percentile(ms, 99)),
+        "max_ms": float(ms.max()),
+        "sent": len(times),
+        "lost": lost,
+    }
+
+
+def _sidecar_timing(log_dir: Path) -> np.ndarray:
+    errors = []
+    for sidecar in log_dir.glob("*.foretell.jsonl"):
+        for line in sidecar.read_text().splitlines():
+            record = json.loads(line)
+            if record.get("kind") == "timing":
+                errors.append(record["sent"] - record["scheduled"])
+    return np.array(errors)
+
+
+def callresponse_run(model: Path, seconds: float, log_dir: Path) -> dict[str, Any]:
+    sock = _client()
+    rng = np.random.default_rng(2)
+    received = 0
+    with engine(
+        model, "callresponse", sock.getsockname()[1], log_dir, "--threshold", "0.05"
+    ) as proc:
+        for _ in range(50):
+            sock.sendto(
+                encode_floats("/interface", rng.random(3).tolist()), ("127.0.0.1", proc.port)
+            )
+            time.sleep(0.01)
+        sock.settimeout(0.2)
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            try:
+                if decode_packet(sock.recv(65536))[0][0] == "/prediction":
+                    received += 1
+            except TimeoutError:
+                pass
+    sock.close()
+    errors = np.abs(_sidecar_timing(log_dir)) * 1e3
+    if len(errors) == 0:
+        return {"timing_p50_ms": None, "timing_p99_ms": None, "generated": 0, "received": received}
+    return {
+        "timing_p50_ms": float(np.median(errors)),
+        "timing_p99_ms": float(np.percentile(errors, 99)),
+        "timing_max_ms": float(errors.max()),
+        "generated": len(errors),
+        "received": received,
+    }
+
+
+def soak_run(model: Path, seconds: float, log_dir: Path, rate: float = 500.0) -> dict[str, Any]:
+    sock = _client()
+    minute = min(60.0, seconds / 3)
+    with engine(model, "filter", sock.getsockname()[1], log_dir) as proc:
+        round_trips(sock, proc.port, rate, min(10.0, seconds / 10))  # settle
+        rss_start = proc.rss_mb()
+        first, lost_first = round_trips(sock, proc.port, rate, minute)
+        middle, lost_middle = round_trips(sock, proc.port, rate, max(seconds - 2 * minute, 0))
+        last, lost_last = round_trips(sock, proc.port, rate, minute)
+        rss_end = proc.rss_mb()
+    sock.close()
+    sent = sum(len(t) for t in (first, middle, last)) + int(rate * min(10.0, seconds / 10))
+    logged = sum(
+        line.count(",interface,") for log in log_dir.glob("*-mdrnn.log") for line in log.open()
+    )
+    return {
+        "seconds": seconds,
+        "rate": rate,
+        "rss_start_mb": rss_start,
+        "rss_end_mb": rss_end,
+        "rss_growth_mb": rss_end - rss_start,
+        "p50_first_ms": float(np.nanmedian(first) * 1e3),
+        "p50_last_ms": float(np.nanmedian(last) * 1e3),
+        "p99_first_ms": float(np.nanpercentile(first, 99) * 1e3),
+        "p99_last_ms": float(np.nanpercentile(last, 99) * 1e3),
+        "lost": lost_first + lost_middle + lost_last,
+        "sent": sent,
+        "logged": logged,
+    }
+
+
+def _median(runs: list[dict[str, Any]], key: str) -> float | None:
+    values = [r[key] for r in runs if r.get(key) is not None]
+    return float(np.median(values)) if values else None
+
+
+@register
+@click.command()
+@click.option(
+    "--duration", default=30.0, show_default=True, help="Seconds of filter-mode traffic per run."
+)
+@click.option("--rate", default=200.0, show_default=True, help="Messages per second (filter).")
+@click.option("--runs", default=1, show_default=True, help="Repeat and report medians.")
+@click.option(
+    "--generate", default=5.0, show_default=True, help="Seconds of call-response playing."
+)
+@click.option("--soak", type=float, help="Also soak at 500 messages/s for this many seconds.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def live(
+    duration: float, rate: float, runs: int, generate: float, soak: float | None, as_json: bool
+) -> None:
+    """Round trip (filter), timing (callresponse) and soak of the live engine over real UDP."""
+    with tempfile.TemporaryDirectory(prefix="foretell-bench-") as tmp:
+        root = Path(tmp)
+        model = bench_model(root / "s.ftm")
+        results = []
+        for i in range(runs):
+            result = filter_run(model, rate, duration, root / f"filter{i}")
+            result.update(callresponse_run(model, generate, root / f"cr{i}"))
+            results.append(result)
+        summary: dict[str, Any] = {
+            "machine": machine(),
+            "model": "s (2 x 64 LSTM, 5 mixtures), dimension 4, random weights",
+            "rate": rate,
+            "duration_s": duration,
+            "runs": len(results),
+            **{
+                key: _median(results, key)
+                for key in ("p50_ms", "p99_ms", "lost", "timing_p50_ms", "timing_p99_ms")
+            },
+            "per_run": results,
+        }
+        if soak:
+            summary["soak"] = soak_run(model, soak, root / "soak")
+    if as_json:
+        click.echo(json.dumps(summary))
+        return
+    click.echo(f"machine: {summary['machine']['cpu']} ({summary['machine']['cores']} cores)")
+    click.echo(
+        f"filter round trip at {rate:g}/s for {duration:g} s, median of {runs} run(s): "
+        f"p50 {summary['p50_ms']:.3f} ms, p99 {summary['p99_ms']:.3f} ms, lost {summary['lost']:g}"
+    )
+    if summary["timing_p99_ms"] is not None:
+        click.echo(
+            f"callresponse timing |sent - scheduled|: p50 {summary['timing_p50_ms']:.3f} ms, "
+            f"p99 {summary['timing_p99_ms']:.3f} ms"
+        )
+    if soak:
+        s = summary["soak"]
+        click.echo(
+            f"soak {soak:g} s at 500/s: RSS {s['rss_start_mb']:.1f} -> {s['rss_end_mb']:.1f} MB, "
+            f"p50 {s['p50_first_ms']:.3f} -> {s['p50_last_ms']:.3f} ms, lost {s['lost']}, "
+            f"logged {s['logged']}/{s['sent']}"
+        )

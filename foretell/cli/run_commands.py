@@ -1,0 +1,209 @@
+"""``foretell run`` (perform live over OSC) and ``foretell dataset`` (logs -> training data)."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import signal
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from foretell.config import RunConfig, load_config, override
+from foretell.errors import ConfigError
+from foretell.perform.modes import get_mode, mode_names
+
+if TYPE_CHECKING:
+    from foretell.perform.session import Session
+
+
+def _host_port(text: str, default_host: str, option: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    try:
+        number = int(port)
+    except ValueError:
+        raise ConfigError(f"{option} {text!r} is not PORT or HOST:PORT") from None
+    return host or default_host, number
+
+
+def build_config(
+    config_path: Path | None,
+    model: Path | None,
+    mode: str | None,
+    osc_in: str | None,
+    osc_out: str | None,
+    log_dir: Path | None,
+    no_log: bool,
+    pi_temp: float | None,
+    sigma_temp: float | None,
+    threshold: float | None,
+    timescale: float | None,
+    thru: bool | None,
+    seed: int | None,
+    dimension: int | None,
+) -> RunConfig:
+    """The config file (if any) with the command-line options applied over it."""
+    config = load_config(config_path) if config_path else RunConfig()
+    config = override(
+        config,
+        "model",
+        file=model.resolve() if model else None,
+        pi_temp=pi_temp,
+        sigma_temp=sigma_temp,
+        seed=seed,
+    )
+    config = override(
+        config,
+        "interaction",
+        mode=mode,
+        threshold=threshold,
+        timescale=timescale,
+        input_thru=thru,
+        dimension=dimension,
+    )
+    if osc_in:
+        host, port = _host_port(osc_in, config.osc.listen_host, "--osc-in")
+        config = override(config, "osc", listen_host=host, listen_port=port)
+    if osc_out:
+        host, port = _host_port(osc_out, config.osc.send_host, "--osc-out")
+        config = override(config, "osc", send_host=host, send_port=port)
+    config = override(
+        config, "log", dir=(log_dir or config.log.dir).resolve(), enabled=False if no_log else None
+    )
+    if config.model.file is None and get_mode(config.interaction.mode).needs_model:
+        if mode is not None:
+            raise ConfigError(f"mode {mode} needs a model (give --model, or use --mode useronly)")
+        config = override(config, "interaction", mode="useronly")
+    return config
+
+
+async def _perform(config: RunConfig) -> None:
+    from foretell.perform.session import build_session
+
+    session = build_session(config)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    session.engine.start()
+    try:
+        gc.freeze()  # everything built so far is long-lived: keep it out of collections
+        click.echo(_started_line(config, session), err=True)
+        await stop.wait()
+    finally:
+        session.engine.stop()
+    snap = session.instrument.snapshot()
+    rejected = ", ".join(f"{k} {v}" for k, v in snap.rejected.items()) or "none"
+    click.echo(
+        f"foretell: stopped after {snap.inputs} inputs, {snap.answers} answers, "
+        f"{snap.generated} generated events ({snap.stale} stale); rejected: {rejected}",
+        err=True,
+    )
+
+
+def _started_line(config: RunConfig, session: Session) -> str:
+    inst = session.instrument
+    host, port = session.osc_in.address
+    osc = config.osc
+    return (
+        f"foretell: listening for OSC on {host}:{port}, sending {osc.output_address} to "
+        f"{osc.send_host}:{osc.send_port}; mode {inst.settings.mode}; model "
+        f"{config.model.file or 'none'}; log {inst.log.path if inst.log else 'off'}"
+    )
+
+
+@click.command()
+@click.option(
+    "--model",
+    type=click.Path(path_type=Path),
+    help="Model file (.ftm). Without it: useronly, log only.",
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    help="TOML config (see docs/performance.md).",
+)
+@click.option("--mode", type=click.Choice(mode_names()), help="Interaction mode.")
+@click.option("--osc-in", help="Listen for OSC on PORT or HOST:PORT (default 0.0.0.0:6000).")
+@click.option("--osc-out", help="Send predictions to HOST:PORT (default 127.0.0.1:6001).")
+@click.option(
+    "--log-dir", type=click.Path(path_type=Path), help="Where session logs go (default ./logs)."
+)
+@click.option("--no-log", is_flag=True, help="Do not write a session log.")
+@click.option("--pi-temp", type=float, help="π-temperature of sampling.")
+@click.option("--sigma-temp", type=float, help="σ-temperature of sampling.")
+@click.option("--threshold", type=float, help="Call-response: seconds of silence before answering.")
+@click.option("--timescale", type=float, help="Multiply every predicted dt by this factor.")
+@click.option("--thru/--no-thru", default=None, help="Also send user inputs to the output.")
+@click.option("--seed", type=int, help="Seed the sampler.")
+@click.option("--dimension", type=int, help="1 + number of controls (only needed without a model).")
+def run(
+    model: Path | None,
+    config_path: Path | None,
+    mode: str | None,
+    osc_in: str | None,
+    osc_out: str | None,
+    log_dir: Path | None,
+    no_log: bool,
+    pi_temp: float | None,
+    sigma_temp: float | None,
+    threshold: float | None,
+    timescale: float | None,
+    thru: bool | None,
+    seed: int | None,
+    dimension: int | None,
+) -> None:
+    """Perform live: OSC /interface in, /prediction out, every interaction logged. Ctrl-C stops."""
+    config = build_config(
+        config_path,
+        model,
+        mode,
+        osc_in,
+        osc_out,
+        log_dir,
+        no_log,
+        pi_temp,
+        sigma_temp,
+        threshold,
+        timescale,
+        thru,
+        seed,
+        dimension,
+    )
+    asyncio.run(_perform(config))
+
+
+@click.command()
+@click.argument("logs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="Dataset file (.npz).")
+@click.option(
+    "--source",
+    type=click.Choice(["user", "model", "all"]),
+    default="user",
+    show_default=True,
+    help="Which rows to keep.",
+)
+def dataset(logs: tuple[Path, ...], out: Path, source: str) -> None:
+    """Turn performance logs (files or directories, foretell's or IMPSY's) into a dataset."""
+    from foretell.data.logs_to_dataset import build_dataset
+
+    report = build_dataset(logs, out, source)  # type: ignore[arg-type]
+    click.echo(
+        f"wrote {report.performances} performances, {report.events} events "
+        f"(dimension {report.dimension}) from {len(report.files)} log(s) to {out}"
+    )
+    for path, why in report.skipped_files:
+        click.echo(f"skipped {path}: {why}", err=True)
+    if report.broken:
+        click.echo(f"skipped {len(report.broken)} broken line(s):", err=True)
+        for line in report.broken[:10]:
+            click.echo(f"  {line}", err=True)
+        if len(report.broken) > 10:
+            click.echo(f"  ... and {len(report.broken) - 10} more", err=True)
+    if report.raised_dt:
+        click.echo(f"raised {report.raised_dt} zero interval(s) to 1 µs", err=True)
+
+
+COMMANDS = [run, dataset]

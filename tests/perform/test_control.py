@@ -1,0 +1,57 @@
+"""Commands from their verbs and arguments, and modes by name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from foretell.errors import ControlError
+from foretell.perform import control
+from foretell.perform.modes import MODES, get_mode
+
+
+@pytest.mark.parametrize(
+    ("verb", "args", "expected"),
+    [
+        ("mode", ["polyphony"], control.SetMode("filter")),
+        ("mode", ["CallResponse"], control.SetMode("callresponse")),
+        ("pause", [1], control.SetPause(True)),
+        ("pause", [0.0], control.SetPause(False)),
+        ("pause", [], control.SetPause(None)),
+        ("reset", [], control.Reset()),
+        ("reset", [1], control.Reset()),
+        ("pitemp", [0.5], control.SetPiTemp(0.5)),
+        ("sigmatemp", [0], control.SetSigmaTemp(0.0)),
+        ("timescale", [2], control.SetTimescale(2.0)),
+        ("threshold", [0.25], control.SetThreshold(0.25)),
+        ("thru", ["on"], control.SetThru(True)),
+        ("load", ["m.ftm"], control.LoadModel(Path("m.ftm"))),
+    ],
+)
+def test_commands_parse(verb: str, args: list[object], expected: control.Command) -> None:
+    assert control.parse_command(verb, args) == expected
+
+
+@pytest.mark.parametrize(
+    ("verb", "args", "message"),
+    [
+        ("mode", ["dance"], "valid: listen, filter"),
+        ("mode", [3], "one string"),
+        ("pitemp", [-1.0], ">= 0"),
+        ("pitemp", ["hot"], "one number"),
+        ("timescale", [0.0], "> 0"),
+        ("sigmatemp", [float("nan")], "finite"),
+        ("thru", [], "0 or 1"),
+        ("jump", [], "unknown command 'jump'"),
+    ],
+)
+def test_bad_commands_say_why(verb: str, args: list[object], message: str) -> None:
+    with pytest.raises(ControlError, match=message):
+        control.parse_command(verb, args)
+
+
+def test_every_mode_is_data() -> None:
+    assert set(MODES) == {"listen", "filter", "callresponse", "battle", "useronly"}
+    assert get_mode("polyphony") is MODES["filter"]
+    assert not MODES["useronly"].needs_model and MODES["battle"].generate == "always"

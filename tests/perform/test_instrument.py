@@ -1,0 +1,245 @@
+"""Every mode's behaviour, live control and what is dropped, on a FakeClock (instant, exact)."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from foretell.clock import FakeClock
+from foretell.data.log import read_log
+from foretell.model.fileformat import save_model
+from foretell.perform import control
+from foretell.perform.instrument import Instrument, Settings
+from foretell.perform.scheduler import Scheduler
+from tests.fixtures import random_model
+from tests.perform.helpers import instrument, play
+
+
+def test_filter_answers_each_input_at_once() -> None:
+    inst, clock, sink = instrument("filter")
+    play(inst, clock, 10)
+    assert [e.source for e in sink.events] == ["model"] * 10
+    assert inst.answers == 10 and inst.inputs == 10
+    first = sink.events[0]
+    assert first.t == pytest.approx(1000.0) and len(first.values) == 3
+
+
+def test_filter_skips_only_stale_answers_but_conditions_on_every_input() -> None:
+    inst, _clock, sink = instrument("filter")
+    inst.on_input([0.2, 0.2, 0.2], answer=False)
+    before = inst.snapshot().expected
+    inst.on_input([0.9, 0.9, 0.9], answer=True)
+    assert inst.inputs == 2 and len(sink.events) == 1
+    assert before != inst.snapshot().expected  # the second input moved the model
+
+
+def test_polyphony_is_filter() -> None:
+    inst, _, _ = instrument("polyphony")
+    assert inst.settings.mode == "filter"
+
+
+def test_listen_conditions_but_sends_nothing() -> None:
+    inst, clock, sink = instrument("listen")
+    play(inst, clock, 3)
+    expected = inst.snapshot().expected
+    play(inst, clock, 1)
+    assert sink.events == [] and inst.snapshot().expected != expected
+    clock.advance(5.0)
+    assert sink.events == []
+
+
+def test_callresponse_takes_over_after_threshold_and_yields_when_user_returns() -> None:
+    inst, clock, sink = instrument("callresponse", threshold=0.1)
+    play(inst, clock, 5)  # 5 inputs, 20 ms apart: the user is playing
+    assert sink.events == []
+    last_user = clock.now() - 0.02
+    clock.advance(0.079)  # still inside the threshold
+    assert sink.events == [] and not inst.snapshot().responding
+    clock.advance(1.0)
+    generated = [e for e in sink.events if e.source == "model"]
+    assert generated and inst.snapshot().responding
+    assert generated[0].t >= last_user + 0.1
+    # each event is due at the previous one's time plus its own predicted dt
+    for previous, event in itertools.pairwise(generated):
+        assert event.t == pytest.approx(previous.t + event.dt)
+    count = len(sink.events)
+    inst.on_input([0.5, 0.5, 0.5])  # the user is back: the model stops at once
+    assert not inst.snapshot().responding and inst.cancelled == 1
+    clock.advance(0.09)
+    assert len(sink.events) == count
+    clock.advance(0.5)  # silent again: it answers again
+    assert len(sink.events) > count
+
+
+def test_callresponse_waits_for_a_first_input() -> None:
+    _inst, clock, sink = instrument("callresponse", threshold=0.05)
+    clock.advance(2.0)
+    assert sink.events == []
+
+
+def test_battle_plays_on_its_own_while_the_user_plays() -> None:
+    inst, clock, sink = instrument("battle")
+    clock.advance(0.5)
+    n = len(sink.events)
+    assert n > 0
+    expected = inst.snapshot().expected
+    inst.on_input([0.5, 0.5, 0.5])
+    assert inst.snapshot().expected == expected  # battle: user input does not steer the model
+    clock.advance(0.5)
+    assert len(sink.events) > n and inst.inputs == 1
+
+
+def test_useronly_without_model_logs_and_passes_through(tmp_path: Path) -> None:
+    inst, clock, sink = instrument("filter", log_dir=tmp_path, with_model=False, input_thru=True)
+    assert inst.settings.mode == "useronly"
+    play(inst, clock, 4)
+    assert [e.source for e in sink.events] == ["user"] * 4
+    inst.stop()
+    assert inst.log is not None and inst.log.path is not None
+    contents = read_log(inst.log.path)
+    assert contents.dimension == 4 and len(contents.rows) == 4 and not contents.broken
+
+
+def test_timescale_stretches_playback_only() -> None:
+    _inst, clock, sink = instrument("battle", timescale=2.0)
+    clock.advance(1.0)
+    events = sink.events
+    for previous, event in itertools.pairwise(events):
+        assert event.t - previous.t == pytest.approx(2.0 * event.dt)
+
+
+def test_live_control_between_events() -> None:
+    inst, clock, sink = instrument("filter")
+    play(inst, clock, 2)
+    inst.on_command(control.parse_command("mode", ["listen"]))
+    play(inst, clock, 2)
+    assert len(sink.events) == 2
+    inst.on_command(control.parse_command("pitemp", [0.5]))
+    inst.on_command(control.parse_command("sigmatemp", [0.0]))
+    inst.on_command(control.parse_command("timescale", [1.5]))
+    inst.on_command(control.parse_command("threshold", [0.3]))
+    s = inst.settings
+    assert (s.pi_temp, s.sigma_temp, s.timescale, s.threshold) == (0.5, 0.0, 1.5, 0.3)
+    inst.on_command(control.parse_command("mode", ["battle"]))
+    clock.advance(0.3)
+    assert len(sink.events) > 2
+    inst.on_command(control.parse_command("pause", [1]))
+    n = len(sink.events)
+    clock.advance(1.0)
+    assert len(sink.events) == n and inst.settings.paused
+    inst.on_command(control.parse_command("pause", []))  # toggles back
+    clock.advance(0.5)
+    assert len(sink.events) > n
+
+
+def test_reset_forgets_the_state() -> None:
+    inst, clock, _ = instrument("listen")
+    play(inst, clock, 3)
+    assert inst.runtime is not None and np.any(inst.runtime.get_state().hidden != 0)
+    inst.on_command(control.Reset())
+    assert inst.snapshot().expected is None
+    assert np.all(inst.runtime.get_state().hidden == 0)
+
+
+def test_zero_temperatures_make_answers_deterministic() -> None:
+    answers = []
+    for seed in (1, 2):
+        inst, _, sink = instrument("filter", sigma_temp=0.0, pi_temp=0.0)
+        assert inst.runtime is not None
+        inst.runtime.rng = np.random.default_rng(seed)
+        inst.on_input([0.3, 0.3, 0.3])
+        answers.append(sink.events[-1].values)
+    assert answers[0] == answers[1]
+
+
+def test_hot_load_carries_state_and_refuses_a_wrong_dimension(tmp_path: Path) -> None:
+    inst, clock, sink = instrument("filter")
+    play(inst, clock, 3)
+    assert inst.runtime is not None
+    state = inst.runtime.get_state()
+    path = save_model(tmp_path / "other.ftm", random_model(units=16, seed=5))
+    inst.on_command(control.LoadModel(path))
+    assert inst.model_name == str(path)
+    np.testing.assert_array_equal(inst.runtime.get_state().hidden, state.hidden)
+    wrong = save_model(tmp_path / "wrong.ftm", random_model(dimension=3, units=16))
+    inst.on_command(control.LoadModel(wrong))
+    inst.on_command(control.LoadModel(tmp_path / "missing.ftm"))
+    assert inst.rejections.counts["bad_model"] == 2 and inst.model_name == str(path)
+    play(inst, clock, 1)
+    assert len(sink.events) == 4
+
+
+def test_modes_that_need_a_model_are_refused_without_one() -> None:
+    inst, _clock, _ = instrument("useronly", with_model=False, dimension=4)
+    inst.on_command(control.SetMode("filter"))
+    assert inst.settings.mode == "useronly" and inst.rejections.counts["no_model"] == 1
+
+
+def test_bad_input_is_rejected_counted_and_never_stops_the_engine() -> None:
+    inst, _clock, sink = instrument("filter", out_of_range="reject")
+    for bad in (
+        [0.5, 0.5],
+        [0.5, 0.5, 0.5, 0.5],
+        ["a", 0.5, 0.5],
+        [float("nan"), 0.5, 0.5],
+        [float("inf"), 0, 0],
+        [1.5, 0.5, 0.5],
+        [True, 0.5, 0.5],
+        [],
+    ):
+        inst.on_input(bad)
+    inst.on_input([0.5, 0.5, 0.5])
+    counts = inst.rejections.counts
+    assert counts == {"wrong_count": 3, "wrong_type": 2, "not_finite": 2, "out_of_range": 1}
+    assert inst.inputs == 1 and len(sink.events) == 1
+
+
+def test_out_of_range_values_are_clipped_when_configured() -> None:
+    inst, _, sink = instrument("listen", input_thru=True, out_of_range="clip")
+    inst.on_input([1.5, -0.5, 0.5])
+    assert sink.events[0].values == (1.0, 0.0, 0.5)
+    assert inst.rejections.counts["clipped"] == 1
+
+
+class LaggyClock(FakeClock):
+    """A clock whose finishing wait overshoots: the loop was blocked."""
+
+    def __init__(self, lag: float) -> None:
+        super().__init__()
+        self.lag = lag
+
+    def wait_until(self, deadline: float) -> None:
+        super().wait_until(deadline + self.lag)
+
+
+def test_stale_scheduled_events_are_dropped_and_the_chain_reanchors() -> None:
+    clock = LaggyClock(lag=0.2)
+    from foretell.io.base import ListSink
+    from tests.perform.helpers import runtime
+
+    sink = ListSink()
+    sink.start()
+    inst = Instrument(
+        "main", Settings(mode="battle"), clock, Scheduler(clock, 0.05), [sink], runtime=runtime()
+    )
+    inst.start()
+    clock.advance(2.0)
+    assert sink.events == [] and inst.stale > 0
+    clock.lag = 0.0
+    clock.advance(1.0)
+    assert sink.events  # back on time: it plays again
+
+
+def test_log_records_user_and_model_rows(tmp_path: Path) -> None:
+    inst, clock, _ = instrument("callresponse", log_dir=tmp_path, threshold=0.05)
+    play(inst, clock, 5)
+    clock.advance(0.5)
+    inst.stop()
+    assert inst.log is not None and inst.log.path is not None
+    rows = read_log(inst.log.path).rows
+    sources = [r.source for r in rows]
+    assert sources[:5] == ["user"] * 5 and "model" in sources[5:]
+    assert len(rows) == 5 + inst.generated
