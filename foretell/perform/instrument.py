@@ -152,7 +152,7 @@ class Instrument:
         if self.log is not None and self.dimension is not None and not self.log.is_open:
             self.log.dimension = self.dimension
             path = self.log.open()
-            log.info("%s: logging to %s", self.name, path)
+            log.debug("%s: logging to %s", self.name, path)
         self._resume()
 
     def stop(self) -> None:

@@ -1,0 +1,91 @@
+"""The performance log: IMPSY's format, the sidecar, and a reader that survives broken lines."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from foretell.clock import FakeClock
+from foretell.data.log import LogWriter, dimension_from_name, read_log
+from foretell.events import Event
+
+IMPSY_ROW = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6},(interface|rnn)(,[0-9.e-]+)+$")
+
+
+def _write_session(directory: Path, clock: FakeClock, n: int = 5) -> LogWriter:
+    writer = LogWriter(directory, 4, clock, {"model": "m.ftm"})
+    writer.open()
+    for i in range(n):
+        clock.advance(0.01)
+        writer.write(Event(clock.now(), 0.01, (i / n, 0.5, 1.0), "user"))
+        writer.write(Event(clock.now(), 0.02, (0.25, 0.5, 0.75), "model"), at=clock.now() + 0.001)
+    return writer
+
+
+def test_impsy_file_name_and_rows(tmp_path: Path) -> None:
+    writer = _write_session(tmp_path, FakeClock())
+    writer.close()
+    assert writer.path is not None
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-4d-mdrnn\.log", writer.path.name)
+    lines = writer.path.read_text().splitlines()
+    assert len(lines) == 10 and all(IMPSY_ROW.match(line) for line in lines)
+    assert lines[0].split(",")[1:] == ["interface", "0", "0.5", "1"]
+    assert lines[1].split(",")[1] == "rnn"
+    stamps = [dt.datetime.fromisoformat(line.split(",")[0]) for line in lines]
+    assert (stamps[1] - stamps[0]).total_seconds() == pytest.approx(0.001, abs=2e-6)
+    assert (stamps[2] - stamps[0]).total_seconds() == pytest.approx(0.01, abs=2e-6)
+
+
+def test_sidecar_holds_the_anchor_and_never_matches_impsys_pattern(tmp_path: Path) -> None:
+    writer = _write_session(tmp_path, FakeClock())
+    writer.note("timing", row=2, scheduled=1.0, sent=1.0001)
+    writer.close()
+    sidecars = list(tmp_path.glob("*.foretell.jsonl"))
+    assert len(sidecars) == 1 and not sidecars[0].name.endswith("-4d-mdrnn.log")
+    records = [json.loads(line) for line in sidecars[0].read_text().splitlines()]
+    assert records[0]["kind"] == "header" and records[0]["dimension"] == 4
+    assert records[0]["model"] == "m.ftm" and "wall_anchor" in records[0]
+    assert records[1] == {"kind": "timing", "row": 2, "scheduled": 1.0, "sent": 1.0001}
+
+
+def test_two_sessions_in_one_second_get_two_files(tmp_path: Path) -> None:
+    first = _write_session(tmp_path, FakeClock())
+    second = _write_session(tmp_path, FakeClock())
+    assert first.path != second.path
+    first.close()
+    second.close()
+    assert len(list(tmp_path.glob("*-4d-mdrnn.log"))) == 2
+
+
+def test_reader_skips_and_names_broken_lines(tmp_path: Path) -> None:
+    path = tmp_path / "2024-05-01T20-15-03-4d-mdrnn.log"
+    path.write_text(
+        "2024-05-01T20:15:03.100000,interface,0.1,0.2,0.3\n"
+        "2024-05-01T20:15:03,interface,0.1,0.2,0.3\n"  # IMPSY: no fraction when it is zero
+        "garbage\n"
+        "2024-05-01T20:15:04.000000,interface,0.1,0.2\n"
+        "2024-05-01T20:15:04.100000,robot,0.1,0.2,0.3\n"
+        "2024-05-01T20:15:04.200000,rnn,0.1,nan,0.3\n"
+        "2024-05-01T20:15:04.300000,rnn,0.1,x,0.3\n"
+        "yesterday,interface,0.1,0.2,0.3\n"
+        "\n"
+        "2024-05-01T20:15:04.400000,rnn,0.4,0.5,0.6\n"
+        "2024-05-01T20:15:04.5000"  # cut by a kill -9
+    )
+    contents = read_log(path)
+    assert contents.dimension == 4 == dimension_from_name(path)
+    assert [r.source for r in contents.rows] == ["user", "user", "model"]
+    assert contents.rows[2].values == (0.4, 0.5, 0.6)
+    assert [b.line for b in contents.broken] == [3, 4, 5, 6, 7, 8, 11]
+    assert "incomplete last line" in str(contents.broken[-1])
+    assert str(contents.broken[1]).startswith(f"{path}:4: 2 values, expected 3")
+
+
+def test_dimension_from_the_first_row_when_the_name_is_not_impsys(tmp_path: Path) -> None:
+    path = tmp_path / "session.log"
+    path.write_text("2024-05-01T20:15:03.100000,interface,0.1,0.2\n")
+    assert read_log(path).dimension == 3

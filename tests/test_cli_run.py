@@ -1,0 +1,81 @@
+"""``foretell run`` and ``foretell dataset`` through click's runner (and one real process)."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from foretell.cli import cli
+from foretell.cli.run_commands import build_config
+
+
+def _config(**options: object):  # type: ignore[no-untyped-def]
+    defaults: dict[str, object] = dict(
+        config_path=None, model=None, mode=None, osc_in=None, osc_out=None, log_dir=None,
+        no_log=False, pi_temp=None, sigma_temp=None, threshold=None, timescale=None, thru=None,
+        seed=None, dimension=None,
+    )
+    return build_config(**{**defaults, **options})  # type: ignore[arg-type]
+
+
+def test_options_override_the_config_file(tmp_path: Path) -> None:
+    path = tmp_path / "stage.toml"
+    path.write_text('[interaction]\nmode = "battle"\nthreshold = 2.0\n[osc]\nsend_port = 7000\n')
+    config = _config(config_path=path, model=tmp_path / "m.ftm", mode="filter", osc_in="6100",
+                     osc_out="10.0.0.2:7001", pi_temp=0.5, log_dir=tmp_path / "logs")
+    assert config.interaction.mode == "filter" and config.interaction.threshold == 2.0
+    assert (config.osc.listen_host, config.osc.listen_port) == ("0.0.0.0", 6100)
+    assert (config.osc.send_host, config.osc.send_port) == ("10.0.0.2", 7001)
+    assert config.model.pi_temp == 0.5 and config.log.dir == tmp_path / "logs"
+
+
+def test_no_model_means_useronly() -> None:
+    assert _config().interaction.mode == "useronly"
+
+
+def test_errors_are_one_line(tmp_path: Path) -> None:
+    runner = CliRunner()
+    result = runner.invoke(cli, ["run", "--mode", "filter"])
+    assert result.exit_code == 1 and "mode filter needs a model" in str(result.exception)
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[interaction]\nmood = "filter"\n')
+    result = runner.invoke(cli, ["run", "--config", str(bad)])
+    assert "unknown key interaction.mood (valid keys: mode" in str(result.exception)
+    result = runner.invoke(cli, ["run", "--osc-out", "here:there"])
+    assert "--osc-out 'here:there' is not PORT or HOST:PORT" in str(result.exception)
+
+
+def test_dataset_command(tmp_path: Path) -> None:
+    log = tmp_path / "2024-05-01T20-15-03-3d-mdrnn.log"
+    log.write_text(
+        "2024-05-01T20:15:03.100000,interface,0.1,0.2\n"
+        "2024-05-01T20:15:03.150000,rnn,0.1,0.2\n"
+        "oops\n"
+        "2024-05-01T20:15:03.200000,interface,0.3,0.4\n"
+        "2024-05-01T20:15:03.300000,interface,0.5,0.6\n"
+    )
+    out = tmp_path / "d.npz"
+    result = CliRunner().invoke(cli, ["dataset", str(tmp_path), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "wrote 1 performances, 2 events (dimension 3)" in result.output
+    assert f"{log}:3: fewer than three fields" in result.output
+    assert out.exists()
+
+
+def test_run_process_stops_cleanly_on_sigint(tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "foretell", "run", "--osc-in", "127.0.0.1:0", "--dimension", "3",
+         "--log-dir", str(tmp_path)],
+        stderr=subprocess.PIPE, text=True,
+    )
+    assert process.stderr is not None
+    first = process.stderr.readline()
+    assert "listening for OSC on 127.0.0.1:" in first and "mode useronly" in first
+    process.send_signal(signal.SIGINT)
+    _, rest = process.communicate(timeout=10)
+    assert process.returncode == 0 and "stopped after 0 inputs" in rest
+    assert len(list(tmp_path.glob("*-3d-mdrnn.log"))) == 1
