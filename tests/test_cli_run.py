@@ -15,9 +15,20 @@ from foretell.cli.run_commands import build_config
 
 def _config(**options: object):  # type: ignore[no-untyped-def]
     defaults: dict[str, object] = dict(
-        config_path=None, model=None, mode=None, osc_in=None, osc_out=None, log_dir=None,
-        no_log=False, pi_temp=None, sigma_temp=None, threshold=None, timescale=None, thru=None,
-        seed=None, dimension=None,
+        config_path=None,
+        model=None,
+        mode=None,
+        osc_in=None,
+        osc_out=None,
+        log_dir=None,
+        no_log=False,
+        pi_temp=None,
+        sigma_temp=None,
+        threshold=None,
+        timescale=None,
+        thru=None,
+        seed=None,
+        dimension=None,
     )
     return build_config(**{**defaults, **options})  # type: ignore[arg-type]
 
@@ -25,8 +36,15 @@ def _config(**options: object):  # type: ignore[no-untyped-def]
 def test_options_override_the_config_file(tmp_path: Path) -> None:
     path = tmp_path / "stage.toml"
     path.write_text('[interaction]\nmode = "battle"\nthreshold = 2.0\n[osc]\nsend_port = 7000\n')
-    config = _config(config_path=path, model=tmp_path / "m.ftm", mode="filter", osc_in="6100",
-                     osc_out="10.0.0.2:7001", pi_temp=0.5, log_dir=tmp_path / "logs")
+    config = _config(
+        config_path=path,
+        model=tmp_path / "m.ftm",
+        mode="filter",
+        osc_in="6100",
+        osc_out="10.0.0.2:7001",
+        pi_temp=0.5,
+        log_dir=tmp_path / "logs",
+    )
     assert config.interaction.mode == "filter" and config.interaction.threshold == 2.0
     assert (config.osc.listen_host, config.osc.listen_port) == ("0.0.0.0", 6100)
     assert (config.osc.send_host, config.osc.send_port) == ("10.0.0.2", 7001)
@@ -68,9 +86,20 @@ def test_dataset_command(tmp_path: Path) -> None:
 
 def test_run_process_stops_cleanly_on_sigint(tmp_path: Path) -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "foretell", "run", "--osc-in", "127.0.0.1:0", "--dimension", "3",
-         "--log-dir", str(tmp_path)],
-        stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "foretell",
+            "run",
+            "--osc-in",
+            "127.0.0.1:0",
+            "--dimension",
+            "3",
+            "--log-dir",
+            str(tmp_path),
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
     )
     assert process.stderr is not None
     first = process.stderr.readline()

@@ -47,8 +47,18 @@ def killed_session(tmp_path_factory: pytest.TempPathFactory) -> Path:
     client = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     client.bind(("127.0.0.1", 0))
     client.settimeout(5)
-    process, port = _start(["--model", str(model), "--mode", "filter", "--log-dir",
-                            str(root / "logs"), "--osc-out", f"127.0.0.1:{client.getsockname()[1]}"])
+    process, port = _start(
+        [
+            "--model",
+            str(model),
+            "--mode",
+            "filter",
+            "--log-dir",
+            str(root / "logs"),
+            "--osc-out",
+            f"127.0.0.1:{client.getsockname()[1]}",
+        ]
+    )
     try:
         for i in range(CONFIRMED):
             client.sendto(encode_floats("/interface", [i / 1000, 0.5, 0.5]), ("127.0.0.1", port))
