@@ -20,7 +20,9 @@ from typing import Protocol
 # asyncio's selector rounds timeouts up to whole milliseconds, so a timer may fire up to ~1 ms
 # late; precise waits arm the timer this much early and finish with ``wait_until``.
 TIMER_LEAD_S = 0.0015
-_SLEEP_SLACK_S = 0.0002  # below this the finishing wait spins instead of sleeping
+# The finishing wait spins (it never sleeps again within this much of the deadline: a second
+# wake-up would risk a second scheduling delay on a busy machine).
+_SPIN_S = 0.002
 
 
 class Timer(Protocol):
@@ -53,10 +55,10 @@ class LoopClock:
         return asyncio.get_running_loop().call_at(when, callback)
 
     def wait_until(self, deadline: float) -> None:
-        """Block until ``deadline``: sleep to just before it, then spin (sub-0.1 ms precision)."""
+        """Block until ``deadline``: spin the last ``_SPIN_S`` (sub-0.1 ms precision)."""
         remaining = deadline - time.monotonic()
-        if remaining > _SLEEP_SLACK_S:
-            time.sleep(remaining - _SLEEP_SLACK_S)
+        if remaining > _SPIN_S:
+            time.sleep(remaining - _SPIN_S)
         while time.monotonic() < deadline:
             pass
 

@@ -102,9 +102,13 @@ def test_run_process_stops_cleanly_on_sigint(tmp_path: Path) -> None:
         text=True,
     )
     assert process.stderr is not None
-    first = process.stderr.readline()
-    assert "listening for OSC on 127.0.0.1:" in first and "mode useronly" in first
-    process.send_signal(signal.SIGINT)
-    _, rest = process.communicate(timeout=10)
+    try:
+        first = process.stderr.readline()
+        assert "listening for OSC on 127.0.0.1:" in first and "mode useronly" in first
+        process.send_signal(signal.SIGINT)
+        _, rest = process.communicate(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
     assert process.returncode == 0 and "stopped after 0 inputs" in rest
     assert len(list(tmp_path.glob("*-3d-mdrnn.log"))) == 1

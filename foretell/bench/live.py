@@ -206,6 +206,41 @@ def filter_run(model: Path, rate: float, seconds: float, log_dir: Path) -> dict[
     }
 
 
+ECHO_SERVER = """
+import asyncio, sys
+from pythonosc.dispatcher import Dispatcher
+from pythonosc.osc_server import AsyncIOOSCUDPServer
+from pythonosc.udp_client import SimpleUDPClient
+out = SimpleUDPClient("127.0.0.1", int(sys.argv[1]))
+dispatcher = Dispatcher()
+dispatcher.map("/interface", lambda address, *v: out.send_message("/prediction", list(v)))
+async def main():
+    server = AsyncIOOSCUDPServer(("127.0.0.1", 0), dispatcher, asyncio.get_running_loop())
+    transport, _ = await server.create_serve_endpoint()
+    print(transport.get_extra_info("sockname")[1], flush=True)
+    await asyncio.sleep(1e9)
+asyncio.run(main())
+"""
+
+
+def echo_run(rate: float, seconds: float) -> dict[str, Any]:
+    """The same client against a bare python-osc echo server: the floor on this machine now."""
+    sock = _client()
+    command = [sys.executable, "-c", ECHO_SERVER, str(sock.getsockname()[1])]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        port = int(process.stdout.readline())
+        round_trips(sock, port, rate, 1.0)
+        times, _lost = round_trips(sock, port, rate, seconds)
+    finally:
+        process.kill()
+        process.wait()
+        sock.close()
+    ms = times[~np.isnan(times)] * 1e3
+    return {"echo_p50_ms": float(np.median(ms)), "echo_p99_ms": float(np.percentile(ms, 99))}
+
+
 def _sidecar_timing(log_dir: Path) -> np.ndarray:
     errors = []
     for sidecar in log_dir.glob("*.foretell.jsonl"):
@@ -296,9 +331,21 @@ def _median(runs: list[dict[str, Any]], key: str) -> float | None:
     "--generate", default=5.0, show_default=True, help="Seconds of call-response playing."
 )
 @click.option("--soak", type=float, help="Also soak at 500 messages/s for this many seconds.")
+@click.option(
+    "--baseline/--no-baseline",
+    default=True,
+    show_default=True,
+    help="Also time a bare python-osc echo server the same way (the machine's floor).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def live(
-    duration: float, rate: float, runs: int, generate: float, soak: float | None, as_json: bool
+    duration: float,
+    rate: float,
+    runs: int,
+    generate: float,
+    soak: float | None,
+    baseline: bool,
+    as_json: bool,
 ) -> None:
     """Round trip (filter), timing (callresponse) and soak of the live engine over real UDP."""
     with tempfile.TemporaryDirectory(prefix="foretell-bench-") as tmp:
@@ -308,6 +355,8 @@ def live(
         for i in range(runs):
             result = filter_run(model, rate, duration, root / f"filter{i}")
             result.update(callresponse_run(model, generate, root / f"cr{i}"))
+            if baseline:
+                result.update(echo_run(rate, duration))
             results.append(result)
         summary: dict[str, Any] = {
             "machine": machine(),
@@ -317,7 +366,15 @@ def live(
             "runs": len(results),
             **{
                 key: _median(results, key)
-                for key in ("p50_ms", "p99_ms", "lost", "timing_p50_ms", "timing_p99_ms")
+                for key in (
+                    "p50_ms",
+                    "p99_ms",
+                    "lost",
+                    "timing_p50_ms",
+                    "timing_p99_ms",
+                    "echo_p50_ms",
+                    "echo_p99_ms",
+                )
             },
             "per_run": results,
         }
@@ -331,6 +388,11 @@ def live(
         f"filter round trip at {rate:g}/s for {duration:g} s, median of {runs} run(s): "
         f"p50 {summary['p50_ms']:.3f} ms, p99 {summary['p99_ms']:.3f} ms, lost {summary['lost']:g}"
     )
+    if summary["echo_p50_ms"] is not None:
+        click.echo(
+            f"bare python-osc echo server, same client: p50 {summary['echo_p50_ms']:.3f} ms, "
+            f"p99 {summary['echo_p99_ms']:.3f} ms"
+        )
     if summary["timing_p99_ms"] is not None:
         click.echo(
             f"callresponse timing |sent - scheduled|: p50 {summary['timing_p50_ms']:.3f} ms, "
