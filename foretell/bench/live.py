@@ -190,9 +190,11 @@ def round_trips(
     return times, int(np.isnan(times).sum())
 
 
-def filter_run(model: Path, rate: float, seconds: float, log_dir: Path) -> dict[str, Any]:
+def filter_run(
+    model: Path, rate: float, seconds: float, log_dir: Path, extra: tuple[str, ...] = ()
+) -> dict[str, Any]:
     sock = _client()
-    with engine(model, "filter", sock.getsockname()[1], log_dir) as proc:
+    with engine(model, "filter", sock.getsockname()[1], log_dir, *extra) as proc:
         round_trips(sock, proc.port, rate, 1.0)  # warm-up, not counted
         times, lost = round_trips(sock, proc.port, rate, seconds)
     sock.close()
@@ -251,12 +253,14 @@ def _sidecar_timing(log_dir: Path) -> np.ndarray:
     return np.array(errors)
 
 
-def callresponse_run(model: Path, seconds: float, log_dir: Path) -> dict[str, Any]:
+def callresponse_run(
+    model: Path, seconds: float, log_dir: Path, extra: tuple[str, ...] = ()
+) -> dict[str, Any]:
     sock = _client()
     rng = np.random.default_rng(2)
     received = 0
     with engine(
-        model, "callresponse", sock.getsockname()[1], log_dir, "--threshold", "0.05"
+        model, "callresponse", sock.getsockname()[1], log_dir, "--threshold", "0.05", *extra
     ) as proc:
         for _ in range(50):
             sock.sendto(
@@ -284,10 +288,12 @@ def callresponse_run(model: Path, seconds: float, log_dir: Path) -> dict[str, An
     }
 
 
-def soak_run(model: Path, seconds: float, log_dir: Path, rate: float = 500.0) -> dict[str, Any]:
+def soak_run(
+    model: Path, seconds: float, log_dir: Path, extra: tuple[str, ...] = (), rate: float = 500.0
+) -> dict[str, Any]:
     sock = _client()
     minute = min(60.0, seconds / 3)
-    with engine(model, "filter", sock.getsockname()[1], log_dir) as proc:
+    with engine(model, "filter", sock.getsockname()[1], log_dir, *extra) as proc:
         round_trips(sock, proc.port, rate, min(10.0, seconds / 10))  # settle
         rss_start = proc.rss_mb()
         first, lost_first = round_trips(sock, proc.port, rate, minute)
@@ -337,6 +343,7 @@ def _median(runs: list[dict[str, Any]], key: str) -> float | None:
     show_default=True,
     help="Also time a bare python-osc echo server the same way (the machine's floor).",
 )
+@click.option("--realtime", is_flag=True, help="Run the engine with `foretell run --realtime`.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def live(
     duration: float,
@@ -345,16 +352,18 @@ def live(
     generate: float,
     soak: float | None,
     baseline: bool,
+    realtime: bool,
     as_json: bool,
 ) -> None:
     """Round trip (filter), timing (callresponse) and soak of the live engine over real UDP."""
     with tempfile.TemporaryDirectory(prefix="foretell-bench-") as tmp:
         root = Path(tmp)
         model = bench_model(root / "s.ftm")
+        extra = ("--realtime",) if realtime else ()
         results = []
         for i in range(runs):
-            result = filter_run(model, rate, duration, root / f"filter{i}")
-            result.update(callresponse_run(model, generate, root / f"cr{i}"))
+            result = filter_run(model, rate, duration, root / f"filter{i}", extra)
+            result.update(callresponse_run(model, generate, root / f"cr{i}", extra))
             if baseline:
                 result.update(echo_run(rate, duration))
             results.append(result)
@@ -363,6 +372,8 @@ def live(
             "model": "s (2 x 64 LSTM, 5 mixtures), dimension 4, random weights",
             "rate": rate,
             "duration_s": duration,
+            "realtime": realtime,
+            "load_average": os.getloadavg(),
             "runs": len(results),
             **{
                 key: _median(results, key)
@@ -379,7 +390,7 @@ def live(
             "per_run": results,
         }
         if soak:
-            summary["soak"] = soak_run(model, soak, root / "soak")
+            summary["soak"] = soak_run(model, soak, root / "soak", extra)
     if as_json:
         click.echo(json.dumps(summary))
         return

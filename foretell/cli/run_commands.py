@@ -78,6 +78,17 @@ def build_config(
     return config
 
 
+def _raise_priority() -> str:
+    """Ask the OS for real-time scheduling (SCHED_FIFO); say what was granted."""
+    import os
+
+    try:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(10))
+        return "real-time priority (SCHED_FIFO 10)"
+    except (AttributeError, PermissionError, OSError) as exc:
+        return f"normal priority (real-time refused: {exc}; needs CAP_SYS_NICE or an rtprio limit)"
+
+
 async def _perform(config: RunConfig) -> None:
     from foretell.perform.session import build_session
 
@@ -139,6 +150,9 @@ def _started_line(config: RunConfig, session: Session) -> str:
 @click.option("--thru/--no-thru", default=None, help="Also send user inputs to the output.")
 @click.option("--seed", type=int, help="Seed the sampler.")
 @click.option("--dimension", type=int, help="1 + number of controls (only needed without a model).")
+@click.option(
+    "--realtime", is_flag=True, help="Ask the OS for real-time scheduling (steadier timing)."
+)
 def run(
     model: Path | None,
     config_path: Path | None,
@@ -154,6 +168,7 @@ def run(
     thru: bool | None,
     seed: int | None,
     dimension: int | None,
+    realtime: bool,
 ) -> None:
     """Perform live: OSC /interface in, /prediction out, every interaction logged. Ctrl-C stops."""
     config = build_config(
@@ -172,6 +187,8 @@ def run(
         seed,
         dimension,
     )
+    if realtime:
+        click.echo(f"foretell: running at {_raise_priority()}", err=True)
     asyncio.run(_perform(config))
 
 
