@@ -1,0 +1,12 @@
+"""The dashboard: a page in the browser to see and steer a performance, and to play on.
+
+- ``foretell.dashboard.frames``: pure functions that turn engine snapshots and events into the JSON
+  messages the page reads (state, what the model expects next, events), and the sliding windows
+  behind the rates and latency figures.
+- ``foretell.dashboard.server``: the Starlette app (static page + one WebSocket), the publisher
+  that streams throttled frames to each page without ever making the engine wait, and
+  ``serve_dashboard(engine, host, port, models_dir)``, which starts it on the engine's loop.
+- ``static/``: the page itself (plain HTML, JS and CSS; no build step).
+
+Importing this package imports neither Starlette nor uvicorn; ``server`` does.
+"""

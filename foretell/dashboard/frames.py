@@ -1,0 +1,215 @@
+"""The dashboard's messages, built from what the engine publishes (pure; no I/O, no loop).
+
+Every message is one JSON object with one key naming its kind, the shapes the WebSocket transport
+uses for events, plus the dashboard's own:
+
+- ``{"interface": [v, ...], "t": t, "dt": dt}``: a performer's event (engine clock, seconds);
+- ``{"prediction": [v, ...], "t": t, "dt": dt}``: a model event, as it was played;
+- ``{"state": {...}}``: mode, temperatures, model, counters, rates, latency, rejections, log
+  (``state_message``);
+- ``{"expect": {...}}``: the predicted distribution of the next event, in the data space, under
+  the current temperatures (``expectation``).
+
+This module does not know about sockets, frame rates or the page; ``server`` sends what it builds.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from foretell.events import Event
+from foretell.model.fileformat import ModelSpec
+from foretell.perform.instrument import InstrumentSnapshot
+from foretell.perform.modes import MODES
+
+MIN_WEIGHT = 0.01  # mixture components lighter than this are not drawn
+
+
+# -- sliding windows ------------------------------------------------------------------------------
+
+
+class RecentValues:
+    """Values stamped with a time, kept for the last ``span`` seconds (rates, percentiles)."""
+
+    def __init__(self, span: float, limit: int = 8192) -> None:
+        self.span = span
+        self._items: deque[tuple[float, float]] = deque(maxlen=limit)
+
+    def add(self, t: float, value: float = 1.0) -> None:
+        self._items.append((t, value))
+
+    def _prune(self, now: float) -> None:
+        items, start = self._items, now - self.span
+        while items and items[0][0] < start:
+            items.popleft()
+
+    def rate(self, now: float) -> float:
+        """Items per second over the window ending at ``now``."""
+        self._prune(now)
+        return len(self._items) / self.span
+
+    def percentiles_ms(self, now: float) -> dict[str, float | int | None]:
+        """p50 and p99 of the values (seconds) in milliseconds, and how many there were."""
+        self._prune(now)
+        if not self._items:
+            return {"p50": None, "p99": None, "n": 0}
+        values = np.fromiter((v for _, v in self._items), float, len(self._items)) * 1e3
+        p50, p99 = np.percentile(values, [50, 99])
+        return {"p50": float(p50), "p99": float(p99), "n": len(values)}
+
+
+@dataclass
+class Activity:
+    """What the dashboard measures itself from the engine's events (see ``server.Publisher``)."""
+
+    inputs: RecentValues
+    outputs: RecentValues
+    latency: RecentValues  # seconds from an event's due time to when it was played
+
+    @classmethod
+    def create(cls, rate_span: float = 2.0, latency_span: float = 5.0) -> Activity:
+        return cls(RecentValues(rate_span), RecentValues(rate_span), RecentValues(latency_span))
+
+    def record(self, event: Event, now: float) -> None:
+        if event.source == "user":
+            self.inputs.add(now)
+        else:
+            self.outputs.add(now)
+            self.latency.add(now, max(now - event.t, 0.0))
+
+
+# -- events ---------------------------------------------------------------------------------------
+
+
+def event_message(event: Event) -> dict[str, Any]:
+    """``{"interface"|"prediction": values, "t", "dt"}`` for a user or model event."""
+    key = "interface" if event.source == "user" else "prediction"
+    return {key: list(event.values), "t": event.t, "dt": event.dt}
+
+
+# -- state ----------------------------------------------------------------------------------------
+
+
+def model_info(path: str | None, spec: ModelSpec | None) -> dict[str, Any] | None:
+    """Name and size of the model playing (``None`` without one)."""
+    if spec is None:
+        return None
+    return {
+        "name": Path(path).name if path else "(unnamed)",
+        "path": path,
+        "dimension": spec.dimension,
+        "layers": spec.layers,
+        "units": spec.units,
+        "mixtures": spec.mixtures,
+        "params": spec.parameter_count(),
+    }
+
+
+def state_message(
+    snap: InstrumentSnapshot, spec: ModelSpec | None, activity: Activity
+) -> dict[str, Any]:
+    """Everything the state panel shows, from one instrument snapshot."""
+    s, now = snap.settings, snap.t
+    return {
+        "state": {
+            "now": now,
+            "instrument": snap.name,
+            "mode": s.mode,
+            "modes": list(MODES),
+            "generates": MODES[s.mode].generate,
+            "paused": s.paused,
+            "responding": snap.responding,
+            "pi_temp": s.pi_temp,
+            "sigma_temp": s.sigma_temp,
+            "threshold": s.threshold,
+            "timescale": s.timescale,
+            "thru": s.input_thru,
+            "dimension": snap.dimension,
+            "model": model_info(snap.model, spec),
+            "counts": {
+                "inputs": snap.inputs,
+                "answers": snap.answers,
+                "generated": snap.generated,
+                "stale": snap.stale,
+                "cancelled": snap.cancelled,
+            },
+            "rates": {"in": activity.inputs.rate(now), "out": activity.outputs.rate(now)},
+            "latency_ms": activity.latency.percentiles_ms(now),
+            "scheduler_ms": snap.timing_ms,
+            "rejected": snap.rejected,
+            "log": {"path": snap.log_path, "rows": snap.log_rows},
+        }
+    }
+
+
+# -- what the model expects -----------------------------------------------------------------------
+
+
+def mixture_weights(logits: np.ndarray, pi_temp: float) -> np.ndarray:
+    """``softmax(logits / pi_temp)``, the sampler's component weights (one-hot at 0)."""
+    if pi_temp <= 0.0:
+        weights = np.zeros_like(logits)
+        weights[int(np.argmax(logits))] = 1.0
+        return weights
+    scaled = (logits - logits.max()) / pi_temp
+    weights = np.exp(scaled)
+    return weights / weights.sum()
+
+
+def _dt_from_u(spec: ModelSpec, u: np.ndarray) -> np.ndarray:
+    t = spec.transform
+    dt = np.exp(np.minimum(u, 50.0)) - t.dt_offset if t.dt_kind == "log" else u
+    return np.maximum(dt, t.dt_min)
+
+
+def expectation(
+    spec: ModelSpec, raw: Sequence[float], pi_temp: float, sigma_temp: float
+) -> dict[str, Any]:
+    """The next event's mixture in the data space, as the sampler would draw it now.
+
+    Each component (heaviest first, those under ``MIN_WEIGHT`` left out) gives its weight, its dt
+    as ``[median, lo, hi]`` (±1 σ, seconds) and per control ``[mean, lo, hi]`` (±1 σ, clipped to
+    [0, 1]); σ is scaled by √σ-temperature, the weights by the π-temperature. ``dt`` is the
+    heaviest component's median: when the model expects the next event.
+    """
+    mu, sigma, logits = spec.mixture.split(np.asarray(raw, dtype=np.float64))  # (K, D), (K,)
+    weights = mixture_weights(logits, pi_temp)
+    scale = np.asarray(spec.transform.scale)
+    centre = mu * scale + np.asarray(spec.transform.loc)  # (K, D) before the dt map
+    width = sigma * scale * math.sqrt(max(sigma_temp, 0.0))  # (K, D)
+    dt = np.stack([_dt_from_u(spec, c) for c in (centre, centre - width, centre + width)], -1)
+    values = np.clip(np.stack([centre, centre - width, centre + width], -1), 0.0, 1.0)
+    order = [int(k) for k in np.argsort(-weights) if weights[k] >= MIN_WEIGHT] or [0]
+    components = [
+        {
+            "w": float(weights[k]),
+            "dt": dt[k, 0].tolist(),  # (3,)
+            "x": values[k, 1:].tolist(),  # (D-1, 3)
+        }
+        for k in order
+    ]
+    return {"components": components, "dt": components[0]["dt"][0]}
+
+
+def expect_message(
+    spec: ModelSpec | None, snap: InstrumentSnapshot, t0: float | None
+) -> dict[str, Any]:
+    """``{"expect": ...}``: the expectation plus when it counts from (``t0``) and who plays it."""
+    if spec is None or snap.expected is None:
+        return {"expect": None}
+    s = snap.settings
+    body = expectation(spec, snap.expected, s.pi_temp, s.sigma_temp)
+    generates = MODES[s.mode].generate
+    body["t0"] = snap.t if t0 is None else t0
+    body["timescale"] = s.timescale
+    body["model_plays"] = not s.paused and (
+        generates == "always" or (generates == "when_silent" and snap.responding)
+    )
+    return {"expect": body}

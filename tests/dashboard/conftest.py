@@ -1,0 +1,108 @@
+"""A real engine with a real (random-weight) model, its dashboard, and headless Debian Chromium.
+
+Browser tests skip, saying why, when Playwright or ``/usr/bin/chromium`` is missing. Chromium is
+never downloaded: Playwright drives the system's binary.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from foretell.config import InteractionConfig, LogConfig, ModelConfig, OscConfig, RunConfig
+from foretell.dashboard.server import Dashboard, serve_dashboard
+from foretell.perform.session import EngineHandle, start_engine
+from tests.fixtures import random_model_file
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@dataclass
+class Live:
+    """An engine on its own thread, its dashboard, and a UDP socket receiving its OSC output."""
+
+    engine: EngineHandle
+    dashboard: Dashboard
+    osc_out: socket.socket
+    models_dir: Path
+
+    @property
+    def url(self) -> str:
+        return self.dashboard.url
+
+    def settings(self) -> Any:
+        return self.engine.snapshot().instruments[0].settings
+
+    def instrument(self) -> Any:
+        return self.engine.snapshot().instruments[0]
+
+
+@pytest.fixture
+def models_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "models"
+    folder.mkdir()
+    random_model_file(folder / "random.ftm", dimension=4, units=16, seed=0)
+    random_model_file(folder / "other.ftm", dimension=4, units=16, seed=1)
+    return folder
+
+
+@pytest.fixture
+def live(tmp_path: Path, models_dir: Path) -> Iterator[Live]:
+    """Engine (listen mode) + dashboard on 127.0.0.1, ports chosen by the OS."""
+    out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    out.bind(("127.0.0.1", 0))
+    out.setblocking(False)
+    config = RunConfig(
+        model=ModelConfig(file=models_dir / "random.ftm", seed=0),
+        interaction=InteractionConfig(mode="listen"),
+        osc=OscConfig(
+            listen_host="127.0.0.1",
+            listen_port=0,
+            send_host="127.0.0.1",
+            send_port=out.getsockname()[1],
+        ),
+        log=LogConfig(dir=tmp_path / "logs"),
+    )
+    engine = start_engine(config)
+    loop = engine.call(asyncio.get_running_loop)
+    session = engine.session
+    assert session is not None
+    dashboard = engine.call(lambda: serve_dashboard(session.engine, "127.0.0.1", 0, models_dir))
+    try:
+        yield Live(engine, dashboard, out, models_dir)
+    finally:
+        asyncio.run_coroutine_threadsafe(dashboard.aclose(), loop).result(5)
+        engine.stop()
+        out.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="Playwright is not installed (pip install -e '.[test]')"
+    )
+    if not CHROMIUM.exists() and shutil.which("chromium") is None:
+        pytest.skip("Debian chromium is not installed (apt-get install chromium)")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()

@@ -1,0 +1,132 @@
+"""The dashboard's messages and windows, and its publisher on a hand-stepped engine (no network)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from foretell.dashboard.frames import RecentValues, expectation, mixture_weights
+from foretell.dashboard.server import ClientFeed, Publisher
+from foretell.perform.engine import Engine
+from tests.fixtures import random_model_file
+from tests.perform.helpers import instrument, play, runtime
+
+
+def test_recent_values_rate_and_percentiles() -> None:
+    window = RecentValues(span=2.0)
+    for i in range(100):
+        window.add(i * 0.01, 0.001 * (i % 10))
+    assert window.rate(1.0) == pytest.approx(50.0)
+    figures = window.percentiles_ms(1.0)
+    assert figures["n"] == 100 and figures["p50"] == pytest.approx(4.5)
+    assert window.percentiles_ms(10.0) == {"p50": None, "p99": None, "n": 0}
+
+
+def test_mixture_weights_follow_the_pi_temperature() -> None:
+    logits = np.array([0.0, 1.0, 2.0])
+    assert mixture_weights(logits, 0.0).tolist() == [0.0, 0.0, 1.0]
+    warm, cool = mixture_weights(logits, 2.0), mixture_weights(logits, 0.5)
+    assert warm.sum() == pytest.approx(1.0) and cool[2] > warm[2]
+
+
+def test_expectation_at_zero_temperatures_is_what_the_sampler_plays() -> None:
+    rt = runtime(seed=3)
+    raw = rt.predict(np.array([0.05, 0.2, 0.7, 0.4])).copy()
+    body = expectation(rt.spec, raw.tolist(), 0.0, 0.0)
+    assert len(body["components"]) == 1
+    top = body["components"][0]
+    sample = rt.sample(raw, 0.0, 0.0)
+    assert top["dt"][0] == pytest.approx(sample[0]) == pytest.approx(body["dt"])
+    assert [x[0] for x in top["x"]] == pytest.approx(sample[1:].tolist())
+    assert all(lo == mean == hi for mean, lo, hi in top["x"])
+
+
+def test_expectation_spreads_grow_with_sigma_temperature() -> None:
+    rt = runtime(seed=4)
+    raw = rt.predict(np.array([0.05, 0.2, 0.7, 0.4])).tolist()
+    narrow, wide = expectation(rt.spec, raw, 1.0, 0.25), expectation(rt.spec, raw, 1.0, 2.0)
+    assert sum(c["w"] for c in narrow["components"]) == pytest.approx(1.0, abs=0.05)
+    for a, b in zip(narrow["components"], wide["components"], strict=True):
+        assert a["dt"][2] - a["dt"][1] < b["dt"][2] - b["dt"][1]
+        assert all(0.0 <= lo <= mean <= hi <= 1.0 for mean, lo, hi in b["x"])
+
+
+def test_client_feed_keeps_order_drops_the_oldest_and_conflates_frames() -> None:
+    feed = ClientFeed(size=3)
+    for i in range(5):
+        feed.push(str(i))
+    feed.put_latest("state", "s1")
+    feed.put_latest("state", "s2")
+    assert feed.dropped == 3
+    assert list(feed._events) == ["2", "3", "4"] and feed._latest == {"state": "s2"}
+
+
+def publisher(tmp_path: Path, mode: str = "filter") -> tuple[Publisher, Engine]:
+    inst, clock, _ = instrument(mode=mode)
+    engine = Engine(clock, inst.scheduler, [inst])
+    random_model_file(tmp_path / "a.ftm", dimension=4, seed=2)
+    (tmp_path / "sub").mkdir()
+    random_model_file(tmp_path / "sub" / "b.ftm", dimension=4, seed=3)
+    pub = Publisher(engine, models_dir=tmp_path)
+    pub.attach()
+    return pub, engine
+
+
+def messages(feed: ClientFeed) -> list[dict[str, object]]:
+    found = [json.loads(text) for text in [*feed._events, *feed._latest.values()]]
+    feed._events.clear()
+    feed._latest.clear()
+    return found
+
+
+def test_publisher_streams_events_state_and_expectation(tmp_path: Path) -> None:
+    pub, engine = publisher(tmp_path)
+    feed = pub.connect()
+    kinds = [next(iter(m)) for m in messages(feed)]
+    assert kinds[0] == "hello" and {"state", "expect"} <= set(kinds)
+    assert pub.receive(json.dumps({"interface": [0.1, 0.2, 0.3]})) is None
+    sent = messages(feed)
+    t = engine.clock.now()
+    assert sent[0] == {"interface": [0.1, 0.2, 0.3], "t": t, "dt": 0.0}
+    assert "prediction" in sent[1] and len(sent[1]["prediction"]) == 3  # type: ignore[arg-type]
+    pub.frame()
+    frame = {next(iter(m)): m for m in messages(feed)}
+    assert frame["state"]["state"]["counts"]["inputs"] == 1  # type: ignore[index]
+    assert frame["expect"]["expect"]["t0"] == t  # type: ignore[index]
+    pub.frame()
+    assert [next(iter(m)) for m in messages(feed)] == ["state"]  # nothing new to expect
+
+
+def test_publisher_applies_commands_and_rejects_bad_ones(tmp_path: Path) -> None:
+    pub, engine = publisher(tmp_path)
+    inst = engine.instrument()
+    assert pub.receive(json.dumps({"command": "mode", "args": ["listen"]})) is None
+    assert pub.receive(json.dumps({"command": "pitemp", "args": [0.5]})) is None
+    assert (inst.settings.mode, inst.settings.pi_temp) == ("listen", 0.5)
+    assert pub.receive(json.dumps({"command": "load", "args": ["sub/b.ftm"]})) is None
+    assert str(inst.model_name).endswith("b.ftm")
+    for bad in (
+        "nope",
+        '{"command": "mode", "args": ["x"]}',
+        '{"command": "load", "args": ["../a"]}',
+    ):
+        reply = pub.receive(bad)
+        assert reply is not None and "error" in json.loads(reply)
+    assert dict(inst.rejections.counts) == {"malformed": 1, "bad_command": 2}
+    assert pub.models()["models"] == ["a.ftm", "sub/b.ftm"]
+
+
+def test_publisher_measures_rates_and_latency(tmp_path: Path) -> None:
+    pub, engine = publisher(tmp_path)
+    inst = engine.instrument()
+    play(inst, engine.clock, 20, gap=0.05)  # type: ignore[arg-type]
+    now = engine.clock.now()
+    assert pub.activity.inputs.rate(now) == pytest.approx(10.0)
+    assert pub.activity.outputs.rate(now) == pytest.approx(10.0)
+    assert pub.activity.latency.percentiles_ms(now)["n"] == 20
+    pub.detach()
+    play(inst, engine.clock, 5)  # type: ignore[arg-type]
+    assert pub.activity.inputs.rate(engine.clock.now()) == pytest.approx(10.0)  # not 12.5

@@ -1,0 +1,73 @@
+"""The real server over real sockets, without a browser: page, model list, stream, commands."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+import urllib.request
+from typing import Any
+
+import pytest
+from websockets.sync.client import connect
+
+from foretell.dashboard.server import DashboardError, _bind
+from tests.dashboard.conftest import Live
+
+
+def fetch(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return bytes(response.read())
+
+
+def received(ws: Any, until: str, timeout: float = 5.0) -> list[dict[str, Any]]:
+    """Messages (arrays unpacked) until one of kind ``until`` has come."""
+    found: list[dict[str, Any]] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        data = json.loads(ws.recv(timeout=timeout))
+        found += data if isinstance(data, list) else [data]
+        if any(until in m for m in found):
+            return found
+    raise AssertionError(f"no {until!r} message")
+
+
+def test_page_and_model_list_are_served(live: Live) -> None:
+    assert b'<canvas id="pad"' in fetch(live.url)
+    assert b"requestAnimationFrame" in fetch(live.url + "app.js")
+    listing = json.loads(fetch(live.url + "api/models"))
+    assert listing["models"] == ["other.ftm", "random.ftm"] and listing["current"] == "random.ftm"
+
+
+def test_stream_carries_state_events_and_commands(live: Live) -> None:
+    with connect(live.url.replace("http", "ws") + "ws") as ws:
+        first = received(ws, "state")
+        assert "hello" in first[0] and first[0]["hello"]["modes"][0] == "listen"
+        ws.send(json.dumps({"command": "mode", "args": ["filter"]}))
+        ws.send(json.dumps({"interface": [0.3, 0.6, 0.9]}))
+        events = received(ws, "prediction")
+        user = next(m for m in events if "interface" in m)
+        assert user["interface"] == [0.3, 0.6, 0.9] and user["dt"] == 0.0
+        expect = received(ws, "expect")[-1]["expect"]
+        assert expect is not None and len(expect["components"][0]["x"]) == 3
+        states = [m["state"] for m in received(ws, "state") if "state" in m]
+        assert states[-1]["mode"] == "filter" and states[-1]["counts"]["inputs"] == 1
+    assert live.settings().mode == "filter"
+
+
+def test_frames_come_at_30_per_second_or_more(live: Live) -> None:
+    with connect(live.url.replace("http", "ws") + "ws") as ws:
+        received(ws, "state")
+        start, frames = time.monotonic(), 0
+        while time.monotonic() - start < 0.5:
+            data = json.loads(ws.recv(timeout=1))
+            frames += sum("state" in m for m in (data if isinstance(data, list) else [data]))
+    assert frames >= 13  # ~15 in 0.5 s at 30/s
+
+
+def test_a_busy_port_is_one_clear_error() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        with pytest.raises(DashboardError, match="choose another port"):
+            _bind("127.0.0.1", taken.getsockname()[1])
