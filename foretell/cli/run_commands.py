@@ -89,7 +89,9 @@ def _raise_priority() -> str:
         return f"normal priority (real-time refused: {exc}; needs CAP_SYS_NICE or an rtprio limit)"
 
 
-async def _perform(config: RunConfig) -> None:
+async def _perform(
+    config: RunConfig, dashboard: tuple[str, int] | None = None, models_dir: Path | None = None
+) -> None:
     from foretell.perform.session import build_session
 
     session = build_session(config)
@@ -98,11 +100,19 @@ async def _perform(config: RunConfig) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     session.engine.start()
+    page = None
     try:
+        if dashboard is not None:
+            from foretell.dashboard.server import serve_dashboard
+
+            page = serve_dashboard(session.engine, *dashboard, models_dir)
+            click.echo(f"foretell: dashboard at {page.url}", err=True)
         gc.freeze()  # everything built so far is long-lived: keep it out of collections
         click.echo(_started_line(config, session), err=True)
         await stop.wait()
     finally:
+        if page is not None:
+            await page.aclose()
         session.engine.stop()
     snap = session.instrument.snapshot()
     rejected = ", ".join(f"{k} {v}" for k, v in snap.rejected.items()) or "none"
@@ -153,6 +163,18 @@ def _started_line(config: RunConfig, session: Session) -> str:
 @click.option(
     "--realtime", is_flag=True, help="Ask the OS for real-time scheduling (steadier timing)."
 )
+@click.option(
+    "--dashboard",
+    is_flag=False,
+    flag_value="8765",
+    metavar="[PORT|HOST:PORT]",
+    help="Serve the dashboard (see, steer, play in a browser) on 127.0.0.1:8765 or PORT.",
+)
+@click.option(
+    "--models-dir",
+    type=click.Path(path_type=Path),
+    help="Model files the dashboard may hot-load (default: the model's folder, else ./models).",
+)
 def run(
     model: Path | None,
     config_path: Path | None,
@@ -169,6 +191,8 @@ def run(
     seed: int | None,
     dimension: int | None,
     realtime: bool,
+    dashboard: str | None,
+    models_dir: Path | None,
 ) -> None:
     """Perform live: OSC /interface in, /prediction out, every interaction logged. Ctrl-C stops."""
     config = build_config(
@@ -189,7 +213,10 @@ def run(
     )
     if realtime:
         click.echo(f"foretell: running at {_raise_priority()}", err=True)
-    asyncio.run(_perform(config))
+    page = _host_port(dashboard, "127.0.0.1", "--dashboard") if dashboard else None
+    if models_dir is None:
+        models_dir = config.model.file.parent if config.model.file else Path("models")
+    asyncio.run(_perform(config, page, models_dir.resolve()))
 
 
 @click.command()
