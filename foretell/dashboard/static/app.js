@@ -21,7 +21,7 @@
   const FUTURE = 2; // seconds of what comes next
   const KEEP = 12; // seconds of events kept
   const MAX_EVENTS = 6000;
-  const TRAIL = 2.5; // seconds of trail in the XY view and on the pad
+  const TRAIL = 4; // seconds of trail in the XY view and on the pad
   const SEND_EVERY_MS = 16; // the pad sends at most ~60 events per second
 
   const page = {
