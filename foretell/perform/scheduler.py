@@ -11,7 +11,8 @@ is dropped, never sent, and ``on_stale`` is called instead so the caller can re-
 ``play_now`` sends at once (filter-mode answers, input thru). Only this module calls sinks.
 
 While it finishes a wait (at most ``timer_lead``, 1.5 ms) the loop is busy: inputs that arrive in
-that window are handled right after the send.
+that window are handled right after the send. At most ``BURST_LIMIT`` events are played per timer
+callback, so a run of tiny intervals cannot keep the loop from reading input.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from foretell.events import Event
 from foretell.io.base import Sink
 
 log = logging.getLogger(__name__)
+BURST_LIMIT = 32  # events played per timer callback before the loop gets to read input again
 PlayedCallback = Callable[[Event, float], None]
 
 
@@ -150,7 +152,9 @@ class Scheduler:
         self._firing = True
         try:
             lead = self.clock.timer_lead
-            while self._queue and self._queue[0].due <= self.clock.now() + lead:
+            for _ in range(BURST_LIMIT):  # a run of tiny intervals must not starve input
+                if not self._queue or self._queue[0].due > self.clock.now() + lead:
+                    break
                 ticket = heapq.heappop(self._queue)
                 if not ticket.cancelled:
                     self._play(ticket)

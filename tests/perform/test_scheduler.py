@@ -9,7 +9,7 @@ import numpy as np
 from foretell.clock import FakeClock, LoopClock
 from foretell.events import Event
 from foretell.io.base import ListSink
-from foretell.perform.scheduler import Scheduler
+from foretell.perform.scheduler import BURST_LIMIT, Scheduler
 
 
 def _event(t: float, dt: float = 0.01) -> Event:
@@ -80,3 +80,20 @@ def test_real_loop_timing_is_precise() -> None:
     errors = asyncio.run(run())
     assert len(errors) == 40
     assert np.median(errors) < 0.0005 and np.percentile(errors, 90) < 0.002
+
+
+def test_a_burst_of_tiny_intervals_yields_to_the_loop() -> None:
+    class CountingClock(FakeClock):
+        armed = 0
+
+        def call_at(self, when, callback):  # type: ignore[no-untyped-def]
+            self.armed += 1
+            return super().call_at(when, callback)
+
+    clock = CountingClock(0.0)
+    scheduler, sink = Scheduler(clock), _sink()
+    for _ in range(100):
+        scheduler.schedule(0.1, _event(0.1), [sink])
+    clock.run_until(0.1)
+    assert len(sink.events) == 100
+    assert clock.armed >= 100 // BURST_LIMIT  # the loop got control back between bursts
