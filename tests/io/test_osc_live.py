@@ -180,7 +180,7 @@ def test_callresponse_real_time(model: Path, client: socket.socket, tmp_path: Pa
         assert _drain(client, 0.15) == []  # the user is back: it stopped
         snap = engine.snapshot().instruments[0]
     assert snap.generated >= 3 and snap.timing_ms["p50_ms"] is not None
-    assert snap.timing_ms["p50_ms"] < 1.0 and snap.cancelled >= 1
+    assert snap.timing_ms["p50_ms"] < 2.0 and snap.cancelled >= 1
 
 
 def test_live_control_and_hot_load(model: Path, client: socket.socket, tmp_path: Path) -> None:
