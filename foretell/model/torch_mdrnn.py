@@ -29,16 +29,10 @@ class MDRNN(nn.Module):
     """``layers`` stacked LSTMs of ``units`` units and a linear mixture head (raw layout of
     ``foretell.model.mixture``, sigma already made positive)."""
 
-    def __init__(self, spec: ModelSpec, dropout: float = 0.0) -> None:
+    def __init__(self, spec: ModelSpec) -> None:
         super().__init__()
         self.spec = spec
-        self.lstm = nn.LSTM(
-            spec.dimension,
-            spec.units,
-            spec.layers,
-            batch_first=True,
-            dropout=dropout if spec.layers > 1 else 0.0,  # between layers, training only
-        )
+        self.lstm = nn.LSTM(spec.dimension, spec.units, spec.layers, batch_first=True)
         self.head = nn.Linear(spec.units, spec.mixture.params)
         k, d = spec.mixtures, spec.dimension
         self._sigma = slice(k * d, 2 * k * d)

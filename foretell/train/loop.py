@@ -37,10 +37,12 @@ _DEFAULT_SPEC = ModelSpec(2, 1, 1, 1, DataTransform("log", DEFAULT_DT_OFFSET, (0
 DEFAULT_FLOOR_WEIGHT = _DEFAULT_SPEC.floor_weight
 DEFAULT_FLOOR_SIGMA = _DEFAULT_SPEC.floor_sigma
 DEFAULT_SIGMA_MIN = _DEFAULT_SPEC.sigma_min
-# log(dt + 20 ms): about the median interval, so sub-millisecond bursts (common in other LightPad
-# sessions, absent from some) sit near the bulk instead of many deviations below it, while long
-# pauses stay on a log scale. Measured on held-out LightPad sessions (see docs/training.md).
-TRAIN_DT_OFFSET = 0.02
+# log(dt + 40 ms): about twice the median interval, so sub-millisecond bursts (common in some
+# LightPad sessions, absent from others) sit near the bulk, not many deviations below it, while
+# long pauses stay on a log scale. Measured (train on LightPad 12k, trace the 29 other sessions of
+# the 100k set), mean NLL per event: -4.9 with a 1 ms offset, -6.5 to -7.3 with 10 ms, -7.5 to -7.8
+# with 20 ms, -7.9 to -8.3 with 40 ms; the 12k validation NLL is about the same for all of them.
+TRAIN_DT_OFFSET = 0.04
 StopReason = Literal["patience", "epochs", "interrupted"]
 
 
@@ -59,8 +61,6 @@ class TrainConfig:
     lr_decay_patience: int = 4  # epochs without improvement before the LR is halved
     lr_min: float = 1e-4
     grad_clip: float = 1.0
-    dropout: float = 0.0  # between LSTM layers, training only
-    weight_decay: float = 0.0  # AdamW's decoupled decay
     val_split: float = 0.1
     seed: int = 0
     dt_offset: float = TRAIN_DT_OFFSET
@@ -181,10 +181,8 @@ def train(
         "split by %s: %d train, %d val events", split.by, split.train_events, split.val_events
     )
 
-    net = MDRNN(spec, dropout=config.dropout)
-    optimizer = torch.optim.AdamW(
-        net.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
-    )
+    net = MDRNN(spec)
+    optimizer = torch.optim.Adam(net.parameters(), lr=config.learning_rate)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
         optimizer, factor=0.5, patience=config.lr_decay_patience, min_lr=config.lr_min
     )
