@@ -1,0 +1,161 @@
+"""The config sections of the MIDI, serial and WebSocket transports: frozen dataclasses.
+
+``foretell.config`` reads them from TOML like every other section (unknown keys are errors); each
+section is off until it names something to open. Schema, with the defaults::
+
+    [midi]
+    inputs = []                    # port names (a unique part of a name is enough);
+    outputs = []                   # "virtual:NAME" creates a virtual port where the backend can
+    thru = false                   # forward every input message to the outputs as it came
+    note_off = true                # false: ignore note-off (and note-on velocity 0), like IMPSY
+    mpe = false                    # MPE: follow the newest note's member channel (in), one
+                                   # member channel per note (out)
+    feedback_guard = true          # drop input that echoes what was just sent to that device
+    echo_window = 0.05             # seconds an output message counts as a possible echo
+    initial = 0.5                  # value of a control no message has set yet
+
+    [[midi.map]]                   # one table per control; none: control i is CC 1+i
+    control = 0                    # index into the control values (0 = the first control)
+    type = "cc"                    # cc|cc14|note|velocity|pitchwheel|aftertouch|polytouch
+    channel = 1                    # 1..16; omit: any channel in, channel 1 out
+    number = 74                    # cc: controller; cc14: MSB controller 0..31; polytouch: note
+    low = 0                        # raw MIDI range mapped onto [0, 1] (default: the full range)
+    high = 127
+
+    [serial]
+    port = "/dev/ttyACM0"          # omit: no serial transport
+    baud = 115200
+    scale = 1.0                    # 1023: values are integers 0..1023 (a 10-bit ADC)
+    send = true                    # also write the model's events back
+    reconnect = 0.5                # seconds between attempts to reopen a vanished device
+
+    [websocket]
+    port = 8765                    # omit: no WebSocket server
+    host = "127.0.0.1"
+    buffer = 65536                 # bytes waiting for one client before its messages drop
+    stall_timeout = 2.0            # seconds a client may stay full before it is disconnected
+    max_clients = 32
+
+This module only describes; it opens nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from foretell.errors import ConfigError
+
+MidiType = Literal["cc", "cc14", "note", "velocity", "pitchwheel", "aftertouch", "polytouch"]
+
+# The raw range of each message type (what [0, 1] maps onto by default).
+MIDI_RANGES: dict[str, tuple[int, int]] = {
+    "cc": (0, 127),
+    "cc14": (0, 16383),
+    "note": (0, 127),
+    "velocity": (0, 127),
+    "pitchwheel": (-8192, 8191),
+    "aftertouch": (0, 127),
+    "polytouch": (0, 127),
+}
+
+
+def _require(ok: bool, key: str, value: object, valid: str) -> None:
+    if not ok:
+        raise ConfigError(f"{key} = {value!r} is invalid (expected {valid})")
+
+
+@dataclass(frozen=True)
+class MidiMap:
+    """One control <-> one kind of MIDI message (see the module docstring)."""
+
+    control: int
+    type: MidiType = "cc"
+    channel: int | None = None
+    number: int | None = None
+    low: int | None = None
+    high: int | None = None
+
+    def __post_init__(self) -> None:
+        _require(self.control >= 0, "midi.map.control", self.control, "an index >= 0")
+        _require(self.type in MIDI_RANGES, "midi.map.type", self.type, "a MIDI message type")
+        ok = self.channel is None or 1 <= self.channel <= 16
+        _require(ok, "midi.map.channel", self.channel, "a channel 1..16")
+        top = 31 if self.type == "cc14" else 127
+        ok = self.number is None or 0 <= self.number <= top
+        _require(ok, "midi.map.number", self.number, f"a number 0..{top}")
+        if self.type in ("cc", "cc14"):
+            _require(self.number is not None, "midi.map.number", None, "a controller number")
+        full_low, full_high = MIDI_RANGES[self.type]
+        low, high = self.span
+        ok = full_low <= low <= full_high and full_low <= high <= full_high and low != high
+        valid = f"two different values in {full_low}..{full_high}"
+        _require(ok, "midi.map.low/high", (low, high), valid)
+
+    @property
+    def span(self) -> tuple[int, int]:
+        """The raw (low, high) that 0 and 1 map to."""
+        full_low, full_high = MIDI_RANGES[self.type]
+        return (
+            full_low if self.low is None else self.low,
+            full_high if self.high is None else self.high,
+        )
+
+
+@dataclass(frozen=True)
+class MidiConfig:
+    inputs: tuple[str, ...] = ()
+    outputs: tuple[str, ...] = ()
+    map: tuple[MidiMap, ...] = ()
+    thru: bool = False
+    note_off: bool = True
+    mpe: bool = False
+    feedback_guard: bool = True
+    echo_window: float = 0.05
+    initial: float = 0.5
+
+    def __post_init__(self) -> None:
+        _require(self.echo_window >= 0, "midi.echo_window", self.echo_window, "seconds >= 0")
+        _require(0 <= self.initial <= 1, "midi.initial", self.initial, "a value in [0, 1]")
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.inputs or self.outputs)
+
+
+@dataclass(frozen=True)
+class SerialConfig:
+    port: str | None = None
+    baud: int = 115200
+    scale: float = 1.0
+    send: bool = True
+    reconnect: float = 0.5
+
+    def __post_init__(self) -> None:
+        _require(self.baud > 0, "serial.baud", self.baud, "a baud rate > 0")
+        _require(self.scale > 0, "serial.scale", self.scale, "a number > 0 (e.g. 1023)")
+        _require(self.reconnect > 0, "serial.reconnect", self.reconnect, "seconds > 0")
+
+    @property
+    def enabled(self) -> bool:
+        return self.port is not None
+
+
+@dataclass(frozen=True)
+class WebSocketConfig:
+    port: int | None = None
+    host: str = "127.0.0.1"
+    buffer: int = 65536
+    stall_timeout: float = 2.0
+    max_clients: int = 32
+
+    def __post_init__(self) -> None:
+        ok = self.port is None or 0 <= self.port <= 65535
+        _require(ok, "websocket.port", self.port, "a port number 0..65535")
+        _require(self.buffer > 0, "websocket.buffer", self.buffer, "bytes > 0")
+        _require(self.stall_timeout > 0, "websocket.stall_timeout", self.stall_timeout, "> 0")
+        _require(self.max_clients > 0, "websocket.max_clients", self.max_clients, "> 0")
+
+    @property
+    def enabled(self) -> bool:
+        return self.port is not None

@@ -1,0 +1,319 @@
+"""A WebSocket server as a source and a sink of the engine (the ``websockets`` library, asyncio).
+
+Messages are JSON text, one object each:
+
+- in: ``{"interface": [0.1, 0.5, 0.9]}`` (a user input) or
+  ``{"command": "mode", "args": ["filter"]}`` (live control, parsed by ``parse_command`` exactly
+  as OSC's ``/foretell/mode`` is);
+- out: ``{"prediction": [..], "t": .., "dt": ..}`` for each model event as it plays, and
+  ``{"interface": [..], "t": .., "dt": ..}`` echoing each user input (from any transport) for
+  displays; ``{"error": ".."}`` answers a client's bad message.
+
+Any number of clients may connect; inputs from all of them feed the instrument and every client
+gets every output. A client that does not read must never stall anything: a message is written
+only while that client's unsent bytes stay under ``buffer``, otherwise it is dropped and counted;
+a client that stays full for ``stall_timeout`` seconds is disconnected. Invalid JSON, binary
+frames, unknown keys and bad commands are rejected (counted by the engine) and answered with an
+error; a message over ``MAX_MESSAGE`` bytes closes that client (code 1009).
+
+- Codec: ``decode_message`` / ``encode_event`` (pure).
+- Transport: ``WebSocketServer`` (the listening socket and the clients), ``WebSocketSource`` and
+  ``WebSocketSink`` (the engine's two ends of one server).
+
+The port is bound in ``start()`` (so "address in use" is an immediate ``WebSocketError``);
+websockets is imported only then.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import socket
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from foretell.errors import ControlError, ForetellError
+from foretell.events import Event
+from foretell.io.base import Inbox, Sink, Source
+from foretell.perform.control import Command, parse_command
+
+log = logging.getLogger(__name__)
+MAX_MESSAGE = 1 << 16  # bytes of one incoming message
+
+
+class WebSocketError(ForetellError):
+    """A WebSocket message cannot be decoded, or the server cannot listen."""
+
+
+# -- codec --------------------------------------------------------------------------------------
+
+
+def decode_message(message: str | bytes) -> list[object] | Command:
+    """A user input's raw values (a list) or a command; ``WebSocketError``/``ControlError``."""
+    if not isinstance(message, str):
+        raise WebSocketError(f"binary message of {len(message)} bytes (send JSON text)")
+    try:
+        data = json.loads(message)
+    except ValueError as exc:
+        raise WebSocketError(f"invalid JSON {message[:60]!r} ({exc})") from exc
+    if not isinstance(data, dict):
+        raise WebSocketError(f"expected a JSON object, got {message[:60]!r}")
+    if "interface" in data:
+        values = data["interface"]
+        if not isinstance(values, list):
+            raise WebSocketError(f'"interface" must be a list of numbers, got {values!r}')
+        return values
+    if "command" in data:
+        verb, args = data["command"], data.get("args", [])
+        if not isinstance(verb, str) or not isinstance(args, list):
+            raise ControlError(f'"command" must be a string and "args" a list, got {data!r}')
+        return parse_command(verb, args)
+    raise WebSocketError(f'unknown message {message[:60]!r} (expected "interface" or "command")')
+
+
+def encode_event(event: Event) -> str:
+    """``{"prediction": ..}`` for a model event, ``{"interface": ..}`` for a user event."""
+    key = "prediction" if event.source == "model" else "interface"
+    return json.dumps(
+        {key: list(event.values), "t": round(event.t, 6), "dt": round(event.dt, 6)},
+        separators=(",", ":"),
+    )
+
+
+def encode_error(detail: str) -> str:
+    return json.dumps({"error": detail}, separators=(",", ":"))
+
+
+# -- transport ----------------------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class Client:
+    """One connection and how it keeps up."""
+
+    connection: Any
+    dropped: int = 0
+    full_since: float | None = None
+
+
+class WebSocketServer:
+    """The listening socket and its clients; shared by a source and a sink.
+
+    Every method runs on the engine's loop: ``open``/``close`` (from the source and sink),
+    ``broadcast`` (from the sink, at each event), and one ``_serve_client`` task per connection.
+    ``dropped`` counts messages not written to a full client, ``disconnected`` the clients
+    dropped for staying full.
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        buffer: int = 65536,
+        stall_timeout: float = 2.0,
+        max_clients: int = 32,
+    ) -> None:
+        self.host, self.port = host, port
+        self.buffer, self.stall_timeout, self.max_clients = buffer, stall_timeout, max_clients
+        self.clients: list[Client] = []
+        self.received = self.dropped = self.disconnected = self.refused = 0
+        self._inbox: Inbox | None = None
+        self._socket: socket.socket | None = None
+        self._server: Any = None
+        self._task: asyncio.Task[None] | None = None
+        self._users = 0
+
+    def __repr__(self) -> str:
+        return f"WebSocketServer({self.host!r}, {self.port})"
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """The bound (host, port): the real port when configured with port 0."""
+        if self._socket is None:
+            raise WebSocketError("the WebSocket server is not started")
+        host, port = self._socket.getsockname()[:2]
+        return str(host), int(port)
+
+    def open(self, inbox: Inbox | None = None) -> None:
+        """Bind and start serving (once for both ends); deliver inputs to ``inbox`` if given."""
+        if inbox is not None:
+            self._inbox = inbox
+        self._users += 1
+        if self._socket is not None:
+            return
+        from websockets.asyncio.server import serve
+
+        self._socket = self._bind()
+        handler = serve(
+            self._serve_client, sock=self._socket, max_size=MAX_MESSAGE, compression=None
+        )
+        self._task = asyncio.get_running_loop().create_task(self._start(handler))
+
+    def _bind(self) -> socket.socket:
+        try:
+            family, kind, proto, _, address = socket.getaddrinfo(
+                self.host, self.port, type=socket.SOCK_STREAM
+            )[0]
+            sock = socket.socket(family, kind, proto)
+        except OSError as exc:
+            raise WebSocketError(f"cannot resolve WebSocket host {self.host!r} ({exc})") from exc
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(address)
+            sock.listen(64)
+        except OSError as exc:
+            sock.close()
+            raise WebSocketError(
+                f"cannot listen for WebSocket on {self.host}:{self.port} ({exc.strerror})"
+            ) from exc
+        sock.setblocking(False)
+        return sock
+
+    async def _start(self, handler: Any) -> None:
+        self._server = await handler
+
+    def close(self, inbox: Inbox | None = None) -> None:
+        """Stop delivering to ``inbox``; the last user closes the server and every client."""
+        if inbox is not None and inbox is self._inbox:
+            self._inbox = None
+        self._users = max(self._users - 1, 0)
+        if self._users:
+            return
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+        if self._server is not None:
+            self._server.close()
+        elif self._socket is not None:
+            self._socket.close()
+        self._server = self._task = self._socket = None
+        self.clients.clear()
+
+    async def _serve_client(self, connection: Any) -> None:
+        from websockets.exceptions import ConnectionClosed
+
+        if len(self.clients) >= self.max_clients:
+            self.refused += 1
+            await connection.close(1013, "too many clients")
+            return
+        client = Client(connection)
+        self.clients.append(client)
+        try:
+            async for message in connection:
+                self._receive(client, message)
+        except ConnectionClosed:
+            pass
+        finally:
+            if client in self.clients:
+                self.clients.remove(client)
+
+    def _receive(self, client: Client, message: str | bytes) -> None:
+        self.received += 1
+        inbox = self._inbox
+        if inbox is None:
+            return
+        try:
+            item = decode_message(message)
+        except ControlError as exc:
+            self._reject(client, inbox, "bad_command", str(exc))
+        except WebSocketError as exc:
+            self._reject(client, inbox, "malformed", str(exc))
+        else:
+            if isinstance(item, list):
+                inbox.on_input(item)
+            else:
+                inbox.on_command(item)
+
+    def _reject(self, client: Client, inbox: Inbox, kind: str, detail: str) -> None:
+        inbox.on_reject(kind, f"WebSocket: {detail}")
+        self._write([client], encode_error(detail))
+
+    def broadcast(self, text: str) -> bool:
+        """Write ``text`` to every client with room; whether none had to be skipped."""
+        return self._write(self.clients, text)
+
+    def _write(self, clients: Sequence[Client], text: str) -> bool:
+        from websockets.asyncio.server import broadcast
+
+        now = asyncio.get_running_loop().time()
+        ready = []
+        for client in list(clients):
+            transport = client.connection.transport
+            if transport is None or transport.is_closing():
+                continue
+            if transport.get_write_buffer_size() <= self.buffer:
+                client.full_since = None
+                ready.append(client.connection)
+                continue
+            client.dropped += 1
+            self.dropped += 1
+            if client.full_since is None:
+                client.full_since = now
+            elif now - client.full_since > self.stall_timeout:
+                self._give_up(client, transport)
+        if ready:
+            broadcast(ready, text)
+        return len(ready) == len(clients)
+
+    def _give_up(self, client: Client, transport: asyncio.Transport) -> None:
+        log.warning(
+            "WebSocket client %s did not read for %.1f s; disconnected",
+            client.connection.remote_address,
+            self.stall_timeout,
+        )
+        self.disconnected += 1
+        if client in self.clients:
+            self.clients.remove(client)
+        transport.abort()
+
+
+class WebSocketSource(Source):
+    """Delivers the clients' inputs and commands (see ``WebSocketServer`` for the loop)."""
+
+    def __init__(self, server: WebSocketServer) -> None:
+        super().__init__()
+        self.server = server
+        self._delivering: Inbox | None = None
+
+    def __repr__(self) -> str:
+        return f"WebSocketSource({self.server.host!r}, {self.server.port})"
+
+    def _open(self, inbox: Inbox) -> None:
+        self._delivering = inbox
+        self.server.open(inbox)
+
+    def _close(self) -> None:
+        self.server.close(self._delivering)
+        self._delivering = None
+
+
+class WebSocketSink(Sink):
+    """Sends model events as ``prediction``; ``echo`` (an engine listener) sends user inputs.
+
+    ``send`` and ``echo`` run on the engine's loop and never wait for a client. User events
+    reaching ``send`` (input thru) are left to ``echo``, so each is sent once.
+    """
+
+    def __init__(self, server: WebSocketServer) -> None:
+        super().__init__()
+        self.server = server
+
+    def __repr__(self) -> str:
+        return f"WebSocketSink({self.server.host!r}, {self.server.port})"
+
+    def _open(self) -> None:
+        self.server.open()
+
+    def _send(self, event: Event) -> bool:
+        if event.source != "model":
+            return True
+        return self.server.broadcast(encode_event(event))
+
+    def echo(self, instrument: str, event: Event) -> None:
+        """An engine listener: every user input, for displays."""
+        if event.source == "user" and self.started:
+            self.server.broadcast(encode_event(event))
+
+    def _close(self) -> None:
+        self.server.close()
