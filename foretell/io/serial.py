@@ -73,25 +73,38 @@ def encode_line(values: Sequence[float], scale: float = 1.0) -> bytes:
 
 
 class LineSplitter:
-    """Bytes in, complete lines out; a line longer than ``MAX_LINE`` is cut off and reported."""
+    """Bytes in, complete lines out; a line longer than ``MAX_LINE`` is dropped (``overlong``)."""
 
     def __init__(self) -> None:
         self._buffer = bytearray()
+        self._skipping = False  # inside an overlong line: discard up to its newline
         self.overlong = 0
 
     def feed(self, data: bytes) -> list[bytes]:
         self._buffer += data
         *lines, rest = self._buffer.split(b"\n")
+        if self._skipping and lines:
+            lines, self._skipping = lines[1:], False  # the end of the overlong line
+        elif self._skipping:
+            rest = bytearray()
         self._buffer = bytearray(rest)
         if len(self._buffer) > MAX_LINE:
             self._buffer.clear()
+            self._skipping = True
             self.overlong += 1
-        return [bytes(line) for line in lines if line.strip()]
+        complete = []
+        for line in lines:
+            if len(line) > MAX_LINE:
+                self.overlong += 1
+            elif line.strip():
+                complete.append(bytes(line))
+        return complete
 
     def reset(self) -> bytes:
         """Forget a half line (the device went away mid-line); return what was dropped."""
         half = bytes(self._buffer)
         self._buffer.clear()
+        self._skipping = False
         return half
 
 
