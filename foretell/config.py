@@ -33,6 +33,9 @@ the file's own directory, once, when it is loaded::
     dir = "logs"
     predictions = true             # also log the model's events (rows with source "rnn")
 
+    [midi], [[midi.map]], [serial], [websocket]: more transports, off until they name a port
+    (schema in ``foretell.io.transport_config``; docs/connect.md shows each)
+
 An unknown key or a bad value is one ``ConfigError`` line naming it and the valid choices. This
 module does no I/O besides reading the file it is given; it opens no sockets and no logs.
 """
@@ -48,6 +51,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
 from foretell.errors import ConfigError
+from foretell.io.transport_config import MidiConfig, SerialConfig, WebSocketConfig
 
 ModeName = Literal["listen", "filter", "polyphony", "callresponse", "battle", "useronly"]
 
@@ -117,6 +121,9 @@ class RunConfig:
     interaction: InteractionConfig = field(default_factory=InteractionConfig)
     osc: OscConfig = field(default_factory=OscConfig)
     log: LogConfig = field(default_factory=LogConfig)
+    midi: MidiConfig = field(default_factory=MidiConfig)
+    serial: SerialConfig = field(default_factory=SerialConfig)
+    websocket: WebSocketConfig = field(default_factory=WebSocketConfig)
 
 
 def _require(ok: bool, key: str, value: object, valid: str) -> None:
@@ -132,6 +139,10 @@ def _describe(kind: Any) -> str:
         return "one of " + ", ".join(repr(a) for a in get_args(kind))
     if get_origin(kind) in (typing.Union, types.UnionType):
         return " or ".join(_describe(a) for a in get_args(kind) if a is not type(None))
+    if get_origin(kind) is tuple:
+        return f"a list of {_describe(get_args(kind)[0])}"
+    if dataclasses.is_dataclass(kind):
+        return "a table"
     return {
         bool: "true or false",
         int: "an integer",
@@ -165,6 +176,11 @@ def _convert(kind: Any, value: Any, key: str, base: Path | None) -> Any:
     elif kind is Path and isinstance(value, str):
         path = Path(value).expanduser()
         return path if base is None or path.is_absolute() else base / path
+    elif origin is tuple and isinstance(value, list):  # tuple[X, ...]: a TOML array
+        item = get_args(kind)[0]
+        return tuple(_convert(item, v, f"{key}[{i}]", base) for i, v in enumerate(value))
+    elif isinstance(kind, type) and dataclasses.is_dataclass(kind) and isinstance(value, dict):
+        return _section(kind, value, key, base)
     raise ConfigError(f"{key} = {value!r} is invalid (expected {_describe(kind)})")
 
 
