@@ -10,9 +10,9 @@ An event that falls due more than ``late_limit`` seconds late (the loop was bloc
 is dropped, never sent, and ``on_stale`` is called instead so the caller can re-anchor.
 ``play_now`` sends at once (filter-mode answers, input thru). Only this module calls sinks.
 
-While it finishes a wait (at most ``timer_lead``, 2.5 ms; ~1.7 ms on average) the loop is busy: inputs that arrive in
-that window are handled right after the send. At most ``BURST_LIMIT`` events are played per timer
-callback, so a run of tiny intervals cannot keep the loop from reading input.
+While it finishes a wait (at most ``timer_lead``, 2.5 ms; ~1.7 ms on average) the loop is busy:
+inputs that arrive in that window are handled right after the send. At most ``BURST_LIMIT`` events
+are played per timer callback, so a run of tiny intervals cannot keep the loop from reading input.
 """
 
 from __future__ import annotations
