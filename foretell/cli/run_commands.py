@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from foretell.cli.io_commands import apply_transport_flags, transport_options
 from foretell.config import RunConfig, load_config, override
 from foretell.errors import ConfigError
 from foretell.perform.modes import get_mode, mode_names
@@ -92,9 +93,11 @@ def _raise_priority() -> str:
 async def _perform(
     config: RunConfig, dashboard: tuple[str, int] | None = None, models_dir: Path | None = None
 ) -> None:
+    from foretell.io.transports import attach_configured
     from foretell.perform.session import build_session
 
     session = build_session(config)
+    transports = attach_configured(session.engine, config)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -109,6 +112,8 @@ async def _perform(
             click.echo(f"foretell: dashboard at {page.url}", err=True)
         gc.freeze()  # everything built so far is long-lived: keep it out of collections
         click.echo(_started_line(config, session), err=True)
+        if transports.describe():
+            click.echo("foretell: also " + "; ".join(transports.describe()), err=True)
         await stop.wait()
     finally:
         if page is not None:
@@ -121,6 +126,9 @@ async def _perform(
         f"{snap.generated} generated events ({snap.stale} stale); rejected: {rejected}",
         err=True,
     )
+    if transports.counters():
+        counts = ", ".join(f"{k} {v}" for k, v in transports.counters().items())
+        click.echo(f"foretell: transports: {counts}", err=True)
 
 
 def _started_line(config: RunConfig, session: Session) -> str:
@@ -175,6 +183,7 @@ def _started_line(config: RunConfig, session: Session) -> str:
     type=click.Path(path_type=Path),
     help="Model files the dashboard may hot-load (default: the model's folder, else ./models).",
 )
+@transport_options
 def run(
     model: Path | None,
     config_path: Path | None,
@@ -193,6 +202,10 @@ def run(
     realtime: bool,
     dashboard: str | None,
     models_dir: Path | None,
+    ws: str | None,
+    serial: str | None,
+    midi_in: tuple[str, ...],
+    midi_out: tuple[str, ...],
 ) -> None:
     """Perform live: OSC /interface in, /prediction out, every interaction logged. Ctrl-C stops."""
     config = build_config(
@@ -211,6 +224,7 @@ def run(
         seed,
         dimension,
     )
+    config = apply_transport_flags(config, ws, serial, midi_in, midi_out)
     if realtime:
         click.echo(f"foretell: running at {_raise_priority()}", err=True)
     page = _host_port(dashboard, "127.0.0.1", "--dashboard") if dashboard else None
