@@ -1,8 +1,19 @@
-"""``foretell ports``: the MIDI and serial ports this machine offers, by the names config uses."""
+"""``foretell ports``: the MIDI and serial ports this machine offers, by the names config uses.
+
+Also the transport switches of ``foretell run``: ``--ws``, ``--serial``, ``--midi-in/-out``.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 import click
+
+from foretell.config import RunConfig, override
+from foretell.errors import ConfigError
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _midi_lines() -> list[str]:
@@ -37,3 +48,53 @@ def ports() -> None:
 
 
 COMMANDS = [ports]
+
+
+# -- the transport switches of ``foretell run`` -------------------------------------------------
+
+
+def transport_options(command: F) -> F:
+    """Add ``--ws``, ``--serial``, ``--midi-in`` and ``--midi-out`` to a command."""
+    options = [
+        click.option("--ws", metavar="PORT|HOST:PORT", help="Serve WebSocket JSON (127.0.0.1)."),
+        click.option(
+            "--serial", metavar="DEVICE[:BAUD]", help="A serial device (default 115200 baud)."
+        ),
+        click.option(
+            "--midi-in",
+            multiple=True,
+            metavar="NAME",
+            help="MIDI input port (repeatable; see 'foretell ports'; 'virtual:NAME').",
+        ),
+        click.option(
+            "--midi-out",
+            multiple=True,
+            metavar="NAME",
+            help="MIDI output port (repeatable; 'virtual:NAME' creates one).",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def apply_transport_flags(
+    config: RunConfig,
+    ws: str | None,
+    serial: str | None,
+    midi_in: tuple[str, ...],
+    midi_out: tuple[str, ...],
+) -> RunConfig:
+    """``config`` with the transport switches applied over its sections."""
+    if ws:
+        host, _, port = ws.rpartition(":")
+        if not port.isdigit():
+            raise ConfigError(f"--ws {ws!r} is not PORT or HOST:PORT")
+        config = override(config, "websocket", host=host or None, port=int(port))
+    if serial:
+        device, _, baud = serial.rpartition(":")
+        if device and baud.isdigit():
+            config = override(config, "serial", port=device, baud=int(baud))
+        else:
+            config = override(config, "serial", port=serial)
+    return override(config, "midi", inputs=midi_in or None, outputs=midi_out or None)

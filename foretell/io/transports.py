@@ -2,7 +2,8 @@
 
 ``build_transports(midi, serial, websocket, controls)`` turns the config sections into sources,
 sinks and listeners (opening nothing); ``attach(engine, transports)`` adds them to one instrument
-before ``engine.start()``, next to whatever it already has (OSC). Any combination can be active.
+before ``engine.start()``, next to whatever it already has (OSC); ``attach_configured(engine,
+config)`` does both for a ``RunConfig``. Any combination can be active.
 Each transport module is imported only when its section is enabled, so a run without MIDI never
 imports mido or rtmidi.
 """
@@ -19,6 +20,7 @@ from foretell.io.base import Sink, Source
 from foretell.io.transport_config import MidiConfig, SerialConfig, WebSocketConfig
 
 if TYPE_CHECKING:
+    from foretell.config import RunConfig
     from foretell.perform.engine import Engine
 
 Listener = Callable[[str, Event], None]
@@ -138,3 +140,13 @@ def attach(engine: Engine, transports: Transports, instrument: str | None = None
     target.sinks.extend(transports.sinks)
     for listener in transports.listeners:
         engine.add_listener(listener)
+
+
+def attach_configured(engine: Engine, config: RunConfig) -> Transports:
+    """Build the transports ``config`` enables and attach them to the engine's first instrument."""
+    dimension = engine.instrument().dimension
+    transports = build_transports(
+        config.midi, config.serial, config.websocket, None if dimension is None else dimension - 1
+    )
+    attach(engine, transports)
+    return transports

@@ -89,6 +89,13 @@ def encode_error(detail: str) -> str:
 # -- transport ----------------------------------------------------------------------------------
 
 
+class _WarningsOnly(logging.LoggerAdapter):
+    """websockets' logger, minus its per-connection info lines."""
+
+    def isEnabledFor(self, level: int) -> bool:
+        return level >= logging.WARNING and self.logger.isEnabledFor(level)
+
+
 @dataclass(eq=False)
 class Client:
     """One connection and how it keeps up."""
@@ -147,7 +154,11 @@ class WebSocketServer:
 
         self._socket = self._bind()
         handler = serve(
-            self._serve_client, sock=self._socket, max_size=MAX_MESSAGE, compression=None
+            self._serve_client,
+            sock=self._socket,
+            max_size=MAX_MESSAGE,
+            compression=None,
+            logger=_WarningsOnly(log, {}),
         )
         self._task = asyncio.get_running_loop().create_task(self._start(handler))
 
