@@ -11,6 +11,10 @@ external client.
 - soak (``--soak SECONDS``): filter at 500 messages/s; the engine's resident memory at the start and
   end, the round-trip p50 of the first and last minute (drift), and whether every input was logged.
 
+- websocket (``--ws``, on by default): the filter round trip from a websockets client to
+  ``foretell run --ws``, and the OSC round trip beside a WebSocket client that never reads and one
+  that reads slowly (see ``foretell.bench.live_ws``).
+
 ``--runs N`` repeats the filter and callresponse parts and reports medians. It measures; it asserts
 nothing.
 """
@@ -344,6 +348,12 @@ def _median(runs: list[dict[str, Any]], key: str) -> float | None:
     help="Also time a bare python-osc echo server the same way (the machine's floor).",
 )
 @click.option("--realtime", is_flag=True, help="Run the engine with `foretell run --realtime`.")
+@click.option(
+    "--ws/--no-ws",
+    default=True,
+    show_default=True,
+    help="Also time the WebSocket round trip, and OSC beside stalled WebSocket clients.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def live(
     duration: float,
@@ -353,6 +363,7 @@ def live(
     soak: float | None,
     baseline: bool,
     realtime: bool,
+    ws: bool,
     as_json: bool,
 ) -> None:
     """Round trip (filter), timing (callresponse) and soak of the live engine over real UDP."""
@@ -366,6 +377,11 @@ def live(
             result.update(callresponse_run(model, generate, root / f"cr{i}", extra))
             if baseline:
                 result.update(echo_run(rate, duration))
+            if ws:
+                from foretell.bench.live_ws import stalled_clients_run, websocket_run
+
+                result.update(websocket_run(model, rate, duration, root / f"ws{i}", extra))
+                result.update(stalled_clients_run(model, rate, duration, root / f"st{i}", extra))
             results.append(result)
         summary: dict[str, Any] = {
             "machine": machine(),
@@ -385,6 +401,11 @@ def live(
                     "timing_p99_ms",
                     "echo_p50_ms",
                     "echo_p99_ms",
+                    "ws_p50_ms",
+                    "ws_p99_ms",
+                    "ws_lost",
+                    "osc_stalled_p50_ms",
+                    "osc_stalled_p99_ms",
                 )
             },
             "per_run": results,
@@ -403,6 +424,17 @@ def live(
         click.echo(
             f"bare python-osc echo server, same client: p50 {summary['echo_p50_ms']:.3f} ms, "
             f"p99 {summary['echo_p99_ms']:.3f} ms"
+        )
+    if summary["ws_p99_ms"] is not None:
+        click.echo(
+            f"WebSocket round trip (filter): p50 {summary['ws_p50_ms']:.3f} ms, "
+            f"p99 {summary['ws_p99_ms']:.3f} ms, lost {summary['ws_lost']:g}"
+        )
+    if summary["osc_stalled_p99_ms"] is not None:
+        click.echo(
+            "OSC round trip beside a dead and a slow WebSocket client: "
+            f"p50 {summary['osc_stalled_p50_ms']:.3f} ms, "
+            f"p99 {summary['osc_stalled_p99_ms']:.3f} ms"
         )
     if summary["timing_p99_ms"] is not None:
         click.echo(
