@@ -4,7 +4,9 @@ A step is what a performance does for every event: feed the last event, get the 
 next event. The NumPy ``Runtime`` is timed over ``--steps`` steps after a warm-up; in the same run,
 the same model in PyTorch does the same step one event at a time with its state carried
 (``torch.no_grad``, default threads: what a user would otherwise write), using the same sampler.
-Sampling alone is timed too. Weights are random (a torch-initialised model when torch is present),
+Sampling alone is timed too, and ``peak_rss_mb`` is the peak RSS of a fresh process that loads an
+s model and performs with it (``foretell.bench.memory``, which also adds ``bench memory``).
+Weights are random (a torch-initialised model when torch is present),
 which costs exactly what trained weights cost. This measures; it asserts nothing.
 """
 
@@ -18,17 +20,21 @@ from typing import Any
 import click
 import numpy as np
 
+from foretell.bench.memory import peak_rss
 from foretell.cli.bench import register
 from foretell.model.fileformat import ModelFile, ModelSpec
 from foretell.model.runtime import Runtime
-from foretell.model.transform import DataTransform
+from foretell.model.transform import DEFAULT_DT_OFFSET, DataTransform
 
 WARMUP = 200
 
 
 def bench_spec(units: int, dimension: int, layers: int, mixtures: int) -> ModelSpec:
     transform = DataTransform(
-        "log", 1e-3, (-4.0,) + (0.5,) * (dimension - 1), (1.0,) + (0.3,) * (dimension - 1)
+        "log",
+        DEFAULT_DT_OFFSET,
+        (-2.5,) + (0.5,) * (dimension - 1),
+        (1.0,) + (0.3,) * (dimension - 1),
     )
     return ModelSpec(dimension, layers, units, mixtures, transform)
 
@@ -106,6 +112,7 @@ def bench_predict(
         "parameters": spec.parameter_count(),
         "numpy_version": np.__version__,
     }
+    result |= peak_rss(steps=steps)
     result |= _percentiles(
         "", _time_steps(lambda e: runtime.sample(runtime.predict(e)), first, steps)
     )
@@ -148,6 +155,10 @@ def predict(
         f"{layers} x {units} LSTM, dim {dimension}, {mixtures} mixtures ({steps} steps): "
         f"p50 {result['p50_ms']:.4f} ms, p99 {result['p99_ms']:.4f} ms, "
         f"sampling alone p50 {result['sample_p50_ms']:.4f} ms"
+    )
+    click.echo(
+        f"  peak RSS of a process that loads an s model and performs: "
+        f"{result['peak_rss_mb']:.1f} MB (NumPy alone: {result['numpy_only_rss_mb']:.1f} MB)"
     )
     if result["torch_p50_ms"] is None:
         click.echo(f"  {result['note']}")
