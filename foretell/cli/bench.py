@@ -17,7 +17,7 @@ def register(command: click.Command) -> click.Command:
 
 
 def _load_parts() -> None:
-    for module_name in ("predict", "train", "live", "evaluation"):
+    for module_name in ("predict", "train", "live", "temperatures", "quality", "evaluation"):
         try:
             __import__(f"foretell.bench.{module_name}")
         except ModuleNotFoundError as exc:

@@ -1,0 +1,1226 @@
+"""``foretell bench all``: the whole evaluation on the machine at hand, as figures and numbers.
+
+Parts (each also has its own command: ``bench train``, ``bench predict``, ``bench live``,
+``bench temperatures``, ``bench quality``):
+
+1. ``training``: train and validation NLL per epoch for each size on LightPad 12k and 100k (the
+   paper's Figs. 6, 7), early stopping marked, wall time to best, and the paper's observation
+   (which sizes overfit the small set) checked in words.
+2. ``prediction``: time per step vs dimension and vs units (Figs. 8, 9), NumPy runtime and the
+   PyTorch one-step in the same run (``foretell.bench.predict.bench_predict``).
+3. ``live``: OSC round-trip histogram and timing errors of scheduled events, measured from outside
+   (``foretell.bench.live``'s engine process, client and sidecar log).
+4. ``temperatures``: generated touch traces at a π/σ grid beside a human one (Fig. 10).
+5. ``quality``: held-out NLL per size against baselines, dt calibration, and how close generated
+   events are to held-out human ones per temperature (``foretell.bench.quality``).
+
+Writes PNGs, ``results.json`` and a ``README.md`` that embeds them. ``--quick`` is the CI profile
+(tiny sizes, few epochs, truncated data: seconds); the default full profile caps epochs so a run
+stays within about 25 minutes on 2 cores. Trained models stay in memory; nothing but the report
+is written. Without the 100k set, its parts are skipped with a note.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import platform
+import socket
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+import numpy as np
+from tqdm import tqdm
+
+from foretell.bench import quality as q
+from foretell.bench import temperatures as temps
+from foretell.cli.bench import register
+from foretell.data.dataset import Dataset, bundled_dataset_path, load_dataset
+from foretell.model.fileformat import ModelFile
+from foretell.model.runtime import Runtime
+
+if TYPE_CHECKING:
+    from foretell.train.loop import TrainResult
+
+SCHEMA_VERSION = 1
+PARTS = ("training", "prediction", "live", "temperatures", "quality")
+SMALL, LARGE = "12k", "100k"
+# Reference figures (issues 3 and 4): the paper's, and IMPSY's measured on this machine.
+PAPER_100_EPOCHS_MIN = 70.0
+PAPER_PREDICT_MS = {64: 1.85, 512: 4.51}
+IMPSY_TFLITE_MS = {64: 0.06, 512: 0.18}
+IMPSY_KERAS_MS = 6.6
+IMPSY_EPOCH_S_12K = 3.5
+IMPSY_TO_BEST_S_12K = 186.0
+OVERFIT_RISE = 0.1  # nats above the best validation NLL, after it, while training NLL falls
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How much of everything to run (the caps are stated in the README)."""
+
+    name: str
+    sizes: tuple[int, ...]
+    epochs: dict[str, int]  # per dataset
+    patience: dict[str, int]
+    run_budget_s: float  # wall-clock cap of one training run
+    keep_events: int | None  # truncate each performance (quick profile)
+    keep_performances: int | None
+    dims: tuple[int, ...]
+    units_sweep: tuple[int, ...]
+    xl: bool  # also time IMPSY's xl (3 x 512)
+    predict_steps: int
+    live_seconds: float
+    live_generate_s: float
+    live_rate: float
+    live_echo: bool
+    display_pi: tuple[float, ...]
+    display_sigma: tuple[float, ...]
+    trace_seconds: float
+    grid_pi: tuple[float, ...]
+    grid_sigma: tuple[float, ...]
+    grid_steps: int
+    grid_runs: int
+    temperature_units: int
+
+
+QUICK = Profile(
+    name="quick",
+    sizes=(8, 16),
+    epochs={SMALL: 3, LARGE: 2},
+    patience={SMALL: 2, LARGE: 2},
+    run_budget_s=30.0,
+    keep_events=400,
+    keep_performances=12,
+    dims=(2, 4),
+    units_sweep=(16, 64),
+    xl=False,
+    predict_steps=100,
+    live_seconds=0.5,
+    live_generate_s=0.5,
+    live_rate=200.0,
+    live_echo=False,
+    display_pi=(0.5, 1.0),
+    display_sigma=(0.1, 1.0),
+    trace_seconds=4.0,
+    grid_pi=(0.5, 1.0),
+    grid_sigma=(0.1, 1.0),
+    grid_steps=200,
+    grid_runs=1,
+    temperature_units=16,
+)
+
+FULL = Profile(
+    name="full",
+    sizes=(64, 128, 256, 512),
+    epochs={SMALL: 100, LARGE: 30},
+    patience={SMALL: 20, LARGE: 8},
+    run_budget_s=300.0,
+    keep_events=None,
+    keep_performances=None,
+    dims=(2, 3, 4, 5, 6, 7, 8, 9),
+    units_sweep=(16, 32, 64, 128, 256, 512),
+    xl=True,
+    predict_steps=2000,
+    live_seconds=30.0,
+    live_generate_s=5.0,
+    live_rate=200.0,
+    live_echo=True,
+    display_pi=(0.5, 1.0, 1.5),
+    display_sigma=(0.01, 0.1, 0.5, 1.0),
+    trace_seconds=12.0,
+    grid_pi=(0.25, 0.5, 0.75, 1.0, 1.25, 1.5),
+    grid_sigma=(0.01, 0.05, 0.1, 0.25, 0.5, 1.0),
+    grid_steps=3000,
+    grid_runs=2,
+    temperature_units=64,
+)
+
+
+@dataclass
+class Report:
+    """What the run produced: the JSON results, the figures and the notes."""
+
+    profile: Profile
+    out: Path
+    progress: bool
+    results: dict[str, Any] = field(default_factory=dict)
+    figures: list[dict[str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def figure(self, path: Path, part: str, title: str) -> None:
+        self.figures.append({"file": path.name, "part": part, "title": title})
+
+
+# -- machine and data -----------------------------------------------------------------------------
+
+
+def machine_info() -> dict[str, Any]:
+    """CPU model, cores, RAM, Python/numpy/torch/matplotlib versions, OS and date."""
+    from foretell.bench.live import machine
+
+    info = machine()
+    try:
+        meminfo = Path("/proc/meminfo").read_text().split()
+        info["ram_gb"] = round(int(meminfo[meminfo.index("MemTotal:") + 1]) / 1024**2, 1)
+    except (OSError, ValueError):
+        info["ram_gb"] = None
+    info |= {"numpy": np.__version__, "platform": platform.platform()}
+    for name in ("torch", "matplotlib"):
+        try:
+            info[name] = __import__(name).__version__
+        except ImportError:
+            info[name] = None
+    info["date"] = _dt.datetime.now().astimezone().isoformat(timespec="seconds")
+    return info
+
+
+def load_average() -> list[float]:
+    return [round(v, 2) for v in os.getloadavg()]
+
+
+def default_100k() -> Path | None:
+    """``../shared/data/lightpad-100k.npz`` next to the working directory or the repository."""
+    from foretell.bench.train import SHARED_100K
+
+    repo = Path(__file__).resolve().parents[2]
+    for candidate in (SHARED_100K, repo.parent / "shared" / "data" / "lightpad-100k.npz"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def trimmed(dataset: Dataset, profile: Profile) -> Dataset:
+    """The dataset cut down for a quick profile (first events of the first performances)."""
+    if profile.keep_events is None and profile.keep_performances is None:
+        return dataset
+    perfs = dataset.performances[: profile.keep_performances]
+    perfs = tuple(p[: profile.keep_events] for p in perfs if len(p) >= 2)
+    return Dataset(perfs, dataset.dimension, dataset.name)
+
+
+def load_datasets(profile: Profile, path_100k: Path | None, report: Report) -> dict[str, Dataset]:
+    datasets = {SMALL: trimmed(load_dataset(bundled_dataset_path()), profile)}
+    if path_100k is None:
+        report.notes.append("LightPad 100k set not found (use --data-100k PATH): its parts skipped")
+    else:
+        datasets[LARGE] = trimmed(load_dataset(path_100k), profile)
+    return datasets
+
+
+# -- 1. training curves ---------------------------------------------------------------------------
+
+
+class _BudgetReached(KeyboardInterrupt):
+    """Raised by the epoch callback to end a run at its wall-clock cap (train() keeps the best)."""
+
+
+def train_quietly(
+    dataset: Dataset,
+    units: int,
+    epochs: int | None = None,
+    patience: int | None = None,
+    budget_s: float | None = None,
+    desc: str = "",
+    progress: bool = False,
+) -> TrainResult:
+    """``train()`` with a tqdm bar over epochs and an optional wall-clock cap per run.
+
+    A run stopped by the cap reports ``stopped == "interrupted"``; a real Ctrl-C is re-raised.
+    """
+    from foretell.train.loop import TrainConfig, train
+
+    config = TrainConfig(units=units)
+    config = TrainConfig(
+        units=units, epochs=epochs or config.epochs, patience=patience or config.patience
+    )
+    bar = tqdm(total=config.epochs, desc=desc or f"train {units}", disable=not progress)
+    started = time.perf_counter()
+    capped = [False]
+
+    def on_epoch(record: Any, improved: bool) -> None:
+        bar.set_postfix_str(f"train {record.train_nll:.3f} val {record.val_nll:.3f}")
+        bar.update(1)
+        if budget_s is not None and time.perf_counter() - started > budget_s:
+            capped[0] = True
+            raise _BudgetReached
+
+    try:
+        result = train(dataset, config, on_epoch=on_epoch)
+    finally:
+        bar.close()
+    if result.stopped == "interrupted" and not capped[0]:
+        raise KeyboardInterrupt
+    return result
+
+
+def run_record(name: str, units: int, result: TrainResult) -> dict[str, Any]:
+    """A training run as plain data (curves and summary) for the JSON, the figure and the README."""
+    history = result.history
+    stopped = "time cap" if result.stopped == "interrupted" else result.stopped
+    return {
+        "dataset": name,
+        "units": units,
+        "layers": result.model.spec.layers,
+        **result.summary(),
+        "stopped": stopped,
+        "split_by": result.model.info.get("split_by"),
+        "train_events": result.model.info.get("train_events"),
+        "val_events": result.model.info.get("val_events"),
+        "minutes_per_100_epochs": round(result.train_seconds / max(len(history), 1) * 100 / 60, 3),
+        "train_nll": [round(r.train_nll, 5) for r in history],
+        "val_nll": [round(r.val_nll, 5) for r in history],
+        "seconds": [round(r.seconds, 3) for r in history],
+    }
+
+
+def overfitting(run: dict[str, Any]) -> dict[str, Any]:
+    """Does validation NLL rise after its best epoch while training NLL keeps falling?"""
+    best = run["best_epoch"]
+    val, train = run["val_nll"], run["train_nll"]
+    after_val, after_train = val[best:], train[best:]
+    rise = (max(after_val) - run["best_val_nll"]) if after_val else 0.0
+    train_drop = (train[best - 1] - min(after_train)) if after_train else 0.0
+    return {
+        "val_rise_after_best": round(rise, 4),
+        "train_drop_after_best": round(train_drop, 4),
+        "gap_at_best": round(val[best - 1] - train[best - 1], 4),
+        "overfits": bool(rise >= OVERFIT_RISE and train_drop > 0),
+    }
+
+
+def part_training(report: Report, datasets: dict[str, Dataset]) -> dict[tuple[str, int], ModelFile]:
+    """Train every size on every dataset; plot the curves (one y-range across all sizes)."""
+    from foretell.bench.figures import curve_limits, plot_training_curves
+
+    profile, runs, models = report.profile, [], {}
+    for name, dataset in datasets.items():
+        for units in profile.sizes:
+            result = train_quietly(
+                dataset,
+                units,
+                profile.epochs[name],
+                profile.patience[name],
+                profile.run_budget_s,
+                desc=f"train {name} {units} units",
+                progress=report.progress,
+            )
+            models[(name, units)] = result.model
+            record = run_record(name, units, result)
+            runs.append(record | overfitting(record))
+    ylim = curve_limits(runs)
+    for name in datasets:
+        mine = [r for r in runs if r["dataset"] == name]
+        figure = 6 if name == SMALL else 7
+        title = f"LightPad {name}: train/validation NLL per epoch (paper Fig. {figure})"
+        path = plot_training_curves(mine, title, ylim, report.out / f"training-curves-{name}.png")
+        report.figure(path, "training", title)
+    report.results["training"] = {
+        "caps": {
+            "epochs": profile.epochs,
+            "patience": profile.patience,
+            "run_budget_s": profile.run_budget_s,
+        },
+        "runs": runs,
+        "observation": training_observation(runs),
+    }
+    return models
+
+
+def training_observation(runs: Sequence[dict[str, Any]]) -> str:
+    """The paper's claim (small models suit the small set) checked against these runs, in words."""
+    small = [r for r in runs if r["dataset"] == SMALL]
+    if not small:
+        return "no runs on the small set"
+    best = min(small, key=lambda r: r["best_val_nll"])
+    over = [r["units"] for r in small if r["overfits"]]
+    text = (
+        f"On LightPad {SMALL}, the best validation NLL is {best['best_val_nll']:.3f} nats/event "
+        f"at {best['units']} units. "
+        + (
+            f"Sizes that overfit (validation NLL rises >= {OVERFIT_RISE} nats after its best epoch "
+            f"while training NLL keeps falling): {', '.join(map(str, over))} units. "
+            if over
+            else f"No size's validation NLL rose by {OVERFIT_RISE} nats after its best epoch. "
+        )
+    )
+    large = {r["units"]: r for r in runs if r["dataset"] == LARGE}
+    if large:
+        best_large = min(large.values(), key=lambda r: r["best_val_nll"])
+        text += (
+            f"On LightPad {LARGE}, the best is {best_large['best_val_nll']:.3f} at "
+            f"{best_large['units']} units"
+            + (
+                f"; overfitting: {', '.join(str(u) for u, r in large.items() if r['overfits'])}"
+                if any(r["overfits"] for r in large.values())
+                else "; no size overfits it."
+            )
+        )
+    agrees = (
+        over and best["units"] <= min(over)
+        if over
+        else best["units"] == min(r["units"] for r in small)
+    )
+    text += (
+        " The paper's observation (larger models overfit the small corpus; small models suit it) "
+        + ("holds here." if agrees else "does not hold in the same form here (see the curves).")
+    )
+    return text
+
+
+# -- 2. time per prediction -----------------------------------------------------------------------
+
+
+def part_prediction(report: Report) -> None:
+    """``bench_predict`` over dimensions (64 units) and units (dimension 4), plus xl."""
+    from foretell.bench.figures import plot_prediction_times
+    from foretell.bench.predict import bench_predict
+
+    profile = report.profile
+    jobs = [("dim", 64, d, 2) for d in profile.dims]
+    jobs += [("units", u, 4, 2) for u in profile.units_sweep]
+    jobs += [("xl", 512, 4, 3)] if profile.xl else []
+    rows: dict[str, list[dict[str, Any]]] = {"dim": [], "units": [], "xl": []}
+    measured: dict[tuple[int, int, int], dict[str, Any]] = {}  # 2 x 64, dim 4 is in both sweeps
+    for kind, units, dim, layers in tqdm(
+        jobs, desc="time per prediction", disable=not report.progress
+    ):
+        key = (units, dim, layers)
+        if key not in measured:
+            measured[key] = bench_predict(units, dim, layers, steps=profile.predict_steps)
+        rows[kind].append(measured[key])
+    references = {
+        "paper (laptop), 64 units": PAPER_PREDICT_MS[64],
+        "paper, 512 units": PAPER_PREDICT_MS[512],
+        "IMPSY Keras, this machine": IMPSY_KERAS_MS,
+        "IMPSY TFLite 64, this machine": IMPSY_TFLITE_MS[64],
+        "IMPSY TFLite 512, this machine": IMPSY_TFLITE_MS[512],
+    }
+    path = plot_prediction_times(
+        rows["dim"], rows["units"], references, report.out / "prediction-time.png"
+    )
+    report.figure(
+        path, "prediction", "Time per prediction vs dimension and vs units (paper Figs. 8, 9)"
+    )
+    report.results["prediction"] = {
+        "steps": profile.predict_steps,
+        "by_dim": rows["dim"],
+        "by_units": rows["units"],
+        "xl": rows["xl"],
+        "references_ms": references,
+    }
+
+
+# -- 3. end to end --------------------------------------------------------------------------------
+
+
+@contextmanager
+def _udp_client() -> Iterator[socket.socket]:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    try:
+        yield sock
+    finally:
+        sock.close()
+
+
+def _ms_summary(ms: np.ndarray) -> dict[str, float | None]:
+    if not len(ms):
+        return {"p50_ms": None, "p99_ms": None, "max_ms": None}
+    return {
+        "p50_ms": round(float(np.median(ms)), 4),
+        "p99_ms": round(float(np.percentile(ms, 99)), 4),
+        "max_ms": round(float(ms.max()), 4),
+    }
+
+
+def part_live(report: Report, tmp: Path) -> None:
+    """Round trips in filter mode (raw times kept), callresponse timing, the bare echo floor."""
+    from foretell.bench import live
+    from foretell.bench.figures import plot_live
+
+    profile = report.profile
+    model = live.bench_model(tmp / "s.ftm")
+    steps = tqdm(
+        total=3 if profile.live_echo else 2, desc="live (OSC)", disable=not report.progress
+    )
+    with (
+        _udp_client() as sock,
+        live.engine(model, "filter", sock.getsockname()[1], tmp / "filter") as proc,
+    ):
+        warm_up = min(1.0, profile.live_seconds)
+        live.round_trips(sock, proc.port, profile.live_rate, warm_up)  # not counted
+        times, lost = live.round_trips(sock, proc.port, profile.live_rate, profile.live_seconds)
+    steps.update(1)
+    round_trip = times[~np.isnan(times)] * 1e3
+    callresponse = live.callresponse_run(model, profile.live_generate_s, tmp / "cr")
+    timing = np.abs(live._sidecar_timing(tmp / "cr")) * 1e3
+    steps.update(1)
+    echo = live.echo_run(profile.live_rate, profile.live_seconds) if profile.live_echo else {}
+    steps.update(1 if profile.live_echo else 0)
+    steps.close()
+    path = plot_live(round_trip, echo, timing, report.out / "live-latency.png")
+    report.figure(path, "live", "OSC round trip (filter mode) and timing of scheduled events")
+    report.results["live"] = {
+        "model": "s (2 x 64 LSTM, 5 mixtures), dimension 4, random weights",
+        "rate": profile.live_rate,
+        "seconds": profile.live_seconds,
+        "sent": len(times),
+        "lost": lost,
+        "round_trip": _ms_summary(round_trip),
+        "timing": _ms_summary(timing)
+        | {"generated": len(timing), "received": callresponse.get("received")},
+        "echo": echo or None,
+    }
+
+
+# -- 4. and 5. temperatures and quality -----------------------------------------------------------
+
+
+def held_out_sets(
+    datasets: dict[str, Dataset],
+) -> dict[str, tuple[list[np.ndarray], list[np.ndarray]]]:
+    """(training, held-out) segments per dataset, exactly the split ``train()`` made (seed 0)."""
+    from foretell.train.batches import split_dataset
+
+    splits = {}
+    for name, dataset in datasets.items():
+        split = split_dataset(dataset, 0.1, np.random.default_rng(0))
+        splits[name] = (list(split.train), list(split.val))
+    if LARGE in splits and SMALL in datasets:
+        seen = {p.tobytes() for p in datasets[SMALL].performances}
+        train, val = splits[LARGE]
+        splits[LARGE] = (train, [p for p in val if p.tobytes() not in seen])
+    return splits
+
+
+def temperature_model(
+    models: dict[tuple[str, int], ModelFile], profile: Profile
+) -> tuple[str, ModelFile]:
+    """The model that plays: ``temperature_units`` trained on the largest dataset available."""
+    name = LARGE if (LARGE, profile.temperature_units) in models else SMALL
+    return name, models[(name, profile.temperature_units)]
+
+
+def part_temperatures(
+    report: Report, models: dict[tuple[str, int], ModelFile], splits: dict[str, Any]
+) -> None:
+    """Fig. 10 (touch traces), and distances to held-out human events over a finer grid."""
+    from foretell.bench.figures import (
+        plot_distributions,
+        plot_temperature_heatmaps,
+        plot_touch_traces,
+    )
+
+    profile = report.profile
+    name, model = temperature_model(models, profile)
+    train, held = splits[name]
+    label = f"{profile.temperature_units} units trained on LightPad {name}"
+    traces = temps.display_traces(
+        model,
+        profile.display_pi,
+        profile.display_sigma,
+        profile.trace_seconds,
+        progress=report.progress,
+    )
+    human = temps.human_excerpt(held, profile.trace_seconds)
+    path = plot_touch_traces(traces, human, report.out / "temperatures.png")
+    report.figure(
+        path,
+        "temperatures",
+        f"Generated performances at π/σ temperatures beside a human one ({label})",
+    )
+    human_events = np.concatenate(held).astype(float)
+    records, samples = temps.temperature_grid(
+        model,
+        human_events,
+        profile.grid_pi,
+        profile.grid_sigma,
+        profile.grid_steps,
+        profile.grid_runs,
+        progress=report.progress,
+    )
+    reference = q.human_reference(train, held)
+    path = plot_temperature_heatmaps(
+        records,
+        profile.grid_pi,
+        profile.grid_sigma,
+        reference,
+        report.out / "quality-temperature-grid.png",
+    )
+    report.figure(path, "quality", "KS distance to held-out human playing per (π, σ) temperature")
+    shown: dict[str, np.ndarray] = {}
+    if (1.0, 1.0) in samples:
+        shown["π 1, σ 1 (plain sampling)"] = samples[(1.0, 1.0)]
+    best = records[0]
+    shown[f"best: π {best['pi_temp']:g}, σ {best['sigma_temp']:g}"] = samples[
+        (best["pi_temp"], best["sigma_temp"])
+    ]
+    coldest = (min(profile.grid_pi), min(profile.grid_sigma))
+    shown[f"coldest: π {coldest[0]:g}, σ {coldest[1]:g}"] = samples[coldest]
+    path = plot_distributions(
+        human_events,
+        shown,
+        q.column_names(human_events.shape[1]),
+        report.out / "quality-distributions.png",
+    )
+    report.figure(path, "quality", "Distributions of dt and controls: generated vs held-out human")
+    report.results["temperatures"] = {
+        "model": label,
+        "trace_seconds": profile.trace_seconds,
+        "human_events": len(human_events),
+        "display": [
+            {
+                "pi_temp": p,
+                "sigma_temp": s,
+                "events": len(t),
+                "median_dt_ms": round(float(np.median(t[:, 0]) * 1e3), 3),
+            }
+            for (p, s), t in traces.items()
+        ],
+        "grid": records,
+        "human_vs_human": reference,
+        "steps_per_pair": profile.grid_steps * profile.grid_runs,
+    }
+
+
+def part_quality(
+    report: Report, models: dict[tuple[str, int], ModelFile], splits: dict[str, Any]
+) -> None:
+    """Held-out NLL of every model and baseline; dt calibration of every model."""
+    from foretell.bench.figures import plot_calibration, plot_heldout_nll
+
+    columns = {name: f"{name} held out" for name in splits}
+    rows: list[dict[str, Any]] = []
+    calibration: dict[str, dict[str, float]] = {}
+    pits: dict[str, np.ndarray] = {}
+    jobs = list(models.items())
+    for (name, units), model in tqdm(jobs, desc="held-out NLL", disable=not report.progress):
+        runtime = Runtime(model, np.random.default_rng(0))
+        row: dict[str, Any] = {
+            "label": f"MDRNN {units} ({name})",
+            "kind": "mdrnn",
+            "trained_on": name,
+            "units": units,
+        }
+        for held_name in _scored_sets(name, splits):
+            score = q.score_model(runtime, splits[held_name][1])
+            row[columns[held_name]] = round(score.mean_nll, 4)
+            row[f"{columns[held_name]} events"] = score.events
+            if held_name == name:
+                calibration[row["label"]] = q.coverage(score.pit)
+                pits[row["label"]] = score.pit
+        rows.append(row)
+    for name, (train, _held) in splits.items():
+        spec = next(m.spec for (n, _), m in models.items() if n == name)
+        fitted = q.fit_baselines(train, spec.transform, spec)
+        for baseline in q.BASELINES:
+            row = {
+                "label": f"{baseline} ({name})",
+                "kind": "baseline",
+                "trained_on": name,
+                "baseline": baseline,
+            }
+            for held_name in _scored_sets(name, splits):
+                row[columns[held_name]] = round(
+                    q.baseline_nll(fitted[baseline], splits[held_name][1])["mean_nll"], 4
+                )
+            rows.append(row)
+    path = plot_heldout_nll(rows, list(columns.values()), report.out / "quality-heldout-nll.png")
+    report.figure(path, "quality", "Held-out NLL per size against baselines")
+    tname, _ = temperature_model(models, report.profile)
+    pit_label = f"MDRNN {report.profile.temperature_units} ({tname})"
+    path = plot_calibration(
+        calibration, pits[pit_label], pit_label, report.out / "quality-dt-calibration.png"
+    )
+    report.figure(path, "quality", "Calibration of predicted dt: coverage of central intervals")
+    report.results["quality"] = {
+        "held_out_sets": {columns[n]: _describe_held_out(n, s) for n, s in splits.items()},
+        "nll": rows,
+        "dt_coverage": calibration,
+        "consistency": _consistency(rows, report.results.get("training", {}).get("runs", [])),
+    }
+
+
+def _scored_sets(trained_on: str, splits: dict[str, Any]) -> list[str]:
+    """The held-out sets a model never saw: its own; a 12k model also the unseen 100k sessions."""
+    return [trained_on] + ([LARGE] if trained_on == SMALL and LARGE in splits else [])
+
+
+def _describe_held_out(
+    name: str, split: tuple[list[np.ndarray], list[np.ndarray]]
+) -> dict[str, Any]:
+    how = (
+        "the tail 10 % of each performance (time split)"
+        if name == SMALL
+        else "whole performances held out (performance split), minus any also in the 12k set"
+    )
+    return {
+        "description": how,
+        "segments": len(split[1]),
+        "events": int(sum(len(s) for s in split[1])),
+    }
+
+
+def _consistency(
+    rows: Sequence[dict[str, Any]], runs: Sequence[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Trace NLL on the model's own held-out set vs the training loop's best validation NLL."""
+    out = []
+    for run in runs:
+        row = next(
+            (
+                r
+                for r in rows
+                if r.get("units") == run["units"] and r["trained_on"] == run["dataset"]
+            ),
+            None,
+        )
+        key = f"{run['dataset']} held out"
+        if row is None or key not in row:
+            continue
+        out.append(
+            {
+                "model": row["label"],
+                "trace_nll": row[key],
+                "train_best_val_nll": round(run["best_val_nll"], 4),
+            }
+        )
+    return out
+
+
+# -- comparison with the paper --------------------------------------------------------------------
+
+
+def _ratio(paper: float | None, ours: float | None) -> float | None:
+    return round(paper / ours, 1) if paper and ours else None
+
+
+def comparison(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Paper (or IMPSY here) vs ours per paper figure; ratio = theirs / ours (x times faster)."""
+    rows: list[dict[str, Any]] = []
+    runs = {(r["dataset"], r["units"]): r for r in results.get("training", {}).get("runs", [])}
+    for key in ((LARGE, 512), (LARGE, 64), (SMALL, 64)):
+        if key in runs:
+            ours = runs[key]["minutes_per_100_epochs"]
+            rows.append(
+                {
+                    "figure": "Figs. 6/7 training",
+                    "quantity": f"minutes per 100 epochs, {key[1]} units on {key[0]}",
+                    "reference": "paper",
+                    "theirs": PAPER_100_EPOCHS_MIN,
+                    "ours": ours,
+                    "ratio": _ratio(PAPER_100_EPOCHS_MIN, ours),
+                }
+            )
+    if (SMALL, 64) in runs:
+        r = runs[(SMALL, 64)]
+        rows.append(
+            {
+                "figure": "Figs. 6/7 training",
+                "quantity": "seconds per epoch, 64 units on 12k",
+                "reference": "IMPSY, this machine",
+                "theirs": IMPSY_EPOCH_S_12K,
+                "ours": r["seconds_per_epoch"],
+                "ratio": _ratio(IMPSY_EPOCH_S_12K, r["seconds_per_epoch"]),
+            }
+        )
+        rows.append(
+            {
+                "figure": "Figs. 6/7 training",
+                "quantity": "seconds to the early-stopped best, 64 units on 12k",
+                "reference": "IMPSY, this machine",
+                "theirs": IMPSY_TO_BEST_S_12K,
+                "ours": r["seconds_to_best"],
+                "ratio": _ratio(IMPSY_TO_BEST_S_12K, r["seconds_to_best"]),
+            }
+        )
+    by_units = {r["units"]: r for r in results.get("prediction", {}).get("by_units", [])}
+    for units in (64, 512):
+        if units not in by_units:
+            continue
+        ours = by_units[units]["p50_ms"]
+        for reference, theirs in (
+            ("paper (laptop)", PAPER_PREDICT_MS[units]),
+            ("IMPSY TFLite, this machine", IMPSY_TFLITE_MS[units]),
+            ("IMPSY Keras, this machine", IMPSY_KERAS_MS if units == 64 else None),
+            ("PyTorch one-step, same run", by_units[units].get("torch_p50_ms")),
+        ):
+            if theirs is not None:
+                rows.append(
+                    {
+                        "figure": "Figs. 8/9 time per prediction",
+                        "quantity": f"ms per step (p50), {units} units, dim 4",
+                        "reference": reference,
+                        "theirs": theirs,
+                        "ours": ours,
+                        "ratio": _ratio(theirs, ours),
+                    }
+                )
+    temps = results.get("temperatures")
+    if temps:
+        best = temps["grid"][0]
+        rows.append(
+            {
+                "figure": "Fig. 10 temperatures",
+                "quantity": "mean KS to held-out human playing, best (π, σ)",
+                "reference": "paper (qualitative, no number)",
+                "theirs": None,
+                "ours": f"{best['mean_ks']:.3f} at π {best['pi_temp']:g}, σ {best['sigma_temp']:g}",
+                "ratio": None,
+            }
+        )
+    return rows
+
+
+# -- README ---------------------------------------------------------------------------------------
+
+
+def _fmt(value: Any, digits: int = 3) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return (
+            f"{value:.{digits}g}"
+            if abs(value) < 1e-2 or abs(value) >= 1e4
+            else f"{value:.{digits}f}".rstrip("0").rstrip(".")
+        )
+    return str(value)
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(_fmt(v) for v in row) + " |" for row in rows]
+    return [*lines, ""]
+
+
+def _readme_header(results: dict[str, Any]) -> list[str]:
+    m, prof = results["machine"], results["profile"]
+    quick = " --quick" if prof["name"] == "quick" else ""
+    loads = results["load_average"]
+    return [
+        "# foretell evaluation",
+        "",
+        f"Made by `foretell bench all --out docs/evaluation/{quick}` "
+        f"({prof['name']} profile) in one run of {results['wall_seconds'] / 60:.1f} minutes. "
+        "Every number below is in `results.json`; the figures are regenerated by the same command.",
+        "",
+        "## Machine",
+        "",
+        *_table(
+            ["CPU", "cores", "RAM", "Python", "numpy", "torch", "matplotlib", "date"],
+            [
+                [
+                    m["cpu"],
+                    m["cores"],
+                    f"{m['ram_gb']} GB",
+                    m["python"],
+                    m["numpy"],
+                    m["torch"],
+                    m["matplotlib"],
+                    m["date"],
+                ]
+            ],
+        ),
+        f"Load average (1, 5, 15 min) at the start {loads['start']}, at the end {loads['end']}; "
+        "1-minute load after each part: "
+        + ", ".join(f"{k} {v[0]}" for k, v in loads["parts"].items())
+        + ". Minutes per part: "
+        + ", ".join(f"{k} {v / 60:.1f}" for k, v in results["part_seconds"].items())
+        + ". The machine's cores were shared with other work while this ran, so timings are "
+        "conservative.",
+        "",
+    ]
+
+
+def _readme_figures(report: Report) -> list[str]:
+    lines = ["## Figures", ""]
+    lines += _table(
+        ["#", "figure", "file"],
+        [[i + 1, f["title"], f"[{f['file']}]({f['file']})"] for i, f in enumerate(report.figures)],
+    )
+    return lines
+
+
+def _readme_comparison(results: dict[str, Any]) -> list[str]:
+    lines = [
+        "## Paper vs foretell",
+        "",
+        "Ratio = theirs / ours (how many times faster foretell is). The paper's figures are on its "
+        "laptop; IMPSY's were measured on this machine (issues 3 and 4).",
+        "",
+    ]
+    lines += _table(
+        ["paper figure", "quantity", "reference", "theirs", "ours", "ratio"],
+        [
+            [
+                r["figure"],
+                r["quantity"],
+                r["reference"],
+                r["theirs"],
+                r["ours"],
+                f"{r['ratio']}x" if r["ratio"] else "—",
+            ]
+            for r in results["comparison"]
+        ],
+    )
+    return lines
+
+
+def _readme_training(results: dict[str, Any], figures: Sequence[dict[str, str]]) -> list[str]:
+    part = results.get("training")
+    if not part:
+        return []
+    caps = part["caps"]
+    lines = [
+        "## 1. Training curves (paper Figs. 6, 7)",
+        "",
+        f"Caps: at most {caps['epochs']} epochs, patience {caps['patience']} epochs (per "
+        f"dataset), and {caps['run_budget_s']:.0f} s of wall time per run. 2 LSTM layers, "
+        "5 mixtures, seed 0; NLL in the data space, nats per event (lower is better). An epoch "
+        "shows every training event once as a target.",
+        "",
+    ]
+    lines += [f"![{f['title']}]({f['file']})" for f in figures if f["part"] == "training"] + [""]
+    lines += _table(
+        [
+            "data",
+            "units",
+            "best val NLL",
+            "best epoch",
+            "epochs run",
+            "stopped",
+            "s to best",
+            "s total",
+            "s/epoch",
+            "gap at best",
+            "overfits",
+        ],
+        [
+            [
+                r["dataset"],
+                r["units"],
+                r["best_val_nll"],
+                r["best_epoch"],
+                r["epochs_run"],
+                r["stopped"],
+                r["seconds_to_best"],
+                r["train_seconds"],
+                r["seconds_per_epoch"],
+                r["gap_at_best"],
+                "yes" if r["overfits"] else "no",
+            ]
+            for r in part["runs"]
+        ],
+    )
+    return [*lines, f"**Observation.** {part['observation']}", ""]
+
+
+def _readme_prediction(results: dict[str, Any], figures: Sequence[dict[str, str]]) -> list[str]:
+    part = results.get("prediction")
+    if not part:
+        return []
+    lines = [
+        "## 2. Time per prediction (paper Figs. 8, 9)",
+        "",
+        f"One performance step (predict + sample) over {part['steps']} steps after a warm-up, "
+        "random weights (same cost as trained ones); PyTorch one step at a time in the same run "
+        "(`foretell bench predict`).",
+        "",
+    ]
+    lines += [f"![{f['title']}]({f['file']})" for f in figures if f["part"] == "prediction"] + [""]
+    rows = [
+        [
+            f"{r['layers']} x {r['units']}",
+            r["dim"],
+            r["p50_ms"],
+            r["p99_ms"],
+            r["sample_p50_ms"],
+            r.get("torch_p50_ms"),
+            r.get("speedup"),
+        ]
+        for r in part["by_dim"] + part["by_units"] + part["xl"]
+    ]
+    return lines + _table(
+        ["LSTM", "dim", "p50 ms", "p99 ms", "sampling p50 ms", "PyTorch p50 ms", "x faster"], rows
+    )
+
+
+def _readme_live(results: dict[str, Any], figures: Sequence[dict[str, str]]) -> list[str]:
+    part = results.get("live")
+    if not part:
+        return []
+    rt, tm, echo = part["round_trip"], part["timing"], part.get("echo") or {}
+    lines = [
+        "## 3. End to end (OSC)",
+        "",
+        f"An external client sends `/interface` at {part['rate']:g}/s for {part['seconds']:g} s "
+        f"to `foretell run` in filter mode ({part['model']}) and times each `/prediction` "
+        "reply; callresponse timing from the "
+        "engine's sidecar log (`foretell bench live`).",
+        "",
+    ]
+    lines += [f"![{f['title']}]({f['file']})" for f in figures if f["part"] == "live"] + [""]
+    return lines + _table(
+        ["measure", "p50 ms", "p99 ms", "max ms", "n"],
+        [
+            [
+                "round trip (foretell)",
+                rt["p50_ms"],
+                rt["p99_ms"],
+                rt["max_ms"],
+                f"{part['sent']} sent, {part['lost']} lost",
+            ],
+            [
+                "round trip (bare python-osc echo)",
+                echo.get("echo_p50_ms"),
+                echo.get("echo_p99_ms"),
+                None,
+                None,
+            ],
+            [
+                "scheduled event timing error",
+                tm["p50_ms"],
+                tm["p99_ms"],
+                tm["max_ms"],
+                tm["generated"],
+            ],
+        ],
+    )
+
+
+def _readme_temperatures(results: dict[str, Any], figures: Sequence[dict[str, str]]) -> list[str]:
+    part = results.get("temperatures")
+    if not part:
+        return []
+    ref = part["human_vs_human"]
+    lines = [
+        "## 4. Temperatures (paper Fig. 10) and 5a. distributions",
+        "",
+        f"The model ({part['model']}) plays from a fresh state, fed its own samples. "
+        "π-temperature: the component is drawn from softmax(logits / T_π); σ-temperature: the "
+        "component's covariance is scaled by T_σ. "
+        f"Distances: {part['steps_per_pair']} generated events per pair against "
+        f"{part['human_events']} held-out "
+        "human events; Wasserstein-1 on log10 dt and raw controls, KS statistic; "
+        f"human training vs held-out data scores mean KS {ref['mean_ks']:.3f} (the floor).",
+        "",
+    ]
+    lines += [
+        f"![{f['title']}]({f['file']})"
+        for f in figures
+        if f["part"] == "temperatures" or "temperature" in f["file"] or "distributions" in f["file"]
+    ] + [""]
+    names = [k for k in part["grid"][0] if isinstance(part["grid"][0][k], dict)]
+    rows = [
+        [
+            r["pi_temp"],
+            r["sigma_temp"],
+            r["mean_ks"],
+            *(r[n]["ks"] for n in names),
+            r["dt"]["wasserstein"],
+        ]
+        for r in part["grid"][:8]
+    ]
+    rows.append(
+        [
+            "human",
+            "vs human",
+            ref["mean_ks"],
+            *(ref[n]["ks"] for n in names),
+            ref["dt"]["wasserstein"],
+        ]
+    )
+    return [
+        *lines,
+        "Best 8 pairs by mean KS:",
+        "",
+        *_table(["π", "σ", "mean KS", *(f"KS {n}" for n in names), "W1 log10 dt"], rows),
+    ]
+
+
+def _readme_quality(results: dict[str, Any], figures: Sequence[dict[str, str]]) -> list[str]:
+    part = results.get("quality")
+    if not part:
+        return []
+    sets = list(part["held_out_sets"])
+    lines = [
+        "## 5. Held-out NLL against baselines, and dt calibration",
+        "",
+        *[
+            f"- **{k}**: {v['description']}; {v['segments']} segments, {v['events']} events."
+            for k, v in part["held_out_sets"].items()
+        ],
+        "- Baselines (fitted on the same training split, same network space and floor as the "
+        "model): `iid` independent Gaussian; `repeat` last event + Gaussian noise; `ar1` "
+        "per-control Markov model "
+        "of the last step; `var1` joint linear-Gaussian Markov model.",
+        "",
+    ]
+    lines += [
+        f"![{f['title']}]({f['file']})"
+        for f in figures
+        if f["file"] in ("quality-heldout-nll.png", "quality-dt-calibration.png")
+    ] + [""]
+    lines += _table(
+        ["model", *sets], [[r["label"], *(r.get(s) for s in sets)] for r in part["nll"]]
+    )
+    levels = sorted(next(iter(part["dt_coverage"].values()), {}), key=float)
+    lines += [
+        "Coverage of the predicted dt central intervals on the model's own held-out set "
+        "(calibrated: equal to the nominal level):",
+        "",
+    ]
+    lines += _table(
+        ["model", *(f"{lv} %" for lv in levels)],
+        [[k, *(v[lv] for lv in levels)] for k, v in part["dt_coverage"].items()],
+    )
+    lines += [
+        "Consistency: `trace` NLL on the validation split vs the training loop's best "
+        "validation NLL:",
+        "",
+    ]
+    return lines + _table(
+        ["model", "trace NLL", "training best val NLL"],
+        [[c["model"], c["trace_nll"], c["train_best_val_nll"]] for c in part["consistency"]],
+    )
+
+
+def write_readme(report: Report) -> Path:
+    results, figures = report.results, report.figures
+    lines = _readme_header(results) + _readme_figures(report) + _readme_comparison(results)
+    for section in (
+        _readme_training,
+        _readme_prediction,
+        _readme_live,
+        _readme_temperatures,
+        _readme_quality,
+    ):
+        lines += section(results, figures)
+    if report.notes:
+        lines += ["## Notes", "", *[f"- {n}" for n in report.notes], ""]
+    path = report.out / "README.md"
+    path.write_text("\n".join(lines))
+    return path
+
+
+# -- the run --------------------------------------------------------------------------------------
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
+def run_all(
+    out: Path,
+    profile: Profile,
+    path_100k: Path | None,
+    skip: Sequence[str] = (),
+    progress: bool = True,
+) -> Report:
+    """Run every part not in ``skip``; write the PNGs, ``results.json`` and ``README.md``."""
+    out.mkdir(parents=True, exist_ok=True)
+    report = Report(profile, out, progress)
+    started = time.perf_counter()
+    loads: dict[str, Any] = {"start": load_average(), "parts": {}}
+    part_seconds: dict[str, float] = {}
+    machine = machine_info()
+    datasets = load_datasets(profile, path_100k, report)
+    models: dict[tuple[str, int], ModelFile] = {}
+    splits = held_out_sets(datasets)
+    with tempfile.TemporaryDirectory(prefix="foretell-eval-") as tmp:
+        steps: list[tuple[str, Callable[[], None]]] = [
+            ("training", lambda: models.update(part_training(report, datasets))),
+            ("prediction", lambda: part_prediction(report)),
+            ("live", lambda: part_live(report, Path(tmp))),
+            ("temperatures", lambda: part_temperatures(report, models, splits)),
+            ("quality", lambda: part_quality(report, models, splits)),
+        ]
+        for name, step in steps:
+            if name in skip:
+                report.notes.append(f"part {name} skipped (--skip)")
+                continue
+            began = time.perf_counter()
+            step()
+            loads["parts"][name] = load_average()
+            part_seconds[name] = round(time.perf_counter() - began, 1)
+    loads["end"] = load_average()
+    report.results = {
+        "schema": SCHEMA_VERSION,
+        "profile": asdict(profile),
+        "machine": machine,
+        "wall_seconds": round(time.perf_counter() - started, 1),
+        "part_seconds": part_seconds,
+        "load_average": loads,
+        "data": {
+            name: {"performances": len(d.performances), "events": d.events}
+            for name, d in datasets.items()
+        },
+        **report.results,
+    }
+    report.results["comparison"] = comparison(report.results)
+    report.results["figures"] = report.figures
+    report.results["notes"] = report.notes
+    (out / "results.json").write_text(json.dumps(_jsonable(report.results), indent=1))
+    write_readme(report)
+    return report
+
+
+@register
+@click.command("all")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("docs/evaluation"),
+    show_default=True,
+)
+@click.option(
+    "--quick",
+    is_flag=True,
+    help="The CI profile: tiny sizes, few epochs, truncated data (seconds).",
+)
+@click.option(
+    "--data-100k",
+    "data_100k",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    help="The LightPad 100k set [default: ../shared/data/lightpad-100k.npz if present].",
+)
+@click.option("--no-100k", is_flag=True, help="Leave the 100k set out even if it is there.")
+@click.option(
+    "--skip", multiple=True, type=click.Choice(PARTS[1:]), help="Leave a part out (repeatable)."
+)
+@click.option(
+    "--progress/--no-progress", default=True, show_default=True, help="Progress bars on stderr."
+)
+def evaluate_all(
+    out: Path,
+    quick: bool,
+    data_100k: Path | None,
+    no_100k: bool,
+    skip: tuple[str, ...],
+    progress: bool,
+) -> None:
+    """Run the whole evaluation; write figures, results.json and README.md to OUT."""
+    path_100k = None if no_100k else (data_100k or default_100k())
+    report = run_all(out, QUICK if quick else FULL, path_100k, skip, progress)
+    click.echo(
+        f"wrote {len(report.figures)} figures, results.json and README.md to {out} "
+        f"in {report.results['wall_seconds']:.0f} s"
+    )
+    for note in report.notes:
+        click.echo(f"note: {note}")
