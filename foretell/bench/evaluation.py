@@ -77,6 +77,7 @@ class Profile:
     units_sweep: tuple[int, ...]
     xl: bool  # also time IMPSY's xl (3 x 512)
     predict_steps: int
+    torch_threads: int | None  # threads for the PyTorch one-step (None: torch's default)
     live_seconds: float
     live_generate_s: float
     live_rate: float
@@ -103,6 +104,7 @@ QUICK = Profile(
     units_sweep=(16, 64),
     xl=False,
     predict_steps=100,
+    torch_threads=1,  # CI on a loaded machine: two spinning threads make a warm-up take seconds
     live_seconds=0.5,
     live_generate_s=0.5,
     live_rate=200.0,
@@ -129,6 +131,7 @@ FULL = Profile(
     units_sweep=(16, 32, 64, 128, 256, 512),
     xl=True,
     predict_steps=2000,
+    torch_threads=None,
     live_seconds=30.0,
     live_generate_s=5.0,
     live_rate=200.0,
@@ -389,6 +392,10 @@ def part_prediction(report: Report) -> None:
     jobs += [("units", u, 4, 2) for u in profile.units_sweep]
     jobs += [("xl", 512, 4, 3)] if profile.xl else []
     rows: dict[str, list[dict[str, Any]]] = {"dim": [], "units": [], "xl": []}
+    if profile.torch_threads is not None:
+        import torch
+
+        torch.set_num_threads(profile.torch_threads)
     measured: dict[tuple[int, int, int], dict[str, Any]] = {}  # 2 x 64, dim 4 is in both sweeps
     for kind, units, dim, layers in tqdm(
         jobs, desc="time per prediction", disable=not report.progress
