@@ -14,6 +14,7 @@ from foretell.errors import ConfigError, DependencyError
 from foretell.model.fileformat import PRESET_LAYERS, SIZE_PRESETS
 
 if TYPE_CHECKING:
+    from foretell.perform.session import EngineHandle
     from foretell.train.loop import EpochRecord, TrainConfig, TrainResult
 
 
@@ -144,8 +145,33 @@ def train(
 )
 @click.option("--retrain", is_flag=True, help="Train a new model even if one is there.")
 @click.option("--seed", default=0, show_default=True, type=int)
-def demo(out_dir: Path, steps: int, retrain: bool, seed: int) -> None:
-    """Train (or reuse) a small model on the bundled LightPad data, let it play, and plot it."""
+@click.option(
+    "--phrases",
+    default=3,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Phrases the simulated performer plays live (0: skip the live part).",
+)
+@click.option(
+    "--dashboard",
+    "dashboard_port",
+    type=int,
+    is_flag=False,
+    flag_value=8765,
+    default=None,
+    metavar="[PORT]",
+    help="Serve the dashboard (default port 8765) and play on until Ctrl-C.",
+)
+def demo(
+    out_dir: Path,
+    steps: int,
+    retrain: bool,
+    seed: int,
+    phrases: int,
+    dashboard_port: int | None,
+) -> None:
+    """Train (or reuse) a small model on the bundled LightPad data, let it play, then answer a
+    simulated performer live over OSC in call-and-response."""
     from foretell.train.demo import generate_demo, summarise
 
     out_dir = out_dir.resolve()
@@ -158,6 +184,49 @@ def demo(out_dir: Path, steps: int, retrain: bool, seed: int) -> None:
     demo_run = generate_demo(model_path, out_dir, steps, seed)
     for line in summarise(demo_run, reused):
         click.echo(line)
+    if phrases or dashboard_port is not None:
+        _live_demo(model_path, out_dir, max(phrases, 1), dashboard_port)
+
+
+def _live_demo(model_path: Path, out_dir: Path, phrases: int, dashboard_port: int | None) -> None:
+    """The live part: a replayed real performance over OSC, the model answering."""
+    import threading
+
+    from foretell.perform.live_demo import plot_live, run_live_demo, summarise_live
+
+    performance = load_dataset(bundled_dataset_path()).performances[0]
+    keep_going = None
+    on_engine = None
+    if dashboard_port is not None:
+        from foretell.dashboard.server import serve_dashboard
+
+        keep_going = threading.Event()
+        keep_going.set()
+
+        def on_engine(handle: EngineHandle) -> None:
+            engine = handle.session.engine  # type: ignore[union-attr]
+            handle.call(lambda: serve_dashboard(engine, "127.0.0.1", dashboard_port, out_dir))
+            click.echo(
+                f"dashboard: http://127.0.0.1:{dashboard_port}/ (the simulated performer plays "
+                "on; Ctrl-C ends the demo)"
+            )
+
+    click.echo(
+        f"live: a simulated performer plays {phrases} phrases over OSC; the model answers..."
+    )
+    result = run_live_demo(
+        model_path,
+        performance,
+        out_dir / "logs",
+        phrases,
+        on_engine=on_engine,
+        keep_going=keep_going,
+    )
+    for line in summarise_live(result):
+        click.echo(line)
+    picture = plot_live(out_dir / "demo-live.png", result, performance)
+    if picture is not None:
+        click.echo(f"  picture: {picture}")
 
 
 def _reusable(model_path: Path, data: Path) -> bool:
