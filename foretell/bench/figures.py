@@ -50,6 +50,8 @@ def plot_training_curves(
 ) -> Path:
     """One panel per size: train and validation NLL per epoch, the best epoch marked."""
     plt = _pyplot()
+    from matplotlib.ticker import MaxNLocator
+
     fig, axes = plt.subplots(
         1, len(runs), figsize=(3.3 * len(runs), 3.4), sharey=True, squeeze=False
     )
@@ -73,6 +75,7 @@ def plot_training_curves(
             bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"},
         )
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylim(*ylim)
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("NLL per event (nats)")
@@ -120,6 +123,7 @@ def plot_prediction_times(
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.8), sharey=True)
     _timing_panel(left, by_dim, "dim", "output dimension (dt + controls), 2 x 64 LSTM")
     _timing_panel(right, by_units, "units", "LSTM units (2 layers), dimension 4")
+    left.set_xticks([r["dim"] for r in by_dim])
     right.set_xscale("log", base=2)
     right.set_xticks([r["units"] for r in by_units], [str(r["units"]) for r in by_units])
     colours = iter(["black", "dimgrey", "tab:brown", "tab:olive", "tab:cyan", "tab:pink"])
