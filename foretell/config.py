@@ -36,6 +36,9 @@ the file's own directory, once, when it is loaded::
     [midi], [[midi.map]], [serial], [websocket]: more transports, off until they name a port
     (schema in ``foretell.io.transport_config``; docs/connect.md shows each)
 
+    [instrument.NAME]: several instruments in one engine, each key defaulting to the sections
+    above (schema in ``foretell.ensemble_config``; examples/configs/ensemble.toml shows one)
+
 An unknown key or a bad value is one ``ConfigError`` line naming it and the valid choices. This
 module does no I/O besides reading the file it is given; it opens no sockets and no logs.
 """
@@ -51,6 +54,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
 from foretell.errors import ConfigError
+from foretell.ensemble_config import InstrumentConfig
 from foretell.io.transport_config import MidiConfig, SerialConfig, WebSocketConfig
 
 ModeName = Literal["listen", "filter", "polyphony", "callresponse", "battle", "useronly"]
@@ -124,6 +128,7 @@ class RunConfig:
     midi: MidiConfig = field(default_factory=MidiConfig)
     serial: SerialConfig = field(default_factory=SerialConfig)
     websocket: WebSocketConfig = field(default_factory=WebSocketConfig)
+    instrument: tuple[InstrumentConfig, ...] = ()  # [instrument.NAME]: an ensemble
 
 
 def _require(ok: bool, key: str, value: object, valid: str) -> None:
@@ -197,6 +202,18 @@ def _section(cls: type, data: Any, name: str, base: Path | None) -> Any:
     return cls(**values)
 
 
+def _instruments(data: Any, base: Path | None) -> tuple[InstrumentConfig, ...]:
+    """``[instrument.NAME]`` tables (see ``foretell.ensemble_config``), in file order."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"[instrument] must hold [instrument.NAME] tables, not {data!r}")
+    return tuple(
+        _section(InstrumentConfig, {**table, "name": name}, f"instrument.{name}", base)
+        if isinstance(table, dict)
+        else _section(InstrumentConfig, table, f"instrument.{name}", base)
+        for name, table in data.items()
+    )
+
+
 def config_from_dict(data: dict[str, Any], base: Path | None = None) -> RunConfig:
     """Build a ``RunConfig`` from parsed TOML; relative paths are resolved against ``base``."""
     hints = typing.get_type_hints(RunConfig)
@@ -205,6 +222,9 @@ def config_from_dict(data: dict[str, Any], base: Path | None = None) -> RunConfi
     for name, value in data.items():
         if name not in sections:
             raise ConfigError(f"unknown section [{name}] (valid sections: {', '.join(sections)})")
+        if name == "instrument":
+            values[name] = _instruments(value, base)
+            continue
         values[name] = _section(sections[name], value, name, base)
     return RunConfig(**values)
 

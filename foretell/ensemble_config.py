@@ -1,0 +1,92 @@
+"""One ``[instrument.NAME]`` section of an ensemble config: a frozen dataclass, nothing else.
+
+Every key is optional; an unset key (``None``) takes the value of the top-level section it
+shadows (``[model]``, ``[interaction]``, ``[osc]``, ``[log]``), so a section names only what
+differs. ``foretell.perform.ensemble`` resolves it into a per-instrument ``RunConfig``::
+
+    [instrument.lead]
+    model = "models/lightpad.ftm"  # [model] file; several instruments may share one file
+    seed = 1                       # [model] seed
+    pi_temp = 1.0                  # [model] pi_temp
+    sigma_temp = 0.5               # [model] sigma_temp
+    mode = "callresponse"          # [interaction] mode
+    threshold = 0.1                # [interaction] threshold
+    timescale = 1.0                # [interaction] timescale
+    input_thru = false             # [interaction] input_thru
+    dimension = 4                  # [interaction] dimension (only without a model)
+    listen_host = "0.0.0.0"        # [osc] listen_host
+    listen_port = 6000             # [osc] listen_port (each instrument needs its own; 0: any)
+    send_host = "127.0.0.1"        # [osc] send_host
+    send_port = 6001               # [osc] send_port
+    input_address = "/interface"   # [osc] input_address
+    output_address = "/prediction" # [osc] output_address
+    log = true                     # [log] enabled
+    log_dir = "logs/lead"          # default: [log] dir / NAME
+    listen_to = ["bass"]           # also take these instruments' events as input (see below)
+
+``listen_to`` entries are ``NAME`` (what NAME's model plays), ``NAME:user`` (NAME's performer)
+or ``NAME:all``. Live control of an instrument is ``{[osc] control_prefix}/NAME/VERB`` on its
+own port (``/foretell/lead/mode``). This module validates values; it opens nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from foretell.errors import ConfigError, ControlError
+from foretell.perform.modes import get_mode
+
+LISTEN_KINDS = ("model", "user", "all")
+
+
+@dataclass(frozen=True)
+class InstrumentConfig:
+    """One instrument of an ensemble (see the module docstring); ``None`` inherits."""
+
+    name: str = "main"
+    model: Path | None = None
+    seed: int | None = None
+    pi_temp: float | None = None
+    sigma_temp: float | None = None
+    mode: str | None = None
+    threshold: float | None = None
+    timescale: float | None = None
+    input_thru: bool | None = None
+    dimension: int | None = None
+    listen_host: str | None = None
+    listen_port: int | None = None
+    send_host: str | None = None
+    send_port: int | None = None
+    input_address: str | None = None
+    output_address: str | None = None
+    log: bool | None = None
+    log_dir: Path | None = None
+    listen_to: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        key = f"instrument.{self.name}"
+        if not self.name or not self.name.replace("-", "").replace("_", "").isalnum():
+            raise ConfigError(f"[{key}]: the name must be letters, digits, '-' or '_'")
+        if self.mode is not None:
+            try:
+                get_mode(self.mode)
+            except ControlError as exc:
+                raise ConfigError(f"{key}.mode: {exc}") from None
+        for port_key in ("listen_port", "send_port"):
+            port = getattr(self, port_key)
+            if port is not None and not 0 <= port <= 65535:
+                raise ConfigError(f"{key}.{port_key} = {port!r} is invalid (expected 0..65535)")
+        for entry in self.listen_to:
+            listen_spec(entry, key)
+
+
+def listen_spec(entry: str, key: str = "listen_to") -> tuple[str, str]:
+    """``"bass"`` -> ``("bass", "model")``; ``"bass:user"`` -> ``("bass", "user")``."""
+    name, _, kind = entry.partition(":")
+    kind = kind or "model"
+    if not name or kind not in LISTEN_KINDS:
+        raise ConfigError(
+            f"{key}.listen_to entry {entry!r} is invalid (expected NAME, NAME:user or NAME:all)"
+        )
+    return name, kind
