@@ -7,7 +7,8 @@ events (see ``Engine.command``); nothing here touches engine state.
 
 Verbs (IMPSY's names, which foretell shares): ``mode NAME``, ``pause [0|1]`` (no argument
 toggles), ``reset``, ``pitemp T``, ``sigmatemp T``, ``timescale F``, ``threshold S``,
-``thru 0|1``, ``load PATH`` (hot-load a model file without stopping).
+``thru 0|1``, ``load PATH`` (hot-load a model file without stopping), ``learn`` (fine-tune now,
+with ``foretell run --learn``), ``rollback N`` (play model version N of the learned ones again).
 """
 
 from __future__ import annotations
@@ -66,6 +67,16 @@ class LoadModel:
     path: Path
 
 
+@dataclass(frozen=True)
+class Learn:
+    pass
+
+
+@dataclass(frozen=True)
+class Rollback:
+    version: int
+
+
 Command = (
     SetMode
     | SetPause
@@ -76,8 +87,13 @@ Command = (
     | SetThreshold
     | SetThru
     | LoadModel
+    | Learn
+    | Rollback
 )
-VERBS = ("mode", "pause", "reset", "pitemp", "sigmatemp", "timescale", "threshold", "thru", "load")
+VERBS = (
+    *("mode", "pause", "reset", "pitemp", "sigmatemp", "timescale", "threshold", "thru", "load"),
+    *("learn", "rollback"),
+)
 IMPSY_VERBS = ("mode", "pause", "reset", "pitemp", "sigmatemp", "timescale")
 
 
@@ -132,4 +148,11 @@ def parse_command(verb: str, args: Sequence[object]) -> Command:
             return SetThru(enabled)
         case "load":
             return LoadModel(Path(_text(verb, args)).expanduser())
+        case "learn":
+            return Learn()
+        case "rollback":
+            number = _number(verb, args, 0.0)
+            if not number.is_integer():
+                raise ControlError(f"rollback takes a version number, got {number!r}")
+            return Rollback(int(number))
     raise ControlError(f"unknown command {verb!r} (valid: {', '.join(VERBS)})")
