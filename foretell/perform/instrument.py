@@ -84,6 +84,7 @@ class InstrumentSnapshot:
     log_path: str | None
     log_rows: int
     expected: tuple[float, ...] | None  # the raw mixture parameters of the next event
+    learning: dict[str, Any] | None = None  # foretell.learn.coordinator.Learner.status()
 
 
 def load_now(path: Path, done: Callable[[Runtime | BaseException], None]) -> None:
@@ -126,6 +127,8 @@ class Instrument:
         self.sinks = list(sinks)
         self.runtime = runtime
         self.model_name = model_name
+        self.on_learn: Callable[[control.Command], None] | None = None  # set by a Learner
+        self.learn_status: Callable[[], dict[str, Any]] | None = None
         self.log = log_writer
         self.dimension = dimension
         self.loader = loader
@@ -223,6 +226,11 @@ class Instrument:
                 self.settings = replace(self.settings, input_thru=enabled)
             case control.LoadModel(path=path):
                 self.loader(path, lambda result: self._loaded(path, result))
+            case control.Learn() | control.Rollback():
+                if self.on_learn is None:
+                    self.rejections.add("no_learner", "learning is off (start with --learn)")
+                else:
+                    self.on_learn(command)
 
     def on_reject(self, kind: str, detail: str) -> None:
         self.rejections.add(kind, detail)
@@ -438,4 +446,5 @@ class Instrument:
             log_path=None if self.log is None or self.log.path is None else str(self.log.path),
             log_rows=0 if self.log is None else self.log.rows,
             expected=None if raw is None else tuple(float(v) for v in raw),
+            learning=None if self.learn_status is None else self.learn_status(),
         )
