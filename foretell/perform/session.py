@@ -145,11 +145,15 @@ class EngineHandle:
     def _main(self) -> None:
         asyncio.run(self._serve())
 
+    def _build(self, config: RunConfig) -> Session:
+        """Wire the session (on the engine's loop); subclasses build other shapes."""
+        return build_session(config)
+
     async def _serve(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
         try:
-            self.session = build_session(self.config)
+            self.session = self._build(self.config)
             self.session.engine.start()
         except BaseException as exc:
             self._ready.set_exception(exc)
