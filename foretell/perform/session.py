@@ -63,6 +63,7 @@ def _jsonable(config: RunConfig) -> dict[str, Any]:
     return {
         name: {k: str(v) if isinstance(v, Path) else v for k, v in section.items()}
         for name, section in dataclasses.asdict(config).items()
+        if isinstance(section, dict)  # not the [instrument.NAME] tuple (logged per instrument)
     }
 
 
