@@ -218,7 +218,7 @@ def config_from_dict(data: dict[str, Any], base: Path | None = None) -> RunConfi
     """Build a ``RunConfig`` from parsed TOML; relative paths are resolved against ``base``."""
     hints = typing.get_type_hints(RunConfig)
     sections = {f.name: hints[f.name] for f in dataclasses.fields(RunConfig)}
-    values = {}
+    values: dict[str, Any] = {}
     for name, value in data.items():
         if name not in sections:
             raise ConfigError(f"unknown section [{name}] (valid sections: {', '.join(sections)})")
