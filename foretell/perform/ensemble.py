@@ -1,0 +1,214 @@
+"""Build an ensemble: several instruments in one engine, from ``[instrument.NAME]`` sections.
+
+``build_ensemble(config)`` resolves each ``InstrumentConfig`` against the top-level sections
+(``resolve``), loads each model file once (instruments that name the same file share its weights,
+fused once, and keep their own LSTM state and generator), and wires every instrument to its own
+OSC input (port and ``/foretell/NAME/VERB`` live control), OSC output and log. ``listen_to`` links
+become a ``CrossListening`` router with its loop guard. It opens no socket or file; the engine's
+``start()`` does. ``EnsembleHandle`` runs it on a thread, like ``EngineHandle``.
+
+Defaults an instrument inherits beyond the shadowed sections: it listens on ``[osc] listen_port``
+plus its index (port 0 stays 0: any free port), sends ``/NAME{[osc] output_address}`` (so one
+receiver can tell the instruments apart), logs to ``[log] dir / NAME``, and, when ``[model] seed``
+is set, seeds its sampler with seed + index (instruments sharing a model do not play in unison).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from foretell.clock import Clock, LoopClock
+from foretell.config import RunConfig, override
+from foretell.data.log import LogWriter
+from foretell.ensemble_config import InstrumentConfig, listen_spec
+from foretell.errors import ConfigError
+from foretell.io.osc import OscRoutes, OscSink, OscSource
+from foretell.model.batched import shared_runtimes
+from foretell.model.fileformat import ModelFile, load_model
+from foretell.model.runtime import Runtime
+from foretell.perform.engine import Engine
+from foretell.perform.instrument import Instrument, ModelLoader
+from foretell.perform.listening import CrossListening
+from foretell.perform.modes import get_mode
+from foretell.perform.scheduler import Scheduler
+from foretell.perform.session import (
+    EngineHandle,
+    Session,
+    _jsonable,
+    load_in_executor,
+    settings_from,
+)
+
+
+def _pick(value: object, default: object) -> object:
+    return default if value is None else value
+
+
+def resolve(config: RunConfig, inst: InstrumentConfig, index: int) -> RunConfig:
+    """The single-instrument ``RunConfig`` of ``inst`` (its keys over the top-level sections)."""
+    seed = inst.seed
+    if seed is None and config.model.seed is not None:
+        seed = config.model.seed + index
+    out = dataclasses.replace(config, instrument=())
+    out = override(
+        out, "model", file=inst.model, seed=seed, pi_temp=inst.pi_temp, sigma_temp=inst.sigma_temp
+    )
+    out = override(
+        out,
+        "interaction",
+        mode=inst.mode,
+        threshold=inst.threshold,
+        timescale=inst.timescale,
+        input_thru=inst.input_thru,
+        dimension=inst.dimension,
+    )
+    osc = config.osc
+    out = override(
+        out,
+        "osc",
+        listen_host=inst.listen_host,
+        listen_port=_pick(inst.listen_port, osc.listen_port + index if osc.listen_port else 0),
+        send_host=inst.send_host,
+        send_port=inst.send_port,
+        input_address=inst.input_address,
+        output_address=_pick(inst.output_address, f"/{inst.name}{osc.output_address}"),
+        control_prefix=f"{osc.control_prefix}/{inst.name}",
+    )
+    out = override(
+        out, "log", enabled=inst.log, dir=_pick(inst.log_dir, config.log.dir / inst.name)
+    )
+    if out.model.file is None and get_mode(out.interaction.mode).needs_model:
+        out = override(out, "interaction", mode="useronly")
+    return out
+
+
+def _check_ports(resolved: Sequence[tuple[str, RunConfig]]) -> None:
+    taken: dict[tuple[str, int], str] = {}
+    for name, config in resolved:
+        key = (config.osc.listen_host, config.osc.listen_port)
+        if key[1] != 0 and key in taken:
+            raise ConfigError(
+                f"instruments {taken[key]!r} and {name!r} both listen on port {key[1]} "
+                "(give each its own listen_port)"
+            )
+        taken[key] = name
+
+
+def _runtimes(resolved: Sequence[tuple[str, RunConfig]]) -> dict[str, Runtime]:
+    """Load each model file once; instruments naming the same file share its weights."""
+    groups: dict[Path, list[tuple[str, int | None]]] = {}
+    for name, config in resolved:
+        if config.model.file is not None:
+            groups.setdefault(config.model.file.resolve(), []).append((name, config.model.seed))
+    runtimes: dict[str, Runtime] = {}
+    for path, members in groups.items():
+        model: ModelFile = load_model(path)
+        rngs = [np.random.default_rng(seed) for _, seed in members]
+        for (name, _), runtime in zip(members, shared_runtimes(model, rngs), strict=True):
+            runtimes[name] = runtime
+    return runtimes
+
+
+@dataclass
+class EnsembleSession(Session):
+    """An engine of several instruments; ``osc_in``/``osc_out`` are the first instrument's."""
+
+    sources: dict[str, OscSource] = field(default_factory=dict)
+    outputs: dict[str, OscSink] = field(default_factory=dict)
+    listening: CrossListening | None = None
+
+
+def _instrument(
+    name: str,
+    config: RunConfig,
+    clock: Clock,
+    scheduler: Scheduler,
+    runtime: Runtime | None,
+    loader: ModelLoader,
+) -> tuple[Instrument, OscSource, OscSink]:
+    osc = config.osc
+    routes = OscRoutes(osc.input_address, osc.control_prefix, osc.impsy_control)
+    source = OscSource(osc.listen_host, osc.listen_port, routes)
+    sink = OscSink(osc.send_host, osc.send_port, osc.output_address)
+    dimension = runtime.spec.dimension if runtime is not None else config.interaction.dimension
+    log = None
+    if config.log.enabled:
+        meta = {"config": _jsonable(config), "instrument": name}
+        log = LogWriter(config.log.dir, dimension, clock, meta)
+    instrument = Instrument(
+        name,
+        settings_from(config),
+        clock,
+        scheduler,
+        [sink],
+        runtime=runtime,
+        log_writer=log,
+        dimension=dimension,
+        loader=loader,
+        model_name=None if config.model.file is None else str(config.model.file),
+    )
+    return instrument, source, sink
+
+
+def _links(instruments: Sequence[InstrumentConfig]) -> list[tuple[str, str, str]]:
+    links = []
+    for inst in instruments:
+        for entry in inst.listen_to:
+            speaker, kind = listen_spec(entry, f"instrument.{inst.name}")
+            links.append((speaker, inst.name, kind))
+    return links
+
+
+def build_ensemble(
+    config: RunConfig, clock: Clock | None = None, loader: ModelLoader = load_in_executor
+) -> EnsembleSession:
+    """Wire every ``[instrument.NAME]`` into one engine (see the module docstring)."""
+    if not config.instrument:
+        raise ConfigError("an ensemble needs at least one [instrument.NAME] section")
+    clock = clock or LoopClock()
+    resolved = [(inst.name, resolve(config, inst, i)) for i, inst in enumerate(config.instrument)]
+    if len({name for name, _ in resolved}) != len(resolved):
+        raise ConfigError("instrument names must be unique")
+    _check_ports(resolved)
+    runtimes = _runtimes(resolved)
+    scheduler = Scheduler(clock, config.interaction.late_limit)
+    built = [
+        _instrument(name, rc, clock, scheduler, runtimes.get(name), loader) for name, rc in resolved
+    ]
+    instruments = [inst for inst, _, _ in built]
+    sources = {inst.name: source for inst, source, _ in built}
+    outputs = {inst.name: sink for inst, _, sink in built}
+    engine = Engine(
+        clock, scheduler, instruments, [(s, n) for n, s in sources.items()], list(outputs.values())
+    )
+    listening = None
+    links = _links(config.instrument)
+    if links:
+        try:
+            listening = CrossListening(clock, engine.instruments, links)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        engine.add_listener(listening.on_event)
+    first = instruments[0].name
+    return EnsembleSession(
+        config, engine, sources[first], outputs[first], sources, outputs, listening
+    )
+
+
+class EnsembleHandle(EngineHandle):
+    """An ensemble running on its own thread and loop (see ``EngineHandle``)."""
+
+    session: EnsembleSession | None
+
+    def _build(self, config: RunConfig) -> Session:
+        return build_ensemble(config)
+
+    def osc_address_of(self, name: str) -> tuple[str, int]:
+        """Where instrument ``name`` listens for OSC (the real port when configured with 0)."""
+        assert self.session is not None
+        return self.session.sources[name].address

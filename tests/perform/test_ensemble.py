@@ -1,0 +1,187 @@
+"""An ensemble in one real engine over loopback: independent OSC peers, isolation, shared weights,
+cross-listening with its loop guard, and a log per instrument."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from foretell.config import config_from_dict
+from foretell.data.log import read_log
+from foretell.errors import ConfigError
+from foretell.io.osc import decode_packet, encode_floats
+from foretell.perform.ensemble import EnsembleHandle, build_ensemble
+from tests.fixtures import random_model_file
+
+
+def _peer() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(2.0)
+    return sock
+
+
+def _recv(sock: socket.socket, timeout: float = 2.0) -> tuple[str, list[object]] | None:
+    sock.settimeout(timeout)
+    try:
+        return decode_packet(sock.recv(65536))[0]
+    except TimeoutError:
+        return None
+
+
+def _wait(condition: Any, timeout: float = 2.0) -> None:
+    end = time.monotonic() + timeout
+    while not condition() and time.monotonic() < end:
+        time.sleep(0.01)
+
+
+@pytest.fixture
+def model(tmp_path: Path) -> Path:
+    return random_model_file(tmp_path / "shared.ftm")
+
+
+@pytest.fixture
+def peers() -> Iterator[dict[str, socket.socket]]:
+    socks = {name: _peer() for name in "abc"}
+    yield socks
+    for sock in socks.values():
+        sock.close()
+
+
+def _config(model: Path, tmp_path: Path, peers: dict[str, socket.socket], **extra: Any) -> Any:
+    instruments = {
+        name: {
+            "model": str(model),
+            "mode": "filter",
+            "listen_port": 0,
+            "send_port": peers[name].getsockname()[1],
+            **extra.get(name, {}),
+        }
+        for name in "abc"
+    }
+    return config_from_dict(
+        {
+            "model": {"seed": 0},
+            "osc": {"listen_host": "127.0.0.1"},
+            "log": {"dir": str(tmp_path / "logs")},
+            "instrument": instruments,
+        }
+    )
+
+
+def _send(handle: EnsembleHandle, name: str, address: str, *values: object) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        if all(isinstance(v, float) for v in values):
+            data = encode_floats(address, [float(v) for v in values])  # type: ignore[arg-type]
+        else:
+            from pythonosc.osc_message_builder import build_msg
+
+            data = build_msg(address, list(values)).dgram
+        sock.sendto(data, handle.osc_address_of(name))
+
+
+def test_each_instrument_answers_only_its_own_peer(
+    model: Path, tmp_path: Path, peers: dict[str, socket.socket]
+) -> None:
+    with EnsembleHandle(_config(model, tmp_path, peers)).start() as handle:
+        _send(handle, "a", "/interface", 0.1, 0.2, 0.3)
+        reply = _recv(peers["a"])
+        assert reply is not None and reply[0] == "/a/prediction" and len(reply[1]) == 3
+        assert _recv(peers["b"], 0.2) is None and _recv(peers["c"], 0.05) is None
+        _send(handle, "b", "/interface", 0.5, 0.5, 0.5)
+        reply = _recv(peers["b"])
+        assert reply is not None and reply[0] == "/b/prediction"
+        snap = {i.name: i for i in handle.snapshot().instruments}
+        assert (snap["a"].inputs, snap["b"].inputs, snap["c"].inputs) == (1, 1, 0)
+
+
+def test_shared_weights_separate_state(
+    model: Path, tmp_path: Path, peers: dict[str, socket.socket]
+) -> None:
+    with EnsembleHandle(_config(model, tmp_path, peers)).start() as handle:
+        assert handle.session is not None
+        insts = handle.session.engine.instruments
+        a, b = insts["a"].runtime, insts["b"].runtime
+        assert a is not None and b is not None and a is not b
+        assert a._fused is b._fused  # one copy of the weights
+        _send(handle, "a", "/interface", 0.9, 0.1, 0.5)
+        assert _recv(peers["a"]) is not None
+        hidden = handle.call(lambda: (a.get_state().hidden.copy(), b.get_state().hidden.copy()))
+        assert abs(hidden[0]).sum() > 0 and abs(hidden[1]).sum() == 0
+
+
+def test_bad_input_and_mode_change_stay_with_their_instrument(
+    model: Path, tmp_path: Path, peers: dict[str, socket.socket]
+) -> None:
+    with EnsembleHandle(_config(model, tmp_path, peers)).start() as handle:
+        _send(handle, "a", "/interface", 0.1, 0.2)  # wrong count
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.sendto(b"garbage", handle.osc_address_of("a"))
+        _send(handle, "a", "/foretell/a/mode", "listen")
+        _send(handle, "a", "/foretell/b/mode", "battle")  # b's control, on a's port: not a's
+        _wait(lambda: handle.snapshot().instruments[0].settings.mode == "listen")
+        snap = {i.name: i for i in handle.snapshot().instruments}
+        assert snap["a"].settings.mode == "listen"
+        assert snap["b"].settings.mode == "filter" and snap["c"].settings.mode == "filter"
+        assert sum(snap["a"].rejected.values()) >= 3
+        assert not snap["b"].rejected and not snap["c"].rejected
+        _send(handle, "b", "/interface", 0.3, 0.3, 0.3)
+        assert _recv(peers["b"]) is not None  # b still answers
+        _send(handle, "a", "/interface", 0.3, 0.3, 0.3)
+        assert _recv(peers["a"], 0.2) is None  # a listens now
+
+
+def test_cross_listening_follows_and_the_loop_guard_stops_a_runaway(
+    model: Path, tmp_path: Path, peers: dict[str, socket.socket]
+) -> None:
+    extra = {"a": {"listen_to": ["b"]}, "b": {"listen_to": ["a"]}, "c": {"listen_to": ["a:user"]}}
+    with EnsembleHandle(_config(model, tmp_path, peers, **extra)).start() as handle:
+        _send(handle, "a", "/interface", 0.1, 0.2, 0.3)
+        assert _recv(peers["c"]) is not None  # c follows a's performer
+        time.sleep(0.3)
+        snap = {i.name: i for i in handle.snapshot().instruments}
+        # a and b (filter) answer each other; each delivery is one hop, the 5th is guarded:
+        # performer -> a, a -> b (1), b -> a (2), a -> b (3), b -> a (4), a -> b (5: dropped).
+        # c hears every input a takes (its performer's, and b's answers fed to it).
+        assert (snap["a"].inputs, snap["b"].inputs, snap["c"].inputs) == (3, 2, 2)
+        assert snap["b"].rejected == {"loop_guard": 1}
+        assert snap["c"].rejected == {"loop_guard": 1}
+        assert handle.session is not None and handle.session.listening is not None
+        assert handle.session.listening.delivered() == {"a->c": 2, "a->b": 2, "b->a": 2}
+        time.sleep(0.2)
+        assert handle.snapshot().instruments[0].inputs == 3  # and it stays stopped
+
+
+def test_each_instrument_keeps_its_own_log(
+    model: Path, tmp_path: Path, peers: dict[str, socket.socket]
+) -> None:
+    with EnsembleHandle(_config(model, tmp_path, peers)).start() as handle:
+        for name, count in (("a", 3), ("b", 2)):
+            for _ in range(count):
+                _send(handle, name, "/interface", 0.4, 0.5, 0.6)
+                assert _recv(peers[name]) is not None
+    for name, count in (("a", 3), ("b", 2), ("c", 0)):
+        logs = list((tmp_path / "logs" / name).glob("*-mdrnn.log"))
+        assert len(logs) == 1
+        rows = read_log(logs[0]).rows
+        assert sum(r.source == "user" for r in rows) == count
+        assert sum(r.source == "model" for r in rows) == count
+
+
+def test_config_errors_name_the_problem(model: Path, tmp_path: Path) -> None:
+    base = {"model": {"file": str(model)}}
+    with pytest.raises(ConfigError, match="both listen on port 7000"):
+        build_ensemble(
+            config_from_dict(
+                {**base, "instrument": {"a": {"listen_port": 7000}, "b": {"listen_port": 7000}}}
+            )
+        )
+    with pytest.raises(ConfigError, match="unknown instrument 'x'"):
+        build_ensemble(config_from_dict({**base, "instrument": {"a": {"listen_to": ["x"]}}}))
+    with pytest.raises(ConfigError, match="listen_to"):
+        config_from_dict({"instrument": {"a": {"listen_to": ["b:nonsense"]}}})
