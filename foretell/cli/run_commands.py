@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gc
 import signal
 from pathlib import Path
@@ -12,6 +13,7 @@ import click
 
 from foretell.cli.io_commands import apply_transport_flags, transport_options
 from foretell.config import RunConfig, load_config, override
+from foretell.ensemble_config import parse_instrument_flag
 from foretell.errors import ConfigError
 from foretell.perform.modes import get_mode, mode_names
 
@@ -43,9 +45,13 @@ def build_config(
     thru: bool | None,
     seed: int | None,
     dimension: int | None,
+    instruments: tuple[str, ...] = (),
 ) -> RunConfig:
     """The config file (if any) with the command-line options applied over it."""
     config = load_config(config_path) if config_path else RunConfig()
+    if instruments:
+        added = tuple(parse_instrument_flag(text) for text in instruments)
+        config = dataclasses.replace(config, instrument=(*config.instrument, *added))
     config = override(
         config,
         "model",
@@ -72,7 +78,8 @@ def build_config(
     config = override(
         config, "log", dir=(log_dir or config.log.dir).resolve(), enabled=False if no_log else None
     )
-    if config.model.file is None and get_mode(config.interaction.mode).needs_model:
+    needs_model = get_mode(config.interaction.mode).needs_model and not config.instrument
+    if config.model.file is None and needs_model:
         if mode is not None:
             raise ConfigError(f"mode {mode} needs a model (give --model, or use --mode useronly)")
         config = override(config, "interaction", mode="useronly")
@@ -94,9 +101,10 @@ async def _perform(
     config: RunConfig, dashboard: tuple[str, int] | None = None, models_dir: Path | None = None
 ) -> None:
     from foretell.io.transports import attach_configured
+    from foretell.perform.ensemble import build_ensemble
     from foretell.perform.session import build_session
 
-    session = build_session(config)
+    session = build_ensemble(config) if config.instrument else build_session(config)
     transports = attach_configured(session.engine, config)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -111,7 +119,8 @@ async def _perform(
             page = serve_dashboard(session.engine, *dashboard, models_dir)
             click.echo(f"foretell: dashboard at {page.url}", err=True)
         gc.freeze()  # everything built so far is long-lived: keep it out of collections
-        click.echo(_started_line(config, session), err=True)
+        for line in _instrument_lines(session) or [_started_line(config, session)]:
+            click.echo(line, err=True)
         if transports.describe():
             click.echo("foretell: also " + "; ".join(transports.describe()), err=True)
         await stop.wait()
@@ -129,6 +138,23 @@ async def _perform(
     if transports.counters():
         counts = ", ".join(f"{k} {v}" for k, v in transports.counters().items())
         click.echo(f"foretell: transports: {counts}", err=True)
+
+
+def _instrument_lines(session: Session) -> list[str]:
+    """One line per instrument of an ensemble (none for a single instrument)."""
+    from foretell.perform.ensemble import EnsembleSession
+
+    if not isinstance(session, EnsembleSession):
+        return []
+    lines = []
+    for name, inst in session.engine.instruments.items():
+        host, port = session.sources[name].address
+        out = session.outputs[name]
+        lines.append(
+            f"foretell: instrument {name}: OSC in {host}:{port}, out {out.osc_address} to "
+            f"{out.host}:{out.port}; mode {inst.settings.mode}; model {inst.model_name or 'none'}"
+        )
+    return lines
 
 
 def _started_line(config: RunConfig, session: Session) -> str:
@@ -183,6 +209,13 @@ def _started_line(config: RunConfig, session: Session) -> str:
     type=click.Path(path_type=Path),
     help="Model files the dashboard may hot-load (default: the model's folder, else ./models).",
 )
+@click.option(
+    "--instrument",
+    "instruments",
+    multiple=True,
+    metavar="NAME=MODEL:IN_PORT:OUT_HOST:OUT_PORT",
+    help="Add an OSC instrument to an ensemble (repeatable; the other options apply to all).",
+)
 @transport_options
 def run(
     model: Path | None,
@@ -206,6 +239,7 @@ def run(
     serial: str | None,
     midi_in: tuple[str, ...],
     midi_out: tuple[str, ...],
+    instruments: tuple[str, ...],
 ) -> None:
     """Perform live: OSC /interface in, /prediction out, every interaction logged. Ctrl-C stops."""
     config = build_config(
@@ -223,6 +257,7 @@ def run(
         thru,
         seed,
         dimension,
+        instruments,
     )
     config = apply_transport_flags(config, ws, serial, midi_in, midi_out)
     if realtime:
