@@ -90,3 +90,24 @@ def listen_spec(entry: str, key: str = "listen_to") -> tuple[str, str]:
             f"{key}.listen_to entry {entry!r} is invalid (expected NAME, NAME:user or NAME:all)"
         )
     return name, kind
+
+
+def parse_instrument_flag(text: str) -> InstrumentConfig:
+    """``NAME=MODEL:IN_PORT:OUT_HOST:OUT_PORT`` (``foretell run --instrument``) as a config."""
+    name, _, rest = text.partition("=")
+    parts = rest.rsplit(":", 3)
+    usage = f"--instrument {text!r} is not NAME=MODEL:IN_PORT:OUT_HOST:OUT_PORT"
+    if not name or len(parts) != 4 or not all(parts):
+        raise ConfigError(usage)
+    model, in_port, out_host, out_port = parts
+    try:
+        ports = int(in_port), int(out_port)
+    except ValueError:
+        raise ConfigError(usage) from None
+    return InstrumentConfig(
+        name=name,
+        model=Path(model).expanduser().resolve(),
+        listen_port=ports[0],
+        send_host=out_host,
+        send_port=ports[1],
+    )

@@ -185,3 +185,52 @@ def test_config_errors_name_the_problem(model: Path, tmp_path: Path) -> None:
         build_ensemble(config_from_dict({**base, "instrument": {"a": {"listen_to": ["x"]}}}))
     with pytest.raises(ConfigError, match="listen_to"):
         config_from_dict({"instrument": {"a": {"listen_to": ["b:nonsense"]}}})
+
+
+def test_instrument_flags_add_instruments_and_other_options_apply_to_all(
+    model: Path, tmp_path: Path
+) -> None:
+    from foretell.cli.run_commands import build_config
+
+    flags = (f"lead={model}:7100:127.0.0.1:7101", f"bass={model}:7102:10.0.0.2:7103")
+    config = build_config(
+        None,
+        None,
+        "filter",
+        None,
+        None,
+        tmp_path,
+        False,
+        0.5,
+        None,
+        None,
+        None,
+        None,
+        3,
+        None,
+        flags,
+    )
+    session = build_ensemble(config)
+    lead, bass = session.engine.instruments["lead"], session.engine.instruments["bass"]
+    assert lead.settings.mode == bass.settings.mode == "filter"
+    assert lead.settings.pi_temp == bass.settings.pi_temp == 0.5
+    assert session.sources["bass"].port == 7102 and session.outputs["bass"].host == "10.0.0.2"
+    assert session.sources["lead"].routes.control_prefix == "/foretell/lead"
+    with pytest.raises(ConfigError, match="NAME=MODEL:IN_PORT:OUT_HOST:OUT_PORT"):
+        build_config(
+            None,
+            None,
+            None,
+            None,
+            None,
+            tmp_path,
+            False,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            ("lead=model.ftm:7100",),
+        )
