@@ -1,0 +1,272 @@
+"""The engine side of learning while playing: start fine-tunes, swap better models in, roll back.
+
+A ``Learner`` lives on the engine's loop beside one instrument. It counts the instrument's user
+events (an engine listener) and, when its schedule says so or the performer asks
+(``/foretell/learn``), hands a job to a ``LearnerProcess`` (``foretell.learn.worker``). A helper
+thread starts that process, waits for it, builds the new ``Runtime`` and posts the result back to
+the loop; the loop only swaps (``Instrument.swap_runtime``, which carries the LSTM state over),
+timed, between two events. ``/foretell/rollback N`` swaps version N of the store back in the same
+way. Without torch it says once that learning needs the ``train`` extra and the performance plays
+on. Construction opens nothing; ``start()`` adopts the playing model as a version and arms timers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from foretell.clock import Clock, Timer
+from foretell.events import Event
+from foretell.learn.config import LearnConfig
+from foretell.learn.versions import ModelStore, version_file
+from foretell.learn.worker import Job, JobOutcome, LearnerProcess
+from foretell.model.fileformat import load_model
+from foretell.model.runtime import Runtime
+from foretell.perform import control
+from foretell.perform.engine import Engine
+
+log = logging.getLogger(__name__)
+NO_TORCH = "learning needs the `train` extra (pip install 'foretell[train]'); playing on without it"
+Post = Callable[[Callable[[], None]], None]
+
+
+def torch_available() -> bool:
+    return importlib.util.find_spec("torch") is not None
+
+
+class Learner:
+    """Fine-tunes one instrument's model in the background (see the module docstring)."""
+
+    def __init__(
+        self,
+        config: LearnConfig,
+        engine: Engine,
+        clock: Clock,
+        instrument: str | None = None,
+        post: Post | None = None,
+    ) -> None:
+        self.config = config
+        self.engine = engine
+        self.clock = clock
+        self.instrument = engine.instrument(instrument)
+        self.store = ModelStore(config.store)
+        self.state = "off"
+        self.current: int | None = None
+        self.newest: int | None = None
+        self.counts = {"fine_tunes": 0, "accepted": 0, "rejected": 0, "failed": 0}
+        self.swap_ms: list[float] = []
+        self.last: dict[str, Any] = {}
+        self._post = post
+        self._process: LearnerProcess | None = None
+        self._timer: Timer | None = None
+        self._events = 0
+        self._since = 0.0
+
+    # -- lifecycle (on the loop) ----------------------------------------------------------------
+
+    def start(self) -> bool:
+        """Adopt the playing model as a version and listen; False (one warning) without torch."""
+        inst = self.instrument
+        if not torch_available():
+            log.warning(NO_TORCH)
+            self.state = "unavailable"
+            return False
+        if inst.runtime is None:
+            log.warning(
+                "%s: learning needs a model to start from; playing on without it", inst.name
+            )
+            self.state = "unavailable"
+            return False
+        if self._post is None:
+            loop = asyncio.get_running_loop()
+
+            def post(fn: Callable[[], None]) -> None:
+                loop.call_soon_threadsafe(fn)
+
+            self._post = post
+        self.current = self.store.adopt(inst.runtime.model, inst.model_name).number
+        self.newest = self.current
+        self.state = "idle"
+        self._since = self.clock.now()
+        self.engine.add_listener(self._on_event)
+        inst.on_learn = self.command
+        inst.learn_status = self.status
+        if self.config.schedule.kind == "seconds":
+            self._arm()
+        return True
+
+    def stop(self) -> None:
+        """Stop listening and kill a running fine-tune."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self.state not in ("off", "unavailable"):
+            self.engine.remove_listener(self._on_event)
+        self.kill()
+        if self.state != "unavailable":
+            self.state = "off"
+
+    def kill(self) -> None:
+        """Kill the learner process if one runs (its job reports as failed)."""
+        if self._process is not None:
+            self._process.kill()
+
+    @property
+    def pid(self) -> int | None:
+        return None if self._process is None else self._process.pid
+
+    # -- triggers -------------------------------------------------------------------------------
+
+    def command(self, command: control.Command) -> None:
+        """The instrument's hook for ``learn`` and ``rollback`` commands."""
+        match command:
+            case control.Learn():
+                self.request("performer")
+            case control.Rollback(version=number):
+                self.rollback(number)
+
+    def _on_event(self, name: str, event: Event) -> None:
+        if name != self.instrument.name or event.source != "user":
+            return
+        self._events += 1
+        if self.config.schedule.kind == "events" and self.config.schedule.due(self._events, 0.0):
+            self.request("schedule")
+
+    def _arm(self) -> None:
+        when = self.clock.now() + self.config.schedule.every
+        self._timer = self.clock.call_at(when, self._tick)
+
+    def _tick(self) -> None:
+        self._arm()
+        self.request("schedule")
+
+    def request(self, reason: str) -> bool:
+        """Start a fine-tune now unless one runs or there is too little data; True if started."""
+        inst = self.instrument
+        if self.state != "idle" or self.current is None:
+            return False
+        log_path = None if inst.log is None else inst.log.path
+        if log_path is None or inst.inputs < self.config.min_events:
+            self.last = {"skipped": f"{inst.inputs} of {self.config.min_events} events logged"}
+            return False
+        job = Job(
+            store=self.store.directory,
+            parent=self.current,
+            logs=(log_path,),
+            original=self.config.original,
+            config=self.config.finetune,
+            nice=self.config.nice,
+            threads=self.config.finetune.threads,
+        )
+        self._events, self._since = 0, self.clock.now()
+        self.state = "training"
+        self.counts["fine_tunes"] += 1
+        self._process = LearnerProcess(job)
+        rng = inst.runtime.rng if inst.runtime is not None else None
+        threading.Thread(
+            target=self._run, args=(self._process, rng), name="foretell-learn", daemon=True
+        ).start()
+        log.info("%s: fine-tuning from version %d (%s)", inst.name, self.current, reason)
+        return True
+
+    # -- off the loop ---------------------------------------------------------------------------
+
+    def _run(self, process: LearnerProcess, rng: np.random.Generator | None) -> None:
+        """Helper thread: run the job, build the accepted model's runtime, post both to the loop."""
+        try:
+            process.start()
+            outcome = process.wait()
+        except Exception as exc:
+            outcome = JobOutcome(error=f"cannot start the learner ({exc})")
+        runtime: Runtime | BaseException | None = None
+        if outcome.version is not None:
+            runtime = self._build(outcome.version, rng)
+        assert self._post is not None
+        self._post(lambda: self._finished(outcome, runtime))
+
+    def _build(self, number: int, rng: np.random.Generator | None) -> Runtime | BaseException:
+        try:
+            return Runtime(load_model(self.store.path(number)), rng)  # checks the number
+        except Exception as exc:
+            return exc
+
+    # -- back on the loop -----------------------------------------------------------------------
+
+    def _finished(self, outcome: JobOutcome, runtime: Runtime | BaseException | None) -> None:
+        self._process = None
+        if self.state == "training":
+            self.state = "idle"
+        self.last = {"version": outcome.version, **outcome.metrics}
+        name = self.instrument.name
+        if outcome.error is not None:
+            self.counts["failed"] += 1
+            self.last["error"] = outcome.error
+            log.warning("%s: fine-tune failed (%s); playing on", name, outcome.error)
+        elif isinstance(runtime, Runtime) and outcome.version is not None:
+            self.counts["accepted"] += 1
+            self.newest = outcome.version
+            self._swap(runtime, outcome.version)
+        elif isinstance(runtime, BaseException):
+            self.counts["failed"] += 1
+            self.last["error"] = str(runtime)
+        else:
+            self.counts["rejected"] += 1
+            log.info("%s: fine-tune not kept (%s)", name, outcome.metrics.get("reason"))
+
+    def _swap(self, runtime: Runtime, number: int) -> None:
+        """Swap ``runtime`` in now (between events), timing the engine-side cost."""
+        inst = self.instrument
+        started = time.perf_counter()
+        swapped = inst.swap_runtime(runtime, str(self.store.directory / version_file(number)))
+        elapsed_ms = (time.perf_counter() - started) * 1e3
+        if not swapped:
+            return
+        self.current = number
+        self.swap_ms.append(elapsed_ms)
+        if inst.log is not None:
+            inst.log.note("model", t=self.clock.now(), version=number, swap_ms=elapsed_ms)
+        log.info("%s: now playing version %d (swap %.3f ms)", inst.name, number, elapsed_ms)
+
+    def rollback(self, number: int) -> None:
+        """Swap version ``number`` back in (loaded on a helper thread)."""
+        inst = self.instrument
+        if self.current is None:
+            inst.rejections.add("no_learner", "learning is not running")
+            return
+        rng = inst.runtime.rng if inst.runtime is not None else None
+        post = self._post
+        assert post is not None
+
+        def load() -> None:
+            runtime = self._build(number, rng)
+            post(lambda: self._rolled_back(number, runtime))
+
+        threading.Thread(target=load, name="foretell-rollback", daemon=True).start()
+
+    def _rolled_back(self, number: int, runtime: Runtime | BaseException) -> None:
+        if isinstance(runtime, BaseException):
+            self.instrument.rejections.add("bad_model", f"version {number}: {runtime}")
+            return
+        self._swap(runtime, number)
+
+    # -- reporting ------------------------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        """A small JSON-able summary for snapshots and the dashboard."""
+        return {
+            "state": self.state,
+            "schedule": self.config.schedule.describe(),
+            "version": self.current,
+            "newest": self.newest,
+            "events_since": self._events,
+            **self.counts,
+            "swap_ms": self.swap_ms[-1] if self.swap_ms else None,
+            "last": dict(self.last),
+        }
