@@ -327,6 +327,18 @@ class Instrument:
             self.log.write(event, sent)
         self._tell(event)
 
+    def answer_latest(self) -> None:
+        """Answer the newest user input now, if the mode answers each input.
+
+        For a source that delivers a batch with ``answer=False`` and answers once the batch's
+        model steps are done (``foretell.perform.batching``).
+        """
+        mode = self.mode
+        if self.runtime is None or self.settings.paused or self._last_user is None:
+            return
+        if mode.condition_on_user and mode.answer_each_input and self._raw is not None:
+            self._answer(self._last_user)
+
     # -- generating on its own ------------------------------------------------------------------
 
     def _generating(self) -> bool:
