@@ -198,7 +198,9 @@ def git_state() -> dict[str, Any]:
         )
         return done.stdout.strip() if done.returncode == 0 else ""
 
-    changed = [line[3:] for line in git("status", "--porcelain", "-uno").splitlines()]
+    changed = [
+        line.split(maxsplit=1)[-1] for line in git("status", "--porcelain", "-uno").splitlines()
+    ]
     return {"commit": git("rev-parse", "--short", "HEAD") or None, "uncommitted": changed}
 
 
