@@ -111,12 +111,26 @@ def run_training(
     type=click.Path(path_type=Path),
     help="Model file to write [default: DATA-SIZE.ftm in this directory].",
 )
+@click.option(
+    "--resume",
+    type=click.Path(path_type=Path),
+    help="Fine-tune this model (.ftm) on DATA (.npz or logs) instead; same transform, LR 1e-3.",
+)
+@click.option(
+    "--replay",
+    type=click.Path(path_type=Path),
+    help="With --resume: the original dataset, mixed in against forgetting.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object at the end.")
 def train(
     data: Path, size: str, clip: bool, out: Path | None, as_json: bool, **options: Any
 ) -> None:
     """Train an MDRNN on DATA (.npz), early-stopped on validation NLL; writes MODEL.ftm and its
     loss curves (MODEL.curves.csv, MODEL.curves.png). Ctrl-C stops and keeps the best model."""
+    resume, replay = options.pop("resume"), options.pop("replay")
+    if resume is not None:
+        _resume(resume, data, replay, out, clip, as_json, options)
+        return
     config = training_config(size, **options)
     out = (out if out is not None else Path(f"{data.stem}-{size}.ftm")).resolve()
     result = run_training(data, config, out, clip=clip)
@@ -130,6 +144,31 @@ def train(
         f"({summary['seconds_per_epoch']:.3f} s/epoch)"
     )
     click.echo(f"wrote {out} and its loss curves")
+
+
+def _resume(
+    model: Path,
+    data: Path,
+    replay: Path | None,
+    out: Path | None,
+    clip: bool,
+    as_json: bool,
+    options: dict[str, Any],
+) -> None:
+    """``train --resume``: fine-tune MODEL on DATA (see ``foretell.learn.resume``)."""
+    _require_torch()
+    from foretell.learn.resume import finetune_config, resume_training
+
+    out = (out if out is not None else model.with_name(f"{model.stem}-resumed.ftm")).resolve()
+    result = resume_training(model, data, replay, out, finetune_config(options), clip)
+    summary = {**result.metrics(), "model": str(out) if result.accepted else None}
+    if as_json:
+        click.echo(json.dumps(summary))
+    elif result.accepted:
+        click.echo(f"{result.reason} nats/event ({result.epochs} epochs, {result.seconds:.1f} s)")
+        click.echo(f"wrote {out}")
+    else:
+        click.echo(f"not better than {model} ({result.reason}); wrote nothing")
 
 
 @click.command()
