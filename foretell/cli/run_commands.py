@@ -18,6 +18,7 @@ from foretell.errors import ConfigError
 from foretell.perform.modes import get_mode, mode_names
 
 if TYPE_CHECKING:
+    from foretell.learn.config import LearnConfig
     from foretell.perform.session import Session
 
 
@@ -98,7 +99,10 @@ def _raise_priority() -> str:
 
 
 async def _perform(
-    config: RunConfig, dashboard: tuple[str, int] | None = None, models_dir: Path | None = None
+    config: RunConfig,
+    dashboard: tuple[str, int] | None = None,
+    models_dir: Path | None = None,
+    learn: LearnConfig | None = None,
 ) -> None:
     from foretell.io.transports import attach_configured
     from foretell.perform.ensemble import build_ensemble
@@ -111,6 +115,14 @@ async def _perform(
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     session.engine.start()
+    learner = None
+    if learn is not None:
+        from foretell.learn.coordinator import Learner
+
+        learner = Learner(learn, session.engine, session.engine.clock)
+        if learner.start():
+            what = f"learning {learn.schedule.describe()} into {learn.store}"
+            click.echo(f"foretell: {what}", err=True)
     page = None
     try:
         if dashboard is not None:
@@ -127,6 +139,8 @@ async def _perform(
     finally:
         if page is not None:
             await page.aclose()
+        if learner is not None:
+            learner.stop()
         session.engine.stop()
     snap = session.instrument.snapshot()
     rejected = ", ".join(f"{k} {v}" for k, v in snap.rejected.items()) or "none"
@@ -216,6 +230,16 @@ def _started_line(config: RunConfig, session: Session) -> str:
     metavar="NAME=MODEL:IN_PORT:OUT_HOST:OUT_PORT",
     help="Add an OSC instrument to an ensemble (repeatable; the other options apply to all).",
 )
+@click.option(
+    "--learn",
+    metavar="every=N|every=Ss|'on demand'",
+    help="Fine-tune the model in the background on this session's playing (needs torch).",
+)
+@click.option(
+    "--learn-data",
+    type=click.Path(path_type=Path),
+    help="With --learn: the original dataset, replayed against forgetting.",
+)
 @transport_options
 def run(
     model: Path | None,
@@ -235,6 +259,8 @@ def run(
     realtime: bool,
     dashboard: str | None,
     models_dir: Path | None,
+    learn: str | None,
+    learn_data: Path | None,
     ws: str | None,
     serial: str | None,
     midi_in: tuple[str, ...],
@@ -265,7 +291,12 @@ def run(
     page = _host_port(dashboard, "127.0.0.1", "--dashboard") if dashboard else None
     if models_dir is None:
         models_dir = config.model.file.parent if config.model.file else Path("models")
-    asyncio.run(_perform(config, page, models_dir.resolve()))
+    learning = None
+    if learn is not None:
+        from foretell.learn.config import learn_config
+
+        learning = learn_config(learn, models_dir.resolve() / "versions", learn_data)
+    asyncio.run(_perform(config, page, models_dir.resolve(), learning))
 
 
 @click.command()
