@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from foretell.learn.schedule import LearnSchedule
+from foretell.errors import ConfigError
+from foretell.learn.schedule import LearnSchedule, parse_schedule
 
 
 @dataclass(frozen=True)
@@ -42,3 +43,11 @@ class LearnConfig:
     finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
     min_events: int = 100  # user events logged before the first fine-tune
     nice: int = 10
+
+
+def learn_config(schedule: str, store: Path, original: Path | None) -> LearnConfig:
+    """``foretell run --learn SCHEDULE [--learn-data DATASET]`` as a ``LearnConfig``."""
+    if original is not None and not original.is_file():
+        raise ConfigError(f"--learn-data {original} does not exist")
+    original = None if original is None else original.resolve()
+    return LearnConfig(parse_schedule(schedule), store, original)

@@ -55,3 +55,17 @@ def test_store_keeps_every_version_with_its_metrics(tmp_path: Path) -> None:
     assert loaded.info["version"] == 1
     with pytest.raises(ModelFileError, match="no model version 7"):
         store.path(7)
+
+
+def test_run_refuses_a_bad_learn_schedule(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from foretell.cli import cli
+
+    model = tmp_path / "m.ftm"
+    from foretell.model.fileformat import save_model
+
+    save_model(model, random_model())
+    args = ["run", "--model", str(model), "--learn", "sometimes", "--no-log"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code != 0 and "on demand" in str(result.exception)
