@@ -23,6 +23,7 @@ differs. ``foretell.perform.ensemble`` resolves it into a per-instrument ``RunCo
     log = true                     # [log] enabled
     log_dir = "logs/lead"          # default: [log] dir / NAME
     listen_to = ["bass"]           # also take these instruments' events as input (see below)
+    batch = true                   # step with the others sharing its model file, per wake-up
 
 ``listen_to`` entries are ``NAME`` (what NAME's model plays), ``NAME:user`` (NAME's performer)
 or ``NAME:all``. Live control of an instrument is ``{[osc] control_prefix}/NAME/VERB`` on its
@@ -63,6 +64,7 @@ class InstrumentConfig:
     log: bool | None = None
     log_dir: Path | None = None
     listen_to: tuple[str, ...] = ()
+    batch: bool = True
 
     def __post_init__(self) -> None:
         key = f"instrument.{self.name}"

@@ -14,18 +14,25 @@ sample, and it does nothing about *when* steps happen (``foretell.perform.batchi
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeVar
 
 import numpy as np
 
 from foretell.model.fileformat import ModelFile
 from foretell.model.runtime import Runtime
 
+R = TypeVar("R", bound=Runtime)
 
-def shared_runtimes(model: ModelFile, rngs: Sequence[np.random.Generator]) -> list[Runtime]:
-    """One runtime per generator, all reading the first one's fused weight matrices."""
-    runtimes = [Runtime(model, rng) for rng in rngs[:1]]
+
+def shared_runtimes(
+    model: ModelFile,
+    rngs: Sequence[np.random.Generator],
+    cls: type[R] = Runtime,  # type: ignore[assignment]
+) -> list[R]:
+    """One runtime (of class ``cls``) per generator, all reading the first one's fused weights."""
+    runtimes = [cls(model, rng) for rng in rngs[:1]]
     for rng in rngs[1:]:
-        runtime = Runtime.__new__(Runtime)
+        runtime = cls.__new__(cls)
         runtime.__dict__.update(runtimes[0].__dict__)  # weights by reference ...
         _own_buffers(runtime, rng)  # ... state, scratch and generator of its own
         runtimes.append(runtime)
@@ -40,11 +47,6 @@ def _own_buffers(runtime: Runtime, rng: np.random.Generator) -> None:
     runtime._uniforms, runtime._normals, runtime._next_random = [], [], 0
 
 
-def shares_weights(a: Runtime, b: Runtime) -> bool:
-    """Whether ``a`` and ``b`` can be stepped in one batch (same fused matrices)."""
-    return a._fused is b._fused or (a.model is b.model)
-
-
 def predict_batch(runtimes: Sequence[Runtime], events: Sequence[np.ndarray]) -> None:
     """Condition runtime i on events[i], all in one product per layer (see the module docstring).
 
@@ -52,7 +54,7 @@ def predict_batch(runtimes: Sequence[Runtime], events: Sequence[np.ndarray]) -> 
     own ``predict`` would have returned.
     """
     if len(runtimes) == 1:
-        runtimes[0].predict(events[0])
+        Runtime.predict(runtimes[0], events[0])  # the plain step, even for a subclass
         return
     first = runtimes[0]
     spec = first.spec

@@ -5,7 +5,9 @@
 fused once, and keep their own LSTM state and generator), and wires every instrument to its own
 OSC input (port and ``/foretell/NAME/VERB`` live control), OSC output and log. ``listen_to`` links
 become a ``CrossListening`` router with its loop guard. It opens no socket or file; the engine's
-``start()`` does. ``EnsembleHandle`` runs it on a thread, like ``EngineHandle``.
+``start()`` does. ``EnsembleHandle`` runs it on a thread, like ``EngineHandle``. Instruments that
+share a model file (and keep ``batch`` on) step together per loop wake-up
+(``foretell.perform.batching`` says exactly what is batched).
 
 Defaults an instrument inherits beyond the shadowed sections: it listens on ``[osc] listen_port``
 plus its index (port 0 stays 0: any free port), sends ``/NAME{[osc] output_address}`` (so one
@@ -31,6 +33,7 @@ from foretell.io.osc import OscRoutes, OscSink, OscSource
 from foretell.model.batched import shared_runtimes
 from foretell.model.fileformat import ModelFile, load_model
 from foretell.model.runtime import Runtime
+from foretell.perform.batching import BatchedRuntime, BatchingOscSource, StepBatcher
 from foretell.perform.engine import Engine
 from foretell.perform.instrument import Instrument, ModelLoader
 from foretell.perform.listening import CrossListening
@@ -99,8 +102,13 @@ def _check_ports(resolved: Sequence[tuple[str, RunConfig]]) -> None:
         taken[key] = name
 
 
-def _runtimes(resolved: Sequence[tuple[str, RunConfig]]) -> dict[str, Runtime]:
-    """Load each model file once; instruments naming the same file share its weights."""
+def _runtimes(
+    resolved: Sequence[tuple[str, RunConfig]], batch: set[str], batcher: StepBatcher
+) -> dict[str, Runtime]:
+    """Load each model file once; instruments naming the same file share its weights.
+
+    Where two or more sharers have ``batch`` on, theirs are ``BatchedRuntime``s on ``batcher``.
+    """
     groups: dict[Path, list[tuple[str, int | None]]] = {}
     for name, config in resolved:
         if config.model.file is not None:
@@ -108,9 +116,16 @@ def _runtimes(resolved: Sequence[tuple[str, RunConfig]]) -> dict[str, Runtime]:
     runtimes: dict[str, Runtime] = {}
     for path, members in groups.items():
         model: ModelFile = load_model(path)
-        rngs = [np.random.default_rng(seed) for _, seed in members]
-        for (name, _), runtime in zip(members, shared_runtimes(model, rngs), strict=True):
-            runtimes[name] = runtime
+        batched = (
+            [m for m in members if m[0] in batch] if sum(m[0] in batch for m in members) > 1 else []
+        )
+        alone = [m for m in members if m not in batched]
+        for group, cls in ((batched, BatchedRuntime), (alone, Runtime)):
+            rngs = [np.random.default_rng(seed) for _, seed in group]
+            for (name, _), runtime in zip(group, shared_runtimes(model, rngs, cls), strict=True):
+                if isinstance(runtime, BatchedRuntime):
+                    runtime.batcher = batcher
+                runtimes[name] = runtime
     return runtimes
 
 
@@ -121,6 +136,7 @@ class EnsembleSession(Session):
     sources: dict[str, OscSource] = field(default_factory=dict)
     outputs: dict[str, OscSink] = field(default_factory=dict)
     listening: CrossListening | None = None
+    batcher: StepBatcher | None = None
 
 
 def _instrument(
@@ -130,10 +146,14 @@ def _instrument(
     scheduler: Scheduler,
     runtime: Runtime | None,
     loader: ModelLoader,
+    batcher: StepBatcher,
 ) -> tuple[Instrument, OscSource, OscSink]:
     osc = config.osc
     routes = OscRoutes(osc.input_address, osc.control_prefix, osc.impsy_control)
-    source = OscSource(osc.listen_host, osc.listen_port, routes)
+    if isinstance(runtime, BatchedRuntime):
+        source: OscSource = BatchingOscSource(osc.listen_host, osc.listen_port, routes, batcher)
+    else:
+        source = OscSource(osc.listen_host, osc.listen_port, routes)
     sink = OscSink(osc.send_host, osc.send_port, osc.output_address)
     dimension = runtime.spec.dimension if runtime is not None else config.interaction.dimension
     log = None
@@ -175,10 +195,12 @@ def build_ensemble(
     if len({name for name, _ in resolved}) != len(resolved):
         raise ConfigError("instrument names must be unique")
     _check_ports(resolved)
-    runtimes = _runtimes(resolved)
+    batcher = StepBatcher(clock)
+    runtimes = _runtimes(resolved, {i.name for i in config.instrument if i.batch}, batcher)
     scheduler = Scheduler(clock, config.interaction.late_limit)
     built = [
-        _instrument(name, rc, clock, scheduler, runtimes.get(name), loader) for name, rc in resolved
+        _instrument(name, rc, clock, scheduler, runtimes.get(name), loader, batcher)
+        for name, rc in resolved
     ]
     instruments = [inst for inst, _, _ in built]
     sources = {inst.name: source for inst, source, _ in built}
@@ -196,7 +218,7 @@ def build_ensemble(
         engine.add_listener(listening.on_event)
     first = instruments[0].name
     return EnsembleSession(
-        config, engine, sources[first], outputs[first], sources, outputs, listening
+        config, engine, sources[first], outputs[first], sources, outputs, listening, batcher
     )
 
 
