@@ -166,6 +166,8 @@ class Learner:
             threads=self.config.finetune.threads,
         )
         self._events, self._since = 0, self.clock.now()
+        if inst.log is not None:
+            inst.log.note("learn", t=self._since, state="start", parent=self.current)
         self.state = "training"
         self.counts["fine_tunes"] += 1
         self._process = LearnerProcess(job)
@@ -205,6 +207,8 @@ class Learner:
             self.state = "idle"
         self.last = {"version": outcome.version, **outcome.metrics}
         name = self.instrument.name
+        if self.instrument.log is not None:
+            self.instrument.log.note("learn", t=self.clock.now(), state="end", **self.last)
         if outcome.error is not None:
             self.counts["failed"] += 1
             self.last["error"] = outcome.error
