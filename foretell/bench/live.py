@@ -39,6 +39,7 @@ from typing import Any
 import click
 import numpy as np
 
+from foretell.bench import live_learn
 from foretell.cli.bench import register
 from foretell.io.osc import decode_packet, encode_floats
 from foretell.model.fileformat import ModelFile, ModelSpec, save_model
@@ -354,6 +355,11 @@ def _median(runs: list[dict[str, Any]], key: str) -> float | None:
     show_default=True,
     help="Also time the WebSocket round trip, and OSC beside stalled WebSocket clients.",
 )
+@click.option(
+    "--learn",
+    is_flag=True,
+    help="Also time the engine while it fine-tunes in the background (foretell run --learn).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def live(
     duration: float,
@@ -364,6 +370,7 @@ def live(
     baseline: bool,
     realtime: bool,
     ws: bool,
+    learn: bool,
     as_json: bool,
 ) -> None:
     """Round trip (filter), timing (callresponse) and soak of the live engine over real UDP."""
@@ -382,6 +389,9 @@ def live(
 
                 result.update(websocket_run(model, rate, duration, root / f"ws{i}", extra))
                 result.update(stalled_clients_run(model, rate, duration, root / f"st{i}", extra))
+            if learn:
+                learning = live_learn.learning_run(model, rate, duration, generate, root / f"l{i}")
+                result.update(learning)
             results.append(result)
         summary: dict[str, Any] = {
             "machine": machine(),
@@ -406,6 +416,7 @@ def live(
                     "ws_lost",
                     "osc_stalled_p50_ms",
                     "osc_stalled_p99_ms",
+                    *(live_learn.LEARN_KEYS if learn else ()),
                 )
             },
             "per_run": results,
@@ -441,6 +452,9 @@ def live(
             f"callresponse timing |sent - scheduled|: p50 {summary['timing_p50_ms']:.3f} ms, "
             f"p99 {summary['timing_p99_ms']:.3f} ms"
         )
+    if learn:
+        for line in live_learn.describe(summary):
+            click.echo(line)
     if soak:
         s = summary["soak"]
         click.echo(
