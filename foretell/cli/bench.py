@@ -17,7 +17,8 @@ def register(command: click.Command) -> click.Command:
 
 
 def _load_parts() -> None:
-    for module_name in ("predict", "train", "live", "temperatures", "quality", "evaluation"):
+    modules = ("predict", "train", "live", "ensemble", "temperatures", "quality", "evaluation")
+    for module_name in modules:
         try:
             __import__(f"foretell.bench.{module_name}")
         except ModuleNotFoundError as exc:
