@@ -145,6 +145,7 @@ def state_message(
             "scheduler_ms": snap.timing_ms,
             "rejected": snap.rejected,
             "log": {"path": snap.log_path, "rows": snap.log_rows},
+            "learning": snap.learning,
         }
     }
 
