@@ -668,6 +668,8 @@
       if (name) command("load", name);
     });
     $("models").addEventListener("focus", refreshModels);
+    $("learn").addEventListener("click", () => command("learn"));
+    $("rollback").addEventListener("click", () => command("rollback", Number($("version").value)));
     $("sound").addEventListener("click", () => synth.toggle());
   }
 
@@ -728,7 +730,21 @@
     const logPath = state.log.path;
     $("log").textContent = logPath ? `${logPath.split("/").pop()} (${state.log.rows} rows)` : "off";
     $("log").title = logPath || "";
+    showLearning(state.learning);
     $("page").textContent = `${fps.toFixed(0)} fps · ${page.counts.user + page.counts.model} events`;
+  }
+
+  function showLearning(l) {
+    $("learn-row").hidden = !l || l.state === "unavailable";
+    if (!l) return;
+    const last = l.last || {};
+    const nll = last.recent_nll_before !== undefined
+      ? ` · last: ${last.recent_nll_before.toFixed(2)} → ${last.recent_nll_after.toFixed(2)} nats` +
+        (last.accepted ? " (kept)" : " (not kept)")
+      : "";
+    const swap = l.swap_ms === null ? "" : ` · swap ${l.swap_ms.toFixed(2)} ms`;
+    $("learn-info").textContent =
+      `learning ${l.schedule} · ${l.state} · playing v${l.version} of ${l.newest}${swap}${nll}`;
   }
 
   function escapeHtml(text) {
