@@ -7,8 +7,9 @@ The engine runs as its own process with N ``[instrument.NAME]`` sections sharing
   N x rate messages/s in all) for ``--duration`` s; each reply's round trip is timed per instrument
   (p50/p99 ms; a reply missing after 100 ms is lost); afterwards every instrument's log is counted
   (every input logged?). Run with batching on and off, alternately (``--runs``), medians reported.
-- callresponse: a few inputs to every instrument, then silence: all N play on their own; the
-  sidecar logs give each scheduled event's |sent - scheduled| (timing p50/p99 ms).
+- callresponse: a few inputs to every instrument, then silence: all N play on their own (and again
+  with the engine at real-time priority, ``--realtime``, if the OS grants it); the sidecar logs
+  give each scheduled event's |sent - scheduled| (timing p50/p99 ms).
 - scaling: the filter part for growing N; the largest N whose pooled round trip still meets the
   single-instrument figures (p50 <= 0.25 ms, p99 <= 1 ms).
 - step: N separate ``Runtime.predict`` calls against one ``predict_batch`` of N, in-process.
@@ -96,7 +97,9 @@ class _EnsembleProcess(EngineProcess):
 class Ensemble:
     """``foretell run --config`` with N instruments in a child process, and its N peers."""
 
-    def __init__(self, model: Path, n: int, mode: str, batch: bool, log_dir: Path) -> None:
+    def __init__(
+        self, model: Path, n: int, mode: str, batch: bool, log_dir: Path, realtime: bool = False
+    ) -> None:
         self.peers = []
         for _ in range(n):
             sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -106,6 +109,7 @@ class Ensemble:
         ports = [s.getsockname()[1] for s in self.peers]
         config = _write_config(log_dir / "ensemble.toml", model, ports, mode, batch)
         args = ["--config", str(config), "--log-dir", str(log_dir), "--threshold", "0.05"]
+        args += ["--realtime"] if realtime else []
         self.process = _EnsembleProcess(args, n)
         self.targets = [("127.0.0.1", self.process.ports[i]) for i in range(n)]
 
@@ -194,11 +198,11 @@ def filter_run(model: Path, n: int, rate: float, seconds: float, batch: bool) ->
     }
 
 
-def callresponse_run(model: Path, n: int, seconds: float) -> dict[str, Any]:
+def callresponse_run(model: Path, n: int, seconds: float, realtime: bool) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         log_dir = Path(tmp)
         load = _load()
-        ens = Ensemble(model, n, "callresponse", True, log_dir)
+        ens = Ensemble(model, n, "callresponse", True, log_dir, realtime)
         try:
             rng = np.random.default_rng(2)
             for _ in range(10):
@@ -221,6 +225,7 @@ def callresponse_run(model: Path, n: int, seconds: float) -> dict[str, Any]:
         return {"instruments": n, "load": load, "generated": 0}
     return {
         "instruments": n,
+        "realtime": realtime,
         "load": load,
         "timing_p50_ms": float(np.median(errors)),
         "timing_p99_ms": float(np.percentile(errors, 99)),
@@ -326,7 +331,8 @@ def ensemble(
             }
             for j, label in ((0, "batch"), (1, "no_batch"))
         }
-        result["callresponse"] = callresponse_run(model, n, duration)
+        result["callresponse"] = callresponse_run(model, n, duration, False)
+        result["callresponse_realtime"] = callresponse_run(model, n, duration, True)
         if scaling:
             result["scaling"] = scaling_search(model, rate, scaling_duration)
         result["load_end"] = _load()
