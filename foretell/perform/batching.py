@@ -3,10 +3,12 @@ wake-up are stepped in one matrix product per layer (``foretell.model.batched``)
 
 What is batched, exactly: the ``/interface`` inputs that the ensemble's OSC sockets deliver while
 the loop handles one wake-up (every socket the poll found readable, every datagram waiting on
-each). ``BatchingOscSource`` delivers them to their instruments with ``answer=False``; each
-instrument checks, logs and feeds its input, and its ``BatchedRuntime`` only records the step
+each), in groups of at least ``MIN_GROUP`` (4; below that, stacking the states costs more than
+the one product saves: ``foretell bench ensemble`` measures the step both ways).
+``BatchingOscSource`` delivers them to their instruments with ``answer=False``; each instrument
+checks, logs and feeds its input, and its ``BatchedRuntime`` only records the step
 (``StepBatcher.defer``). On the next loop turn (``clock.call_at(now)``) the batcher runs every
-recorded step, grouped by shared weights, in one ``predict_batch`` per group, and then each
+recorded step, grouped by shared weights, one ``predict_batch`` per group, and then each
 instrument whose newest input wants an answer answers it (``Instrument.answer_latest``).
 
 What is not batched: scheduled model events (call-response, battle) and cross-listened inputs are
@@ -30,6 +32,8 @@ from foretell.model.batched import predict_batch
 from foretell.model.runtime import LSTMState, Runtime
 from foretell.perform.control import Command
 from foretell.perform.instrument import Instrument
+
+MIN_GROUP = 4  # fewer steps than this run one by one: the stacking costs more than it saves
 
 
 class StepBatcher:
@@ -60,7 +64,11 @@ class StepBatcher:
         for runtime, event in pending.values():
             groups.setdefault(id(runtime._fused), []).append((runtime, event))
         for group in groups.values():
-            predict_batch([r for r, _ in group], [e for _, e in group])
+            if len(group) < MIN_GROUP:
+                for runtime, event in group:
+                    Runtime.predict(runtime, event)
+            else:
+                predict_batch([r for r, _ in group], [e for _, e in group])
             self.steps += len(group)
             self.batches += 1
             self.largest = max(self.largest, len(group))

@@ -11,7 +11,7 @@ from foretell.perform.ensemble import EnsembleSession, build_ensemble
 from foretell.perform.instrument import load_now
 from tests.fixtures import random_model_file
 
-NAMES = ("a", "b", "c")
+NAMES = ("a", "b", "c", "d")
 
 
 def _answers(
@@ -48,12 +48,12 @@ def test_coinciding_inputs_are_one_batch_and_answer_as_if_alone(tmp_path: Path) 
     model = random_model_file(tmp_path / "m.ftm")
     batched, session = _answers(model, batch=True)
     alone, plain = _answers(model, batch=False)
-    assert len(batched) == len(alone) == 30
+    assert len(batched) == len(alone) == 40
     for (_, got), (_, want) in zip(sorted(batched), sorted(alone), strict=True):
         assert max(abs(g - w) for g, w in zip(got, want, strict=True)) <= 1e-5  # float32
     assert session.batcher is not None
     stats = session.batcher.stats()
-    assert stats["largest"] == 3 and stats["steps"] == 30 and stats["batches"] == 10
+    assert stats["largest"] == 4 and stats["steps"] == 40 and stats["batches"] == 10
     runtimes = [i.runtime for i in session.engine.instruments.values()]
     assert all(isinstance(r, BatchedRuntime) for r in runtimes)
     assert not any(isinstance(i.runtime, BatchedRuntime) for i in plain.engine.instruments.values())
