@@ -37,6 +37,30 @@ class MDRNN(nn.Module):
         k, d = spec.mixtures, spec.dimension
         self._sigma = slice(k * d, 2 * k * d)
 
+    def init_head(self, weight_scale: float = 0.1) -> None:
+        """Start the mixture the same way whatever the seed (training calls this): equal weights,
+        sigmas of 1 (the data's spread: the network space is standardised), component k's mean at
+        the standard normal's ``(k + 1/2) / K`` quantile in every dimension, and head weights
+        scaled down so these biases dominate until the LSTM has something to say.
+
+        With PyTorch's random head instead, about one seed in three never put a narrow component
+        on the sharp peaks of dt (the instrument's sensor intervals) and settled about 0.8 nats
+        per event worse (tried and worse: the data's quantiles as means, sigmas of 0.5, unscaled
+        weights, a learning-rate warm-up, a lower learning rate)."""
+        k, d = self.spec.mixtures, self.spec.dimension
+        levels = (torch.arange(k, dtype=torch.float64) + 0.5) / k  # (K,)
+        means = torch.distributions.Normal(0.0, 1.0).icdf(levels).float()  # (K,)
+        sigma = 1.0 - self.spec.sigma_min
+        if self.spec.sigma_activation == "softplus":
+            sigma_bias = math.log(math.expm1(sigma))
+        else:
+            sigma_bias = sigma - 1.0
+        with torch.no_grad():
+            self.head.weight.mul_(weight_scale)
+            self.head.bias.zero_()
+            self.head.bias[: k * d] = means.repeat_interleave(d)  # mu (K*D,) component-major
+            self.head.bias[self._sigma] = sigma_bias
+
     def forward(
         self, z: torch.Tensor, state: LSTMState | None = None
     ) -> tuple[torch.Tensor, LSTMState]:

@@ -68,3 +68,29 @@ def test_ctrl_c_keeps_the_best_model_so_far(dataset: Dataset) -> None:
 def test_bad_options_are_config_errors(dataset: Dataset) -> None:
     with pytest.raises(ConfigError, match="batch-size"):
         train(dataset, TrainConfig(batch_size=0))
+
+
+def test_mixture_head_starts_spread_and_equal() -> None:
+    import torch
+
+    from foretell.model.fileformat import ModelSpec
+    from foretell.model.torch_mdrnn import MDRNN
+    from foretell.model.transform import DataTransform
+
+    spec = ModelSpec(4, 2, 16, 5, DataTransform("log", 0.04, (0.0,) * 4, (1.0,) * 4))
+    torch.manual_seed(3)
+    net = MDRNN(spec)
+    net.init_head()
+    raw, _ = net(torch.randn(2, 7, 4))  # (B, T, P)
+    mu = raw[..., :20].reshape(2, 7, 5, 4)
+    sigma, logits = raw[..., 20:40], raw[..., 40:]
+    assert torch.allclose(sigma, torch.ones_like(sigma), atol=0.05)
+    assert float(logits.abs().max()) < 0.05
+    centres = mu.mean(dim=(0, 1, 3))  # (K,) one per component, spread and in order
+    assert torch.all(centres.diff() > 0.4) and float(centres[0]) < -1.0 < 1.0 < float(centres[-1])
+
+
+def test_default_dt_offset_is_what_training_uses() -> None:
+    from foretell.model.transform import DEFAULT_DT_OFFSET
+
+    assert TrainConfig().dt_offset == DEFAULT_DT_OFFSET == 0.04
