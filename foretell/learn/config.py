@@ -42,7 +42,7 @@ class LearnConfig:
     original: Path | None = None  # the dataset replayed against forgetting
     finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
     min_events: int = 100  # user events logged before the first fine-tune
-    nice: int = 10
+    nice: int = 19  # the lowest priority: the engine (and everything else) goes first
 
 
 def learn_config(schedule: str, store: Path, original: Path | None) -> LearnConfig:

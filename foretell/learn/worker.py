@@ -32,7 +32,7 @@ class Job:
     logs: tuple[Path, ...]
     original: Path | None = None
     config: FinetuneConfig = field(default_factory=FinetuneConfig)
-    nice: int = 10
+    nice: int = 19  # the lowest priority: the engine (and everything else) goes first
     threads: int = 1
 
 
