@@ -53,8 +53,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
-from foretell.errors import ConfigError
 from foretell.ensemble_config import InstrumentConfig
+from foretell.errors import ConfigError
 from foretell.io.transport_config import MidiConfig, SerialConfig, WebSocketConfig
 
 ModeName = Literal["listen", "filter", "polyphony", "callresponse", "battle", "useronly"]
