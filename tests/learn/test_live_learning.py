@@ -88,8 +88,9 @@ async def feed(rig: Rig, events: np.ndarray) -> None:
 
 
 async def feed_until(rig: Rig, events: np.ndarray, done: Callable[[], bool]) -> None:
-    """Keep playing (cycling ``events``) until ``done()``; fail after 30 s."""
-    for _ in range(30):
+    """Keep playing (cycling ``events``) until ``done()``; fail after 60 s (a loaded machine)."""
+    deadline = asyncio.get_running_loop().time() + 60
+    while asyncio.get_running_loop().time() < deadline:
         if done():
             return
         await feed(rig, events[:200])
