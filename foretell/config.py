@@ -229,16 +229,21 @@ def config_from_dict(data: dict[str, Any], base: Path | None = None) -> RunConfi
     return RunConfig(**values)
 
 
-def load_config(path: str | Path) -> RunConfig:
-    """Read a TOML run configuration (paths inside it are relative to its directory)."""
-    path = Path(path)
+def read_toml(path: Path) -> dict[str, Any]:
+    """Parse a TOML file; a missing or invalid file is one ``ConfigError`` line."""
     try:
         with path.open("rb") as handle:
-            data = tomllib.load(handle)
+            return tomllib.load(handle)
     except FileNotFoundError as exc:
         raise ConfigError(f"config file {path} does not exist") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path} is not valid TOML ({exc})") from exc
+
+
+def load_config(path: str | Path) -> RunConfig:
+    """Read a TOML run configuration (paths inside it are relative to its directory)."""
+    path = Path(path)
+    data = read_toml(path)
     try:
         return config_from_dict(data, base=path.resolve().parent)
     except ConfigError as exc:

@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING
 import click
 
 from foretell.cli.io_commands import apply_transport_flags, transport_options
-from foretell.config import RunConfig, load_config, override
+from foretell.config import RunConfig, override
 from foretell.ensemble_config import parse_instrument_flag
 from foretell.errors import ConfigError
+from foretell.impsy.config import load_run_config
 from foretell.perform.modes import get_mode, mode_names
 
 if TYPE_CHECKING:
@@ -49,7 +50,7 @@ def build_config(
     instruments: tuple[str, ...] = (),
 ) -> RunConfig:
     """The config file (if any) with the command-line options applied over it."""
-    config = load_config(config_path) if config_path else RunConfig()
+    config = load_run_config(config_path) if config_path else RunConfig()
     if instruments:
         added = tuple(parse_instrument_flag(text) for text in instruments)
         config = dataclasses.replace(config, instrument=(*config.instrument, *added))

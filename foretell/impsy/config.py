@@ -18,7 +18,9 @@ input_thru``
 client_ip, client_port``                  ``osc.send_host``, ``osc.send_port``
 ========================================  =====================================================
 
-IMPSY's OSC addresses (``/interface`` in, ``/prediction`` out) are foretell's defaults. Anything
+IMPSY's OSC addresses are kept: ``/interface`` in (foretell's default too) and ``/impsy`` out
+(IMPSY 1.x's ``OSCServer``; foretell's own default is the paper's ``/prediction``), so IMPSY's
+Pd/Max patches work unchanged. Anything
 else (``verbose``, ``[midi]``, ``[websocket]``, ``[serial]``, ``[serialmidi]``, ``[webui]``, unknown
 keys) is listed in ``ImpsyConfig.unsupported`` for the caller to name in one warning line.
 Metadata (``title``, ``owner``, ``description``) is dropped quietly. This module reads no files
@@ -27,12 +29,15 @@ except to check whether an imported ``.ftm`` already sits next to IMPSY's model 
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from foretell.config import RunConfig, config_from_dict
+from foretell.config import RunConfig, config_from_dict, load_config, read_toml
 from foretell.errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 KEY_MAP: dict[tuple[str, str], tuple[str, str]] = {
     ("interaction", "mode"): ("interaction", "mode"),
@@ -56,6 +61,7 @@ IMPSY_SECTION_MARKERS = {
     "osc": {"server_ip", "client_ip"},
 }
 KERAS_SUFFIXES = (".keras", ".h5")
+IMPSY_OUTPUT_ADDRESS = "/impsy"  # where IMPSY 1.x sends its predictions
 
 
 @dataclass(frozen=True)
@@ -141,6 +147,7 @@ def _map_log(
 def impsy_to_run_config(data: dict[str, Any], base: Path | None = None) -> ImpsyConfig:
     """Map parsed IMPSY TOML to foretell's config; relative paths resolve against ``base``."""
     mapped, unsupported, source = _map(data, base)
+    mapped.setdefault("osc", {}).setdefault("output_address", IMPSY_OUTPUT_ADDRESS)
     try:
         config = config_from_dict(mapped, base)
     except ConfigError as exc:
@@ -153,3 +160,24 @@ def _impsy_name(message: str) -> str:
         if message.startswith(f"{section}.{key} "):
             return f" (IMPSY's [{isection}] {ikey})"
     return ""
+
+
+def load_run_config(path: str | Path) -> RunConfig:
+    """Read a run config that may be foretell's or IMPSY's; an IMPSY one is mapped, its
+    unsupported settings named in one warning, and its Keras model imported beside it once."""
+    path = Path(path)
+    data = read_toml(path)
+    if not is_impsy_config(data):
+        return load_config(path)
+    mapped = impsy_to_run_config(data, path.resolve().parent)
+    warning = mapped.warning()
+    if warning:
+        log.warning("%s: %s", path, warning)
+    target = mapped.config.model.file
+    if mapped.import_source is not None and target is not None:
+        from foretell.impsy.keras_import import import_impsy_model
+        from foretell.model.fileformat import save_model
+
+        save_model(target, import_impsy_model(mapped.import_source).model)
+        log.info("imported IMPSY model %s as %s", mapped.import_source, target)
+    return mapped.config

@@ -57,7 +57,7 @@ def test_impsy_config_maps_to_foretell(tmp_path: Path) -> None:
     config = mapped.config
     assert (config.osc.listen_host, config.osc.listen_port) == ("0.0.0.0", 6000)
     assert (config.osc.send_host, config.osc.send_port) == ("localhost", 6001)
-    assert (config.osc.input_address, config.osc.output_address) == ("/interface", "/prediction")
+    assert (config.osc.input_address, config.osc.output_address) == ("/interface", "/impsy")
     assert config.interaction.mode == "polyphony" and config.interaction.threshold == 0.2
     assert config.interaction.input_thru and config.interaction.timescale == 1.0
     assert (config.model.pi_temp, config.model.sigma_temp) == (1.5, 0.01)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 import time
 from collections.abc import Callable
@@ -9,11 +10,10 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("foretell.perform.session", reason="the performance engine is not built yet")
-from foretell.impsy.config import impsy_to_run_config
+from foretell.impsy.config import impsy_to_run_config, load_run_config
 from foretell.impsy.keras_import import import_impsy_model
 from foretell.io.osc import decode_packet, encode_floats
-from foretell.model.fileformat import save_model
+from foretell.model.fileformat import load_model, save_model
 from foretell.perform.session import start_engine
 from tests.impsy.conftest import DIM4
 
@@ -66,8 +66,30 @@ def test_imported_model_answers_over_osc_with_an_impsy_config(
                 data = out.recv(4096)
             except TimeoutError:
                 continue
-            answers += [args for address, args in decode_packet(data) if address == "/prediction"]
+            answers += [args for address, args in decode_packet(data) if address == "/impsy"]
     out.close()
-    assert len(answers) >= 3, "the imported model did not answer on /prediction"
+    assert len(answers) >= 3, "the imported model did not answer on IMPSY's /impsy"
     for args in answers:
         assert len(args) == 3 and all(0.0 <= float(v) <= 1.0 for v in args)  # type: ignore[arg-type]
+
+
+def test_foretell_run_config_reads_an_impsy_config_file_and_imports_its_model(
+    shipped: Callable[[str], Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    keras = shipped(f"{DIM4}.keras")
+    config_file = keras.parent / "config.toml"
+    config_file.write_text(
+        'title = "LightPad"\nverbose = true\n\n[model]\ndimension = 4\n'
+        f'file = "{keras.name}"\nsize = "s"\n\n[osc]\nserver_ip = "127.0.0.1"\n'
+        'server_port = 6100\nclient_ip = "127.0.0.1"\nclient_port = 6101\n\n'
+        "[webui]\nmonitor_port = 4001\n"
+    )
+    with caplog.at_level(logging.WARNING):
+        config = load_run_config(config_file)
+    assert config.model.file == keras.with_suffix(".ftm")
+    assert load_model(keras.with_suffix(".ftm")).spec.units == 64
+    assert (config.osc.listen_port, config.osc.send_port) == (6100, 6101)
+    assert config.osc.output_address == "/impsy"
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "verbose" in warnings[0] and "webui.monitor_port" in warnings[0]
+    assert load_run_config(config_file) == config  # the second time the .ftm is simply used
