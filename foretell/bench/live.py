@@ -390,7 +390,8 @@ def live(
                 result.update(websocket_run(model, rate, duration, root / f"ws{i}", extra))
                 result.update(stalled_clients_run(model, rate, duration, root / f"st{i}", extra))
             if learn:
-                learning = live_learn.learning_run(model, rate, duration, generate, root / f"l{i}")
+                here = root / f"l{i}"
+                learning = live_learn.learning_run(model, rate, duration, generate, here, extra)
                 result.update(learning)
             results.append(result)
         summary: dict[str, Any] = {
