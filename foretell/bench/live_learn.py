@@ -116,13 +116,16 @@ def timed_round_trips(
     return sent_at, times
 
 
-def learning_filter_run(model: Path, rate: float, seconds: float, root: Path) -> dict[str, Any]:
+def learning_filter_run(
+    model: Path, rate: float, seconds: float, root: Path, extra: tuple[str, ...] = ()
+) -> dict[str, Any]:
     """Filter round trip while the learner fine-tunes (all of it, and inside fine-tunes only)."""
     from foretell.bench.live import _client, engine
 
     sock = _client()
     log_dir = root / "logs"
-    with engine(model, "filter", sock.getsockname()[1], log_dir, *_learn_args(root)) as proc:
+    args = (*_learn_args(root), *extra)
+    with engine(model, "filter", sock.getsockname()[1], log_dir, *args) as proc:
         timed_round_trips(sock, proc.port, rate, 2.0)  # enough events for the first fine-tune
         sent_at, times = timed_round_trips(sock, proc.port, rate, seconds)
     sock.close()
@@ -137,14 +140,16 @@ def learning_filter_run(model: Path, rate: float, seconds: float, root: Path) ->
     }
 
 
-def learning_callresponse_run(model: Path, seconds: float, root: Path) -> dict[str, Any]:
+def learning_callresponse_run(
+    model: Path, seconds: float, root: Path, extra: tuple[str, ...] = ()
+) -> dict[str, Any]:
     """Call-response timing while the learner fine-tunes (150 inputs, then the model plays)."""
     from foretell.bench.live import _client, engine
 
     sock = _client()
     log_dir = root / "logs"
     rng = np.random.default_rng(2)
-    args = ("--threshold", "0.05", *_learn_args(root))
+    args = ("--threshold", "0.05", *_learn_args(root), *extra)
     with engine(model, "callresponse", sock.getsockname()[1], log_dir, *args) as proc:
         for _ in range(150):
             message = encode_floats("/interface", rng.random(3).tolist())
@@ -170,11 +175,16 @@ def learning_callresponse_run(model: Path, seconds: float, root: Path) -> dict[s
 
 
 def learning_run(
-    model: Path, rate: float, seconds: float, generate: float, root: Path
+    model: Path,
+    rate: float,
+    seconds: float,
+    generate: float,
+    root: Path,
+    extra: tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    """Both parts (``foretell bench live --learn``)."""
-    result = learning_filter_run(model, rate, seconds, root / "filter")
-    crossed = learning_callresponse_run(model, generate, root / "cr")
+    """Both parts (``foretell bench live --learn``); ``extra``: more ``foretell run`` options."""
+    result = learning_filter_run(model, rate, seconds, root / "filter", extra)
+    crossed = learning_callresponse_run(model, generate, root / "cr", extra)
     return {**result, **crossed}
 
 

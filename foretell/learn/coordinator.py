@@ -13,6 +13,7 @@ on. Construction opens nothing; ``start()`` adopts the playing model as a versio
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib.util
 import logging
 import threading
@@ -88,7 +89,8 @@ class Learner:
             loop = asyncio.get_running_loop()
 
             def post(fn: Callable[[], None]) -> None:
-                loop.call_soon_threadsafe(fn)
+                with contextlib.suppress(RuntimeError):  # the loop has closed: the session ended
+                    loop.call_soon_threadsafe(fn)
 
             self._post = post
         self.current = self.store.adopt(inst.runtime.model, inst.model_name).number
