@@ -38,7 +38,7 @@ def finetune_config(options: dict[str, Any]) -> FinetuneConfig:
     changes = {
         OPTION_NAMES[k]: v for k, v in options.items() if k in OPTION_NAMES and v is not None
     }
-    return replace(FinetuneConfig(threads=0), **changes)
+    return replace(FinetuneConfig(), **changes)  # one torch thread: small models, busy hosts
 
 
 def read_new_data(data: Path, clip: bool) -> list[np.ndarray]:
@@ -61,14 +61,10 @@ def resume_training(
     clip: bool = False,
 ) -> FinetuneResult:
     """Fine-tune ``model_path`` on ``data``; save to ``out`` only if accepted."""
-    import os
-
     from foretell.data.dataset import load_dataset
     from foretell.learn.finetune import finetune
     from foretell.model.fileformat import load_model, save_model
 
-    if config.threads == 0:
-        config = replace(config, threads=os.cpu_count() or 1)
     base = load_model(model_path)
     original = None if replay is None else load_dataset(replay, clip=True)
     result = finetune(base, read_new_data(data, clip), original, config)
