@@ -91,11 +91,11 @@ def run_training(
 @click.option("--mixtures", type=click.IntRange(1), help="Mixture components [default: 5].")
 @click.option("--seq-len", type=click.IntRange(2), help="Steps per training window [default: 50].")
 @click.option("--batch-size", type=click.IntRange(1), help="Windows per batch [default: 16].")
-@click.option("--epochs", type=click.IntRange(1), help="Most epochs to run [default: 200].")
+@click.option("--epochs", type=click.IntRange(1), help="Most epochs to run [default: 500].")
 @click.option(
     "--patience",
     type=click.IntRange(1),
-    help="Stop after this many epochs without a better validation NLL [default: 12].",
+    help="Stop after this many epochs without a better validation NLL [default: 20].",
 )
 @click.option(
     "--lr",
