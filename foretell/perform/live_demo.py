@@ -24,6 +24,7 @@ from foretell.config import RunConfig
 from foretell.io.osc import decode_packet
 from foretell.perform.replay import replay
 from foretell.perform.session import EngineHandle, start_engine
+from foretell.plotting import pyplot_or_none, save_figure
 
 PHRASE_SECONDS = 3.0
 REST_SECONDS = 2.5
@@ -195,12 +196,8 @@ def summarise_live(result: LiveDemoResult) -> list[str]:
 
 def plot_live(path: Path, result: LiveDemoResult, performance: np.ndarray) -> Path | None:
     """Performer (cyan) and model (orange) control values against time; None without matplotlib."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        from matplotlib import pyplot as plt
-    except ImportError:
+    plt = pyplot_or_none("call-and-response plot")
+    if plt is None:
         return None
     pieces = _phrases(performance, len(result.phrases))
     user = np.concatenate(pieces)[: len(result.user_times)] if pieces else np.empty((0, 2))
@@ -221,8 +218,4 @@ def plot_live(path: Path, result: LiveDemoResult, performance: np.ndarray) -> Pa
         ax.plot(result.model_times, model[:, 0], ".", ms=4, color="#f97316", label="model x1")
     ax.set(xlabel="time (s)", ylabel="control 1", ylim=(-0.05, 1.05), title="call and response")
     ax.legend(loc="upper right", markerscale=3)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return save_figure(plt, fig, path)

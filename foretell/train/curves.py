@@ -12,6 +12,7 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
+from foretell.plotting import pyplot_or_none, save_figure
 from foretell.train.loop import EpochRecord
 
 log = logging.getLogger(__name__)
@@ -46,13 +47,8 @@ def write_png(
     path: Path, history: Sequence[EpochRecord], best_epoch: int, title: str
 ) -> Path | None:
     """Plot the curves; returns ``None`` (and logs why) when matplotlib is missing."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        from matplotlib import pyplot as plt
-    except ImportError:
-        log.warning("matplotlib is not installed: wrote no loss-curve plot")
+    plt = pyplot_or_none("loss-curve plot")
+    if plt is None:
         return None
     epochs = [r.epoch for r in history]
     fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
@@ -62,11 +58,7 @@ def write_png(
         ax.axvline(best_epoch, color="grey", linestyle=":", label=f"best (epoch {best_epoch})")
     ax.set(xlabel="epoch", ylabel="NLL per event (nats, data space)", title=title)
     ax.legend()
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return save_figure(plt, fig, path)
 
 
 def write_curves(

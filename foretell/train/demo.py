@@ -15,6 +15,7 @@ import numpy as np
 
 from foretell.model.generate import generate_performance, write_performance_csv
 from foretell.model.runtime import load_runtime
+from foretell.plotting import pyplot_or_none, save_figure
 
 log = logging.getLogger(__name__)
 
@@ -40,13 +41,8 @@ def generate_demo(model_path: Path, out_dir: Path, steps: int, seed: int) -> Dem
 
 def plot_performance(path: Path, performance: np.ndarray, title: str = "") -> Path | None:
     """Controls against time (one line each); ``None`` when matplotlib is missing."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        from matplotlib import pyplot as plt
-    except ImportError:
-        log.warning("matplotlib is not installed: wrote no performance plot")
+    plt = pyplot_or_none("performance plot")
+    if plt is None:
         return None
     time = np.cumsum(performance[:, 0])
     fig, ax = plt.subplots(figsize=(8, 3.5), dpi=100)
@@ -59,11 +55,7 @@ def plot_performance(path: Path, performance: np.ndarray, title: str = "") -> Pa
         title=title or "generated performance",
     )
     ax.legend(loc="upper right", markerscale=4)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return save_figure(plt, fig, path)
 
 
 def summarise(run: DemoRun, reused: bool) -> list[str]:
