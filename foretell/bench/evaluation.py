@@ -60,6 +60,7 @@ IMPSY_KERAS_MS = 6.6
 IMPSY_EPOCH_S_12K = 3.5
 IMPSY_TO_BEST_S_12K = 186.0
 OVERFIT_RISE = 0.1  # nats above the best validation NLL, after it, while training NLL falls
+MIN_EPOCHS_AFTER_BEST = 5  # fewer epochs after the best say nothing about overfitting
 
 
 @dataclass(frozen=True)
@@ -314,7 +315,9 @@ def overfitting(run: dict[str, Any]) -> dict[str, Any]:
         "val_rise_after_best": round(rise, 4),
         "train_drop_after_best": round(train_drop, 4),
         "gap_at_best": round(val[best - 1] - train[best - 1], 4),
-        "overfits": bool(rise >= OVERFIT_RISE and train_drop > 0),
+        "overfits": bool(
+            len(after_val) >= MIN_EPOCHS_AFTER_BEST and rise >= OVERFIT_RISE and train_drop > 0
+        ),
     }
 
 
@@ -367,7 +370,8 @@ def training_observation(runs: Sequence[dict[str, Any]]) -> str:
         f"On LightPad {SMALL}, the best validation NLL is {best['best_val_nll']:.3f} nats/event "
         f"at {best['units']} units. "
         + (
-            f"Sizes that overfit (validation NLL rises >= {OVERFIT_RISE} nats after its best epoch "
+            f"Sizes that overfit (validation NLL rises >= {OVERFIT_RISE} nats in the "
+            f"{MIN_EPOCHS_AFTER_BEST}+ epochs after its best "
             f"while training NLL keeps falling): {', '.join(map(str, over))} units. "
             if over
             else f"No size's validation NLL rose by {OVERFIT_RISE} nats after its best epoch. "

@@ -42,15 +42,17 @@ def generate_seconds(
         events = generate_performance(runtime, steps, pi_temp, sigma_temp)
         ends = np.cumsum(events[:, 0])
         if ends[-1] >= seconds or steps >= max_steps:
-            return events[: int(np.searchsorted(ends, seconds)) + 1]
+            return events[: max(int(np.searchsorted(ends, seconds, side="right")), 2)]
         steps = min(4 * steps, max_steps)
 
 
 def human_excerpt(performances: Sequence[np.ndarray], seconds: float) -> np.ndarray:
-    """The first ``seconds`` of the longest performance (a real player, for comparison)."""
-    longest = max(performances, key=len)
+    """The busiest ``seconds`` of the longest performance (a real player, for comparison)."""
+    longest = np.asarray(max(performances, key=len), dtype=float)
     ends = np.cumsum(longest[:, 0])
-    return np.asarray(longest[: int(np.searchsorted(ends, seconds)) + 1], dtype=float)
+    stops = np.searchsorted(ends, ends + seconds, side="right")  # first event past each window
+    start = int(np.argmax(stops - np.arange(len(ends))))
+    return longest[start + 1 : stops[start]]
 
 
 def display_traces(
