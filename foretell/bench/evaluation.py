@@ -123,9 +123,9 @@ QUICK = Profile(
 FULL = Profile(
     name="full",
     sizes=(64, 128, 256, 512),
-    epochs={SMALL: 100, LARGE: 30},
-    patience={SMALL: 20, LARGE: 8},
-    run_budget_s={SMALL: 120.0, LARGE: 210.0},
+    epochs={SMALL: 200, LARGE: 60},
+    patience={SMALL: 20, LARGE: 10},
+    run_budget_s={SMALL: 120.0, LARGE: 180.0},
     keep_events=None,
     keep_performances=None,
     dims=(2, 3, 4, 5, 6, 7, 8, 9),
@@ -311,12 +311,18 @@ def overfitting(run: dict[str, Any]) -> dict[str, Any]:
     after_val, after_train = val[best:], train[best:]
     rise = (max(after_val) - run["best_val_nll"]) if after_val else 0.0
     train_drop = (train[best - 1] - min(after_train)) if after_train else 0.0
+    failed = best <= 2 and len(after_val) >= MIN_EPOCHS_AFTER_BEST
     return {
         "val_rise_after_best": round(rise, 4),
         "train_drop_after_best": round(train_drop, 4),
         "gap_at_best": round(val[best - 1] - train[best - 1], 4),
+        "failed_to_train": bool(failed),
+        "still_improving": bool(best == len(val) and run["stopped"] != "patience"),
         "overfits": bool(
-            len(after_val) >= MIN_EPOCHS_AFTER_BEST and rise >= OVERFIT_RISE and train_drop > 0
+            not failed
+            and len(after_val) >= MIN_EPOCHS_AFTER_BEST
+            and rise >= OVERFIT_RISE
+            and train_drop > 0
         ),
     }
 
@@ -359,47 +365,43 @@ def part_training(report: Report, datasets: dict[str, Dataset]) -> dict[tuple[st
     return models
 
 
+def _dataset_words(runs: Sequence[dict[str, Any]], name: str) -> str:
+    """One dataset's runs in a sentence: the best size, and which overfit, failed or were cut."""
+    best = min(runs, key=lambda r: r["best_val_nll"])
+
+    def sizes(flag: str) -> str:
+        return ", ".join(str(r["units"]) for r in runs if r[flag]) or "none"
+
+    return (
+        f"On LightPad {name}, the best validation NLL is {best['best_val_nll']:.3f} nats/event at "
+        f"{best['units']} units; overfitting (validation NLL {OVERFIT_RISE}+ nats above its best "
+        f"within the {MIN_EPOCHS_AFTER_BEST}+ epochs after it while training NLL falls): "
+        f"{sizes('overfits')}; failed to train (best at epoch 1 or 2): {sizes('failed_to_train')}; "
+        f"still improving when a cap stopped it: {sizes('still_improving')}. "
+    )
+
+
 def training_observation(runs: Sequence[dict[str, Any]]) -> str:
     """The paper's claim (small models suit the small set) checked against these runs, in words."""
     small = [r for r in runs if r["dataset"] == SMALL]
     if not small:
         return "no runs on the small set"
-    best = min(small, key=lambda r: r["best_val_nll"])
-    over = [r["units"] for r in small if r["overfits"]]
-    text = (
-        f"On LightPad {SMALL}, the best validation NLL is {best['best_val_nll']:.3f} nats/event "
-        f"at {best['units']} units. "
-        + (
-            f"Sizes that overfit (validation NLL rises >= {OVERFIT_RISE} nats in the "
-            f"{MIN_EPOCHS_AFTER_BEST}+ epochs after its best "
-            f"while training NLL keeps falling): {', '.join(map(str, over))} units. "
-            if over
-            else f"No size's validation NLL rose by {OVERFIT_RISE} nats after its best epoch. "
-        )
+    text = "".join(
+        _dataset_words([r for r in runs if r["dataset"] == name], name)
+        for name in (SMALL, LARGE)
+        if any(r["dataset"] == name for r in runs)
     )
-    large = {r["units"]: r for r in runs if r["dataset"] == LARGE}
-    if large:
-        best_large = min(large.values(), key=lambda r: r["best_val_nll"])
-        text += (
-            f"On LightPad {LARGE}, the best is {best_large['best_val_nll']:.3f} at "
-            f"{best_large['units']} units"
-            + (
-                f"; overfitting: {', '.join(str(u) for u, r in large.items() if r['overfits'])}"
-                if any(r["overfits"] for r in large.values())
-                else "; no size overfits it."
-            )
-        )
+    best = min(small, key=lambda r: r["best_val_nll"])
     largest = max(r["units"] for r in small)
-    agrees = best["units"] < largest and largest in over
-    text += (
-        " The paper's observation (larger models overfit the small corpus; small models suit it) "
+    agrees = best["units"] < largest and any(r["overfits"] for r in small if r["units"] == largest)
+    return text + (
+        "The paper's observation (larger models overfit the small corpus; small models suit it) "
         + (
-            "holds here: the largest size overfits and a smaller one scores best."
+            "holds here: the largest size overfits the small set and a smaller one scores best."
             if agrees
             else "does not hold in the same form here (see the curves and the gap at best)."
         )
     )
-    return text
 
 
 # -- 2. time per prediction -----------------------------------------------------------------------
@@ -957,7 +959,7 @@ def _readme_training(results: dict[str, Any], figures: Sequence[dict[str, str]])
                 r["train_seconds"],
                 r["seconds_per_epoch"],
                 r["gap_at_best"],
-                "yes" if r["overfits"] else "no",
+                "failed" if r["failed_to_train"] else ("yes" if r["overfits"] else "no"),
             ]
             for r in part["runs"]
         ],
