@@ -370,7 +370,7 @@ def plot_calibration(
         xlabel="nominal central interval",
         ylabel="observed coverage",
         xlim=(0.4, 1),
-        ylim=(0.3, 1.02),
+        ylim=(min(0.3, *(v - 0.05 for c in coverages.values() for v in c.values())), 1.02),
         title="dt: coverage of predicted intervals",
     )
     left.legend(fontsize=7)
