@@ -107,7 +107,7 @@ def websocket_run(
     return _summary(times, "ws_")
 
 
-def _never_reading(port: int) -> socket.socket:
+def never_reading_client(port: int) -> socket.socket:
     """A raw TCP client that completes the WebSocket handshake and then never reads."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
@@ -119,7 +119,10 @@ def _never_reading(port: int) -> socket.socket:
             f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
         ).encode()
     )
-    sock.recv(4096)  # the 101 answer; nothing after it is ever read
+    status = sock.recv(4096).split(b"\r\n")[0]  # the 101 answer; nothing after it is read
+    if b"101" not in status:
+        sock.close()
+        raise ConnectionError(f"WebSocket handshake refused: {status!r}")
     return sock
 
 
@@ -142,7 +145,7 @@ def stalled_clients_run(
     stop = threading.Event()
     with engine(model, "filter", sock.getsockname()[1], log_dir, *ws, *extra) as proc:
         slow = _connect(f"ws://127.0.0.1:{port}", time.monotonic() + 10)
-        dead = _never_reading(port)
+        dead = never_reading_client(port)
         reader = threading.Thread(target=_read_slowly, args=(slow, stop), daemon=True)
         reader.start()
         try:

@@ -162,8 +162,8 @@ def test_round_trip_and_bad_input_through_a_pty(model: Path, tmp_path: Path, pty
         assert len(pty.read_lines(1)) == 1
         pty.write(b"7" * (MAX_LINE + 10) + b"\n2,0.5,0.5\n")  # overlong, then clipped
         assert len(pty.read_lines(1)) == 1
-        _wait(lambda: engine.snapshot().rejected.get("malformed") == 2)
-        snap = engine.snapshot()
+        _wait(lambda: engine.instrument_snapshot().rejected.get("malformed") == 2)
+        snap = engine.instrument_snapshot()
     assert snap.inputs == 7 and snap.answers == 7
     assert snap.rejected == {"malformed": 2, "wrong_count": 1, "clipped": 1}
 
@@ -175,7 +175,7 @@ def test_integer_scaling_both_ways(model: Path, tmp_path: Path, pty: PtyPair) ->
         pty.write(b"0,512,1023\n")
         [line] = pty.read_lines(1)
         assert all(part.isdigit() and 0 <= int(part) <= 1023 for part in line.split(b","))
-        assert engine.snapshot().inputs == 1
+        assert engine.instrument_snapshot().inputs == 1
 
 
 def test_unplug_and_replug_without_stopping(model: Path, tmp_path: Path, pty: PtyPair) -> None:
@@ -193,7 +193,7 @@ def test_unplug_and_replug_without_stopping(model: Path, tmp_path: Path, pty: Pt
         assert link.connections == 2
         pty.write(b"0.4,0.5,0.6\n")
         assert len(pty.read_lines(1)) == 1
-        snap = engine.snapshot()
+        snap = engine.instrument_snapshot()
     assert snap.inputs == 2 and snap.answers == 2
 
 

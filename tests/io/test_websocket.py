@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
-import os
-import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -15,6 +12,7 @@ import pytest
 from websockets.asyncio.client import connect as async_connect
 from websockets.sync.client import connect
 
+from foretell.bench.live_ws import never_reading_client
 from foretell.config import RunConfig, override
 from foretell.errors import ControlError
 from foretell.events import Event
@@ -85,22 +83,6 @@ class ListInbox:
         self.rejects.append((kind, detail))
 
 
-def _never_reading_client(port: int) -> socket.socket:
-    """A raw TCP client that completes the WebSocket handshake and then never reads."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    sock.connect(("127.0.0.1", port))
-    key = base64.b64encode(os.urandom(16)).decode()
-    sock.sendall(
-        (
-            f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
-            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
-        ).encode()
-    )
-    assert b"101" in sock.recv(4096).split(b"\r\n")[0]
-    return sock
-
-
 async def _wait_for(condition: Any, seconds: float = 2.0) -> None:
     end = time.monotonic() + seconds
     while not condition():
@@ -114,7 +96,7 @@ def test_a_client_that_never_reads_is_dropped_not_waited_for() -> None:
         inbox = ListInbox()
         server.open(inbox)
         port = server.address[1]
-        dead = await asyncio.to_thread(_never_reading_client, port)
+        dead = await asyncio.to_thread(never_reading_client, port)
         async with async_connect(f"ws://127.0.0.1:{port}") as good:
             await _wait_for(lambda: len(server.clients) == 2)
             text = json.dumps({"prediction": [0.5] * 200})
@@ -223,7 +205,7 @@ def test_engine_round_trip_echo_and_control(model: Path, tmp_path: Path) -> None
         player.send('{"command": "mode", "args": ["listen"]}')
         player.send('{"command": "pitemp", "args": [-1]}')
         assert "pitemp" in json.loads(player.recv(2))["error"]
-        snap = engine.snapshot()
+        snap = engine.instrument_snapshot()
     assert snap.settings.mode == "listen"
     assert snap.inputs == 10 and snap.answers == 10
     assert snap.rejected == {"wrong_count": 1, "bad_command": 1}
