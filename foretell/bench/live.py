@@ -40,6 +40,7 @@ import click
 import numpy as np
 
 from foretell.bench import live_learn
+from foretell.bench.stats import latency_summary
 from foretell.cli.bench import register
 from foretell.io.osc import decode_packet, encode_floats
 from foretell.model.fileformat import ModelFile, ModelSpec, save_model
@@ -203,14 +204,7 @@ def filter_run(
         round_trips(sock, proc.port, rate, 1.0)  # warm-up, not counted
         times, lost = round_trips(sock, proc.port, rate, seconds)
     sock.close()
-    ms = times[~np.isnan(times)] * 1e3
-    return {
-        "p50_ms": float(np.median(ms)),
-        "p99_ms": float(np.percentile(ms, 99)),
-        "max_ms": float(ms.max()),
-        "sent": len(times),
-        "lost": lost,
-    }
+    return {**latency_summary(times * 1e3), "sent": len(times), "lost": lost}
 
 
 ECHO_SERVER = """
@@ -284,13 +278,7 @@ def callresponse_run(
     errors = np.abs(_sidecar_timing(log_dir)) * 1e3
     if len(errors) == 0:
         return {"timing_p50_ms": None, "timing_p99_ms": None, "generated": 0, "received": received}
-    return {
-        "timing_p50_ms": float(np.median(errors)),
-        "timing_p99_ms": float(np.percentile(errors, 99)),
-        "timing_max_ms": float(errors.max()),
-        "generated": len(errors),
-        "received": received,
-    }
+    return {**latency_summary(errors, "timing_"), "generated": len(errors), "received": received}
 
 
 def soak_run(

@@ -29,6 +29,7 @@ from typing import Any
 import click
 import numpy as np
 
+from foretell.bench.stats import latency_summary
 from foretell.cli.bench import register
 from foretell.data.dataset import Dataset, bundled_dataset_path, load_dataset
 from foretell.io.osc import decode_packet, encode_floats
@@ -70,13 +71,7 @@ def _during(times: np.ndarray, spans: list[tuple[float, float]]) -> np.ndarray:
 
 
 def _stats(prefix: str, ms: np.ndarray) -> dict[str, float | None]:
-    ms = ms[~np.isnan(ms)]
-    if len(ms) == 0:
-        return {f"{prefix}p50_ms": None, f"{prefix}p99_ms": None}
-    return {
-        f"{prefix}p50_ms": float(np.median(ms)),
-        f"{prefix}p99_ms": float(np.percentile(ms, 99)),
-    }
+    return latency_summary(ms, prefix, with_max=False)
 
 
 def _learning(records: list[dict[str, Any]]) -> dict[str, Any]:

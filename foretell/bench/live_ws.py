@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from foretell.bench.live import REPLY_TIMEOUT, _client, engine, round_trips
+from foretell.bench.stats import latency_summary
 
 
 def _free_tcp_port() -> int:
@@ -81,15 +82,7 @@ async def ws_round_trips(url: str, rate: float, seconds: float) -> tuple[np.ndar
 
 
 def _summary(times: np.ndarray, prefix: str) -> dict[str, Any]:
-    ms = times[~np.isnan(times)] * 1e3
-    if len(ms) == 0:
-        return {f"{prefix}p50_ms": None, f"{prefix}p99_ms": None, f"{prefix}lost": len(times)}
-    return {
-        f"{prefix}p50_ms": float(np.median(ms)),
-        f"{prefix}p99_ms": float(np.percentile(ms, 99)),
-        f"{prefix}max_ms": float(ms.max()),
-        f"{prefix}lost": int(np.isnan(times).sum()),
-    }
+    return {**latency_summary(times * 1e3, prefix), f"{prefix}lost": int(np.isnan(times).sum())}
 
 
 def websocket_run(
