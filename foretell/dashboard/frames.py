@@ -4,11 +4,14 @@ Every message is one JSON object with one key naming its kind, the shapes the We
 uses for events, plus the dashboard's own:
 
 - ``{"interface": [v, ...], "t": t, "dt": dt}``: a performer's event (engine clock, seconds);
-- ``{"prediction": [v, ...], "t": t, "dt": dt}``: a model event, as it was played;
+- ``{"prediction": [v, ...], "t": t, "dt": dt}``: a model event, as it was played; in an
+  ensemble both carry ``"instrument": NAME`` too;
 - ``{"state": {...}}``: mode, temperatures, model, counters, rates, latency, rejections, log
-  (``state_message``);
-- ``{"expect": {...}}``: the predicted distribution of the next event, in the data space, under
-  the current temperatures (``expectation``).
+  (``state_message``) of one instrument, the one the page looks at;
+- ``{"expect": {...}}``: that instrument's predicted distribution of the next event, in the data
+  space, under the current temperatures (``expectation``);
+- ``{"ensemble": {"now": t, "instruments": [...]}}``: in an ensemble, a compact state of every
+  instrument (``strip_state``), one strip each on the page.
 
 This module does not know about sockets, frame rates or the page; ``server`` sends what it builds.
 """
@@ -88,10 +91,16 @@ class Activity:
 # -- events ---------------------------------------------------------------------------------------
 
 
-def event_message(event: Event) -> dict[str, Any]:
-    """``{"interface"|"prediction": values, "t", "dt"}`` for a user or model event."""
+def event_message(event: Event, instrument: str | None = None) -> dict[str, Any]:
+    """``{"interface"|"prediction": values, "t", "dt"}`` for a user or model event.
+
+    ``instrument`` (given in an ensemble) names who played or heard it.
+    """
     key = "interface" if event.source == "user" else "prediction"
-    return {key: list(event.values), "t": event.t, "dt": event.dt}
+    message: dict[str, Any] = {key: list(event.values), "t": event.t, "dt": event.dt}
+    if instrument is not None:
+        message["instrument"] = instrument
+    return message
 
 
 # -- state ----------------------------------------------------------------------------------------
@@ -150,6 +159,30 @@ def state_message(
     }
 
 
+def strip_state(snap: InstrumentSnapshot, activity: Activity) -> dict[str, Any]:
+    """One instrument's strip in an ensemble: what its strip shows and its controls reflect."""
+    s, now = snap.settings, snap.t
+    return {
+        "name": snap.name,
+        "mode": s.mode,
+        "paused": s.paused,
+        "responding": snap.responding,
+        "pi_temp": s.pi_temp,
+        "sigma_temp": s.sigma_temp,
+        "dimension": snap.dimension,
+        "model": Path(snap.model).name if snap.model else None,
+        "inputs": snap.inputs,
+        "outputs": snap.answers + snap.generated,
+        "rejected": sum(snap.rejected.values()),
+        "rates": {"in": activity.inputs.rate(now), "out": activity.outputs.rate(now)},
+    }
+
+
+def ensemble_message(now: float, strips: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """``{"ensemble": ...}``: every instrument's strip, in the engine's order."""
+    return {"ensemble": {"now": now, "instruments": list(strips)}}
+
+
 # -- what the model expects -----------------------------------------------------------------------
 
 
@@ -202,12 +235,13 @@ def expectation(
 def expect_message(
     spec: ModelSpec | None, snap: InstrumentSnapshot, t0: float | None
 ) -> dict[str, Any]:
-    """``{"expect": ...}``: the expectation plus when it counts from (``t0``) and who plays it."""
+    """``{"expect": ...}``: the expectation, its instrument, its start (``t0``), who plays it."""
     if spec is None or snap.expected is None:
         return {"expect": None}
     s = snap.settings
     body = expectation(spec, snap.expected, s.pi_temp, s.sigma_temp)
     generates = MODES[s.mode].generate
+    body["instrument"] = snap.name
     body["t0"] = snap.t if t0 is None else t0
     body["timescale"] = s.timescale
     body["model_plays"] = not s.paused and (

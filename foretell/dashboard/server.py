@@ -15,11 +15,18 @@ state the engine owns, with no locks. The engine never waits for a page:
 - one task per page drains its feed into the socket; a page that lags loses its oldest events
   (counted in ``ClientFeed.dropped``), never slows the loop.
 
+Ensembles: one publisher serves every instrument of the engine. Events then carry their
+instrument's name; each page looks at one instrument (``ClientFeed.focus``, changed with
+``{"select": NAME}``) whose full state and expectation it gets, and every frame adds one
+``ensemble`` message with a compact state of all instruments (one strip each on the page).
+A single instrument's messages are exactly those without the names.
+
 What comes in from a page takes the engine's own paths: ``{"interface": [v, ...]}`` goes to the
 instrument's ``on_input`` (the ``Inbox`` every source calls), ``{"command": VERB, "args": [...]}``
-through ``parse_command`` to ``Engine.command`` (OSC's live control). ``load`` takes a file name
-inside ``models_dir`` only. Invalid messages are counted as rejections and answered with
-``{"error": "..."}``.
+through ``parse_command`` to ``Engine.command`` (OSC's live control, ``/foretell/NAME/VERB``).
+Either may name its ``"instrument"``; without one it goes to the instrument the page looks at.
+``load`` takes a file name inside ``models_dir`` only. Invalid messages are counted as
+rejections and answered with ``{"error": "..."}``.
 """
 
 from __future__ import annotations
@@ -30,7 +37,8 @@ import json
 import logging
 import socket
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -43,10 +51,16 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from foretell.dashboard.frames import Activity, event_message, expect_message, state_message
+from foretell.dashboard.frames import (
+    Activity,
+    ensemble_message,
+    event_message,
+    expect_message,
+    state_message,
+    strip_state,
+)
 from foretell.errors import ControlError, ForetellError
 from foretell.events import Event
-from foretell.model.fileformat import ModelSpec
 from foretell.perform.control import Command, LoadModel, parse_command
 from foretell.perform.engine import Engine
 from foretell.perform.instrument import Instrument
@@ -76,15 +90,19 @@ def _dumps(message: dict[str, Any]) -> str:
 class ClientFeed:
     """What one page has yet to receive: events in order, and the newest frame of each kind.
 
-    Events beyond ``size`` push the oldest out; a ``state`` or ``expect`` frame replaces the one
-    not yet sent. Filled on the loop by the publisher, drained by the page's sender task.
+    Events beyond ``size`` push the oldest out; a ``state``, ``expect`` or ``ensemble`` frame
+    replaces the one not yet sent. Filled on the loop by the publisher, drained by the page's
+    sender task. ``focus`` is the instrument the page looks at (its state and expectation come
+    here); ``expect_key`` what the last expectation sent was computed from.
     """
 
-    def __init__(self, size: int = 1024) -> None:
+    def __init__(self, size: int = 1024, focus: str = "") -> None:
         self._events: deque[str] = deque(maxlen=size)
         self._latest: dict[str, str] = {}
         self._wake = asyncio.Event()
         self.dropped = 0
+        self.focus = focus
+        self.expect_key: object = None
 
     def push(self, text: str) -> None:
         if len(self._events) == self._events.maxlen:
@@ -111,11 +129,23 @@ class ClientFeed:
 # -- the publisher --------------------------------------------------------------------------------
 
 
-class Publisher:
-    """Streams one instrument's events and throttled frames to pages; applies what pages send.
+@dataclass
+class Track:
+    """What the publisher keeps per instrument: its activity and its latest expectation."""
 
-    Call everything on the engine's loop. ``attach()`` registers the engine listener,
-    ``detach()`` removes it; construction touches nothing.
+    activity: Activity = field(default_factory=Activity.create)
+    t0: float | None = None  # the event the model's next prediction counts from
+    expect_key: object = None
+    expect_text: str = ""
+
+
+class Publisher:
+    """Streams every instrument's events and throttled frames to pages; applies what pages send.
+
+    ``instrument`` names the one a new page looks at first (default: the engine's first); in an
+    ensemble a page may look at another (``{"select": NAME}``) and steer any. Call everything on
+    the engine's loop. ``attach()`` registers the engine listener, ``detach()`` removes it;
+    construction touches nothing.
     """
 
     def __init__(
@@ -129,19 +159,18 @@ class Publisher:
         self.name = engine.instrument(instrument).name
         self.models_dir = models_dir
         self.fps = fps
-        self.activity = Activity.create()
+        self.tracks = {name: Track() for name in engine.instruments}
+        self.ensemble = len(self.tracks) > 1
         self.feeds: set[ClientFeed] = set()
-        self._t0: float | None = None
-        self._expect_key: object = None
-        self._expect_text: str | None = None
 
     @property
     def instrument(self) -> Instrument:
+        """The instrument a new page looks at."""
         return self.engine.instrument(self.name)
 
-    def _spec(self) -> ModelSpec | None:
-        runtime = self.instrument.runtime
-        return None if runtime is None else runtime.spec
+    @property
+    def activity(self) -> Activity:
+        return self.tracks[self.name].activity
 
     # -- from the engine ----------------------------------------------------------------------
 
@@ -154,31 +183,64 @@ class Publisher:
 
     def on_event(self, name: str, event: Event) -> None:
         """The engine's listener: record the event and queue it for every page (short)."""
-        if name != self.name:
+        track = self.tracks.get(name)
+        if track is None:
             return
-        self.activity.record(event, self.engine.clock.now())
-        if event.source == "model" or self.instrument.mode.condition_on_user:
-            self._t0 = event.t  # the model was (or will be) fed this event: it predicts from here
+        track.activity.record(event, self.engine.clock.now())
+        if event.source == "model" or self.engine.instrument(name).mode.condition_on_user:
+            track.t0 = event.t  # the model was (or will be) fed this event: it predicts from here
         if self.feeds:
-            text = _dumps(event_message(event))
+            text = _dumps(event_message(event, name if self.ensemble else None))
             for feed in self.feeds:
                 feed.push(text)
 
-    def frame(self) -> None:
-        """Put the current state (and the expectation, when it changed) into every feed."""
-        snap = self.instrument.snapshot()
-        spec = self._spec()
-        state = _dumps(state_message(snap, spec, self.activity))
-        s = snap.settings
-        key = (snap.expected, s.pi_temp, s.sigma_temp, s.mode, s.paused, snap.responding, self._t0)
-        fresh = key != self._expect_key
-        if fresh:
-            self._expect_key = key
-            self._expect_text = _dumps(expect_message(spec, snap, self._t0))
-        for feed in self.feeds:
+    def frame(self, feeds: Iterable[ClientFeed] | None = None) -> None:
+        """Put the current frames into ``feeds`` (default: every page's).
+
+        Each page gets the state of the instrument it looks at, the expectation when it changed,
+        and in an ensemble the strips of all; each is built once per call, however many pages.
+        """
+        feeds = list(self.feeds if feeds is None else feeds)
+        focused: dict[str, tuple[str, object, str]] = {}
+        for feed in feeds:
+            if feed.focus not in focused:
+                focused[feed.focus] = self._focus_frames(feed.focus)
+            state, key, expect = focused[feed.focus]
             feed.put_latest("state", state)
-            if fresh and self._expect_text is not None:
-                feed.put_latest("expect", self._expect_text)
+            if key != feed.expect_key:
+                feed.expect_key = key
+                feed.put_latest("expect", expect)
+        if self.ensemble and feeds:
+            strips = _dumps(self._ensemble())
+            for feed in feeds:
+                feed.put_latest("ensemble", strips)
+
+    def _focus_frames(self, name: str) -> tuple[str, object, str]:
+        """``name``'s state, what its expectation depends on, and that expectation (cached)."""
+        inst, track = self.engine.instrument(name), self.tracks[name]
+        snap = inst.snapshot()
+        spec = None if inst.runtime is None else inst.runtime.spec
+        state = _dumps(state_message(snap, spec, track.activity))
+        s = snap.settings
+        key = (
+            name,
+            snap.expected,
+            s.pi_temp,
+            s.sigma_temp,
+            s.mode,
+            s.paused,
+            snap.responding,
+            track.t0,
+        )
+        if key != track.expect_key:
+            track.expect_key = key
+            track.expect_text = _dumps(expect_message(spec, snap, track.t0))
+        return state, key, track.expect_text
+
+    def _ensemble(self) -> dict[str, Any]:
+        snaps = [inst.snapshot() for inst in self.engine.instruments.values()]
+        strips = [strip_state(snap, self.tracks[snap.name].activity) for snap in snaps]
+        return ensemble_message(self.engine.clock.now(), strips)
 
     async def run(self) -> None:
         """Send frames ``fps`` times a second while any page is connected (until cancelled)."""
@@ -194,46 +256,58 @@ class Publisher:
     # -- pages --------------------------------------------------------------------------------
 
     def connect(self) -> ClientFeed:
-        """A feed for a new page, primed with a greeting, the state and the expectation."""
-        feed = ClientFeed()
+        """A feed for a new page, primed with a greeting and the frames (looking at ``name``)."""
+        feed = ClientFeed(size=512 * (1 + len(self.tracks)), focus=self.name)
         hello = {
             "instrument": self.name,
+            "instruments": list(self.tracks),
             "modes": list(MODES),
             "models_dir": None if self.models_dir is None else str(self.models_dir),
             "fps": self.fps,
         }
         feed.push(_dumps({"hello": hello}))
         self.feeds.add(feed)
-        self._expect_key = None  # send the expectation again, to this page too
-        self.frame()
+        self.frame([feed])
         return feed
 
     def disconnect(self, feed: ClientFeed) -> None:
         self.feeds.discard(feed)
 
-    def receive(self, text: str) -> str | None:
-        """Apply one message from a page; returns an ``{"error": ...}`` reply or ``None``."""
-        inst = self.instrument
+    def receive(self, text: str, feed: ClientFeed | None = None) -> str | None:
+        """Apply one message from a page; returns an ``{"error": ...}`` reply or ``None``.
+
+        A message may name its ``instrument``; otherwise it is for the one ``feed`` looks at.
+        """
+        focus = self.name if feed is None else feed.focus
         try:
             message = json.loads(text)
         except ValueError:
-            return self._reject(inst, "malformed", f"not JSON: {text[:80]!r}")
-        if isinstance(message, dict) and isinstance(message.get("interface"), list):
+            return self._reject(focus, "malformed", f"not JSON: {text[:80]!r}")
+        if not isinstance(message, dict):
+            return self._reject(focus, "malformed", f"unknown message {text[:80]!r}")
+        name = message.get("select", message.get("instrument", focus))
+        if not isinstance(name, str) or name not in self.tracks:
+            return self._reject(focus, "malformed", f"no instrument {name!r}")
+        if "select" in message and feed is not None:
+            feed.focus = name
+            self.frame([feed])
+            return None
+        inst = self.engine.instrument(name)
+        if isinstance(message.get("interface"), list):
             inst.on_input(message["interface"])
             return None
-        if isinstance(message, dict) and isinstance(message.get("command"), str):
+        if isinstance(message.get("command"), str):
             args = message.get("args", [])
             try:
                 command = self._command(message["command"], args if isinstance(args, list) else [])
             except ControlError as exc:
-                return self._reject(inst, "bad_command", str(exc))
-            self.engine.command(command, self.name)
+                return self._reject(name, "bad_command", str(exc))
+            self.engine.command(command, name)
             return None
-        return self._reject(inst, "malformed", f"unknown message {text[:80]!r}")
+        return self._reject(name, "malformed", f"unknown message {text[:80]!r}")
 
-    @staticmethod
-    def _reject(inst: Instrument, kind: str, detail: str) -> str:
-        inst.on_reject(kind, f"dashboard: {detail}")
+    def _reject(self, name: str, kind: str, detail: str) -> str:
+        self.engine.instrument(name).on_reject(kind, f"dashboard: {detail}")
         return _dumps({"error": detail})
 
     def _command(self, verb: str, args: list[Any]) -> Command:
@@ -252,9 +326,13 @@ class Publisher:
             raise ControlError(f"load: {args[0]!r} is not a model file in {root}")
         return path
 
-    def models(self) -> dict[str, Any]:
-        """The model files a page may load (names relative to ``models_dir``)."""
-        model = self.instrument.model_name
+    def models(self, instrument: str | None = None) -> dict[str, Any]:
+        """The model files a page may load (names relative to ``models_dir``).
+
+        ``current`` is the file ``instrument`` plays (default: the one a new page looks at).
+        """
+        name = instrument if instrument in self.tracks else self.name
+        model = self.engine.instrument(name).model_name
         current = None if model is None else Path(model).name
         if self.models_dir is None or not self.models_dir.is_dir():
             return {"dir": None, "models": [], "current": current}
@@ -278,7 +356,7 @@ def build_app(publisher: Publisher, static: Path | None = None) -> Starlette:
     """The Starlette app: ``/`` the page, ``/api/models`` the model files, ``/ws`` the stream."""
 
     async def models(request: Request) -> JSONResponse:
-        return JSONResponse(publisher.models())
+        return JSONResponse(publisher.models(request.query_params.get("instrument")))
 
     async def stream(ws: WebSocket) -> None:
         await ws.accept()
@@ -286,7 +364,7 @@ def build_app(publisher: Publisher, static: Path | None = None) -> Starlette:
         sender = asyncio.create_task(_pump(ws, feed))
         try:
             while True:
-                reply = publisher.receive(await ws.receive_text())
+                reply = publisher.receive(await ws.receive_text(), feed)
                 if reply is not None:
                     feed.push(reply)
         except (WebSocketDisconnect, RuntimeError):

@@ -4,6 +4,9 @@
 // {"prediction": [..], "t", "dt"} (the model's), {"state": {..}}, {"expect": {..}}, {"hello": {..}},
 // {"error": ".."}; several may come as one JSON array. Out: {"interface": [..]} from the pad and
 // {"command": VERB, "args": [..]} from the controls (the engine's live-control verbs).
+// An ensemble adds "instrument": NAME to events in and out and to commands, {"ensemble": {..}}
+// frames (one strip each, see strips.js) and {"select": NAME}: the instrument the page looks at
+// (its focus: the pad plays it, the synth sounds it, the panel and XY view show and steer it).
 // `window.foretell` holds the page's state, for the curious and for tests.
 "use strict";
 
@@ -29,8 +32,12 @@
     hello: null,
     state: null,
     expect: null,
-    events: [],
-    counts: { user: 0, model: 0 },
+    events: [], // the focus's events (its track's)
+    counts: { user: 0, model: 0 }, // the focus's
+    instruments: [],
+    focus: null,
+    tracks: {}, // instrument name -> { events, counts }
+    ensemble: null, // the latest ensemble frame
     sent: 0,
     frames: 0,
     offset: null,
@@ -91,24 +98,49 @@
     }
   }
 
+  function isEnsemble() {
+    return page.instruments.length > 1;
+  }
+
+  function target(name = page.focus) {
+    // Names the instrument a message is for, in an ensemble (a single instrument needs none).
+    return isEnsemble() ? { instrument: name } : {};
+  }
+
   function command(verb, ...args) {
-    send({ command: verb, args });
+    send({ command: verb, args, ...target() });
+  }
+
+  function commandTo(name, verb, ...args) {
+    send({ command: verb, args, ...target(name) });
   }
 
   function receive(message) {
     if ("interface" in message) addEvent("user", message.interface, message);
     else if ("prediction" in message) addEvent("model", message.prediction, message);
     else if ("state" in message) onState(message.state);
-    else if ("expect" in message) page.expect = message.expect;
+    else if ("expect" in message) onExpect(message.expect);
+    else if ("ensemble" in message) onEnsemble(message.ensemble);
     else if ("hello" in message) onHello(message.hello);
     else if ("error" in message) toast(message.error);
   }
 
+  function onExpect(expect) {
+    if (expect === null || expect.instrument === page.focus) page.expect = expect;
+  }
+
+  function trackOf(name) {
+    if (!(name in page.tracks)) page.tracks[name] = { events: [], counts: { user: 0, model: 0 } };
+    return page.tracks[name];
+  }
+
   function addEvent(source, values, message) {
-    const events = page.events;
+    const name = message.instrument ?? page.focus;
+    const track = trackOf(name);
+    const events = track.events;
     events.push({ source, v: values, t: message.t, dt: message.dt });
-    page.counts[source] += 1;
-    synth.play(source, values);
+    track.counts[source] += 1;
+    if (name === page.focus) synth.play(source, values);
     if (events.length > MAX_EVENTS || events[0].t < message.t - KEEP) {
       let drop = 0;
       while (drop < events.length && (events.length - drop > MAX_EVENTS || events[drop].t < message.t - KEEP)) drop += 1;
@@ -118,8 +150,55 @@
 
   function onHello(hello) {
     page.hello = hello;
+    page.instruments = hello.instruments || [hello.instrument];
+    for (const name of page.instruments) trackOf(name);
+    const ensemble = isEnsemble();
+    document.body.classList.toggle("ensemble", ensemble);
     buildModeButtons(hello.modes);
+    if (ensemble) {
+      strips = window.foretellStrips.build($("strips"), page.instruments, hello.modes, stripUI);
+      buildFocusChoice(page.instruments);
+    }
+    const previous = page.focus;
+    showFocus(hello.instrument);
+    if (previous !== null && previous !== hello.instrument && page.instruments.includes(previous)) {
+      setFocus(previous); // reconnected: look at the same instrument as before
+    }
     refreshModels();
+  }
+
+  // -- the focus: the instrument the pad plays, the synth sounds and the panel steers ----------
+
+  let strips = null; // the ensemble's strips (strips.js), once a hello names several instruments
+
+  function showFocus(name) {
+    const track = trackOf(name);
+    page.focus = name;
+    page.events = track.events;
+    page.counts = track.counts;
+    $("focus").value = name;
+    $("focus-name").textContent = isEnsemble() ? name : "";
+    if (strips) strips.setFocus(name);
+  }
+
+  function setFocus(name) {
+    if (name === page.focus || !page.instruments.includes(name)) return;
+    showFocus(name);
+    page.expect = null;
+    send({ select: name });
+    refreshModels();
+  }
+
+  function buildFocusChoice(names) {
+    const select = $("focus");
+    select.replaceChildren(...names.map((name) => new Option(name, name)));
+    select.onchange = () => setFocus(select.value);
+  }
+
+  function onEnsemble(ensemble) {
+    page.ensemble = ensemble;
+    syncClock(ensemble.now);
+    if (strips) strips.update(ensemble.instruments);
   }
 
   // -- drawing ---------------------------------------------------------------------------------
@@ -155,23 +234,25 @@
   }
 
   function drawTimeline() {
-    const { ctx, w, h } = fit($("timeline"));
-    const n = controlCount();
+    if (!isEnsemble()) drawLanes($("timeline"), page.events, controlCount(), expectBase());
+  }
+
+  function drawLanes(canvas, events, n, next, gap = 6) {
+    // One lane per control: the past PAST seconds of events, what comes next FUTURE seconds on.
+    const { ctx, w, h } = fit(canvas);
     const now = engineNow();
     const start = now - PAST;
     const X = (t) => ((t - start) / (PAST + FUTURE)) * w;
-    const gap = 6;
     const laneH = (h - gap * (n + 1)) / n;
     const xNow = X(now);
     ctx.fillStyle = `rgba(${COLOURS.expect},0.05)`;
     ctx.fillRect(xNow, 0, w - xNow, h);
-    const next = expectBase();
     for (let i = 0; i < n; i += 1) {
       const top = gap + i * (laneH + gap);
       const Y = (v) => top + (1 - v) * laneH;
       drawLaneGrid(ctx, w, top, laneH, `c${i + 1}`);
       if (next) drawExpectedLane(ctx, next, i, X, Y, xNow);
-      for (const source of ["user", "model"]) drawLaneEvents(ctx, source, i, X, Y, start);
+      for (const source of ["user", "model"]) drawLaneEvents(ctx, events, source, i, X, Y, start);
     }
     for (let s = Math.ceil(start); s < now + FUTURE; s += 1) {
       ctx.fillStyle = COLOURS.grid;
@@ -210,7 +291,7 @@
     }
   }
 
-  function drawLaneEvents(ctx, source, i, X, Y, start) {
+  function drawLaneEvents(ctx, events, source, i, X, Y, start) {
     const colour = COLOURS[source];
     ctx.strokeStyle = colour;
     ctx.fillStyle = colour;
@@ -218,7 +299,7 @@
     ctx.globalAlpha = 0.55;
     ctx.beginPath();
     let first = true;
-    for (const ev of page.events) {
+    for (const ev of events) {
       if (ev.source !== source || ev.t < start - 1 || ev.v.length <= i) continue;
       const x = X(ev.t);
       const y = Y(ev.v[i]);
@@ -228,7 +309,7 @@
     }
     ctx.stroke();
     ctx.globalAlpha = 1;
-    for (const ev of page.events) {
+    for (const ev of events) {
       if (ev.source !== source || ev.t < start - 1 || ev.v.length <= i) continue;
       ctx.fillRect(X(ev.t) - 1.5, Y(ev.v[i]) - 1.5, 3, 3);
     }
@@ -247,17 +328,18 @@
   }
 
   function updateCountdown() {
+    const text = countdownText();
+    for (const out of document.querySelectorAll(".countdown")) out.textContent = text;
+  }
+
+  function countdownText() {
     const next = expectBase();
-    const out = $("countdown");
-    if (!next) {
-      out.textContent = page.state && page.state.model ? "" : "no model";
-      return;
-    }
+    if (!next) return page.state && page.state.model ? "" : "no model";
     const left = next.due - engineNow();
     const who = next.e.model_plays ? "model plays" : "expects you";
-    if (left >= 0) out.textContent = `${who} in ${left.toFixed(2)} s`;
-    else if (next.e.model_plays) out.textContent = "model plays now";
-    else out.textContent = `expected you ${(-left).toFixed(1)} s ago`;
+    if (left >= 0) return `${who} in ${left.toFixed(2)} s`;
+    if (next.e.model_plays) return "model plays now";
+    return `expected you ${(-left).toFixed(1)} s ago`;
   }
 
   const DT_LOW = -3; // log10 seconds: 1 ms ...
@@ -416,7 +498,7 @@
     pad.pressure = padPressure();
     $("pressure-value").textContent = pad.pressure.toFixed(2);
     if ($("hold").checked) $("pressure").value = pad.pressure;
-    send({ interface: padValues() });
+    send({ interface: padValues(), ...target() });
     pad.lastSent = performance.now();
     pad.pending = false;
   }
@@ -602,37 +684,43 @@
     }
   }
 
-  const sliderTouched = new Map(); // slider id -> time of the last change by this page
+  const sliderTouched = new Map(); // slider -> time of the last change by this page
 
   function setupSliders() {
     for (const input of document.querySelectorAll("input[data-verb]")) {
-      let timer = null;
-      const push = () => {
-        timer = null;
-        command(input.dataset.verb, Number(input.value));
-      };
-      input.addEventListener("input", () => {
-        sliderTouched.set(input.id, performance.now());
-        showSlider(input);
-        if (timer === null) timer = setTimeout(push, 60);
-      });
-      input.addEventListener("change", () => {
-        sliderTouched.set(input.id, performance.now());
-        if (timer !== null) clearTimeout(timer);
-        push();
-      });
-      showSlider(input);
+      bindSlider(input, $(`${input.id}-value`), (value) => command(input.dataset.verb, value));
     }
+  }
+
+  function bindSlider(input, label, push) {
+    // Sends at most every 60 ms while dragged, and the final value; `label` shows the value.
+    let timer = null;
+    input.valueLabel = label;
+    const flush = () => {
+      timer = null;
+      push(Number(input.value));
+    };
+    input.addEventListener("input", () => {
+      sliderTouched.set(input, performance.now());
+      showSlider(input);
+      if (timer === null) timer = setTimeout(flush, 60);
+    });
+    input.addEventListener("change", () => {
+      sliderTouched.set(input, performance.now());
+      if (timer !== null) clearTimeout(timer);
+      flush();
+    });
+    showSlider(input);
   }
 
   function showSlider(input) {
     const unit = input.dataset.unit || "";
-    $(`${input.id}-value`).textContent = `${Number(input.value).toFixed(2)}${unit ? " " + unit : ""}`;
+    input.valueLabel.textContent = `${Number(input.value).toFixed(2)}${unit ? " " + unit : ""}`;
   }
 
-  function reflectSlider(id, value) {
-    const input = $(id);
-    const touched = sliderTouched.get(id) || 0;
+  function reflectSlider(input, value) {
+    // Shows the engine's value, unless this page changed the slider a moment ago.
+    const touched = sliderTouched.get(input) || 0;
     if (performance.now() - touched < 800 || document.activeElement === input && input.matches(":active")) return;
     if (Math.abs(Number(input.value) - value) > 1e-9) {
       input.value = value;
@@ -642,7 +730,8 @@
 
   async function refreshModels() {
     try {
-      const response = await fetch("api/models");
+      const query = isEnsemble() ? `?instrument=${encodeURIComponent(page.focus)}` : "";
+      const response = await fetch(`api/models${query}`);
       const listing = await response.json();
       const select = $("models");
       const chosen = select.value;
@@ -691,20 +780,22 @@
   let stateCount = 0;
 
   function onState(state) {
-    page.state = state;
     syncClock(state.now);
+    if (state.instrument !== page.focus) return; // from before a change of focus
+    page.state = state;
     stateCount += 1;
-    reflectSlider("pitemp", state.pi_temp);
-    reflectSlider("sigmatemp", state.sigma_temp);
-    reflectSlider("threshold", state.threshold);
-    reflectSlider("timescale", state.timescale);
+    reflectSlider($("pitemp"), state.pi_temp);
+    reflectSlider($("sigmatemp"), state.sigma_temp);
+    reflectSlider($("threshold"), state.threshold);
+    reflectSlider($("timescale"), state.timescale);
     if (stateCount % 3 === 1) showState(state); // text at ~10 Hz is plenty
   }
 
   const ms = (v) => (v === null || v === undefined ? "–" : `${v.toFixed(v < 10 ? 2 : 1)} ms`);
 
   function showState(state) {
-    $("mode-pill").textContent = state.paused ? `${state.mode} · paused` : state.mode;
+    const mode = state.paused ? `${state.mode} · paused` : state.mode;
+    $("mode-pill").textContent = isEnsemble() ? `${state.instrument} · ${mode}` : mode;
     for (const button of $("modes").children) {
       button.classList.toggle("active", button.dataset.mode === state.mode);
     }
@@ -757,9 +848,17 @@
   let fpsSince = performance.now();
   let fpsFrames = 0;
 
+  const stripUI = { commandTo, setFocus, bindSlider, reflectSlider, drawStrip };
+
+  function drawStrip(canvas, name, n) {
+    // One instrument's lanes, compact; the focus's with what its model expects next.
+    drawLanes(canvas, trackOf(name).events, n, name === page.focus ? expectBase() : null, 3);
+  }
+
   function frame() {
     padTick();
     drawTimeline();
+    if (strips) strips.draw();
     drawRhythm();
     drawXY();
     drawPad();

@@ -1,0 +1,113 @@
+// foretell dashboard: one strip per instrument of an ensemble (app.js builds them from "hello").
+//
+// A strip shows its instrument's events in one lane per control (drawn by app.js) and its state
+// from the "ensemble" frames, and steers that instrument only: each control sends
+// {"command": VERB, "args": [..], "instrument": NAME}. Clicking the name makes it the page's
+// focus: the pad plays it, the synth sounds it, the side panel and the XY view follow it.
+// Only strips in view are drawn, so dozens of instruments cost little.
+"use strict";
+
+window.foretellStrips = (() => {
+  const MODE_LABELS = { callresponse: "call·resp" };
+  const TEXT_EVERY = 3; // text at a third of the frame rate (~10 Hz) is plenty
+
+  function make(tag, attributes = {}, ...children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(attributes)) node.setAttribute(key, value);
+    node.append(...children);
+    return node;
+  }
+
+  function setText(node, text) {
+    if (node.textContent !== text) node.textContent = text;
+  }
+
+  function slider(name, verb, symbol, ui) {
+    const input = make("input", {
+      type: "range", class: `strip-${verb}`, min: "0", max: "2", step: "0.01", value: "1",
+      "aria-label": `${verb} of ${name}`,
+    });
+    const value = make("span", { class: "value" });
+    ui.bindSlider(input, value, (v) => ui.commandTo(name, verb, v));
+    return { input, nodes: [make("label", { class: "small muted" }, symbol), input, value] };
+  }
+
+  function strip(name, modes, ui) {
+    const title = make("button", { class: "strip-name", title: `play ${name} on the pad` }, name);
+    const mode = make("select", { class: "strip-mode", "aria-label": `mode of ${name}` });
+    mode.append(...modes.map((m) => new Option(MODE_LABELS[m] || m, m)));
+    const pause = make("button", { class: "strip-pause", title: `stop and resume ${name}` }, "pause");
+    const reset = make("button", { class: "strip-reset", title: `reset ${name}'s model state` }, "reset");
+    const pi = slider(name, "pitemp", "π", ui);
+    const sigma = slider(name, "sigmatemp", "σ", ui);
+    const model = make("span", { class: "strip-model" }, "–");
+    const rates = make("span", { class: "strip-rates" }, "");
+    const canvas = make("canvas", { class: "strip-lanes", "aria-label": `${name}: controls over time` });
+    const side = make(
+      "div", { class: "strip-side" },
+      make("div", { class: "strip-line" }, title, mode, pause, reset),
+      make("div", { class: "strip-line strip-temps" }, ...pi.nodes, ...sigma.nodes),
+      make("div", { class: "strip-line strip-info small muted" }, model, rates),
+    );
+    const root = make("div", { class: "strip", "data-instrument": name }, side, canvas);
+
+    let paused = false;
+    title.addEventListener("click", () => ui.setFocus(name));
+    mode.addEventListener("change", () => ui.commandTo(name, "mode", mode.value));
+    pause.addEventListener("click", () => ui.commandTo(name, "pause", paused ? 0 : 1));
+    reset.addEventListener("click", () => ui.commandTo(name, "reset"));
+
+    const view = { root, canvas, controls: 3, updates: 0 };
+    view.update = (entry) => {
+      view.controls = Math.max(1, (entry.dimension || 4) - 1);
+      paused = entry.paused;
+      root.dataset.mode = entry.mode;
+      root.classList.toggle("paused", entry.paused);
+      if (document.activeElement !== mode && mode.value !== entry.mode) mode.value = entry.mode;
+      ui.reflectSlider(pi.input, entry.pi_temp);
+      ui.reflectSlider(sigma.input, entry.sigma_temp);
+      if (view.updates++ % TEXT_EVERY !== 0) return;
+      setText(pause, entry.paused ? "resume" : "pause");
+      pause.classList.toggle("active", entry.paused);
+      setText(model, entry.model || "no model");
+      const rejected = entry.rejected ? ` · ${entry.rejected} rejected` : "";
+      setText(rates, ` · ${entry.rates.in.toFixed(1)} in · ${entry.rates.out.toFixed(1)} out /s${rejected}`);
+    };
+    return view;
+  }
+
+  function build(box, names, modes, ui) {
+    // ui: { commandTo(name, verb, ...args), setFocus(name), bindSlider(input, label, push),
+    //       reflectSlider(input, value), drawStrip(canvas, name, controls) }
+    box.replaceChildren();
+    const views = new Map(names.map((name) => [name, strip(name, modes, ui)]));
+    const shown = new Set();
+    const observer = new IntersectionObserver((entries) => {
+      for (const e of entries) {
+        if (e.isIntersecting) shown.add(e.target.dataset.instrument);
+        else shown.delete(e.target.dataset.instrument);
+      }
+    }, { root: box });
+    for (const view of views.values()) {
+      box.append(view.root);
+      observer.observe(view.root);
+    }
+    return {
+      views,
+      update(entries) {
+        for (const entry of entries) views.get(entry.name)?.update(entry);
+      },
+      setFocus(name) {
+        for (const [n, view] of views) view.root.classList.toggle("focus", n === name);
+      },
+      draw() {
+        for (const name of shown) {
+          const view = views.get(name);
+          if (view) ui.drawStrip(view.canvas, name, view.controls);
+        }
+      },
+    };
+  }
+
+  return { build };
+})();
