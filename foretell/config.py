@@ -53,10 +53,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
-from foretell.ensemble_config import InstrumentConfig
+from foretell.ensemble_config import TRANSPORTS, InstrumentConfig
 from foretell.errors import ConfigError
 from foretell.io.transport_config import MidiConfig, SerialConfig, WebSocketConfig
 
+TRANSPORT_KEYS = tuple(f"{kind}." for kind in TRANSPORTS)
 ModeName = Literal["listen", "filter", "polyphony", "callresponse", "battle", "useronly"]
 
 
@@ -206,12 +207,19 @@ def _instruments(data: Any, base: Path | None) -> tuple[InstrumentConfig, ...]:
     """``[instrument.NAME]`` tables (see ``foretell.ensemble_config``), in file order."""
     if not isinstance(data, dict):
         raise ConfigError(f"[instrument] must hold [instrument.NAME] tables, not {data!r}")
-    return tuple(
-        _section(InstrumentConfig, {**table, "name": name}, f"instrument.{name}", base)
-        if isinstance(table, dict)
-        else _section(InstrumentConfig, table, f"instrument.{name}", base)
-        for name, table in data.items()
-    )
+    return tuple(_instrument(name, table, base) for name, table in data.items())
+
+
+def _instrument(name: str, table: Any, base: Path | None) -> InstrumentConfig:
+    """One ``[instrument.NAME]``; a bad value in its ``midi``/``serial``/``websocket`` table is
+    named in full (``instrument.NAME.midi.channel``)."""
+    data = {**table, "name": name} if isinstance(table, dict) else table
+    try:
+        return _section(InstrumentConfig, data, f"instrument.{name}", base)
+    except ConfigError as exc:
+        if str(exc).startswith(TRANSPORT_KEYS):
+            raise ConfigError(f"instrument.{name}.{exc}") from None
+        raise
 
 
 def config_from_dict(data: dict[str, Any], base: Path | None = None) -> RunConfig:

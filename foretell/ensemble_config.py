@@ -15,7 +15,7 @@ differs. ``foretell.perform.ensemble`` resolves it into a per-instrument ``RunCo
     input_thru = false             # [interaction] input_thru
     dimension = 4                  # [interaction] dimension (only without a model)
     listen_host = "0.0.0.0"        # [osc] listen_host
-    listen_port = 6000             # [osc] listen_port (each instrument needs its own; 0: any)
+    listen_port = 6000             # [osc] listen_port (shared: see below; 0: any free port)
     send_host = "127.0.0.1"        # [osc] send_host
     send_port = 6001               # [osc] send_port
     input_address = "/interface"   # [osc] input_address
@@ -25,6 +25,17 @@ differs. ``foretell.perform.ensemble`` resolves it into a per-instrument ``RunCo
     listen_to = ["bass"]           # also take these instruments' events as input (see below)
     batch = true                   # step with the others sharing its model file, per wake-up
 
+    [instrument.lead.midi]         # its own MIDI, [serial] and [websocket]: the keys of the
+    inputs = ["Keystep"]           # top-level sections (foretell.io.transport_config)
+    outputs = ["Keystep"]
+    channel = 1                    # share a port with other instruments, a channel each
+
+Instruments may share a ``listen_port`` when their ``input_address`` differ (``/lead/interface``,
+``/bass/interface``): one socket, routed by address. MIDI ports named by several instruments are
+opened once, each instrument reading and writing its ``channel``. The top-level ``[midi]``,
+``[serial]`` and ``[websocket]`` sections (and ``--midi-in``, ``--serial``, ``--ws``) belong to
+the first instrument, as if written in its section; giving both is an error.
+
 ``listen_to`` entries are ``NAME`` (what NAME's model plays), ``NAME:user`` (NAME's performer)
 or ``NAME:all``. Live control of an instrument is ``{[osc] control_prefix}/NAME/VERB`` on its
 own port (``/foretell/lead/mode``). This module validates values; it opens nothing.
@@ -32,13 +43,20 @@ own port (``/foretell/lead/mode``). This module validates values; it opens nothi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from foretell.errors import ConfigError, ControlError
+from foretell.io.transport_config import MidiConfig, SerialConfig, WebSocketConfig
 from foretell.perform.modes import get_mode
 
+if TYPE_CHECKING:
+    from foretell.config import RunConfig
+
 LISTEN_KINDS = ("model", "user", "all")
+TRANSPORTS = ("midi", "serial", "websocket")
 
 
 @dataclass(frozen=True)
@@ -65,6 +83,9 @@ class InstrumentConfig:
     log_dir: Path | None = None
     listen_to: tuple[str, ...] = ()
     batch: bool = True
+    midi: MidiConfig | None = None
+    serial: SerialConfig | None = None
+    websocket: WebSocketConfig | None = None
 
     def __post_init__(self) -> None:
         key = f"instrument.{self.name}"
@@ -113,3 +134,56 @@ def parse_instrument_flag(text: str) -> InstrumentConfig:
         send_host=out_host,
         send_port=ports[1],
     )
+
+
+@dataclass(frozen=True)
+class TransportSections:
+    """The MIDI, serial and WebSocket sections of one instrument (``None``: the first one)."""
+
+    instrument: str | None
+    midi: MidiConfig
+    serial: SerialConfig
+    websocket: WebSocketConfig
+
+
+def transport_sections(config: RunConfig) -> list[TransportSections]:
+    """Each instrument's transport sections; the top-level ones are the first instrument's.
+
+    One ``ConfigError`` line for a section given both at the top and in the first instrument's
+    table, and for a serial device or WebSocket port that two instruments both name.
+    """
+    top = TransportSections(None, config.midi, config.serial, config.websocket)
+    if not config.instrument:
+        return [top]
+    sections = []
+    for index, inst in enumerate(config.instrument):
+        chosen = {}
+        for kind in TRANSPORTS:
+            own, top_section = getattr(inst, kind), getattr(top, kind)
+            inherited = top_section if index == 0 else type(top_section)()
+            if own is not None and inherited.enabled:
+                raise ConfigError(
+                    f"[{kind}] and [instrument.{inst.name}.{kind}] both set up the first "
+                    f"instrument's {kind} (keep one)"
+                )
+            chosen[kind] = inherited if own is None else own
+        sections.append(TransportSections(inst.name, **chosen))
+    _check_unique(sections, "serial", lambda s: s.serial.port)
+    _check_unique(
+        sections, "websocket", lambda s: s.websocket.port and (s.websocket.host, s.websocket.port)
+    )
+    return sections
+
+
+def _check_unique(
+    sections: list[TransportSections], kind: str, key: Callable[[TransportSections], object]
+) -> None:
+    taken: dict[object, str | None] = {}
+    for section in sections:
+        value = key(section)
+        if value and value in taken:
+            raise ConfigError(
+                f"instruments {taken[value]!r} and {section.instrument!r} both use {kind} "
+                f"{getattr(section, kind).port} (give each its own)"
+            )
+        taken[value] = section.instrument

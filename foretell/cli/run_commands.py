@@ -163,10 +163,12 @@ def _instrument_lines(session: Session) -> list[str]:
         return []
     lines = []
     for name, inst in session.engine.instruments.items():
-        host, port = session.sources[name].address
+        source = session.sources[name]
+        host, port = source.address
         out = session.outputs[name]
         lines.append(
-            f"foretell: instrument {name}: OSC in {host}:{port}, out {out.osc_address} to "
+            f"foretell: instrument {name}: OSC in {source.routes.input_address} on {host}:{port}, "
+            f"out {out.osc_address} to "
             f"{out.host}:{out.port}; mode {inst.settings.mode}; model {inst.model_name or 'none'}"
         )
     return lines

@@ -11,6 +11,10 @@ a note-off. With MPE, input follows the member channel of the newest note (expre
 notes' channels is ignored) and output gives each note a member channel of its own (2..16), its
 expression sent on that channel before the note.
 
+An instrument's ``channel`` (``with_channel``) becomes the channel of every map that names none,
+in and out, and limits what it hears (``channels_heard``), so several instruments can share one
+port, a channel each.
+
 No ports, threads or clocks here: pure state machines over message objects, testable with mido
 alone. Channels are 1..16 in the config and 0..15 in mido.
 """
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import replace
 
 import mido
 
@@ -32,6 +37,21 @@ EXPRESSION = ("pitchwheel", "aftertouch", "polytouch", "control_change")
 def default_maps(controls: int) -> tuple[MidiMap, ...]:
     """Without ``[[midi.map]]``: control i is CC 1+i (any channel in, channel 1 out)."""
     return tuple(MidiMap(control=i, type="cc", number=1 + i) for i in range(controls))
+
+
+def with_channel(maps: Sequence[MidiMap], channel: int | None) -> tuple[MidiMap, ...]:
+    """An instrument's ``channel`` (1..16) given to every map that names none."""
+    if channel is None:
+        return tuple(maps)
+    return tuple(m if m.channel is not None else replace(m, channel=channel) for m in maps)
+
+
+def channels_heard(maps: Sequence[MidiMap], channel: int | None) -> frozenset[int] | None:
+    """The mido channels (0..15) an instrument with ``channel`` reads: its maps' channels once
+    ``with_channel`` has given them one; ``None`` (every message) without ``channel``."""
+    if channel is None:
+        return None
+    return frozenset(m.channel - 1 for m in with_channel(maps, channel) if m.channel is not None)
 
 
 def to_unit(mapping: MidiMap, raw: int) -> float:

@@ -3,14 +3,16 @@
 - Codec: ``decode_packet(bytes) -> [(address, args)]`` (python-osc's parser; bundles are flattened,
   their time tags ignored: inputs count when they arrive) and ``encode_floats(address, values)``
   (a cached prefix plus ``struct``: ``/prediction f f ...``).
-- Router: ``OscRoutes.route(address, args)`` maps an address to a user input or a live-control
-  command: ``{input_address}`` (``/interface f f ...``), ``{control_prefix}/VERB``
-  (``/foretell/mode`` ...) and, if enabled, IMPSY's
-  ``/impsy/mode|reset|pause|sigmatemp|pitemp|timescale``.
-- Transport: ``OscSource`` (a non-blocking UDP socket read on the engine's loop with
-  ``add_reader``; each wake-up drains every waiting datagram, so an answer is made only for the
-  newest input) and ``OscSink`` (a non-blocking ``sendto``; a full buffer or unreachable peer drops
-  the datagram and counts it, never blocks).
+- Router: ``OscRouter.route(address, args)`` maps an address to one instrument's user input or
+  live-control command, per its ``OscRoutes``: ``{input_address}`` (``/interface f f ...``),
+  ``{control_prefix}/VERB`` (``/foretell/mode`` ...) and, if enabled, IMPSY's
+  ``/impsy/mode|reset|pause|sigmatemp|pitemp|timescale``. Several instruments can share one port
+  when their input addresses differ (``/lead/interface``, ``/bass/interface``).
+- Transport: ``OscPort`` (a non-blocking UDP socket read on the engine's loop with
+  ``add_reader``; each wake-up drains every waiting datagram, so each instrument answers only its
+  newest input), ``OscSource`` (one instrument's place on a port, its own or shared) and
+  ``OscSink`` (a non-blocking ``sendto``; a full buffer or unreachable peer drops the datagram and
+  counts it, never blocks).
 
 Neither sockets nor the loop are touched until ``start()``. Errors raise ``OscError``.
 """
@@ -69,46 +71,98 @@ def decode_packet(data: bytes) -> list[tuple[str, list[object]]]:
 
 @dataclass(frozen=True)
 class OscRoutes:
-    """Which addresses mean what (see the module docstring)."""
+    """The addresses of one instrument (see the module docstring)."""
 
     input_address: str = "/interface"
     control_prefix: str = "/foretell"
     impsy_control: bool = True
 
-    def route(self, address: str, args: list[object]) -> list[object] | Command:
-        """The input's raw values (a list) or a command; raise ``ControlError``/``OscError``."""
-        if address == self.input_address:
-            return args
+
+@dataclass(frozen=True)
+class Rejected:
+    """A message no inbox can use: the rejection kind and what to report."""
+
+    kind: str
+    detail: str
+
+
+Routed = list[object] | Command | Rejected
+
+
+class OscRouter:
+    """The inboxes listening on one UDP port, told apart by address (one dict hit per input).
+
+    Slot 0, the first inbox added, also takes what belongs to no one: malformed packets, unknown
+    addresses and, when its routes allow them, IMPSY's ``/impsy/VERB`` (IMPSY names no
+    instrument). Change it only between wake-ups (``add``/``remove`` run at start and stop).
+    """
+
+    def __init__(self) -> None:
+        self.inboxes: list[Inbox] = []
+        self._routes: list[OscRoutes] = []
+        self._inputs: dict[str, int] = {}
+        self._controls: dict[str, int] = {}
+        self._impsy: int | None = None
+
+    def add(self, routes: OscRoutes, inbox: Inbox) -> None:
+        """Route ``routes``' addresses to ``inbox``; ``OscError`` if another inbox has them."""
+        for other in self._routes:
+            if routes.input_address == other.input_address:
+                raise OscError(f"two inputs on one OSC port share {routes.input_address}")
+        self.inboxes.append(inbox)
+        self._routes.append(routes)
+        self._index()
+
+    def remove(self, inbox: Inbox) -> None:
+        slot = next(i for i, known in enumerate(self.inboxes) if known is inbox)
+        del self.inboxes[slot], self._routes[slot]
+        self._index()
+
+    def _index(self) -> None:
+        self._inputs = {r.input_address: i for i, r in enumerate(self._routes)}
+        self._controls = {r.control_prefix: i for i, r in enumerate(self._routes)}
+        self._impsy = next((i for i, r in enumerate(self._routes) if r.impsy_control), None)
+
+    def route(self, address: str, args: list[object]) -> tuple[int, Routed]:
+        """The slot of the inbox ``address`` is for, and the input's raw values, a command or
+        why it was rejected."""
+        slot = self._inputs.get(address)
+        if slot is not None:
+            return slot, args
         prefix, _, verb = address.rpartition("/")
-        if prefix == self.control_prefix or (
-            self.impsy_control and prefix == "/impsy" and verb in IMPSY_VERBS
-        ):
-            return parse_command(verb, args)
-        raise OscError(f"unknown OSC address {address!r}")
+        slot = self._controls.get(prefix)
+        if slot is None and prefix == "/impsy" and verb in IMPSY_VERBS:
+            slot = self._impsy
+        if slot is None:
+            return 0, Rejected("unknown_address", f"unknown OSC address {address!r}")
+        try:
+            return slot, parse_command(verb, args)
+        except ControlError as exc:
+            return slot, Rejected("bad_command", f"{address}: {exc}")
 
 
-def deliver(inbox: Inbox, routes: OscRoutes, datagrams: Sequence[bytes]) -> None:
-    """Decode and route a batch of datagrams in order; only the last input is answered."""
-    routed: list[list[object] | Command] = []
+def deliver(router: OscRouter, datagrams: Sequence[bytes]) -> None:
+    """Decode and route a batch of datagrams in order; each inbox answers only its last input."""
+    inboxes = router.inboxes
+    routed: list[tuple[int, list[object] | Command]] = []
     for data in datagrams:
         try:
             messages = decode_packet(data)
         except OscError as exc:
-            inbox.on_reject("malformed", str(exc))
+            inboxes[0].on_reject("malformed", str(exc))
             continue
         for address, args in messages:
-            try:
-                routed.append(routes.route(address, args))
-            except ControlError as exc:
-                inbox.on_reject("bad_command", f"{address}: {exc}")
-            except OscError as exc:
-                inbox.on_reject("unknown_address", str(exc))
-    last_input = max((i for i, item in enumerate(routed) if isinstance(item, list)), default=-1)
-    for i, item in enumerate(routed):
+            slot, item = router.route(address, args)
+            if isinstance(item, Rejected):
+                inboxes[slot].on_reject(item.kind, item.detail)
+            else:
+                routed.append((slot, item))
+    last = {slot: i for i, (slot, item) in enumerate(routed) if isinstance(item, list)}
+    for i, (slot, item) in enumerate(routed):
         if isinstance(item, list):
-            inbox.on_input(item, answer=i == last_input)
+            inboxes[slot].on_input(item, answer=last[slot] == i)
         else:
-            inbox.on_command(item)
+            inboxes[slot].on_command(item)
 
 
 # -- transport ----------------------------------------------------------------------------------
@@ -123,18 +177,17 @@ def _resolve(host: str, port: int) -> tuple[str, int]:
     return str(address[0]), int(address[1])
 
 
-class OscSource(Source):
-    """Receives ``/interface`` and control messages on a UDP port.
+class OscPort:
+    """One UDP socket, shared by every ``OscSource`` that joins it (``OscRouter`` routes).
 
-    ``start`` (on the engine's loop) binds the socket and registers it with the loop; the loop
-    calls ``_readable`` when datagrams wait. ``address`` is the bound (host, port) once started,
-    which tells the real port when ``port=0``.
+    The first ``join`` (on the engine's loop) binds the socket and registers it with the loop,
+    which calls ``_readable`` when datagrams wait; the last ``leave`` closes it. ``received``
+    counts the port's datagrams.
     """
 
-    def __init__(self, host: str, port: int, routes: OscRoutes | None = None) -> None:
-        super().__init__()
+    def __init__(self, host: str, port: int) -> None:
         self.host, self.port = host, port
-        self.routes = routes or OscRoutes()
+        self.router = OscRouter()
         self.received = 0
         self._socket: socket.socket | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -146,7 +199,21 @@ class OscSource(Source):
         host, port = self._socket.getsockname()[:2]
         return str(host), int(port)
 
-    def _open(self, inbox: Inbox) -> None:
+    def join(self, routes: OscRoutes, inbox: Inbox) -> None:
+        self.router.add(routes, inbox)
+        if self._socket is None:
+            try:
+                self._open()
+            except OscError:
+                self.router.remove(inbox)
+                raise
+
+    def leave(self, inbox: Inbox) -> None:
+        self.router.remove(inbox)
+        if not self.router.inboxes:
+            self._close()
+
+    def _open(self) -> None:
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
@@ -158,9 +225,9 @@ class OscSource(Source):
             ) from exc
         sock.setblocking(False)
         self._socket, self._loop = sock, asyncio.get_running_loop()
-        self._loop.add_reader(sock.fileno(), self._readable, inbox)
+        self._loop.add_reader(sock.fileno(), self._readable)
 
-    def _readable(self, inbox: Inbox) -> None:
+    def _readable(self) -> None:
         sock = self._socket
         if sock is None:
             return
@@ -173,7 +240,7 @@ class OscSource(Source):
             except OSError:
                 break  # e.g. an ICMP error queued on the socket; the next read goes on
         self.received += len(datagrams)
-        deliver(inbox, self.routes, datagrams)
+        deliver(self.router, datagrams)
 
     def _close(self) -> None:
         if self._socket is not None:
@@ -181,6 +248,46 @@ class OscSource(Source):
                 self._loop.remove_reader(self._socket.fileno())
             self._socket.close()
         self._socket = self._loop = None
+
+
+class OscSource(Source):
+    """Receives one instrument's ``/interface`` and control messages on a UDP port.
+
+    Alone it has a port of its own; give several the same ``OscPort`` (``shared``) and they
+    listen on one socket, told apart by ``routes``. ``start``/``stop`` run on the engine's loop.
+    ``address`` is the bound (host, port) once started (the real port when ``port=0``).
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        routes: OscRoutes | None = None,
+        shared: OscPort | None = None,
+    ) -> None:
+        super().__init__()
+        self.host, self.port = host, port
+        self.routes = routes or OscRoutes()
+        self.udp = shared or OscPort(host, port)
+        self._joined: Inbox | None = None
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return self.udp.address
+
+    @property
+    def received(self) -> int:
+        """Datagrams received on this source's port (all its instruments')."""
+        return self.udp.received
+
+    def _open(self, inbox: Inbox) -> None:
+        self.udp.join(self.routes, inbox)
+        self._joined = inbox
+
+    def _close(self) -> None:
+        if self._joined is not None:
+            self.udp.leave(self._joined)
+        self._joined = None
 
 
 class OscSink(Sink):

@@ -13,6 +13,9 @@ section is off until it names something to open. Schema, with the defaults::
     feedback_guard = true          # drop input that echoes what was just sent to that device
     echo_window = 0.05             # seconds an output message counts as a possible echo
     initial = 0.5                  # value of a control no message has set yet
+    channel = 1                    # 1..16: read and write only this channel (maps that name no
+                                   # channel use it); omit: every channel, as the maps say.
+                                   # Instruments of an ensemble may share a port, a channel each
 
     [[midi.map]]                   # one table per control; none: control i is CC 1+i
     control = 0                    # index into the control values (0 = the first control)
@@ -113,10 +116,15 @@ class MidiConfig:
     feedback_guard: bool = True
     echo_window: float = 0.05
     initial: float = 0.5
+    channel: int | None = None
 
     def __post_init__(self) -> None:
         _require(self.echo_window >= 0, "midi.echo_window", self.echo_window, "seconds >= 0")
         _require(0 <= self.initial <= 1, "midi.initial", self.initial, "a value in [0, 1]")
+        ok = self.channel is None or 1 <= self.channel <= 16
+        _require(ok, "midi.channel", self.channel, "a channel 1..16")
+        ok = self.channel is None or not self.mpe
+        _require(ok, "midi.channel", self.channel, "no channel with mpe = true: MPE uses them all")
 
     @property
     def enabled(self) -> bool:

@@ -1,11 +1,13 @@
 """Build the configured MIDI, serial and WebSocket transports and attach them to an engine.
 
 ``build_transports(midi, serial, websocket, controls)`` turns the config sections into sources,
-sinks and listeners (opening nothing); ``attach(engine, transports)`` adds them to one instrument
-before ``engine.start()``, next to whatever it already has (OSC); ``attach_configured(engine,
-config)`` does both for a ``RunConfig``. Any combination can be active.
-Each transport module is imported only when its section is enabled, so a run without MIDI never
-imports mido or rtmidi.
+sinks and listeners (opening nothing); ``attach(engine, transports, instrument)`` adds them to one
+instrument before ``engine.start()``, next to whatever it already has (OSC);
+``attach_configured(engine, config)`` does both for every instrument of a ``RunConfig`` (each
+ensemble instrument its own sections; the top-level ones are the first instrument's), with one
+``MidiPorts`` for the whole run so a MIDI port several instruments name is opened once.
+Any combination can be active. Each transport module is imported only when its section is
+enabled, so a run without MIDI never imports mido or rtmidi.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from foretell.io.transport_config import MidiConfig, SerialConfig, WebSocketConf
 
 if TYPE_CHECKING:
     from foretell.config import RunConfig
+    from foretell.io.midi_ports import MidiPorts
     from foretell.perform.engine import Engine
 
 Listener = Callable[[str, Event], None]
@@ -28,41 +31,65 @@ Listener = Callable[[str, Event], None]
 
 @dataclass
 class Transports:
-    """What the config asked for, ready to attach; ``describe()`` says what is open."""
+    """What the config asked for, ready to attach; ``describe()`` says what is open.
+
+    ``labels`` names the instrument of each part (by ``id``) where a run has several.
+    """
 
     sources: list[Source] = field(default_factory=list)
     sinks: list[Sink] = field(default_factory=list)
     listeners: list[Listener] = field(default_factory=list)
+    labels: dict[int, str] = field(default_factory=dict)
+
+    def add(self, other: Transports, label: str | None = None) -> None:
+        """Take in ``other``'s parts (those of instrument ``label``)."""
+        self.sources += other.sources
+        self.sinks += other.sinks
+        self.listeners += other.listeners
+        if label is not None:
+            self.labels.update((id(part), label) for part in [*other.sources, *other.sinks])
 
     def describe(self) -> list[str]:
         """One phrase per transport (call after ``engine.start()`` for the bound ports)."""
-        from foretell.io.midi import MidiSink, MidiSource
-        from foretell.io.serial import SerialSource
-        from foretell.io.websocket import WebSocketSource
-
         phrases = []
-        for part in [*self.sources, *self.sinks]:
-            if isinstance(part, WebSocketSource):
-                host, port = part.server.address
-                phrases.append(f"WebSocket on ws://{host}:{port}")
-            elif isinstance(part, SerialSource):
-                phrases.append(f"serial {part.link.port} at {part.link.baud} baud")
-            elif isinstance(part, MidiSource):
-                phrases.append("MIDI in " + ", ".join(part.names))
-            elif isinstance(part, MidiSink):
-                phrases.append("MIDI out " + ", ".join(part.names))
+        parts: list[Source | Sink] = [*self.sources, *self.sinks]
+        for part in parts:
+            phrase = _phrase(part)
+            if phrase is not None:
+                label = self.labels.get(id(part))
+                phrases.append(phrase if label is None else f"{phrase} ({label})")
         return phrases
 
     def counters(self) -> dict[str, int]:
         """Transport-level counts worth a line at the end: ignored MIDI, dropped output, ..."""
         counts: dict[str, int] = {}
         for part in self.sources:
+            label = self.labels.get(id(part))
             for reason, n in getattr(part, "ignored", {}).items():
-                counts[f"midi {reason}"] = counts.get(f"midi {reason}", 0) + n
+                key = f"midi {reason}" if label is None else f"{label} midi {reason}"
+                counts[key] = counts.get(key, 0) + n
         for sink in self.sinks:
             if sink.dropped:
                 counts[f"{sink!r} dropped"] = sink.dropped
         return counts
+
+
+def _phrase(part: Source | Sink) -> str | None:
+    from foretell.io.midi import MidiSink, MidiSource
+    from foretell.io.serial import SerialSource
+    from foretell.io.websocket import WebSocketSource
+
+    if isinstance(part, WebSocketSource):
+        host, port = part.server.address
+        return f"WebSocket on ws://{host}:{port}"
+    if isinstance(part, SerialSource):
+        return f"serial {part.link.port} at {part.link.baud} baud"
+    if isinstance(part, MidiSource | MidiSink):
+        direction = "in" if isinstance(part, MidiSource) else "out"
+        channel = part.channels if isinstance(part, MidiSource) else None
+        heard = "" if channel is None else " channel " + ",".join(str(c + 1) for c in channel)
+        return f"MIDI {direction} " + ", ".join(part.names) + heard
+    return None
 
 
 def build_transports(
@@ -70,15 +97,17 @@ def build_transports(
     serial: SerialConfig | None = None,
     websocket: WebSocketConfig | None = None,
     controls: int | None = None,
+    ports: MidiPorts | None = None,
 ) -> Transports:
-    """Sources, sinks and listeners for every enabled section (``controls``: values per event)."""
+    """Sources, sinks and listeners for every enabled section (``controls``: values per event;
+    ``ports``: the run's shared MIDI ports, a new set if not given)."""
     transports = Transports()
     if websocket is not None and websocket.enabled:
         _add_websocket(transports, websocket)
     if serial is not None and serial.enabled:
         _add_serial(transports, serial)
     if midi is not None and midi.enabled:
-        _add_midi(transports, midi, controls)
+        _add_midi(transports, midi, controls, ports)
     return transports
 
 
@@ -105,9 +134,17 @@ def _add_serial(transports: Transports, config: SerialConfig) -> None:
         transports.sinks.append(SerialSink(link))
 
 
-def _add_midi(transports: Transports, config: MidiConfig, controls: int | None) -> None:
-    from foretell.io.midi import EchoGuard, MidiSink, MidiSource
-    from foretell.io.midi_map import MidiDecoder, MidiEncoder, default_maps
+def _add_midi(
+    transports: Transports, config: MidiConfig, controls: int | None, ports: MidiPorts | None
+) -> None:
+    from foretell.io.midi import EchoGuard, MidiPorts, MidiSink, MidiSource
+    from foretell.io.midi_map import (
+        MidiDecoder,
+        MidiEncoder,
+        channels_heard,
+        default_maps,
+        with_channel,
+    )
 
     maps = config.map
     if not maps:
@@ -119,34 +156,62 @@ def _add_midi(transports: Transports, config: MidiConfig, controls: int | None) 
         maps = default_maps(controls)
     if controls is None:
         controls = max(m.control for m in maps) + 1
+    maps = with_channel(maps, config.channel)
+    ports = ports or MidiPorts()
     guard = EchoGuard(config.echo_window) if config.feedback_guard else None
     sink = None
     if config.outputs:
-        sink = MidiSink(config.outputs, MidiEncoder(maps, mpe=config.mpe), guard)
+        sink = MidiSink(config.outputs, MidiEncoder(maps, mpe=config.mpe), guard, ports=ports)
         transports.sinks.append(sink)
     if config.inputs:
         decoder = MidiDecoder(
             maps, controls, note_off=config.note_off, mpe=config.mpe, initial=config.initial
         )
         thru = sink if config.thru else None
-        transports.sources.append(MidiSource(config.inputs, decoder, thru, guard))
+        heard = channels_heard(maps, config.channel)
+        source = MidiSource(config.inputs, decoder, thru, guard, ports=ports, channels=heard)
+        transports.sources.append(source)
 
 
 def attach(engine: Engine, transports: Transports, instrument: str | None = None) -> None:
-    """Add ``transports`` to one instrument of ``engine`` (before ``engine.start()``)."""
+    """Add ``transports`` to one instrument of ``engine`` (before ``engine.start()``); its
+    listeners (the WebSocket echo) hear only that instrument's events."""
     target = engine.instrument(instrument)
     engine.sources.extend((source, target.name) for source in transports.sources)
     engine.sinks.extend(transports.sinks)
     target.sinks.extend(transports.sinks)
     for listener in transports.listeners:
-        engine.add_listener(listener)
+        engine.add_listener(_only(target.name, listener))
+
+
+def _only(name: str, listener: Listener) -> Listener:
+    def heard(instrument: str, event: Event) -> None:
+        if instrument == name:
+            listener(instrument, event)
+
+    return heard
 
 
 def attach_configured(engine: Engine, config: RunConfig) -> Transports:
-    """Build the transports ``config`` enables and attach them to the engine's first instrument."""
-    dimension = engine.instrument().dimension
-    transports = build_transports(
-        config.midi, config.serial, config.websocket, None if dimension is None else dimension - 1
-    )
-    attach(engine, transports)
-    return transports
+    """Build the transports ``config`` enables and attach each to its instrument."""
+    from foretell.ensemble_config import transport_sections
+
+    everything = Transports()
+    ports: MidiPorts | None = None
+    for sections in transport_sections(config):
+        target = engine.instrument(sections.instrument)
+        if sections.midi.enabled and ports is None:
+            from foretell.io.midi_ports import MidiPorts
+
+            ports = MidiPorts()
+        dimension = target.dimension
+        built = build_transports(
+            sections.midi,
+            sections.serial,
+            sections.websocket,
+            None if dimension is None else dimension - 1,
+            ports,
+        )
+        attach(engine, built, target.name)
+        everything.add(built, sections.instrument)
+    return everything

@@ -3,8 +3,9 @@ wake-up are stepped in one matrix product per layer (``foretell.model.batched``)
 
 What is batched, exactly: the ``/interface`` inputs that the ensemble's OSC sockets deliver while
 the loop handles one wake-up (every socket the poll found readable, every datagram waiting on
-each), in groups of at least ``MIN_GROUP`` (4; below that, stacking the states costs more than
-the one product saves: ``foretell bench ensemble`` measures the step both ways).
+each, a socket of one instrument or one shared by several), in groups of at least ``MIN_GROUP``
+(4; below that, stacking the states costs more than the one product saves: ``foretell bench
+ensemble`` measures the step both ways).
 ``BatchingOscSource`` delivers them to their instruments with ``answer=False``; each instrument
 checks, logs and feeds its input, and its ``BatchedRuntime`` only records the step
 (``StepBatcher.defer``). On the next loop turn (``clock.call_at(now)``) the batcher runs every
@@ -27,7 +28,7 @@ import numpy as np
 
 from foretell.clock import Clock, Timer
 from foretell.io.base import Inbox
-from foretell.io.osc import OscRoutes, OscSource
+from foretell.io.osc import OscPort, OscRoutes, OscSource
 from foretell.model.batched import predict_batch
 from foretell.model.runtime import LSTMState, Runtime
 from foretell.perform.control import Command
@@ -141,9 +142,14 @@ class BatchingOscSource(OscSource):
     """An ``OscSource`` whose inputs are answered after the wake-up's batched steps."""
 
     def __init__(
-        self, host: str, port: int, routes: OscRoutes | None, batcher: StepBatcher
+        self,
+        host: str,
+        port: int,
+        routes: OscRoutes | None,
+        batcher: StepBatcher,
+        shared: OscPort | None = None,
     ) -> None:
-        super().__init__(host, port, routes)
+        super().__init__(host, port, routes, shared)
         self.batcher = batcher
 
     def start(self, inbox: Inbox) -> None:

@@ -3,7 +3,9 @@
 ``build_ensemble(config)`` resolves each ``InstrumentConfig`` against the top-level sections
 (``resolve``), loads each model file once (instruments that name the same file share its weights,
 fused once, and keep their own LSTM state and generator), and wires every instrument to its own
-OSC input (port and ``/foretell/NAME/VERB`` live control), OSC output and log. ``listen_to`` links
+OSC input (its port, or one shared with others told apart by input address; live control
+``/foretell/NAME/VERB`` on that port), OSC output and log; ``attach_configured`` adds each one's
+MIDI, serial and WebSocket (``foretell.ensemble_config.transport_sections``). ``listen_to`` links
 become a ``CrossListening`` router with its loop guard. It opens no socket or file; the engine's
 ``start()`` does. ``EnsembleHandle`` runs it on a thread, like ``EngineHandle``. Instruments that
 share a model file (and keep ``batch`` on) step together per loop wake-up
@@ -25,11 +27,12 @@ from pathlib import Path
 import numpy as np
 
 from foretell.clock import Clock, LoopClock
-from foretell.config import RunConfig, override
+from foretell.config import OscConfig, RunConfig, override
 from foretell.data.log import LogWriter
-from foretell.ensemble_config import InstrumentConfig, listen_spec
+from foretell.ensemble_config import InstrumentConfig, listen_spec, transport_sections
 from foretell.errors import ConfigError
-from foretell.io.osc import OscRoutes, OscSink, OscSource
+from foretell.io.osc import OscPort, OscRoutes, OscSink, OscSource
+from foretell.io.transports import Transports, attach_configured
 from foretell.model.batched import shared_runtimes
 from foretell.model.fileformat import ModelFile, load_model
 from foretell.model.runtime import Runtime
@@ -90,16 +93,34 @@ def resolve(config: RunConfig, inst: InstrumentConfig, index: int) -> RunConfig:
     return out
 
 
-def _check_ports(resolved: Sequence[tuple[str, RunConfig]]) -> None:
-    taken: dict[tuple[str, int], str] = {}
+def _shared_ports(resolved: Sequence[tuple[str, RunConfig]]) -> dict[str, OscPort]:
+    """One ``OscPort`` per listen_port that several instruments name (0, any free port, is never
+    shared); ``ConfigError`` if they differ in host or share an input address."""
+    by_port: dict[int, list[tuple[str, OscConfig]]] = {}
     for name, config in resolved:
-        key = (config.osc.listen_host, config.osc.listen_port)
-        if key[1] != 0 and key in taken:
-            raise ConfigError(
-                f"instruments {taken[key]!r} and {name!r} both listen on port {key[1]} "
-                "(give each its own listen_port)"
-            )
-        taken[key] = name
+        if config.osc.listen_port != 0:
+            by_port.setdefault(config.osc.listen_port, []).append((name, config.osc))
+    shared: dict[str, OscPort] = {}
+    for port, members in by_port.items():
+        if len(members) < 2:
+            continue
+        (first, osc), seen = members[0], {members[0][1].input_address: members[0][0]}
+        for name, other in members[1:]:
+            if other.listen_host != osc.listen_host:
+                raise ConfigError(
+                    f"instruments {first!r} and {name!r} share port {port} but listen on "
+                    f"{osc.listen_host} and {other.listen_host} (give them one listen_host)"
+                )
+            if other.input_address in seen:
+                raise ConfigError(
+                    f"instruments {seen[other.input_address]!r} and {name!r} both listen on port "
+                    f"{port} at {other.input_address} (give each its own input_address, e.g. "
+                    f"/{name}/interface, or its own listen_port)"
+                )
+            seen[other.input_address] = name
+        udp = OscPort(osc.listen_host, port)
+        shared.update((name, udp) for name, _ in members)
+    return shared
 
 
 def _runtimes(
@@ -147,13 +168,16 @@ def _instrument(
     runtime: Runtime | None,
     loader: ModelLoader,
     batcher: StepBatcher,
+    shared: OscPort | None,
 ) -> tuple[Instrument, OscSource, OscSink]:
     osc = config.osc
     routes = OscRoutes(osc.input_address, osc.control_prefix, osc.impsy_control)
     if isinstance(runtime, BatchedRuntime):
-        source: OscSource = BatchingOscSource(osc.listen_host, osc.listen_port, routes, batcher)
+        source: OscSource = BatchingOscSource(
+            osc.listen_host, osc.listen_port, routes, batcher, shared
+        )
     else:
-        source = OscSource(osc.listen_host, osc.listen_port, routes)
+        source = OscSource(osc.listen_host, osc.listen_port, routes, shared)
     sink = OscSink(osc.send_host, osc.send_port, osc.output_address)
     dimension = runtime.spec.dimension if runtime is not None else config.interaction.dimension
     log = None
@@ -194,12 +218,15 @@ def build_ensemble(
     resolved = [(inst.name, resolve(config, inst, i)) for i, inst in enumerate(config.instrument)]
     if len({name for name, _ in resolved}) != len(resolved):
         raise ConfigError("instrument names must be unique")
-    _check_ports(resolved)
+    shared = _shared_ports(resolved)
+    transport_sections(config)  # a transport section's mistakes, before any model is loaded
     batcher = StepBatcher(clock)
     runtimes = _runtimes(resolved, {i.name for i in config.instrument if i.batch}, batcher)
     scheduler = Scheduler(clock, config.interaction.late_limit)
     built = [
-        _instrument(name, rc, clock, scheduler, runtimes.get(name), loader, batcher)
+        _instrument(
+            name, rc, clock, scheduler, runtimes.get(name), loader, batcher, shared.get(name)
+        )
         for name, rc in resolved
     ]
     instruments = [inst for inst, _, _ in built]
@@ -223,12 +250,17 @@ def build_ensemble(
 
 
 class EnsembleHandle(EngineHandle):
-    """An ensemble running on its own thread and loop (see ``EngineHandle``)."""
+    """An ensemble running on its own thread and loop (see ``EngineHandle``), with the MIDI,
+    serial and WebSocket transports its config gives each instrument (``transports``)."""
 
     session: EnsembleSession | None
 
+    transports: Transports | None = None
+
     def _build(self, config: RunConfig) -> Session:
-        return build_ensemble(config)
+        session = build_ensemble(config)
+        self.transports = attach_configured(session.engine, config)
+        return session
 
     def osc_address_of(self, name: str) -> tuple[str, int]:
         """Where instrument ``name`` listens for OSC (the real port when configured with 0)."""

@@ -7,8 +7,8 @@ import struct
 import pytest
 from pythonosc.osc_message_builder import OscMessageBuilder
 
-from foretell.errors import ControlError, OscError
-from foretell.io.osc import OscRoutes, decode_packet, deliver, encode_floats
+from foretell.errors import OscError
+from foretell.io.osc import OscRouter, OscRoutes, Rejected, decode_packet, deliver, encode_floats
 from foretell.perform import control
 
 
@@ -33,17 +33,56 @@ def test_malformed_packets_raise_osc_error(data: bytes) -> None:
         decode_packet(data)
 
 
+def _router(*routes: OscRoutes) -> tuple[OscRouter, list[RecordingInbox]]:
+    router, inboxes = OscRouter(), []
+    for r in routes:
+        inboxes.append(RecordingInbox())
+        router.add(r, inboxes[-1])
+    return router, inboxes
+
+
 def test_routes() -> None:
-    routes = OscRoutes()
-    assert routes.route("/interface", [0.5, 0.5]) == [0.5, 0.5]
-    assert routes.route("/foretell/mode", ["polyphony"]) == control.SetMode("filter")
-    assert routes.route("/impsy/pitemp", [0.5]) == control.SetPiTemp(0.5)
-    with pytest.raises(OscError, match="unknown OSC address"):
-        routes.route("/impsy/load", ["x.ftm"])  # IMPSY has no such verb
-    with pytest.raises(ControlError):
-        routes.route("/foretell/dance", [])
-    with pytest.raises(OscError):
-        OscRoutes(impsy_control=False).route("/impsy/mode", ["filter"])
+    router, _ = _router(OscRoutes())
+    assert router.route("/interface", [0.5, 0.5]) == (0, [0.5, 0.5])
+    assert router.route("/foretell/mode", ["polyphony"]) == (0, control.SetMode("filter"))
+    assert router.route("/impsy/pitemp", [0.5]) == (0, control.SetPiTemp(0.5))
+    assert router.route("/impsy/load", ["x.ftm"])[1].kind == "unknown_address"  # type: ignore[union-attr]
+    assert router.route("/foretell/dance", [])[1].kind == "bad_command"  # type: ignore[union-attr]
+    router, _ = _router(OscRoutes(impsy_control=False))
+    assert isinstance(router.route("/impsy/mode", ["filter"])[1], Rejected)
+
+
+def test_instruments_share_a_port_by_address() -> None:
+    lead = OscRoutes("/lead/interface", "/foretell/lead", impsy_control=True)
+    bass = OscRoutes("/bass/interface", "/foretell/bass", impsy_control=True)
+    router, _ = _router(lead, bass)
+    assert router.route("/bass/interface", [0.1]) == (1, [0.1])
+    assert router.route("/lead/interface", [0.2]) == (0, [0.2])
+    assert router.route("/foretell/bass/mode", ["listen"]) == (1, control.SetMode("listen"))
+    assert router.route("/impsy/reset", []) == (0, control.Reset())  # IMPSY names no one: first
+    assert router.route("/interface", [0.1])[0] == 0  # nobody's: reported to the first
+    with pytest.raises(OscError, match="share /lead/interface"):
+        router.add(OscRoutes("/lead/interface", "/foretell/x"), RecordingInbox())
+
+
+def test_a_shared_batch_answers_each_instruments_newest_input() -> None:
+    lead = OscRoutes("/lead/interface", "/foretell/lead")
+    bass = OscRoutes("/bass/interface", "/foretell/bass")
+    router, (a, b) = _router(lead, bass)
+    batch = [
+        _message("/lead/interface", 0.1),
+        _message("/bass/interface", 0.2),
+        _message("/lead/interface", 0.3),
+        _message("/foretell/bass/pitemp", "hot"),
+        b"junk",
+    ]
+    deliver(router, batch)
+    assert a.calls == [
+        ("reject", "malformed", None),
+        ("input", [pytest.approx(0.1)], False),
+        ("input", [pytest.approx(0.3)], True),
+    ]
+    assert b.calls == [("reject", "bad_command", None), ("input", [pytest.approx(0.2)], True)]
 
 
 class RecordingInbox:
@@ -71,7 +110,9 @@ def test_a_drained_batch_answers_only_its_newest_input_and_keeps_order() -> None
         _message("/foretell/pitemp", "hot"),
         struct.pack(">8s", b"#bundle\0") + bytes(8),  # an empty bundle: nothing in it
     ]
-    deliver(inbox, OscRoutes(), batch)
+    router = OscRouter()
+    router.add(OscRoutes(), inbox)
+    deliver(router, batch)
     assert inbox.calls == [
         ("reject", "malformed", None),
         ("reject", "unknown_address", None),

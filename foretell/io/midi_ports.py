@@ -1,0 +1,217 @@
+"""MIDI ports by name, each opened once per run however many instruments use it.
+
+- Lookup: ``port_names()`` lists what the backend sees; ``resolve(name, ...)`` picks the exact
+  name, else the one name containing it (case-insensitive); ``virtual:NAME`` creates a virtual
+  port instead (ALSA, JACK, CoreMIDI; not Windows). A name that matches nothing is one
+  ``MidiError`` listing the available ports; no MIDI system at all (no ALSA sequencer) is one
+  ``MidiError`` saying so.
+- Sharing: ``MidiPorts`` opens each port on first use and closes it after its last user. An
+  output is handed to every sink that names it; an input hands each message to every ``MidiTap``
+  listening on it that hears the message's channel, so instruments on different channels of one
+  keyboard or one DAW port read only their own (the common rig: one port, a channel per voice).
+
+Threads: ``listen``/``unlisten``/``open_output``/``close_output`` run on the engine's loop. The
+backend calls back on its own thread; the callback only queues the message and wakes the loop,
+where ``_drain`` hands the batch to the taps in order and then lets each deliver it. Nothing is
+opened until first used; rtmidi is imported only then (through mido's backend).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import sys
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import mido
+
+from foretell.errors import ForetellError
+
+VIRTUAL = "virtual:"
+
+
+class MidiError(ForetellError):
+    """A MIDI port cannot be found or opened, or no MIDI backend is available."""
+
+
+# -- lookup -------------------------------------------------------------------------------------
+
+
+def backend(name: str | None = None) -> Any:
+    """mido's backend (``MIDO_BACKEND`` or rtmidi), not loaded until first used."""
+    return mido.Backend(name, load=False)
+
+
+def _no_backend(detail: str) -> MidiError:
+    return MidiError(f"no MIDI backend is available ({detail}); MIDI ports cannot be used")
+
+
+def _check_alsa(midi: Any) -> None:
+    """Refuse early (and without ALSA's stderr noise) where rtmidi's ALSA has no sequencer."""
+    default_rtmidi = midi.name == "mido.backends.rtmidi" and midi.api is None
+    if sys.platform.startswith("linux") and default_rtmidi and not os.path.exists("/dev/snd/seq"):
+        raise _no_backend("no ALSA sequencer: /dev/snd/seq is missing; try 'modprobe snd-seq'")
+
+
+def port_names(midi: Any | None = None) -> tuple[list[str], list[str]]:
+    """The (input, output) port names the backend sees; ``MidiError`` if there is no backend."""
+    midi = midi or backend()
+    _check_alsa(midi)
+    try:
+        return list(midi.get_input_names()), list(midi.get_output_names())
+    except (OSError, ImportError, RuntimeError) as exc:
+        raise _no_backend(str(exc)) from exc
+
+
+def resolve(name: str, available: Sequence[str], direction: str) -> str:
+    """The port called ``name``: an exact match, else the one name containing it."""
+    if name in available:
+        return name
+    found = [a for a in available if name.lower() in a.lower()]
+    if len(found) == 1:
+        return found[0]
+    listed = ", ".join(repr(a) for a in available) or "none"
+    if found:
+        raise MidiError(f"MIDI {direction} {name!r} is ambiguous (matches: {listed})")
+    raise MidiError(f"MIDI {direction} {name!r} not found (available: {listed})")
+
+
+def device_of(port: str) -> str:
+    """The device part of a port name (ALSA appends ' client:port', which differs in and out)."""
+    name = port.removeprefix(VIRTUAL)
+    return re.sub(r"\s+\d+:\d+$", "", name).strip().lower()
+
+
+def _key(midi: Any, name: str, direction: str) -> str:
+    """What identifies the port ``name`` means: its full name, or ``virtual:NAME``."""
+    if name.startswith(VIRTUAL):
+        return name
+    return resolve(name, port_names(midi)[0 if direction == "input" else 1], direction)
+
+
+def _open(midi: Any, key: str, direction: str) -> Any:
+    """Open one port by its key (``virtual:NAME`` creates one); ``MidiError`` saying why not."""
+    opener = midi.open_input if direction == "input" else midi.open_output
+    try:
+        if key.startswith(VIRTUAL):
+            return opener(key.removeprefix(VIRTUAL), virtual=True)
+        return opener(key)
+    except (OSError, ImportError, RuntimeError, NotImplementedError) as exc:
+        raise MidiError(f"cannot open MIDI {direction} {key!r} ({exc})") from exc
+
+
+# -- sharing ------------------------------------------------------------------------------------
+
+
+class MidiTap(Protocol):
+    """What listens on input ports (``foretell.io.midi.MidiSource``), called on the loop."""
+
+    channels: frozenset[int] | None  # mido channels 0..15 it hears; None: all, and system messages
+
+    def take(self, device: str, message: mido.Message) -> None:
+        """One message from ``device`` (a batch is being drained)."""
+
+    def flush(self) -> None:
+        """The batch is over: deliver what it brought."""
+
+
+@dataclass
+class _Input:
+    port: Any
+    device: str
+    taps: list[MidiTap] = field(default_factory=list)
+
+
+class MidiPorts:
+    """The MIDI ports of one run, each opened once (see the module docstring)."""
+
+    def __init__(self, midi: Any | None = None) -> None:
+        self._midi = midi
+        self._inputs: dict[str, _Input] = {}
+        self._outputs: dict[str, tuple[Any, int]] = {}  # key -> (port, users)
+        self._queue: deque[tuple[_Input, mido.Message]] = deque()
+        self._wake_pending = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def midi(self) -> Any:
+        if self._midi is None:
+            self._midi = backend()
+        return self._midi
+
+    # -- outputs --------------------------------------------------------------------------------
+
+    def open_output(self, name: str) -> tuple[str, Any]:
+        """The (device, port) called ``name``, opened on its first use."""
+        key = _key(self.midi, name, "output")
+        port, users = self._outputs.get(key) or (_open(self.midi, key, "output"), 0)
+        self._outputs[key] = (port, users + 1)
+        return device_of(port.name or name), port
+
+    def close_output(self, port: Any) -> None:
+        """One user is done with ``port``; the last one closes it."""
+        for key, (known, users) in list(self._outputs.items()):
+            if known is port:
+                if users > 1:
+                    self._outputs[key] = (port, users - 1)
+                    return
+                del self._outputs[key]
+                with contextlib.suppress(OSError, ValueError, RuntimeError):
+                    port.close()
+
+    # -- inputs ---------------------------------------------------------------------------------
+
+    def listen(self, name: str, tap: MidiTap) -> None:
+        """Hand ``tap`` the messages of input ``name`` (opened on its first use)."""
+        key = _key(self.midi, name, "input")
+        entry = self._inputs.get(key)
+        if entry is None:
+            self._loop = asyncio.get_running_loop()
+            port = _open(self.midi, key, "input")
+            entry = _Input(port, device_of(port.name or name))
+            port.callback = self._callback_for(entry)
+            self._inputs[key] = entry
+        entry.taps.append(tap)
+
+    def unlisten(self, tap: MidiTap) -> None:
+        """Stop handing ``tap`` messages; close the inputs no one listens to any more."""
+        for key, entry in list(self._inputs.items()):
+            entry.taps = [t for t in entry.taps if t is not tap]
+            if not entry.taps:
+                del self._inputs[key]
+                with contextlib.suppress(OSError, RuntimeError):
+                    entry.port.callback = None
+                    entry.port.close()
+        if not self._inputs:
+            self._loop = None
+
+    def _callback_for(self, entry: _Input) -> Callable[[mido.Message], None]:
+        def callback(message: mido.Message) -> None:  # the backend's thread
+            self._queue.append((entry, message))
+            loop = self._loop
+            if not self._wake_pending and loop is not None:
+                self._wake_pending = True
+                with contextlib.suppress(RuntimeError):  # a closed loop: the engine stopped
+                    loop.call_soon_threadsafe(self._drain)
+
+        return callback
+
+    def _drain(self) -> None:
+        """On the loop: every queued message, in order, to the taps that hear its channel."""
+        self._wake_pending = False
+        touched: dict[int, MidiTap] = {}
+        while self._queue:
+            entry, message = self._queue.popleft()
+            channel = getattr(message, "channel", None)
+            for tap in entry.taps:
+                heard = tap.channels
+                if heard is None or channel in heard:
+                    tap.take(entry.device, message)
+                    touched[id(tap)] = tap
+        for tap in touched.values():
+            tap.flush()
