@@ -192,12 +192,14 @@ def _only(name: str, listener: Listener) -> Listener:
     return heard
 
 
-def attach_configured(engine: Engine, config: RunConfig) -> Transports:
-    """Build the transports ``config`` enables and attach each to its instrument."""
+def attach_configured(
+    engine: Engine, config: RunConfig, ports: MidiPorts | None = None
+) -> Transports:
+    """Build the transports ``config`` enables and attach each to its instrument (``ports``:
+    the MIDI ports to share, a new set on the default backend if not given)."""
     from foretell.ensemble_config import transport_sections
 
     everything = Transports()
-    ports: MidiPorts | None = None
     for sections in transport_sections(config):
         target = engine.instrument(sections.instrument)
         if sections.midi.enabled and ports is None:

@@ -4,13 +4,10 @@ this machine has a MIDI system (it is skipped, saying why, where there is none).
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
-from typing import Any
 
 import mido
 import pytest
-from mido.ports import BaseOutput
 
 from foretell.events import Event
 from foretell.io.midi import (
@@ -24,78 +21,9 @@ from foretell.io.midi import (
 )
 from foretell.io.midi_map import MidiDecoder, MidiEncoder, default_maps
 from foretell.io.transport_config import MidiMap
+from tests.io.midi_fakes import FakeBackend, ListInbox
 
 M = mido.Message
-
-
-class FakeInput:
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.callback: Any = None
-        self.closed = False
-
-    def play(self, *messages: mido.Message) -> None:
-        """Deliver from a thread of its own, as rtmidi does (to the callback, if one is set)."""
-        thread = threading.Thread(
-            target=lambda: [self.callback and self.callback(m) for m in messages]
-        )
-        thread.start()
-        thread.join()
-
-    def close(self) -> None:
-        self.closed = True
-
-
-class FakeOutput(BaseOutput):  # type: ignore[misc]
-    def __init__(self, name: str) -> None:
-        super().__init__(name)
-        self.sent: list[mido.Message] = []
-
-    def _send(self, message: mido.Message) -> None:
-        self.sent.append(message)
-
-
-class FakeBackend:
-    """mido's backend interface, list-backed: ALSA-style names with client:port numbers."""
-
-    name, api = "fake", None
-
-    def __init__(self) -> None:
-        self.inputs = {"X-TOUCH MINI 20:0": FakeInput("X-TOUCH MINI 20:0")}
-        self.outputs = {
-            "X-TOUCH MINI 20:1": FakeOutput("X-TOUCH MINI 20:1"),
-            "Synth 24:0": FakeOutput("Synth 24:0"),
-        }
-
-    def get_input_names(self) -> list[str]:
-        return list(self.inputs)
-
-    def get_output_names(self) -> list[str]:
-        return list(self.outputs)
-
-    def open_input(self, name: str, virtual: bool = False, **kwargs: Any) -> FakeInput:
-        if virtual:
-            self.inputs[name] = FakeInput(name)
-        return self.inputs[name]
-
-    def open_output(self, name: str, virtual: bool = False, **kwargs: Any) -> FakeOutput:
-        if virtual:
-            self.outputs[name] = FakeOutput(name)
-        return self.outputs[name]
-
-
-class ListInbox:
-    def __init__(self) -> None:
-        self.inputs: list[tuple[tuple[float, ...], bool]] = []
-
-    def on_input(self, values: Any, *, answer: bool = True) -> None:
-        self.inputs.append((tuple(values), answer))
-
-    def on_command(self, command: Any) -> None:
-        raise AssertionError("MIDI sends no commands")
-
-    def on_reject(self, kind: str, detail: str) -> None:
-        raise AssertionError(f"unexpected reject {kind}: {detail}")
 
 
 def test_port_names_resolve_by_unique_part() -> None:

@@ -1,0 +1,253 @@
+"""Instruments sharing one real UDP port, told apart by address prefix: independent peers
+(python-osc, liblo's oscsend, a raw socket), isolation, live control by name, a log each,
+batching across the shared socket, a WebSocket each, and the config mistakes as one line."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pythonosc.osc_bundle_builder import IMMEDIATELY, OscBundleBuilder
+from pythonosc.osc_message_builder import build_msg
+from pythonosc.udp_client import SimpleUDPClient
+from websockets.sync.client import connect
+
+from foretell.config import config_from_dict
+from foretell.data.log import read_log
+from foretell.errors import ConfigError
+from foretell.io.osc import decode_packet
+from foretell.io.websocket import WebSocketSource
+from foretell.perform.batching import BatchingOscSource
+from foretell.perform.ensemble import EnsembleHandle, build_ensemble
+from tests.fixtures import random_model_file
+
+NAMES = ("lead", "bass", "keys")
+OSCSEND = shutil.which("oscsend")
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _recv(sock: socket.socket, timeout: float = 2.0) -> tuple[str, list[object]] | None:
+    sock.settimeout(timeout)
+    try:
+        return decode_packet(sock.recv(65536))[0]
+    except TimeoutError:
+        return None
+
+
+def _wait(condition: Any, timeout: float = 2.0) -> None:
+    end = time.monotonic() + timeout
+    while not condition() and time.monotonic() < end:
+        time.sleep(0.01)
+
+
+@pytest.fixture
+def model(tmp_path: Path) -> Path:
+    return random_model_file(tmp_path / "shared.ftm")
+
+
+@pytest.fixture
+def peers() -> Iterator[dict[str, socket.socket]]:
+    socks = {}
+    for name in NAMES:
+        socks[name] = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        socks[name].bind(("127.0.0.1", 0))
+    yield socks
+    for sock in socks.values():
+        sock.close()
+
+
+def _config(
+    model: Path,
+    tmp_path: Path,
+    peers: dict[str, socket.socket],
+    port: int,
+    more: dict[str, Any] | None = None,
+) -> Any:
+    """``NAMES`` on ``port`` at /NAME/interface, each answering its peer (and ``more``)."""
+    instruments = {
+        name: {
+            "model": str(model),
+            "mode": "filter",
+            "listen_port": port,
+            "input_address": f"/{name}/interface",
+            "send_port": peers[name].getsockname()[1],
+        }
+        for name in NAMES
+    }
+    instruments.update(more or {})
+    return config_from_dict(
+        {
+            "model": {"seed": 0},
+            "osc": {"listen_host": "127.0.0.1"},
+            "log": {"dir": str(tmp_path / "logs")},
+            "instrument": instruments,
+        }
+    )
+
+
+def _oscsend(port: int, address: str, types: str, *values: str) -> None:
+    assert OSCSEND is not None
+    subprocess.run(
+        [OSCSEND, "127.0.0.1", str(port), address, types, *values], check=True, timeout=5
+    )
+
+
+def _snap(handle: EnsembleHandle) -> dict[str, Any]:
+    return {i.name: i for i in handle.snapshot().instruments}
+
+
+@pytest.mark.skipif(not OSCSEND, reason="liblo-tools (oscsend) is not installed")
+def test_one_port_many_instruments_each_answers_its_own_peer(
+    model: Path, tmp_path: Path, peers: dict[str, socket.socket]
+) -> None:
+    port = _free_port()
+    with EnsembleHandle(_config(model, tmp_path, peers, port)).start() as handle:
+        assert {handle.osc_address_of(n) for n in NAMES} == {("127.0.0.1", port)}
+        SimpleUDPClient("127.0.0.1", port).send_message("/lead/interface", [0.1, 0.2, 0.3])
+        reply = _recv(peers["lead"])
+        assert reply is not None and reply[0] == "/lead/prediction" and len(reply[1]) == 3
+        _oscsend(port, "/bass/interface", "fff", "0.9", "0.8", "0.7")  # liblo, not python-osc
+        reply = _recv(peers["bass"])
+        assert reply is not None and reply[0] == "/bass/prediction"
+        assert _recv(peers["keys"], 0.2) is None and _recv(peers["lead"], 0.05) is None
+        snap = _snap(handle)
+        assert [snap[n].inputs for n in NAMES] == [1, 1, 0]
+        assert not any(snap[n].rejected for n in NAMES)
+
+
+@pytest.mark.skipif(not OSCSEND, reason="liblo-tools (oscsend) is not installed")
+def test_bad_input_and_live_control_stay_with_their_instrument(
+    model: Path, tmp_path: Path, peers: dict[str, socket.socket]
+) -> None:
+    port = _free_port()
+    with EnsembleHandle(_config(model, tmp_path, peers, port)).start() as handle:
+        client = SimpleUDPClient("127.0.0.1", port)
+        client.send_message("/bass/interface", [0.1, 0.2])  # wrong count
+        client.send_message("/foretell/bass/pitemp", "hot")  # a bad command
+        _oscsend(port, "/foretell/bass/mode", "s", "listen")
+        _wait(lambda: _snap(handle)["bass"].settings.mode == "listen")
+        snap = _snap(handle)
+        assert snap["bass"].settings.mode == "listen" and sum(snap["bass"].rejected.values()) == 2
+        assert snap["lead"].settings.mode == snap["keys"].settings.mode == "filter"
+        assert not snap["lead"].rejected and not snap["keys"].rejected
+        client.send_message("/keys/interface", [0.3, 0.3, 0.3])
+        assert _recv(peers["keys"]) is not None  # keys still answers
+        client.send_message("/bass/interface", [0.3, 0.3, 0.3])
+        assert _recv(peers["bass"], 0.2) is None  # bass listens now
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as raw:
+            raw.sendto(b"garbage", ("127.0.0.1", port))  # nobody's: the port's first instrument
+        _wait(lambda: bool(_snap(handle)["lead"].rejected))
+        snap = _snap(handle)
+        assert snap["lead"].rejected == {"malformed": 1} and not snap["keys"].rejected
+
+
+def test_each_instrument_on_a_shared_port_keeps_its_own_log(
+    model: Path, tmp_path: Path, peers: dict[str, socket.socket]
+) -> None:
+    port = _free_port()
+    with EnsembleHandle(_config(model, tmp_path, peers, port)).start() as handle:
+        client = SimpleUDPClient("127.0.0.1", port)
+        for name, count in (("lead", 3), ("keys", 2)):
+            for _ in range(count):
+                client.send_message(f"/{name}/interface", [0.4, 0.5, 0.6])
+                assert _recv(peers[name]) is not None
+        assert handle.session is not None
+    for name, count in (("lead", 3), ("bass", 0), ("keys", 2)):
+        logs = list((tmp_path / "logs" / name).glob("*-mdrnn.log"))
+        assert len(logs) == 1
+        rows = read_log(logs[0]).rows
+        assert sum(r.source == "user" for r in rows) == count
+        assert sum(r.source == "model" for r in rows) == count
+
+
+def test_inputs_for_several_instruments_in_one_datagram_are_one_batch(
+    model: Path, tmp_path: Path, peers: dict[str, socket.socket]
+) -> None:
+    port = _free_port()
+    drums = {"model": str(model), "listen_port": port, "mode": "listen"}  # /interface: 4 sharers
+    config = _config(model, tmp_path, peers, port, more={"drums": drums})
+    with EnsembleHandle(config).start() as handle:
+        assert handle.session is not None
+        assert all(isinstance(s, BatchingOscSource) for s in handle.session.sources.values())
+        bundle = OscBundleBuilder(IMMEDIATELY)
+        for name in ("lead", "bass", "keys", "drums"):
+            address = "/interface" if name == "drums" else f"/{name}/interface"
+            bundle.add_content(build_msg(address, [0.2, 0.4, 0.6]))
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as raw:
+            raw.sendto(bundle.build().dgram, ("127.0.0.1", port))
+        for name in NAMES:
+            reply = _recv(peers[name])
+            assert reply is not None and reply[0] == f"/{name}/prediction"
+        batcher = handle.session.batcher
+        assert batcher is not None
+        assert handle.call(batcher.stats)["largest"] == 4
+
+
+def test_a_websocket_per_instrument(model: Path, tmp_path: Path) -> None:
+    config = config_from_dict(
+        {
+            "model": {"file": str(model), "seed": 0},
+            "interaction": {"mode": "filter"},
+            "osc": {"listen_host": "127.0.0.1", "listen_port": 0},
+            "log": {"enabled": False},
+            "instrument": {n: {"websocket": {"port": 0}} for n in ("lead", "bass")},
+        }
+    )
+    with EnsembleHandle(config).start() as handle:
+        transports = handle.transports
+        assert transports is not None
+        servers = {
+            transports.labels[id(s)]: s.server
+            for s in transports.sources
+            if isinstance(s, WebSocketSource)
+        }
+        ports = {n: handle.call(lambda s=s: s.address)[1] for n, s in servers.items()}
+        urls = {n: f"ws://127.0.0.1:{port}" for n, port in ports.items()}
+        with connect(urls["lead"]) as lead, connect(urls["bass"]) as bass:
+            lead.send(json.dumps({"interface": [0.2, 0.4, 0.6]}))
+            got = [json.loads(lead.recv(2)) for _ in range(2)]
+            assert {next(iter(m)) for m in got} == {"interface", "prediction"}
+            with pytest.raises(TimeoutError):
+                bass.recv(0.2)  # bass's page hears nothing of lead
+            bass.send(json.dumps({"command": "mode", "args": ["listen"]}))
+            _wait(lambda: _snap(handle)["bass"].settings.mode == "listen")
+        snap = _snap(handle)
+        assert (snap["lead"].inputs, snap["bass"].inputs) == (1, 0)
+        assert (snap["lead"].settings.mode, snap["bass"].settings.mode) == ("filter", "listen")
+
+
+@pytest.mark.parametrize(
+    ("instruments", "message"),
+    [
+        (
+            {"a": {"listen_port": 7000}, "b": {"listen_port": 7000}},
+            r"^instruments 'a' and 'b' both listen on port 7000 at /interface \(give each its own "
+            r"input_address, e\.g\. /b/interface, or its own listen_port\)$",
+        ),
+        (
+            {
+                "a": {"listen_port": 7000, "input_address": "/a/interface"},
+                "b": {"listen_port": 7000, "listen_host": "127.0.0.1"},
+            },
+            r"^instruments 'a' and 'b' share port 7000 but listen on 0\.0\.0\.0 and 127\.0\.0\.1",
+        ),
+    ],
+)
+def test_shared_port_mistakes_are_one_line(
+    model: Path, instruments: dict[str, Any], message: str
+) -> None:
+    config = config_from_dict({"model": {"file": str(model)}, "instrument": instruments})
+    with pytest.raises(ConfigError, match=message):
+        build_ensemble(config)
