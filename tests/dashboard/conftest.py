@@ -1,4 +1,5 @@
-"""A real engine with a real (random-weight) model, its dashboard, and headless Debian Chromium.
+"""A real engine with a real (random-weight) model, its dashboard, and headless Debian Chromium;
+and an ensemble of three such instruments (a, b, c) in one engine, served by one dashboard.
 
 Browser tests skip, saying why, when Playwright or ``/usr/bin/chromium`` is missing. Chromium is
 never downloaded: Playwright drives the system's binary.
@@ -16,8 +17,18 @@ from typing import Any
 
 import pytest
 
-from foretell.config import InteractionConfig, LogConfig, ModelConfig, OscConfig, RunConfig
+from foretell.config import (
+    InteractionConfig,
+    LogConfig,
+    ModelConfig,
+    OscConfig,
+    RunConfig,
+    config_from_dict,
+)
 from foretell.dashboard.server import Dashboard, serve_dashboard
+from foretell.io.osc import encode_floats
+from foretell.perform.ensemble import EnsembleHandle
+from foretell.perform.instrument import InstrumentSnapshot
 from foretell.perform.session import EngineHandle, start_engine
 from tests.fixtures import random_model_file
 
@@ -91,6 +102,63 @@ def live(tmp_path: Path, models_dir: Path) -> Iterator[Live]:
         asyncio.run_coroutine_threadsafe(dashboard.aclose(), loop).result(5)
         engine.stop()
         out.close()
+
+
+ENSEMBLE = {"a": "listen", "b": "filter", "c": "listen"}  # instrument -> starting mode
+
+
+@dataclass
+class LiveEnsemble:
+    """Three instruments in one engine on its own thread, one dashboard, a UDP peer for each."""
+
+    engine: EnsembleHandle
+    dashboard: Dashboard
+    peers: dict[str, socket.socket]  # where each instrument sends its /NAME/prediction
+
+    @property
+    def url(self) -> str:
+        return self.dashboard.url
+
+    def instrument(self, name: str) -> InstrumentSnapshot:
+        return next(i for i in self.engine.snapshot().instruments if i.name == name)
+
+    def send(self, name: str, values: list[float]) -> None:
+        """One ``/interface`` event to instrument ``name``'s OSC port, over real UDP."""
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.sendto(encode_floats("/interface", values), self.engine.osc_address_of(name))
+
+
+@pytest.fixture
+def ensemble(tmp_path: Path, models_dir: Path) -> Iterator[LiveEnsemble]:
+    """Instruments a (listen), b (filter), c (listen) sharing one model; their dashboard."""
+    peers = {name: socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for name in ENSEMBLE}
+    for peer in peers.values():
+        peer.bind(("127.0.0.1", 0))
+        peer.setblocking(False)
+    instruments = {
+        name: {"mode": mode, "listen_port": 0, "send_port": peers[name].getsockname()[1]}
+        for name, mode in ENSEMBLE.items()
+    }
+    config = config_from_dict(
+        {
+            "model": {"file": str(models_dir / "random.ftm"), "seed": 0},
+            "osc": {"listen_host": "127.0.0.1", "send_host": "127.0.0.1"},
+            "log": {"dir": str(tmp_path / "logs")},
+            "instrument": instruments,
+        }
+    )
+    engine = EnsembleHandle(config).start()
+    loop = engine.call(asyncio.get_running_loop)
+    session = engine.session
+    assert session is not None
+    dashboard = engine.call(lambda: serve_dashboard(session.engine, "127.0.0.1", 0, models_dir))
+    try:
+        yield LiveEnsemble(engine, dashboard, peers)
+    finally:
+        asyncio.run_coroutine_threadsafe(dashboard.aclose(), loop).result(5)
+        engine.stop()
+        for peer in peers.values():
+            peer.close()
 
 
 @pytest.fixture(scope="module")

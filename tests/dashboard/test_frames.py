@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from foretell.clock import FakeClock
 from foretell.dashboard.frames import RecentValues, expectation, mixture_weights
 from foretell.dashboard.server import ClientFeed, Publisher
+from foretell.io.base import ListSink
 from foretell.perform.engine import Engine
+from foretell.perform.instrument import Instrument, Settings
+from foretell.perform.modes import MODES
+from foretell.perform.scheduler import Scheduler
 from tests.fixtures import random_model_file
 from tests.perform.helpers import instrument, play, runtime
 
@@ -130,3 +136,97 @@ def test_publisher_measures_rates_and_latency(tmp_path: Path) -> None:
     pub.detach()
     play(inst, engine.clock, 5)  # type: ignore[arg-type]
     assert pub.activity.inputs.rate(engine.clock.now()) == pytest.approx(10.0)  # not 12.5
+
+
+def ensemble_publisher(names: list[str]) -> tuple[Publisher, Engine]:
+    """Instruments (filter mode, one shared scheduler) on a FakeClock, and their publisher."""
+    clock = FakeClock()
+    scheduler = Scheduler(clock)
+    sink = ListSink()
+    sink.start()
+    insts = [
+        Instrument(n, Settings(mode="filter"), clock, scheduler, [sink], runtime=runtime(i))
+        for i, n in enumerate(names)
+    ]
+    for inst in insts:
+        inst.start()
+    engine = Engine(clock, scheduler, insts)
+    pub = Publisher(engine, instrument=names[1])
+    pub.attach()
+    return pub, engine
+
+
+def test_ensemble_events_and_frames_name_their_instrument(tmp_path: Path) -> None:
+    pub, engine = ensemble_publisher(["a", "b", "c"])
+    feed = pub.connect()
+    first = {next(iter(m)): m for m in messages(feed)}
+    assert first["hello"]["hello"] == {  # type: ignore[comparison-overlap]
+        "instrument": "b",
+        "instruments": ["a", "b", "c"],
+        "modes": list(MODES),
+        "models_dir": None,
+        "fps": 30.0,
+    }
+    assert first["state"]["state"]["instrument"] == "b"  # type: ignore[index]
+    assert first["expect"] == {"expect": None}  # b has heard nothing yet
+    strips = first["ensemble"]["ensemble"]["instruments"]  # type: ignore[index]
+    assert [s["name"] for s in strips] == ["a", "b", "c"]
+
+    engine.instrument("c").on_input([0.1, 0.2, 0.3])  # as c's own OSC source would
+    sent = messages(feed)
+    assert [(next(iter(m)), m["instrument"]) for m in sent] == [
+        ("interface", "c"),
+        ("prediction", "c"),
+    ]
+    pub.frame()
+    frame = {next(iter(m)): m for m in messages(feed)}
+    assert set(frame) == {"state", "ensemble"}  # b's expectation did not change
+    counts = {s["name"]: s["inputs"] for s in frame["ensemble"]["ensemble"]["instruments"]}  # type: ignore[index]
+    assert counts == {"a": 0, "b": 0, "c": 1}
+    assert pub.tracks["c"].activity.inputs.rate(engine.clock.now()) > 0
+    assert pub.tracks["a"].activity.inputs.rate(engine.clock.now()) == 0
+
+
+def test_ensemble_pages_select_and_steer_one_instrument(tmp_path: Path) -> None:
+    pub, engine = ensemble_publisher(["a", "b", "c"])
+    feed = pub.connect()
+    engine.instrument("c").on_input([0.2, 0.2, 0.2])
+    messages(feed)
+    assert pub.receive(json.dumps({"select": "c"}), feed) is None
+    frame = {next(iter(m)): m for m in messages(feed)}
+    assert frame["state"]["state"]["instrument"] == "c"  # type: ignore[index]
+    assert frame["expect"]["expect"]["instrument"] == "c"  # type: ignore[index]
+    assert pub.receive(json.dumps({"command": "pitemp", "args": [0.5]}), feed) is None
+    assert (
+        pub.receive(json.dumps({"command": "mode", "args": ["listen"], "instrument": "a"}), feed)
+        is None
+    )
+    assert pub.receive(json.dumps({"interface": [0.5, 0.5, 0.5]}), feed) is None
+    a, b, c = (engine.instrument(n) for n in "abc")
+    assert (a.settings.mode, b.settings.mode, c.settings.mode) == ("listen", "filter", "filter")
+    assert (a.settings.pi_temp, b.settings.pi_temp, c.settings.pi_temp) == (1.0, 1.0, 0.5)
+    assert (a.inputs, b.inputs, c.inputs) == (0, 0, 2)
+    for bad in ({"select": "zz"}, {"interface": [0.5, 0.5, 0.5], "instrument": 3}):
+        reply = pub.receive(json.dumps(bad), feed)
+        assert reply is not None and "no instrument" in json.loads(reply)["error"]
+    assert dict(c.rejections.counts) == {"malformed": 2} and not a.rejections.counts
+    assert feed.focus == "c"
+
+
+def test_ensemble_frames_stay_small_and_cheap_for_48_instruments() -> None:
+    names = [f"i{k}" for k in range(48)]
+    pub, engine = ensemble_publisher(names)
+    feeds = [pub.connect() for _ in range(3)]
+    for k, name in enumerate(names):
+        engine.instrument(name).on_input([k / 48, 0.5, 0.5])
+    for feed in feeds:
+        messages(feed)
+    start = time.perf_counter()
+    for _ in range(30):
+        pub.frame()
+    per_frame = (time.perf_counter() - start) / 30
+    kinds = [next(iter(m)) for m in messages(feeds[0])]
+    assert kinds == ["state", "expect", "ensemble"]  # one each a page: newer replace older
+    strips = json.dumps(json.loads(feeds[1]._latest["ensemble"]))
+    assert len(strips) < 48 * 400, len(strips)  # ~300 bytes an instrument
+    assert per_frame < 0.02, per_frame  # ~1 ms here; 30 of them a second on the engine's loop

@@ -176,6 +176,7 @@
     page.focus = name;
     page.events = track.events;
     page.counts = track.counts;
+    stateCount = 0; // show the new focus's state as soon as it comes
     $("focus").value = name;
     $("focus-name").textContent = isEnsemble() ? name : "";
     if (strips) strips.setFocus(name);
