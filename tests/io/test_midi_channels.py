@@ -6,13 +6,15 @@ machine has a MIDI system (skipped, saying why, where it has none)."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import socket
 import time
 from pathlib import Path
 
 import mido
 import pytest
 
-from foretell.config import config_from_dict
+from foretell.config import config_from_dict, load_config, override
 from foretell.errors import ConfigError
 from foretell.events import Event
 from foretell.io.midi import MidiError, MidiPorts, MidiSink, MidiSource, port_names
@@ -27,7 +29,7 @@ from foretell.io.transport_config import MidiConfig, MidiMap
 from foretell.io.transports import attach_configured
 from foretell.perform.ensemble import build_ensemble
 from tests.fixtures import random_model_file
-from tests.io.midi_fakes import FakeBackend, ListInbox
+from tests.io.midi_fakes import FakeBackend, FakeInput, ListInbox
 
 M = mido.Message
 KNOB = "X-TOUCH MINI 20:0"
@@ -267,3 +269,55 @@ def test_real_virtual_port_shared_by_two_channels() -> None:
             out.close()
 
     asyncio.run(scenario())
+
+
+def test_the_band_example_opens_each_port_once(tmp_path: Path) -> None:
+    """examples/configs/ensemble-band.toml, on fake MIDI ports and free network ports."""
+    model = random_model_file(tmp_path / "m.ftm")
+    config = load_config(Path(__file__).parents[2] / "examples/configs/ensemble-band.toml")
+    port = _free_port()
+    instruments = tuple(
+        dataclasses.replace(
+            inst,
+            model=model,
+            listen_host="127.0.0.1",
+            listen_port=port,
+            websocket=inst.websocket and dataclasses.replace(inst.websocket, port=0),
+        )
+        for inst in config.instrument
+    )
+    config = dataclasses.replace(config, instrument=instruments)
+    config = override(config, "log", enabled=False)
+
+    async def scenario() -> None:
+        midi = FakeBackend()
+        midi.inputs["Arturia KeyStep 32 28:0"] = FakeInput("Arturia KeyStep 32 28:0")
+        session = build_ensemble(config)
+        transports = attach_configured(session.engine, config, MidiPorts(midi))
+        session.engine.start()
+        try:
+            assert midi.opened == {"Arturia KeyStep 32 28:0": 1, "foretell": 1}
+            assert {session.sources[n].address[1] for n in ("lead", "bass", "pad")} == {port}
+            assert any(
+                p.startswith("WebSocket on ws://") and "(pad)" in p for p in transports.describe()
+            )
+            midi.inputs["Arturia KeyStep 32 28:0"].play(
+                M("note_on", channel=1, note=40, velocity=90)
+            )
+            for _ in range(50):
+                await asyncio.sleep(0.01)
+                if midi.outputs["foretell"].sent:
+                    break
+            insts = session.engine.instruments
+            assert (insts["lead"].inputs, insts["bass"].inputs) == (0, 1)
+            assert {m.channel for m in midi.outputs["foretell"].sent} == {1}
+        finally:
+            session.engine.stop()
+
+    asyncio.run(scenario())
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
