@@ -188,7 +188,8 @@ class MidiPorts:
                     entry.port.callback = None
                     entry.port.close()
         if not self._inputs:
-            self._loop = None
+            self._loop, self._wake_pending = None, False
+            self._queue.clear()
 
     def _callback_for(self, entry: _Input) -> Callable[[mido.Message], None]:
         def callback(message: mido.Message) -> None:  # the backend's thread

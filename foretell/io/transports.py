@@ -51,27 +51,26 @@ class Transports:
 
     def describe(self) -> list[str]:
         """One phrase per transport (call after ``engine.start()`` for the bound ports)."""
-        phrases = []
         parts: list[Source | Sink] = [*self.sources, *self.sinks]
-        for part in parts:
-            phrase = _phrase(part)
-            if phrase is not None:
-                label = self.labels.get(id(part))
-                phrases.append(phrase if label is None else f"{phrase} ({label})")
-        return phrases
+        phrases = [(part, _phrase(part)) for part in parts]
+        return [f"{phrase}{self._owner(part, ' ({})')}" for part, phrase in phrases if phrase]
 
     def counters(self) -> dict[str, int]:
         """Transport-level counts worth a line at the end: ignored MIDI, dropped output, ..."""
         counts: dict[str, int] = {}
         for part in self.sources:
-            label = self.labels.get(id(part))
             for reason, n in getattr(part, "ignored", {}).items():
-                key = f"midi {reason}" if label is None else f"{label} midi {reason}"
+                key = f"{self._owner(part, '{} ')}midi {reason}"
                 counts[key] = counts.get(key, 0) + n
         for sink in self.sinks:
             if sink.dropped:
-                counts[f"{sink!r} dropped"] = sink.dropped
+                counts[f"{self._owner(sink, '{} ')}{sink!r} dropped"] = sink.dropped
         return counts
+
+    def _owner(self, part: Source | Sink, form: str) -> str:
+        """``form`` filled with the instrument ``part`` belongs to ('' in a single run)."""
+        label = self.labels.get(id(part))
+        return "" if label is None else form.format(label)
 
 
 def _phrase(part: Source | Sink) -> str | None:
