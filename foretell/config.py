@@ -37,7 +37,8 @@ the file's own directory, once, when it is loaded::
     (schema in ``foretell.io.transport_config``; docs/connect.md shows each)
 
     [instrument.NAME]: several instruments in one engine, each key defaulting to the sections
-    above (schema in ``foretell.ensemble_config``; examples/configs/ensemble.toml shows one)
+    above, each with its own [instrument.NAME.midi], .serial, .websocket if it likes (schema in
+    ``foretell.ensemble_config``; examples/configs/ensemble*.toml show them)
 
 An unknown key or a bad value is one ``ConfigError`` line naming it and the valid choices. This
 module does no I/O besides reading the file it is given; it opens no sockets and no logs.
