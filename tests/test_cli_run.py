@@ -1,16 +1,21 @@
-"""``foretell run`` and ``foretell dataset`` through click's runner (and one real process)."""
+"""``foretell run`` and ``foretell dataset`` through click's runner (and real processes)."""
 
 from __future__ import annotations
 
+import re
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 from click.testing import CliRunner
+from pythonosc.udp_client import SimpleUDPClient
 
 from foretell.cli import cli
-from foretell.cli.run_commands import build_config
+from foretell.cli.run_commands import build_config, default_models_dir
+from foretell.io.osc import decode_packet
+from tests.fixtures import random_model_file
 
 
 def _config(**options: object):  # type: ignore[no-untyped-def]
@@ -53,6 +58,22 @@ def test_options_override_the_config_file(tmp_path: Path) -> None:
 
 def test_no_model_means_useronly() -> None:
     assert _config().interaction.mode == "useronly"
+
+
+def test_models_dir_defaults_to_the_first_instrument_s_model_folder(tmp_path: Path) -> None:
+    assert default_models_dir(_config()) == Path("models")
+    assert default_models_dir(_config(model=tmp_path / "solo" / "m.ftm")) == tmp_path / "solo"
+    flags = tuple(f"{n}={tmp_path / n / 'm.ftm'}:0:127.0.0.1:9" for n in ("lead", "bass"))
+    assert default_models_dir(_config(instruments=flags)) == tmp_path / "lead"
+    top = _config(model=tmp_path / "top" / "m.ftm", instruments=flags)
+    assert default_models_dir(top) == tmp_path / "lead"  # the model --learn fine-tunes
+    path = tmp_path / "band.toml"
+    path.write_text(
+        '[model]\nfile = "top/m.ftm"\n[instrument.lead]\n[instrument.bass]\nmodel = "b/m.ftm"\n'
+    )
+    assert default_models_dir(_config(config_path=path)) == tmp_path / "top"  # inherited
+    path.write_text('[instrument.lead]\ndimension = 3\n[instrument.bass]\nmodel = "b/m.ftm"\n')
+    assert default_models_dir(_config(config_path=path)) == tmp_path / "b"
 
 
 def test_errors_are_one_line(tmp_path: Path) -> None:
@@ -112,3 +133,48 @@ def test_run_process_stops_cleanly_on_sigint(tmp_path: Path) -> None:
             process.kill()
     assert process.returncode == 0 and "stopped after 0 inputs" in rest
     assert len(list(tmp_path.glob("*-3d-mdrnn.log"))) == 1
+
+
+def test_run_process_summarises_every_instrument_of_an_ensemble(tmp_path: Path) -> None:
+    model = random_model_file(tmp_path / "m.ftm", dimension=4)
+    outs = {name: socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for name in ("lead", "bass")}
+    command = [sys.executable, "-m", "foretell", "run", "--osc-in", "127.0.0.1:0", "--mode"]
+    command += ["filter", "--log-dir", str(tmp_path / "logs")]
+    for name, out in outs.items():
+        out.bind(("127.0.0.1", 0))
+        out.settimeout(10)
+        command += ["--instrument", f"{name}={model}:0:127.0.0.1:{out.getsockname()[1]}"]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    assert process.stderr is not None
+    try:
+        ports = {}
+        while len(ports) < 2:
+            line = process.stderr.readline()
+            assert line, "foretell run ended before listening"
+            if found := re.search(r"instrument (\w+): OSC in /interface on 127.0.0.1:(\d+)", line):
+                ports[found.group(1)] = int(found.group(2))
+        peers = {name: SimpleUDPClient("127.0.0.1", port) for name, port in ports.items()}
+        for name, count in (("lead", 3), ("bass", 2)):
+            for i in range(count):  # one at a time: each answered, none stale
+                peers[name].send_message("/interface", [0.2 * i, 0.5, 0.5])
+                assert decode_packet(outs[name].recv(65536))[0][0] == f"/{name}/prediction"
+        peers["bass"].send_message("/interface", [0.5])
+        peers["bass"].send_message("/interface", [0.1, 0.2, 0.3])
+        outs["bass"].recv(65536)  # the wrong count was read before this answer
+        process.send_signal(signal.SIGINT)
+        _, rest = process.communicate(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        for out in outs.values():
+            out.close()
+    assert process.returncode == 0, rest
+    lines = [line for line in rest.splitlines() if "stopped after" in line]
+    logs = {name: next((tmp_path / "logs" / name).glob("*-4d-mdrnn.log")) for name in outs}
+    assert lines == [
+        f"foretell: instrument lead: stopped after 3 inputs, 3 answers, 0 generated events "
+        f"(0 stale); rejected: none; log {logs['lead']}",
+        f"foretell: instrument bass: stopped after 3 inputs, 3 answers, 0 generated events "
+        f"(0 stale); rejected: wrong_count 1; log {logs['bass']}",
+    ]

@@ -88,6 +88,18 @@ def build_config(
     return config
 
 
+def default_models_dir(config: RunConfig) -> Path:
+    """Where ``--models-dir`` points when not given: the folder of the first instrument's model.
+
+    That is the model ``--learn`` fine-tunes (its versions go to ``versions/`` beside it); an
+    ensemble whose first instrument plays none takes the first model another one plays; with no
+    model at all, ``./models``.
+    """
+    played = [inst.model or config.model.file for inst in config.instrument]
+    model = next((path for path in played if path is not None), config.model.file)
+    return model.parent if model is not None else Path("models")
+
+
 def _raise_priority() -> str:
     """Ask the OS for real-time scheduling (SCHED_FIFO); say what was granted."""
     import os
@@ -143,13 +155,8 @@ async def _perform(
         if learner is not None:
             learner.stop()
         session.engine.stop()
-    snap = session.instrument.snapshot()
-    rejected = ", ".join(f"{k} {v}" for k, v in snap.rejected.items()) or "none"
-    click.echo(
-        f"foretell: stopped after {snap.inputs} inputs, {snap.answers} answers, "
-        f"{snap.generated} generated events ({snap.stale} stale); rejected: {rejected}",
-        err=True,
-    )
+    for line in _stopped_lines(session):
+        click.echo(line, err=True)
     if transports.counters():
         counts = ", ".join(f"{k} {v}" for k, v in transports.counters().items())
         click.echo(f"foretell: transports: {counts}", err=True)
@@ -171,6 +178,25 @@ def _instrument_lines(session: Session) -> list[str]:
             f"out {out.osc_address} to "
             f"{out.host}:{out.port}; mode {inst.settings.mode}; model {inst.model_name or 'none'}"
         )
+    return lines
+
+
+def _stopped_lines(session: Session) -> list[str]:
+    """The summary at exit: one line, or one per instrument of an ensemble (with its log)."""
+    from foretell.perform.ensemble import EnsembleSession
+
+    ensemble = isinstance(session, EnsembleSession)
+    lines = []
+    for inst in session.engine.instruments.values():
+        snap = inst.snapshot()
+        rejected = ", ".join(f"{k} {v}" for k, v in snap.rejected.items()) or "none"
+        line = (
+            f"stopped after {snap.inputs} inputs, {snap.answers} answers, "
+            f"{snap.generated} generated events ({snap.stale} stale); rejected: {rejected}"
+        )
+        if ensemble:
+            line = f"instrument {snap.name}: {line}; log {snap.log_path or 'off'}"
+        lines.append(f"foretell: {line}")
     return lines
 
 
@@ -224,7 +250,11 @@ def _started_line(config: RunConfig, session: Session) -> str:
 @click.option(
     "--models-dir",
     type=click.Path(path_type=Path),
-    help="Model files the dashboard may hot-load (default: the model's folder, else ./models).",
+    help=(
+        "Model files the dashboard may hot-load, and where --learn keeps versions (in versions/). "
+        "Default: the folder of the model (with --instrument, the first instrument's), "
+        "else ./models."
+    ),
 )
 @click.option(
     "--instrument",
@@ -236,7 +266,10 @@ def _started_line(config: RunConfig, session: Session) -> str:
 @click.option(
     "--learn",
     metavar="every=N|every=Ss|'on demand'",
-    help="Fine-tune the model in the background on this session's playing (needs torch).",
+    help=(
+        "Fine-tune the model (with --instrument, the first instrument's) in the background on "
+        "this session's playing (needs torch)."
+    ),
 )
 @click.option(
     "--learn-data",
@@ -293,7 +326,7 @@ def run(
         click.echo(f"foretell: running at {_raise_priority()}", err=True)
     page = _host_port(dashboard, "127.0.0.1", "--dashboard") if dashboard else None
     if models_dir is None:
-        models_dir = config.model.file.parent if config.model.file else Path("models")
+        models_dir = default_models_dir(config)
     learning = None
     if learn is not None:
         from foretell.learn.config import learn_config
