@@ -15,7 +15,7 @@ from collections.abc import Callable, Coroutine
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 from foretell.clock import Clock, LoopClock
 from foretell.config import RunConfig
@@ -137,7 +137,7 @@ class EngineHandle:
         self._thread: threading.Thread | None = None
         self._ready: Future[None] = Future()
 
-    def start(self, timeout: float = 10.0) -> EngineHandle:
+    def start(self, timeout: float = 10.0) -> Self:
         self._thread = threading.Thread(target=self._main, name="foretell-engine", daemon=True)
         self._thread.start()
         self._ready.result(timeout)  # re-raises a startup error here
@@ -196,7 +196,7 @@ class EngineHandle:
         if self._thread is not None:
             self._thread.join(timeout)
 
-    def __enter__(self) -> EngineHandle:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -140,6 +140,7 @@ def test_play_watch_and_steer_in_chromium(live: Live, browser: Any, tmp_path: Pa
     page.wait_for_function("window.foretell.connected && window.foretell.state !== null")
     assert page.locator("#mode-pill").inner_text().lower() == "listen"
     assert "random.ftm" in page.locator("#model-info").inner_text()
+    assert page.locator("#learn-row").is_hidden(), "learn buttons without foretell run --learn"
 
     # listen: the pad plays into the engine, which logs and listens but sends nothing
     drag_on_pad(page)

@@ -70,6 +70,8 @@ def test_one_strip_per_instrument_each_with_its_own_events(
     assert page.locator(".timeline-card").is_hidden() and page.locator("#strips").is_visible()
     modes = [page.locator(f"{strip(n)} .strip-mode").input_value() for n in ENSEMBLE]
     assert modes == list(ENSEMBLE.values())
+    card, value = page.locator(".pad-card").bounding_box(), page.locator("#pressure-value")
+    assert value.bounding_box()["y"] + value.bounding_box()["height"] <= card["y"] + card["height"]
 
     # b (filter) gets real OSC input and answers; its strip draws both, a's and c's nothing
     for i in range(24):

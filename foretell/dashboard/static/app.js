@@ -228,9 +228,13 @@
     return { e, scale, due: e.t0 + e.dt * scale };
   }
 
-  function label(ctx, text, x, y, colour = COLOURS.label) {
-    ctx.fillStyle = colour;
+  function label(ctx, text, x, y, colour = COLOURS.label, backdrop = false) {
     ctx.font = "11px system-ui, sans-serif";
+    if (backdrop) { // over the events: readable in compact lanes and among the rhythm's bars
+      ctx.fillStyle = "rgba(13,18,28,0.75)";
+      ctx.fillRect(x - 3, y - 10, ctx.measureText(text).width + 6, 13);
+    }
+    ctx.fillStyle = colour;
     ctx.fillText(text, x, y);
   }
 
@@ -251,10 +255,11 @@
     for (let i = 0; i < n; i += 1) {
       const top = gap + i * (laneH + gap);
       const Y = (v) => top + (1 - v) * laneH;
-      drawLaneGrid(ctx, w, top, laneH, `c${i + 1}`);
+      drawLaneGrid(ctx, w, top, laneH);
       if (next) drawExpectedLane(ctx, next, i, X, Y, xNow);
       for (const source of ["user", "model"]) drawLaneEvents(ctx, events, source, i, X, Y, start);
     }
+    for (let i = 0; i < n; i += 1) label(ctx, `c${i + 1}`, 6, gap + i * (laneH + gap) + 12, COLOURS.label, true);
     for (let s = Math.ceil(start); s < now + FUTURE; s += 1) {
       ctx.fillStyle = COLOURS.grid;
       ctx.fillRect(X(s), 0, 1, h);
@@ -265,12 +270,11 @@
     if (next) drawCountdownMark(ctx, next, X, h, now);
   }
 
-  function drawLaneGrid(ctx, w, top, laneH, name) {
+  function drawLaneGrid(ctx, w, top, laneH) {
     ctx.fillStyle = "rgba(255,255,255,0.025)";
     ctx.fillRect(0, top, w, laneH);
     ctx.fillStyle = COLOURS.grid;
     for (const v of [0, 0.5, 1]) ctx.fillRect(0, top + (1 - v) * laneH, w, 1);
-    label(ctx, name, 6, top + 12);
   }
 
   function drawExpectedLane(ctx, next, i, X, Y, xNow) {
@@ -355,10 +359,10 @@
       const v = (Math.log10(Math.max(dt, 1e-3)) - DT_LOW) / (DT_HIGH - DT_LOW);
       return h - 4 - Math.min(Math.max(v, 0), 1) * (h - 8);
     };
-    for (const [dt, name] of [[0.01, "10 ms"], [0.1, "100 ms"], [1, "1 s"]]) {
+    const marks = [[0.01, "10 ms"], [0.1, "100 ms"], [1, "1 s"]];
+    for (const [dt] of marks) {
       ctx.fillStyle = COLOURS.grid;
       ctx.fillRect(0, Y(dt), w, 1);
-      label(ctx, name, 6, Y(dt) - 2);
     }
     const next = expectBase();
     if (next) {
@@ -377,6 +381,7 @@
       ctx.fillRect(X(ev.t) - 2.5, y - 1, 5, 3);
     }
     ctx.globalAlpha = 1;
+    for (const [dt, name] of marks) label(ctx, name, 6, Y(dt) - 2, COLOURS.label, true);
     ctx.fillStyle = COLOURS.now;
     ctx.fillRect(X(now), 0, 1.5, h);
   }
