@@ -63,8 +63,8 @@ def drag_on_pad(page: Any, steps: int = 30, x0: float = 0.2, x1: float = 0.8) ->
     page.mouse.up()
 
 
-COUNT_COLOUR = """([id, rgb]) => {
-  const c = document.getElementById(id);
+COUNT_COLOUR = """([selector, rgb]) => {
+  const c = document.querySelector(selector);
   const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
   let n = 0;
   for (let i = 0; i < data.length; i += 4) {
@@ -163,8 +163,8 @@ def test_play_watch_and_steer_in_chromium(live: Live, browser: Any, tmp_path: Pa
     inputs = live.instrument().inputs - before
     assert len(answers) >= 0.9 * inputs and all(len(a) == 3 for a in answers)
     page.wait_for_function(f"window.foretell.counts.model >= {len(answers)}")
-    assert page.evaluate(COUNT_COLOUR, ["timeline", list(MODEL_RGB)]) > 20, "no model events drawn"
-    assert page.evaluate(COUNT_COLOUR, ["timeline", list(USER_RGB)]) > 20, "no user events drawn"
+    assert page.evaluate(COUNT_COLOUR, ["#timeline", list(MODEL_RGB)]) > 20, "no model events drawn"
+    assert page.evaluate(COUNT_COLOUR, ["#timeline", list(USER_RGB)]) > 20, "no user events drawn"
 
     # temperatures 0: the engine answers with the mean of the component the page shows first
     page.fill("#pitemp", "0")

@@ -13,6 +13,7 @@ from typing import Any
 from foretell.io.osc import decode_packet
 from tests.dashboard.conftest import ENSEMBLE, LiveEnsemble
 from tests.dashboard.test_browser import (
+    COUNT_COLOUR,
     MODEL_RGB,
     USER_RGB,
     colour_share,
@@ -20,17 +21,6 @@ from tests.dashboard.test_browser import (
     read_png,
     wait_for,
 )
-
-STRIP_COLOUR = """([name, rgb]) => {
-  const c = document.querySelector(`.strip[data-instrument="${name}"] canvas`);
-  const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-  let n = 0;
-  for (let i = 0; i < data.length; i += 4) {
-    if (Math.abs(data[i] - rgb[0]) < 24 && Math.abs(data[i + 1] - rgb[1]) < 24
-        && Math.abs(data[i + 2] - rgb[2]) < 24) n += 1;
-  }
-  return n;
-}"""
 
 
 def osc_addresses(sock: socket.socket) -> list[str]:
@@ -82,11 +72,12 @@ def test_one_strip_per_instrument_each_with_its_own_events(
     page.wait_for_function("window.foretell.tracks.b.counts.model >= 20")
     tracks = page.evaluate("window.foretell.tracks")
     assert tracks["a"]["counts"] == tracks["c"]["counts"] == {"user": 0, "model": 0}
-    page.wait_for_function(f"({STRIP_COLOUR})(['b', {list(MODEL_RGB)}]) > 20")
-    assert page.evaluate(STRIP_COLOUR, ["b", list(USER_RGB)]) > 20, "b's inputs not drawn"
+    lanes = {name: f"{strip(name)} canvas" for name in ENSEMBLE}
+    page.wait_for_function(f"({COUNT_COLOUR})([{lanes['b']!r}, {list(MODEL_RGB)}]) > 20")
+    assert page.evaluate(COUNT_COLOUR, [lanes["b"], list(USER_RGB)]) > 20, "b's inputs not drawn"
     for other in ("a", "c"):
-        assert page.evaluate(STRIP_COLOUR, [other, list(USER_RGB)]) == 0
-        assert page.evaluate(STRIP_COLOUR, [other, list(MODEL_RGB)]) == 0
+        assert page.evaluate(COUNT_COLOUR, [lanes[other], list(USER_RGB)]) == 0
+        assert page.evaluate(COUNT_COLOUR, [lanes[other], list(MODEL_RGB)]) == 0
     page.wait_for_function(
         "document.querySelector('.strip[data-instrument=\"b\"] .strip-rates')"
         ".textContent.includes(' in')"

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import socket
 import time
 from pathlib import Path
 
@@ -17,7 +16,7 @@ import pytest
 from foretell.config import config_from_dict, load_config, override
 from foretell.errors import ConfigError
 from foretell.events import Event
-from foretell.io.midi import MidiError, MidiPorts, MidiSink, MidiSource, port_names
+from foretell.io.midi import MidiError, MidiPorts, MidiSink, MidiSource
 from foretell.io.midi_map import (
     MidiDecoder,
     MidiEncoder,
@@ -29,7 +28,8 @@ from foretell.io.transport_config import MidiConfig, MidiMap
 from foretell.io.transports import attach_configured
 from foretell.perform.ensemble import build_ensemble
 from tests.fixtures import random_model_file
-from tests.io.midi_fakes import FakeBackend, FakeInput, ListInbox
+from tests.io.midi_fakes import NO_BACKEND, FakeBackend, FakeInput, ListInbox
+from tests.osc_peers import free_udp_port
 
 M = mido.Message
 KNOB = "X-TOUCH MINI 20:0"
@@ -226,17 +226,6 @@ def test_top_level_sections_are_the_first_instruments(tmp_path: Path) -> None:
 # -- the real backend ---------------------------------------------------------------------------
 
 
-def _backend_missing() -> str | None:
-    try:
-        port_names()
-    except MidiError as exc:
-        return str(exc)
-    return None
-
-
-NO_BACKEND = _backend_missing()
-
-
 @pytest.mark.skipif(NO_BACKEND is not None, reason=f"no MIDI system here: {NO_BACKEND}")
 def test_real_virtual_port_shared_by_two_channels() -> None:
     """One virtual port, opened once through the real backend, read by two instruments."""
@@ -275,7 +264,7 @@ def test_the_band_example_opens_each_port_once(tmp_path: Path) -> None:
     """examples/configs/ensemble-band.toml, on fake MIDI ports and free network ports."""
     model = random_model_file(tmp_path / "m.ftm")
     config = load_config(Path(__file__).parents[2] / "examples/configs/ensemble-band.toml")
-    port = _free_port()
+    port = free_udp_port()
     instruments = tuple(
         dataclasses.replace(
             inst,
@@ -315,9 +304,3 @@ def test_the_band_example_opens_each_port_once(tmp_path: Path) -> None:
             session.engine.stop()
 
     asyncio.run(scenario())
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])

@@ -16,12 +16,11 @@ from foretell.io.midi import (
     MidiSink,
     MidiSource,
     device_of,
-    port_names,
     resolve,
 )
 from foretell.io.midi_map import MidiDecoder, MidiEncoder, default_maps
 from foretell.io.transport_config import MidiMap
-from tests.io.midi_fakes import FakeBackend, ListInbox
+from tests.io.midi_fakes import NO_BACKEND, FakeBackend, ListInbox
 
 M = mido.Message
 
@@ -142,17 +141,6 @@ def test_sink_releases_sounding_notes_on_stop() -> None:
 
 
 # -- the real backend ---------------------------------------------------------------------------
-
-
-def _backend_missing() -> str | None:
-    try:
-        port_names()
-    except MidiError as exc:
-        return str(exc)
-    return None
-
-
-NO_BACKEND = _backend_missing()
 
 
 @pytest.mark.skipif(NO_BACKEND is not None, reason=f"no MIDI system here: {NO_BACKEND}")

@@ -17,6 +17,7 @@ from foretell.data.log import read_log
 from foretell.io.osc import decode_packet, encode_floats
 from foretell.perform.session import EngineHandle, start_engine
 from tests.fixtures import random_model_file
+from tests.osc_peers import free_udp_port
 
 LIBLO = shutil.which("oscsend") and shutil.which("oscdump")
 
@@ -59,12 +60,6 @@ def _drain(sock: socket.socket, seconds: float) -> list[tuple[str, list[object]]
     return messages
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def test_filter_round_trip_and_log(model: Path, client: socket.socket, tmp_path: Path) -> None:
     config = _config(model, client.getsockname()[1], tmp_path, mode="filter")
     with start_engine(config) as engine:
@@ -84,7 +79,7 @@ def test_filter_round_trip_and_log(model: Path, client: socket.socket, tmp_path:
 @pytest.mark.skipif(not LIBLO, reason="liblo-tools (oscsend/oscdump) is not installed")
 def test_liblo_peers_round_trip(model: Path, tmp_path: Path) -> None:
     """oscsend plays the instrument, oscdump is the synth: neither is python-osc."""
-    port = _free_port()
+    port = free_udp_port()
     dump = subprocess.Popen(["oscdump", "-L", str(port)], stdout=subprocess.PIPE, text=True)
     try:
         time.sleep(0.3)

@@ -14,30 +14,10 @@ import pytest
 from foretell.config import config_from_dict
 from foretell.data.log import read_log
 from foretell.errors import ConfigError
-from foretell.io.osc import decode_packet, encode_floats
+from foretell.io.osc import encode_floats
 from foretell.perform.ensemble import EnsembleHandle, build_ensemble
 from tests.fixtures import random_model_file
-
-
-def _peer() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.settimeout(2.0)
-    return sock
-
-
-def _recv(sock: socket.socket, timeout: float = 2.0) -> tuple[str, list[object]] | None:
-    sock.settimeout(timeout)
-    try:
-        return decode_packet(sock.recv(65536))[0]
-    except TimeoutError:
-        return None
-
-
-def _wait(condition: Any, timeout: float = 2.0) -> None:
-    end = time.monotonic() + timeout
-    while not condition() and time.monotonic() < end:
-        time.sleep(0.01)
+from tests.osc_peers import recv_osc, udp_peer, wait_until
 
 
 @pytest.fixture
@@ -47,7 +27,7 @@ def model(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def peers() -> Iterator[dict[str, socket.socket]]:
-    socks = {name: _peer() for name in "abc"}
+    socks = {name: udp_peer() for name in "abc"}
     yield socks
     for sock in socks.values():
         sock.close()
@@ -90,11 +70,11 @@ def test_each_instrument_answers_only_its_own_peer(
 ) -> None:
     with EnsembleHandle(_config(model, tmp_path, peers)).start() as handle:
         _send(handle, "a", "/interface", 0.1, 0.2, 0.3)
-        reply = _recv(peers["a"])
+        reply = recv_osc(peers["a"])
         assert reply is not None and reply[0] == "/a/prediction" and len(reply[1]) == 3
-        assert _recv(peers["b"], 0.2) is None and _recv(peers["c"], 0.05) is None
+        assert recv_osc(peers["b"], 0.2) is None and recv_osc(peers["c"], 0.05) is None
         _send(handle, "b", "/interface", 0.5, 0.5, 0.5)
-        reply = _recv(peers["b"])
+        reply = recv_osc(peers["b"])
         assert reply is not None and reply[0] == "/b/prediction"
         snap = {i.name: i for i in handle.snapshot().instruments}
         assert (snap["a"].inputs, snap["b"].inputs, snap["c"].inputs) == (1, 1, 0)
@@ -110,7 +90,7 @@ def test_shared_weights_separate_state(
         assert a is not None and b is not None and a is not b
         assert a._fused is b._fused  # one copy of the weights
         _send(handle, "a", "/interface", 0.9, 0.1, 0.5)
-        assert _recv(peers["a"]) is not None
+        assert recv_osc(peers["a"]) is not None
         hidden = handle.call(lambda: (a.get_state().hidden.copy(), b.get_state().hidden.copy()))
         assert abs(hidden[0]).sum() > 0 and abs(hidden[1]).sum() == 0
 
@@ -124,16 +104,16 @@ def test_bad_input_and_mode_change_stay_with_their_instrument(
             sock.sendto(b"garbage", handle.osc_address_of("a"))
         _send(handle, "a", "/foretell/a/mode", "listen")
         _send(handle, "a", "/foretell/b/mode", "battle")  # b's control, on a's port: not a's
-        _wait(lambda: handle.snapshot().instruments[0].settings.mode == "listen")
+        wait_until(lambda: handle.snapshot().instruments[0].settings.mode == "listen")
         snap = {i.name: i for i in handle.snapshot().instruments}
         assert snap["a"].settings.mode == "listen"
         assert snap["b"].settings.mode == "filter" and snap["c"].settings.mode == "filter"
         assert sum(snap["a"].rejected.values()) >= 3
         assert not snap["b"].rejected and not snap["c"].rejected
         _send(handle, "b", "/interface", 0.3, 0.3, 0.3)
-        assert _recv(peers["b"]) is not None  # b still answers
+        assert recv_osc(peers["b"]) is not None  # b still answers
         _send(handle, "a", "/interface", 0.3, 0.3, 0.3)
-        assert _recv(peers["a"], 0.2) is None  # a listens now
+        assert recv_osc(peers["a"], 0.2) is None  # a listens now
 
 
 def test_cross_listening_follows_and_the_loop_guard_stops_a_runaway(
@@ -142,7 +122,7 @@ def test_cross_listening_follows_and_the_loop_guard_stops_a_runaway(
     extra = {"a": {"listen_to": ["b"]}, "b": {"listen_to": ["a"]}, "c": {"listen_to": ["a:user"]}}
     with EnsembleHandle(_config(model, tmp_path, peers, **extra)).start() as handle:
         _send(handle, "a", "/interface", 0.1, 0.2, 0.3)
-        assert _recv(peers["c"]) is not None  # c follows a's performer
+        assert recv_osc(peers["c"]) is not None  # c follows a's performer
         time.sleep(0.3)
         snap = {i.name: i for i in handle.snapshot().instruments}
         # a and b (filter) answer each other; each delivery is one hop, the 5th is guarded:
@@ -164,7 +144,7 @@ def test_each_instrument_keeps_its_own_log(
         for name, count in (("a", 3), ("b", 2)):
             for _ in range(count):
                 _send(handle, name, "/interface", 0.4, 0.5, 0.6)
-                assert _recv(peers[name]) is not None
+                assert recv_osc(peers[name]) is not None
     for name, count in (("a", 3), ("b", 2), ("c", 0)):
         logs = list((tmp_path / "logs" / name).glob("*-mdrnn.log"))
         assert len(logs) == 1

@@ -8,7 +8,6 @@ import json
 import shutil
 import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,34 +21,14 @@ from websockets.sync.client import connect
 from foretell.config import config_from_dict
 from foretell.data.log import read_log
 from foretell.errors import ConfigError
-from foretell.io.osc import decode_packet
 from foretell.io.websocket import WebSocketSource
 from foretell.perform.batching import BatchingOscSource
 from foretell.perform.ensemble import EnsembleHandle, build_ensemble
 from tests.fixtures import random_model_file
+from tests.osc_peers import free_udp_port, recv_osc, udp_peer, wait_until
 
 NAMES = ("lead", "bass", "keys")
 OSCSEND = shutil.which("oscsend")
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _recv(sock: socket.socket, timeout: float = 2.0) -> tuple[str, list[object]] | None:
-    sock.settimeout(timeout)
-    try:
-        return decode_packet(sock.recv(65536))[0]
-    except TimeoutError:
-        return None
-
-
-def _wait(condition: Any, timeout: float = 2.0) -> None:
-    end = time.monotonic() + timeout
-    while not condition() and time.monotonic() < end:
-        time.sleep(0.01)
 
 
 @pytest.fixture
@@ -59,10 +38,7 @@ def model(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def peers() -> Iterator[dict[str, socket.socket]]:
-    socks = {}
-    for name in NAMES:
-        socks[name] = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        socks[name].bind(("127.0.0.1", 0))
+    socks = {name: udp_peer() for name in NAMES}
     yield socks
     for sock in socks.values():
         sock.close()
@@ -112,16 +88,16 @@ def _snap(handle: EnsembleHandle) -> dict[str, Any]:
 def test_one_port_many_instruments_each_answers_its_own_peer(
     model: Path, tmp_path: Path, peers: dict[str, socket.socket]
 ) -> None:
-    port = _free_port()
+    port = free_udp_port()
     with EnsembleHandle(_config(model, tmp_path, peers, port)).start() as handle:
         assert {handle.osc_address_of(n) for n in NAMES} == {("127.0.0.1", port)}
         SimpleUDPClient("127.0.0.1", port).send_message("/lead/interface", [0.1, 0.2, 0.3])
-        reply = _recv(peers["lead"])
+        reply = recv_osc(peers["lead"])
         assert reply is not None and reply[0] == "/lead/prediction" and len(reply[1]) == 3
         _oscsend(port, "/bass/interface", "fff", "0.9", "0.8", "0.7")  # liblo, not python-osc
-        reply = _recv(peers["bass"])
+        reply = recv_osc(peers["bass"])
         assert reply is not None and reply[0] == "/bass/prediction"
-        assert _recv(peers["keys"], 0.2) is None and _recv(peers["lead"], 0.05) is None
+        assert recv_osc(peers["keys"], 0.2) is None and recv_osc(peers["lead"], 0.05) is None
         snap = _snap(handle)
         assert [snap[n].inputs for n in NAMES] == [1, 1, 0]
         assert not any(snap[n].rejected for n in NAMES)
@@ -131,24 +107,24 @@ def test_one_port_many_instruments_each_answers_its_own_peer(
 def test_bad_input_and_live_control_stay_with_their_instrument(
     model: Path, tmp_path: Path, peers: dict[str, socket.socket]
 ) -> None:
-    port = _free_port()
+    port = free_udp_port()
     with EnsembleHandle(_config(model, tmp_path, peers, port)).start() as handle:
         client = SimpleUDPClient("127.0.0.1", port)
         client.send_message("/bass/interface", [0.1, 0.2])  # wrong count
         client.send_message("/foretell/bass/pitemp", "hot")  # a bad command
         _oscsend(port, "/foretell/bass/mode", "s", "listen")
-        _wait(lambda: _snap(handle)["bass"].settings.mode == "listen")
+        wait_until(lambda: _snap(handle)["bass"].settings.mode == "listen")
         snap = _snap(handle)
         assert snap["bass"].settings.mode == "listen" and sum(snap["bass"].rejected.values()) == 2
         assert snap["lead"].settings.mode == snap["keys"].settings.mode == "filter"
         assert not snap["lead"].rejected and not snap["keys"].rejected
         client.send_message("/keys/interface", [0.3, 0.3, 0.3])
-        assert _recv(peers["keys"]) is not None  # keys still answers
+        assert recv_osc(peers["keys"]) is not None  # keys still answers
         client.send_message("/bass/interface", [0.3, 0.3, 0.3])
-        assert _recv(peers["bass"], 0.2) is None  # bass listens now
+        assert recv_osc(peers["bass"], 0.2) is None  # bass listens now
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as raw:
             raw.sendto(b"garbage", ("127.0.0.1", port))  # nobody's: the port's first instrument
-        _wait(lambda: bool(_snap(handle)["lead"].rejected))
+        wait_until(lambda: bool(_snap(handle)["lead"].rejected))
         snap = _snap(handle)
         assert snap["lead"].rejected == {"malformed": 1} and not snap["keys"].rejected
 
@@ -156,13 +132,13 @@ def test_bad_input_and_live_control_stay_with_their_instrument(
 def test_each_instrument_on_a_shared_port_keeps_its_own_log(
     model: Path, tmp_path: Path, peers: dict[str, socket.socket]
 ) -> None:
-    port = _free_port()
+    port = free_udp_port()
     with EnsembleHandle(_config(model, tmp_path, peers, port)).start() as handle:
         client = SimpleUDPClient("127.0.0.1", port)
         for name, count in (("lead", 3), ("keys", 2)):
             for _ in range(count):
                 client.send_message(f"/{name}/interface", [0.4, 0.5, 0.6])
-                assert _recv(peers[name]) is not None
+                assert recv_osc(peers[name]) is not None
         assert handle.session is not None
     for name, count in (("lead", 3), ("bass", 0), ("keys", 2)):
         logs = list((tmp_path / "logs" / name).glob("*-mdrnn.log"))
@@ -175,7 +151,7 @@ def test_each_instrument_on_a_shared_port_keeps_its_own_log(
 def test_inputs_for_several_instruments_in_one_datagram_are_one_batch(
     model: Path, tmp_path: Path, peers: dict[str, socket.socket]
 ) -> None:
-    port = _free_port()
+    port = free_udp_port()
     drums = {"model": str(model), "listen_port": port, "mode": "listen"}  # /interface: 4 sharers
     config = _config(model, tmp_path, peers, port, more={"drums": drums})
     with EnsembleHandle(config).start() as handle:
@@ -188,7 +164,7 @@ def test_inputs_for_several_instruments_in_one_datagram_are_one_batch(
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as raw:
             raw.sendto(bundle.build().dgram, ("127.0.0.1", port))
         for name in NAMES:
-            reply = _recv(peers[name])
+            reply = recv_osc(peers[name])
             assert reply is not None and reply[0] == f"/{name}/prediction"
         batcher = handle.session.batcher
         assert batcher is not None
@@ -222,7 +198,7 @@ def test_a_websocket_per_instrument(model: Path, tmp_path: Path) -> None:
             with pytest.raises(TimeoutError):
                 bass.recv(0.2)  # bass's page hears nothing of lead
             bass.send(json.dumps({"command": "mode", "args": ["listen"]}))
-            _wait(lambda: _snap(handle)["bass"].settings.mode == "listen")
+            wait_until(lambda: _snap(handle)["bass"].settings.mode == "listen")
         snap = _snap(handle)
         assert (snap["lead"].inputs, snap["bass"].inputs) == (1, 0)
         assert (snap["lead"].settings.mode, snap["bass"].settings.mode) == ("filter", "listen")
