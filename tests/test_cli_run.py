@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -14,8 +13,8 @@ from pythonosc.udp_client import SimpleUDPClient
 
 from foretell.cli import cli
 from foretell.cli.run_commands import build_config, default_models_dir
-from foretell.io.osc import decode_packet
 from tests.fixtures import random_model_file
+from tests.osc_peers import recv_osc, udp_peer
 
 
 def _config(**options: object):  # type: ignore[no-untyped-def]
@@ -137,12 +136,10 @@ def test_run_process_stops_cleanly_on_sigint(tmp_path: Path) -> None:
 
 def test_run_process_summarises_every_instrument_of_an_ensemble(tmp_path: Path) -> None:
     model = random_model_file(tmp_path / "m.ftm", dimension=4)
-    outs = {name: socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for name in ("lead", "bass")}
+    outs = {name: udp_peer(10.0) for name in ("lead", "bass")}
     command = [sys.executable, "-m", "foretell", "run", "--osc-in", "127.0.0.1:0", "--mode"]
     command += ["filter", "--log-dir", str(tmp_path / "logs")]
     for name, out in outs.items():
-        out.bind(("127.0.0.1", 0))
-        out.settimeout(10)
         command += ["--instrument", f"{name}={model}:0:127.0.0.1:{out.getsockname()[1]}"]
     process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
     assert process.stderr is not None
@@ -157,10 +154,11 @@ def test_run_process_summarises_every_instrument_of_an_ensemble(tmp_path: Path) 
         for name, count in (("lead", 3), ("bass", 2)):
             for i in range(count):  # one at a time: each answered, none stale
                 peers[name].send_message("/interface", [0.2 * i, 0.5, 0.5])
-                assert decode_packet(outs[name].recv(65536))[0][0] == f"/{name}/prediction"
+                reply = recv_osc(outs[name], 10.0)
+                assert reply is not None and reply[0] == f"/{name}/prediction"
         peers["bass"].send_message("/interface", [0.5])
         peers["bass"].send_message("/interface", [0.1, 0.2, 0.3])
-        outs["bass"].recv(65536)  # the wrong count was read before this answer
+        assert recv_osc(outs["bass"], 10.0) is not None  # read after the wrong count
         process.send_signal(signal.SIGINT)
         _, rest = process.communicate(timeout=10)
     finally:
