@@ -101,7 +101,13 @@ def run_training(
     "--lr",
     "learning_rate",
     type=click.FloatRange(0, min_open=True),
-    help="Adam's initial learning rate [default: 0.01].",
+    help="Adam's initial learning rate [default: 0.01, times sqrt(64/units) above 64 units].",
+)
+@click.option(
+    "--sigma-min",
+    type=click.FloatRange(0, min_open=True),
+    help="Narrowest mixture spread, in standardised units [default: one step of the controls' "
+    "resolution, at least 0.001].",
 )
 @click.option("--val-split", type=float, help="Fraction held out for validation [default: 0.1].")
 @click.option("--seed", type=int, help="Seed for a reproducible run [default: 0].")

@@ -27,14 +27,16 @@ OPTION_NAMES = {  # foretell train's options -> FinetuneConfig fields
     "seed": "seed",
     "val_split": "val_fraction",
 }
-ARCHITECTURE = ("layers", "units", "mixtures")
+ARCHITECTURE = ("layers", "units", "mixtures", "sigma_min")
 
 
 def finetune_config(options: dict[str, Any]) -> FinetuneConfig:
     """``FinetuneConfig`` from ``foretell train``'s options; architecture options are refused."""
     fixed = [name for name in ARCHITECTURE if options.get(name) is not None]
     if fixed:
-        raise ConfigError(f"--{fixed[0]} cannot change with --resume: the model's is kept")
+        raise ConfigError(
+            f"--{fixed[0].replace('_', '-')} cannot change with --resume: the model's is kept"
+        )
     changes = {
         OPTION_NAMES[k]: v for k, v in options.items() if k in OPTION_NAMES and v is not None
     }

@@ -29,6 +29,7 @@ FORMAT_NAME = "foretell-model"
 FORMAT_VERSION = 1
 METADATA_KEY = "foretell"
 SigmaActivation = Literal["softplus", "elu1"]
+DEFAULT_SIGMA_MIN = 1e-3  # the narrowest mixture spread, in network units
 SIZE_PRESETS = {"xxs": 16, "xs": 32, "s": 64, "m": 128, "l": 256, "xl": 512}
 PRESET_LAYERS = {"xl": 3}  # IMPSY's xl has three layers; every other preset two
 
@@ -47,7 +48,7 @@ class ModelSpec:
     mixtures: int
     transform: DataTransform
     sigma_activation: SigmaActivation = "softplus"
-    sigma_min: float = 1e-3
+    sigma_min: float = DEFAULT_SIGMA_MIN
     floor_weight: float = 1e-3
     floor_sigma: float = 4.0
 
@@ -94,7 +95,7 @@ class ModelSpec:
                 mixtures=int(data["mixtures"]),
                 transform=DataTransform.from_dict(data["transform"]),
                 sigma_activation=data.get("sigma_activation", "softplus"),
-                sigma_min=float(data.get("sigma_min", 1e-3)),
+                sigma_min=float(data.get("sigma_min", DEFAULT_SIGMA_MIN)),
                 floor_weight=float(data.get("floor_weight", 0.0)),
                 floor_sigma=float(data.get("floor_sigma", 1.0)),
             )

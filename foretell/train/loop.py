@@ -37,12 +37,13 @@ from foretell.model.fileformat import ModelFile, ModelSpec
 from foretell.model.torch_mdrnn import MDRNN, mdn_loss
 from foretell.model.transform import DEFAULT_DT_OFFSET, DataTransform
 from foretell.train.batches import Batch, Segments, epoch_batches, split_dataset, whole_segments
+from foretell.train.resolution import sigma_floor
 
 log = logging.getLogger(__name__)
 _DEFAULT_SPEC = ModelSpec(2, 1, 1, 1, DataTransform("log", DEFAULT_DT_OFFSET, (0, 0), (1, 1)))
 DEFAULT_FLOOR_WEIGHT = _DEFAULT_SPEC.floor_weight
 DEFAULT_FLOOR_SIGMA = _DEFAULT_SPEC.floor_sigma
-DEFAULT_SIGMA_MIN = _DEFAULT_SPEC.sigma_min
+REFERENCE_LEARNING_RATE, REFERENCE_UNITS = 1e-2, 64
 StopReason = Literal["patience", "epochs", "interrupted"]
 
 
@@ -57,7 +58,7 @@ class TrainConfig:
     batch_size: int = 16
     epochs: int = 500
     patience: int = 20
-    learning_rate: float = 1e-2
+    learning_rate: float | None = None  # None: scaled to the width (initial_learning_rate)
     lr_decay_patience: int = 4  # epochs without improvement before the LR is halved
     lr_min: float = 1e-4
     grad_clip: float = 1.0
@@ -67,7 +68,7 @@ class TrainConfig:
     dt_offset: float = DEFAULT_DT_OFFSET  # 40 ms, see foretell.model.transform
     floor_weight: float = DEFAULT_FLOOR_WEIGHT
     floor_sigma: float = DEFAULT_FLOOR_SIGMA
-    sigma_min: float = DEFAULT_SIGMA_MIN
+    sigma_min: float | None = None  # None: from the controls' resolution (train.resolution)
     size: str | None = None  # the preset name, if one was used
 
     def check(self) -> None:
@@ -80,11 +81,29 @@ class TrainConfig:
             (self.batch_size < 1, "--batch-size must be at least 1"),
             (self.epochs < 1, "--epochs must be at least 1"),
             (self.patience < 1, "--patience must be at least 1"),
-            (not self.learning_rate > 0, "the learning rate must be positive"),
+            (
+                self.learning_rate is not None and not self.learning_rate > 0,
+                "the learning rate must be positive",
+            ),
+            (self.sigma_min is not None and not self.sigma_min > 0, "--sigma-min must be > 0"),
         ]
         for bad, what in problems:
             if bad:
                 raise ConfigError(what)
+
+
+def initial_learning_rate(config: TrainConfig) -> float:
+    """Adam's first learning rate: ``config.learning_rate``, else 1e-2 scaled to the width.
+
+    Adam moves every weight by about the learning rate per step, and an LSTM's weights start at
+    about ``1/sqrt(units)``, so the same rate is a larger relative step in a wider layer. 1e-2 suits
+    64 units; wider layers get ``1e-2 * sqrt(64 / units)`` (256: 5e-3, 512: 3.5e-3), which keeps the
+    relative step the same. At 1e-2, 512 units on LightPad 100k diverged after the first epoch
+    (validation NLL -2.3 and rising); at 3.5e-3 it reached -8.5 by the second.
+    """
+    if config.learning_rate is not None:
+        return config.learning_rate
+    return REFERENCE_LEARNING_RATE * min(1.0, math.sqrt(REFERENCE_UNITS / config.units))
 
 
 @dataclass(frozen=True)
@@ -143,14 +162,16 @@ def evaluate(net: MDRNN, segments: Segments) -> float:
     return float(total) / segments.targets
 
 
-def build_spec(config: TrainConfig, dimension: int, transform: DataTransform) -> ModelSpec:
+def build_spec(
+    config: TrainConfig, dimension: int, transform: DataTransform, sigma_min: float
+) -> ModelSpec:
     return ModelSpec(
         dimension,
         config.layers,
         config.units,
         config.mixtures,
         transform,
-        sigma_min=config.sigma_min,
+        sigma_min=sigma_min,
         floor_weight=config.floor_weight,
         floor_sigma=config.floor_sigma,
     )
@@ -172,8 +193,12 @@ def train(
     rng = np.random.default_rng(config.seed)
 
     split = split_dataset(dataset, config.val_split, rng)
-    transform = DataTransform.fit(np.concatenate(split.train), dt_offset=config.dt_offset)
-    spec = build_spec(config, dataset.dimension, transform)
+    train_events = np.concatenate(split.train)
+    transform = DataTransform.fit(train_events, dt_offset=config.dt_offset)
+    sigma_min = (
+        sigma_floor(train_events, transform) if config.sigma_min is None else config.sigma_min
+    )
+    spec = build_spec(config, dataset.dimension, transform, sigma_min)
     train_set, val_set = (
         Segments.build(split.train, transform),
         Segments.build(split.val, transform),
@@ -184,7 +209,7 @@ def train(
 
     net = MDRNN(spec)
     net.init_head()  # the mixture starts spread out, with equal weights
-    optimizer = torch.optim.Adam(net.parameters(), lr=config.learning_rate)
+    optimizer = torch.optim.Adam(net.parameters(), lr=initial_learning_rate(config))
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
         optimizer, factor=0.5, patience=config.lr_decay_patience, min_lr=config.lr_min
     )
@@ -255,6 +280,8 @@ def train(
         "stopped": stopped,
         "train_seconds": round(seconds, 3),
         "config": asdict(config),
+        "learning_rate": initial_learning_rate(config),
+        "sigma_min": sigma_min,
         "torch_version": torch.__version__,
     }
     return TrainResult(

@@ -37,3 +37,13 @@ def test_resume_refuses_a_new_architecture(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["train", str(data), "--resume", str(start), "--units", "8"])
     assert result.exit_code != 0
     assert "cannot change with --resume" in str(result.exception or result.output)
+
+
+def test_resume_refuses_a_new_sigma_min(tmp_path: Path) -> None:
+    start = random_model_file(tmp_path / "start.ftm", units=16)
+    data = tmp_path / "new.npz"
+    save_dataset(data, bundled_performances(300)[:1])
+    args = ["train", str(data), "--resume", str(start), "--sigma-min", "0.01"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code != 0
+    assert "--sigma-min cannot change with --resume" in str(result.exception or result.output)

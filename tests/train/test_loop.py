@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -13,7 +16,15 @@ from foretell.train.batches import split_dataset
 from tests.fixtures import bundled_performances
 
 pytest.importorskip("torch")
-from foretell.train.loop import EpochRecord, TrainConfig, TrainResult, train
+from foretell.model.fileformat import DEFAULT_SIGMA_MIN
+from foretell.train.loop import (
+    EpochRecord,
+    TrainConfig,
+    TrainResult,
+    initial_learning_rate,
+    train,
+)
+from foretell.train.resolution import sigma_floor
 
 SMALL = TrainConfig(layers=1, units=16, mixtures=3, seq_len=25, batch_size=8, epochs=6, patience=6)
 
@@ -68,6 +79,29 @@ def test_ctrl_c_keeps_the_best_model_so_far(dataset: Dataset) -> None:
 def test_bad_options_are_config_errors(dataset: Dataset) -> None:
     with pytest.raises(ConfigError, match="batch-size"):
         train(dataset, TrainConfig(batch_size=0))
+    with pytest.raises(ConfigError, match="sigma-min"):
+        train(dataset, TrainConfig(sigma_min=0.0))
+
+
+def test_sigma_min_comes_from_the_data_unless_given(dataset: Dataset, result: TrainResult) -> None:
+    from foretell.model.transform import DataTransform
+
+    split = split_dataset(dataset, SMALL.val_split, np.random.default_rng(SMALL.seed))
+    train_events = np.concatenate(split.train)
+    floor = sigma_floor(train_events, DataTransform.fit(train_events))
+    assert floor > DEFAULT_SIGMA_MIN  # LightPad positions are 1/128 apart
+    assert result.model.spec.sigma_min == pytest.approx(floor)
+    assert result.model.info["sigma_min"] == pytest.approx(floor)
+    given = train(dataset, replace(SMALL, epochs=1, sigma_min=2e-3))
+    assert given.model.spec.sigma_min == 2e-3
+
+
+def test_learning_rate_scales_with_width() -> None:
+    assert initial_learning_rate(TrainConfig(units=16)) == 1e-2
+    assert initial_learning_rate(TrainConfig(units=64)) == 1e-2
+    assert initial_learning_rate(TrainConfig(units=256)) == pytest.approx(5e-3)
+    assert initial_learning_rate(TrainConfig(units=512)) == pytest.approx(1e-2 / math.sqrt(8))
+    assert initial_learning_rate(TrainConfig(units=512, learning_rate=0.02)) == 0.02
 
 
 def test_mixture_head_starts_spread_and_equal() -> None:
