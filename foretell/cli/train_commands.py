@@ -101,7 +101,7 @@ def run_training(
     "--lr",
     "learning_rate",
     type=click.FloatRange(0, min_open=True),
-    help="Adam's initial learning rate [default: 0.01, times sqrt(64/units) above 64 units].",
+    help="Adam's initial learning rate [default: 0.01, times 256/units above 256 units].",
 )
 @click.option(
     "--sigma-min",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import replace
 
 import numpy as np
@@ -99,8 +98,9 @@ def test_sigma_min_comes_from_the_data_unless_given(dataset: Dataset, result: Tr
 def test_learning_rate_scales_with_width() -> None:
     assert initial_learning_rate(TrainConfig(units=16)) == 1e-2
     assert initial_learning_rate(TrainConfig(units=64)) == 1e-2
-    assert initial_learning_rate(TrainConfig(units=256)) == pytest.approx(5e-3)
-    assert initial_learning_rate(TrainConfig(units=512)) == pytest.approx(1e-2 / math.sqrt(8))
+    assert initial_learning_rate(TrainConfig(units=256)) == 1e-2
+    assert initial_learning_rate(TrainConfig(units=512)) == pytest.approx(5e-3)
+    assert initial_learning_rate(TrainConfig(units=1024)) == pytest.approx(2.5e-3)
     assert initial_learning_rate(TrainConfig(units=512, learning_rate=0.02)) == 0.02
 
 
