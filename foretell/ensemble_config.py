@@ -116,23 +116,31 @@ def listen_spec(entry: str, key: str = "listen_to") -> tuple[str, str]:
 
 
 def parse_instrument_flag(text: str) -> InstrumentConfig:
-    """``NAME=MODEL:IN_PORT:OUT_HOST:OUT_PORT`` (``foretell run --instrument``) as a config."""
+    """``NAME=MODEL:IN_PORT[/ADDRESS]:OUT_HOST:OUT_PORT`` (``foretell run --instrument``).
+
+    ``IN_PORT/lead/interface`` sets the input address too, so several instruments can share
+    one port (``6000/lead/interface``, ``6000/bass/interface``).
+    """
     name, _, rest = text.partition("=")
     parts = rest.rsplit(":", 3)
-    usage = f"--instrument {text!r} is not NAME=MODEL:IN_PORT:OUT_HOST:OUT_PORT"
+    usage = f"--instrument {text!r} is not NAME=MODEL:IN_PORT[/ADDRESS]:OUT_HOST:OUT_PORT"
     if not name or len(parts) != 4 or not all(parts):
         raise ConfigError(usage)
-    model, in_port, out_host, out_port = parts
+    model, listen, out_host, out_port = parts
+    in_port, slash, address = listen.partition("/")
     try:
         ports = int(in_port), int(out_port)
     except ValueError:
         raise ConfigError(usage) from None
+    if slash and not address:
+        raise ConfigError(usage)
     return InstrumentConfig(
         name=name,
         model=Path(model).expanduser().resolve(),
         listen_port=ports[0],
         send_host=out_host,
         send_port=ports[1],
+        input_address="/" + address if address else None,
     )
 
 

@@ -260,8 +260,12 @@ def _started_line(config: RunConfig, session: Session) -> str:
     "--instrument",
     "instruments",
     multiple=True,
-    metavar="NAME=MODEL:IN_PORT:OUT_HOST:OUT_PORT",
-    help="Add an OSC instrument to an ensemble (repeatable; the other options apply to all).",
+    metavar="NAME=MODEL:IN_PORT[/ADDRESS]:OUT_HOST:OUT_PORT",
+    help=(
+        "Add an OSC instrument to an ensemble (repeatable; the other options apply to all). "
+        "IN_PORT/ADDRESS also sets its input address, so instruments can share a port: "
+        "6000/lead/interface."
+    ),
 )
 @click.option(
     "--learn",

@@ -196,7 +196,7 @@ def test_instrument_flags_add_instruments_and_other_options_apply_to_all(
     assert lead.settings.pi_temp == bass.settings.pi_temp == 0.5
     assert session.sources["bass"].port == 7102 and session.outputs["bass"].host == "10.0.0.2"
     assert session.sources["lead"].routes.control_prefix == "/foretell/lead"
-    with pytest.raises(ConfigError, match="NAME=MODEL:IN_PORT:OUT_HOST:OUT_PORT"):
+    with pytest.raises(ConfigError, match=r"NAME=MODEL:IN_PORT\[/ADDRESS\]:OUT_HOST:OUT_PORT"):
         build_config(
             None,
             None,

@@ -227,3 +227,33 @@ def test_shared_port_mistakes_are_one_line(
     config = config_from_dict({"model": {"file": str(model)}, "instrument": instruments})
     with pytest.raises(ConfigError, match=message):
         build_ensemble(config)
+
+
+def test_instrument_flags_share_a_port_by_address(
+    model: Path, tmp_path: Path, peers: dict[str, socket.socket]
+) -> None:
+    from foretell.cli.run_commands import build_config
+
+    port = free_udp_port()
+    flags = tuple(
+        f"{name}={model}:{port}/{name}/interface:127.0.0.1:{peers[name].getsockname()[1]}"
+        for name in ("lead", "bass")
+    )
+    config = build_config(
+        None, None, "filter", None, None, tmp_path, False, None, None, None, None, None, 0, None,
+        flags,
+    )  # fmt: skip
+    with EnsembleHandle(config).start() as handle:
+        assert {handle.osc_address_of(n)[1] for n in ("lead", "bass")} == {port}
+        client = SimpleUDPClient("127.0.0.1", port)
+        client.send_message("/bass/interface", [0.2, 0.4, 0.6])
+        reply = recv_osc(peers["bass"])
+        assert reply is not None and reply[0] == "/bass/prediction"
+        assert recv_osc(peers["lead"], 0.2) is None
+        assert _snap(handle)["lead"].inputs == 0 and _snap(handle)["bass"].inputs == 1
+    for bad in (f"a={model}:{port}/:127.0.0.1:1", f"a={model}:x/a:127.0.0.1:1"):
+        with pytest.raises(ConfigError, match=r"IN_PORT\[/ADDRESS\]"):
+            build_config(
+                None, None, None, None, None, tmp_path, False, None, None, None, None, None,
+                None, None, (bad,),
+            )  # fmt: skip
