@@ -1,5 +1,6 @@
 """A real engine with a real (random-weight) model, its dashboard, and headless Debian Chromium;
-and an ensemble of three such instruments (a, b, c) in one engine, served by one dashboard.
+and an ensemble of three such instruments (a, b, c) in one engine, served by one dashboard (and a
+big one of sixteen, for the compact layout).
 
 Browser tests skip, saying why, when Playwright or ``/usr/bin/chromium`` is missing. Chromium is
 never downloaded: Playwright drives the system's binary.
@@ -109,7 +110,7 @@ ENSEMBLE = {"a": "listen", "b": "filter", "c": "listen"}  # instrument -> starti
 
 @dataclass
 class LiveEnsemble:
-    """Three instruments in one engine on its own thread, one dashboard, a UDP peer for each."""
+    """Instruments in one engine on its own thread, one dashboard, a UDP peer for each."""
 
     engine: EnsembleHandle
     dashboard: Dashboard
@@ -128,16 +129,29 @@ class LiveEnsemble:
             sock.sendto(encode_floats("/interface", values), self.engine.osc_address_of(name))
 
 
+BIG_ENSEMBLE = {f"p{n:02d}": ("filter" if n == 5 else "listen") for n in range(1, 17)}
+
+
 @pytest.fixture
 def ensemble(tmp_path: Path, models_dir: Path) -> Iterator[LiveEnsemble]:
     """Instruments a (listen), b (filter), c (listen) sharing one model; their dashboard."""
-    peers = {name: socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for name in ENSEMBLE}
+    yield from run_ensemble(tmp_path, models_dir, ENSEMBLE)
+
+
+@pytest.fixture
+def big_ensemble(tmp_path: Path, models_dir: Path) -> Iterator[LiveEnsemble]:
+    """Sixteen instruments p01..p16 sharing one model, p05 in filter mode; their dashboard."""
+    yield from run_ensemble(tmp_path, models_dir, BIG_ENSEMBLE)
+
+
+def run_ensemble(tmp_path: Path, models_dir: Path, modes: dict[str, str]) -> Iterator[LiveEnsemble]:
+    peers = {name: socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for name in modes}
     for peer in peers.values():
         peer.bind(("127.0.0.1", 0))
         peer.setblocking(False)
     instruments = {
         name: {"mode": mode, "listen_port": 0, "send_port": peers[name].getsockname()[1]}
-        for name, mode in ENSEMBLE.items()
+        for name, mode in modes.items()
     }
     config = config_from_dict(
         {

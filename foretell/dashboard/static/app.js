@@ -38,6 +38,7 @@
     focus: null,
     tracks: {}, // instrument name -> { events, counts }
     ensemble: null, // the latest ensemble frame
+    compact: false, // an ensemble's strips as dense rows (strips.js)
     sent: 0,
     frames: 0,
     offset: null,
@@ -157,6 +158,8 @@
     buildModeButtons(hello.modes);
     if (ensemble) {
       strips = window.foretellStrips.build($("strips"), page.instruments, hello.modes, stripUI);
+      if (compactChosen !== null) strips.setCompact(compactChosen); // the user's choice stands
+      showLayout();
       buildFocusChoice(page.instruments);
     }
     const previous = page.focus;
@@ -170,6 +173,23 @@
   // -- the focus: the instrument the pad plays, the synth sounds and the panel steers ----------
 
   let strips = null; // the ensemble's strips (strips.js), once a hello names several instruments
+  let compactChosen = null; // the layout picked with the toggle; null: by the ensemble's size
+
+  function showLayout() {
+    page.compact = strips.compact;
+    document.body.classList.toggle("compact", page.compact);
+    const button = $("compact");
+    button.textContent = page.compact ? "compact" : "full";
+    button.classList.toggle("on", page.compact);
+    button.title = page.compact ? "compact rows: click for full strips" : "full strips: click for compact rows";
+  }
+
+  function toggleLayout() {
+    if (!strips) return;
+    compactChosen = !strips.compact;
+    strips.setCompact(compactChosen);
+    showLayout();
+  }
 
   function showFocus(name) {
     const track = trackOf(name);
@@ -766,6 +786,7 @@
     $("learn").addEventListener("click", () => command("learn"));
     $("rollback").addEventListener("click", () => command("rollback", Number($("version").value)));
     $("sound").addEventListener("click", () => synth.toggle());
+    $("compact").addEventListener("click", toggleLayout);
   }
 
   let toastTimer = null;
@@ -856,9 +877,29 @@
 
   const stripUI = { commandTo, setFocus, bindSlider, reflectSlider, drawStrip };
 
-  function drawStrip(canvas, name, n) {
+  function drawStrip(canvas, name, n, compact) {
     // One instrument's lanes, compact; the focus's with what its model expects next.
-    drawLanes(canvas, trackOf(name).events, n, name === page.focus ? expectBase() : null, 3);
+    if (compact) drawActivity(canvas, trackOf(name).events, n);
+    else drawLanes(canvas, trackOf(name).events, n, name === page.focus ? expectBase() : null, 3);
+  }
+
+  function drawActivity(canvas, events, n) {
+    // One thin lane: the last PAST seconds, every control of every event overlaid.
+    const { ctx, w, h } = fit(canvas);
+    const now = engineNow();
+    const start = now - PAST;
+    const X = (t) => ((t - start) / (PAST + 0.25)) * w; // a little room for a clock ahead
+    const Y = (v) => 2 + (1 - Math.min(Math.max(v, 0), 1)) * (h - 4);
+    ctx.fillStyle = COLOURS.grid;
+    for (let s = Math.ceil(start); s < now; s += 1) ctx.fillRect(X(s), 0, 1, h);
+    for (const source of ["user", "model"]) {
+      ctx.fillStyle = COLOURS[source];
+      for (const ev of events) {
+        if (ev.source !== source || ev.t < start) continue;
+        const x = X(ev.t);
+        for (let i = 0; i < Math.min(n, ev.v.length); i += 1) ctx.fillRect(x - 1, Y(ev.v[i]) - 1, 2.5, 2.5);
+      }
+    }
   }
 
   function frame() {

@@ -4,12 +4,15 @@
 // from the "ensemble" frames, and steers that instrument only: each control sends
 // {"command": VERB, "args": [..], "instrument": NAME}. Clicking the name makes it the page's
 // focus: the pad plays it, the synth sounds it, the side panel and the XY view follow it.
-// Only strips in view are drawn, so dozens of instruments cost little.
+// Only strips in view are drawn, so dozens of instruments cost little. Compact (the default for
+// more than COMPACT_OVER instruments, and the card's "compact"/"full" toggle) makes each strip one
+// dense row: name, mode, pause, π/σ, events/s and a thin activity lane with all controls overlaid.
 "use strict";
 
 window.foretellStrips = (() => {
   const MODE_LABELS = { callresponse: "call·resp" };
   const TEXT_EVERY = 3; // text at a third of the frame rate (~10 Hz) is plenty
+  const COMPACT_OVER = 6; // more instruments than this: compact rows at first
 
   function make(tag, attributes = {}, ...children) {
     const node = document.createElement(tag);
@@ -78,8 +81,10 @@ window.foretellStrips = (() => {
 
   function build(box, names, modes, ui) {
     // ui: { commandTo(name, verb, ...args), setFocus(name), bindSlider(input, label, push),
-    //       reflectSlider(input, value), drawStrip(canvas, name, controls) }
+    //       reflectSlider(input, value), drawStrip(canvas, name, controls, compact) }
     box.replaceChildren();
+    let compact = names.length > COMPACT_OVER;
+    box.classList.toggle("compact", compact);
     const views = new Map(names.map((name) => [name, strip(name, modes, ui)]));
     const shown = new Set();
     const observer = new IntersectionObserver((entries) => {
@@ -94,6 +99,13 @@ window.foretellStrips = (() => {
     }
     return {
       views,
+      get compact() {
+        return compact;
+      },
+      setCompact(on) {
+        compact = Boolean(on);
+        box.classList.toggle("compact", compact);
+      },
       update(entries) {
         for (const entry of entries) views.get(entry.name)?.update(entry);
       },
@@ -103,11 +115,11 @@ window.foretellStrips = (() => {
       draw() {
         for (const name of shown) {
           const view = views.get(name);
-          if (view) ui.drawStrip(view.canvas, name, view.controls);
+          if (view) ui.drawStrip(view.canvas, name, view.controls, compact);
         }
       },
     };
   }
 
-  return { build };
+  return { build, COMPACT_OVER };
 })();
