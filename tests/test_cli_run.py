@@ -7,34 +7,20 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from click.testing import CliRunner
 from pythonosc.udp_client import SimpleUDPClient
 
 from foretell.cli import cli
 from foretell.cli.run_commands import build_config, default_models_dir
+from foretell.config import RunConfig
 from tests.fixtures import random_model_file
 from tests.osc_peers import recv_osc, udp_peer
 
 
-def _config(**options: object):  # type: ignore[no-untyped-def]
-    defaults: dict[str, object] = dict(
-        config_path=None,
-        model=None,
-        mode=None,
-        osc_in=None,
-        osc_out=None,
-        log_dir=None,
-        no_log=False,
-        pi_temp=None,
-        sigma_temp=None,
-        threshold=None,
-        timescale=None,
-        thru=None,
-        seed=None,
-        dimension=None,
-    )
-    return build_config(**{**defaults, **options})  # type: ignore[arg-type]
+def _config(**options: Any) -> RunConfig:
+    return build_config(**options)
 
 
 def test_options_override_the_config_file(tmp_path: Path) -> None:

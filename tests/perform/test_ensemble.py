@@ -173,23 +173,7 @@ def test_instrument_flags_add_instruments_and_other_options_apply_to_all(
     from foretell.cli.run_commands import build_config
 
     flags = (f"lead={model}:7100:127.0.0.1:7101", f"bass={model}:7102:10.0.0.2:7103")
-    config = build_config(
-        None,
-        None,
-        "filter",
-        None,
-        None,
-        tmp_path,
-        False,
-        0.5,
-        None,
-        None,
-        None,
-        None,
-        3,
-        None,
-        flags,
-    )
+    config = build_config(mode="filter", log_dir=tmp_path, pi_temp=0.5, seed=3, instruments=flags)
     session = build_ensemble(config)
     lead, bass = session.engine.instruments["lead"], session.engine.instruments["bass"]
     assert lead.settings.mode == bass.settings.mode == "filter"
@@ -197,20 +181,4 @@ def test_instrument_flags_add_instruments_and_other_options_apply_to_all(
     assert session.sources["bass"].port == 7102 and session.outputs["bass"].host == "10.0.0.2"
     assert session.sources["lead"].routes.control_prefix == "/foretell/lead"
     with pytest.raises(ConfigError, match=r"NAME=MODEL:IN_PORT\[/ADDRESS\]:OUT_HOST:OUT_PORT"):
-        build_config(
-            None,
-            None,
-            None,
-            None,
-            None,
-            tmp_path,
-            False,
-            None,
-            None,
-            None,
-            None,
-            None,
-            None,
-            None,
-            ("lead=model.ftm:7100",),
-        )
+        build_config(log_dir=tmp_path, instruments=("lead=model.ftm:7100",))

@@ -239,10 +239,7 @@ def test_instrument_flags_share_a_port_by_address(
         f"{name}={model}:{port}/{name}/interface:127.0.0.1:{peers[name].getsockname()[1]}"
         for name in ("lead", "bass")
     )
-    config = build_config(
-        None, None, "filter", None, None, tmp_path, False, None, None, None, None, None, 0, None,
-        flags,
-    )  # fmt: skip
+    config = build_config(mode="filter", log_dir=tmp_path, seed=0, instruments=flags)
     with EnsembleHandle(config).start() as handle:
         assert {handle.osc_address_of(n)[1] for n in ("lead", "bass")} == {port}
         client = SimpleUDPClient("127.0.0.1", port)
@@ -253,7 +250,4 @@ def test_instrument_flags_share_a_port_by_address(
         assert _snap(handle)["lead"].inputs == 0 and _snap(handle)["bass"].inputs == 1
     for bad in (f"a={model}:{port}/:127.0.0.1:1", f"a={model}:x/a:127.0.0.1:1"):
         with pytest.raises(ConfigError, match=r"IN_PORT\[/ADDRESS\]"):
-            build_config(
-                None, None, None, None, None, tmp_path, False, None, None, None, None, None,
-                None, None, (bad,),
-            )  # fmt: skip
+            build_config(log_dir=tmp_path, instruments=(bad,))
