@@ -28,10 +28,9 @@ import numpy as np
 
 from foretell.clock import Clock, LoopClock
 from foretell.config import OscConfig, RunConfig, override
-from foretell.data.log import LogWriter
 from foretell.ensemble_config import InstrumentConfig, listen_spec, transport_sections
 from foretell.errors import ConfigError
-from foretell.io.osc import OscPort, OscRoutes, OscSink, OscSource
+from foretell.io.osc import OscPort, OscSink, OscSource
 from foretell.io.transports import Transports, attach_configured
 from foretell.model.batched import shared_runtimes
 from foretell.model.fileformat import ModelFile, load_model
@@ -45,9 +44,9 @@ from foretell.perform.scheduler import Scheduler
 from foretell.perform.session import (
     EngineHandle,
     Session,
-    _jsonable,
+    build_instrument,
     load_in_executor,
-    settings_from,
+    osc_routes,
 )
 
 
@@ -171,7 +170,7 @@ def _instrument(
     shared: OscPort | None,
 ) -> tuple[Instrument, OscSource, OscSink]:
     osc = config.osc
-    routes = OscRoutes(osc.input_address, osc.control_prefix, osc.impsy_control)
+    routes = osc_routes(config)
     if isinstance(runtime, BatchedRuntime):
         source: OscSource = BatchingOscSource(
             osc.listen_host, osc.listen_port, routes, batcher, shared
@@ -179,22 +178,8 @@ def _instrument(
     else:
         source = OscSource(osc.listen_host, osc.listen_port, routes, shared)
     sink = OscSink(osc.send_host, osc.send_port, osc.output_address)
-    dimension = runtime.spec.dimension if runtime is not None else config.interaction.dimension
-    log = None
-    if config.log.enabled:
-        meta = {"config": _jsonable(config), "instrument": name}
-        log = LogWriter(config.log.dir, dimension, clock, meta)
-    instrument = Instrument(
-        name,
-        settings_from(config),
-        clock,
-        scheduler,
-        [sink],
-        runtime=runtime,
-        log_writer=log,
-        dimension=dimension,
-        loader=loader,
-        model_name=None if config.model.file is None else str(config.model.file),
+    instrument = build_instrument(
+        name, config, clock, scheduler, sink, runtime, loader, instrument=name
     )
     return instrument, source, sink
 

@@ -20,6 +20,7 @@ from typing import Any, Self, TypeVar
 from foretell.clock import Clock, LoopClock
 from foretell.config import RunConfig
 from foretell.data.log import LogWriter
+from foretell.io.base import Sink
 from foretell.io.osc import OscRoutes, OscSink, OscSource
 from foretell.model.runtime import Runtime, load_runtime
 from foretell.perform.control import Command
@@ -81,6 +82,42 @@ class Session:
         return self.engine.instrument()
 
 
+def osc_routes(config: RunConfig) -> OscRoutes:
+    """The OSC addresses ``config`` gives an instrument."""
+    osc = config.osc
+    return OscRoutes(osc.input_address, osc.control_prefix, osc.impsy_control)
+
+
+def build_instrument(
+    name: str,
+    config: RunConfig,
+    clock: Clock,
+    scheduler: Scheduler,
+    sink: Sink,
+    runtime: Runtime | None,
+    loader: ModelLoader,
+    **log_meta: object,
+) -> Instrument:
+    """One instrument as ``config`` says (settings, model, log file opened at start)."""
+    dimension = runtime.spec.dimension if runtime is not None else config.interaction.dimension
+    log = None
+    if config.log.enabled:
+        meta = {"config": _jsonable(config), **log_meta}
+        log = LogWriter(config.log.dir, dimension, clock, meta)
+    return Instrument(
+        name,
+        settings_from(config),
+        clock,
+        scheduler,
+        [sink],
+        runtime=runtime,
+        log_writer=log,
+        dimension=dimension,
+        loader=loader,
+        model_name=None if config.model.file is None else str(config.model.file),
+    )
+
+
 def build_session(
     config: RunConfig, clock: Clock | None = None, loader: ModelLoader = load_in_executor
 ) -> Session:
@@ -91,28 +128,9 @@ def build_session(
         runtime = load_runtime(config.model.file, config.model.seed)
     scheduler = Scheduler(clock, config.interaction.late_limit)
     osc = config.osc
-    osc_in = OscSource(
-        osc.listen_host,
-        osc.listen_port,
-        OscRoutes(osc.input_address, osc.control_prefix, osc.impsy_control),
-    )
+    osc_in = OscSource(osc.listen_host, osc.listen_port, osc_routes(config))
     osc_out = OscSink(osc.send_host, osc.send_port, osc.output_address)
-    dimension = runtime.spec.dimension if runtime is not None else config.interaction.dimension
-    log = None
-    if config.log.enabled:
-        log = LogWriter(config.log.dir, dimension, clock, {"config": _jsonable(config)})
-    instrument = Instrument(
-        "main",
-        settings_from(config),
-        clock,
-        scheduler,
-        [osc_out],
-        runtime=runtime,
-        log_writer=log,
-        dimension=dimension,
-        loader=loader,
-        model_name=None if config.model.file is None else str(config.model.file),
-    )
+    instrument = build_instrument("main", config, clock, scheduler, osc_out, runtime, loader)
     engine = Engine(clock, scheduler, [instrument], [(osc_in, "main")], [osc_out])
     return Session(config, engine, osc_in, osc_out)
 
