@@ -56,6 +56,23 @@ def test_train_writes_model_curves_and_one_json_object(small_data: Path, tmp_pat
     assert (tmp_path / "models" / "m.curves.png").stat().st_size > 1000
 
 
+def test_sigma_min_and_learning_rate_options_reach_the_model(
+    small_data: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "m.ftm"
+    common = ["train", str(small_data), "--size", "xxs", "--epochs", "1", "--out", str(out)]
+    result = CliRunner().invoke(cli, [*common, "--sigma-min", "0.004", "--lr", "0.003"])
+    assert result.exit_code == 0, result.output
+    model = load_model(out)
+    assert model.spec.sigma_min == 0.004 and model.info["learning_rate"] == 0.003
+    result = CliRunner().invoke(cli, common)  # defaults: from the data's 1/128 steps, and 1e-2
+    assert result.exit_code == 0, result.output
+    model = load_model(out)
+    assert 0.001 < model.spec.sigma_min < 0.01 and model.info["learning_rate"] == 0.01
+    result = CliRunner().invoke(cli, [*common, "--sigma-min", "0"])
+    assert result.exit_code != 0 and "--sigma-min" in result.output
+
+
 def _main(monkeypatch: pytest.MonkeyPatch, *args: str) -> int:
     monkeypatch.setattr(sys, "argv", ["foretell", *args])
     with pytest.raises(SystemExit) as exit_info:

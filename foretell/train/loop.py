@@ -8,9 +8,11 @@ average of the weights over about the last 100 steps (``average_decay``), not th
 weights: it smooths out the noise of a high learning rate, so the best model comes sooner and
 seeds agree (LightPad 12k, size s, 10 seeds: best validation NLL -8.76 to -9.08, median -8.97;
 without it and without ``MDRNN.init_head``: -7.90 to -8.90, median -8.74, and 3 seeds stuck
-near -8.0). ``epochs`` is only a cap: early stopping ends a run, after 60 to 100 epochs on
-LightPad 12k and a few hundred on the 100k set. Validation NLL is scored over whole validation
-segments from a fresh state (as ``foretell trace`` does), in the data space, per event, in nats:
+near -8.0; both measured with a fixed ``sigma_min`` of 0.001. With the resolution floor,
+``foretell.train.resolution``, seeds 0-5 give -8.94 to -9.01). ``epochs`` is only a cap:
+early stopping ends a run, after 60 to 100 epochs on LightPad 12k and about 250 on the 100k
+set. Validation NLL is scored over whole validation segments from a fresh state (as ``foretell
+trace`` does), in the data space, per event, in nats:
 ``mean(-log p(z) - log|dz/dx|)``. The data transform is fitted on the training split only.
 
 The best model so far is kept in memory; Ctrl-C (KeyboardInterrupt) ends training cleanly and
