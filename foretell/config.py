@@ -109,7 +109,12 @@ class OscConfig:
             _require(0 <= port <= 65535, f"osc.{key}", port, "a port number 0..65535")
         for key in ("input_address", "output_address", "control_prefix"):
             value = getattr(self, key)
-            _require(value.startswith("/"), f"osc.{key}", value, "an OSC address starting with /")
+            _require(
+                value.startswith("/") and not OSC_RESERVED.intersection(value),
+                f"osc.{key}",
+                value,
+                "an OSC address: starts with /, no spaces or any of #*,?[]{}",
+            )
 
 
 @dataclass(frozen=True)
@@ -131,6 +136,9 @@ class RunConfig:
     serial: SerialConfig = field(default_factory=SerialConfig)
     websocket: WebSocketConfig = field(default_factory=WebSocketConfig)
     instrument: tuple[InstrumentConfig, ...] = ()  # [instrument.NAME]: an ensemble
+
+
+OSC_RESERVED = frozenset(" #*,?[]{}")  # not allowed in an OSC address (OSC 1.0 spec)
 
 
 def _require(ok: bool, key: str, value: object, valid: str) -> None:

@@ -33,6 +33,8 @@ def test_file_paths_are_relative_to_the_file(tmp_path: Path) -> None:
         ({"interaction": {"treshold": 1}}, "unknown key interaction.treshold .*threshold"),
         ({"osc": {"listen_port": "6000"}}, "osc.listen_port = '6000' is invalid .*integer"),
         ({"osc": {"listen_port": 70000}}, "osc.listen_port = 70000"),
+        ({"osc": {"input_address": "in"}}, "osc.input_address = 'in' .*starts with /"),
+        ({"osc": {"input_address": "/my pad"}}, "osc.input_address = '/my pad' .*no spaces"),
         ({"midl": {}}, r"unknown section \[midl\] .*midi"),
         ({"model": {"pi_temp": -1}}, "model.pi_temp"),
         ({"log": {"enabled": "yes"}}, "log.enabled = 'yes' .*true or false"),

@@ -251,3 +251,6 @@ def test_instrument_flags_share_a_port_by_address(
     for bad in (f"a={model}:{port}/:127.0.0.1:1", f"a={model}:x/a:127.0.0.1:1"):
         with pytest.raises(ConfigError, match=r"IN_PORT\[/ADDRESS\]"):
             build_config(log_dir=tmp_path, instruments=(bad,))
+    spaced = build_config(log_dir=tmp_path, instruments=(f"a={model}:{port}/my pad:127.0.0.1:1",))
+    with pytest.raises(ConfigError, match="osc.input_address = '/my pad'"):
+        build_ensemble(spaced)
