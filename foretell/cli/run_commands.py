@@ -143,7 +143,8 @@ async def _perform(
             from foretell.dashboard.server import serve_dashboard
 
             page = serve_dashboard(session.engine, *dashboard, models_dir)
-            click.echo(f"foretell: dashboard at {page.url}", err=True)
+            for line in page.banner():
+                click.echo(line, err=True)
         gc.freeze()  # everything built so far is long-lived: keep it out of collections
         for line in _instrument_lines(session) or [_started_line(config, session)]:
             click.echo(line, err=True)
@@ -246,7 +247,10 @@ def _started_line(config: RunConfig, session: Session) -> str:
     is_flag=False,
     flag_value="8765",
     metavar="[PORT|HOST:PORT]",
-    help="Serve the dashboard (see, steer, play in a browser) on 127.0.0.1:8765 or PORT.",
+    help=(
+        "Serve the dashboard (see, steer, play in a browser) on 127.0.0.1:8765 or PORT; "
+        "HOST 0.0.0.0 serves the LAN (a phone) with a per-run token in the printed URL."
+    ),
 )
 @click.option(
     "--models-dir",

@@ -37,7 +37,7 @@ import json
 import logging
 import socket
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -51,6 +51,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from foretell.dashboard.doors import WILDCARDS, Doors, is_loopback, new_token
 from foretell.dashboard.frames import (
     Activity,
     ensemble_message,
@@ -419,10 +420,15 @@ class Dashboard:
         models_dir: Path | None = None,
         instrument: str | None = None,
         fps: float = 30.0,
+        names: Sequence[str] = (),
+        token: str | None = None,
     ) -> None:
         self.host = host
         self.port = port
         self.publisher = Publisher(engine, instrument, models_dir, fps)
+        self.names = tuple(names)
+        self.token = token if token is not None or is_loopback(host) else new_token()
+        self.doors: Doors | None = None
         self._sock: socket.socket | None = None
         self._server: _LoopServer | None = None
         self._serving: asyncio.Task[None] | None = None
@@ -437,14 +443,27 @@ class Dashboard:
 
     @property
     def url(self) -> str:
+        """The page's address; on a LAN bind the address others reach, with the token."""
         host, port = self.address
-        return f"http://{f'[{host}]' if ':' in host else host}:{port}/"
+        if host in WILDCARDS:
+            host = lan_address()
+        query = "" if self.token is None else f"?token={self.token}"
+        return f"http://{f'[{host}]' if ':' in host else host}:{port}/{query}"
+
+    def banner(self) -> list[str]:
+        """What the terminal shows: the address, and on a LAN bind its QR code and who may come."""
+        lines = [f"foretell: dashboard at {self.url}"]
+        if self.token is not None:
+            lines.append("foretell: open it on a phone on this network (scan the code):")
+            lines.append(qr_text(self.url))
+        return lines
 
     def start(self) -> Dashboard:
         loop = asyncio.get_running_loop()
         self._sock = _bind(self.host, self.port)
+        self.doors = Doors(build_app(self.publisher), self.host, self.names, self.token)
         config = uvicorn.Config(
-            build_app(self.publisher),
+            self.doors,
             log_config=None,
             log_level="warning",
             access_log=False,
@@ -455,7 +474,7 @@ class Dashboard:
         self.publisher.attach()
         self._serving = loop.create_task(self._server.serve(sockets=[self._sock]))
         self._ticking = loop.create_task(self.publisher.run())
-        log.info("dashboard at %s", self.url)
+        log.debug("dashboard at %s", self.url)
         return self
 
     def stop(self) -> None:
@@ -484,6 +503,32 @@ def serve_dashboard(
     port: int = DEFAULT_PORT,
     models_dir: Path | None = None,
     instrument: str | None = None,
+    names: Sequence[str] = (),
 ) -> Dashboard:
-    """Serve the dashboard for ``engine`` (call on the engine's loop); ``aclose()`` ends it."""
-    return Dashboard(engine, host, port, models_dir, instrument).start()
+    """Serve the dashboard for ``engine`` (call on the engine's loop); ``aclose()`` ends it.
+
+    Bound beyond loopback it needs a per-run token (in ``url``); ``names`` are further host
+    names it answers to (e.g. ``stage.local``).
+    """
+    return Dashboard(engine, host, port, models_dir, instrument, names=names).start()
+
+
+def lan_address() -> str:
+    """This machine's address on its default route (no packet is sent); loopback without one."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))  # TEST-NET-1: only picks the outgoing interface
+            return str(probe.getsockname()[0])
+        except OSError:
+            return "127.0.0.1"
+
+
+def qr_text(text: str) -> str:
+    """``text`` as a QR code in terminal characters (two modules per character row)."""
+    import io
+
+    import segno
+
+    out = io.StringIO()
+    segno.make(text, error="l").terminal(out=out, compact=True, border=2)
+    return out.getvalue().rstrip("\n")

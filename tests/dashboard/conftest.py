@@ -78,6 +78,16 @@ def models_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def live(tmp_path: Path, models_dir: Path) -> Iterator[Live]:
     """Engine (listen mode) + dashboard on 127.0.0.1, ports chosen by the OS."""
+    yield from run_live(tmp_path, models_dir, "127.0.0.1")
+
+
+@pytest.fixture
+def lan_live(tmp_path: Path, models_dir: Path) -> Iterator[Live]:
+    """The same, its dashboard bound to 0.0.0.0 (the LAN: a per-run token is needed)."""
+    yield from run_live(tmp_path, models_dir, "0.0.0.0")
+
+
+def run_live(tmp_path: Path, models_dir: Path, host: str) -> Iterator[Live]:
     out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     out.bind(("127.0.0.1", 0))
     out.setblocking(False)
@@ -96,7 +106,7 @@ def live(tmp_path: Path, models_dir: Path) -> Iterator[Live]:
     loop = engine.call(asyncio.get_running_loop)
     session = engine.session
     assert session is not None
-    dashboard = engine.call(lambda: serve_dashboard(session.engine, "127.0.0.1", 0, models_dir))
+    dashboard = engine.call(lambda: serve_dashboard(session.engine, host, 0, models_dir))
     try:
         yield Live(engine, dashboard, out, models_dir)
     finally:
