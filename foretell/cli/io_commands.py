@@ -16,14 +16,17 @@ from foretell.errors import ConfigError
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _midi_lines() -> list[str]:
-    from foretell.io.midi import MidiError, port_names
+def _midi_lines(api: str | None) -> list[str]:
+    from foretell.io.midi_ports import MidiError, api_of, backend, port_names
 
+    lines = []
     try:
-        inputs, outputs = port_names()
+        midi = backend(api)
+        lines.append(f"MIDI API (--midi-api, [midi] api): {api_of(midi)}")
+        inputs, outputs = port_names(midi)
     except MidiError as exc:
-        return [f"MIDI: {exc}"]
-    lines = ["MIDI inputs (--midi-in, [midi] inputs):"]
+        return [*lines, f"MIDI: {exc}"]
+    lines.append("MIDI inputs (--midi-in, [midi] inputs):")
     lines += [f"  {name}" for name in inputs] or ["  none"]
     lines.append("MIDI outputs (--midi-out, [midi] outputs):")
     lines += [f"  {name}" for name in outputs] or ["  none"]
@@ -40,10 +43,23 @@ def _serial_lines() -> list[str]:
     return lines if len(lines) > 1 else [*lines, "  none"]
 
 
+MIDI_API_HELP = (
+    "MIDI system: alsa|jack|coremidi|winmm (PipeWire: jack under pw-jack). "
+    "Default: ALSA where /dev/snd/seq exists, else JACK when a server answers."
+)
+
+
+def midi_api_option(command: F) -> F:
+    from foretell.io.transport_config import MIDI_APIS
+
+    return click.option("--midi-api", type=click.Choice(MIDI_APIS), help=MIDI_API_HELP)(command)
+
+
 @click.command()
-def ports() -> None:
+@midi_api_option
+def ports(midi_api: str | None) -> None:
     """List MIDI inputs and outputs and serial ports (virtual MIDI ports: NAME 'virtual:NAME')."""
-    for line in [*_midi_lines(), *_serial_lines()]:
+    for line in [*_midi_lines(midi_api), *_serial_lines()]:
         click.echo(line)
 
 
@@ -54,7 +70,7 @@ COMMANDS = [ports]
 
 
 def transport_options(command: F) -> F:
-    """Add ``--ws``, ``--serial``, ``--midi-in`` and ``--midi-out`` to a command."""
+    """Add ``--ws``, ``--serial``, ``--midi-in``, ``--midi-out`` and ``--midi-api`` to a command."""
     options = [
         click.option("--ws", metavar="PORT|HOST:PORT", help="Serve WebSocket JSON (127.0.0.1)."),
         click.option(
@@ -75,7 +91,7 @@ def transport_options(command: F) -> F:
     ]
     for option in reversed(options):
         command = option(command)
-    return command
+    return midi_api_option(command)
 
 
 def apply_transport_flags(
@@ -84,6 +100,7 @@ def apply_transport_flags(
     serial: str | None,
     midi_in: tuple[str, ...],
     midi_out: tuple[str, ...],
+    midi_api: str | None = None,
 ) -> RunConfig:
     """``config`` with the transport switches applied over its sections."""
     if ws:
@@ -97,4 +114,4 @@ def apply_transport_flags(
             config = override(config, "serial", port=device, baud=int(baud))
         else:
             config = override(config, "serial", port=serial)
-    return override(config, "midi", inputs=midi_in or None, outputs=midi_out or None)
+    return override(config, "midi", inputs=midi_in or None, outputs=midi_out or None, api=midi_api)

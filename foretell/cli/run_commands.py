@@ -310,6 +310,7 @@ def run(
     serial: str | None,
     midi_in: tuple[str, ...],
     midi_out: tuple[str, ...],
+    midi_api: str | None,
     instruments: tuple[str, ...],
 ) -> None:
     """Perform live: OSC /interface in, /prediction out, every interaction logged. Ctrl-C stops."""
@@ -330,7 +331,7 @@ def run(
         dimension=dimension,
         instruments=instruments,
     )
-    config = apply_transport_flags(config, ws, serial, midi_in, midi_out)
+    config = apply_transport_flags(config, ws, serial, midi_in, midi_out, midi_api)
     if realtime:
         click.echo(f"foretell: running at {_raise_priority()}", err=True)
     page = _host_port(dashboard, "127.0.0.1", "--dashboard") if dashboard else None

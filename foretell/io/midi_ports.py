@@ -3,8 +3,12 @@
 - Lookup: ``port_names()`` lists what the backend sees; ``resolve(name, ...)`` picks the exact
   name, else the one name containing it (case-insensitive); ``virtual:NAME`` creates a virtual
   port instead (ALSA, JACK, CoreMIDI; not Windows). A name that matches nothing is one
-  ``MidiError`` listing the available ports; no MIDI system at all (no ALSA sequencer) is one
-  ``MidiError`` saying so.
+  ``MidiError`` listing the available ports; no MIDI system at all (no ALSA sequencer, no JACK
+  server) is one ``MidiError`` saying so.
+- API: ``backend(api)`` is python-rtmidi on ``alsa``, ``jack``, ``coremidi`` or ``winmm``
+  (``--midi-api``, ``[midi] api``); without one, ``MIDO_BACKEND`` if set, else what works here:
+  ALSA where ``/dev/snd/seq`` exists, else JACK (or PipeWire's JACK, ``pw-jack``) when a JACK
+  server answers; CoreMIDI on macOS, WinMM on Windows.
 - Sharing: ``MidiPorts`` opens each port on first use and closes it after its last user. An
   output is handed to every sink that names it; an input hands each message to every ``MidiTap``
   listening on it that hears the message's channel, so instruments on different channels of one
@@ -24,7 +28,7 @@ import os
 import re
 import sys
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -42,26 +46,107 @@ class MidiError(ForetellError):
 # -- lookup -------------------------------------------------------------------------------------
 
 
-def backend(name: str | None = None) -> Any:
-    """mido's backend (``MIDO_BACKEND`` or rtmidi), not loaded until first used."""
-    return mido.Backend(name, load=False)
+RTMIDI = "mido.backends.rtmidi"
+APIS = {"alsa": "LINUX_ALSA", "jack": "UNIX_JACK", "coremidi": "MACOSX_CORE", "winmm": "WINDOWS_MM"}
+NO_SEQUENCER = "no ALSA sequencer: /dev/snd/seq is missing; try 'modprobe snd-seq'"
+NO_JACK = "no JACK server is running; start one (jackd -d alsa) or run under PipeWire with pw-jack"
+
+
+def backend(api: str | None = None) -> Any:
+    """mido's backend on ``api`` (see the module docstring), not loaded until first used."""
+    if api is not None:
+        _check_api(api)
+        return mido.Backend(RTMIDI, api=APIS[api], load=False)
+    if os.environ.get("MIDO_BACKEND"):
+        return mido.Backend(load=False)
+    return mido.Backend(RTMIDI, api=APIS[default_api()], load=False)
+
+
+def _check_api(api: str) -> None:
+    if api not in APIS:
+        raise MidiError(f"MIDI API {api!r} is unknown (expected one of: {', '.join(APIS)})")
+
+
+def default_api() -> str:
+    """The API that works here: the platform's, and on Linux ALSA's, else a running JACK's."""
+    if sys.platform == "darwin":
+        return "coremidi"
+    if sys.platform.startswith("win"):
+        return "winmm"
+    if os.path.exists("/dev/snd/seq") or not jack_answers():
+        return "alsa"
+    return "jack"
+
+
+def api_of(midi: Any) -> str:
+    """The short name (``jack``) of a backend's API, or the backend's own name."""
+    by_rtmidi = {rt: short for short, rt in APIS.items()}
+    if midi.name == RTMIDI and midi.api in by_rtmidi:
+        return by_rtmidi[midi.api]
+    return str(midi.name) + (f"/{midi.api}" if midi.api else "")
+
+
+@contextlib.contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """Hide what C libraries print on fd 2 (libjack's connection failures) for a moment."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def jack_answers() -> bool:
+    """Whether a JACK server (``JACK_DEFAULT_SERVER``, else the default one) accepts a client."""
+    try:
+        import rtmidi
+    except ImportError:
+        return False
+    if rtmidi.API_UNIX_JACK not in rtmidi.get_compiled_api():
+        return False
+    try:
+        with _quiet_stderr():
+            rtmidi.MidiIn(rtapi=rtmidi.API_UNIX_JACK).delete()
+    except rtmidi.RtMidiError:
+        return False
+    return True
 
 
 def _no_backend(detail: str) -> MidiError:
     return MidiError(f"no MIDI backend is available ({detail}); MIDI ports cannot be used")
 
 
-def _check_alsa(midi: Any) -> None:
-    """Refuse early (and without ALSA's stderr noise) where rtmidi's ALSA has no sequencer."""
-    default_rtmidi = midi.name == "mido.backends.rtmidi" and midi.api is None
-    if sys.platform.startswith("linux") and default_rtmidi and not os.path.exists("/dev/snd/seq"):
-        raise _no_backend("no ALSA sequencer: /dev/snd/seq is missing; try 'modprobe snd-seq'")
+def _check_system(midi: Any) -> None:
+    """Refuse early, in one line, where the chosen API has no system to talk to."""
+    if midi.name != RTMIDI:
+        return
+    if midi.api == APIS["alsa"] and sys.platform.startswith("linux"):
+        if not os.path.exists("/dev/snd/seq"):
+            jack = (
+                "a JACK server answers: --midi-api jack"
+                if jack_answers()
+                else "no JACK server either"
+            )
+            raise _no_backend(f"{NO_SEQUENCER}; {jack}")
+    elif midi.api == APIS["jack"] and not jack_answers():
+        raise _no_backend(NO_JACK)
+    elif midi.api in APIS.values():
+        import rtmidi
+
+        if getattr(rtmidi, f"API_{midi.api}") not in rtmidi.get_compiled_api():
+            by_id = {getattr(rtmidi, f"API_{rt}"): short for short, rt in APIS.items()}
+            built = ", ".join(by_id.get(a, str(a)) for a in rtmidi.get_compiled_api())
+            raise _no_backend(f"this python-rtmidi has no {api_of(midi)} API (it has: {built})")
 
 
 def port_names(midi: Any | None = None) -> tuple[list[str], list[str]]:
     """The (input, output) port names the backend sees; ``MidiError`` if there is no backend."""
     midi = midi or backend()
-    _check_alsa(midi)
+    _check_system(midi)
     try:
         return list(midi.get_input_names()), list(midi.get_output_names())
     except (OSError, ImportError, RuntimeError) as exc:
@@ -130,8 +215,9 @@ class _Input:
 class MidiPorts:
     """The MIDI ports of one run, each opened once (see the module docstring)."""
 
-    def __init__(self, midi: Any | None = None) -> None:
+    def __init__(self, midi: Any | None = None, api: str | None = None) -> None:
         self._midi = midi
+        self._api = api
         self._inputs: dict[str, _Input] = {}
         self._outputs: dict[str, tuple[Any, int]] = {}  # key -> (port, users)
         self._queue: deque[tuple[_Input, mido.Message]] = deque()
@@ -141,7 +227,9 @@ class MidiPorts:
     @property
     def midi(self) -> Any:
         if self._midi is None:
-            self._midi = backend()
+            midi = backend(self._api)
+            _check_system(midi)
+            self._midi = midi
         return self._midi
 
     # -- outputs --------------------------------------------------------------------------------

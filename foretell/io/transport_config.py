@@ -4,6 +4,8 @@
 section is off until it names something to open. Schema, with the defaults::
 
     [midi]
+    api = "jack"                   # alsa|jack|coremidi|winmm; omit: ALSA where /dev/snd/seq
+                                   # exists, else JACK (PipeWire's too) when a server answers
     inputs = []                    # port names (a unique part of a name is enough);
     outputs = []                   # "virtual:NAME" creates a virtual port where the backend can
     thru = false                   # forward every input message to the outputs as it came
@@ -49,6 +51,7 @@ from typing import Literal
 
 from foretell.errors import ConfigError
 
+MIDI_APIS = ("alsa", "jack", "coremidi", "winmm")
 MidiType = Literal["cc", "cc14", "note", "velocity", "pitchwheel", "aftertouch", "polytouch"]
 
 # The raw range of each message type (what [0, 1] maps onto by default).
@@ -107,6 +110,7 @@ class MidiMap:
 
 @dataclass(frozen=True)
 class MidiConfig:
+    api: str | None = None
     inputs: tuple[str, ...] = ()
     outputs: tuple[str, ...] = ()
     map: tuple[MidiMap, ...] = ()
@@ -119,6 +123,8 @@ class MidiConfig:
     channel: int | None = None
 
     def __post_init__(self) -> None:
+        ok = self.api is None or self.api in MIDI_APIS
+        _require(ok, "midi.api", self.api, "|".join(MIDI_APIS))
         _require(self.echo_window >= 0, "midi.echo_window", self.echo_window, "seconds >= 0")
         _require(0 <= self.initial <= 1, "midi.initial", self.initial, "a value in [0, 1]")
         ok = self.channel is None or 1 <= self.channel <= 16

@@ -156,7 +156,7 @@ def _add_midi(
     if controls is None:
         controls = max(m.control for m in maps) + 1
     maps = with_channel(maps, config.channel)
-    ports = ports or MidiPorts()
+    ports = ports or MidiPorts(api=config.api)
     guard = EchoGuard(config.echo_window) if config.feedback_guard else None
     sink = None
     if config.outputs:
@@ -204,7 +204,7 @@ def attach_configured(
         if sections.midi.enabled and ports is None:
             from foretell.io.midi_ports import MidiPorts
 
-            ports = MidiPorts()
+            ports = MidiPorts(api=sections.midi.api)
         dimension = target.dimension
         built = build_transports(
             sections.midi,

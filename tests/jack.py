@@ -1,0 +1,144 @@
+"""A dummy JACK server for the test session: real MIDI ports without sound hardware.
+
+Use it by naming the fixture (``tests/conftest.py`` loads this module as a plugin)::
+
+    def test_something(jack_server: JackServer) -> None:
+        keys = jack_server.output("keys")          # a performer's port, "keys:keys" in JACK
+        ...                                        # foretell opens "keys" like any port
+        jack_server.disconnect("keys:keys", "...")  # jack_disconnect / jack_connect
+
+``jack_server`` starts ``jackd --no-realtime -d dummy`` under a server name of its own once per
+session and stops it after the last test; the test is skipped, saying why, where ``jackd`` is
+missing or cannot start. While it runs, ``os.environ`` has ``JACK_DEFAULT_SERVER`` (its name),
+``JACK_NO_START_SERVER=1`` and ``MIDO_BACKEND=mido.backends.rtmidi/UNIX_JACK``, so mido, rtmidi,
+foretell and the JACK tools in this process and in subprocesses (``jack_server.env``) all use it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import mido
+import pytest
+
+JACK_BACKEND = "mido.backends.rtmidi/UNIX_JACK"
+START_TIMEOUT = 10.0
+
+
+@dataclass
+class JackServer:
+    """A running dummy JACK server and helpers to make and wire ports on it."""
+
+    name: str
+    env: dict[str, str]  # the environment for subprocesses that should use this server
+    _opened: list[Any] = field(default_factory=list)
+
+    def backend(self) -> Any:
+        """mido's rtmidi backend on JACK."""
+        return mido.Backend(JACK_BACKEND, load=True)
+
+    def output(self, name: str) -> Any:
+        """A performer's virtual output port, ``NAME:NAME`` in JACK (closed at session end)."""
+        port = self.backend().open_output(name, virtual=True, client_name=name)
+        self._opened.append(port)
+        return port
+
+    def input(self, name: str) -> Any:
+        """A virtual input port that records what reaches it (``port.iter_pending()``)."""
+        port = self.backend().open_input(name, virtual=True, client_name=name)
+        self._opened.append(port)
+        return port
+
+    def jack(self, tool: str, *args: str) -> str:
+        """Run a JACK tool (``jack_lsp``, ``jack_connect``, ...) on this server; its stdout."""
+        done = subprocess.run(
+            [tool, *args], env=self.env, capture_output=True, text=True, timeout=10, check=False
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"{tool} {' '.join(args)}: {done.stderr.strip() or done.stdout}")
+        return done.stdout
+
+    def ports(self) -> list[str]:
+        """Every port on the server (``jack_lsp``)."""
+        return self.jack("jack_lsp").splitlines()
+
+    def connected(self, port: str) -> list[str]:
+        """The ports ``port`` is connected to (``jack_lsp -c``)."""
+        lines = self.jack("jack_lsp", "-c", port).splitlines()
+        return [line.strip() for line in lines[1:] if line.startswith((" ", "\t"))]
+
+    def connect(self, source: str, destination: str) -> None:
+        self.jack("jack_connect", source, destination)
+
+    def disconnect(self, source: str, destination: str) -> None:
+        self.jack("jack_disconnect", source, destination)
+
+    def wait_for_port(self, part: str, timeout: float = 5.0) -> str:
+        """The first port whose name contains ``part``, once it exists."""
+        end = time.monotonic() + timeout
+        while True:
+            found = [p for p in self.ports() if part in p]
+            if found or time.monotonic() > end:
+                break
+            time.sleep(0.05)
+        assert found, f"no JACK port named like {part!r} in {self.ports()}"
+        return found[0]
+
+    def close_ports(self) -> None:
+        for port in self._opened:
+            port.close()
+        self._opened.clear()
+
+
+def _answers(env: dict[str, str]) -> bool:
+    done = subprocess.run(["jack_lsp"], env=env, capture_output=True, timeout=10, check=False)
+    return done.returncode == 0
+
+
+@pytest.fixture(scope="session")
+def jack_server() -> Iterator[JackServer]:
+    """A dummy JACK server for the whole session (see the module docstring)."""
+    jackd = shutil.which("jackd")
+    if jackd is None or shutil.which("jack_lsp") is None:
+        pytest.skip("jackd not installed (Debian: jackd2); MIDI over real ports untested")
+    name = f"foretell-test-{os.getpid()}"
+    settings = {
+        "JACK_DEFAULT_SERVER": name,
+        "JACK_NO_START_SERVER": "1",
+        "MIDO_BACKEND": JACK_BACKEND,
+    }
+    env = {**os.environ, **settings}
+    command = [jackd, "--no-realtime", "-n", name, "-d", "dummy", "-r", "48000", "-p", "128"]
+    log = tempfile.TemporaryFile("w+")  # noqa: SIM115 (jackd talks on every client: no pipe)
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    end = time.monotonic() + START_TIMEOUT
+    while not _answers(env):
+        if process.poll() is not None or time.monotonic() > end:
+            process.kill()
+            process.wait()
+            log.seek(0)
+            why = log.read().strip().splitlines()[-1:] or ["no output"]
+            pytest.skip(f"jackd did not start: {why[0]}")
+        time.sleep(0.05)
+    server = JackServer(name, env)
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in settings.items():
+            patch.setenv(key, value)
+        try:
+            yield server
+        finally:
+            server.close_ports()
+            process.terminate()
+            try:
+                process.wait(5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            log.close()
