@@ -1,4 +1,4 @@
-"""``foretell import-impsy``: turn an IMPSY Keras model into a foretell model file."""
+"""``foretell import-impsy``: an IMPSY model (Keras or TensorFlow Lite) as a foretell model."""
 
 from __future__ import annotations
 
@@ -39,7 +39,8 @@ def _report(imported: ImportedModel, source: Path, out: Path) -> None:
 )
 @click.option("--force", is_flag=True, help="Overwrite --out if it exists.")
 def import_impsy(model: Path, out: Path | None, scale: float | None, force: bool) -> None:
-    """Import an IMPSY model (.keras or .h5) as a foretell model file; no TensorFlow needed."""
+    """Import an IMPSY model (.keras, .h5 or builtins-only .tflite) as a foretell model file;
+    no TensorFlow needed."""
     imported = import_impsy_model(model, scale=scale)
     out = out if out is not None else model.with_suffix(".ftm")
     if out.exists() and not force:

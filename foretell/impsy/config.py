@@ -60,7 +60,6 @@ IMPSY_SECTION_MARKERS = {
     "model": {"pitemp", "sigmatemp", "size"},
     "osc": {"server_ip", "client_ip"},
 }
-KERAS_SUFFIXES = (".keras", ".h5")
 IMPSY_OUTPUT_ADDRESS = "/impsy"  # where IMPSY 1.x sends its predictions
 
 
@@ -90,7 +89,11 @@ def is_impsy_config(data: dict[str, Any]) -> bool:
 
 
 def _model_file(value: Any, base: Path | None) -> tuple[str, Path | None]:
-    """foretell's model file for IMPSY's ``[model] file`` and the IMPSY file to import, if any."""
+    """foretell's model file for IMPSY's ``[model] file`` and the IMPSY file to import, if any.
+
+    A ``.ftm`` of the same stem beside IMPSY's file is used as it is; otherwise IMPSY's file
+    (``.keras``, ``.h5`` or ``.tflite``) is imported into it when the run starts.
+    """
     if not isinstance(value, str):
         raise ConfigError(f"model.file = {value!r} is invalid (expected a path (string))")
     path = Path(value).expanduser()
@@ -98,14 +101,6 @@ def _model_file(value: Any, base: Path | None) -> tuple[str, Path | None]:
     if located.suffix == ".ftm":
         return value, None
     target = located.with_suffix(".ftm")
-    if located.suffix == ".tflite":
-        keras = [located.with_suffix(s) for s in KERAS_SUFFIXES if located.with_suffix(s).is_file()]
-        if not target.is_file() and not keras:
-            raise ConfigError(
-                f"model.file {value} is a TensorFlow Lite model, which foretell cannot import; "
-                "point it at the .keras or .h5 file IMPSY saved with it"
-            )
-        return str(target), None if target.is_file() else keras[0]
     return str(target), None if target.is_file() else located
 
 
@@ -175,9 +170,25 @@ def load_run_config(path: str | Path) -> RunConfig:
         log.warning("%s: %s", path, warning)
     target = mapped.config.model.file
     if mapped.import_source is not None and target is not None:
-        from foretell.impsy.keras_import import import_impsy_model
-        from foretell.model.fileformat import save_model
-
-        save_model(target, import_impsy_model(mapped.import_source).model)
-        log.info("imported IMPSY model %s as %s", mapped.import_source, target)
+        _import_beside(mapped.import_source, target)
     return mapped.config
+
+
+def _import_beside(source: Path, target: Path) -> None:
+    """Import IMPSY's model file into ``target``; a Flex-ops ``.tflite`` falls back to the
+    ``.keras``/``.h5`` IMPSY saved with it (the same weights), said in one line."""
+    from foretell.impsy.keras_import import import_impsy_model
+    from foretell.impsy.tflite_import import FlexOpsError
+    from foretell.model.fileformat import save_model
+
+    try:
+        imported = import_impsy_model(source)
+    except FlexOpsError as exc:
+        if exc.sibling is None:
+            raise
+        log.warning(
+            "%s needs TensorFlow's Flex ops; importing %s instead", source, exc.sibling.name
+        )
+        source, imported = exc.sibling, import_impsy_model(exc.sibling)
+    save_model(target, imported.model)
+    log.info("imported IMPSY model %s as %s", source, target)

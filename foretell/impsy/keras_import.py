@@ -1,11 +1,12 @@
-"""Import an IMPSY model file (``.keras`` zip or Keras ``.h5``) as a foretell model, without Keras.
+"""Import an IMPSY model file (``.keras`` zip, Keras ``.h5`` or ``.tflite``) as a foretell model.
 
 ``import_impsy_model(path)`` sniffs the file by its first bytes (never its suffix), reads the
-weights with h5py (``h5_layouts``), takes the architecture from the file's own config, else its
-name, else its weights' shapes (``architecture``), checks every shape and converts the arrays
-(``convert``). Any problem is one ``ImportModelError`` line naming the file. TensorFlow Lite files
-are recognised and refused with a pointer to the Keras file to use instead. This module writes
-nothing: ``save_model`` does that.
+weights with h5py (``h5_layouts``) or, for IMPSY 1.1's builtins-only TensorFlow Lite files, with
+the ``tflite`` FlatBuffer reader (``tflite_import``); takes the architecture from the file's own
+config, else its name, else its weights' shapes (``architecture``), checks every shape and
+converts the arrays (``convert``). No TensorFlow. Any problem is one ``ImportModelError`` line
+naming the file; a ``.tflite`` that needs Flex ops names the Keras file beside it to use
+instead. This module writes nothing: ``save_model`` does that.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from foretell.impsy.convert import (
     to_foretell,
 )
 from foretell.impsy.h5_layouts import KerasWeights, read_weights
+from foretell.impsy.tflite_import import read_tflite_file
 from foretell.model.fileformat import ModelFile
 
 ZIP_MAGIC = b"PK\x03\x04"
@@ -43,6 +45,7 @@ class KerasFile:
     weights: KerasWeights
     config: dict[str, Any] | None
     keras_version: str
+    graph_name: str = ""  # a .tflite's graph name (IMPSY's model name), else ""
 
 
 @dataclass(frozen=True)
@@ -85,21 +88,10 @@ def _sniff(path: Path) -> str:
     if head == HDF5_MAGIC:
         return "hdf5"
     if head[4:8] == TFLITE_MAGIC:
-        raise ImportModelError(_tflite_message(path))
+        return "tflite"
     raise ImportModelError(
         f"{path} is not an IMPSY model: it is neither a Keras .keras archive nor an HDF5 .h5 file"
     )
-
-
-def _tflite_message(path: Path) -> str:
-    siblings = [path.with_suffix(s) for s in (".keras", ".h5")]
-    present = [p.name for p in siblings if p.is_file()]
-    instead = (
-        f"import {present[0]} instead"
-        if present
-        else ("import the .keras or .h5 file IMPSY saved with it instead")
-    )
-    return f"{path} is a TensorFlow Lite model, which foretell cannot import; {instead}"
 
 
 def _read_hdf5(source: Any, origin: str) -> tuple[KerasWeights, dict[str, Any] | None, str]:
@@ -155,8 +147,12 @@ def _read_keras_zip(path: Path) -> KerasFile:
 def read_keras_file(path: str | Path) -> KerasFile:
     """Read an IMPSY ``.keras`` or ``.h5`` file's weights and config (no conversion)."""
     path = Path(path)
-    if _sniff(path) == "zip":
+    kind = _sniff(path)
+    if kind == "zip":
         return _read_keras_zip(path)
+    if kind == "tflite":
+        tflite = read_tflite_file(path)
+        return KerasFile(tflite.weights, None, "", tflite.name)
     weights, config, version = _read_hdf5(path, str(path))
     return KerasFile(weights, config, version)
 
@@ -180,6 +176,9 @@ def choose_architecture(keras: KerasFile, path: Path) -> tuple[ImpsyArchitecture
         return arch, notes
     if named is not None:
         return named, notes
+    graph_named = arch_mod.from_name(keras.graph_name) if keras.graph_name else None
+    if graph_named is not None:
+        return graph_named, notes
     return architecture_from_weights(keras.weights, str(path)), notes
 
 
@@ -196,7 +195,9 @@ def import_impsy_model(path: str | Path, scale: float | None = None) -> Imported
         scale_source = "the scale given"
     else:
         scale, scale_source = arch_mod.scale_from_names(
-            ("the file name", path.name), ("the Keras model name", arch.name)
+            ("the file name", path.name),
+            ("the Keras model name", arch.name),
+            ("the TensorFlow Lite graph name", keras.graph_name),
         )
     if scale <= 0:
         raise ImportModelError(f"{path}: the input scale must be positive, not {scale:g}")

@@ -50,17 +50,6 @@ def edit_keras3_weights(source: Path, target: Path, edit: Callable[..., None]) -
 # -- not an IMPSY model at all -------------------------------------------------------------------
 
 
-def test_tflite_file_points_to_the_keras_file_next_to_it(shipped: Callable[[str], Path]) -> None:
-    shipped(f"{DIM4}.keras")
-    message = import_error(shipped(f"{DIM4}.tflite"))
-    assert "TensorFlow Lite" in message and f"import {DIM4}.keras instead" in message
-
-
-def test_lone_tflite_file_says_which_kind_of_file_to_use(shipped: Callable[[str], Path]) -> None:
-    message = import_error(shipped(f"{IMPSY11}.tflite"))
-    assert "TensorFlow Lite" in message and ".keras or .h5 file" in message
-
-
 @pytest.mark.parametrize("content", [b"", b"hello, not a model\n", b"\x00" * 100])
 def test_other_files_are_not_impsy_models(tmp_path: Path, content: bytes) -> None:
     path = tmp_path / f"{DIM4}.h5"

@@ -83,7 +83,7 @@ def test_bad_file_is_one_line_and_exit_status_1(shipped: Callable[[str], Path]) 
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("foretell: error: ")
-    assert f"import {DIM4}.keras instead" in lines[0]
+    assert f"import {DIM4}.keras beside it instead" in lines[0]
     assert not shipped(f"{DIM4}.tflite").with_suffix(".ftm").exists()
 
 

@@ -77,12 +77,13 @@ def test_an_already_imported_model_is_used_directly(tmp_path: Path) -> None:
     assert mapped.config.model.file == tmp_path / "m.ftm" and mapped.import_source is None
 
 
-def test_tflite_model_points_to_its_keras_file(tmp_path: Path) -> None:
-    (tmp_path / "m.keras").write_bytes(b"")
+def test_tflite_model_is_imported_itself_unless_a_ftm_stands_beside_it(tmp_path: Path) -> None:
     mapped = impsy_to_run_config({"model": {"file": "m.tflite"}}, base=tmp_path)
-    assert mapped.import_source == tmp_path / "m.keras"
-    with pytest.raises(ConfigError, match="TensorFlow Lite"):
-        impsy_to_run_config({"model": {"file": "other.tflite"}}, base=tmp_path)
+    assert mapped.import_source == tmp_path / "m.tflite"
+    assert mapped.config.model.file == tmp_path / "m.ftm"
+    (tmp_path / "m.ftm").write_bytes(b"")
+    mapped = impsy_to_run_config({"model": {"file": "m.tflite"}}, base=tmp_path)
+    assert mapped.import_source is None and mapped.config.model.file == tmp_path / "m.ftm"
 
 
 def test_bad_values_name_the_impsy_key() -> None:
