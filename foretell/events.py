@@ -2,7 +2,9 @@
 
 An event is a moment ``t`` (seconds on the engine's clock, see ``foretell.clock``), the interval
 ``dt`` since the previous event of the same stream, the control values (each in [0, 1]) and who
-played it: the performer (``user``) or the model (``model``). Events are immutable.
+played it: the performer (``user``) or the model (``model``); a user event's ``origin`` names the
+kind of source it came through (``osc``, ``midi``, ``serial``, ``websocket``, ``pad`` for the
+dashboard's; empty when unknown), for displays only. Events are immutable.
 
 Raw input from a transport is checked by ``check_values`` before it becomes an event; this module
 does not know about transports, models or logs.
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 Source = Literal["user", "model"]
@@ -27,6 +29,7 @@ class Event:
     dt: float
     values: tuple[float, ...]
     source: Source
+    origin: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
         if not self.values:

@@ -47,6 +47,11 @@ class Source(ABC):
     def started(self) -> bool:
         return self._inbox is not None
 
+    @property
+    def origin(self) -> str:
+        """The kind of source this is, stamped on its inputs: its module's name (``osc``, ...)."""
+        return type(self).__module__.rsplit(".", 1)[-1]
+
     def start(self, inbox: Inbox) -> None:
         """Open the transport and begin delivering to ``inbox``."""
         if self._inbox is not None:
@@ -102,6 +107,9 @@ class Sink(ABC):
             self.sent += 1
         else:
             self.dropped += 1
+
+    def silence(self) -> None:  # noqa: B027 - optional hook
+        """End whatever this sink keeps sounding (panic; default: nothing sounds on)."""
 
     def _open(self) -> None:  # noqa: B027 - optional hook
         """Open the transport (default: nothing to open)."""

@@ -145,6 +145,12 @@ class MidiSink(Sink):
                     self.guard.sent(device, message)
         return ok
 
+    def silence(self) -> None:
+        """Panic: note-offs for the notes it played, then All Notes Off (CC 123) on 16 channels."""
+        if self.started:
+            everything = [mido.Message("control_change", channel=c, control=123) for c in range(16)]
+            self._emit([*self.encoder.release(), *everything], skip=None)
+
     def _close(self) -> None:
         release = self.encoder.release()
         for _, port in self._open_ports:

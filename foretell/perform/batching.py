@@ -32,7 +32,7 @@ from foretell.io.osc import OscPort, OscRoutes, OscSource
 from foretell.model.batched import predict_batch
 from foretell.model.runtime import LSTMState, Runtime
 from foretell.perform.control import Command
-from foretell.perform.instrument import Instrument
+from foretell.perform.instrument import Instrument, OriginInbox
 
 MIN_GROUP = 4  # fewer steps than this run one by one: the stacking costs more than it saves
 
@@ -120,12 +120,13 @@ class BatchedRuntime(Runtime):
 class _DeferringInbox:
     """Passes inputs on with ``answer=False`` and asks the batcher for the answer instead."""
 
-    def __init__(self, instrument: Instrument, batcher: StepBatcher) -> None:
+    def __init__(self, instrument: Instrument, batcher: StepBatcher, origin: str = "") -> None:
         self.instrument = instrument
         self.batcher = batcher
+        self.origin = origin
 
     def on_input(self, values: Sequence[object], *, answer: bool = True) -> None:
-        self.instrument.on_input(values, answer=False)
+        self.instrument.on_input(values, answer=False, origin=self.origin)
         if answer and isinstance(self.instrument.runtime, BatchedRuntime):
             self.batcher.answer_later(self.instrument)
         elif answer:  # not (or no longer) batched: answer now, as a plain source would
@@ -154,6 +155,8 @@ class BatchingOscSource(OscSource):
 
     def start(self, inbox: Inbox) -> None:
         target: Any = inbox
-        if isinstance(inbox, Instrument):
+        if isinstance(inbox, OriginInbox):
+            target = _DeferringInbox(inbox.instrument, self.batcher, inbox.origin)
+        elif isinstance(inbox, Instrument):
             target = _DeferringInbox(inbox, self.batcher)
         super().start(target)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from foretell.clock import Clock
 from foretell.io.base import Sink, Source
-from foretell.perform.control import Command
+from foretell.perform.control import Command, Reset, SetPause
 from foretell.perform.instrument import Instrument, InstrumentSnapshot, Listener
 from foretell.perform.scheduler import Scheduler
 
@@ -86,7 +86,7 @@ class Engine:
             for inst in self.instruments.values():
                 inst.start()
             for source, name in self.sources:
-                source.start(self.instruments[name])
+                source.start(self.instruments[name].as_source(source.origin))
                 started.append(source)
         except Exception:
             for part in reversed(started):
@@ -110,6 +110,17 @@ class Engine:
     def command(self, command: Command, instrument: str | None = None) -> None:
         """Apply ``command`` to one instrument now (on the loop, between events)."""
         self.instrument(instrument).on_command(command)
+
+    def panic(self) -> None:
+        """Stop everything sounding: pause and reset every instrument, silence every output."""
+        for inst in self.instruments.values():
+            inst.on_command(SetPause(True))
+            inst.on_command(Reset())
+        sinks = {id(s): s for s in self.sinks}
+        for inst in self.instruments.values():
+            sinks.update((id(s), s) for s in inst.sinks)
+        for sink in sinks.values():
+            sink.silence()
 
     def add_listener(self, listener: Listener) -> None:
         self._listeners.append(listener)

@@ -167,8 +167,13 @@ class Instrument:
 
     # -- Inbox ----------------------------------------------------------------------------------
 
-    def on_input(self, values: Sequence[object], *, answer: bool = True) -> None:
-        """A user input: check, log, thru, condition the model, answer or yield (per mode)."""
+    def on_input(
+        self, values: Sequence[object], *, answer: bool = True, origin: str = ""
+    ) -> None:
+        """A user input: check, log, thru, condition the model, answer or yield (per mode).
+
+        ``origin`` names the kind of source it came through (for displays; see ``Event``).
+        """
         t = self.clock.now()
         controls = None if self.dimension is None else self.dimension - 1
         try:
@@ -180,7 +185,8 @@ class Instrument:
             self.rejections.add("clipped", f"values {list(values)!r} clipped to [0, 1]")
         if self.dimension is None:
             self._adopt_dimension(len(checked) + 1)
-        event = Event(t, 0.0 if self._last_user is None else t - self._last_user, checked, "user")
+        dt = 0.0 if self._last_user is None else t - self._last_user
+        event = Event(t, dt, checked, "user", origin)
         self._last_user = t
         self.inputs += 1
         if self.log is not None:
@@ -234,6 +240,10 @@ class Instrument:
 
     def on_reject(self, kind: str, detail: str) -> None:
         self.rejections.add(kind, detail)
+
+    def as_source(self, origin: str) -> OriginInbox:
+        """This instrument as the ``Inbox`` of a source of kind ``origin`` (stamps its inputs)."""
+        return OriginInbox(self, origin)
 
     # -- commands -------------------------------------------------------------------------------
 
@@ -460,3 +470,20 @@ class Instrument:
             expected=None if raw is None else tuple(float(v) for v in raw),
             learning=None if self.learn_status is None else self.learn_status(),
         )
+
+
+class OriginInbox:
+    """An instrument as one source sees it: each input carries the source's kind (``origin``)."""
+
+    def __init__(self, instrument: Instrument, origin: str) -> None:
+        self.instrument = instrument
+        self.origin = origin
+
+    def on_input(self, values: Sequence[object], *, answer: bool = True) -> None:
+        self.instrument.on_input(values, answer=answer, origin=self.origin)
+
+    def on_command(self, command: control.Command) -> None:
+        self.instrument.on_command(command)
+
+    def on_reject(self, kind: str, detail: str) -> None:
+        self.instrument.on_reject(kind, detail)
