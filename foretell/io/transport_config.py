@@ -18,6 +18,15 @@ section is off until it names something to open. Schema, with the defaults::
     channel = 1                    # 1..16: read and write only this channel (maps that name no
                                    # channel use it); omit: every channel, as the maps say.
                                    # Instruments of an ensemble may share a port, a channel each
+    dialect = "foretell"           # "impsy": IMPSY's MIDI semantics (foretell.io.midi_impsy):
+                                   # note number and CC value / 127 in, the first matching map
+                                   # only, note-off and velocity ignored; ceil(v * 127) out,
+                                   # note-on at a fixed velocity after the last note's note-off
+    velocity = 127                 # dialect "impsy": the velocity of every note-on sent
+
+    [[midi.route]]                 # dialect "impsy": values read from this input port are also
+    input = "QuNeo"                # played on these output ports, through their own maps
+    outputs = ["S-1"]              # (IMPSY's thru_matrix)
 
     [[midi.map]]                   # one table per control; none: control i is CC 1+i
     control = 0                    # index into the control values (0 = the first control)
@@ -26,6 +35,8 @@ section is off until it names something to open. Schema, with the defaults::
     number = 74                    # cc: controller; cc14: MSB controller 0..31; polytouch: note
     low = 0                        # raw MIDI range mapped onto [0, 1] (default: the full range)
     high = 127
+    port = "S-1"                   # only messages of this input or output port (omit: all)
+    direction = "both"             # in|out|both: a map for reading, for playing, or both
 
     [serial]
     port = "/dev/ttyACM0"          # omit: no serial transport
@@ -40,6 +51,10 @@ section is off until it names something to open. Schema, with the defaults::
     buffer = 65536                 # bytes waiting for one client before its messages drop
     stall_timeout = 2.0            # seconds a client may stay full before it is disconnected
     max_clients = 32
+    protocol = "json"              # "impsy": IMPSY's text messages /channel/{ch}/noteon/{note}/
+                                   # {vel}, .../noteoff/..., .../cc/{ctrl}/{val} (channels 1..16),
+                                   # mapped by [[websocket.map]] tables (as [[midi.map]], dialect
+                                   # "impsy"; foretell.io.websocket_impsy)
 
 This module only describes; it opens nothing.
 """
@@ -53,6 +68,8 @@ from foretell.errors import ConfigError
 
 MIDI_APIS = ("alsa", "jack", "coremidi", "winmm")
 MidiType = Literal["cc", "cc14", "note", "velocity", "pitchwheel", "aftertouch", "polytouch"]
+MidiDirection = Literal["both", "in", "out"]
+MidiDialect = Literal["foretell", "impsy"]
 
 # The raw range of each message type (what [0, 1] maps onto by default).
 MIDI_RANGES: dict[str, tuple[int, int]] = {
@@ -81,8 +98,12 @@ class MidiMap:
     number: int | None = None
     low: int | None = None
     high: int | None = None
+    port: str | None = None
+    direction: MidiDirection = "both"
 
     def __post_init__(self) -> None:
+        ok = self.direction in ("both", "in", "out")
+        _require(ok, "midi.map.direction", self.direction, "in, out or both")
         _require(self.control >= 0, "midi.map.control", self.control, "an index >= 0")
         _require(self.type in MIDI_RANGES, "midi.map.type", self.type, "a MIDI message type")
         ok = self.channel is None or 1 <= self.channel <= 16
@@ -107,6 +128,18 @@ class MidiMap:
             full_high if self.high is None else self.high,
         )
 
+    def serves(self, port: str, direction: str) -> bool:
+        """Whether this map reads (``"in"``) or plays (``"out"``) on ``port`` (a config name)."""
+        return self.direction in ("both", direction) and self.port in (None, port)
+
+
+@dataclass(frozen=True)
+class MidiRoute:
+    """Values read from ``input`` are also played on ``outputs`` (dialect ``impsy``)."""
+
+    input: str
+    outputs: tuple[str, ...] = ()
+
 
 @dataclass(frozen=True)
 class MidiConfig:
@@ -121,8 +154,14 @@ class MidiConfig:
     echo_window: float = 0.05
     initial: float = 0.5
     channel: int | None = None
+    dialect: MidiDialect = "foretell"
+    velocity: int = 127
+    route: tuple[MidiRoute, ...] = ()
 
     def __post_init__(self) -> None:
+        ok = self.dialect in ("foretell", "impsy")
+        _require(ok, "midi.dialect", self.dialect, "foretell or impsy")
+        _require(1 <= self.velocity <= 127, "midi.velocity", self.velocity, "a velocity 1..127")
         ok = self.api is None or self.api in MIDI_APIS
         _require(ok, "midi.api", self.api, "|".join(MIDI_APIS))
         _require(self.echo_window >= 0, "midi.echo_window", self.echo_window, "seconds >= 0")
@@ -162,8 +201,13 @@ class WebSocketConfig:
     buffer: int = 65536
     stall_timeout: float = 2.0
     max_clients: int = 32
+    protocol: Literal["json", "impsy"] = "json"
+    map: tuple[MidiMap, ...] = ()
+    velocity: int = 127
 
     def __post_init__(self) -> None:
+        ok = self.protocol in ("json", "impsy")
+        _require(ok, "websocket.protocol", self.protocol, "json or impsy")
         ok = self.port is None or 0 <= self.port <= 65535
         _require(ok, "websocket.port", self.port, "a port number 0..65535")
         _require(self.buffer > 0, "websocket.buffer", self.buffer, "bytes > 0")

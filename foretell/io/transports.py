@@ -102,7 +102,7 @@ def build_transports(
     ``ports``: the run's shared MIDI ports, a new set if not given)."""
     transports = Transports()
     if websocket is not None and websocket.enabled:
-        _add_websocket(transports, websocket)
+        _add_websocket(transports, websocket, controls)
     if serial is not None and serial.enabled:
         _add_serial(transports, serial)
     if midi is not None and midi.enabled:
@@ -110,7 +110,9 @@ def build_transports(
     return transports
 
 
-def _add_websocket(transports: Transports, config: WebSocketConfig) -> None:
+def _add_websocket(
+    transports: Transports, config: WebSocketConfig, controls: int | None = None
+) -> None:
     from foretell.io.websocket import WebSocketServer, WebSocketSink, WebSocketSource
 
     assert config.port is not None
@@ -118,6 +120,10 @@ def _add_websocket(transports: Transports, config: WebSocketConfig) -> None:
         config.host, config.port, config.buffer, config.stall_timeout, config.max_clients
     )
     sink = WebSocketSink(server)
+    if config.protocol == "impsy":
+        from foretell.io.websocket_impsy import impsy_protocol
+
+        sink = impsy_protocol(server, config, controls)
     transports.sources.append(WebSocketSource(server))
     transports.sinks.append(sink)
     transports.listeners.append(sink.echo)
@@ -145,6 +151,9 @@ def _add_midi(
         with_channel,
     )
 
+    if config.dialect == "impsy":
+        _add_impsy_midi(transports, config, controls, ports)
+        return
     maps = config.map
     if not maps:
         if controls is None:
@@ -170,6 +179,20 @@ def _add_midi(
         heard = channels_heard(maps, config.channel)
         source = MidiSource(config.inputs, decoder, thru, guard, ports=ports, channels=heard)
         transports.sources.append(source)
+
+
+def _add_impsy_midi(
+    transports: Transports, config: MidiConfig, controls: int | None, ports: MidiPorts | None
+) -> None:
+    """IMPSY's MIDI semantics, one source and one sink per port (``foretell.io.midi_impsy``)."""
+    from foretell.io.midi import MidiPorts
+    from foretell.io.midi_impsy import build_impsy_midi
+
+    if controls is None:
+        controls = max((m.control for m in config.map), default=-1) + 1
+    sources, sinks = build_impsy_midi(config, controls, ports or MidiPorts(api=config.api))
+    transports.sources.extend(sources)
+    transports.sinks.extend(sinks)
 
 
 def attach(engine: Engine, transports: Transports, instrument: str | None = None) -> None:

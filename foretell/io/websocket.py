@@ -30,7 +30,7 @@ import asyncio
 import json
 import logging
 import socket
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -131,6 +131,7 @@ class WebSocketServer:
         self._server: Any = None
         self._task: asyncio.Task[None] | None = None
         self._users = 0
+        self.decode: Callable[[str | bytes], list[object] | Command] = decode_message  # codec
 
     def __repr__(self) -> str:
         return f"WebSocketServer({self.host!r}, {self.port})"
@@ -225,7 +226,7 @@ class WebSocketServer:
         if inbox is None:
             return
         try:
-            item = decode_message(message)
+            item = self.decode(message)
         except ControlError as exc:
             self._reject(client, inbox, "bad_command", str(exc))
         except WebSocketError as exc:
