@@ -5,17 +5,18 @@ the file's own directory, once, when it is loaded::
 
     [model]
     file = "models/lightpad.ftm"   # no file: no model, mode "useronly" (log only)
-    pi_temp = 1.0                  # π-temperature (>= 0)
-    sigma_temp = 1.0               # σ-temperature (>= 0)
-    seed = 0                       # seeds the sampler (omit for a fresh seed each run)
+    dir = "models"                 # where `load NAME` finds models (default: file's folder)
+    pi_temp = 1.0                  # π-temperature (0..10)
+    sigma_temp = 1.0               # σ-temperature (0..10)
+    seed = 0                       # seeds the sampler, >= 0 (omit for a fresh seed each run)
 
     [interaction]
     mode = "callresponse"          # listen|filter (or polyphony)|callresponse|battle|useronly
-    threshold = 0.1                # seconds of user silence before call-response answers
-    timescale = 1.0                # multiplies every predicted dt (> 0)
+    threshold = 0.1                # seconds of user silence before call-response answers (0..60)
+    timescale = 1.0                # multiplies every predicted dt (0.05..20)
     input_thru = false             # also send every user input to the outputs
     out_of_range = "clip"          # clip | reject: control values outside [0, 1]
-    dimension = 4                  # 1 + number of controls; only needed without a model
+    dimension = 4                  # 1 + number of controls; needed to log without a model
     late_limit = 0.05              # seconds: a scheduled event later than this is dropped
 
     [osc]
@@ -27,6 +28,7 @@ the file's own directory, once, when it is loaded::
     output_address = "/prediction"
     control_prefix = "/foretell"   # live control: /foretell/mode, /foretell/pitemp, ...
     impsy_control = true           # also accept IMPSY's /impsy/mode, /impsy/pitemp, ...
+    control_from = []              # hosts/networks besides this machine that may steer ("*": all)
 
     [log]
     enabled = true
@@ -40,13 +42,15 @@ the file's own directory, once, when it is loaded::
     above, each with its own [instrument.NAME.midi], .serial, .websocket if it likes (schema in
     ``foretell.ensemble_config``; examples/configs/ensemble*.toml show them)
 
-An unknown key or a bad value is one ``ConfigError`` line naming it and the valid choices. This
-module does no I/O besides reading the file it is given; it opens no sockets and no logs.
+An unknown key or a bad value (a number out of its range or not finite: ``foretell.limits``) is
+one ``ConfigError`` line naming it and the valid choices. This module does no I/O besides reading
+the file it is given; it opens no sockets and no logs.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import tomllib
 import types
 import typing
@@ -54,8 +58,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
+from foretell import limits
 from foretell.ensemble_config import TRANSPORTS, InstrumentConfig
 from foretell.errors import ConfigError
+from foretell.io.control_sources import ControlSources
 from foretell.io.transport_config import MidiConfig, SerialConfig, WebSocketConfig
 
 TRANSPORT_KEYS = tuple(f"{kind}." for kind in TRANSPORTS)
@@ -65,13 +71,16 @@ ModeName = Literal["listen", "filter", "polyphony", "callresponse", "battle", "u
 @dataclass(frozen=True)
 class ModelConfig:
     file: Path | None = None
+    dir: Path | None = None
     pi_temp: float = 1.0
     sigma_temp: float = 1.0
     seed: int | None = None
 
     def __post_init__(self) -> None:
-        _require(self.pi_temp >= 0, "model.pi_temp", self.pi_temp, "a number >= 0")
-        _require(self.sigma_temp >= 0, "model.sigma_temp", self.sigma_temp, "a number >= 0")
+        _in_range("pitemp", "model.pi_temp", self.pi_temp)
+        _in_range("sigmatemp", "model.sigma_temp", self.sigma_temp)
+        seed_ok = self.seed is None or 0 <= self.seed < 2**63
+        _require(seed_ok, "model.seed", self.seed, "an integer >= 0")
 
 
 @dataclass(frozen=True)
@@ -85,11 +94,12 @@ class InteractionConfig:
     late_limit: float = 0.05
 
     def __post_init__(self) -> None:
-        _require(self.threshold >= 0, "interaction.threshold", self.threshold, "seconds >= 0")
-        _require(self.timescale > 0, "interaction.timescale", self.timescale, "a number > 0")
-        _require(self.late_limit > 0, "interaction.late_limit", self.late_limit, "seconds > 0")
-        dim_ok = self.dimension is None or self.dimension >= 2
-        _require(dim_ok, "interaction.dimension", self.dimension, "an integer >= 2")
+        _in_range("threshold", "interaction.threshold", self.threshold)
+        _in_range("timescale", "interaction.timescale", self.timescale)
+        late_ok = 0 < self.late_limit <= 10
+        _require(late_ok, "interaction.late_limit", self.late_limit, "seconds in (0, 10]")
+        dim_ok = self.dimension is None or 2 <= self.dimension <= MAX_DIMENSION
+        _require(dim_ok, "interaction.dimension", self.dimension, f"an integer 2..{MAX_DIMENSION}")
 
 
 @dataclass(frozen=True)
@@ -102,8 +112,17 @@ class OscConfig:
     output_address: str = "/prediction"
     control_prefix: str = "/foretell"
     impsy_control: bool = True
+    control_from: tuple[str, ...] = ()
+
+    @property
+    def control_sources(self) -> ControlSources:
+        return ControlSources.parse(self.control_from)
 
     def __post_init__(self) -> None:
+        try:
+            self.control_sources  # noqa: B018 - checks every entry
+        except ConfigError as exc:
+            raise ConfigError(f"osc.{exc}") from None
         for key in ("listen_port", "send_port"):
             port = getattr(self, key)
             _require(0 <= port <= 65535, f"osc.{key}", port, "a port number 0..65535")
@@ -137,13 +156,33 @@ class RunConfig:
     websocket: WebSocketConfig = field(default_factory=WebSocketConfig)
     instrument: tuple[InstrumentConfig, ...] = ()  # [instrument.NAME]: an ensemble
 
+    def models_dir(self) -> Path:
+        """Where ``load NAME`` looks: ``[model] dir``, else the folder of the first model an
+        instrument plays (where ``--learn`` keeps its versions), else ``./models``."""
+        if self.model.dir is not None:
+            return self.model.dir
+        played = [inst.model or self.model.file for inst in self.instrument]
+        model = next((path for path in played if path is not None), self.model.file)
+        return model.parent if model is not None else Path("models")
 
+
+MAX_DIMENSION = 1024  # 1 + controls: far above any instrument, small enough to stay bounded
 OSC_RESERVED = frozenset(" #*,?[]{}")  # not allowed in an OSC address (OSC 1.0 spec)
 
 
 def _require(ok: bool, key: str, value: object, valid: str) -> None:
     if not ok:
         raise ConfigError(f"{key} = {value!r} is invalid (expected {valid})")
+
+
+def _in_range(setting: str, key: str, value: float) -> None:
+    try:
+        limits.check(setting, value)
+    except ValueError:
+        raise ConfigError(
+            f"{key} = {value!r} is invalid (expected a finite number in "
+            f"{limits.RANGES[setting].describe()})"
+        ) from None
 
 
 # -- reading ------------------------------------------------------------------------------------
@@ -180,10 +219,10 @@ def _convert(kind: Any, value: Any, key: str, base: Path | None) -> Any:
         if isinstance(value, bool):
             return value
     elif kind is int:
-        if isinstance(value, int) and not isinstance(value, bool):
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2**63:
             return value
     elif kind is float:
-        if isinstance(value, int | float) and not isinstance(value, bool):
+        if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
             return float(value)
     elif kind is str:
         if isinstance(value, str):
@@ -253,6 +292,12 @@ def read_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(handle)
     except FileNotFoundError as exc:
         raise ConfigError(f"config file {path} does not exist") from exc
+    except IsADirectoryError as exc:
+        raise ConfigError(f"config file {path} is a directory, not a file") from exc
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path} ({exc.strerror or exc})") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config file {path} is not UTF-8 text (byte {exc.start})") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path} is not valid TOML ({exc})") from exc
 

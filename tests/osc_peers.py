@@ -16,7 +16,7 @@ def free_udp_port() -> int:
 
 def recv_osc(sock: socket.socket, timeout: float = 2.0) -> tuple[str, list[object]] | None:
     """The first OSC message of the next datagram on ``sock`` (None after ``timeout`` s)."""
-    from foretell.io.osc import decode_packet
+    from foretell.io.osc_codec import decode_packet
 
     sock.settimeout(timeout)
     try:

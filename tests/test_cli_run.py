@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from pythonosc.udp_client import SimpleUDPClient
 
 from foretell.cli import cli
-from foretell.cli.run_commands import build_config, default_models_dir
+from foretell.cli.run_commands import build_config
 from foretell.config import RunConfig
 from tests.fixtures import random_model_file
 from tests.osc_peers import recv_osc, udp_peer
@@ -46,19 +46,19 @@ def test_no_model_means_useronly() -> None:
 
 
 def test_models_dir_defaults_to_the_first_instrument_s_model_folder(tmp_path: Path) -> None:
-    assert default_models_dir(_config()) == Path("models")
-    assert default_models_dir(_config(model=tmp_path / "solo" / "m.ftm")) == tmp_path / "solo"
+    assert _config().models_dir() == Path("models")
+    assert _config(model=tmp_path / "solo" / "m.ftm").models_dir() == tmp_path / "solo"
     flags = tuple(f"{n}={tmp_path / n / 'm.ftm'}:0:127.0.0.1:9" for n in ("lead", "bass"))
-    assert default_models_dir(_config(instruments=flags)) == tmp_path / "lead"
+    assert _config(instruments=flags).models_dir() == tmp_path / "lead"
     top = _config(model=tmp_path / "top" / "m.ftm", instruments=flags)
-    assert default_models_dir(top) == tmp_path / "lead"  # the model --learn fine-tunes
+    assert top.models_dir() == tmp_path / "lead"  # the model --learn fine-tunes
     path = tmp_path / "band.toml"
     path.write_text(
         '[model]\nfile = "top/m.ftm"\n[instrument.lead]\n[instrument.bass]\nmodel = "b/m.ftm"\n'
     )
-    assert default_models_dir(_config(config_path=path)) == tmp_path / "top"  # inherited
+    assert _config(config_path=path).models_dir() == tmp_path / "top"  # inherited
     path.write_text('[instrument.lead]\ndimension = 3\n[instrument.bass]\nmodel = "b/m.ftm"\n')
-    assert default_models_dir(_config(config_path=path)) == tmp_path / "b"
+    assert _config(config_path=path).models_dir() == tmp_path / "b"
 
 
 def test_errors_are_one_line(tmp_path: Path) -> None:

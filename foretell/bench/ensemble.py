@@ -40,7 +40,7 @@ from foretell.bench.live import (
     machine,
 )
 from foretell.cli.bench import register
-from foretell.io.osc import encode_floats
+from foretell.io.osc_codec import encode_floats
 from foretell.model.batched import predict_batch, shared_runtimes
 from foretell.model.fileformat import load_model
 from foretell.model.runtime import Runtime

@@ -32,7 +32,7 @@ import numpy as np
 from foretell.bench.stats import latency_summary
 from foretell.cli.bench import register
 from foretell.data.dataset import Dataset, bundled_dataset_path, load_dataset
-from foretell.io.osc import decode_packet, encode_floats
+from foretell.io.osc_codec import decode_packet, encode_floats
 
 LEARN_ARGS = ("--learn", "every=1s")
 

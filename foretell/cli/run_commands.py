@@ -49,6 +49,8 @@ def build_config(
     seed: int | None = None,
     dimension: int | None = None,
     instruments: tuple[str, ...] = (),
+    models_dir: Path | None = None,
+    control_from: tuple[str, ...] = (),
 ) -> RunConfig:
     """The config file (if any) with the command-line options applied over it."""
     config = load_run_config(config_path) if config_path else RunConfig()
@@ -62,6 +64,7 @@ def build_config(
         pi_temp=pi_temp,
         sigma_temp=sigma_temp,
         seed=seed,
+        dir=models_dir.resolve() if models_dir else None,
     )
     config = override(
         config,
@@ -72,6 +75,9 @@ def build_config(
         input_thru=thru,
         dimension=dimension,
     )
+    if control_from:
+        entries = tuple(e for text in control_from for e in text.split(",") if e.strip())
+        config = override(config, "osc", control_from=(*config.osc.control_from, *entries))
     if osc_in:
         host, port = _host_port(osc_in, config.osc.listen_host, "--osc-in")
         config = override(config, "osc", listen_host=host, listen_port=port)
@@ -87,18 +93,6 @@ def build_config(
             raise ConfigError(f"mode {mode} needs a model (give --model, or use --mode useronly)")
         config = override(config, "interaction", mode="useronly")
     return config
-
-
-def default_models_dir(config: RunConfig) -> Path:
-    """Where ``--models-dir`` points when not given: the folder of the first instrument's model.
-
-    That is the model ``--learn`` fine-tunes (its versions go to ``versions/`` beside it); an
-    ensemble whose first instrument plays none takes the first model another one plays; with no
-    model at all, ``./models``.
-    """
-    played = [inst.model or config.model.file for inst in config.instrument]
-    model = next((path for path in played if path is not None), config.model.file)
-    return model.parent if model is not None else Path("models")
 
 
 def _raise_priority() -> str:
@@ -253,6 +247,15 @@ def _started_line(config: RunConfig, session: Session) -> str:
     ),
 )
 @click.option(
+    "--control-from",
+    multiple=True,
+    metavar="HOST[,HOST...]",
+    help=(
+        "Also take control commands (/foretell/*, /impsy/*) from these hosts or networks "
+        "(e.g. 192.168.1.20 or 192.168.1.0/24; * for anyone). Default: this machine only."
+    ),
+)
+@click.option(
     "--models-dir",
     type=click.Path(path_type=Path),
     help=(
@@ -304,6 +307,7 @@ def run(
     realtime: bool,
     dashboard: str | None,
     models_dir: Path | None,
+    control_from: tuple[str, ...],
     learn: str | None,
     learn_data: Path | None,
     ws: str | None,
@@ -330,13 +334,14 @@ def run(
         seed=seed,
         dimension=dimension,
         instruments=instruments,
+        models_dir=models_dir,
+        control_from=control_from,
     )
     config = apply_transport_flags(config, ws, serial, midi_in, midi_out, midi_api)
     if realtime:
         click.echo(f"foretell: running at {_raise_priority()}", err=True)
     page = _host_port(dashboard, "127.0.0.1", "--dashboard") if dashboard else None
-    if models_dir is None:
-        models_dir = default_models_dir(config)
+    models_dir = config.models_dir()
     learning = None
     if learn is not None:
         from foretell.learn.config import learn_config

@@ -62,7 +62,7 @@ from foretell.dashboard.frames import (
 )
 from foretell.errors import ControlError, ForetellError
 from foretell.events import Event
-from foretell.perform.control import Command, LoadModel, parse_command
+from foretell.perform.control import Command, parse_command
 from foretell.perform.engine import Engine
 from foretell.perform.instrument import Instrument
 from foretell.perform.modes import MODES
@@ -312,20 +312,8 @@ class Publisher:
         return _dumps({"error": detail})
 
     def _command(self, verb: str, args: list[Any]) -> Command:
-        if verb == "load":
-            return LoadModel(self._model_path(args))
+        """``load NAME`` names a file of the models folder; the instrument resolves it there."""
         return parse_command(verb, args)
-
-    def _model_path(self, args: list[Any]) -> Path:
-        if self.models_dir is None:
-            raise ControlError("load: this dashboard has no models directory")
-        if len(args) != 1 or not isinstance(args[0], str):
-            raise ControlError(f"load takes one file name, got {args!r}")
-        root = self.models_dir.resolve()
-        path = (root / args[0]).resolve()
-        if not path.is_relative_to(root) or not path.is_file():
-            raise ControlError(f"load: {args[0]!r} is not a model file in {root}")
-        return path
 
     def models(self, instrument: str | None = None) -> dict[str, Any]:
         """The model files a page may load (names relative to ``models_dir``).

@@ -1,8 +1,7 @@
 """OSC over UDP: a pure codec, a pure router, and a thin asyncio transport.
 
-- Codec: ``decode_packet(bytes) -> [(address, args)]`` (python-osc's parser; bundles are flattened,
-  their time tags ignored: inputs count when they arrive) and ``encode_floats(address, values)``
-  (a cached prefix plus ``struct``: ``/prediction f f ...``).
+- Codec: ``decode_packet(bytes) -> [(address, args)]`` and ``encode_floats(address, values)`` in
+  ``foretell.io.osc_codec`` (a strict, bounded decoder; bundles flattened, time tags ignored).
 - Router: ``OscRouter.route(address, args)`` maps an address to one instrument's user input or
   live-control command, per its ``OscRoutes``: ``{input_address}`` (``/interface f f ...``),
   ``{control_prefix}/VERB`` (``/foretell/mode`` ...) and, if enabled, IMPSY's
@@ -20,50 +19,26 @@ Neither sockets nor the loop are touched until ``start()``. Errors raise ``OscEr
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
-import struct
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass
-from functools import lru_cache
-
-from pythonosc.osc_packet import OscPacket, ParseError
+from dataclasses import dataclass, field
 
 from foretell.errors import ControlError, OscError
 from foretell.events import Event
 from foretell.io.base import Inbox, Sink, Source
+from foretell.io.control_sources import ControlSources
+from foretell.io.osc_codec import OscDecodeError, decode_packet, encode_floats
+from foretell.io.rate_limit import RateLimiter
 from foretell.perform.control import IMPSY_VERBS, Command, parse_command
 
+log = logging.getLogger(__name__)
 RECEIVE_BUFFER = 1 << 22  # bytes: absorbs bursts while the loop is busy
 MAX_DATAGRAM = 65536
 DRAIN_LIMIT = 512  # datagrams per wake-up, so one flood cannot starve the loop
-
-
-# -- codec --------------------------------------------------------------------------------------
-
-
-def _padded(text: str) -> bytes:
-    raw = text.encode("utf-8") + b"\0"
-    return raw + b"\0" * (-len(raw) % 4)
-
-
-@lru_cache(maxsize=64)
-def _float_prefix(address: str, count: int) -> tuple[bytes, struct.Struct]:
-    return _padded(address) + _padded("," + "f" * count), struct.Struct(f">{count}f")
-
-
-def encode_floats(address: str, values: Sequence[float]) -> bytes:
-    """An OSC message ``address f f ...`` (32-bit floats)."""
-    prefix, packer = _float_prefix(address, len(values))
-    return prefix + packer.pack(*values)
-
-
-def decode_packet(data: bytes) -> list[tuple[str, list[object]]]:
-    """Every message in a datagram as ``(address, args)``; ``OscError`` if it is malformed."""
-    try:
-        packet = OscPacket(data)
-    except (ParseError, ValueError, IndexError, struct.error, UnicodeDecodeError) as exc:
-        raise OscError(f"malformed OSC packet of {len(data)} bytes ({exc})") from exc
-    return [(m.message.address, list(m.message.params)) for m in packet.messages]
+WAKEUP_BUDGET = 0.002  # seconds of reading per wake-up; the rest waits in the socket buffer
+ROUTED_LIMIT = 64  # messages handled per wake-up (each input is logged and fed to a model)
 
 
 # -- routing ------------------------------------------------------------------------------------
@@ -71,11 +46,12 @@ def decode_packet(data: bytes) -> list[tuple[str, list[object]]]:
 
 @dataclass(frozen=True)
 class OscRoutes:
-    """The addresses of one instrument (see the module docstring)."""
+    """The addresses of one instrument (see the module docstring) and who may steer it."""
 
     input_address: str = "/interface"
     control_prefix: str = "/foretell"
     impsy_control: bool = True
+    control_from: ControlSources = field(default_factory=ControlSources)
 
 
 @dataclass(frozen=True)
@@ -87,6 +63,8 @@ class Rejected:
 
 
 Routed = list[object] | Command | Rejected
+Batch = list[tuple[int, list[object] | Command]]
+LOCAL = "127.0.0.1"  # the sender of a datagram handed over without an address (tests)
 
 
 class OscRouter:
@@ -123,9 +101,9 @@ class OscRouter:
         self._controls = {r.control_prefix: i for i, r in enumerate(self._routes)}
         self._impsy = next((i for i, r in enumerate(self._routes) if r.impsy_control), None)
 
-    def route(self, address: str, args: list[object]) -> tuple[int, Routed]:
+    def route(self, address: str, args: list[object], sender: str = LOCAL) -> tuple[int, Routed]:
         """The slot of the inbox ``address`` is for, and the input's raw values, a command or
-        why it was rejected."""
+        why it was rejected (a control verb from a host its routes do not allow is refused)."""
         slot = self._inputs.get(address)
         if slot is not None:
             return slot, args
@@ -134,35 +112,75 @@ class OscRouter:
         if slot is None and prefix == "/impsy" and verb in IMPSY_VERBS:
             slot = self._impsy
         if slot is None:
-            return 0, Rejected("unknown_address", f"unknown OSC address {address!r}")
+            return 0, Rejected("unknown_address", f"unknown OSC address {address[:80]!r}")
+        allowed = self._routes[slot].control_from
+        if not allowed.allows(sender):
+            return slot, Rejected(
+                "control_refused",
+                f"{address} from {sender} refused: control is open to {allowed.describe()} "
+                "(see [osc] control_from / --control-from)",
+            )
         try:
             return slot, parse_command(verb, args)
         except ControlError as exc:
             return slot, Rejected("bad_command", f"{address}: {exc}")
 
-
-def deliver(router: OscRouter, datagrams: Sequence[bytes]) -> None:
-    """Decode and route a batch of datagrams in order; each inbox answers only its last input."""
-    inboxes = router.inboxes
-    routed: list[tuple[int, list[object] | Command]] = []
-    for data in datagrams:
+    def collect(
+        self, data: bytes, sender: str, batch: Batch, limiter: RateLimiter | None = None
+    ) -> None:
+        """Decode and route one datagram onto ``batch``; what cannot be used is rejected there
+        and then. Nothing one datagram holds can raise out of here."""
         try:
             messages = decode_packet(data)
-        except OscError as exc:
-            inboxes[0].on_reject("malformed", str(exc))
-            continue
+        except OscDecodeError as exc:
+            self._reject(0, "malformed", str(exc))
+            return
         for address, args in messages:
-            slot, item = router.route(address, args)
+            try:
+                slot, item = self.route(address, args, sender)
+            except Exception as exc:  # a defect must cost this message only
+                slot, item = 0, Rejected("internal_error", f"{address[:80]}: {exc!r}")
+            is_command = not isinstance(item, list | Rejected)
+            if is_command and limiter is not None and not limiter.allow(sender):
+                item = Rejected("rate_limited", f"{address} from {sender}: {limiter.describe()}")
             if isinstance(item, Rejected):
-                inboxes[slot].on_reject(item.kind, item.detail)
+                self._reject(slot, item.kind, item.detail)
             else:
-                routed.append((slot, item))
-    last = {slot: i for i, (slot, item) in enumerate(routed) if isinstance(item, list)}
-    for i, (slot, item) in enumerate(routed):
-        if isinstance(item, list):
-            inboxes[slot].on_input(item, answer=last[slot] == i)
-        else:
-            inboxes[slot].on_command(item)
+                batch.append((slot, item))
+
+    def dispatch(self, batch: Batch) -> None:
+        """Hand a wake-up's batch over in order; each inbox answers only its newest input."""
+        inboxes = self.inboxes
+        last = {slot: i for i, (slot, item) in enumerate(batch) if isinstance(item, list)}
+        for i, (slot, item) in enumerate(batch):
+            inbox = inboxes[slot]
+            try:
+                if isinstance(item, list):
+                    inbox.on_input(item, answer=last[slot] == i)
+                else:
+                    inbox.on_command(item)
+            except Exception as exc:  # one failing input must not cost the rest of the batch
+                log.debug("OSC handling failed", exc_info=True)
+                self._reject(slot, "internal_error", f"{type(item).__name__}: {exc!r}")
+
+    def _reject(self, slot: int, kind: str, detail: str) -> None:
+        try:
+            self.inboxes[slot].on_reject(kind, detail)
+        except Exception:  # reporting must never take the port down
+            log.debug("OSC rejection report failed", exc_info=True)
+
+
+def deliver(
+    router: OscRouter,
+    datagrams: Sequence[bytes | tuple[bytes, str]],
+    limiter: RateLimiter | None = None,
+) -> None:
+    """Decode and route a batch of datagrams (optionally with their senders), then hand it over."""
+    batch: Batch = []
+    for item in datagrams:
+        data, sender = item if isinstance(item, tuple) else (item, LOCAL)
+        router.collect(data, sender, batch, limiter)
+    router.dispatch(batch)
 
 
 # -- transport ----------------------------------------------------------------------------------
@@ -177,18 +195,47 @@ def _resolve(host: str, port: int) -> tuple[str, int]:
     return str(address[0]), int(address[1])
 
 
+def _is_local(ip: str) -> bool:
+    """Whether ``ip`` is an address of this machine (it can be bound here)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.bind((ip, 0))
+        except OSError:
+            return False
+    return True
+
+
+def refuse_feedback(listen_host: str, listen_port: int, send_host: str, send_port: int) -> None:
+    """``OscError`` if the output would arrive at foretell's own input (the same host and port):
+    the model would hear itself as the performer."""
+    if listen_port == 0 or send_port != listen_port:
+        return
+    send_ip, _ = _resolve(send_host, send_port)
+    listen_ip, _ = _resolve(listen_host, listen_port)
+    same = send_ip == listen_ip or (listen_ip == "0.0.0.0" and _is_local(send_ip))
+    if same:
+        raise OscError(
+            f"the OSC output {send_host}:{send_port} is foretell's own input "
+            f"({listen_host}:{listen_port}): it would hear its own predictions as the performer; "
+            "send elsewhere (--osc-out) or listen elsewhere (--osc-in)"
+        )
+
+
 class OscPort:
     """One UDP socket, shared by every ``OscSource`` that joins it (``OscRouter`` routes).
 
     The first ``join`` (on the engine's loop) binds the socket and registers it with the loop,
     which calls ``_readable`` when datagrams wait; the last ``leave`` closes it. ``received``
-    counts the port's datagrams.
+    counts the port's datagrams, ``slowest_wakeup`` the longest one wake-up took (seconds).
+    Control verbs are rate-limited per sending host (``limiter``).
     """
 
     def __init__(self, host: str, port: int) -> None:
         self.host, self.port = host, port
         self.router = OscRouter()
-        self.received = 0
+        self.limiter = RateLimiter()
+        self.received = self.wakeups = 0
+        self.slowest_wakeup = 0.0
         self._socket: socket.socket | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -228,19 +275,27 @@ class OscPort:
         self._loop.add_reader(sock.fileno(), self._readable)
 
     def _readable(self) -> None:
+        """Read, decode and route what waits, within ``WAKEUP_BUDGET`` and ``ROUTED_LIMIT``
+        (the rest stays in the socket buffer for the next wake-up), then hand the batch over."""
         sock = self._socket
         if sock is None:
             return
-        datagrams = []
+        started = time.perf_counter()
+        batch: Batch = []
         for _ in range(DRAIN_LIMIT):
             try:
-                datagrams.append(sock.recv(MAX_DATAGRAM))
+                data, sender = sock.recvfrom(MAX_DATAGRAM)
             except (BlockingIOError, InterruptedError):
                 break
             except OSError:
                 break  # e.g. an ICMP error queued on the socket; the next read goes on
-        self.received += len(datagrams)
-        deliver(self.router, datagrams)
+            self.received += 1
+            self.router.collect(data, str(sender[0]), batch, self.limiter)
+            if len(batch) >= ROUTED_LIMIT or time.perf_counter() - started > WAKEUP_BUDGET:
+                break
+        self.router.dispatch(batch)
+        self.wakeups += 1
+        self.slowest_wakeup = max(self.slowest_wakeup, time.perf_counter() - started)
 
     def _close(self) -> None:
         if self._socket is not None:

@@ -7,8 +7,9 @@ events (see ``Engine.command``); nothing here touches engine state.
 
 Verbs (IMPSY's names, which foretell shares): ``mode NAME``, ``pause [0|1]`` (no argument
 toggles), ``reset``, ``pitemp T``, ``sigmatemp T``, ``timescale F``, ``threshold S``,
-``thru 0|1``, ``load PATH`` (hot-load a model file without stopping), ``learn`` (fine-tune now,
-with ``foretell run --learn``), ``rollback N`` (play model version N of the learned ones again).
+``thru 0|1``, ``load NAME`` (hot-load a model file from the models folder, by name, without
+stopping), ``learn`` (fine-tune now, with ``foretell run --learn``), ``rollback N`` (play model
+version N of the learned ones again). Numbers must lie in ``foretell.limits.RANGES``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from foretell import limits
 from foretell.errors import ControlError
 from foretell.perform.modes import get_mode
 
@@ -64,7 +66,9 @@ class SetThru:
 
 @dataclass(frozen=True)
 class LoadModel:
-    path: Path
+    """A model file of the models folder, by name (``model_path`` resolves it)."""
+
+    name: str
 
 
 @dataclass(frozen=True)
@@ -97,14 +101,48 @@ VERBS = (
 IMPSY_VERBS = ("mode", "pause", "reset", "pitemp", "sigmatemp", "timescale")
 
 
-def _number(verb: str, args: Sequence[object], low: float, strict: bool = False) -> float:
+MODEL_SUFFIX = ".ftm"
+MAX_NAME = 255  # characters of a model name (a path inside the models folder)
+
+
+def _number(verb: str, args: Sequence[object]) -> float:
     if len(args) != 1 or isinstance(args[0], bool) or not isinstance(args[0], int | float):
-        raise ControlError(f"{verb} takes one number, got {list(args)!r}")
-    value = float(args[0])
-    if not math.isfinite(value) or value < low or (strict and value == low):
-        bound = f"> {low:g}" if strict else f">= {low:g}"
-        raise ControlError(f"{verb} must be a finite number {bound}, got {value!r}")
-    return value
+        raise ControlError(f"{verb} takes one number, got {_shown(args)}")
+    try:
+        return limits.check(verb, args[0])
+    except ValueError as exc:
+        raise ControlError(str(exc)) from None
+
+
+def _shown(args: Sequence[object]) -> str:
+    text = repr(list(args))
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def model_name(text: str) -> str:
+    """``text`` if it names a model file inside a models folder: a relative path of plain
+    names (``lead.ftm``, ``versions/v3.ftm``), no ``..``, no absolute path, no ``~``."""
+    parts = text.split("/")
+    plain = all(p not in ("", ".", "..") and "\\" not in p and "\0" not in p for p in parts)
+    if not (0 < len(text) <= MAX_NAME and plain and not text.startswith("~")):
+        raise ControlError(
+            f"load takes the name of a model file in the models folder, got {text[:80]!r}"
+        )
+    if not text.endswith(MODEL_SUFFIX):
+        raise ControlError(f"load: {text[:80]!r} is not a {MODEL_SUFFIX} model file")
+    return text
+
+
+def model_path(folder: Path | None, name: str) -> Path:
+    """The file ``name`` is inside ``folder``; ``ControlError`` if there is no folder, or the
+    name (followed through links) leaves it or is not a file."""
+    if folder is None:
+        raise ControlError("load: this run has no models folder (give --models-dir)")
+    root = folder.resolve()
+    path = (root / model_name(name)).resolve()
+    if not path.is_relative_to(root) or not path.is_file():
+        raise ControlError(f"load: {name!r} is not a model file in {root}")
+    return path
 
 
 def _flag(verb: str, args: Sequence[object]) -> bool | None:
@@ -115,12 +153,12 @@ def _flag(verb: str, args: Sequence[object]) -> bool | None:
         return value.lower() in ("1", "true", "on")
     if isinstance(value, bool | int | float):
         return bool(value)
-    raise ControlError(f"{verb} takes 0 or 1, got {list(args)!r}")
+    raise ControlError(f"{verb} takes 0 or 1, got {_shown(args)}")
 
 
 def _text(verb: str, args: Sequence[object]) -> str:
     if len(args) != 1 or not isinstance(args[0], str):
-        raise ControlError(f"{verb} takes one string, got {list(args)!r}")
+        raise ControlError(f"{verb} takes one string, got {_shown(args)}")
     return args[0]
 
 
@@ -134,25 +172,27 @@ def parse_command(verb: str, args: Sequence[object]) -> Command:
         case "reset":
             return Reset()
         case "pitemp":
-            return SetPiTemp(_number(verb, args, 0.0))
+            return SetPiTemp(_number(verb, args))
         case "sigmatemp":
-            return SetSigmaTemp(_number(verb, args, 0.0))
+            return SetSigmaTemp(_number(verb, args))
         case "timescale":
-            return SetTimescale(_number(verb, args, 0.0, strict=True))
+            return SetTimescale(_number(verb, args))
         case "threshold":
-            return SetThreshold(_number(verb, args, 0.0))
+            return SetThreshold(_number(verb, args))
         case "thru":
             enabled = _flag(verb, args)
             if enabled is None:
                 raise ControlError("thru takes 0 or 1")
             return SetThru(enabled)
         case "load":
-            return LoadModel(Path(_text(verb, args)).expanduser())
+            return LoadModel(model_name(_text(verb, args)))
         case "learn":
             return Learn()
         case "rollback":
-            number = _number(verb, args, 0.0)
-            if not number.is_integer():
+            if len(args) != 1 or isinstance(args[0], bool) or not isinstance(args[0], int | float):
+                raise ControlError(f"rollback takes a version number, got {_shown(args)}")
+            number = float(args[0])
+            if not (math.isfinite(number) and number.is_integer() and 0 <= number <= 1e9):
                 raise ControlError(f"rollback takes a version number, got {number!r}")
             return Rollback(int(number))
-    raise ControlError(f"unknown command {verb!r} (valid: {', '.join(VERBS)})")
+    raise ControlError(f"unknown command {verb[:40]!r} (valid: {', '.join(VERBS)})")

@@ -30,7 +30,7 @@ from foretell.clock import Clock, LoopClock
 from foretell.config import OscConfig, RunConfig, override
 from foretell.ensemble_config import InstrumentConfig, listen_spec, transport_sections
 from foretell.errors import ConfigError
-from foretell.io.osc import OscPort, OscSink, OscSource
+from foretell.io.osc import OscPort, OscSink, OscSource, refuse_feedback
 from foretell.io.transports import Transports, attach_configured
 from foretell.model.batched import shared_runtimes
 from foretell.model.fileformat import ModelFile, load_model
@@ -170,6 +170,7 @@ def _instrument(
     shared: OscPort | None,
 ) -> tuple[Instrument, OscSource, OscSink]:
     osc = config.osc
+    refuse_feedback(osc.listen_host, osc.listen_port, osc.send_host, osc.send_port)
     routes = osc_routes(config)
     if isinstance(runtime, BatchedRuntime):
         source: OscSource = BatchingOscSource(

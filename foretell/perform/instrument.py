@@ -35,8 +35,10 @@ import numpy as np
 
 from foretell.clock import Clock, Timer
 from foretell.data.log import LogWriter
+from foretell.errors import ControlError
 from foretell.events import Event, InputRejected, OutOfRange, check_values
 from foretell.io.base import Sink
+from foretell.limits import MAX_MODEL_DT
 from foretell.model.runtime import Runtime
 from foretell.perform import control
 from foretell.perform.modes import Mode, get_mode
@@ -113,6 +115,7 @@ class Instrument:
         loader: ModelLoader = load_now,
         listeners: Sequence[Listener] = (),
         model_name: str | None = None,
+        models_dir: Path | None = None,
     ) -> None:
         if runtime is not None:
             if dimension not in (None, runtime.spec.dimension):
@@ -132,6 +135,7 @@ class Instrument:
         self.log = log_writer
         self.dimension = dimension
         self.loader = loader
+        self.models_dir = models_dir
         self.listeners = listeners
         self.rejections = Rejections(name, self._note_reject)
         self.inputs = self.answers = self.generated = self.cancelled = self.stale = 0
@@ -142,6 +146,8 @@ class Instrument:
         self._pending: Ticket | None = None
         self._silence: Timer | None = None
         self._running = False
+        self._loading: Path | None = None  # the model file being read now
+        self._load_next: Path | None = None  # the newest one asked for meanwhile
 
     @property
     def mode(self) -> Mode:
@@ -167,9 +173,7 @@ class Instrument:
 
     # -- Inbox ----------------------------------------------------------------------------------
 
-    def on_input(
-        self, values: Sequence[object], *, answer: bool = True, origin: str = ""
-    ) -> None:
+    def on_input(self, values: Sequence[object], *, answer: bool = True, origin: str = "") -> None:
         """A user input: check, log, thru, condition the model, answer or yield (per mode).
 
         ``origin`` names the kind of source it came through (for displays; see ``Event``).
@@ -230,8 +234,11 @@ class Instrument:
                 self.settings = replace(self.settings, threshold=value)
             case control.SetThru(enabled=enabled):
                 self.settings = replace(self.settings, input_thru=enabled)
-            case control.LoadModel(path=path):
-                self.loader(path, lambda result: self._loaded(path, result))
+            case control.LoadModel(name=name):
+                try:
+                    self._load(control.model_path(self.models_dir, name))
+                except ControlError as exc:
+                    self.rejections.add("bad_command", str(exc))
             case control.Learn() | control.Rollback():
                 if self.on_learn is None:
                     self.rejections.add("no_learner", "learning is off (start with --learn)")
@@ -293,7 +300,20 @@ class Instrument:
             self._adopt_dimension(runtime.spec.dimension)
         return True
 
+    def _load(self, path: Path) -> None:
+        """Read ``path`` off the loop; while one load is in flight the newest request waits."""
+        if self._loading is not None:
+            self._load_next = path
+            return
+        self._loading = path
+        self.loader(path, lambda result: self._loaded(path, result))
+
     def _loaded(self, path: Path, result: Runtime | BaseException) -> None:
+        self._loading = None
+        if self._load_next is not None:  # a newer request came in: that one wins
+            path, self._load_next = self._load_next, None
+            self._load(path)
+            return
         if isinstance(result, BaseException):
             self.rejections.add("bad_model", f"cannot load {path}: {result}")
             return
@@ -326,7 +346,7 @@ class Instrument:
         assert self.runtime is not None and self._raw is not None
         s = self.settings
         x = self.runtime.sample(self._raw, s.pi_temp, s.sigma_temp)
-        return float(x[0]), tuple(min(max(float(v), 0.0), 1.0) for v in x[1:])
+        return min(float(x[0]), MAX_MODEL_DT), tuple(min(max(float(v), 0.0), 1.0) for v in x[1:])
 
     def _answer(self, t: float) -> None:
         dt, values = self._sample()

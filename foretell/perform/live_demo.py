@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from foretell.config import RunConfig
-from foretell.io.osc import decode_packet
+from foretell.io.osc_codec import decode_packet
 from foretell.perform.replay import replay
 from foretell.perform.session import EngineHandle, start_engine
 from foretell.plotting import pyplot_or_none, save_figure

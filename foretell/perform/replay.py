@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from foretell.io.osc import encode_floats
+from foretell.io.osc_codec import encode_floats
 
 
 def replay(

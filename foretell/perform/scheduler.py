@@ -76,9 +76,11 @@ def _send_all(event: Event, sinks: Sequence[Sink]) -> None:
     for sink in sinks:
         try:
             sink.send(event)
-        except Exception:  # a broken sink must never stop the performance
+        except Exception as exc:  # a broken sink must never stop the performance
             sink.dropped += 1
-            log.exception("output %r failed; the performance goes on", sink)
+            if sink.dropped == 1:
+                log.warning("output %r failed (%r); the performance goes on", sink, exc)
+            log.debug("output failed", exc_info=True)
 
 
 class Scheduler:
@@ -89,6 +91,7 @@ class Scheduler:
         self.late_limit = late_limit
         self.lateness = LatenessStats()
         self.stale = 0
+        self.failed_callbacks = 0
         self._queue: list[Ticket] = []
         self._order = itertools.count()
         self._timer: Timer | None = None
@@ -160,7 +163,7 @@ class Scheduler:
                     self._play(ticket)
         finally:
             self._firing = False
-        self._arm()
+            self._arm()  # whatever a callback did, the queue keeps playing
 
     def _play(self, ticket: Ticket) -> None:
         clock = self.clock
@@ -168,11 +171,25 @@ class Scheduler:
         now = clock.now()
         if now - ticket.due > self.late_limit:
             self.stale += 1
-            if ticket.on_stale is not None:
-                ticket.on_stale(ticket.event, now)
+            self._report(ticket.on_stale, ticket.event, now)
             return
         _send_all(ticket.event, ticket.sinks)
         sent = clock.now()
         self.lateness.add(sent - ticket.due)
-        if ticket.on_played is not None:
-            ticket.on_played(ticket.event, sent)
+        self._report(ticket.on_played, ticket.event, sent)
+
+    def _report(self, callback: PlayedCallback | None, event: Event, at: float) -> None:
+        """Tell a ticket's owner what happened; its failure is its own and stops no other one."""
+        if callback is None:
+            return
+        try:
+            callback(event, at)
+        except Exception as exc:
+            self.failed_callbacks += 1
+            if self.failed_callbacks == 1:
+                log.warning(
+                    "a scheduled event's owner failed (%r); the other events play on, further "
+                    "failures are counted",
+                    exc,
+                )
+            log.debug("scheduled callback failed", exc_info=True)

@@ -20,8 +20,9 @@ from typing import Any, Self, TypeVar
 from foretell.clock import Clock, LoopClock
 from foretell.config import RunConfig
 from foretell.data.log import LogWriter
+from foretell.errors import ConfigError
 from foretell.io.base import Sink
-from foretell.io.osc import OscRoutes, OscSink, OscSource
+from foretell.io.osc import OscRoutes, OscSink, OscSource, refuse_feedback
 from foretell.model.runtime import Runtime, load_runtime
 from foretell.perform.control import Command
 from foretell.perform.engine import Engine, EngineSnapshot
@@ -85,7 +86,7 @@ class Session:
 def osc_routes(config: RunConfig) -> OscRoutes:
     """The OSC addresses ``config`` gives an instrument."""
     osc = config.osc
-    return OscRoutes(osc.input_address, osc.control_prefix, osc.impsy_control)
+    return OscRoutes(osc.input_address, osc.control_prefix, osc.impsy_control, osc.control_sources)
 
 
 def build_instrument(
@@ -101,6 +102,12 @@ def build_instrument(
     """One instrument as ``config`` says (settings, model, log file opened at start)."""
     dimension = runtime.spec.dimension if runtime is not None else config.interaction.dimension
     log = None
+    if config.log.enabled and dimension is None:
+        raise ConfigError(
+            f"{'instrument ' + name + ': ' if name != 'main' else ''}logging without a model needs "
+            "the instrument's size: give --controls N (or --dimension N+1, or [interaction] "
+            "dimension), or a model"
+        )
     if config.log.enabled:
         meta = {"config": _jsonable(config), **log_meta}
         log = LogWriter(config.log.dir, dimension, clock, meta)
@@ -115,6 +122,7 @@ def build_instrument(
         dimension=dimension,
         loader=loader,
         model_name=None if config.model.file is None else str(config.model.file),
+        models_dir=config.models_dir(),
     )
 
 
@@ -128,6 +136,7 @@ def build_session(
         runtime = load_runtime(config.model.file, config.model.seed)
     scheduler = Scheduler(clock, config.interaction.late_limit)
     osc = config.osc
+    refuse_feedback(osc.listen_host, osc.listen_port, osc.send_host, osc.send_port)
     osc_in = OscSource(osc.listen_host, osc.listen_port, osc_routes(config))
     osc_out = OscSink(osc.send_host, osc.send_port, osc.output_address)
     instrument = build_instrument("main", config, clock, scheduler, osc_out, runtime, loader)

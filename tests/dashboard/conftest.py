@@ -27,7 +27,7 @@ from foretell.config import (
     config_from_dict,
 )
 from foretell.dashboard.server import Dashboard, serve_dashboard
-from foretell.io.osc import encode_floats
+from foretell.io.osc_codec import encode_floats
 from foretell.perform.ensemble import EnsembleHandle
 from foretell.perform.instrument import InstrumentSnapshot
 from foretell.perform.session import EngineHandle, start_engine

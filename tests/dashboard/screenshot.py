@@ -32,7 +32,7 @@ from foretell.config import (
     config_from_dict,
 )
 from foretell.dashboard.server import serve_dashboard
-from foretell.io.osc import encode_floats
+from foretell.io.osc_codec import encode_floats
 from foretell.perform.ensemble import EnsembleHandle
 from foretell.perform.session import EngineHandle, start_engine
 from tests.dashboard.conftest import CHROMIUM, CHROMIUM_ARGS

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from foretell.io.osc import decode_packet
+from foretell.io.osc_codec import decode_packet
 from tests.dashboard.conftest import Live
 
 USER_RGB = (0x3D, 0xD6, 0xF5)

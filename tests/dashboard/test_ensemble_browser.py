@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from foretell.io.osc import decode_packet
+from foretell.io.osc_codec import decode_packet
 from tests.dashboard.conftest import ENSEMBLE, LiveEnsemble
 from tests.dashboard.test_browser import (
     COUNT_COLOUR,

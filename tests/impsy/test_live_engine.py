@@ -12,7 +12,7 @@ import pytest
 
 from foretell.impsy.config import impsy_to_run_config, load_run_config
 from foretell.impsy.keras_import import import_impsy_model
-from foretell.io.osc import decode_packet, encode_floats
+from foretell.io.osc_codec import decode_packet, encode_floats
 from foretell.model.fileformat import load_model, save_model
 from foretell.perform.session import start_engine
 from tests.impsy.conftest import DIM4

@@ -14,7 +14,8 @@ from pythonosc.osc_message_builder import OscMessageBuilder
 
 from foretell.config import RunConfig, override
 from foretell.data.log import read_log
-from foretell.io.osc import decode_packet, encode_floats
+from foretell.errors import ConfigError
+from foretell.io.osc_codec import decode_packet, encode_floats
 from foretell.perform.session import EngineHandle, start_engine
 from tests.fixtures import random_model_file
 from tests.osc_peers import free_udp_port
@@ -179,7 +180,7 @@ def test_callresponse_real_time(model: Path, client: socket.socket, tmp_path: Pa
 
 
 def test_live_control_and_hot_load(model: Path, client: socket.socket, tmp_path: Path) -> None:
-    other = random_model_file(tmp_path / "other.ftm", units=32, seed=3)
+    other = random_model_file(model.parent / "other.ftm", units=32, seed=3)
     config = _config(model, client.getsockname()[1], tmp_path, mode="listen")
     with start_engine(config) as engine:
         target = engine.osc_address
@@ -191,7 +192,7 @@ def test_live_control_and_hot_load(model: Path, client: socket.socket, tmp_path:
         ):
             client.sendto(encode_floats(address, args), target)
         load = OscMessageBuilder("/foretell/load")
-        load.add_arg(str(other))
+        load.add_arg(other.name)  # by name, in the models folder (the model's)
         client.sendto(load.build().dgram, target)
         client.sendto(encode_floats("/foretell/mode", []), target)  # bad: no name
         deadline = time.monotonic() + 3
@@ -209,13 +210,24 @@ def test_live_control_and_hot_load(model: Path, client: socket.socket, tmp_path:
 
 def test_without_a_model_it_logs_only(client: socket.socket, tmp_path: Path) -> None:
     config = _config(None, client.getsockname()[1], tmp_path, mode="useronly")
+    config = override(config, "interaction", dimension=3)
     with start_engine(config) as engine:
+        client.sendto(encode_floats("/interface", [0.5]), engine.osc_address)  # a stranger's
         for i in range(5):
             client.sendto(encode_floats("/interface", [i / 5, 0.5]), engine.osc_address)
         time.sleep(0.1)
         snap = engine.snapshot().instruments[0]
     assert snap.inputs == 5 and snap.dimension == 3 and snap.log_path is not None
+    assert snap.rejected == {"wrong_count": 1}
     assert len(read_log(snap.log_path).rows) == 5
+
+
+def test_logging_without_a_model_needs_a_dimension(client: socket.socket, tmp_path: Path) -> None:
+    """The first sender no longer fixes the log's dimension (a stranger's one-value packet made
+    every later input of the musician "wrong count")."""
+    config = _config(None, client.getsockname()[1], tmp_path, mode="useronly")
+    with pytest.raises(ConfigError, match="logging without a model needs"):
+        EngineHandle(config).start()
 
 
 def test_a_taken_port_is_one_clear_error(model: Path, tmp_path: Path) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from foretell.errors import ControlError
@@ -26,7 +24,8 @@ from foretell.perform.modes import MODES, get_mode
         ("timescale", [2], control.SetTimescale(2.0)),
         ("threshold", [0.25], control.SetThreshold(0.25)),
         ("thru", ["on"], control.SetThru(True)),
-        ("load", ["m.ftm"], control.LoadModel(Path("m.ftm"))),
+        ("load", ["m.ftm"], control.LoadModel("m.ftm")),
+        ("load", ["versions/v2.ftm"], control.LoadModel("versions/v2.ftm")),
     ],
 )
 def test_commands_parse(verb: str, args: list[object], expected: control.Command) -> None:
@@ -38,10 +37,21 @@ def test_commands_parse(verb: str, args: list[object], expected: control.Command
     [
         ("mode", ["dance"], "valid: listen, filter"),
         ("mode", [3], "one string"),
-        ("pitemp", [-1.0], ">= 0"),
+        ("pitemp", [-1.0], r"pitemp must be a finite number in 0\.\.10"),
         ("pitemp", ["hot"], "one number"),
-        ("timescale", [0.0], "> 0"),
+        ("timescale", [0.0], r"timescale must be a finite number in 0\.05\.\.20"),
+        ("timescale", [1e-9], r"0\.05\.\.20"),
+        ("timescale", [1e30], r"0\.05\.\.20"),
+        ("sigmatemp", [1e12], r"sigmatemp must be a finite number in 0\.\.10"),
         ("sigmatemp", [float("nan")], "finite"),
+        ("threshold", [61.0], r"threshold must be a finite number in 0\.\.60 s"),
+        ("threshold", [float("inf")], "finite"),
+        ("rollback", [1.5], "version number"),
+        ("rollback", [float("inf")], "version number"),
+        ("load", ["/etc/passwd"], "name of a model file in the models folder"),
+        ("load", ["../secret.ftm"], "name of a model file"),
+        ("load", ["~nosuchuser/x"], "name of a model file"),
+        ("load", ["notes.txt"], "not a .ftm model file"),
         ("thru", [], "0 or 1"),
         ("jump", [], "unknown command 'jump'"),
     ],

@@ -160,14 +160,16 @@ def test_hot_load_carries_state_and_refuses_a_wrong_dimension(tmp_path: Path) ->
     play(inst, clock, 3)
     assert inst.runtime is not None
     state = inst.runtime.get_state()
+    inst.models_dir = tmp_path
     path = save_model(tmp_path / "other.ftm", random_model(units=16, seed=5))
-    inst.on_command(control.LoadModel(path))
+    inst.on_command(control.LoadModel("other.ftm"))
     assert inst.model_name == str(path)
     np.testing.assert_array_equal(inst.runtime.get_state().hidden, state.hidden)
-    wrong = save_model(tmp_path / "wrong.ftm", random_model(dimension=3, units=16))
-    inst.on_command(control.LoadModel(wrong))
-    inst.on_command(control.LoadModel(tmp_path / "missing.ftm"))
-    assert inst.rejections.counts["bad_model"] == 2 and inst.model_name == str(path)
+    save_model(tmp_path / "wrong.ftm", random_model(dimension=3, units=16))
+    inst.on_command(control.LoadModel("wrong.ftm"))
+    inst.on_command(control.LoadModel("missing.ftm"))
+    assert inst.rejections.counts["bad_model"] == 1 and inst.model_name == str(path)
+    assert inst.rejections.counts["bad_command"] == 1  # missing.ftm is not in the folder
     play(inst, clock, 1)
     assert len(sink.events) == 4
 

@@ -1,0 +1,49 @@
+"""The range of every live setting, one table checked at every door (config, OSC, WebSocket,
+dashboard), so no value a stranger or a typo sends can silence or flood the performance.
+
+=============  ===========  ==========================================================
+setting        range        why
+=============  ===========  ==========================================================
+``pitemp``     0 .. 10      π-temperature: 0 always picks the likeliest component
+``sigmatemp``  0 .. 10      σ-temperature: 0 plays each component's mean
+``timescale``  0.05 .. 20   stretches the model's intervals (20x faster to 20x slower)
+``threshold``  0 .. 60 s    silence before call-and-response answers
+=============  ===========  ==========================================================
+
+Every value must also be finite. ``check(setting, value)`` returns the value as a float or raises
+``ValueError`` naming the setting and its range.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Range:
+    low: float
+    high: float
+    unit: str = ""
+
+    def describe(self) -> str:
+        return f"{self.low:g}..{self.high:g}{' ' + self.unit if self.unit else ''}"
+
+
+RANGES = {
+    "pitemp": Range(0.0, 10.0),
+    "sigmatemp": Range(0.0, 10.0),
+    "timescale": Range(0.05, 20.0),
+    "threshold": Range(0.0, 60.0, "s"),
+}
+MAX_MODEL_DT = 60.0  # seconds: the longest interval the model may wait before its next event
+
+
+def check(setting: str, value: float) -> float:
+    """``value`` as a float if it is finite and inside ``setting``'s range, else ``ValueError``."""
+    allowed = RANGES[setting]
+    number = float(value)
+    if not (math.isfinite(number) and allowed.low <= number <= allowed.high):
+        shown = f"{number!r}"[:40]
+        raise ValueError(f"{setting} must be a finite number in {allowed.describe()}, got {shown}")
+    return number
