@@ -190,6 +190,8 @@ def _stopped_lines(session: Session) -> list[str]:
             f"stopped after {snap.inputs} inputs, {snap.answers} answers, "
             f"{snap.generated} generated events ({snap.stale} stale); rejected: {rejected}"
         )
+        if snap.not_logged:
+            line += f"; {snap.not_logged} rows not logged (the log's disk refused them)"
         if ensemble:
             line = f"instrument {snap.name}: {line}; log {snap.log_path or 'off'}"
         lines.append(f"foretell: {line}")

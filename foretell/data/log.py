@@ -13,31 +13,47 @@ Everything else goes to a sidecar ``{same stem}.foretell.jsonl`` (IMPSY never re
 with the anchor and the session's settings, the scheduled and actual send time of every scheduled
 model event, the first rejection of each kind, and commands applied.
 
-Crash safety: each row is one ``write`` followed by a flush, so a ``kill -9`` loses at most the
-row being written; a last row without its newline is reported as broken by the reader and the rest
-parses. (A power cut can lose what the OS had not yet written; this module does not ``fsync``.)
+Crash safety: each row is one ``os.write`` (``foretell.data.append_file``), so a ``kill -9`` loses
+at most the row being written; a last row without its newline is reported as broken by the reader
+and the rest parses. (A power cut can lose what the OS had not yet written; no ``fsync``.)
+
+The disk: a write that fails (disk full, folder removed, read-only remount) never raises into the
+engine. It is told once, rows wait in memory and are written when the disk takes them again;
+``not_logged`` counts the rows that never made it (reported at stop and in the sidecar's
+summary). ``open`` warns when the log's disk has less than ``LOW_SPACE`` bytes free. Sidecar
+records of the kinds in ``CAPPED`` stop after ``SIDECAR_CAP`` each (their counts stay exact).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import json
+import logging
 import math
 import re
+import shutil
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from foretell import __version__
 from foretell.clock import Clock
+from foretell.data.append_file import AppendFile
 from foretell.errors import LogFormatError
 from foretell.events import Event
+
+log = logging.getLogger(__name__)
 
 SOURCE_NAMES = {"user": "interface", "model": "rnn"}
 SOURCES_BY_NAME = {name: source for source, name in SOURCE_NAMES.items()}
 SIDECAR_SUFFIX = ".foretell.jsonl"
 _NAME = re.compile(r"(\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d)(?:-\d+)?-(\d+)d-mdrnn\.log$")
 _EPOCH = _dt.datetime(1970, 1, 1)
+LOW_SPACE = 16 << 20  # bytes free on the log's disk under which start-up warns
+SIDECAR_CAP = 1000  # records of one capped kind in a sidecar
+CAPPED = frozenset({"command", "reject", "stale", "model"})
+REPORT_LIMIT = 10  # disk problems told per session; later ones are only counted
 
 
 def log_name(when: _dt.datetime, dimension: int) -> str:
@@ -67,8 +83,11 @@ class LogWriter:
         self.meta = dict(meta or {})
         self.path: Path | None = None
         self.rows = 0
-        self._file: TextIO | None = None
-        self._sidecar: TextIO | None = None
+        self.notes: Counter[str] = Counter()
+        self._file: AppendFile | None = None
+        self._sidecar: AppendFile | None = None
+        self._reports = 0
+        self._lost_at_close = 0
         self._anchor_wall = 0.0
         self._anchor_clock = 0.0
 
@@ -76,38 +95,77 @@ class LogWriter:
     def is_open(self) -> bool:
         return self._file is not None
 
+    @property
+    def not_logged(self) -> int:
+        """Rows the disk has not taken: given up on, or still waiting in memory."""
+        if self._file is None:
+            return self._lost_at_close
+        return self._file.lost + self._file.waiting
+
     def open(self) -> Path:
         """Create the session's files (never overwriting one) and anchor the wall clock."""
         if self.dimension is None:
             raise LogFormatError("the log's dimension must be known before it opens")
-        self.directory.mkdir(parents=True, exist_ok=True)
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise LogFormatError(
+                f"cannot create the log folder {self.directory} ({exc.strerror or exc})"
+            ) from exc
+        self._warn_if_low_on_space()
         now = _dt.datetime.now()
         self._anchor_wall, self._anchor_clock = now.timestamp(), self.clock.now()
-        for second in range(3600):  # two sessions in one second: take the next free name
-            path = self.directory / log_name(now + _dt.timedelta(seconds=second), self.dimension)
-            try:
-                self._file = path.open("x", encoding="utf-8", newline="\n")
-            except FileExistsError:
-                continue
-            break
-        else:
-            raise LogFormatError(f"no free log file name in {self.directory}")
-        self.path = path
-        self._sidecar = path.with_name(path.name.removesuffix(".log") + SIDECAR_SUFFIX).open(
-            "a", encoding="utf-8", newline="\n"
-        )
+        self.path = self._create(now)
+        sidecar = self.path.with_name(self.path.name.removesuffix(".log") + SIDECAR_SUFFIX)
+        try:
+            self._sidecar = AppendFile.create(sidecar, self._tell)
+        except OSError as exc:
+            self._tell(f"cannot create the sidecar {sidecar} ({exc.strerror}); rows are logged")
         self.note(
             "header",
             format="foretell-log-sidecar",
             version=1,
-            log=path.name,
+            log=self.path.name,
             dimension=self.dimension,
             wall_anchor=now.isoformat(timespec="microseconds"),
             clock_anchor=self._anchor_clock,
             foretell_version=__version__,
             **self.meta,
         )
-        return path
+        return self.path
+
+    def _create(self, now: _dt.datetime) -> Path:
+        assert self.dimension is not None
+        for second in range(3600):  # two sessions in one second: take the next free name
+            path = self.directory / log_name(now + _dt.timedelta(seconds=second), self.dimension)
+            try:
+                self._file = AppendFile.create(path, self._tell)
+            except FileExistsError:
+                continue
+            except OSError as exc:
+                raise LogFormatError(f"cannot create log {path} ({exc.strerror or exc})") from exc
+            return path
+        raise LogFormatError(f"no free log file name in {self.directory}")
+
+    def _warn_if_low_on_space(self) -> None:
+        try:
+            free = shutil.disk_usage(self.directory).free
+        except OSError:
+            return
+        if free < LOW_SPACE:
+            log.warning(
+                "only %.1f MB free for logs in %s: rows that do not fit wait in memory, and "
+                "are counted as not logged at stop if the disk stays full",
+                free / 1e6,
+                self.directory,
+            )
+
+    def _tell(self, message: str) -> None:
+        self._reports += 1
+        if self._reports <= REPORT_LIMIT:
+            log.warning("%s", message)
+        if self._reports == REPORT_LIMIT:
+            log.warning("further problems with logs in %s are counted, not told", self.directory)
 
     def wall_time(self, t: float) -> _dt.datetime:
         """The local wall-clock time of clock time ``t``."""
@@ -119,22 +177,36 @@ class LogWriter:
             return 0
         stamp = self.wall_time(event.t if at is None else at).isoformat(timespec="microseconds")
         values = ",".join([format(v, ".9g") for v in event.values])
-        self._file.write(f"{stamp},{SOURCE_NAMES[event.source]},{values}\n")
-        self._file.flush()
+        self._file.append(f"{stamp},{SOURCE_NAMES[event.source]},{values}\n")
         self.rows += 1
         return self.rows
 
     def note(self, kind: str, **fields: Any) -> None:
-        """Append one JSON record to the sidecar."""
-        if self._sidecar is None:
+        """Append one JSON record to the sidecar (capped kinds stop at ``SIDECAR_CAP``)."""
+        self.notes[kind] += 1
+        if self._sidecar is None or (kind in CAPPED and self.notes[kind] > SIDECAR_CAP):
             return
-        self._sidecar.write(json.dumps({"kind": kind, **fields}, default=str) + "\n")
-        self._sidecar.flush()
+        self._sidecar.append(json.dumps({"kind": kind, **fields}, default=str) + "\n")
+
+    def summary(self) -> dict[str, Any]:
+        """What the stop line and the sidecar's summary say of the log itself."""
+        omitted = {
+            k: n - SIDECAR_CAP for k, n in self.notes.items() if k in CAPPED and n > SIDECAR_CAP
+        }
+        return {"rows": self.rows, "not_logged": self.not_logged, "sidecar_omitted": omitted}
 
     def close(self) -> None:
-        for handle in (self._file, self._sidecar):
-            if handle is not None:
-                handle.close()
+        if self._file is not None:
+            self._file.close()
+            self._lost_at_close = self._file.lost
+            if self._lost_at_close:
+                log.warning(
+                    "%d rows not logged in %s (the disk refused them)",
+                    self._lost_at_close,
+                    self.path,
+                )
+        if self._sidecar is not None:
+            self._sidecar.close()
         self._file = self._sidecar = None
 
 

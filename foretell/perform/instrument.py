@@ -87,6 +87,7 @@ class InstrumentSnapshot:
     log_rows: int
     expected: tuple[float, ...] | None  # the raw mixture parameters of the next event
     learning: dict[str, Any] | None = None  # foretell.learn.coordinator.Learner.status()
+    not_logged: int = 0  # rows the log's disk refused (see foretell.data.log)
 
 
 def load_now(path: Path, done: Callable[[Runtime | BaseException], None]) -> None:
@@ -168,7 +169,7 @@ class Instrument:
         self._running = False
         self._halt()
         if self.log is not None:
-            self.log.note("summary", **self._counters())
+            self.log.note("summary", **self._counters(), log=self.log.summary())
             self.log.close()
 
     # -- Inbox ----------------------------------------------------------------------------------
@@ -489,6 +490,7 @@ class Instrument:
             log_rows=0 if self.log is None else self.log.rows,
             expected=None if raw is None else tuple(float(v) for v in raw),
             learning=None if self.learn_status is None else self.learn_status(),
+            not_logged=0 if self.log is None else self.log.not_logged,
         )
 
 
