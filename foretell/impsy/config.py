@@ -15,16 +15,18 @@ input_thru``
 ``[model] dimension``                     ``interaction.dimension`` (the model file has it too)
 ``[model] size``                          dropped: foretell reads the size from the model file
 ``[osc] server_ip, server_port,           ``osc.listen_host``, ``osc.listen_port``,
-client_ip, client_port``                  ``osc.send_host``, ``osc.send_port``
+client_ip, client_port``                  ``osc.send_host``, ``osc.send_port`` (``0.0.0.0`` is
+                                          sent to as 127.0.0.1, as IMPSY does)
+``[midi]``, ``[websocket]``, ``[serial]``,  foretell's ``[midi]``, ``[websocket]``, ``[serial]``
+``[serialmidi]``                          with IMPSY's semantics (``io_sections``)
 ========================================  =====================================================
 
 IMPSY's OSC addresses are kept: ``/interface`` in (foretell's default too) and ``/impsy`` out
 (IMPSY 1.x's ``OSCServer``; foretell's own default is the paper's ``/prediction``), so IMPSY's
-Pd/Max patches work unchanged. Anything
-else (``verbose``, ``[midi]``, ``[websocket]``, ``[serial]``, ``[serialmidi]``, ``[webui]``, unknown
-keys) is listed in ``ImpsyConfig.unsupported`` for the caller to name in one warning line.
-Metadata (``title``, ``owner``, ``description``) is dropped quietly. This module reads no files
-except to check whether an imported ``.ftm`` already sits next to IMPSY's model file.
+Pd/Max patches work unchanged. Anything else (``verbose``, the metadata ``title``, ``owner``,
+``name``, ``description``, ``[webui]``'s keys (the dashboard replaces it), unknown keys) is
+listed in ``ImpsyConfig.unsupported`` for the caller to name in one warning line. This module
+reads no files except to check whether an imported ``.ftm`` already sits next to IMPSY's model file.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from typing import Any
 
 from foretell.config import RunConfig, config_from_dict, load_config, read_toml
 from foretell.errors import ConfigError
+from foretell.impsy import io_sections
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +56,9 @@ KEY_MAP: dict[tuple[str, str], tuple[str, str]] = {
     ("osc", "client_port"): ("osc", "send_port"),
 }
 HANDLED = {("model", "file"), ("model", "size")}
-METADATA = {"title", "owner", "description"}
+UNUSED_TOP = {"title", "owner", "name", "description", "verbose"}  # named, not used
+TRANSPORT_SECTIONS = ("midi", "websocket", "serial", "serialmidi")
+ANY_ADDRESS = ("0.0.0.0", "::", "")  # IMPSY sends to 127.0.0.1 instead
 LOG_KEYS = {"log_input", "log_predictions"}
 IMPSY_MARKERS = {"log_input", "log_predictions", "verbose"}
 IMPSY_SECTION_MARKERS = {
@@ -111,7 +116,7 @@ def _map(
     unsupported: list[str] = []
     source: Path | None = None
     for key, value in data.items():
-        if key in METADATA or key in LOG_KEYS:
+        if key in LOG_KEYS or (key in TRANSPORT_SECTIONS and isinstance(value, dict)):
             continue
         if not isinstance(value, dict):
             unsupported.append(key)
@@ -125,7 +130,34 @@ def _map(
             elif (key, inner) not in HANDLED:
                 unsupported.append(f"{key}.{inner}")
     _map_log(data, mapped, unsupported)
+    unsupported += _map_transports(data, mapped)
+    if mapped.get("osc", {}).get("send_host", "localhost") in ANY_ADDRESS:
+        mapped["osc"]["send_host"] = "127.0.0.1"
     return mapped, unsupported, source
+
+
+def _section(data: dict[str, Any], name: str) -> dict[str, Any] | None:
+    value = data.get(name)
+    return value if isinstance(value, dict) else None
+
+
+def _map_transports(data: dict[str, Any], mapped: dict[str, dict[str, Any]]) -> list[str]:
+    """IMPSY's MIDI, WebSocket, serial and serial-MIDI sections (``io_sections``)."""
+    dimension = _section(data, "model") and data["model"].get("dimension")
+    controls = dimension - 1 if isinstance(dimension, int) and dimension > 1 else None
+    unused: list[str] = []
+    midi, websocket = _section(data, "midi"), _section(data, "websocket")
+    serial, serialmidi = _section(data, "serial"), _section(data, "serialmidi")
+    if midi is not None:
+        mapped["midi"], skipped = io_sections.midi_section(midi, controls)
+        unused += skipped
+    if websocket is not None:
+        mapped["websocket"], skipped = io_sections.websocket_section(websocket, controls)
+        unused += skipped
+    if serial is not None or serialmidi is not None:
+        mapped["serial"], skipped = io_sections.serial_sections(serial, serialmidi, controls)
+        unused += skipped
+    return unused
 
 
 def _map_log(

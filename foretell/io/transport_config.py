@@ -44,6 +44,9 @@ section is off until it names something to open. Schema, with the defaults::
     scale = 1.0                    # 1023: values are integers 0..1023 (a 10-bit ADC)
     send = true                    # also write the model's events back
     reconnect = 0.5                # seconds between attempts to reopen a vanished device
+    protocol = "lines"             # "midi": raw MIDI bytes (IMPSY's [serialmidi]), mapped by
+                                   # [[serial.map]] tables as [[midi.map]] with dialect "impsy"
+                                   # (foretell.io.serial_midi); scale is then unused
 
     [websocket]
     port = 8765                    # omit: no WebSocket server
@@ -183,8 +186,13 @@ class SerialConfig:
     scale: float = 1.0
     send: bool = True
     reconnect: float = 0.5
+    protocol: Literal["lines", "midi"] = "lines"
+    map: tuple[MidiMap, ...] = ()
+    velocity: int = 127
 
     def __post_init__(self) -> None:
+        ok = self.protocol in ("lines", "midi")
+        _require(ok, "serial.protocol", self.protocol, "lines or midi")
         _require(self.baud > 0, "serial.baud", self.baud, "a baud rate > 0")
         _require(self.scale > 0, "serial.scale", self.scale, "a number > 0 (e.g. 1023)")
         _require(self.reconnect > 0, "serial.reconnect", self.reconnect, "seconds > 0")

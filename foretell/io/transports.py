@@ -104,7 +104,7 @@ def build_transports(
     if websocket is not None and websocket.enabled:
         _add_websocket(transports, websocket, controls)
     if serial is not None and serial.enabled:
-        _add_serial(transports, serial)
+        _add_serial(transports, serial, controls)
     if midi is not None and midi.enabled:
         _add_midi(transports, midi, controls, ports)
     return transports
@@ -129,10 +129,17 @@ def _add_websocket(
     transports.listeners.append(sink.echo)
 
 
-def _add_serial(transports: Transports, config: SerialConfig) -> None:
+def _add_serial(transports: Transports, config: SerialConfig, controls: int | None = None) -> None:
     from foretell.io.serial import SerialLink, SerialSink, SerialSource
 
     assert config.port is not None
+    if config.protocol == "midi":
+        from foretell.io.serial_midi import serial_midi
+
+        source, sink = serial_midi(config, controls)
+        transports.sources.append(source)
+        transports.sinks.extend([sink] if config.send else [])
+        return
     link = SerialLink(config.port, config.baud, config.scale, config.reconnect)
     transports.sources.append(SerialSource(link))
     if config.send:

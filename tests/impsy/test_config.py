@@ -66,9 +66,11 @@ def test_impsy_config_maps_to_foretell(tmp_path: Path) -> None:
     assert config.model.file == keras.with_suffix(".ftm")
     assert mapped.import_source == keras  # not imported yet
     assert mapped.warning() == (
-        "IMPSY settings foretell does not use: verbose, midi.in_device, midi.out_device, "
+        "IMPSY settings foretell does not use: title, owner, description, verbose, "
         "webui.monitor_port"
     )
+    assert (config.midi.inputs, config.midi.outputs) == (("X-TOUCH",), ("Studio 1824c",))
+    assert config.midi.dialect == "impsy" and not config.midi.feedback_guard
 
 
 def test_an_already_imported_model_is_used_directly(tmp_path: Path) -> None:
