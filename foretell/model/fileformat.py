@@ -22,6 +22,7 @@ import numpy as np
 
 from foretell import __version__
 from foretell.errors import ModelFileError
+from foretell.model.checks import integer, number
 from foretell.model.mixture import MixtureShape
 from foretell.model.transform import DataTransform
 
@@ -32,6 +33,8 @@ SigmaActivation = Literal["softplus", "elu1"]
 DEFAULT_SIGMA_MIN = 1e-3  # the narrowest mixture spread, in network units
 SIZE_PRESETS = {"xxs": 16, "xs": 32, "s": 64, "m": 128, "l": 256, "xl": 512}
 PRESET_LAYERS = {"xl": 3}  # IMPSY's xl has three layers; every other preset two
+MAX_HEADER = 4 << 20  # bytes of a safetensors header (JSON): ours are a few kB
+SIGMA_ACTIVATIONS = ("softplus", "elu1")
 
 
 @dataclass(frozen=True)
@@ -86,31 +89,28 @@ class ModelSpec:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ModelSpec:
-        try:
-            spec = cls(
-                dimension=int(data["dimension"]),
-                layers=int(data["layers"]),
-                units=int(data["units"]),
-                mixtures=int(data["mixtures"]),
-                transform=DataTransform.from_dict(data["transform"]),
-                sigma_activation=data.get("sigma_activation", "softplus"),
-                sigma_min=float(data.get("sigma_min", DEFAULT_SIGMA_MIN)),
-                floor_weight=float(data.get("floor_weight", 0.0)),
-                floor_sigma=float(data.get("floor_sigma", 1.0)),
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ModelFileError(f"model architecture metadata is malformed ({exc!r})") from exc
-        problems = [
-            (spec.dimension < 2, "dimension must be at least 2 (dt and one control)"),
-            (min(spec.layers, spec.units, spec.mixtures) < 1, "layers/units/mixtures must be >= 1"),
-            (spec.transform.dimension != spec.dimension, "transform and dimension disagree"),
-            (spec.sigma_activation not in ("softplus", "elu1"), "unknown sigma activation"),
-            (not 0.0 <= spec.floor_weight < 1.0, "floor weight must be in [0, 1)"),
-        ]
-        for bad, what in problems:
-            if bad:
-                raise ModelFileError(f"model architecture is invalid: {what}")
+    def from_dict(cls, data: Any) -> ModelSpec:
+        """The spec in a file's metadata, every value checked; ``ModelFileError`` names the
+        first one that is missing, of the wrong type or out of range."""
+        if not isinstance(data, dict):
+            raise ModelFileError(f"model architecture must be an object, not {type(data).__name__}")
+        activation = data.get("sigma_activation", "softplus")
+        if activation not in SIGMA_ACTIVATIONS:
+            raise ModelFileError(f"model architecture has unknown sigma activation {activation!r}")
+        where = "model architecture"
+        spec = cls(
+            dimension=integer(data, "dimension", 2, 1024, where),
+            layers=integer(data, "layers", 1, 16, where),
+            units=integer(data, "units", 1, 8192, where),
+            mixtures=integer(data, "mixtures", 1, 1024, where),
+            transform=DataTransform.from_dict(data.get("transform")),
+            sigma_activation=activation,
+            sigma_min=number(data, "sigma_min", 1e-12, 1.0, where, DEFAULT_SIGMA_MIN),
+            floor_weight=number(data, "floor_weight", 0.0, 0.999999, where, 0.0),
+            floor_sigma=number(data, "floor_sigma", 1e-6, 1e6, where, 1.0),
+        )
+        if spec.transform.dimension != spec.dimension:
+            raise ModelFileError("model architecture is invalid: transform and dimension disagree")
         return spec
 
 
@@ -126,8 +126,13 @@ class ModelFile:
         return replace(self, info={**self.info, **updates})
 
 
-def weights_digest(weights: dict[str, np.ndarray]) -> str:
+def weights_digest(
+    weights: dict[str, np.ndarray], architecture: dict[str, Any] | None = None
+) -> str:
+    """SHA-256 of every weight and, when given, of the architecture (canonical JSON) before them."""
     digest = hashlib.sha256()
+    if architecture is not None:
+        digest.update(json.dumps(architecture, sort_keys=True, separators=(",", ":")).encode())
     for name in sorted(weights):
         digest.update(name.encode())
         digest.update(np.ascontiguousarray(weights[name], dtype=np.float32).tobytes())
@@ -167,6 +172,7 @@ def save_model(path: str | Path, model: ModelFile) -> Path:
         "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "architecture": model.spec.to_dict(),
         "weights_sha256": weights_digest(weights),
+        "sha256": weights_digest(weights, model.spec.to_dict()),
         "info": model.info,
     }
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -176,6 +182,24 @@ def save_model(path: str | Path, model: ModelFile) -> Path:
     return path
 
 
+def _check_header(path: Path) -> None:
+    """The header-size field, checked before anything parses the header."""
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as handle:
+            field = handle.read(8)
+    except OSError as exc:
+        raise ModelFileError(f"cannot read model file {path} ({exc.strerror or exc})") from exc
+    if len(field) < 8:
+        raise ModelFileError(f"{path} is not a foretell model file (only {size} bytes)")
+    claimed = int.from_bytes(field, "little")
+    if claimed > MAX_HEADER or claimed + 8 > size:
+        raise ModelFileError(
+            f"{path} is not a foretell model file (its header claims {claimed} bytes; the file has "
+            f"{size}, and a model header is at most {MAX_HEADER})"
+        )
+
+
 def read_metadata(path: str | Path) -> dict[str, Any]:
     """The JSON metadata of a model file, checked for format and version."""
     from safetensors import safe_open
@@ -183,6 +207,7 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise ModelFileError(f"model file {path} does not exist")
+    _check_header(path)
     try:
         with safe_open(str(path), framework="np") as handle:
             header = handle.metadata() or {}
@@ -193,25 +218,37 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
     if METADATA_KEY not in header:
         raise ModelFileError(f"{path} is a safetensors file without foretell metadata")
     try:
-        meta: dict[str, Any] = json.loads(header[METADATA_KEY])
-    except json.JSONDecodeError as exc:
-        raise ModelFileError(f"{path} has corrupt metadata ({exc.msg})") from exc
+        meta: Any = json.loads(header[METADATA_KEY])
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise ModelFileError(f"{path} has corrupt metadata ({exc})") from exc
+    if not isinstance(meta, dict):
+        raise ModelFileError(f"{path} has corrupt metadata (not a JSON object)")
     if meta.get("format") != FORMAT_NAME:
         raise ModelFileError(f"{path} is not a foretell model file (format {meta.get('format')!r})")
     version = meta.get("format_version")
     if version != FORMAT_VERSION:
         raise ModelFileError(
-            f"{path} has model format version {version}; this foretell reads version "
-            f"{FORMAT_VERSION} (foretell {meta.get('foretell_version', '?')} wrote it)"
+            f"{path} has model format version {version!r}; this foretell reads version "
+            f"{FORMAT_VERSION} (foretell {meta.get('foretell_version', '?')!r} wrote it)"
         )
+    if not isinstance(meta.get("info", {}), dict):
+        raise ModelFileError(f"{path} has corrupt metadata (info is not an object)")
     return meta
 
 
 def load_model(path: str | Path) -> ModelFile:
     """Read, verify and return a model file; any problem is one ``ModelFileError`` line."""
+    try:
+        return _load(Path(path))
+    except ModelFileError:
+        raise
+    except Exception as exc:  # whatever else a hostile file provokes is still one line
+        raise ModelFileError(f"{path} cannot be loaded ({type(exc).__name__}: {exc})") from exc
+
+
+def _load(path: Path) -> ModelFile:
     from safetensors import safe_open
 
-    path = Path(path)
     meta = read_metadata(path)
     spec = ModelSpec.from_dict(meta.get("architecture", {}))
     try:
@@ -222,4 +259,7 @@ def load_model(path: str | Path) -> ModelFile:
     check_weights(spec, weights, str(path))
     if weights_digest(weights) != meta.get("weights_sha256"):
         raise ModelFileError(f"{path} is corrupt: its weights do not match their checksum")
+    whole = meta.get("sha256")  # files before this field: weights only, architecture checked
+    if whole is not None and weights_digest(weights, meta["architecture"]) != whole:
+        raise ModelFileError(f"{path} is corrupt: its architecture does not match its checksum")
     return ModelFile(spec=spec, weights=weights, info=dict(meta.get("info", {})))

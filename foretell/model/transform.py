@@ -26,6 +26,7 @@ from typing import Any, Literal
 import numpy as np
 
 from foretell.errors import ModelFileError
+from foretell.model.checks import number, numbers
 
 DtKind = Literal["log", "linear"]
 # log(dt + 40 ms): about twice the median interval, so sub-millisecond bursts (common in some
@@ -75,22 +76,26 @@ class DataTransform:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> DataTransform:
-        try:
-            transform = cls(
-                dt_kind=data["dt_kind"],
-                dt_offset=float(data["dt_offset"]),
-                loc=tuple(float(v) for v in data["loc"]),
-                scale=tuple(float(v) for v in data["scale"]),
-                dt_min=float(data.get("dt_min", DEFAULT_DT_MIN)),
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ModelFileError(f"model transform is malformed ({exc!r})") from exc
-        if transform.dt_kind not in ("log", "linear"):
-            raise ModelFileError(f"model transform has unknown dt kind {transform.dt_kind!r}")
-        if len(transform.loc) != len(transform.scale) or min(transform.scale) <= 0:
-            raise ModelFileError("model transform needs one positive scale per location")
-        return transform
+    def from_dict(cls, data: Any) -> DataTransform:
+        """The transform in a file's metadata, every value checked (``ModelFileError``)."""
+        where = "model transform"
+        if not isinstance(data, dict):
+            raise ModelFileError(f"{where} must be an object, not {type(data).__name__}")
+        kind = data.get("dt_kind")
+        if kind not in ("log", "linear"):
+            raise ModelFileError(f"{where} has unknown dt kind {kind!r}")
+        low_offset = 1e-9 if kind == "log" else 0.0  # log(dt + offset) needs offset > 0
+        loc = numbers(data, "loc", -1e6, 1e6, where)
+        scale = numbers(data, "scale", 1e-9, 1e6, where)
+        if len(loc) != len(scale) or not 2 <= len(loc) <= 1024:
+            raise ModelFileError(f"{where} needs one scale per location (2..1024 of each)")
+        return cls(
+            dt_kind=kind,
+            dt_offset=number(data, "dt_offset", low_offset, 1e3, where),
+            loc=loc,
+            scale=scale,
+            dt_min=number(data, "dt_min", 0.0, 10.0, where, DEFAULT_DT_MIN),
+        )
 
     # -- the map -----------------------------------------------------------------------------
 

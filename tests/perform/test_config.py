@@ -60,3 +60,43 @@ def test_override_applies_only_given_values() -> None:
 @pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.toml")), ids=lambda p: p.name)
 def test_example_configs_load(path: Path) -> None:
     load_config(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[model]\nseed = -1\n", r"model.seed = -1 is invalid \(expected an integer >= 0\)"),
+        ("[interaction]\ntimescale = inf\n", r"interaction.timescale = inf is invalid"),
+        ("[interaction]\ntimescale = 1e-9\n", r"timescale = 1e-09 is invalid .* 0.05..20"),
+        ("[interaction]\nthreshold = nan\n", r"interaction.threshold = nan is invalid"),
+        ("[model]\nsigma_temp = 1e12\n", r"model.sigma_temp = 1000000000000.0 is invalid"),
+        ("[osc]\ncontrol_from = ['phone']\n", "osc.control_from entry 'phone' is not an IP"),
+        ("[interaction]\ndimension = 100000\n", r"interaction.dimension = 100000 is invalid"),
+    ],
+)
+def test_out_of_range_and_infinite_values_are_one_line(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    path = tmp_path / "stage.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        load_config(path)
+
+
+def test_a_directory_or_a_binary_file_is_one_line(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="is a directory, not a file"):
+        load_config(tmp_path)
+    binary = tmp_path / "stage.toml"
+    binary.write_bytes(b"[model]\nfile = '\xff\xfe'\n")
+    with pytest.raises(ConfigError, match="is not UTF-8 text"):
+        load_config(binary)
+
+
+def test_control_from_takes_hosts_and_networks() -> None:
+    sources = config_from_dict({"osc": {"control_from": ["192.168.1.20", "10.0.0.0/24"]}})
+    allowed = sources.osc.control_sources
+    assert allowed.allows("127.0.0.1") and allowed.allows("::1")
+    assert allowed.allows("192.168.1.20") and allowed.allows("10.0.0.7")
+    assert not allowed.allows("192.168.1.21") and not allowed.allows("not an address")
+    assert RunConfig().osc.control_sources.describe() == "this machine only"
+    assert config_from_dict({"osc": {"control_from": ["*"]}}).osc.control_sources.allows("8.8.8.8")
