@@ -3,7 +3,8 @@
 Every message is one JSON object with one key naming its kind, the shapes the WebSocket transport
 uses for events, plus the dashboard's own:
 
-- ``{"interface": [v, ...], "t": t, "dt": dt}``: a performer's event (engine clock, seconds);
+- ``{"interface": [v, ...], "t": t, "dt": dt, "from": ORIGIN}``: a performer's event (engine
+  clock, seconds; ``from`` the kind of source it came through: ``pad``, ``osc``, ``midi``, ...);
 - ``{"prediction": [v, ...], "t": t, "dt": dt}``: a model event, as it was played; in an
   ensemble both carry ``"instrument": NAME`` too;
 - ``{"state": {...}}``: mode, temperatures, model, counters, rates, latency, rejections, log
@@ -98,6 +99,8 @@ def event_message(event: Event, instrument: str | None = None) -> dict[str, Any]
     """
     key = "interface" if event.source == "user" else "prediction"
     message: dict[str, Any] = {key: list(event.values), "t": event.t, "dt": event.dt}
+    if event.source == "user":
+        message["from"] = event.origin or "other"
     if instrument is not None:
         message["instrument"] = instrument
     return message

@@ -25,8 +25,9 @@ What comes in from a page takes the engine's own paths: ``{"interface": [v, ...]
 instrument's ``on_input`` (the ``Inbox`` every source calls), ``{"command": VERB, "args": [...]}``
 through ``parse_command`` to ``Engine.command`` (OSC's live control, ``/foretell/NAME/VERB``).
 Either may name its ``"instrument"``; without one it goes to the instrument the page looks at.
-``load`` takes a file name inside ``models_dir`` only. Invalid messages are counted as
-rejections and answered with ``{"error": "..."}``.
+``load`` takes a file name inside ``models_dir`` only; ``panic`` is ``Engine.panic`` (every
+instrument paused and reset, every output silenced). The pad's inputs are stamped ``pad``.
+Invalid messages are counted as rejections and answered with ``{"error": "..."}``.
 """
 
 from __future__ import annotations
@@ -155,8 +156,10 @@ class Publisher:
         instrument: str | None = None,
         models_dir: Path | None = None,
         fps: float = 30.0,
+        presets: dict[str, dict[str, float]] | None = None,
     ) -> None:
         self.engine = engine
+        self.presets = presets or {}
         self.name = engine.instrument(instrument).name
         self.models_dir = models_dir
         self.fps = fps
@@ -265,6 +268,7 @@ class Publisher:
             "modes": list(MODES),
             "models_dir": None if self.models_dir is None else str(self.models_dir),
             "fps": self.fps,
+            "presets": self.presets,
         }
         feed.push(_dumps({"hello": hello}))
         self.feeds.add(feed)
@@ -295,7 +299,10 @@ class Publisher:
             return None
         inst = self.engine.instrument(name)
         if isinstance(message.get("interface"), list):
-            inst.on_input(message["interface"])
+            inst.on_input(message["interface"], origin="pad")
+            return None
+        if message.get("command") == "panic":
+            self.engine.panic()
             return None
         if isinstance(message.get("command"), str):
             args = message.get("args", [])

@@ -153,6 +153,10 @@ class BatchingOscSource(OscSource):
         super().__init__(host, port, routes, shared)
         self.batcher = batcher
 
+    @property
+    def origin(self) -> str:
+        return "osc"
+
     def start(self, inbox: Inbox) -> None:
         target: Any = inbox
         if isinstance(inbox, OriginInbox):

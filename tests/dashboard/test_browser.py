@@ -17,7 +17,8 @@ from typing import Any
 from foretell.io.osc_codec import decode_packet
 from tests.dashboard.conftest import Live
 
-USER_RGB = (0x3D, 0xD6, 0xF5)
+USER_RGB = (0x3D, 0xD6, 0xF5)  # the pad's inputs
+OSC_RGB = (0x5E, 0xE3, 0x8B)  # inputs that came over OSC
 MODEL_RGB = (0xFF, 0x8A, 0x3D)
 
 

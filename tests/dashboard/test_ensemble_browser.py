@@ -15,7 +15,7 @@ from tests.dashboard.conftest import ENSEMBLE, LiveEnsemble
 from tests.dashboard.test_browser import (
     COUNT_COLOUR,
     MODEL_RGB,
-    USER_RGB,
+    OSC_RGB,
     colour_share,
     drag_on_pad,
     read_png,
@@ -74,9 +74,9 @@ def test_one_strip_per_instrument_each_with_its_own_events(
     assert tracks["a"]["counts"] == tracks["c"]["counts"] == {"user": 0, "model": 0}
     lanes = {name: f"{strip(name)} canvas" for name in ENSEMBLE}
     page.wait_for_function(f"({COUNT_COLOUR})([{lanes['b']!r}, {list(MODEL_RGB)}]) > 20")
-    assert page.evaluate(COUNT_COLOUR, [lanes["b"], list(USER_RGB)]) > 20, "b's inputs not drawn"
+    assert page.evaluate(COUNT_COLOUR, [lanes["b"], list(OSC_RGB)]) > 20, "b's inputs not drawn"
     for other in ("a", "c"):
-        assert page.evaluate(COUNT_COLOUR, [lanes[other], list(USER_RGB)]) == 0
+        assert page.evaluate(COUNT_COLOUR, [lanes[other], list(OSC_RGB)]) == 0
         assert page.evaluate(COUNT_COLOUR, [lanes[other], list(MODEL_RGB)]) == 0
     page.wait_for_function(
         "document.querySelector('.strip[data-instrument=\"b\"] .strip-rates')"
@@ -86,7 +86,7 @@ def test_one_strip_per_instrument_each_with_its_own_events(
     shot = tmp_path / "ensemble.png"
     page.screenshot(path=str(shot))
     _, _, pixels = read_png(shot)
-    assert colour_share(pixels, MODEL_RGB) > 10 and colour_share(pixels, USER_RGB) > 10
+    assert colour_share(pixels, MODEL_RGB) > 10 and colour_share(pixels, OSC_RGB) > 10
     assert errors == [], errors
     page.close()
 

@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from tests.dashboard.conftest import BIG_ENSEMBLE, ENSEMBLE, LiveEnsemble
-from tests.dashboard.test_browser import COUNT_COLOUR, MODEL_RGB, USER_RGB, wait_for
+from tests.dashboard.test_browser import COUNT_COLOUR, MODEL_RGB, OSC_RGB, wait_for
 
 VIEWPORT = {"width": 1280, "height": 900}
 
@@ -44,7 +44,7 @@ def inside(box: dict[str, float], outer: dict[str, float]) -> bool:
 
 def colours(page: Any, name: str) -> tuple[int, int]:
     return (
-        page.evaluate(COUNT_COLOUR, [lane(name), list(USER_RGB)]),
+        page.evaluate(COUNT_COLOUR, [lane(name), list(OSC_RGB)]),
         page.evaluate(COUNT_COLOUR, [lane(name), list(MODEL_RGB)]),
     )
 
@@ -87,7 +87,7 @@ def test_sixteen_compact_rows_fit_and_light_their_own_lane(
     wait_for(lambda: big_ensemble.instrument("p05").inputs == 24, what="p05's OSC inputs")
     page.wait_for_function("window.foretell.tracks.p05.counts.model >= 20")
     page.wait_for_function(f"({COUNT_COLOUR})([{lane('p05')!r}, {list(MODEL_RGB)}]) > 20")
-    page.wait_for_function(f"({COUNT_COLOUR})([{lane('p05')!r}, {list(USER_RGB)}]) > 10")
+    page.wait_for_function(f"({COUNT_COLOUR})([{lane('p05')!r}, {list(OSC_RGB)}]) > 10")
     for other in names:
         if other != "p05":
             assert colours(page, other) == (0, 0), other
@@ -136,7 +136,7 @@ def test_a_small_ensemble_starts_full_and_toggles_compact(
         ensemble.send("b", [0.1 + 0.8 * (i % 6) / 5, 0.5, 0.8])
         time.sleep(0.02)
     page.wait_for_function(f"({COUNT_COLOUR})([{lane('b')!r}, {list(MODEL_RGB)}]) > 20")
-    page.wait_for_function(f"({COUNT_COLOUR})([{lane('b')!r}, {list(USER_RGB)}]) > 10")
+    page.wait_for_function(f"({COUNT_COLOUR})([{lane('b')!r}, {list(OSC_RGB)}]) > 10")
     assert colours(page, "a") == colours(page, "c") == (0, 0)
 
     page.click("#compact")

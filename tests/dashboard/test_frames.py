@@ -96,7 +96,7 @@ def test_publisher_streams_events_state_and_expectation(tmp_path: Path) -> None:
     assert pub.receive(json.dumps({"interface": [0.1, 0.2, 0.3]})) is None
     sent = messages(feed)
     t = engine.clock.now()
-    assert sent[0] == {"interface": [0.1, 0.2, 0.3], "t": t, "dt": 0.0}
+    assert sent[0] == {"interface": [0.1, 0.2, 0.3], "t": t, "dt": 0.0, "from": "pad"}
     assert "prediction" in sent[1] and len(sent[1]["prediction"]) == 3  # type: ignore[arg-type]
     pub.frame()
     frame = {next(iter(m)): m for m in messages(feed)}
@@ -166,6 +166,7 @@ def test_ensemble_events_and_frames_name_their_instrument(tmp_path: Path) -> Non
         "modes": list(MODES),
         "models_dir": None,
         "fps": 30.0,
+        "presets": {},
     }
     assert first["state"]["state"]["instrument"] == "b"  # type: ignore[index]
     assert first["expect"] == {"expect": None}  # b has heard nothing yet

@@ -3,16 +3,26 @@
 // One WebSocket (/ws) carries everything. In: {"interface": [..], "t", "dt"} (your events),
 // {"prediction": [..], "t", "dt"} (the model's), {"state": {..}}, {"expect": {..}}, {"hello": {..}},
 // {"error": ".."}; several may come as one JSON array. Out: {"interface": [..]} from the pad and
-// {"command": VERB, "args": [..]} from the controls (the engine's live-control verbs).
+// {"command": VERB, "args": [..]} from the controls (the engine's live-control verbs, and
+// "panic"). A user event's "from" names its source (pad, osc, midi, serial, websocket): its colour.
 // An ensemble adds "instrument": NAME to events in and out and to commands, {"ensemble": {..}}
 // frames (one strip each, see strips.js) and {"select": NAME}: the instrument the page looks at
 // (its focus: the pad plays it, the synth sounds it, the panel and XY view show and steer it).
+// Canvases: each fills a .canvas-box; a ResizeObserver keeps its CSS size, and every frame the
+// backing store is set to that size × devicePixelRatio (so a DPR change, e.g. a window moved to
+// another screen, is followed at once); the store never feeds back into the layout.
 // `window.foretell` holds the page's state, for the curious and for tests.
 "use strict";
 
 (() => {
   const COLOURS = {
     user: "#3dd6f5",
+    pad: "#3dd6f5",
+    osc: "#5ee38b",
+    midi: "#ffd24a",
+    serial: "#ff6fb5",
+    websocket: "#7f9bff",
+    other: "#c3cad6",
     model: "#ff8a3d",
     expect: "181,140,255",
     grid: "rgba(255,255,255,0.06)",
@@ -26,6 +36,9 @@
   const MAX_EVENTS = 6000;
   const TRAIL = 4; // seconds of trail in the XY view and on the pad
   const SEND_EVERY_MS = 16; // the pad sends at most ~60 events per second
+  const ORIGINS = ["pad", "osc", "midi", "serial", "websocket", "other"]; // user events' sources
+  const MARK_KEYS = [["mode", "mode"], ["paused", "paused"], ["pi_temp", "π"], ["sigma_temp", "σ"],
+    ["threshold", "threshold"], ["timescale", "timescale"], ["thru", "thru"]];
 
   const page = {
     connected: false,
@@ -43,6 +56,9 @@
     frames: 0,
     offset: null,
     errors: [],
+    marks: [], // {t, text}: where the focus's model was swapped or a setting changed
+    wakeLock: "off", // "on" while the screen is kept awake, else why not
+    presets: {},
   };
   window.foretell = page;
 
@@ -71,6 +87,15 @@
 
   let socket = null;
 
+  function forgetTokenInAddress() {
+    // The first visit's ?token= is kept as a cookie by the server; keep it out of the address bar.
+    const url = new URL(location.href);
+    if (url.searchParams.has("token")) {
+      url.searchParams.delete("token");
+      history.replaceState(null, "", url.pathname + url.search + url.hash);
+    }
+  }
+
   function connect() {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     socket = new WebSocket(`${scheme}://${location.host}/ws`);
@@ -87,6 +112,7 @@
 
   function setConnected(on) {
     page.connected = on;
+    keepAwake(on);
     const pill = $("conn");
     pill.textContent = on ? "live" : "offline";
     pill.className = `pill ${on ? "on" : "off"}`;
@@ -117,7 +143,7 @@
   }
 
   function receive(message) {
-    if ("interface" in message) addEvent("user", message.interface, message);
+    if ("interface" in message) addEvent(ORIGINS.includes(message.from) ? message.from : "other", message.interface, message);
     else if ("prediction" in message) addEvent("model", message.prediction, message);
     else if ("state" in message) onState(message.state);
     else if ("expect" in message) onExpect(message.expect);
@@ -135,11 +161,13 @@
     return page.tracks[name];
   }
 
-  function addEvent(source, values, message) {
+  function addEvent(origin, values, message) {
+    // origin: "model", or the user event's source (pad, osc, ...); source: "user" or "model"
+    const source = origin === "model" ? "model" : "user";
     const name = message.instrument ?? page.focus;
     const track = trackOf(name);
     const events = track.events;
-    events.push({ source, v: values, t: message.t, dt: message.dt });
+    events.push({ source, origin, v: values, t: message.t, dt: message.dt });
     track.counts[source] += 1;
     if (name === page.focus) synth.play(source, values);
     if (events.length > MAX_EVENTS || events[0].t < message.t - KEEP) {
@@ -151,6 +179,7 @@
 
   function onHello(hello) {
     page.hello = hello;
+    loadPresets(hello.presets || {});
     page.instruments = hello.instruments || [hello.instrument];
     for (const name of page.instruments) trackOf(name);
     const ensemble = isEnsemble();
@@ -197,6 +226,7 @@
     page.events = track.events;
     page.counts = track.counts;
     stateCount = 0; // show the new focus's state as soon as it comes
+    page.marks = []; // the marks were the previous focus's
     $("focus").value = name;
     $("focus-name").textContent = isEnsemble() ? name : "";
     if (strips) strips.setFocus(name);
@@ -224,20 +254,41 @@
 
   // -- drawing ---------------------------------------------------------------------------------
 
+  const boxes = new WeakMap(); // canvas -> its CSS box {w, h}, kept by the observer
+  const sizer = new ResizeObserver((entries) => {
+    for (const entry of entries) {
+      const box = entry.contentBoxSize && entry.contentBoxSize[0];
+      const w = box ? box.inlineSize : entry.contentRect.width;
+      const h = box ? box.blockSize : entry.contentRect.height;
+      boxes.set(entry.target, { w, h });
+    }
+  });
+
+  function cssBox(canvas) {
+    let box = boxes.get(canvas);
+    if (!box) { // first sight: observe from now on; measure once
+      sizer.observe(canvas);
+      box = { w: canvas.clientWidth, h: canvas.clientHeight };
+      boxes.set(canvas, box);
+    }
+    return box;
+  }
+
   function fit(canvas) {
-    const box = canvas.getBoundingClientRect();
+    // The backing store is the CSS box × DPR, read afresh each frame; drawing is in CSS pixels.
+    const { w, h } = cssBox(canvas);
     const dpr = window.devicePixelRatio || 1;
-    const width = Math.max(1, Math.round(box.width * dpr));
-    const height = Math.max(1, Math.round(box.height * dpr));
+    const width = Math.max(1, Math.round(w * dpr));
+    const height = Math.max(1, Math.round(h * dpr));
     if (canvas.width !== width || canvas.height !== height) {
       canvas.width = width;
       canvas.height = height;
     }
     const ctx = canvas.getContext("2d");
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.setTransform(width / Math.max(w, 1e-3), 0, 0, height / Math.max(h, 1e-3), 0, 0);
     ctx.fillStyle = COLOURS.bg;
-    ctx.fillRect(0, 0, box.width, box.height);
-    return { ctx, w: box.width, h: box.height };
+    ctx.fillRect(0, 0, w, h);
+    return { ctx, w, h };
   }
 
   function expectBase() {
@@ -259,10 +310,27 @@
   }
 
   function drawTimeline() {
-    if (!isEnsemble()) drawLanes($("timeline"), page.events, controlCount(), expectBase());
+    if (!isEnsemble()) drawLanes($("timeline"), page.events, controlCount(), expectBase(), 6, true);
   }
 
-  function drawLanes(canvas, events, n, next, gap = 6) {
+  function drawMarks(ctx, X, h, start) {
+    // A dotted line where the model was swapped or a setting changed, with what changed.
+    ctx.font = "10px system-ui, sans-serif";
+    for (const mark of page.marks) {
+      if (mark.t < start) continue;
+      const x = X(mark.t);
+      ctx.strokeStyle = "rgba(255,210,74,0.7)";
+      ctx.setLineDash([2, 3]);
+      ctx.beginPath();
+      ctx.moveTo(x, 0);
+      ctx.lineTo(x, h);
+      ctx.stroke();
+      ctx.setLineDash([]);
+      label(ctx, mark.text, x + 3, 10, "#ffd24a", true);
+    }
+  }
+
+  function drawLanes(canvas, events, n, next, gap = 6, marks = false) {
     // One lane per control: the past PAST seconds of events, what comes next FUTURE seconds on.
     const { ctx, w, h } = fit(canvas);
     const now = engineNow();
@@ -277,8 +345,10 @@
       const Y = (v) => top + (1 - v) * laneH;
       drawLaneGrid(ctx, w, top, laneH);
       if (next) drawExpectedLane(ctx, next, i, X, Y, xNow);
-      for (const source of ["user", "model"]) drawLaneEvents(ctx, events, source, i, X, Y, start);
+      // the model under the performer's: in filter mode an answer lands where its input was
+      for (const origin of ["model", ...ORIGINS]) drawLaneEvents(ctx, events, origin, i, X, Y, start);
     }
+    if (marks) drawMarks(ctx, X, h, start);
     for (let i = 0; i < n; i += 1) label(ctx, `c${i + 1}`, 6, gap + i * (laneH + gap) + 12, COLOURS.label, true);
     for (let s = Math.ceil(start); s < now + FUTURE; s += 1) {
       ctx.fillStyle = COLOURS.grid;
@@ -316,16 +386,17 @@
     }
   }
 
-  function drawLaneEvents(ctx, events, source, i, X, Y, start) {
-    const colour = COLOURS[source];
+  function drawLaneEvents(ctx, events, origin, i, X, Y, start) {
+    const colour = COLOURS[origin];
+    const model = origin === "model";
     ctx.strokeStyle = colour;
     ctx.fillStyle = colour;
-    ctx.lineWidth = 1.5;
+    ctx.lineWidth = model ? 1 : 1.5;
     ctx.globalAlpha = 0.55;
     ctx.beginPath();
     let first = true;
     for (const ev of events) {
-      if (ev.source !== source || ev.t < start - 1 || ev.v.length <= i) continue;
+      if (ev.origin !== origin || ev.t < start - 1 || ev.v.length <= i) continue;
       const x = X(ev.t);
       const y = Y(ev.v[i]);
       if (first) ctx.moveTo(x, y);
@@ -335,8 +406,9 @@
     ctx.stroke();
     ctx.globalAlpha = 1;
     for (const ev of events) {
-      if (ev.source !== source || ev.t < start - 1 || ev.v.length <= i) continue;
-      ctx.fillRect(X(ev.t) - 1.5, Y(ev.v[i]) - 1.5, 3, 3);
+      if (ev.origin !== origin || ev.t < start - 1 || ev.v.length <= i) continue;
+      if (model) ctx.fillRect(X(ev.t) - 2.5, Y(ev.v[i]) - 2.5, 5, 5); // a larger square under
+      else ctx.fillRect(X(ev.t) - 1.5, Y(ev.v[i]) - 1.5, 3, 3);
     }
   }
 
@@ -358,6 +430,7 @@
   }
 
   function countdownText() {
+    if (page.state && page.state.paused) return "paused";
     const next = expectBase();
     if (!next) return page.state && page.state.model ? "" : "no model";
     const left = next.due - engineNow();
@@ -374,7 +447,8 @@
     const { ctx, w, h } = fit($("rhythm"));
     const now = engineNow();
     const start = now - PAST;
-    const X = (t) => ((t - start) / (PAST + FUTURE)) * w;
+    const gutter = 48; // the scale's labels, kept clear of the bars
+    const X = (t) => gutter + ((t - start) / (PAST + FUTURE)) * (w - gutter);
     const Y = (dt) => {
       const v = (Math.log10(Math.max(dt, 1e-3)) - DT_LOW) / (DT_HIGH - DT_LOW);
       return h - 4 - Math.min(Math.max(v, 0), 1) * (h - 8);
@@ -395,13 +469,13 @@
     for (const ev of page.events) {
       if (ev.t < start || ev.dt <= 0) continue;
       const y = Y(ev.dt);
-      ctx.fillStyle = COLOURS[ev.source];
+      ctx.fillStyle = COLOURS[ev.origin] || COLOURS[ev.source];
       ctx.globalAlpha = 0.85;
       ctx.fillRect(X(ev.t) - 1, y, 2, h - 4 - y);
       ctx.fillRect(X(ev.t) - 2.5, y - 1, 5, 3);
     }
     ctx.globalAlpha = 1;
-    for (const [dt, name] of marks) label(ctx, name, 6, Y(dt) - 2, COLOURS.label, true);
+    for (const [dt, name] of marks) label(ctx, name, 4, Y(dt) + 4, COLOURS.label);
     ctx.fillStyle = COLOURS.now;
     ctx.fillRect(X(now), 0, 1.5, h);
   }
@@ -422,16 +496,16 @@
     }
   }
 
-  function drawTrails(ctx, P, now, radius, sources = ["user", "model"]) {
-    for (const source of sources) {
+  function drawTrails(ctx, P, now, radius, origins = ["model", ...ORIGINS]) {
+    for (const origin of origins) {
       let last = null;
       for (const ev of page.events) {
-        if (ev.source !== source || ev.t < now - TRAIL || ev.v.length < 2) continue;
+        if (ev.origin !== origin || ev.t < now - TRAIL || ev.v.length < 2) continue;
         const age = Math.min(Math.max((now - ev.t) / TRAIL, 0), 1);
         const [x, y] = P(ev.v[0], ev.v[1]);
         ctx.globalAlpha = 1 - age;
-        ctx.strokeStyle = COLOURS[source];
-        ctx.fillStyle = COLOURS[source];
+        ctx.strokeStyle = COLOURS[origin];
+        ctx.fillStyle = COLOURS[origin];
         if (last) {
           ctx.globalAlpha = 0.5 * (1 - age);
           ctx.lineWidth = 1;
@@ -493,7 +567,11 @@
     label(ctx, "c2 ↑", sq.left + 6, sq.top + 14);
   }
 
-  // -- the pad: an instrument for mouse and touch ----------------------------------------------
+  // -- the pad: an instrument for mouse, pen and touch ---------------------------------------
+  //
+  // One finger (or the mouse) plays controls 1 and 2; a second finger on the pad sets control 3
+  // by its height (pressure), else the pressure slider or the hold time does. A pen's pressure
+  // is used as it comes.
 
   const pad = {
     active: false,
@@ -504,9 +582,14 @@
     lastSent: 0,
     pending: false,
     pointerPressure: null,
+    lead: null, // the pointer playing controls 1-2
+    second: null, // a second finger: control 3
+    secondValue: null,
+    sentTotal: 0,
   };
 
   function padPressure() {
+    if (pad.secondValue !== null) return pad.secondValue;
     if (pad.pointerPressure !== null) return pad.pointerPressure;
     if (!$("hold").checked) return Number($("pressure").value);
     const held = (performance.now() - pad.downAt) / 1000;
@@ -523,17 +606,24 @@
   function padSend() {
     pad.pressure = padPressure();
     $("pressure-value").textContent = pad.pressure.toFixed(2);
-    if ($("hold").checked) $("pressure").value = pad.pressure;
+    if ($("hold").checked || pad.secondValue !== null) $("pressure").value = pad.pressure;
     send({ interface: padValues(), ...target() });
     pad.lastSent = performance.now();
     pad.pending = false;
+    pad.sentTotal += 1;
+  }
+
+  function padCoordinates(event) {
+    const canvas = $("pad");
+    const rect = canvas.getBoundingClientRect(); // on input only, never per frame
+    const sq = square(rect.width, rect.height);
+    const x = Math.min(Math.max((event.clientX - rect.left - sq.left) / sq.side, 0), 1);
+    const y = Math.min(Math.max(1 - (event.clientY - rect.top - sq.top) / sq.side, 0), 1);
+    return [x, y];
   }
 
   function padPoint(event) {
-    const box = $("pad").getBoundingClientRect();
-    const sq = square(box.width, box.height);
-    pad.x = Math.min(Math.max((event.clientX - box.left - sq.left) / sq.side, 0), 1);
-    pad.y = Math.min(Math.max(1 - (event.clientY - box.top - sq.top) / sq.side, 0), 1);
+    [pad.x, pad.y] = padCoordinates(event);
     pad.pointerPressure = event.pointerType === "pen" && event.pressure > 0 ? event.pressure : null;
   }
 
@@ -545,25 +635,47 @@
   function setupPad() {
     const canvas = $("pad");
     canvas.addEventListener("pointerdown", (event) => {
+      event.preventDefault();
       canvas.setPointerCapture(event.pointerId);
+      if (pad.lead !== null && pad.second === null && event.pointerId !== pad.lead) {
+        pad.second = event.pointerId; // a second finger: control 3 from its height
+        pad.secondValue = padCoordinates(event)[1];
+        padMaybeSend();
+        return;
+      }
+      if (pad.lead !== null) return; // a third finger changes nothing
+      pad.lead = event.pointerId;
       pad.active = true;
       pad.downAt = performance.now();
+      document.body.classList.add("playing");
       padPoint(event);
       synth.wake();
       padSend();
-      event.preventDefault();
     });
     canvas.addEventListener("pointermove", (event) => {
-      if (!pad.active) return;
-      padPoint(event);
-      padMaybeSend();
+      if (event.pointerId === pad.second) {
+        pad.secondValue = padCoordinates(event)[1];
+        padMaybeSend();
+      } else if (event.pointerId === pad.lead) {
+        padPoint(event);
+        padMaybeSend();
+      }
     });
-    const release = () => {
+    const release = (event) => {
+      if (event.pointerId === pad.second) {
+        pad.second = null;
+        pad.secondValue = null;
+        return;
+      }
+      if (event.pointerId !== pad.lead) return;
       if (pad.active && pad.pending) padSend();
       pad.active = false;
+      pad.lead = null;
+      document.body.classList.remove("playing");
     };
     canvas.addEventListener("pointerup", release);
     canvas.addEventListener("pointercancel", release);
+    canvas.addEventListener("contextmenu", (event) => event.preventDefault()); // a long press
     $("pressure").addEventListener("input", () => {
       $("pressure-value").textContent = Number($("pressure").value).toFixed(2);
     });
@@ -573,7 +685,8 @@
     // While held: flush a throttled move, and let pressure grow with the hold (~20 updates/s).
     if (!pad.active) return;
     const since = performance.now() - pad.lastSent;
-    if ((pad.pending && since >= SEND_EVERY_MS) || ($("hold").checked && since >= 50)) padSend();
+    const growing = $("hold").checked && pad.secondValue === null;
+    if ((pad.pending && since >= SEND_EVERY_MS) || (growing && since >= 50)) padSend();
   }
 
   function drawPad() {
@@ -590,7 +703,7 @@
     drawSquareGrid(ctx, sq);
     const P = (x, y) => [sq.left + x * sq.side, sq.top + (1 - y) * sq.side];
     const now = engineNow();
-    drawTrails(ctx, P, now, 5, ["user"]);
+    drawTrails(ctx, P, now, 5, ORIGINS);
     for (const ev of page.events) {
       // each model event ripples out where it played
       if (ev.source !== "model" || ev.t < now - 0.6) continue;
@@ -611,8 +724,14 @@
       ctx.beginPath();
       ctx.arc(x, y, 8 + 26 * pad.pressure, 0, 2 * Math.PI);
       ctx.stroke();
-    } else if (page.counts.user === 0) {
+    } else if (page.counts.user === 0 && page.state && page.state.counts.inputs === 0) {
+      // only before anyone has played, from anywhere
       label(ctx, "drag here to play", sq.left + sq.side / 2 - 45, sq.top + sq.side / 2, COLOURS.user);
+    }
+    if (pad.secondValue !== null) { // the second finger's level: control 3
+      const y = sq.top + (1 - pad.secondValue) * sq.side;
+      ctx.fillStyle = "rgba(61,214,245,0.5)";
+      ctx.fillRect(sq.left, y - 1, sq.side, 2);
     }
   }
 
@@ -776,7 +895,7 @@
   }
 
   function setupButtons() {
-    $("pause").addEventListener("click", () => command("pause", page.state && page.state.paused ? 0 : 1));
+    $("pause").addEventListener("click", togglePause);
     $("reset").addEventListener("click", () => command("reset"));
     $("load").addEventListener("click", () => {
       const name = $("models").value;
@@ -787,6 +906,170 @@
     $("rollback").addEventListener("click", () => command("rollback", Number($("version").value)));
     $("sound").addEventListener("click", () => synth.toggle());
     $("compact").addEventListener("click", toggleLayout);
+  }
+
+  // -- stage controls: thru, panic, shortcuts, presets -----------------------------------------
+
+  function togglePause() {
+    command("pause", page.state && page.state.paused ? 0 : 1);
+  }
+
+  function toggleThru() {
+    command("thru", page.state && page.state.thru ? 0 : 1);
+  }
+
+  function panic() {
+    // Every instrument paused and reset, all notes off on every MIDI output (Engine.panic).
+    send({ command: "panic" });
+    toast("panic: everything paused and reset, all notes off");
+  }
+
+  let lastEscape = 0;
+
+  function onKey(event) {
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    const help = $("help");
+    if (help.open) return; // the dialog handles its own keys (Esc closes it)
+    const tag = event.target && event.target.tagName;
+    const typing = tag === "INPUT" && event.target.type !== "range" && event.target.type !== "checkbox";
+    if (typing || tag === "SELECT" || tag === "TEXTAREA") return;
+    const modes = (page.hello && page.hello.modes) || [];
+    const key = event.key;
+    if (key === " ") togglePause();
+    else if (key >= "1" && key <= "9" && Number(key) <= modes.length) command("mode", modes[Number(key) - 1]);
+    else if (key === "r" || key === "R") command("reset");
+    else if (key === "t" || key === "T") toggleThru();
+    else if (key === "?") help.showModal();
+    else if (key === "Escape") {
+      const now = performance.now();
+      if (now - lastEscape < 1000) panic();
+      lastEscape = now;
+      return;
+    } else return;
+    event.preventDefault();
+  }
+
+  const PRESET_KEYS = ["pi_temp", "sigma_temp", "threshold", "timescale"];
+  const PRESET_SLIDERS = { pi_temp: "pitemp", sigma_temp: "sigmatemp", threshold: "threshold", timescale: "timescale" };
+  const STORE = "foretell.presets";
+
+  function storedPresets() {
+    try {
+      return JSON.parse(localStorage.getItem(STORE) || "{}") || {};
+    } catch (error) {
+      return {};
+    }
+  }
+
+  function loadPresets(fromConfig) {
+    // The config's presets, then this browser's (a name saved here wins).
+    page.presets = { ...fromConfig, ...storedPresets() };
+    showPresets();
+  }
+
+  function showPresets(chosen = "") {
+    const select = $("presets");
+    const names = Object.keys(page.presets).sort();
+    select.replaceChildren(new Option(names.length ? "presets…" : "no presets yet", ""),
+      ...names.map((name) => new Option(name, name)));
+    select.value = names.includes(chosen) ? chosen : "";
+  }
+
+  function recallPreset(name) {
+    const preset = page.presets[name];
+    if (!preset) return;
+    for (const key of PRESET_KEYS) {
+      if (typeof preset[key] !== "number") continue;
+      const slider = $(PRESET_SLIDERS[key]);
+      slider.value = preset[key];
+      sliderTouched.set(slider, performance.now());
+      showSlider(slider);
+      command(slider.dataset.verb, preset[key]);
+    }
+  }
+
+  function savePreset() {
+    const name = (prompt("name this preset (π, σ, threshold, timescale)") || "").trim();
+    if (!name) return;
+    const preset = {};
+    for (const key of PRESET_KEYS) preset[key] = Number($(PRESET_SLIDERS[key]).value);
+    const stored = storedPresets();
+    stored[name] = preset;
+    localStorage.setItem(STORE, JSON.stringify(stored));
+    page.presets[name] = preset;
+    showPresets(name);
+  }
+
+  function deletePreset() {
+    const name = $("presets").value;
+    if (!name) return;
+    const stored = storedPresets();
+    delete stored[name];
+    localStorage.setItem(STORE, JSON.stringify(stored));
+    delete page.presets[name];
+    const fromConfig = (page.hello && page.hello.presets) || {};
+    if (name in fromConfig) page.presets[name] = fromConfig[name]; // the config's stays
+    showPresets();
+  }
+
+  function setupStageControls() {
+    $("thru").addEventListener("click", toggleThru);
+    $("panic").addEventListener("click", panic);
+    $("help-button").addEventListener("click", () => $("help").showModal());
+    $("presets").addEventListener("change", () => recallPreset($("presets").value));
+    $("preset-save").addEventListener("click", savePreset);
+    $("preset-delete").addEventListener("click", deletePreset);
+    document.addEventListener("keydown", onKey);
+  }
+
+  // -- the screen stays awake while connected (Wake Lock, where the browser allows) ------------
+
+  let wakeLock = null;
+
+  async function keepAwake(on) {
+    if (!on) {
+      if (wakeLock) wakeLock.release().catch(() => {});
+      wakeLock = null;
+      page.wakeLock = "off";
+      return;
+    }
+    if (!("wakeLock" in navigator)) {
+      page.wakeLock = "unsupported";
+      return;
+    }
+    if (wakeLock || document.visibilityState !== "visible") return;
+    try {
+      wakeLock = await navigator.wakeLock.request("screen");
+      page.wakeLock = "on";
+      wakeLock.addEventListener("release", () => {
+        wakeLock = null;
+        page.wakeLock = "released";
+      });
+    } catch (error) {
+      page.wakeLock = `refused: ${error.name}`;
+    }
+  }
+
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible" && page.connected) keepAwake(true);
+  });
+
+  // -- marks: where the model was swapped or a setting changed -----------------------------------
+
+  function noteChanges(previous, state) {
+    if (!previous || previous.instrument !== state.instrument) return;
+    const changed = [];
+    const prevModel = previous.model && previous.model.path;
+    const model = state.model && state.model.path;
+    if (prevModel !== model) changed.push(`model ${state.model ? state.model.name : "none"}`);
+    for (const [key, name] of MARK_KEYS) {
+      if (previous[key] === state[key]) continue;
+      const value = state[key];
+      changed.push(typeof value === "number" ? `${name} ${value.toFixed(2)}` : typeof value === "boolean" ? `${name} ${value ? "on" : "off"}` : `${name} ${value}`);
+    }
+    if (!changed.length) return;
+    page.marks.push({ t: state.now, text: changed.join(" · ") });
+    while (page.marks.length > 64 || (page.marks.length && page.marks[0].t < state.now - KEEP)) page.marks.shift();
   }
 
   let toastTimer = null;
@@ -809,13 +1092,21 @@
   function onState(state) {
     syncClock(state.now);
     if (state.instrument !== page.focus) return; // from before a change of focus
+    noteChanges(page.state, state);
+    const pausedNow = Boolean(page.state && page.state.paused) !== state.paused;
     page.state = state;
+    if (pausedNow) showPaused(state);
     stateCount += 1;
     reflectSlider($("pitemp"), state.pi_temp);
     reflectSlider($("sigmatemp"), state.sigma_temp);
     reflectSlider($("threshold"), state.threshold);
     reflectSlider($("timescale"), state.timescale);
     if (stateCount % 3 === 1) showState(state); // text at ~10 Hz is plenty
+  }
+
+  function showPaused(state) {
+    $("paused-pill").hidden = !state.paused;
+    document.body.classList.toggle("paused", state.paused);
   }
 
   const ms = (v) => (v === null || v === undefined ? "–" : `${v.toFixed(v < 10 ? 2 : 1)} ms`);
@@ -828,6 +1119,9 @@
     }
     $("pause").textContent = state.paused ? "resume" : "pause";
     $("pause").classList.toggle("active", state.paused);
+    $("thru").textContent = state.thru ? "thru on" : "thru off";
+    $("thru").classList.toggle("on", state.thru);
+    showPaused(state);
     const m = state.model;
     $("model-pill").textContent = m ? m.name : "no model";
     $("model-info").innerHTML = m
@@ -892,10 +1186,10 @@
     const Y = (v) => 2 + (1 - Math.min(Math.max(v, 0), 1)) * (h - 4);
     ctx.fillStyle = COLOURS.grid;
     for (let s = Math.ceil(start); s < now; s += 1) ctx.fillRect(X(s), 0, 1, h);
-    for (const source of ["user", "model"]) {
-      ctx.fillStyle = COLOURS[source];
+    for (const origin of ["model", ...ORIGINS]) {
+      ctx.fillStyle = COLOURS[origin];
       for (const ev of events) {
-        if (ev.source !== source || ev.t < start) continue;
+        if (ev.origin !== origin || ev.t < start) continue;
         const x = X(ev.t);
         for (let i = 0; i < Math.min(n, ev.v.length); i += 1) ctx.fillRect(x - 1, Y(ev.v[i]) - 1, 2.5, 2.5);
       }
@@ -921,9 +1215,11 @@
     requestAnimationFrame(frame);
   }
 
+  forgetTokenInAddress();
   setupPad();
   setupSliders();
   setupButtons();
+  setupStageControls();
   connect();
   requestAnimationFrame(frame);
 })();

@@ -45,14 +45,15 @@ window.foretellStrips = (() => {
     const sigma = slider(name, "sigmatemp", "σ", ui);
     const model = make("span", { class: "strip-model" }, "–");
     const rates = make("span", { class: "strip-rates" }, "");
-    const canvas = make("canvas", { class: "strip-lanes", "aria-label": `${name}: controls over time` });
+    const canvas = make("canvas", { "aria-label": `${name}: controls over time` });
+    const lanes = make("div", { class: "canvas-box strip-lanes" }, canvas); // sized by its box
     const side = make(
       "div", { class: "strip-side" },
       make("div", { class: "strip-line" }, title, mode, pause, reset),
       make("div", { class: "strip-line strip-temps" }, ...pi.nodes, ...sigma.nodes),
       make("div", { class: "strip-line strip-info small muted" }, model, rates),
     );
-    const root = make("div", { class: "strip", "data-instrument": name }, side, canvas);
+    const root = make("div", { class: "strip", "data-instrument": name }, side, lanes);
 
     let paused = false;
     title.addEventListener("click", () => ui.setFocus(name));
