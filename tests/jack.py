@@ -8,7 +8,8 @@ Use it by naming the fixture (``tests/conftest.py`` loads this module as a plugi
         jack_server.disconnect("keys:keys", "...")  # jack_disconnect / jack_connect
 
 ``jack_server`` starts ``jackd --no-realtime -d dummy`` under a server name of its own once per
-session and stops it after the last test; the test is skipped, saying why, where ``jackd`` is
+session (``jack_session``) and stops it after the last test, and closes the ports a test made
+after that test; the test is skipped, saying why, where ``jackd`` is
 missing or cannot start. While it runs, ``os.environ`` has ``JACK_DEFAULT_SERVER`` (its name),
 ``JACK_NO_START_SERVER=1`` and ``MIDO_BACKEND=mido.backends.rtmidi/UNIX_JACK``, so mido, rtmidi,
 foretell and the JACK tools in this process and in subprocesses (``jack_server.env``) all use it.
@@ -16,8 +17,11 @@ foretell and the JACK tools in this process and in subprocesses (``jack_server.e
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -30,6 +34,7 @@ import pytest
 
 JACK_BACKEND = "mido.backends.rtmidi/UNIX_JACK"
 START_TIMEOUT = 10.0
+PR_SET_PDEATHSIG = 1
 
 
 @dataclass
@@ -45,7 +50,7 @@ class JackServer:
         return mido.Backend(JACK_BACKEND, load=True)
 
     def output(self, name: str) -> Any:
-        """A performer's virtual output port, ``NAME:NAME`` in JACK (closed at session end)."""
+        """A performer's virtual output port, ``NAME:NAME`` in JACK (closed after the test)."""
         port = self.backend().open_output(name, virtual=True, client_name=name)
         self._opened.append(port)
         return port
@@ -97,13 +102,27 @@ class JackServer:
         self._opened.clear()
 
 
+def _die_with_parent() -> None:
+    """In the child: ask Linux to end jackd if the test session dies without stopping it."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def _answers(env: dict[str, str]) -> bool:
     done = subprocess.run(["jack_lsp"], env=env, capture_output=True, timeout=10, check=False)
     return done.returncode == 0
 
 
+@pytest.fixture
+def jack_server(jack_session: JackServer) -> Iterator[JackServer]:
+    """The session's JACK server; the ports a test opens with it are closed after the test
+    (every JACK client costs the server each cycle, and this machine has two cores)."""
+    yield jack_session
+    jack_session.close_ports()
+
+
 @pytest.fixture(scope="session")
-def jack_server() -> Iterator[JackServer]:
+def jack_session() -> Iterator[JackServer]:
     """A dummy JACK server for the whole session (see the module docstring)."""
     jackd = shutil.which("jackd")
     if jackd is None or shutil.which("jack_lsp") is None:
@@ -115,9 +134,25 @@ def jack_server() -> Iterator[JackServer]:
         "MIDO_BACKEND": JACK_BACKEND,
     }
     env = {**os.environ, **settings}
-    command = [jackd, "--no-realtime", "-n", name, "-d", "dummy", "-r", "48000", "-p", "128"]
+    command = [
+        jackd,
+        "--no-realtime",
+        "--sync",
+        "-t",
+        "10000",
+        "-n",
+        name,
+        "-d",
+        "dummy",
+        "-r",
+        "48000",
+        "-p",
+        "512",
+    ]
     log = tempfile.TemporaryFile("w+")  # noqa: SIM115 (jackd talks on every client: no pipe)
-    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        command, env=env, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent
+    )
     end = time.monotonic() + START_TIMEOUT
     while not _answers(env):
         if process.poll() is not None or time.monotonic() > end:

@@ -27,6 +27,7 @@ import contextlib
 import os
 import re
 import sys
+import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -49,6 +50,9 @@ class MidiError(ForetellError):
 RTMIDI = "mido.backends.rtmidi"
 APIS = {"alsa": "LINUX_ALSA", "jack": "UNIX_JACK", "coremidi": "MACOSX_CORE", "winmm": "WINDOWS_MM"}
 NO_SEQUENCER = "no ALSA sequencer: /dev/snd/seq is missing; try 'modprobe snd-seq'"
+# rtmidi's JACK output hands messages over in JACK's next cycle; a port closed before then
+# garbles them (python-rtmidi 1.5.8: the last message repeated). Two cycles of 1024 frames:
+JACK_DRAIN = 0.05
 NO_JACK = "no JACK server is running; start one (jackd -d alsa) or run under PipeWire with pw-jack"
 
 
@@ -167,9 +171,13 @@ def resolve(name: str, available: Sequence[str], direction: str) -> str:
 
 
 def device_of(port: str) -> str:
-    """The device part of a port name (ALSA appends ' client:port', which differs in and out)."""
-    name = port.removeprefix(VIRTUAL)
-    return re.sub(r"\s+\d+:\d+$", "", name).strip().lower()
+    """The device part of a port name, the same for a device's input and output: ALSA's
+    ``client:port`` numbers, JACK's client (``keys-01:``) and the words capture and playback
+    (a2jmidid's, PipeWire's) are left out."""
+    name = re.sub(r"\s+\d+:\d+$", "", port.removeprefix(VIRTUAL))
+    name = name.rpartition(":")[2]
+    name = re.sub(r"\(?\b(capture|playback)(_\d+)?\b\)?", "", name, flags=re.IGNORECASE)
+    return " ".join(name.split()).lower()
 
 
 def _key(midi: Any, name: str, direction: str) -> str:
@@ -249,6 +257,8 @@ class MidiPorts:
                     self._outputs[key] = (port, users - 1)
                     return
                 del self._outputs[key]
+                if api_of(self.midi) == "jack":
+                    time.sleep(JACK_DRAIN)  # let JACK's next cycles take what was just sent
                 with contextlib.suppress(OSError, ValueError, RuntimeError):
                     port.close()
 

@@ -1,6 +1,6 @@
 """List-backed stand-ins for mido's backend and ports, and an inbox that records: MIDI without
-hardware (rtmidi calls back on threads of its own; ``FakeInput.play`` does too). ``NO_BACKEND``
-says why this machine has no real MIDI system (None where it has one)."""
+hardware (rtmidi calls back on threads of its own; ``FakeInput.play`` does too). Real ports are
+on a dummy JACK server (``tests/jack.py``)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,6 @@ from typing import Any
 
 import mido
 from mido.ports import BaseOutput
-
-from foretell.io.midi import MidiError, port_names
 
 
 class FakeInput:
@@ -85,14 +83,3 @@ class ListInbox:
 
     def on_reject(self, kind: str, detail: str) -> None:
         raise AssertionError(f"unexpected reject {kind}: {detail}")
-
-
-def _backend_missing() -> str | None:
-    try:
-        port_names()
-    except MidiError as exc:
-        return str(exc)
-    return None
-
-
-NO_BACKEND = _backend_missing()

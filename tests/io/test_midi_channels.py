@@ -1,13 +1,12 @@
 """Instruments sharing MIDI ports, a channel each: every port opened once, every message handed
 to the instrument(s) of its channel, every answer played on its instrument's channel. Fake ports
-(list-backed, called back from threads of their own like rtmidi); the real backend where this
-machine has a MIDI system (skipped, saying why, where it has none)."""
+(list-backed, called back from threads of their own like rtmidi); the same over real JACK ports
+is in ``test_midi_jack.py``."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
-import time
 from pathlib import Path
 
 import mido
@@ -28,7 +27,7 @@ from foretell.io.transport_config import MidiConfig, MidiMap
 from foretell.io.transports import attach_configured
 from foretell.perform.ensemble import build_ensemble
 from tests.fixtures import random_model_file
-from tests.io.midi_fakes import NO_BACKEND, FakeBackend, FakeInput, ListInbox
+from tests.io.midi_fakes import FakeBackend, FakeInput, ListInbox
 from tests.osc_peers import free_udp_port
 
 M = mido.Message
@@ -189,7 +188,7 @@ def test_an_ensemble_config_gives_each_instrument_its_channel(tmp_path: Path) ->
         ),
         (
             {"instrument": {"a": {"midi": {"input": ["x"]}}}},
-            r"^unknown key instrument\.a\.midi\.input \(valid keys: inputs,",
+            r"^unknown key instrument\.a\.midi\.input \(valid keys: api, inputs,",
         ),
         (
             {"midi": {"inputs": ["x"]}, "instrument": {"a": {"midi": {"inputs": ["y"]}}}},
@@ -221,43 +220,6 @@ def test_top_level_sections_are_the_first_instruments(tmp_path: Path) -> None:
     assert a.midi.inputs == ("x",) and b.midi.inputs == ("y",)
     assert not a.websocket.enabled and not b.serial.enabled
     assert MidiConfig().channel is None
-
-
-# -- the real backend ---------------------------------------------------------------------------
-
-
-@pytest.mark.skipif(NO_BACKEND is not None, reason=f"no MIDI system here: {NO_BACKEND}")
-def test_real_virtual_port_shared_by_two_channels() -> None:
-    """One virtual port, opened once through the real backend, read by two instruments."""
-
-    async def scenario() -> None:
-        out = mido.open_output("foretell-test-share", virtual=True)
-        try:
-            await asyncio.sleep(0.2)
-            ports = MidiPorts()
-            inboxes = [ListInbox(), ListInbox()]
-            sources = [
-                MidiSource(
-                    ["foretell-test-share"],
-                    MidiDecoder(with_channel(default_maps(1), c), 1),
-                    ports=ports,
-                    channels=frozenset({c - 1}),
-                )
-                for c in (1, 2)
-            ]
-            for source, inbox in zip(sources, inboxes, strict=True):
-                source.start(inbox)
-            out.send(M("control_change", channel=1, control=1, value=127))
-            end = time.monotonic() + 2
-            while not inboxes[1].inputs and time.monotonic() < end:
-                await asyncio.sleep(0.01)
-            for source in sources:
-                source.stop()
-            assert inboxes[0].inputs == [] and inboxes[1].inputs == [((1.0,), True)]
-        finally:
-            out.close()
-
-    asyncio.run(scenario())
 
 
 def test_the_band_example_opens_each_port_once(tmp_path: Path) -> None:
