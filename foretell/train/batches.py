@@ -162,11 +162,22 @@ def gather(segments: Segments, seg: np.ndarray, start: np.ndarray, stop: np.ndar
 
 
 def epoch_batches(
-    segments: Segments, seq_len: int, batch_size: int, rng: np.random.Generator
+    segments: Segments,
+    seq_len: int,
+    batch_size: int,
+    rng: np.random.Generator,
+    max_events: int | None = None,
 ) -> Iterator[Batch]:
-    """One epoch: every event a target once, in shuffled batches of windows (random offsets)."""
+    """One epoch: every event a target once, in shuffled batches of windows (random offsets).
+
+    With ``max_events``, only the first shuffled windows holding about that many targets are
+    used (a random subsample of the epoch, different every epoch).
+    """
     seg, start, stop = _window_bounds(segments.lengths, seq_len, rng)
     order = rng.permutation(len(seg))
+    if max_events is not None:
+        targets = np.cumsum((stop - start)[order])
+        order = order[: max(1, int(np.searchsorted(targets, max_events, side="right")))]
     for first in range(0, len(order), batch_size):
         chosen = order[first : first + batch_size]
         yield gather(segments, seg[chosen], start[chosen], stop[chosen])

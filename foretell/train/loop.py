@@ -24,7 +24,6 @@ from __future__ import annotations
 import copy
 import logging
 import math
-import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -40,6 +39,7 @@ from foretell.model.torch_mdrnn import MDRNN, mdn_loss
 from foretell.model.transform import DEFAULT_DT_OFFSET, DataTransform
 from foretell.train.batches import Batch, Segments, epoch_batches, split_dataset, whole_segments
 from foretell.train.resolution import sigma_floor
+from foretell.train.threads import training_threads
 
 log = logging.getLogger(__name__)
 _DEFAULT_SPEC = ModelSpec(2, 1, 1, 1, DataTransform("log", DEFAULT_DT_OFFSET, (0, 0), (1, 1)))
@@ -47,6 +47,7 @@ DEFAULT_FLOOR_WEIGHT = _DEFAULT_SPEC.floor_weight
 DEFAULT_FLOOR_SIGMA = _DEFAULT_SPEC.floor_sigma
 REFERENCE_LEARNING_RATE, WIDEST_AT_REFERENCE_RATE = 1e-2, 256
 StopReason = Literal["patience", "epochs", "interrupted"]
+Schedule = Literal["cosine", "plateau"]
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,10 @@ class TrainConfig:
     epochs: int = 500
     patience: int = 20
     learning_rate: float | None = None  # None: 1e-2, lower above 256 units (initial_learning_rate)
-    lr_decay_patience: int = 4  # epochs without improvement before the LR is halved
+    schedule: Schedule = "plateau"  # "cosine": warm-up then a half cosine to lr_min
+    warmup_epochs: float = 1.0  # cosine: linear warm-up from lr_min over this many epochs
+    epoch_events: int | None = None  # most training targets per epoch (None: all)
+    lr_decay_patience: int = 4  # plateau: epochs without improvement before the LR is halved
     lr_min: float = 1e-4
     grad_clip: float = 1.0
     average_decay: float = 0.99  # validate and keep an exponential average of the weights
@@ -71,6 +75,7 @@ class TrainConfig:
     floor_weight: float = DEFAULT_FLOOR_WEIGHT
     floor_sigma: float = DEFAULT_FLOOR_SIGMA
     sigma_min: float | None = None  # None: from the controls' resolution (train.resolution)
+    threads: int | None = None  # None: one per CPU free to this process (train.threads)
     size: str | None = None  # the preset name, if one was used
 
     def check(self) -> None:
@@ -88,6 +93,13 @@ class TrainConfig:
                 "the learning rate must be positive",
             ),
             (self.sigma_min is not None and not self.sigma_min > 0, "--sigma-min must be > 0"),
+            (self.threads is not None and self.threads < 1, "--threads must be at least 1"),
+            (self.schedule not in ("cosine", "plateau"), "the schedule is cosine or plateau"),
+            (self.warmup_epochs < 0, "warm-up epochs must be >= 0"),
+            (
+                self.epoch_events is not None and self.epoch_events < 1,
+                "--epoch-events must be at least 1",
+            ),
         ]
         for bad, what in problems:
             if bad:
@@ -108,6 +120,20 @@ def initial_learning_rate(config: TrainConfig) -> float:
     if config.learning_rate is not None:
         return config.learning_rate
     return REFERENCE_LEARNING_RATE * min(1.0, WIDEST_AT_REFERENCE_RATE / config.units)
+
+
+def scheduled_rate(config: TrainConfig, peak: float, progress: float) -> float:
+    """The cosine schedule's LR at ``progress`` epochs: a linear warm-up, then a half cosine.
+
+    It rises from ``lr_min`` to ``peak`` over ``warmup_epochs`` and falls back to ``lr_min`` at
+    ``config.epochs``: the steps are large while the model is far from any minimum and shrink to
+    settle it, in a known number of epochs (the cap is the schedule's length, not a guess).
+    """
+    floor, warmup = min(config.lr_min, peak), min(config.warmup_epochs, config.epochs / 2)
+    if progress < warmup:
+        return floor + (peak - floor) * progress / warmup
+    remaining = (progress - warmup) / max(config.epochs - warmup, 1e-9)
+    return floor + (peak - floor) * 0.5 * (1.0 + math.cos(math.pi * min(remaining, 1.0)))
 
 
 @dataclass(frozen=True)
@@ -192,7 +218,8 @@ def train(
     """
     config.check()
     started = time.perf_counter()
-    torch.set_num_threads(os.cpu_count() or 1)
+    threads = training_threads(config.threads)
+    torch.set_num_threads(threads)
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
 
@@ -213,10 +240,12 @@ def train(
 
     net = MDRNN(spec)
     net.init_head()  # the mixture starts spread out, with equal weights
-    optimizer = torch.optim.Adam(net.parameters(), lr=initial_learning_rate(config))
+    peak = initial_learning_rate(config)
+    optimizer = torch.optim.Adam(net.parameters(), lr=peak)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
         optimizer, factor=0.5, patience=config.lr_decay_patience, min_lr=config.lr_min
     )
+    cosine = config.schedule == "cosine"
     average = copy.deepcopy(net)
     average_params: list[torch.Tensor] = list(average.parameters())
     params: list[torch.Tensor] = list(net.parameters())
@@ -228,7 +257,15 @@ def train(
     try:
         for epoch in range(1, config.epochs + 1):
             total, count = 0.0, 0
-            for batch in epoch_batches(train_set, config.seq_len, config.batch_size, rng):
+            batches = list(
+                epoch_batches(
+                    train_set, config.seq_len, config.batch_size, rng, config.epoch_events
+                )
+            )
+            for index, batch in enumerate(batches):
+                if cosine:
+                    rate = scheduled_rate(config, peak, epoch - 1 + index / len(batches))
+                    optimizer.param_groups[0]["lr"] = rate
                 data_nll, net_nll = _batch_nll(net, batch)
                 events = float(batch.mask.sum())
                 optimizer.zero_grad(set_to_none=True)
@@ -238,11 +275,12 @@ def train(
                 step += 1
                 if config.average_decay > 0:  # 1/step at first: the mean of the steps so far
                     with torch.no_grad():
-                        rate = max(1.0 - config.average_decay, 1.0 / step)
-                        torch._foreach_lerp_(average_params, params, rate)
+                        weight = max(1.0 - config.average_decay, 1.0 / step)
+                        torch._foreach_lerp_(average_params, params, weight)
                 total, count = total + data_nll.item(), count + int(events)
             val_nll = evaluate(scored, val_set)
-            scheduler.step(val_nll)
+            if not cosine:
+                scheduler.step(val_nll)
             record = EpochRecord(
                 epoch,
                 total / count,
@@ -286,6 +324,7 @@ def train(
         "config": asdict(config),
         "learning_rate": initial_learning_rate(config),
         "sigma_min": sigma_min,
+        "threads": threads,
         "torch_version": torch.__version__,
     }
     return TrainResult(

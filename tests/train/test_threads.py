@@ -1,0 +1,74 @@
+"""The thread policy: one torch thread per CPU free to this process, measured from the kernel."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from foretell.train.threads import free_cpus, other_demand, training_threads, usable_cpus
+
+
+@contextmanager
+def burners(count: int) -> Iterator[None]:
+    """``count`` real CPU-bound processes, bounded in time, stopped on exit."""
+    code = "import time\nend = time.time() + 60\nwhile time.time() < end: pass"
+    procs = [subprocess.Popen([sys.executable, "-c", code]) for _ in range(count)]
+    try:
+        time.sleep(0.3)  # they are running, not starting up
+        yield
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait()
+
+
+def loadavg_file(tmp_path: Path, running: int) -> Path:
+    path = tmp_path / "loadavg"
+    path.write_text(f"0.50 0.40 0.30 {running}/200 12345\n")
+    return path
+
+
+def test_usable_cpus_is_the_affinity_mask() -> None:
+    assert usable_cpus() == len(os.sched_getaffinity(0))
+
+
+def test_an_explicit_thread_count_wins(tmp_path: Path) -> None:
+    assert training_threads(3, loadavg_file(tmp_path, 50)) == 3
+
+
+def test_only_this_process_running_leaves_every_cpu(tmp_path: Path) -> None:
+    assert free_cpus(loadavg_file(tmp_path, 1)) == usable_cpus()
+
+
+def test_a_full_machine_still_gets_one_thread(tmp_path: Path) -> None:
+    assert free_cpus(loadavg_file(tmp_path, usable_cpus() + 5)) == 1
+
+
+def test_unreadable_kernel_count_falls_back_to_the_load_average(tmp_path: Path) -> None:
+    (tmp_path / "loadavg").write_text("garbage\n")
+    assert other_demand(tmp_path / "loadavg") == pytest.approx(os.getloadavg()[0], abs=1.0)
+
+
+def test_busy_cpus_are_not_counted_as_free() -> None:
+    with burners(usable_cpus()):
+        assert free_cpus() == 1
+
+
+def test_training_beside_busy_cpus_uses_one_thread() -> None:
+    pytest.importorskip("torch")
+    from foretell.data.dataset import Dataset
+    from foretell.train.loop import TrainConfig, train
+    from tests.fixtures import bundled_performances
+
+    data = Dataset(tuple(bundled_performances(limit=200)), 4, "tiny")
+    config = TrainConfig(layers=1, units=8, mixtures=2, epochs=1, batch_size=8)
+    with burners(usable_cpus()):
+        result = train(data, config)
+    assert result.model.info["threads"] == 1
