@@ -125,3 +125,23 @@ def test_demo_reuses_a_model_trained_on_the_bundled_data(tmp_path: Path) -> None
     rows = (tmp_path / "demo-performance.csv").read_text().splitlines()
     assert rows[0] == "dt,x1,x2,x3" and len(rows) == 51
     assert (tmp_path / "demo-performance.png").stat().st_size > 1000
+
+
+def test_piped_training_prints_progress_lines_and_why_it_stopped(
+    small_data: Path, tmp_path: Path
+) -> None:
+    """stderr to a file (no terminal): plain progress lines, and the end says: the epoch cap."""
+    import subprocess
+
+    out, log = tmp_path / "m.ftm", tmp_path / "stderr.txt"
+    command = [sys.executable, "-m", "foretell", "train", str(small_data), "--size", "xxs"]
+    command += ["--epochs", "3", "--batch-size", "8", "--threads", "1", "--out", str(out)]
+    with log.open("w") as stderr:
+        done = subprocess.run(command, stdout=subprocess.PIPE, stderr=stderr, text=True)
+    assert done.returncode == 0
+    lines = log.read_text().splitlines()
+    assert lines and lines[0].startswith("epoch 1/3: train ")
+    assert " val " in lines[0] and "s elapsed, ETA <= " in lines[0]
+    assert "\r" not in log.read_text()  # no terminal bar
+    assert "stopped on the epoch cap (3)" in done.stdout
+    assert "--resume" in done.stdout or "would probably not help" in done.stdout

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,7 @@ from foretell.model.fileformat import PRESET_LAYERS, SIZE_PRESETS
 if TYPE_CHECKING:
     from foretell.perform.session import EngineHandle
     from foretell.train.loop import EpochRecord, TrainConfig, TrainResult
+    from foretell.train.progress import ProgressLines
 
 
 def _require_torch() -> None:
@@ -57,6 +59,15 @@ class _Progress:
         self.bar.close()
 
 
+def _progress(config: TrainConfig, progress: bool | None) -> _Progress | ProgressLines:
+    """A bar on a terminal; plain lines every few seconds otherwise; nothing if ``False``."""
+    from foretell.train.progress import ProgressLines
+
+    if progress is False or sys.stderr.isatty():
+        return _Progress(config.epochs, disable=progress is False)
+    return ProgressLines(config.epochs, config.patience, sys.stderr)
+
+
 def run_training(
     data: Path, config: TrainConfig, out: Path, clip: bool = False, progress: bool | None = None
 ) -> TrainResult:
@@ -67,7 +78,7 @@ def run_training(
     from foretell.train.loop import train
 
     dataset = load_dataset(data, clip=clip)
-    bar = _Progress(config.epochs, disable=None if progress is None else not progress)
+    bar = _progress(config, progress)
     try:
         result = train(dataset, config, on_epoch=bar)
     finally:
@@ -110,6 +121,11 @@ def run_training(
     "resolution, at least 0.001].",
 )
 @click.option("--val-split", type=float, help="Fraction held out for validation [default: 0.1].")
+@click.option(
+    "--threads",
+    type=click.IntRange(1),
+    help="Torch threads [default: one per CPU free to this process when training starts].",
+)
 @click.option("--seed", type=int, help="Seed for a reproducible run [default: 0].")
 @click.option("--clip", is_flag=True, help="Clip out-of-range controls instead of refusing.")
 @click.option(
@@ -140,15 +156,19 @@ def train(
     config = training_config(size, **options)
     out = (out if out is not None else Path(f"{data.stem}-{size}.ftm")).resolve()
     result = run_training(data, config, out, clip=clip)
-    summary = {**result.summary(), "model": str(out)}
+    from foretell.train.progress import end_line
+
+    ending = end_line(result, config.patience)
+    summary = {**result.summary(), "model": str(out), "ending": ending}
     if as_json:
         click.echo(json.dumps(summary))
         return
     click.echo(
         f"best validation NLL {result.best_val_nll:.4f} nats/event at epoch {result.best_epoch} "
-        f"of {result.epochs_run} ({result.stopped}); {result.train_seconds:.1f} s "
+        f"of {result.epochs_run}; {result.train_seconds:.1f} s "
         f"({summary['seconds_per_epoch']:.3f} s/epoch)"
     )
+    click.echo(ending)
     click.echo(f"wrote {out} and its loss curves")
 
 
