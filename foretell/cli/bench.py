@@ -17,7 +17,16 @@ def register(command: click.Command) -> click.Command:
 
 
 def _load_parts() -> None:
-    modules = ("predict", "train", "live", "ensemble", "temperatures", "quality", "evaluation")
+    modules = (
+        "predict",
+        "train",
+        "live",
+        "ensemble",
+        "temperatures",
+        "quality",
+        "evaluation",
+        "fuzz",
+    )
     for module_name in modules:
         try:
             __import__(f"foretell.bench.{module_name}")

@@ -142,6 +142,8 @@ async def _perform(
         gc.freeze()  # everything built so far is long-lived: keep it out of collections
         for line in _instrument_lines(session) or [_started_line(config, session)]:
             click.echo(line, err=True)
+        steer = config.osc.control_sources.describe()
+        click.echo(f"foretell: control verbs (/foretell/*, /impsy/*) taken from {steer}", err=True)
         if transports.describe():
             click.echo("foretell: also " + "; ".join(transports.describe()), err=True)
         await stop.wait()
@@ -151,7 +153,7 @@ async def _perform(
         if learner is not None:
             learner.stop()
         session.engine.stop()
-    for line in _stopped_lines(session):
+    for line in _stopped_lines(session) + _osc_lines(session):
         click.echo(line, err=True)
     if transports.counters():
         counts = ", ".join(f"{k} {v}" for k, v in transports.counters().items())
@@ -196,6 +198,18 @@ def _stopped_lines(session: Session) -> list[str]:
             line = f"instrument {snap.name}: {line}; log {snap.log_path or 'off'}"
         lines.append(f"foretell: {line}")
     return lines
+
+
+def _osc_lines(session: Session) -> list[str]:
+    """How each OSC port fared: datagrams read and the longest one wake-up took."""
+    from foretell.io.osc import OscSource
+
+    ports = {id(s.udp): s.udp for s, _ in session.engine.sources if isinstance(s, OscSource)}
+    return [
+        f"foretell: OSC on {udp.host}:{udp.port}: {udp.received} datagrams in {udp.wakeups} "
+        f"wake-ups, slowest {udp.slowest_wakeup * 1e3:.2f} ms"
+        for udp in ports.values()
+    ]
 
 
 def _started_line(config: RunConfig, session: Session) -> str:

@@ -30,7 +30,7 @@ from tests.io.test_osc_codec import RecordingInbox
 from tests.osc_peers import recv_osc, udp_peer
 
 HANG = b"#bundle\0" + bytes(8) + struct.pack(">I", 0xFFFFFFFC)  # python-osc loops forever on it
-PROBE = [0.125, 0.5, 0.875]
+PROBE = [0.123, 0.456, 0.789]  # no single mutation of a seed makes it
 
 
 @pytest.fixture(scope="module")
