@@ -48,6 +48,7 @@ class MidiError(ForetellError):
 
 
 RTMIDI = "mido.backends.rtmidi"
+CLIENT = "foretell"  # the client name of foretell's virtual ports (JACK: foretell:NAME)
 APIS = {"alsa": "LINUX_ALSA", "jack": "UNIX_JACK", "coremidi": "MACOSX_CORE", "winmm": "WINDOWS_MM"}
 NO_SEQUENCER = "no ALSA sequencer: /dev/snd/seq is missing; try 'modprobe snd-seq'"
 # rtmidi's JACK output hands messages over in JACK's next cycle; a port closed before then
@@ -192,7 +193,7 @@ def _open(midi: Any, key: str, direction: str) -> Any:
     opener = midi.open_input if direction == "input" else midi.open_output
     try:
         if key.startswith(VIRTUAL):
-            return opener(key.removeprefix(VIRTUAL), virtual=True)
+            return opener(key.removeprefix(VIRTUAL), virtual=True, client_name=CLIENT)
         return opener(key)
     except (OSError, ImportError, RuntimeError, NotImplementedError) as exc:
         raise MidiError(f"cannot open MIDI {direction} {key!r} ({exc})") from exc
