@@ -212,6 +212,8 @@ class WebSocketConfig:
     protocol: Literal["json", "impsy"] = "json"
     map: tuple[MidiMap, ...] = ()
     velocity: int = 127
+    allowed_origins: tuple[str, ...] = ()  # web pages that may connect ("*": any); none: scripts
+    allowed_hosts: tuple[str, ...] = ()  # names it answers to besides its address and localhost
 
     def __post_init__(self) -> None:
         ok = self.protocol in ("json", "impsy")

@@ -117,7 +117,13 @@ def _add_websocket(
 
     assert config.port is not None
     server = WebSocketServer(
-        config.host, config.port, config.buffer, config.stall_timeout, config.max_clients
+        config.host,
+        config.port,
+        config.buffer,
+        config.stall_timeout,
+        config.max_clients,
+        allowed_origins=config.allowed_origins,
+        allowed_hosts=config.allowed_hosts,
     )
     sink = WebSocketSink(server)
     if config.protocol == "impsy":

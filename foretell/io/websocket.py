@@ -37,6 +37,7 @@ from typing import Any
 from foretell.errors import ControlError, ForetellError
 from foretell.events import Event
 from foretell.io.base import Inbox, Sink, Source
+from foretell.io.origins import HostNames, origin_allowed
 from foretell.perform.control import Command, parse_command
 
 log = logging.getLogger(__name__)
@@ -121,8 +122,12 @@ class WebSocketServer:
         buffer: int = 65536,
         stall_timeout: float = 2.0,
         max_clients: int = 32,
+        allowed_origins: Sequence[str] = (),
+        allowed_hosts: Sequence[str] = (),
     ) -> None:
         self.host, self.port = host, port
+        self.allowed_origins = tuple(allowed_origins)
+        self.hosts = HostNames(host, allowed_hosts)
         self.buffer, self.stall_timeout, self.max_clients = buffer, stall_timeout, max_clients
         self.clients: list[Client] = []
         self.received = self.dropped = self.disconnected = self.refused = 0
@@ -160,6 +165,7 @@ class WebSocketServer:
             max_size=MAX_MESSAGE,
             compression=None,
             logger=_WarningsOnly(log, {}),
+            process_request=self._doors,
         )
         self._task = asyncio.get_running_loop().create_task(self._start(handler))
 
@@ -182,6 +188,28 @@ class WebSocketServer:
             ) from exc
         sock.setblocking(False)
         return sock
+
+    def _doors(self, connection: Any, request: Any) -> Any:
+        """Refuse, at the handshake, a foreign page's WebSocket (403) and a foreign Host (400):
+        any web page can reach a local port, and a DNS-rebinding one under a name of its own."""
+        from http import HTTPStatus
+
+        hosts, origins = request.headers.get_all("Host"), request.headers.get_all("Origin")
+        if len(hosts) != 1 or len(origins) > 1:
+            return self._refuse(connection, HTTPStatus.BAD_REQUEST, "repeated Host or Origin")
+        host, origin = hosts[0], origins[0] if origins else None
+        if not self.hosts.allows(host):
+            return self._refuse(connection, HTTPStatus.BAD_REQUEST, f"Host {str(host)[:80]!r}")
+        if not origin_allowed(origin, self.allowed_origins):
+            detail = f"Origin {str(origin)[:80]!r} (allow it in [websocket] allowed_origins)"
+            return self._refuse(connection, HTTPStatus.FORBIDDEN, detail)
+        return None
+
+    def _refuse(self, connection: Any, status: Any, detail: str) -> Any:
+        self.refused += 1
+        if self._inbox is not None:
+            self._inbox.on_reject("refused_client", f"WebSocket: refused a client with {detail}")
+        return connection.respond(status, f"refused: {detail}\n")
 
     async def _start(self, handler: Any) -> None:
         self._server = await handler
@@ -231,6 +259,8 @@ class WebSocketServer:
             self._reject(client, inbox, "bad_command", str(exc))
         except WebSocketError as exc:
             self._reject(client, inbox, "malformed", str(exc))
+        except Exception as exc:  # e.g. RecursionError from deeply nested JSON: that one only
+            self._reject(client, inbox, "malformed", f"undecodable message ({type(exc).__name__})")
         else:
             if isinstance(item, list):
                 inbox.on_input(item)

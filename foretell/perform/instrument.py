@@ -178,7 +178,26 @@ class Instrument:
         """A user input: check, log, thru, condition the model, answer or yield (per mode).
 
         ``origin`` names the kind of source it came through (for displays; see ``Event``).
+        Whatever goes wrong inside costs this input only: it is counted (``internal_error``),
+        told once, and the performance goes on (``on_command`` likewise).
         """
+        try:
+            self._on_input(values, answer, origin)
+        except Exception as exc:
+            self._failed("input", exc)
+
+    def on_command(self, command: control.Command) -> None:
+        """Apply a live-control command now (between events)."""
+        try:
+            self._on_command(command)
+        except Exception as exc:
+            self._failed(type(command).__name__, exc)
+
+    def _failed(self, what: str, exc: Exception) -> None:
+        log.debug("%s: %s failed", self.name, what, exc_info=True)
+        self.rejections.add("internal_error", f"{what} failed: {exc!r}"[:200])
+
+    def _on_input(self, values: Sequence[object], answer: bool, origin: str) -> None:
         t = self.clock.now()
         controls = None if self.dimension is None else self.dimension - 1
         try:
@@ -212,8 +231,7 @@ class Instrument:
         elif mode.generate == "when_silent":
             self._arm_silence()
 
-    def on_command(self, command: control.Command) -> None:
-        """Apply a live-control command now (between events)."""
+    def _on_command(self, command: control.Command) -> None:
         if self.log is not None:
             self.log.note(
                 "command", t=self.clock.now(), command=type(command).__name__, args=vars(command)
