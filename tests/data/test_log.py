@@ -89,3 +89,18 @@ def test_dimension_from_the_first_row_when_the_name_is_not_impsys(tmp_path: Path
     path = tmp_path / "session.log"
     path.write_text("2024-05-01T20:15:03.100000,interface,0.1,0.2\n")
     assert read_log(path).dimension == 3
+
+
+def test_sidecar_records_are_capped_per_kind_and_counted(tmp_path: Path) -> None:
+    from foretell.data.log import SIDECAR_CAP
+
+    writer = LogWriter(tmp_path, 3, FakeClock())
+    writer.open()
+    for i in range(SIDECAR_CAP + 250):
+        writer.note("command", n=i)
+    writer.note("summary", **writer.summary())
+    writer.close()
+    sidecar = next(tmp_path.glob("*.foretell.jsonl")).read_text().splitlines()
+    kinds = [json.loads(line)["kind"] for line in sidecar]
+    assert kinds.count("command") == SIDECAR_CAP
+    assert json.loads(sidecar[-1])["sidecar_omitted"] == {"command": 250}

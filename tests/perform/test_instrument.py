@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from foretell.clock import FakeClock
 from foretell.data.log import read_log
 from foretell.model.fileformat import save_model
+from foretell.model.runtime import load_runtime
 from foretell.perform import control
 from foretell.perform.instrument import Instrument, Settings
 from foretell.perform.scheduler import Scheduler
@@ -245,3 +247,33 @@ def test_log_records_user_and_model_rows(tmp_path: Path) -> None:
     sources = [r.source for r in rows]
     assert sources[:5] == ["user"] * 5 and "model" in sources[5:]
     assert len(rows) == 5 + inst.generated
+
+
+def test_one_model_load_in_flight_and_the_newest_wins(tmp_path: Path) -> None:
+    """Loads are read off the loop one at a time; requests made meanwhile collapse into the
+    newest (a flood of ``load`` commands cannot queue up work)."""
+    inst, _, _ = instrument("filter")
+    inst.models_dir = tmp_path
+    for name in ("a", "b", "c"):
+        save_model(tmp_path / f"{name}.ftm", random_model(units=16, seed=1))
+    started: list[tuple[Path, Any]] = []
+    inst.loader = lambda path, done: started.append((path, done))
+    for name in ("a", "b", "c"):
+        inst.on_command(control.LoadModel(f"{name}.ftm"))
+    assert [p.name for p, _ in started] == ["a.ftm"]
+    path, done = started[0]
+    done(load_runtime(path))  # a finishes; c was asked for since: c is read next, a not kept
+    assert [p.name for p, _ in started] == ["a.ftm", "c.ftm"] and inst.model_name != str(path)
+    path, done = started[1]
+    done(load_runtime(path))
+    assert inst.model_name == str(tmp_path / "c.ftm")
+
+
+def test_a_symlink_out_of_the_models_folder_is_refused(tmp_path: Path) -> None:
+    inst, _, _ = instrument("filter")
+    outside = save_model(tmp_path / "outside.ftm", random_model(units=16))
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "link.ftm").symlink_to(outside)
+    inst.models_dir = tmp_path / "models"
+    inst.on_command(control.LoadModel("link.ftm"))
+    assert inst.rejections.counts["bad_command"] == 1 and inst.model_name is None

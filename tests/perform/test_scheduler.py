@@ -97,3 +97,22 @@ def test_a_burst_of_tiny_intervals_yields_to_the_loop() -> None:
     clock.run_until(0.1)
     assert len(sink.events) == 100
     assert clock.armed >= 100 // BURST_LIMIT  # the loop got control back between bursts
+
+
+def test_a_failing_owner_never_silences_the_others() -> None:
+    """An owner whose callback raised left the timer disarmed: every other instrument of the
+    ensemble went silent (e.g. one whose next due time came out infinite)."""
+    clock = FakeClock(0.0)
+    scheduler, sink = Scheduler(clock), _sink()
+
+    def broken(event: Event, sent: float) -> None:
+        raise ValueError("event time inf is invalid")
+
+    def steady(event: Event, sent: float) -> None:
+        if len(sink.events) < 20:
+            scheduler.schedule(event.t + 0.05, _event(event.t + 0.05), [sink], steady)
+
+    scheduler.schedule(0.01, _event(0.01), [sink], broken)
+    scheduler.schedule(0.02, _event(0.02), [sink], steady)
+    clock.advance(2.0)
+    assert len(sink.events) == 20 and scheduler.failed_callbacks == 1
