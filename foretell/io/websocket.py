@@ -38,6 +38,7 @@ from foretell.errors import ControlError, ForetellError
 from foretell.events import Event
 from foretell.io.base import Inbox, Sink, Source
 from foretell.io.origins import HostNames, origin_allowed
+from foretell.io.rate_limit import RateLimiter
 from foretell.perform.control import Command, parse_command
 
 log = logging.getLogger(__name__)
@@ -106,6 +107,11 @@ class Client:
     full_since: float | None = None
 
 
+def _peer(client: Client) -> str:
+    address = getattr(client.connection, "remote_address", None)
+    return str(address[0]) if address else "?"
+
+
 class WebSocketServer:
     """The listening socket and its clients; shared by a source and a sink.
 
@@ -128,6 +134,7 @@ class WebSocketServer:
         self.host, self.port = host, port
         self.allowed_origins = tuple(allowed_origins)
         self.hosts = HostNames(host, allowed_hosts)
+        self.limiter = RateLimiter()  # commands per client host
         self.buffer, self.stall_timeout, self.max_clients = buffer, stall_timeout, max_clients
         self.clients: list[Client] = []
         self.received = self.dropped = self.disconnected = self.refused = 0
@@ -264,8 +271,10 @@ class WebSocketServer:
         else:
             if isinstance(item, list):
                 inbox.on_input(item)
-            else:
+            elif self.limiter.allow(_peer(client)):
                 inbox.on_command(item)
+            else:
+                self._reject(client, inbox, "rate_limited", self.limiter.describe())
 
     def _reject(self, client: Client, inbox: Inbox, kind: str, detail: str) -> None:
         inbox.on_reject(kind, f"WebSocket: {detail}")

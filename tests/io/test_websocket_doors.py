@@ -106,3 +106,25 @@ def test_deeply_nested_json_costs_that_message_only() -> None:
     inbox = ListInbox()
     asyncio.run(scenario())
     assert inbox.rejects[0][0] == "malformed"
+
+
+def test_commands_from_one_client_are_rate_limited() -> None:
+    commands: list[object] = []
+
+    class Steered(ListInbox):
+        def on_command(self, command: Any) -> None:
+            commands.append(command)
+
+    async def scenario() -> None:
+        server = WebSocketServer("127.0.0.1", 0)
+        server.open(inbox)
+        async with connect(f"ws://127.0.0.1:{server.address[1]}") as client:
+            for _ in range(300):
+                await client.send('{"command": "pitemp", "args": [0.5]}')
+            await _wait_for(lambda: len(commands) + len(inbox.rejects) == 300)
+        server.close(inbox)
+
+    inbox = Steered()
+    asyncio.run(scenario())
+    assert 100 <= len(commands) < 300
+    assert {kind for kind, _ in inbox.rejects} == {"rate_limited"}
