@@ -1,3 +1,27 @@
-"""Fixtures every test package may use: a dummy JACK server for MIDI (``tests/jack.py``)."""
+"""Every test package: a dummy JACK server for MIDI (``tests/jack.py``), and a one-line-per-reason
+tally of the skipped tests at the end of a run (what is missing, and how many it costs)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
 
 pytest_plugins = ["tests.jack"]
+
+
+def _reason(report: pytest.TestReport) -> str:
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        return str(longrepr[2]).removeprefix("Skipped: ")
+    return str(longrepr)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    skipped = terminalreporter.stats.get("skipped", [])
+    reasons = Counter(_reason(r) for r in skipped)
+    if not reasons:
+        return
+    terminalreporter.write_line(f"skipped {len(skipped)}, by reason:")
+    for reason, count in reasons.most_common():
+        terminalreporter.write_line(f"  {count:4d}  {reason}")

@@ -39,7 +39,7 @@ from foretell.bench.live import (
     bench_model,
     machine,
 )
-from foretell.cli.bench import register
+from foretell.bench.registry import register
 from foretell.io.osc_codec import encode_floats
 from foretell.model.batched import predict_batch, shared_runtimes
 from foretell.model.fileformat import load_model

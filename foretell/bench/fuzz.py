@@ -28,7 +28,7 @@ import numpy as np
 
 from foretell.bench.live import EngineProcess, bench_model, machine
 from foretell.bench.mutations import datagrams, message
-from foretell.cli.bench import register
+from foretell.bench.registry import register
 from foretell.data.log import read_log
 from foretell.io.osc_codec import decode_packet, encode_floats
 

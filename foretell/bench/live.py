@@ -40,8 +40,8 @@ import click
 import numpy as np
 
 from foretell.bench import live_learn
+from foretell.bench.registry import register
 from foretell.bench.stats import latency_summary
-from foretell.cli.bench import register
 from foretell.io.osc_codec import decode_packet, encode_floats
 from foretell.model.fileformat import ModelFile, ModelSpec, save_model
 from foretell.model.transform import DataTransform

@@ -29,8 +29,8 @@ from typing import Any
 import click
 import numpy as np
 
+from foretell.bench.registry import register
 from foretell.bench.stats import latency_summary
-from foretell.cli.bench import register
 from foretell.data.dataset import Dataset, bundled_dataset_path, load_dataset
 from foretell.io.osc_codec import decode_packet, encode_floats
 

@@ -21,7 +21,7 @@ from typing import Any
 import click
 import numpy as np
 
-from foretell.cli.bench import register
+from foretell.bench.registry import register
 from foretell.errors import ForetellError
 from foretell.model.fileformat import ModelFile, save_model
 

@@ -21,7 +21,7 @@ import click
 import numpy as np
 
 from foretell.bench.memory import peak_rss
-from foretell.cli.bench import register
+from foretell.bench.registry import register
 from foretell.model.fileformat import ModelFile, ModelSpec
 from foretell.model.runtime import Runtime
 from foretell.model.transform import DEFAULT_DT_OFFSET, DataTransform

@@ -34,7 +34,7 @@ from typing import Any
 import click
 import numpy as np
 
-from foretell.cli.bench import register
+from foretell.bench.registry import register
 from foretell.data.dataset import Dataset, load_dataset
 from foretell.model.fileformat import ModelSpec
 from foretell.model.mixture import LOG_2PI, log_softmax

@@ -19,7 +19,7 @@ import numpy as np
 from tqdm import tqdm
 
 from foretell.bench import quality
-from foretell.cli.bench import register
+from foretell.bench.registry import register
 from foretell.model.fileformat import ModelFile
 from foretell.model.generate import generate_performance
 from foretell.model.runtime import Runtime

@@ -33,9 +33,11 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 def _register() -> None:
-    from foretell.cli import bench, model_commands
+    from foretell.bench import registry
+    from foretell.cli import model_commands
 
-    for command in (*model_commands.COMMANDS, bench.bench):
+    registry.load_parts()
+    for command in (*model_commands.COMMANDS, registry.bench):
         cli.add_command(command)
     for module_name in ("train_commands", "run_commands", "impsy_commands", "io_commands"):
         try:

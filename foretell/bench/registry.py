@@ -1,4 +1,5 @@
-"""``foretell bench``: benchmarks that measure, never assert (parts in ``foretell.bench``)."""
+"""The ``foretell bench`` group: each benchmark module registers its command here, and the CLI
+adds the group (library code never imports ``foretell.cli``). Benchmarks measure, never assert."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ def register(command: click.Command) -> click.Command:
     return command
 
 
-def _load_parts() -> None:
+def load_parts() -> None:
+    """Import every benchmark module (each registers itself); the CLI calls this once."""
     modules = (
         "predict",
         "train",
@@ -33,6 +35,3 @@ def _load_parts() -> None:
         except ModuleNotFoundError as exc:
             if exc.name != f"foretell.bench.{module_name}":
                 raise
-
-
-_load_parts()
