@@ -37,14 +37,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 import numpy as np
-from foretell.bench.registry import register
-from foretell.data.dataset import Dataset, bundled_dataset_path, load_dataset
-from foretell.model.fileformat import ModelFile
-from foretell.model.runtime import Runtime
 from tqdm import tqdm
 
 from foretell.bench import quality as q
 from foretell.bench import temperatures as temps
+from foretell.bench.registry import register
+from foretell.data.dataset import Dataset, bundled_dataset_path, load_dataset
+from foretell.model.fileformat import ModelFile
+from foretell.model.runtime import Runtime
 
 if TYPE_CHECKING:
     from foretell.train.loop import TrainResult
@@ -476,9 +476,8 @@ def _ms_summary(ms: np.ndarray) -> dict[str, float | None]:
 
 def part_live(report: Report, tmp: Path) -> None:
     """Round trips in filter mode (raw times kept), callresponse timing, the bare echo floor."""
-    from foretell.bench.figures import plot_live
-
     from foretell.bench import live
+    from foretell.bench.figures import plot_live
 
     profile = report.profile
     model = live.bench_model(tmp / "s.ftm")

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+
 from foretell.bench.registry import register
 from foretell.data.dataset import bundled_dataset_path
 from foretell.errors import ForetellError
