@@ -65,6 +65,7 @@ from foretell.io.control_sources import ControlSources
 from foretell.io.transport_config import MidiConfig, SerialConfig, WebSocketConfig
 
 TRANSPORT_KEYS = tuple(f"{kind}." for kind in TRANSPORTS)
+MAX_DIMENSION = 1024  # 1 + controls: far above any instrument, small enough to stay bounded
 ModeName = Literal["listen", "filter", "polyphony", "callresponse", "battle", "useronly"]
 
 
@@ -166,7 +167,6 @@ class RunConfig:
         return model.parent if model is not None else Path("models")
 
 
-MAX_DIMENSION = 1024  # 1 + controls: far above any instrument, small enough to stay bounded
 OSC_RESERVED = frozenset(" #*,?[]{}")  # not allowed in an OSC address (OSC 1.0 spec)
 
 

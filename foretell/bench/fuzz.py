@@ -109,7 +109,7 @@ def campaign(total: int, batch: int, seed: int) -> dict[str, Any]:
         rows = read_log(logs[0]).rows if logs else ()
         logged = sum(r.source == "user" and np.allclose(r.values, PROBE, atol=1e-6) for r in rows)
     stderr = "".join(engine.lines)
-    slowest = re.search(r"slowest ([0-9.]+) ms", stderr)
+    slowest = re.search(r"slowest ([0-9.]+) ms \(([0-9.]+) ms of CPU; (\d+) over 5 ms\)", stderr)
     return {
         "machine": {**machine(), "load_average": os.getloadavg()},
         "datagrams_sent": sent,
@@ -121,6 +121,8 @@ def campaign(total: int, batch: int, seed: int) -> dict[str, Any]:
         "alive_at_end": alive,
         "exit_code": engine.process.returncode,
         "slowest_wakeup_ms": float(slowest.group(1)) if slowest else None,
+        "slowest_wakeup_cpu_ms": float(slowest.group(2)) if slowest else None,
+        "wakeups_over_5ms": int(slowest.group(3)) if slowest else None,
         "rss_mb": {"start": round(rss_start, 1), "end": round(rss_end, 1)},
         "stderr_bytes": len(stderr.encode()),
         "stop_lines": [line.strip() for line in engine.lines[-4:]],
@@ -142,7 +144,8 @@ def fuzz(total: int, batch: int, seed: int, as_json: bool) -> None:
     click.echo(
         f"{result['datagrams_sent']} mutated datagrams in {result['seconds']} s; valid inputs "
         f"answered {result['answered']}/{result['valid_inputs']}, logged {result['logged']}; "
-        f"slowest wake-up {result['slowest_wakeup_ms']} ms; RSS {result['rss_mb']['start']} -> "
+        f"slowest wake-up {result['slowest_wakeup_ms']} ms ({result['slowest_wakeup_cpu_ms']} ms "
+        f"of CPU, {result['wakeups_over_5ms']} over 5 ms); RSS {result['rss_mb']['start']} -> "
         f"{result['rss_mb']['end']} MB; stderr {result['stderr_bytes']} bytes; "
         f"{'alive' if result['alive_at_end'] else 'DEAD'} at the end, exit {result['exit_code']}"
     )

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import click
 
 from foretell.cli.io_commands import apply_transport_flags, transport_options
-from foretell.config import RunConfig, override
+from foretell.config import MAX_DIMENSION, RunConfig, override
 from foretell.ensemble_config import parse_instrument_flag
 from foretell.errors import ConfigError
 from foretell.impsy.config import load_run_config
@@ -30,6 +30,16 @@ def _host_port(text: str, default_host: str, option: str) -> tuple[str, int]:
     except ValueError:
         raise ConfigError(f"{option} {text!r} is not PORT or HOST:PORT") from None
     return host or default_host, number
+
+
+def dimension_of(controls: int | None, dimension: int | None) -> int | None:
+    """The dimension ``--controls`` or ``--dimension`` gives (1 + controls); both must agree."""
+    if controls is not None and dimension is not None and dimension != controls + 1:
+        raise click.UsageError(
+            f"--controls {controls} and --dimension {dimension} disagree "
+            f"(--dimension is 1 + the controls: {controls + 1}); give one of them"
+        )
+    return dimension if controls is None else controls + 1
 
 
 def build_config(
@@ -189,8 +199,9 @@ def _stopped_lines(session: Session) -> list[str]:
         snap = inst.snapshot()
         rejected = ", ".join(f"{k} {v}" for k, v in snap.rejected.items()) or "none"
         line = (
-            f"stopped after {snap.inputs} inputs, {snap.answers} answers, "
-            f"{snap.generated} generated events ({snap.stale} stale); rejected: {rejected}"
+            f"stopped after {snap.inputs} inputs and {snap.answers + snap.generated} model events "
+            f"({snap.answers} answers, {snap.generated} generated, {snap.stale} stale); "
+            f"rejected: {rejected}"
         )
         if snap.not_logged:
             line += f"; {snap.not_logged} rows not logged (the log's disk refused them)"
@@ -207,7 +218,8 @@ def _osc_lines(session: Session) -> list[str]:
     ports = {id(s.udp): s.udp for s, _ in session.engine.sources if isinstance(s, OscSource)}
     return [
         f"foretell: OSC on {udp.host}:{udp.port}: {udp.received} datagrams in {udp.wakeups} "
-        f"wake-ups, slowest {udp.slowest_wakeup * 1e3:.2f} ms"
+        f"wake-ups, slowest {udp.slowest_wakeup * 1e3:.2f} ms "
+        f"({udp.slowest_wakeup_cpu * 1e3:.2f} ms of CPU; {udp.slow_wakeups} over 5 ms)"
         for udp in ports.values()
     ]
 
@@ -248,7 +260,16 @@ def _started_line(config: RunConfig, session: Session) -> str:
 @click.option("--timescale", type=float, help="Multiply every predicted dt by this factor.")
 @click.option("--thru/--no-thru", default=None, help="Also send user inputs to the output.")
 @click.option("--seed", type=int, help="Seed the sampler.")
-@click.option("--dimension", type=int, help="1 + number of controls (only needed without a model).")
+@click.option(
+    "--controls",
+    type=click.IntRange(1, MAX_DIMENSION - 1),
+    help="Number of controls, the values of one /interface message (only needed without a model).",
+)
+@click.option(
+    "--dimension",
+    type=click.IntRange(2, MAX_DIMENSION),
+    help="1 + number of controls (time is the 1): --controls 3 is --dimension 4.",
+)
 @click.option(
     "--realtime", is_flag=True, help="Ask the OS for real-time scheduling (steadier timing)."
 )
@@ -319,6 +340,7 @@ def run(
     timescale: float | None,
     thru: bool | None,
     seed: int | None,
+    controls: int | None,
     dimension: int | None,
     realtime: bool,
     dashboard: str | None,
@@ -348,7 +370,7 @@ def run(
         timescale=timescale,
         thru=thru,
         seed=seed,
-        dimension=dimension,
+        dimension=dimension_of(controls, dimension),
         instruments=instruments,
         models_dir=models_dir,
         control_from=control_from,

@@ -38,6 +38,7 @@ RECEIVE_BUFFER = 1 << 22  # bytes: absorbs bursts while the loop is busy
 MAX_DATAGRAM = 65536
 DRAIN_LIMIT = 512  # datagrams per wake-up, so one flood cannot starve the loop
 WAKEUP_BUDGET = 0.002  # seconds of reading per wake-up; the rest waits in the socket buffer
+SLOW_WAKEUP = 0.005  # seconds: a wake-up longer than this is counted
 ROUTED_LIMIT = 64  # messages handled per wake-up (each input is logged and fed to a model)
 
 
@@ -226,7 +227,9 @@ class OscPort:
 
     The first ``join`` (on the engine's loop) binds the socket and registers it with the loop,
     which calls ``_readable`` when datagrams wait; the last ``leave`` closes it. ``received``
-    counts the port's datagrams, ``slowest_wakeup`` the longest one wake-up took (seconds).
+    counts the port's datagrams; ``slowest_wakeup`` is the longest one wake-up took (seconds of
+    wall time; ``slowest_wakeup_cpu`` in this thread's CPU time, which a busy machine's other
+    processes do not inflate), ``slow_wakeups`` those over ``SLOW_WAKEUP``.
     Control verbs are rate-limited per sending host (``limiter``).
     """
 
@@ -234,8 +237,8 @@ class OscPort:
         self.host, self.port = host, port
         self.router = OscRouter()
         self.limiter = RateLimiter()
-        self.received = self.wakeups = 0
-        self.slowest_wakeup = 0.0
+        self.received = self.wakeups = self.slow_wakeups = 0
+        self.slowest_wakeup = self.slowest_wakeup_cpu = 0.0
         self._socket: socket.socket | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -280,7 +283,7 @@ class OscPort:
         sock = self._socket
         if sock is None:
             return
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.thread_time()
         batch: Batch = []
         for _ in range(DRAIN_LIMIT):
             try:
@@ -295,7 +298,10 @@ class OscPort:
                 break
         self.router.dispatch(batch)
         self.wakeups += 1
-        self.slowest_wakeup = max(self.slowest_wakeup, time.perf_counter() - started)
+        took = time.perf_counter() - started
+        self.slowest_wakeup = max(self.slowest_wakeup, took)
+        self.slowest_wakeup_cpu = max(self.slowest_wakeup_cpu, time.thread_time() - cpu)
+        self.slow_wakeups += took > SLOW_WAKEUP
 
     def _close(self) -> None:
         if self._socket is not None:
