@@ -1,8 +1,10 @@
-"""Make ``docs/dashboard.png`` (a model answering a gesture on the pad) and
+"""Make ``docs/dashboard.png`` (a model answering a gesture on the pad, a laptop at DPR 2),
+``docs/dashboard-phone.png`` (the same played by touch on a 390x844 phone at DPR 3) and
 ``docs/dashboard-ensemble.png`` (four instruments playing, one strip each), in headless Chromium.
 
-Usage: ``python -m tests.dashboard.screenshot [--ensemble] MODEL.ftm OUT.png`` (a trained model
-makes a more telling picture than a random one). Not a test; it reuses the tests' wiring.
+Usage: ``python -m tests.dashboard.screenshot [--ensemble | --phone] [--scale DPR] MODEL.ftm
+OUT.png`` (a trained model makes a more telling picture than a random one). Not a test; it
+reuses the tests' wiring.
 
 The ensemble shares MODEL between ``lead`` (call-response, played on the pad: the page's focus),
 ``bass`` (filter, answering a performer who plays it over OSC), ``keys`` (battle, on its own) and
@@ -97,7 +99,26 @@ def _gesture(page: Any) -> None:
     page.mouse.up()
 
 
-def main(model: Path, out: Path, ensemble: bool = False) -> None:
+def _touch_gesture(page: Any) -> None:
+    """The same loop drawn by a finger (Chromium's touch input, as a phone makes it)."""
+    box = page.locator("#pad").bounding_box()
+    assert box is not None
+    side = min(box["width"], box["height"])
+    left, top = box["x"] + (box["width"] - side) / 2, box["y"] + (box["height"] - side) / 2
+    cdp = page.context.new_cdp_session(page)
+    for i in range(141):
+        a = 2 * math.pi * i / 90
+        x, y = 0.5 + 0.3 * math.cos(a), 0.5 + 0.28 * math.sin(1.5 * a)
+        kind = "touchStart" if i == 0 else "touchMove"
+        point = {"x": left + side * x, "y": top + side * y, "id": 0}
+        cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": [point]})
+        time.sleep(0.022)
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+
+
+def main(
+    model: Path, out: Path, ensemble: bool = False, phone: bool = False, scale: float = 2.0
+) -> None:
     model, logs = model.resolve(), Path(tempfile.mkdtemp()) / "logs"
     engine = _ensemble(model, logs) if ensemble else _single(model, logs)
     stop = threading.Event()
@@ -109,14 +130,21 @@ def main(model: Path, out: Path, ensemble: bool = False) -> None:
             lambda: serve_dashboard(session_engine, "127.0.0.1", 0, model.parent)
         )
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 880})
+        viewport = {"width": 390, "height": 844} if phone else {"width": 1280, "height": 800}
+        context = browser.new_context(
+            viewport=viewport, device_scale_factor=scale, has_touch=phone, is_mobile=phone
+        )
+        page = context.new_page()
         page.goto(dashboard.url)
         page.wait_for_function("window.foretell.connected && window.foretell.state !== null")
         if isinstance(engine, EnsembleHandle):
             bass = engine.osc_address_of("bass")
             threading.Thread(target=_performer, args=(bass, stop), daemon=True).start()
             time.sleep(3.0)  # bass and keys fill their strips before lead comes in
-        _gesture(page)
+        if phone:
+            _touch_gesture(page)
+        else:
+            _gesture(page)
         time.sleep(1.6)  # the model answers the silence
         page.screenshot(path=str(out))
         stop.set()
@@ -127,7 +155,9 @@ def main(model: Path, out: Path, ensemble: bool = False) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--ensemble", action="store_true", help="four instruments, one strip each")
+    parser.add_argument("--phone", action="store_true", help="a 390x844 phone, played by touch")
+    parser.add_argument("--scale", type=float, default=2.0, help="device pixel ratio (default 2)")
     parser.add_argument("model", type=Path)
     parser.add_argument("out", type=Path)
     args = parser.parse_args()
-    main(args.model, args.out, args.ensemble)
+    main(args.model, args.out, args.ensemble, args.phone, args.scale)
