@@ -157,8 +157,8 @@ def test_run_process_summarises_every_instrument_of_an_ensemble(tmp_path: Path) 
     lines = [line for line in rest.splitlines() if "stopped after" in line]
     logs = {name: next((tmp_path / "logs" / name).glob("*-4d-mdrnn.log")) for name in outs}
     assert lines == [
-        f"foretell: instrument lead: stopped after 3 inputs, 3 answers, 0 generated events "
-        f"(0 stale); rejected: none; log {logs['lead']}",
-        f"foretell: instrument bass: stopped after 3 inputs, 3 answers, 0 generated events "
-        f"(0 stale); rejected: wrong_count 1; log {logs['bass']}",
+        f"foretell: instrument lead: stopped after 3 inputs and 3 model events (3 answers, "
+        f"0 generated, 0 stale); rejected: none; log {logs['lead']}",
+        f"foretell: instrument bass: stopped after 3 inputs and 3 model events (3 answers, "
+        f"0 generated, 0 stale); rejected: wrong_count 1; log {logs['bass']}",
     ]

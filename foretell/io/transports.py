@@ -172,7 +172,7 @@ def _add_midi(
         if controls is None:
             raise ConfigError(
                 "MIDI needs [[midi.map]] tables or a known number of controls "
-                "(give a model, or interaction.dimension)"
+                "(give a model, --controls N or [interaction] dimension)"
             )
         maps = default_maps(controls)
     if controls is None:
