@@ -1,10 +1,14 @@
-"""``foretell bench train``: wall time from nothing to the early-stopped best model, and quality.
+"""``foretell bench train``: wall time from nothing to the saved model, and its test NLL.
 
-Each run is a fresh ``foretell train ... --json`` process, timed from launch to exit (Python and
-torch start-up, loading, training, saving the best model and its curves: everything a user waits
-for). On LightPad 12k the same configuration is also trained for 100 epochs without early stopping;
-its final validation NLL is what early stopping has to match. The 100k set is added when
-``../shared/data/lightpad-100k.npz`` exists (or with ``--data``). This measures; it asserts nothing.
+The test set is held out first (``foretell.train.batches.split_test``: whole performances on the
+100k set, the tail of each performance on 12k) and written aside; each run is then a fresh
+``foretell train ... --json`` process on the rest, timed from launch to exit (Python and torch
+start-up, loading, training, saving the best model and its curves: everything a user waits for),
+and the saved model is scored on the test set, overall and per performance. Validation, inside
+training, alone decides when to stop. ``--sizes`` times several presets, so the output says what
+each costs. The 100k set is added when ``../shared/data/lightpad-100k.npz`` exists (or with
+``--data``). ``--reference-epochs N`` also trains 12k N epochs without early stopping. This
+measures; it asserts nothing.
 """
 
 from __future__ import annotations
@@ -12,18 +16,22 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import click
 
 from foretell.bench.registry import register
-from foretell.data.dataset import bundled_dataset_path
-from foretell.errors import ForetellError
+from foretell.data.dataset import bundled_dataset_path, load_dataset, save_dataset
+from foretell.errors import ConfigError, ForetellError
+from foretell.model.fileformat import SIZE_PRESETS
+from foretell.train.batches import TestSplit, split_test
 
 SHARED_100K = Path("..") / "shared" / "data" / "lightpad-100k.npz"
 
@@ -63,13 +71,46 @@ def final_val_nll(model: Path) -> float:
     return float(rows[-1]["val_nll"])
 
 
-def bench_dataset(data: Path, size: str, seed: int, reference_epochs: int | None) -> dict[str, Any]:
+def test_score(model_path: Path, split: TestSplit) -> dict[str, Any]:
+    """The saved model's NLL on the test performances it never trained or stopped on."""
+    from foretell.model.fileformat import load_model
+    from foretell.train.loop import held_out_nll
+
+    score = held_out_nll(load_model(model_path), split.test)
+    return {
+        "test_nll": round(score.nll, 4),
+        "test_nll_per_performance": [round(x, 3) for x in score.per_performance],
+        "test_performances": len(score.per_performance),
+        "test_events": score.events,
+        "test_by": split.by,
+    }
+
+
+def bench_dataset(
+    data: Path,
+    size: str,
+    seed: int,
+    reference_epochs: int | None,
+    extra: Sequence[str] = (),
+    keep: Path | None = None,
+) -> dict[str, Any]:
+    """Hold out the test set, time ``foretell train`` on the rest, score the saved model.
+
+    ``extra`` options go to ``foretell train``; with ``keep``, the model is also copied there.
+    """
+    split = split_test(load_dataset(data))
     with tempfile.TemporaryDirectory(prefix="foretell-bench-") as tmp:
-        result = {"data": data.name, **timed_train(data, Path(tmp) / "early.ftm", size, seed)}
+        trainable = Path(tmp) / f"{data.stem}-trainable.npz"
+        save_dataset(trainable, list(split.trainable.performances))
+        early = Path(tmp) / "early.ftm"
+        timed = timed_train(trainable, early, size, seed, *extra)
+        result = {"data": data.name, "size": size, **timed, **test_score(early, split)}
+        if keep is not None:
+            shutil.copyfile(early, keep)
         if reference_epochs:
             reference = Path(tmp) / "fixed.ftm"
             fixed = timed_train(
-                data,
+                trainable,
                 reference,
                 size,
                 seed,
@@ -83,11 +124,31 @@ def bench_dataset(data: Path, size: str, seed: int, reference_epochs: int | None
                 "final_val_nll": final_val_nll(reference),
                 "best_val_nll": fixed["best_val_nll"],
                 "wall_seconds": fixed["wall_seconds"],
+                **test_score(reference, split),
             }
-            result["early_stopping_as_good"] = (
-                result["best_val_nll"] <= result["fixed_epochs"]["final_val_nll"]
-            )
     return result
+
+
+def describe(run: dict[str, Any]) -> list[str]:
+    """A run in two lines: what it cost, how it stopped and how it scored on test data."""
+    lines = [
+        f"{run['data']}, size {run['size']}: {run['wall_seconds']:.1f} s wall from launch to "
+        f"saved model ({run['epochs_run']} epochs, {run['seconds_per_epoch']:.3f} s/epoch); "
+        f"test NLL {run['test_nll']:.3f} nats/event on {run['test_performances']} held-out "
+        f"{'performances' if run['test_by'] == 'performance' else 'performance tails'} "
+        f"({min(run['test_nll_per_performance']):.2f} to "
+        f"{max(run['test_nll_per_performance']):.2f}); best val NLL {run['best_val_nll']:.3f} "
+        f"at epoch {run['best_epoch']}",
+        f"  {run['ending']}",
+    ]
+    if "fixed_epochs" in run:
+        fixed = run["fixed_epochs"]
+        lines.append(
+            f"  {fixed['epochs']} epochs without early stopping: final val NLL "
+            f"{fixed['final_val_nll']:.4f}, test NLL {fixed['test_nll']:.3f}, "
+            f"{fixed['wall_seconds']:.1f} s"
+        )
+    return lines
 
 
 @register
@@ -98,38 +159,47 @@ def bench_dataset(data: Path, size: str, seed: int, reference_epochs: int | None
     type=click.Path(path_type=Path, exists=True),
     help=f"Another dataset to time [default: {SHARED_100K} if present].",
 )
-@click.option("--size", default="s", show_default=True)
+@click.option(
+    "--sizes",
+    default="s",
+    show_default=True,
+    help="Comma-separated size presets to time (e.g. xs,s,m,l).",
+)
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option(
     "--reference-epochs",
-    default=100,
+    default=0,
     show_default=True,
     type=click.IntRange(0),
     help="Also train 12k this many epochs without early stopping (0: skip).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def train(
-    extra_data: Path | None, size: str, seed: int, reference_epochs: int, as_json: bool
+    extra_data: Path | None, sizes: str, seed: int, reference_epochs: int, as_json: bool
 ) -> None:
-    """Time `foretell train` to the early-stopped best model (12k, and 100k when available)."""
-    runs = [bench_dataset(bundled_dataset_path(), size, seed, reference_epochs)]
+    """Time `foretell train` to the saved model and score it on held-out test data (12k, and
+    100k when available), once per size."""
+    chosen = [name.strip() for name in sizes.split(",") if name.strip()]
+    unknown = [name for name in chosen if name not in SIZE_PRESETS]
+    if unknown or not chosen:
+        raise ConfigError(f"unknown size {unknown[:1]} (choose from {', '.join(SIZE_PRESETS)})")
     other = extra_data if extra_data is not None else SHARED_100K
-    if other.is_file():
-        runs.append(bench_dataset(other, size, seed, None))
-    result = {"size": size, "seed": seed, "cpus": os.cpu_count(), "runs": runs}
+    datasets = [bundled_dataset_path()] + ([other] if other.is_file() else [])
+    runs = [
+        bench_dataset(data, size, seed, reference_epochs if index == 0 else None)
+        for size in chosen
+        for index, data in enumerate(datasets)
+    ]
+    result = {
+        "sizes": chosen,
+        "seed": seed,
+        "cpus": os.cpu_count(),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "runs": runs,
+    }
     if as_json:
         click.echo(json.dumps(result))
         return
     for run in runs:
-        click.echo(
-            f"{run['data']}: best val NLL {run['best_val_nll']:.4f} at epoch {run['best_epoch']} "
-            f"of {run['epochs_run']}; {run['wall_seconds']:.1f} s wall from launch to saved model "
-            f"({run['seconds_per_epoch']:.3f} s/epoch)"
-        )
-        if "fixed_epochs" in run:
-            fixed = run["fixed_epochs"]
-            click.echo(
-                f"  {fixed['epochs']} epochs without early stopping: final val NLL "
-                f"{fixed['final_val_nll']:.4f} (best {fixed['best_val_nll']:.4f}), "
-                f"{fixed['wall_seconds']:.1f} s"
-            )
+        for line in describe(run):
+            click.echo(line)

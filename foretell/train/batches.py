@@ -187,3 +187,28 @@ def whole_segments(segments: Segments) -> Batch:
     """Every segment as one window from its first event (validation from a fresh state)."""
     count = len(segments.lengths)
     return gather(segments, np.arange(count), np.zeros(count, int), segments.lengths - 1)
+
+
+# -- a test set that training never sees ----------------------------------------------------------
+
+
+TEST_FRACTION, TEST_SEED = 0.1, 2026  # fixed across runs and seeds, so their scores compare
+
+
+@dataclass(frozen=True)
+class TestSplit:
+    """What training may use (it splits that into train and validation) and the test set."""
+
+    trainable: Dataset
+    test: tuple[np.ndarray, ...]
+    by: Literal["performance", "time"]
+
+
+def split_test(
+    dataset: Dataset, fraction: float = TEST_FRACTION, seed: int = TEST_SEED
+) -> TestSplit:
+    """Hold out a test set the same way validation is held out (whole performances when there
+    are enough, else the tail of each), with its own fixed seed; reported only, never selected on.
+    """
+    split = split_dataset(dataset, fraction, np.random.default_rng(seed))
+    return TestSplit(Dataset(split.train, dataset.dimension, dataset.name), split.val, split.by)

@@ -25,7 +25,7 @@ import copy
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -190,6 +190,27 @@ def evaluate(net: MDRNN, segments: Segments) -> float:
         total, _ = _batch_nll(net, whole_segments(segments))
     net.train()
     return float(total) / segments.targets
+
+
+@dataclass(frozen=True)
+class HeldOutScore:
+    """NLL per event (data space, nats) on performances the model never trained or stopped on."""
+
+    nll: float  # over all their events
+    per_performance: tuple[float, ...]
+    events: int
+
+
+def held_out_nll(model: ModelFile, performances: Sequence[np.ndarray]) -> HeldOutScore:
+    """Score ``model`` on held-out performances, each from a fresh state (as ``trace`` does)."""
+    net = MDRNN.from_model_file(model)
+    kept = [p for p in performances if len(p) >= 2]
+    if not kept:
+        raise ConfigError("no held-out performance has two events to score")
+    transform = model.spec.transform
+    overall = Segments.build(kept, transform)
+    each = tuple(evaluate(net, Segments.build([p], transform)) for p in kept)
+    return HeldOutScore(evaluate(net, overall), each, overall.targets)
 
 
 def build_spec(

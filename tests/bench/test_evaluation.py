@@ -98,17 +98,25 @@ def test_results_schema(evaluation: tuple[Path, dict[str, Any]]) -> None:
     assert results["profile"]["name"] == "quick"
     assert {"cpu", "cores", "ram_gb", "python", "numpy", "torch", "date"} <= set(results["machine"])
     runs = results["training"]["runs"]
-    assert {(r["dataset"], r["units"]) for r in runs} == {
-        ("12k", 8),
-        ("12k", 16),
-        ("100k", 8),
-        ("100k", 16),
-    }
+    assert sorted((r["dataset"], r["units"], r["seed"]) for r in runs) == sorted(
+        (name, units, seed) for name in ("12k", "100k") for units in (8, 16) for seed in (0, 1)
+    )
     for run in runs:
         assert len(run["train_nll"]) == len(run["val_nll"]) == run["epochs_run"]
         assert run["best_val_nll"] == pytest.approx(min(run["val_nll"]), abs=1e-4)
         assert isinstance(run["overfits"], bool) and run["seconds_to_best"] <= run["train_seconds"]
     assert isinstance(results["training"]["observation"], str)
+    test_sets = results["training"]["test_sets"]
+    assert test_sets["100k"]["performances"] >= 1 and test_sets["12k"]["events"] > 0
+    for row in results["training"]["configurations"]:  # mean and range over the two seeds
+        mine = [
+            r["test_nll"]
+            for r in runs
+            if (r["dataset"], r["units"]) == (row["dataset"], row["units"])
+        ]
+        assert row["seeds"] == [0, 1] and len(mine) == 2
+        assert row["test_nll"]["mean"] == pytest.approx(np.mean(mine), abs=1e-4)
+        assert row["test_nll"]["min"] == pytest.approx(min(mine), abs=1e-4)
     prediction = results["prediction"]
     assert [r["dim"] for r in prediction["by_dim"]] == [2, 4]
     assert all(r["p50_ms"] > 0 and r["torch_p50_ms"] > 0 for r in prediction["by_units"])
@@ -126,8 +134,10 @@ def test_results_schema(evaluation: tuple[Path, dict[str, Any]]) -> None:
     for coverage in quality["dt_coverage"].values():
         assert set(coverage) == {"50", "80", "95"}
         assert coverage["50"] <= coverage["80"] <= coverage["95"] <= 1
-    for check in quality["consistency"]:  # trace (NumPy) vs the training loop (torch)
-        assert check["trace_nll"] == pytest.approx(check["train_best_val_nll"], abs=2e-3)
+    assert quality["consistency"]
+    for check in quality["consistency"]:  # trace (NumPy) on the test set vs torch's test NLL
+        assert check["trace_nll"] == pytest.approx(check["torch_test_nll"], abs=2e-3)
+        assert check["torch_test_nll"] != pytest.approx(check["train_best_val_nll"], abs=1e-3)
     rows = results["comparison"]
     assert any(r["reference"] == "paper (laptop)" and r["ratio"] > 0 for r in rows)
 
@@ -139,3 +149,21 @@ def test_readme_embeds_every_figure(evaluation: tuple[Path, dict[str, Any]]) -> 
         assert f"]({figure['file']})" in readme
     for heading in ("## Machine", "## Paper vs foretell", "## 1. Training curves"):
         assert heading in readme
+
+
+def test_test_sets_are_held_out_of_training_and_of_each_other() -> None:
+    """The three-way split: no test performance is in what any model trains or validates on."""
+    from foretell.bench.evaluation import test_splits
+    from foretell.data.dataset import Dataset
+
+    perfs = [np.asarray(p, np.float32) for p in bundled_performances(600)]
+    chunks = [p[i : i + 100] for p in perfs for i in range(0, 600, 100)]
+    small = Dataset(tuple(chunks[:4]), 4, "12k")  # the 12k set is part of the 100k set
+    large = Dataset(tuple(chunks), 4, "100k")
+    splits = test_splits({"12k": small, "100k": large})
+    assert splits["100k"].by == "performance" and splits["100k"].test
+    assert splits["100k"].trainable.events + sum(map(len, splits["100k"].test)) == large.events
+    trained = {p.tobytes() for s in splits.values() for p in s.trainable.performances}
+    tested = {p.tobytes() for p in splits["100k"].test}
+    assert not trained & tested
+    assert not {p.tobytes() for p in small.performances} & tested  # 12k models never saw them

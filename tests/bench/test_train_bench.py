@@ -1,0 +1,37 @@
+"""`foretell bench train`'s measurement: trained without the test set, scored on it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from foretell.data.dataset import Dataset, save_dataset
+from foretell.train.batches import split_test
+from tests.fixtures import bundled_performances
+
+pytest.importorskip("torch")
+from foretell.bench.train import bench_dataset, describe
+from foretell.model.fileformat import load_model
+from foretell.model.runtime import Runtime
+from foretell.model.trace import trace_performance
+
+
+def test_the_saved_model_never_saw_the_test_performances(tmp_path: Path) -> None:
+    chunks = [p[i : i + 120] for p in bundled_performances(720) for i in range(0, 720, 120)]
+    data = tmp_path / "perfs.npz"
+    save_dataset(data, chunks[:20])  # 20 performances: whole ones are held out
+    kept = tmp_path / "model.ftm"
+    extra = ("--epochs", "2", "--batch-size", "8", "--threads", "1")
+    run = bench_dataset(data, "xxs", 0, None, extra, keep=kept)
+    split = split_test(Dataset(tuple(np.asarray(c, np.float32) for c in chunks[:20]), 4))
+    assert run["test_by"] == "performance" and run["test_performances"] == len(split.test)
+    model = load_model(kept)
+    assert model.info["data_events"] == split.trainable.events  # the test set was not given
+    runtime = Runtime(model)
+    traced = np.concatenate([trace_performance(runtime, p)[1] for p in split.test])
+    assert run["test_nll"] == pytest.approx(traced.mean(), abs=2e-3)
+    assert run["test_nll"] != pytest.approx(run["best_val_nll"], abs=1e-3)
+    lines = describe(run)
+    assert "held-out performances" in lines[0] and "stopped on" in lines[1]
