@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from foretell.model import constraints as steering
+from foretell.model.constraints import Constraints
 from foretell.model.fileformat import ModelFile, ModelSpec, load_model
 from foretell.model.mixture import log_density, sample_net
 
@@ -76,6 +78,7 @@ class Runtime:
         self._uniforms: list[float] = []
         self._normals: list[list[float]] = []
         self._next_random = 0
+        self._planned: tuple[Constraints, steering.Plan] | None = None
 
     def _layer_views(
         self,
@@ -163,11 +166,29 @@ class Runtime:
         self._next_random += 1
         return self._uniforms[i], self._normals[i]
 
-    def sample(self, raw: np.ndarray, pi_temp: float = 1.0, sigma_temp: float = 1.0) -> np.ndarray:
-        """Draw the next event (data space) from ``raw``; see ``mixture`` for the temperatures."""
+    def sample(
+        self,
+        raw: np.ndarray,
+        pi_temp: float = 1.0,
+        sigma_temp: float = 1.0,
+        constraints: Constraints | None = None,
+    ) -> np.ndarray:
+        """Draw the next event (data space) from ``raw``; see ``mixture`` for the temperatures
+        and ``constraints`` for ranges, held values, control temperatures and a dt range."""
         uniform, normal = self._draw()
-        z = sample_net(self.spec.mixture, raw, pi_temp, sigma_temp, uniform, normal)
-        return np.array(self.spec.transform.event_from_net(z))
+        transform = self.spec.transform
+        if constraints is None or not constraints.active:
+            z = sample_net(self.spec.mixture, raw, pi_temp, sigma_temp, uniform, normal)
+            return np.array(transform.event_from_net(z))
+        plan = self._plan_for(constraints)
+        z = steering.sample_net(self.spec, raw, plan, pi_temp, sigma_temp, uniform, normal)
+        return np.array(steering.exact(transform.event_from_net(z), constraints))
+
+    def _plan_for(self, constraints: Constraints) -> steering.Plan:
+        """The constraints in this model's network space (kept while the same object is used)."""
+        if self._planned is None or self._planned[0] is not constraints:
+            self._planned = (constraints, steering.plan(self.spec, constraints))
+        return self._planned[1]
 
     def log_likelihood(self, raw: np.ndarray, event: np.ndarray) -> np.ndarray:
         """Data-space ``log p(event)`` (nats) under ``raw``; works on batches ``(..., P)``."""

@@ -99,14 +99,15 @@ class DataTransform:
 
     # -- the map -----------------------------------------------------------------------------
 
-    def _dt_forward(self, dt: np.ndarray) -> np.ndarray:
+    def dt_to_net_units(self, dt: np.ndarray) -> np.ndarray:
+        """dt (seconds) before the affine step: ``log(dt + offset)`` or dt itself (monotonic)."""
         return np.log(dt + self.dt_offset) if self.dt_kind == "log" else dt
 
     def to_net(self, events: np.ndarray) -> np.ndarray:
         """Data space ``(..., D)`` -> network space ``(..., D)`` as float32."""
         events = np.asarray(events, dtype=np.float64)
         u = events.copy()
-        u[..., 0] = self._dt_forward(events[..., 0])
+        u[..., 0] = self.dt_to_net_units(events[..., 0])
         return ((u - np.asarray(self.loc)) / np.asarray(self.scale)).astype(np.float32)
 
     def from_net(self, z: np.ndarray) -> np.ndarray:
