@@ -35,6 +35,8 @@ the file's own directory, once, when it is loaded::
     dir = "logs"
     predictions = true             # also log the model's events (rows with source "rnn")
 
+    [dashboard]: the page (host, port, names, [[dashboard.preset]]s; ``foretell.dashboard.config``)
+
     [midi], [[midi.map]], [serial], [websocket]: more transports, off until they name a port
     (schema in ``foretell.io.transport_config``; docs/connect.md shows each)
 
@@ -59,6 +61,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
 from foretell import limits
+from foretell.dashboard.config import DashboardConfig
 from foretell.ensemble_config import TRANSPORTS, InstrumentConfig
 from foretell.errors import ConfigError
 from foretell.io.control_sources import ControlSources
@@ -155,6 +158,7 @@ class RunConfig:
     midi: MidiConfig = field(default_factory=MidiConfig)
     serial: SerialConfig = field(default_factory=SerialConfig)
     websocket: WebSocketConfig = field(default_factory=WebSocketConfig)
+    dashboard: DashboardConfig = field(default_factory=DashboardConfig)
     instrument: tuple[InstrumentConfig, ...] = ()  # [instrument.NAME]: an ensemble
 
     def models_dir(self) -> Path:

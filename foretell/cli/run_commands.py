@@ -146,7 +146,10 @@ async def _perform(
         if dashboard is not None:
             from foretell.dashboard.server import serve_dashboard
 
-            page = serve_dashboard(session.engine, *dashboard, models_dir)
+            served = config.dashboard
+            page = serve_dashboard(
+                session.engine, *dashboard, models_dir, names=served.names, presets=served.presets()
+            )
             for line in page.banner():
                 click.echo(line, err=True)
         gc.freeze()  # everything built so far is long-lived: keep it out of collections
@@ -378,7 +381,10 @@ def run(
     config = apply_transport_flags(config, ws, serial, midi_in, midi_out, midi_api)
     if realtime:
         click.echo(f"foretell: running at {_raise_priority()}", err=True)
-    page = _host_port(dashboard, "127.0.0.1", "--dashboard") if dashboard else None
+    served = config.dashboard  # [dashboard]: served without the flag when enabled
+    page = _host_port(dashboard, served.host, "--dashboard") if dashboard else None
+    if page is None and served.enabled:
+        page = (served.host, served.port)
     models_dir = config.models_dir()
     learning = None
     if learn is not None:

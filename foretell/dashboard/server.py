@@ -417,10 +417,11 @@ class Dashboard:
         fps: float = 30.0,
         names: Sequence[str] = (),
         token: str | None = None,
+        presets: dict[str, dict[str, float]] | None = None,
     ) -> None:
         self.host = host
         self.port = port
-        self.publisher = Publisher(engine, instrument, models_dir, fps)
+        self.publisher = Publisher(engine, instrument, models_dir, fps, presets)
         self.names = tuple(names)
         self.token = token if token is not None or is_loopback(host) else new_token()
         self.doors: Doors | None = None
@@ -499,13 +500,16 @@ def serve_dashboard(
     models_dir: Path | None = None,
     instrument: str | None = None,
     names: Sequence[str] = (),
+    presets: dict[str, dict[str, float]] | None = None,
 ) -> Dashboard:
     """Serve the dashboard for ``engine`` (call on the engine's loop); ``aclose()`` ends it.
 
     Bound beyond loopback it needs a per-run token (in ``url``); ``names`` are further host
-    names it answers to (e.g. ``stage.local``).
+    names it answers to (e.g. ``stage.local``); ``presets`` the named sampling settings every
+    page offers (``[[dashboard.preset]]``).
     """
-    return Dashboard(engine, host, port, models_dir, instrument, names=names).start()
+    dashboard = Dashboard(engine, host, port, models_dir, instrument, names=names, presets=presets)
+    return dashboard.start()
 
 
 def lan_address() -> str:
