@@ -12,6 +12,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from websockets.exceptions import InvalidStatus
@@ -126,3 +127,21 @@ def test_run_prints_the_lan_url_with_token_and_a_qr_code_once(tmp_path: Path) ->
 @pytest.mark.parametrize("origin", ["http://localhost", "https://127.0.0.1"])
 def test_origin_must_match_host_and_port_exactly(live: Live, origin: str) -> None:
     assert ws_status(f"ws://127.0.0.1:{port_of(live)}/ws", Origin=origin) == 403
+
+
+def test_a_browser_with_the_token_url_plays_and_keeps_the_token(
+    lan_live: Live, browser: Any
+) -> None:
+    port, token = port_of(lan_live), lan_live.dashboard.token
+    page = browser.new_page()
+    page.goto(f"http://127.0.0.1:{port}/?token={token}")
+    page.wait_for_function("window.foretell.connected && window.foretell.state !== null")
+    assert "token" not in page.url  # kept as a cookie, out of the address bar
+    page.reload()
+    page.wait_for_function("window.foretell.connected && window.foretell.state !== null")
+    assert page.evaluate("() => fetch('api/models').then((r) => r.status)") == 200
+    stranger = browser.new_page()  # another browser profile: no cookie, no token
+    response = stranger.goto(f"http://127.0.0.1:{port}/")
+    assert response is not None and response.status == 403
+    stranger.close()
+    page.close()
