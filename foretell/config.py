@@ -16,6 +16,11 @@ the file's own directory, once, when it is loaded::
     timescale = 1.0                # multiplies every predicted dt (0.05..20)
     input_thru = false             # also send every user input to the outputs
     out_of_range = "clip"          # clip | reject: control values outside [0, 1]
+    ranges = [[0, 0.2, 0.8]]       # steering (controls from 0): control 0 plays in [0.2, 0.8]
+    holds = [[1, 0.5]]             # control 1 held at 0.5, the rest conditioned on it
+    control_temps = [[2, 3.0]]     # control 2's own σ-temperature
+    dt_range = [0.05, 0.5]         # seconds between the model's events, as played
+    condition_on = [0]             # filter: each answer holds control 0 where the performer put it
     dimension = 4                  # 1 + number of controls; needed to log without a model
     late_limit = 0.05              # seconds: a scheduled event later than this is dropped
 
@@ -63,9 +68,10 @@ from typing import Any, Literal, get_args, get_origin
 from foretell import limits
 from foretell.dashboard.config import DashboardConfig
 from foretell.ensemble_config import TRANSPORTS, InstrumentConfig
-from foretell.errors import ConfigError
+from foretell.errors import ConfigError, ControlError
 from foretell.io.control_sources import ControlSources
 from foretell.io.transport_config import MidiConfig, SerialConfig, WebSocketConfig
+from foretell.perform.control import Command, parse_command
 
 TRANSPORT_KEYS = tuple(f"{kind}." for kind in TRANSPORTS)
 MAX_DIMENSION = 1024  # 1 + controls: far above any instrument, small enough to stay bounded
@@ -96,14 +102,39 @@ class InteractionConfig:
     out_of_range: Literal["clip", "reject"] = "clip"
     dimension: int | None = None
     late_limit: float = 0.05
+    ranges: tuple[tuple[float, ...], ...] = ()  # [[control, lo, hi], ...]: /foretell/range
+    holds: tuple[tuple[float, ...], ...] = ()  # [[control, value], ...]: /foretell/hold
+    control_temps: tuple[tuple[float, ...], ...] = ()  # [[control, T], ...]: /foretell/controltemp
+    dt_range: tuple[float, ...] = ()  # [min, max] seconds between the model's events, as played
+    condition_on: tuple[int, ...] = ()  # filter: hold these controls at the performer's values
 
     def __post_init__(self) -> None:
+        self.steering_commands()  # checks every entry as its OSC verb would
+        ok = all(0 <= i < MAX_DIMENSION for i in self.condition_on)
+        _require(ok, "interaction.condition_on", list(self.condition_on), "control numbers >= 0")
         _in_range("threshold", "interaction.threshold", self.threshold)
         _in_range("timescale", "interaction.timescale", self.timescale)
         late_ok = 0 < self.late_limit <= 10
         _require(late_ok, "interaction.late_limit", self.late_limit, "seconds in (0, 10]")
         dim_ok = self.dimension is None or 2 <= self.dimension <= MAX_DIMENSION
         _require(dim_ok, "interaction.dimension", self.dimension, f"an integer 2..{MAX_DIMENSION}")
+
+    def steering_commands(self) -> list[Command]:
+        """The configured constraints as the commands that set them (``ConfigError`` naming
+        the key and the verb's complaint)."""
+        entries = [
+            *(("ranges", "range", list(e)) for e in self.ranges),
+            *(("holds", "hold", list(e)) for e in self.holds),
+            *(("control_temps", "controltemp", list(e)) for e in self.control_temps),
+            *([("dt_range", "dtrange", list(self.dt_range))] if self.dt_range else []),
+        ]
+        commands = []
+        for key, verb, args in entries:
+            try:
+                commands.append(parse_command(verb, args))
+            except ControlError as exc:
+                raise ConfigError(f"interaction.{key} = {args!r} is invalid ({exc})") from None
+        return commands
 
 
 @dataclass(frozen=True)

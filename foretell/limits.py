@@ -8,6 +8,9 @@ setting        range        why
 ``sigmatemp``  0 .. 10      σ-temperature: 0 plays each component's mean
 ``timescale``  0.05 .. 20   stretches the model's intervals (20x faster to 20x slower)
 ``threshold``  0 .. 60 s    silence before call-and-response answers
+``controltemp`` 0 .. 10     one control's own σ-temperature (on top of ``sigmatemp``)
+``dtrange``    0 .. 60 s    bounds of the interval between the model's events
+``value``      0 .. 1       a control value (``range`` bounds, ``hold``)
 =============  ===========  ==========================================================
 
 Every value must also be finite. ``check(setting, value)`` returns the value as a float or raises
@@ -35,6 +38,9 @@ RANGES = {
     "sigmatemp": Range(0.0, 10.0),
     "timescale": Range(0.05, 20.0),
     "threshold": Range(0.0, 60.0, "s"),
+    "controltemp": Range(0.0, 10.0),
+    "dtrange": Range(0.0, 60.0, "s"),
+    "value": Range(0.0, 1.0),
 }
 MAX_MODEL_DT = 60.0  # seconds: the longest interval the model may wait before its next event
 

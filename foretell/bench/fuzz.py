@@ -42,7 +42,7 @@ ANSWER_TIMEOUT = 2.0  # seconds for the echo and the answer (the batch ahead is 
 ATTEMPTS = 5  # a probe the kernel dropped (the socket buffer was full of mutants) is sent again
 
 
-def _probe(sock: socket.socket, target: tuple[str, int]) -> tuple[bool, int]:
+def probe(sock: socket.socket, target: tuple[str, int]) -> tuple[bool, int]:
     """Send the valid input until its echo arrives; whether the model's answer followed, and
     how many sends it took."""
     for attempt in range(1, ATTEMPTS + 1):
@@ -98,7 +98,7 @@ def campaign(total: int, batch: int, seed: int) -> dict[str, Any]:
                 stranger.sendto(data, target)
                 sent += 1
             probes += 1
-            ok, attempts = _probe(musician, target)
+            ok, attempts = probe(musician, target)
             answered += ok
             resent += attempts - 1
         elapsed = time.perf_counter() - started

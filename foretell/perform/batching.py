@@ -30,6 +30,7 @@ from foretell.clock import Clock, Timer
 from foretell.io.base import Inbox
 from foretell.io.osc import OscPort, OscRoutes, OscSource
 from foretell.model.batched import predict_batch
+from foretell.model.constraints import Constraints
 from foretell.model.runtime import LSTMState, Runtime
 from foretell.perform.control import Command
 from foretell.perform.instrument import Instrument, OriginInbox
@@ -100,9 +101,15 @@ class BatchedRuntime(Runtime):
         self.batcher.defer(self, event)
         return self._raw
 
-    def sample(self, raw: np.ndarray, pi_temp: float = 1.0, sigma_temp: float = 1.0) -> np.ndarray:
+    def sample(
+        self,
+        raw: np.ndarray,
+        pi_temp: float = 1.0,
+        sigma_temp: float = 1.0,
+        constraints: Constraints | None = None,
+    ) -> np.ndarray:
         self.batcher.flush()
-        return super().sample(raw, pi_temp, sigma_temp)
+        return super().sample(raw, pi_temp, sigma_temp, constraints)
 
     def reset(self) -> None:
         self.batcher.flush()

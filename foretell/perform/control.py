@@ -7,7 +7,9 @@ events (see ``Engine.command``); nothing here touches engine state.
 
 Verbs (IMPSY's names, which foretell shares): ``mode NAME``, ``pause [0|1]`` (no argument
 toggles), ``reset``, ``pitemp T``, ``sigmatemp T``, ``timescale F``, ``threshold S``,
-``thru 0|1``, ``load NAME`` (hot-load a model file from the models folder, by name, without
+``thru 0|1``, steering (controls numbered from 0): ``range I LO HI``, ``hold I V``, ``release I``,
+``controltemp I T``, ``dtrange MIN MAX`` (seconds between the model's events, as played),
+``unconstrain``; ``load NAME`` (hot-load a model file from the models folder, by name, without
 stopping), ``learn`` (fine-tune now, with ``foretell run --learn``), ``rollback N`` (play model
 version N of the learned ones again). Numbers must lie in ``foretell.limits.RANGES``.
 """
@@ -65,6 +67,49 @@ class SetThru:
 
 
 @dataclass(frozen=True)
+class SetRange:
+    """Every value the model plays for ``control`` lies in [low, high]."""
+
+    control: int
+    low: float
+    high: float
+
+
+@dataclass(frozen=True)
+class Hold:
+    """Fix ``control`` at ``value``; the rest is drawn conditioned on it."""
+
+    control: int
+    value: float
+
+
+@dataclass(frozen=True)
+class Release:
+    """Undo ``range``, ``hold`` and ``controltemp`` of ``control``."""
+
+    control: int
+
+
+@dataclass(frozen=True)
+class SetControlTemp:
+    control: int
+    value: float
+
+
+@dataclass(frozen=True)
+class SetDtRange:
+    """The played interval between the model's events lies in [low, high] seconds."""
+
+    low: float
+    high: float
+
+
+@dataclass(frozen=True)
+class Unconstrain:
+    """Every constraint off."""
+
+
+@dataclass(frozen=True)
 class LoadModel:
     """A model file of the models folder, by name (``model_path`` resolves it)."""
 
@@ -90,6 +135,12 @@ Command = (
     | SetTimescale
     | SetThreshold
     | SetThru
+    | SetRange
+    | Hold
+    | Release
+    | SetControlTemp
+    | SetDtRange
+    | Unconstrain
     | LoadModel
     | Learn
     | Rollback
@@ -97,7 +148,9 @@ Command = (
 VERBS = (
     *("mode", "pause", "reset", "pitemp", "sigmatemp", "timescale", "threshold", "thru", "load"),
     *("learn", "rollback"),
+    *("range", "hold", "release", "controltemp", "dtrange", "unconstrain"),
 )
+SHAPES = {"range": "i f f", "hold": "i f", "release": "i", "controltemp": "i f", "dtrange": "f f"}
 IMPSY_VERBS = ("mode", "pause", "reset", "pitemp", "sigmatemp", "timescale")
 
 
@@ -112,6 +165,32 @@ def _number(verb: str, args: Sequence[object]) -> float:
         return limits.check(verb, args[0])
     except ValueError as exc:
         raise ControlError(str(exc)) from None
+
+
+def _numbers(verb: str, args: Sequence[object]) -> list[float]:
+    """The arguments of a steering verb, checked against its shape (``SHAPES``): a control
+    index (an integer >= 0) where the shape says ``i``, a number in its range where ``f``."""
+    shape = SHAPES[verb].split()
+    plain = [a for a in args if isinstance(a, int | float) and not isinstance(a, bool)]
+    if len(args) != len(shape) or len(plain) != len(args):
+        raise ControlError(
+            f"{verb} takes {len(shape)} numbers ({SHAPES[verb]}), got {_shown(args)}"
+        )
+    values = [float(a) for a in plain]
+    setting = (
+        "dtrange" if verb == "dtrange" else "controltemp" if verb == "controltemp" else "value"
+    )
+    for kind, value in zip(shape, values, strict=True):
+        if kind == "i" and not (math.isfinite(value) and value.is_integer() and 0 <= value < 1024):
+            raise ControlError(f"{verb}: control {value!r} is not a control number (0, 1, ...)")
+        if kind == "f":
+            try:
+                limits.check(setting, value)
+            except ValueError as exc:
+                raise ControlError(f"{verb}: {exc}") from None
+    if verb in ("range", "dtrange") and values[-2] > values[-1]:
+        raise ControlError(f"{verb}: low {values[-2]:g} is above high {values[-1]:g}")
+    return values
 
 
 def _shown(args: Sequence[object]) -> str:
@@ -184,6 +263,22 @@ def parse_command(verb: str, args: Sequence[object]) -> Command:
             if enabled is None:
                 raise ControlError("thru takes 0 or 1")
             return SetThru(enabled)
+        case "range":
+            i, low, high = _numbers(verb, args)
+            return SetRange(int(i), low, high)
+        case "hold":
+            i, value = _numbers(verb, args)
+            return Hold(int(i), value)
+        case "release":
+            return Release(int(_numbers(verb, args)[0]))
+        case "controltemp":
+            i, value = _numbers(verb, args)
+            return SetControlTemp(int(i), value)
+        case "dtrange":
+            low, high = _numbers(verb, args)
+            return SetDtRange(low, high)
+        case "unconstrain":
+            return Unconstrain()
         case "load":
             return LoadModel(model_name(_text(verb, args)))
         case "learn":

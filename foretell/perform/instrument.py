@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -39,8 +39,9 @@ from foretell.errors import ControlError
 from foretell.events import Event, InputRejected, OutOfRange, check_values
 from foretell.io.base import Sink
 from foretell.limits import MAX_MODEL_DT
+from foretell.model.constraints import Constraints
 from foretell.model.runtime import Runtime
-from foretell.perform import control
+from foretell.perform import control, steering
 from foretell.perform.modes import Mode, get_mode
 from foretell.perform.rejections import Rejections
 from foretell.perform.scheduler import Scheduler, Ticket
@@ -64,6 +65,8 @@ class Settings:
     input_thru: bool = False
     out_of_range: OutOfRange = "clip"
     log_predictions: bool = True
+    constraints: Constraints = field(default_factory=Constraints)  # dt_range as played
+    condition_on: tuple[int, ...] = ()  # filter: hold these controls at the performer's values
 
 
 @dataclass(frozen=True)
@@ -147,6 +150,8 @@ class Instrument:
         self._pending: Ticket | None = None
         self._silence: Timer | None = None
         self._running = False
+        self._steered: tuple[Constraints, float, Constraints] | None = None
+        self._last_values: tuple[float, ...] = ()  # the performer's newest input
         self._loading: Path | None = None  # the model file being read now
         self._load_next: Path | None = None  # the newest one asked for meanwhile
 
@@ -211,7 +216,7 @@ class Instrument:
             self._adopt_dimension(len(checked) + 1)
         dt = 0.0 if self._last_user is None else t - self._last_user
         event = Event(t, dt, checked, "user", origin)
-        self._last_user = t
+        self._last_user, self._last_values = t, checked
         self.inputs += 1
         if self.log is not None:
             self.log.write(event)
@@ -253,6 +258,15 @@ class Instrument:
                 self.settings = replace(self.settings, threshold=value)
             case control.SetThru(enabled=enabled):
                 self.settings = replace(self.settings, input_thru=enabled)
+            case (
+                control.SetRange()
+                | control.Hold()
+                | control.Release()
+                | control.SetControlTemp()
+                | control.SetDtRange()
+                | control.Unconstrain()
+            ):
+                self._steer(command)
             case control.LoadModel(name=name):
                 try:
                     self._load(control.model_path(self.models_dir, name))
@@ -361,14 +375,39 @@ class Instrument:
         assert self.dimension is not None
         self._feed(self.clock.now(), (0.5,) * (self.dimension - 1), dt=PRIME_DT)
 
-    def _sample(self) -> tuple[float, tuple[float, ...]]:
+    def _steer(self, command: steering.SteeringCommand) -> None:
+        controls = None if self.dimension is None else self.dimension - 1
+        try:
+            constraints = steering.apply(self.settings.constraints, command, controls)
+        except ControlError as exc:
+            self.rejections.add("bad_command", str(exc))
+            return
+        self.settings = replace(self.settings, constraints=constraints)
+        if self._pending is not None and self._last_fed is not None:  # draw it again, steered
+            self.scheduler.cancel(self._pending)
+            self._schedule_next(self._last_fed, earliest=self.clock.now())
+
+    def _model_constraints(self, holds: dict[int, float] | None = None) -> Constraints:
+        """The constraints in the model's own time (kept while neither they nor timescale
+        change, so the runtime keeps its plan for them)."""
+        s = self.settings
+        key = (s.constraints, s.timescale)
+        if self._steered is None or self._steered[0] is not key[0] or self._steered[1] != key[1]:
+            self._steered = (s.constraints, s.timescale, steering.for_model(*key))
+        constraints = self._steered[2]
+        return constraints.with_holds(holds) if holds else constraints
+
+    def _sample(self, holds: dict[int, float] | None = None) -> tuple[float, tuple[float, ...]]:
         assert self.runtime is not None and self._raw is not None
         s = self.settings
-        x = self.runtime.sample(self._raw, s.pi_temp, s.sigma_temp)
+        x = self.runtime.sample(self._raw, s.pi_temp, s.sigma_temp, self._model_constraints(holds))
         return min(float(x[0]), MAX_MODEL_DT), tuple(min(max(float(v), 0.0), 1.0) for v in x[1:])
 
     def _answer(self, t: float) -> None:
-        dt, values = self._sample()
+        held = self._last_values
+        on = self.settings.condition_on
+        holds = {i: held[i] for i in on if i < len(held)} if on and held else None
+        dt, values = self._sample(holds)
         event = Event(t, dt, values, "model")
         sent = self.scheduler.play_now(event, self.sinks)
         self.answers += 1

@@ -20,10 +20,12 @@ from typing import Any, Self, TypeVar
 from foretell.clock import Clock, LoopClock
 from foretell.config import RunConfig
 from foretell.data.log import LogWriter
-from foretell.errors import ConfigError
+from foretell.errors import ConfigError, ControlError
 from foretell.io.base import Sink
 from foretell.io.osc import OscRoutes, OscSink, OscSource, refuse_feedback
+from foretell.model.constraints import Constraints
 from foretell.model.runtime import Runtime, load_runtime
+from foretell.perform import steering
 from foretell.perform.control import Command
 from foretell.perform.engine import Engine, EngineSnapshot
 from foretell.perform.instrument import Instrument, ModelLoader, Settings
@@ -49,7 +51,12 @@ def load_in_executor(path: Path, done: Callable[[Runtime | BaseException], None]
 
 def settings_from(config: RunConfig) -> Settings:
     i, m = config.interaction, config.model
+    constraints = Constraints()
+    for command in i.steering_commands():
+        constraints = steering.apply(constraints, command, None)  # type: ignore[arg-type]
     return Settings(
+        constraints=constraints,
+        condition_on=i.condition_on,
         mode=get_mode(i.mode).name,
         pi_temp=m.pi_temp,
         sigma_temp=m.sigma_temp,
@@ -89,6 +96,22 @@ def osc_routes(config: RunConfig) -> OscRoutes:
     return OscRoutes(osc.input_address, osc.control_prefix, osc.impsy_control, osc.control_sources)
 
 
+def _check_steering(config: RunConfig, controls: int | None) -> None:
+    """``ConfigError`` if a configured constraint names a control the instrument lacks."""
+    constraints = Constraints()
+    try:
+        for command in config.interaction.steering_commands():
+            constraints = steering.apply(constraints, command, controls)  # type: ignore[arg-type]
+    except ControlError as exc:
+        raise ConfigError(f"[interaction] {exc}") from None
+    beyond = [i for i in config.interaction.condition_on if controls is not None and i >= controls]
+    if beyond:
+        raise ConfigError(
+            f"interaction.condition_on names control {beyond[0]}; this instrument has "
+            f"{controls} controls (0..{(controls or 1) - 1})"
+        )
+
+
 def build_instrument(
     name: str,
     config: RunConfig,
@@ -108,6 +131,7 @@ def build_instrument(
             "the instrument's size: give --controls N (or --dimension N+1, or [interaction] "
             "dimension), or a model"
         )
+    _check_steering(config, None if dimension is None else dimension - 1)
     if config.log.enabled:
         meta = {"config": _jsonable(config), **log_meta}
         log = LogWriter(config.log.dir, dimension, clock, meta)

@@ -1,0 +1,119 @@
+"""Steering an instrument: range, hold, release, control temperatures and dtrange, by command, by
+config and over real UDP in battle mode; conditioning filter answers on the performer."""
+
+from __future__ import annotations
+
+import socket
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from foretell.config import RunConfig, config_from_dict, override
+from foretell.errors import ConfigError
+from foretell.io.osc_codec import decode_packet, encode_floats
+from foretell.perform import control
+from foretell.perform.session import build_session, start_engine
+from tests.fixtures import random_model_file
+from tests.osc_peers import udp_peer
+from tests.perform.helpers import instrument, play
+
+STEER = (
+    ("/foretell/range", [0, 0.2, 0.4]),
+    ("/foretell/hold", [1, 0.5]),
+    ("/foretell/dtrange", [0.05, 0.1]),
+)
+TIMING = 0.01  # seconds: arrival jitter allowed over loopback on a shared machine
+
+
+def test_constraints_shape_what_battle_plays() -> None:
+    inst, clock, sink = instrument("battle", timescale=2.0)
+    for command in (
+        control.SetRange(0, 0.2, 0.4),
+        control.Hold(1, 0.5),
+        control.SetDtRange(0.05, 0.1),
+    ):
+        inst.on_command(command)
+    clock.advance(5.0)
+    events = [e for e in sink.events if e.source == "model"]
+    assert len(events) > 40
+    values = np.array([e.values for e in events])
+    assert ((values[:, 0] >= 0.2) & (values[:, 0] <= 0.4)).all() and (values[:, 1] == 0.5).all()
+    assert values[:, 2].std() > 0.01  # the free control still moves
+    played = np.diff([e.t for e in events])  # as played: model dt x timescale
+    assert played.min() >= 0.05 - 1e-9 and played.max() <= 0.1 + 1e-9
+    inst.on_command(control.Release(1))
+    inst.on_command(control.Unconstrain())
+    assert not inst.settings.constraints.active
+
+
+def test_a_control_the_instrument_lacks_is_one_rejection() -> None:
+    inst, _, _ = instrument("battle")
+    inst.on_command(control.SetRange(3, 0.0, 1.0))  # controls are 0, 1, 2
+    assert inst.rejections.counts["bad_command"] == 1 and not inst.settings.constraints.active
+
+
+def test_filter_answers_can_hold_what_the_performer_touches() -> None:
+    inst, clock, sink = instrument("filter", condition_on=(0,))
+    play(inst, clock, 10)
+    users = [e for e in sink.events if e.source == "user"]  # none: thru is off
+    answers = sink.events
+    assert not users and len(answers) == 10
+    expected = [0.1 + 0.8 * (i % 5) / 4 for i in range(10)]
+    assert [a.values[0] for a in answers] == pytest.approx(expected)
+
+
+def test_steering_from_the_config(tmp_path: Path) -> None:
+    model = random_model_file(tmp_path / "m.ftm", units=16)
+    table = {"ranges": [[0, 0.1, 0.3]], "holds": [[2, 0.9]], "dt_range": [0.02, 0.5]}
+    config = config_from_dict({"model": {"file": str(model)}, "interaction": table})
+    constraints = build_session(config).instrument.settings.constraints
+    assert constraints.ranges == {0: (0.1, 0.3)} and constraints.holds == {2: 0.9}
+    assert constraints.dt_range == (0.02, 0.5)
+    bad = r"interaction.ranges = \[0.0, 0.5, 0.1\] is invalid .range: low 0.5"
+    with pytest.raises(ConfigError, match=bad):
+        config_from_dict({"interaction": {"ranges": [[0, 0.5, 0.1]]}})
+    wide = config_from_dict({"model": {"file": str(model)}, "interaction": {"holds": [[7, 0.5]]}})
+    with pytest.raises(ConfigError, match="hold: control 7 does not exist"):
+        build_session(wide)
+
+
+def test_battle_over_real_udp_obeys_every_constraint(tmp_path: Path) -> None:
+    peer = udp_peer()
+    model = random_model_file(tmp_path / "m.ftm", units=16)
+    config = override(RunConfig(), "model", file=model, seed=0)
+    config = override(config, "interaction", mode="battle")
+    config = override(
+        config, "osc", listen_host="127.0.0.1", listen_port=0, send_port=peer.getsockname()[1]
+    )
+    with (
+        start_engine(override(config, "log", dir=tmp_path)) as engine,
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as steer,
+    ):
+        for address, args in STEER:
+            steer.sendto(encode_floats(address, args), engine.osc_address)
+        time.sleep(0.3)  # what was queued before the constraints plays out
+        _drain(peer, 0.05)
+        arrivals = _drain(peer, 2.0)
+        snap = engine.snapshot().instruments[0]
+    assert snap.rejected == {}
+    values = np.array([v for _, v in arrivals])
+    assert len(values) > 15
+    assert ((values[:, 0] >= 0.2) & (values[:, 0] <= 0.4)).all()
+    assert np.allclose(values[:, 1], 0.5) and values[:, 2].std() > 0.01
+    gaps = np.diff([t for t, _ in arrivals])
+    assert gaps.min() > 0.05 - TIMING and gaps.max() < 0.1 + TIMING
+
+
+def _drain(sock: socket.socket, seconds: float) -> list[tuple[float, list[float]]]:
+    found = []
+    end = time.monotonic() + seconds
+    while (left := end - time.monotonic()) > 0:
+        sock.settimeout(left)
+        try:
+            data = sock.recv(65536)
+        except TimeoutError:
+            break
+        found.append((time.monotonic(), [float(v) for v in decode_packet(data)[0][1]]))  # type: ignore[arg-type]
+    return found
