@@ -3,6 +3,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -73,3 +74,29 @@ def test_generate_writes_a_valid_reproducible_performance(tmp_path: Path) -> Non
     values = np.array(rows[1:], dtype=float)
     assert values.shape == (200, 4)
     assert (values[:, 0] > 0).all() and ((values[:, 1:] >= 0) & (values[:, 1:] <= 1)).all()
+
+
+def test_trace_under_constraints_counts_events_outside(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    performance = np.column_stack([rng.lognormal(-3.5, 0.5, 300), rng.random((300, 3))])
+    data = tmp_path / "d.npz"
+    save_dataset(data, [performance])
+    model = save_model(tmp_path / "m.ftm", random_model(units=16))
+    plain = _trace_json(model, data)
+    held = _trace_json(model, data, "--hold", "1=0.5", "--range", "0=0.25:0.75")
+    assert plain["outside"] == 0 and plain["events"] == 299
+    inside = int(((performance[1:, 1] >= 0.25) & (performance[1:, 1] <= 0.75)).sum())
+    assert held["events"] == inside and held["outside"] == 299 - inside
+    assert np.isfinite(held["mean_nll"]) and held["mean_nll"] != plain["mean_nll"]
+    bad = subprocess.run(
+        [sys.executable, "-m", "foretell", "trace", str(model), str(data), "--hold", "9=0.5"],
+        capture_output=True,
+        text=True,
+    )
+    assert bad.returncode == 1 and "--hold: hold: control 9 does not exist" in bad.stderr
+
+
+def _trace_json(model: Path, data: Path, *flags: str) -> dict[str, Any]:
+    command = [sys.executable, "-m", "foretell", "trace", str(model), str(data), "--json", *flags]
+    result = subprocess.run(command, capture_output=True, text=True, check=True)
+    return json.loads(result.stdout)  # type: ignore[no-any-return]

@@ -9,10 +9,14 @@ import click
 import numpy as np
 
 from foretell.data.dataset import load_dataset
+from foretell.errors import ConfigError, ControlError
+from foretell.model.constraints import Constraints
 from foretell.model.fileformat import load_model, read_metadata
 from foretell.model.generate import generate_performance, write_performance_csv
 from foretell.model.runtime import Runtime, load_runtime
 from foretell.model.trace import trace_dataset
+from foretell.perform import steering
+from foretell.perform.control import parse_command
 
 
 @click.command()
@@ -49,17 +53,67 @@ def info(model: Path, as_json: bool) -> None:
         click.echo(f"  {key}: {json.dumps(value) if isinstance(value, dict | list) else value}")
 
 
+def constraints_from_flags(
+    holds: tuple[str, ...], ranges: tuple[str, ...], dtrange: str | None, controls: int
+) -> Constraints:
+    """``--hold I=V``, ``--range I=LO:HI``, ``--dtrange LO:HI`` as constraints, each checked as
+    its OSC verb is (``ConfigError`` naming the flag)."""
+    commands: list[tuple[str, str, list[object]]] = []
+    try:
+        for text in holds:
+            index, value = text.split("=")
+            commands.append(("--hold", "hold", [float(index), float(value)]))
+        for text in ranges:
+            index, bounds = text.split("=")
+            low, high = bounds.split(":")
+            commands.append(("--range", "range", [float(index), float(low), float(high)]))
+        if dtrange is not None:
+            low, high = dtrange.split(":")
+            commands.append(("--dtrange", "dtrange", [float(low), float(high)]))
+    except ValueError:
+        raise ConfigError("--hold takes I=V, --range I=LO:HI and --dtrange LO:HI") from None
+    constraints = Constraints()
+    for flag, verb, args in commands:
+        try:
+            command = parse_command(verb, args)
+            constraints = steering.apply(constraints, command, controls)  # type: ignore[arg-type]
+        except ControlError as exc:
+            raise ConfigError(f"{flag}: {exc}") from None
+    return constraints
+
+
 @click.command()
 @click.argument("model", type=click.Path(path_type=Path))
 @click.argument("data", type=click.Path(path_type=Path))
 @click.option("--out", type=click.Path(path_type=Path), help="Write raw outputs and NLLs (.npz).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--clip", is_flag=True, help="Clip out-of-range controls instead of refusing.")
-def trace(model: Path, data: Path, out: Path | None, as_json: bool, clip: bool) -> None:
-    """Score every next event of DATA under MODEL, one step at a time from a fresh state."""
+@click.option(
+    "--hold", "holds", multiple=True, metavar="I=V", help="Score with control I held at V."
+)
+@click.option(
+    "--range", "ranges", multiple=True, metavar="I=LO:HI", help="Score with control I in [LO, HI]."
+)
+@click.option("--dtrange", metavar="LO:HI", help="Score with the interval in [LO, HI] seconds.")
+def trace(
+    model: Path,
+    data: Path,
+    out: Path | None,
+    as_json: bool,
+    clip: bool,
+    holds: tuple[str, ...],
+    ranges: tuple[str, ...],
+    dtrange: str | None,
+) -> None:
+    """Score every next event of DATA under MODEL, one step at a time from a fresh state.
+
+    With --hold/--range/--dtrange the NLL is that of the constrained model (held controls
+    conditioned on, ranges truncated; a normalised density), and events outside a range are
+    counted apart."""
     runtime = load_runtime(model)
     dataset = load_dataset(data, clip=clip)
-    result = trace_dataset(runtime, dataset)
+    constraints = constraints_from_flags(holds, ranges, dtrange, runtime.spec.dimension - 1)
+    result = trace_dataset(runtime, dataset, constraints)
     if out is not None:
         result.save(out)
     summary = result.summary()
@@ -69,6 +123,7 @@ def trace(model: Path, data: Path, out: Path | None, as_json: bool, clip: bool) 
         click.echo(
             f"{summary['events']} events scored over {summary['performances']} performances: "
             f"mean NLL {summary['mean_nll']:.4f} nats/event (data space)"
+            + (f"; {summary['outside']} outside the constraints" if summary["outside"] else "")
         )
 
 

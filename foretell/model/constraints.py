@@ -187,6 +187,25 @@ def exact(event: list[float], constraints: Constraints) -> list[float]:
     return event
 
 
+def log_likelihood(spec: ModelSpec, raw: np.ndarray, event: np.ndarray, plan_: Plan) -> float:
+    """Data-space ``log p(event)`` under the constrained model (nats; ``-inf`` outside a range).
+
+    The held controls are conditioned on, so their values in ``event`` are not scored; the
+    Jacobian of the transform is counted for the free dimensions only. Like sampling, this is
+    the learned components' mixture, without the scoring floor (``foretell.model.mixture``).
+    """
+    t = spec.transform
+    z = t.to_net(event[None, :])[0].astype(np.float64)
+    for dim, value in plan_.held.items():
+        z[dim] = value
+    log_p = log_density(spec, raw, z, plan_)
+    free_controls = [d for d in range(1, spec.dimension) if d not in plan_.held]
+    jacobian = -float(sum(math.log(t.scale[d]) for d in [0, *free_controls]))
+    if t.dt_kind == "log":
+        jacobian -= math.log(float(event[0]) + t.dt_offset)
+    return log_p + jacobian
+
+
 def log_density(spec: ModelSpec, raw: np.ndarray, z: np.ndarray, plan_: Plan) -> float:
     """``log p(z_free | holds, box)`` in the network space (temperature 1); ``-inf`` outside."""
     k, d = spec.mixtures, spec.dimension

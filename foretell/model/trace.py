@@ -17,6 +17,8 @@ import numpy as np
 
 from foretell.data.dataset import Dataset
 from foretell.errors import DatasetError
+from foretell.model import constraints as steering
+from foretell.model.constraints import Constraints
 from foretell.model.runtime import Runtime
 
 
@@ -26,11 +28,15 @@ class TraceResult:
     nll: list[np.ndarray]  # per performance (n - 1,)
 
     def summary(self) -> dict[str, Any]:
-        scored = np.concatenate(self.nll) if self.nll else np.empty(0)
+        """Mean and median NLL over the scored events; events outside a constraint's range
+        (infinite NLL) are counted apart, not averaged."""
+        everything = np.concatenate(self.nll) if self.nll else np.empty(0)
+        scored = everything[np.isfinite(everything)]
         return {
             "mean_nll": float(scored.mean()) if scored.size else float("nan"),
             "median_nll": float(np.median(scored)) if scored.size else float("nan"),
             "events": int(scored.size),
+            "outside": int(everything.size - scored.size),
             "performances": len(self.nll),
         }
 
@@ -44,17 +50,28 @@ class TraceResult:
         np.savez_compressed(path, raw=objects(self.raw), nll=objects(self.nll))
 
 
-def trace_performance(runtime: Runtime, performance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Raw outputs ``(n, P)`` and next-event NLLs ``(n-1,)`` for one performance."""
+def trace_performance(
+    runtime: Runtime, performance: np.ndarray, constraints: Constraints | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Raw outputs ``(n, P)`` and next-event NLLs ``(n-1,)`` for one performance (under
+    ``constraints``: ``inf`` for an event outside a range, see ``foretell.model.constraints``)."""
     runtime.reset()
     raw = np.empty((len(performance), runtime.spec.mixture.params), dtype=np.float32)
     for i, event in enumerate(performance):
         raw[i] = runtime.predict(event)
-    log_p = runtime.log_likelihood(raw[:-1], performance[1:])
-    return raw, -log_p
+    if constraints is None or not constraints.active:
+        return raw, -runtime.log_likelihood(raw[:-1], performance[1:])
+    plan = steering.plan(runtime.spec, constraints)
+    log_p = [
+        steering.log_likelihood(runtime.spec, r, event, plan)
+        for r, event in zip(raw[:-1], performance[1:], strict=True)
+    ]
+    return raw, -np.array(log_p)
 
 
-def trace_dataset(runtime: Runtime, dataset: Dataset) -> TraceResult:
+def trace_dataset(
+    runtime: Runtime, dataset: Dataset, constraints: Constraints | None = None
+) -> TraceResult:
     if dataset.dimension != runtime.spec.dimension:
         raise DatasetError(
             f"{dataset.name} has dimension {dataset.dimension} but the model expects "
@@ -62,7 +79,7 @@ def trace_dataset(runtime: Runtime, dataset: Dataset) -> TraceResult:
         )
     raws, nlls = [], []
     for performance in dataset.performances:
-        raw, nll = trace_performance(runtime, performance)
+        raw, nll = trace_performance(runtime, performance, constraints)
         raws.append(raw)
         nlls.append(nll)
     return TraceResult(raws, nlls)

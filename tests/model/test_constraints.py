@@ -159,3 +159,27 @@ def test_a_runtime_samples_constrained_events_in_the_data_space_deterministicall
     assert ((first[:, 1] >= 0.2) & (first[:, 1] <= 0.3)).all() and (first[:, 3] == 0.75).all()
     assert ((first[:, 0] >= 0.05) & (first[:, 0] <= 0.2)).all()
     assert first[:, 2].std() > 0.01  # the free control still moves
+
+
+def test_the_data_space_likelihood_integrates_to_one_with_a_log_dt() -> None:
+    """The Jacobian of the free dimensions: integrate over dt through u = log(dt + offset)
+    (the components sit far above log(offset), so no mass falls on dt <= 0)."""
+    rng = np.random.default_rng(11)
+    transform = DataTransform("log", 0.04, (0.0, 0.5, 0.5), (0.3, 0.25, 0.3))
+    spec = ModelSpec(D, 1, 4, K, transform)
+    mu = np.column_stack([rng.normal(0, 0.5, K), rng.normal(0, 0.5, (K, 2))])
+    sigma = rng.uniform(0.3, 0.8, (K, D))
+    raw = np.concatenate([mu.ravel(), sigma.ravel(), rng.normal(0, 1, K)]).astype(np.float32)
+    plan = steering.plan(spec, Constraints(ranges={0: (0.25, 0.75)}, holds={1: 0.6}))
+    us = np.linspace(-0.3 * 8, 0.3 * 8, 281)  # log(dt + offset): +-8 spreads of the transform
+    xs = np.linspace(0.25, 0.75, 61)
+    total = 0.0
+    for u in us:
+        dt = math.exp(u) - 0.04
+        if dt <= 0:
+            continue
+        row = [
+            math.exp(steering.log_likelihood(spec, raw, np.array([dt, x, 0.1]), plan)) for x in xs
+        ]
+        total += np.trapezoid(row, xs) * (dt + 0.04) * (us[1] - us[0])
+    assert total == pytest.approx(1.0, abs=5e-3)
