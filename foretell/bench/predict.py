@@ -7,7 +7,10 @@ the same model in PyTorch does the same step one event at a time with its state 
 Sampling alone is timed too, and ``peak_rss_mb`` is the peak RSS of a fresh process that loads an
 s model and performs with it (``foretell.bench.memory``, which also adds ``bench memory``).
 Weights are random (a torch-initialised model when torch is present),
-which costs exactly what trained weights cost. This measures; it asserts nothing.
+which costs exactly what trained weights cost. ``--constraints`` also times the step under the
+steering constraints a performer would set (``STEERED``: a range, a held control, a dtrange),
+interleaved step by step with the plain one so both see the same machine; the ratio of their
+medians is the cost of steering. This measures; it asserts nothing.
 """
 
 from __future__ import annotations
@@ -22,11 +25,13 @@ import numpy as np
 
 from foretell.bench.memory import peak_rss
 from foretell.bench.registry import register
+from foretell.model.constraints import Constraints
 from foretell.model.fileformat import ModelFile, ModelSpec
 from foretell.model.runtime import Runtime
 from foretell.model.transform import DEFAULT_DT_OFFSET, DataTransform
 
 WARMUP = 200
+STEERED = Constraints(ranges={0: (0.2, 0.6)}, holds={1: 0.5}, dt_range=(0.02, 0.5))
 
 
 def bench_spec(units: int, dimension: int, layers: int, mixtures: int) -> ModelSpec:
@@ -63,6 +68,27 @@ def _time_steps(
     return times / 1e6
 
 
+def _time_interleaved(
+    plain: Callable[[np.ndarray], np.ndarray],
+    steered: Callable[[np.ndarray], np.ndarray],
+    first: np.ndarray,
+    steps: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Milliseconds per call of each step, the two alternating call by call (after a warm-up)."""
+    a = b = first
+    for _ in range(WARMUP):
+        a, b = plain(a), steered(b)
+    times = np.empty((2, steps))
+    clock = time.perf_counter_ns
+    for i in range(steps):
+        start = clock()
+        a = plain(a)
+        middle = clock()
+        b = steered(b)
+        times[:, i] = middle - start, clock() - middle
+    return times[0] / 1e6, times[1] / 1e6
+
+
 def _percentiles(prefix: str, times: np.ndarray) -> dict[str, float]:
     return {
         f"{prefix}p50_ms": round(float(np.percentile(times, 50)), 5),
@@ -92,8 +118,31 @@ def _torch_step(
     return step, torch.get_num_threads()
 
 
+def bench_steered(
+    runtime: Runtime, steered: Runtime, first: np.ndarray, steps: int
+) -> dict[str, Any]:
+    """The plain and the constrained step side by side (two runtimes of one model)."""
+    dimension = runtime.spec.dimension
+    constraints = STEERED if dimension > 2 else Constraints(ranges={0: (0.2, 0.6)})
+    plain, constrained = _time_interleaved(
+        lambda e: runtime.sample(runtime.predict(e)),
+        lambda e: steered.sample(steered.predict(e), 1.0, 1.0, constraints),
+        first,
+        steps,
+    )
+    result = _percentiles("plain_", plain) | _percentiles("constrained_", constrained)
+    result["constrained_ratio"] = round(result["constrained_p50_ms"] / result["plain_p50_ms"], 2)
+    return result
+
+
 def bench_predict(
-    units: int, dimension: int, layers: int = 2, mixtures: int = 5, steps: int = 2000, seed: int = 0
+    units: int,
+    dimension: int,
+    layers: int = 2,
+    mixtures: int = 5,
+    steps: int = 2000,
+    seed: int = 0,
+    constraints: bool = False,
 ) -> dict[str, Any]:
     """Time the NumPy step, sampling alone and the torch step; one dict of figures."""
     rng = np.random.default_rng(seed)
@@ -118,6 +167,8 @@ def bench_predict(
     )
     raw = runtime.predict(first).copy()
     result |= _percentiles("sample_", _time_steps(lambda e: runtime.sample(raw), first, steps))
+    if constraints:
+        result |= bench_steered(runtime, Runtime(model, np.random.default_rng(seed)), first, steps)
     try:
         torch_step, threads = _torch_step(model, runtime)
     except ImportError:
@@ -142,12 +193,19 @@ def bench_predict(
 @click.option("--layers", default=2, show_default=True, type=click.IntRange(1))
 @click.option("--mixtures", default=5, show_default=True, type=click.IntRange(1))
 @click.option("--steps", default=2000, show_default=True, type=click.IntRange(100))
+@click.option("--constraints", is_flag=True, help="Also time the step under steering constraints.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def predict(
-    units: int, dimension: int, layers: int, mixtures: int, steps: int, as_json: bool
+    units: int,
+    dimension: int,
+    layers: int,
+    mixtures: int,
+    steps: int,
+    constraints: bool,
+    as_json: bool,
 ) -> None:
     """Time one performance step (runtime.predict + sample) against the PyTorch model."""
-    result = bench_predict(units, dimension, layers, mixtures, steps)
+    result = bench_predict(units, dimension, layers, mixtures, steps, constraints=constraints)
     if as_json:
         click.echo(json.dumps(result))
         return
@@ -160,6 +218,12 @@ def predict(
         f"  peak RSS of a process that loads an s model and performs: "
         f"{result['peak_rss_mb']:.1f} MB (NumPy alone: {result['numpy_only_rss_mb']:.1f} MB)"
     )
+    if constraints:
+        click.echo(
+            f"  under constraints (range, hold, dtrange), interleaved with the plain step: "
+            f"p50 {result['constrained_p50_ms']:.4f} ms against {result['plain_p50_ms']:.4f} ms "
+            f"({result['constrained_ratio']}x)"
+        )
     if result["torch_p50_ms"] is None:
         click.echo(f"  {result['note']}")
     else:

@@ -31,7 +31,7 @@ from statistics import NormalDist
 import numpy as np
 
 from foretell.model.fileformat import ModelSpec
-from foretell.model.mixture import LOG_2PI, choose_component, log_softmax
+from foretell.model.mixture import LOG_2PI, log_softmax
 
 _UNIT = NormalDist()
 _SQRT2 = math.sqrt(2.0)
@@ -66,7 +66,7 @@ class Plan:
 
     held: dict[int, float]  # dimension -> z
     bounds: dict[int, tuple[float, float]]  # dimension -> (a, b) in z
-    temps: np.ndarray  # (D,) σ multipliers (sqrt of temperatures), 1 where none
+    temps: tuple[float, ...]  # (D,) σ multipliers (sqrt of temperatures), 1 where none
 
 
 def plan(spec: ModelSpec, constraints: Constraints) -> Plan:
@@ -83,10 +83,14 @@ def plan(spec: ModelSpec, constraints: Constraints) -> Plan:
         lo, hi = constraints.dt_range
         u = t.dt_to_net_units(np.array([max(lo, t.dt_min), max(hi, t.dt_min)]))
         bounds[0] = ((u[0] - loc[0]) / scale[0], (u[1] - loc[0]) / scale[0])
-    temps = np.ones(spec.dimension)
+    temps = [1.0] * spec.dimension
     for i, temp in constraints.control_temps.items():
         temps[i + 1] = math.sqrt(temp)
-    return Plan(held, bounds, temps)
+    return Plan(
+        {dim: float(z) for dim, z in held.items()},
+        {dim: (float(a), float(b)) for dim, (a, b) in bounds.items()},
+        tuple(temps),
+    )
 
 
 def _phi(x: float) -> float:
@@ -120,28 +124,51 @@ def _truncated(mu: float, sigma: float, a: float, b: float, uniform: float) -> f
     return min(max(mu + sigma * x, a), b)
 
 
+def _log_mass(a: float, b: float) -> float:
+    mass = _mass(a, b)
+    return math.log(mass) if mass > TINY_MASS else -1e30
+
+
 def conditioned_logits(
-    spec: ModelSpec, raw: np.ndarray, plan_: Plan, sigma_temp: float
-) -> np.ndarray:
-    """The component log-weights given the held values and the box (before π-temperature)."""
+    spec: ModelSpec, raw: list[float], plan_: Plan, sigma_temp: float
+) -> list[float]:
+    """The component log-weights given the held values and the box (before π-temperature).
+
+    Python floats throughout: for a handful of components that is several times faster than
+    NumPy on arrays this small (as ``foretell.model.mixture.sample_net``)."""
     k, d = spec.mixtures, spec.dimension
-    mu = raw[: k * d].reshape(k, d)
-    sigma = raw[k * d : 2 * k * d].reshape(k, d) * plan_.temps
-    logits = np.asarray(raw[2 * k * d :], dtype=np.float64).copy()
-    for dim, z in plan_.held.items():
-        s = sigma[:, dim].astype(np.float64)
-        logits += -0.5 * ((z - mu[:, dim]) / s) ** 2 - np.log(s)
+    temps = plan_.temps
+    logits = raw[2 * k * d :]
     spread = math.sqrt(sigma_temp)
-    for dim, (a, b) in plan_.bounds.items():
-        for m in range(k):
-            s = float(sigma[m, dim]) * spread
-            centre = float(mu[m, dim])
-            if s > 0:
-                mass = _mass((a - centre) / s, (b - centre) / s)
-            else:
-                mass = 1.0 if a <= centre <= b else 0.0
-            logits[m] += math.log(mass) if mass > TINY_MASS else -1e30
+    for m in range(k):
+        base, extra = m * d, 0.0
+        for dim, z in plan_.held.items():
+            s = raw[k * d + base + dim] * temps[dim]
+            extra += -0.5 * ((z - raw[base + dim]) / s) ** 2 - math.log(s)
+        for dim, (a, b) in plan_.bounds.items():
+            s = raw[k * d + base + dim] * temps[dim] * spread
+            centre = raw[base + dim]
+            if s > 0.0:
+                extra += _log_mass((a - centre) / s, (b - centre) / s)
+            elif not a <= centre <= b:
+                extra += -1e30
+        logits[m] += extra
     return logits
+
+
+def _choose(logits: list[float], pi_temp: float, uniform: float) -> int:
+    """``choose_component`` on a list of Python floats."""
+    top = max(logits)
+    if pi_temp <= 0.0:
+        return logits.index(top)
+    weights = [math.exp((v - top) / pi_temp) for v in logits]
+    threshold = uniform * sum(weights)
+    total = 0.0
+    for index, weight in enumerate(weights):
+        total += weight
+        if total > threshold:
+            return index
+    return len(weights) - 1
 
 
 def sample_net(
@@ -157,20 +184,22 @@ def sample_net(
     (the same draws as an unconstrained sample; a bounded dimension uses ``Φ(normal)``, itself
     uniform, for its inverse-CDF draw)."""
     k, d = spec.mixtures, spec.dimension
-    logits = conditioned_logits(spec, raw, plan_, sigma_temp)
-    m = choose_component(logits, pi_temp, uniform)
-    mu = raw[m * d : (m + 1) * d].tolist()
+    values = raw.tolist()
+    m = _choose(conditioned_logits(spec, values, plan_, sigma_temp), pi_temp, uniform)
     spread = math.sqrt(sigma_temp)
-    sigma = (raw[k * d + m * d : k * d + (m + 1) * d] * plan_.temps * spread).tolist()
+    temps, held, bounds = plan_.temps, plan_.held, plan_.bounds
     z = []
     for dim in range(d):
-        if dim in plan_.held:
-            z.append(plan_.held[dim])
-        elif dim in plan_.bounds:
-            a, b = plan_.bounds[dim]
-            z.append(_truncated(mu[dim], sigma[dim], a, b, _phi(normal[dim])))
+        if dim in held:
+            z.append(held[dim])
+            continue
+        mu = values[m * d + dim]
+        sigma = values[k * d + m * d + dim] * temps[dim] * spread
+        if dim in bounds:
+            a, b = bounds[dim]
+            z.append(_truncated(mu, sigma, a, b, _phi(normal[dim])))
         else:
-            z.append(mu[dim] + sigma[dim] * normal[dim])
+            z.append(mu + sigma * normal[dim])
     return z
 
 
@@ -213,8 +242,8 @@ def log_density(spec: ModelSpec, raw: np.ndarray, z: np.ndarray, plan_: Plan) ->
         if not a <= z[dim] <= b:
             return -math.inf
     mu = raw[: k * d].reshape(k, d).astype(np.float64)
-    sigma = (raw[k * d : 2 * k * d].reshape(k, d) * plan_.temps).astype(np.float64)
-    weights = log_softmax(conditioned_logits(spec, raw, plan_, 1.0))
+    sigma = raw[k * d : 2 * k * d].reshape(k, d).astype(np.float64) * np.array(plan_.temps)
+    weights = log_softmax(np.array(conditioned_logits(spec, raw.tolist(), plan_, 1.0)))
     free = [dim for dim in range(d) if dim not in plan_.held]
     diff = (z[free] - mu[:, free]) / sigma[:, free]
     normaliser = np.log(sigma[:, free]).sum(-1) + 0.5 * len(free) * LOG_2PI
