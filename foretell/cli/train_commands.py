@@ -100,13 +100,23 @@ def run_training(
 @click.option("--layers", type=click.IntRange(1), help="LSTM layers [default: from --size].")
 @click.option("--units", type=click.IntRange(1), help="LSTM units [default: from --size].")
 @click.option("--mixtures", type=click.IntRange(1), help="Mixture components [default: 5].")
-@click.option("--seq-len", type=click.IntRange(2), help="Steps per training window [default: 50].")
+@click.option("--seq-len", type=click.IntRange(2), help="Steps per training window [default: 25].")
 @click.option("--batch-size", type=click.IntRange(1), help="Windows per batch [default: 16].")
-@click.option("--epochs", type=click.IntRange(1), help="Most epochs to run [default: 500].")
+@click.option(
+    "--epochs",
+    type=click.IntRange(1),
+    help="Length of the learning-rate schedule, and the most epochs run [default: 25].",
+)
+@click.option(
+    "--epoch-events",
+    type=click.IntRange(1),
+    help="Most training events per epoch; bigger sets see a new random part each epoch "
+    "[default: 100000].",
+)
 @click.option(
     "--patience",
     type=click.IntRange(1),
-    help="Stop after this many epochs without a better validation NLL [default: 20].",
+    help="Stop after this many epochs without a better validation NLL [default: 10].",
 )
 @click.option(
     "--lr",
@@ -244,13 +254,28 @@ def demo(
     data = bundled_dataset_path()
     reused = not retrain and _reusable(model_path, data)
     if not reused:
-        click.echo(f"training a small model on {data.name} (size s, a few seconds)...")
-        run_training(data, training_config("s", seed=seed), model_path)
+        config = training_config("s", seed=seed)
+        click.echo(f"training a small model on {data.name} ({_expected(data, config)})...")
+        run_training(data, config, model_path)
     demo_run = generate_demo(model_path, out_dir, steps, seed)
     for line in summarise(demo_run, reused):
         click.echo(line)
     if phrases or dashboard_port is not None:
         _live_demo(model_path, out_dir, max(phrases, 1), dashboard_port)
+
+
+def _expected(data: Path, config: TrainConfig) -> str:
+    """The demo's promise, for this machine: size, expected seconds, the CPUs it has now."""
+    from foretell.train.demo import expected_training_seconds
+    from foretell.train.threads import free_cpus
+
+    threads = free_cpus()
+    events = min(load_dataset(data).events, config.epoch_events or 1 << 62)
+    seconds = expected_training_seconds(events, config.units, config.epochs, threads)
+    return (
+        f"size s, {config.epochs} epochs: about {seconds:.0f} s here with {threads} free "
+        f"CPU{'s' if threads > 1 else ''}, longer if the machine is busy"
+    )
 
 
 def _live_demo(model_path: Path, out_dir: Path, phrases: int, dashboard_port: int | None) -> None:

@@ -95,3 +95,34 @@ def test_whole_segments_start_at_each_segment() -> None:
     assert batch.x.shape == (len(perfs), max(len(p) for p in perfs) - 1, 4)
     assert batch.mask.sum() == segments.targets
     np.testing.assert_array_equal(batch.x[:, 0], segments.z[segments.starts])
+
+
+def test_a_capped_epoch_is_a_new_random_part_of_the_data() -> None:
+    segments, _ = _segments()
+    rng = np.random.default_rng(0)
+    cap = segments.targets // 4
+
+    def targets_of(batches: list) -> np.ndarray:
+        return _sorted_rows(np.concatenate([b.y[b.mask > 0] for b in batches]))
+
+    first = list(epoch_batches(segments, 25, 4, rng, max_events=cap))
+    second = list(epoch_batches(segments, 25, 4, rng, max_events=cap))
+    for batches in (first, second):
+        scored = int(sum(b.mask.sum() for b in batches))
+        assert cap - 25 < scored <= cap  # whole windows, up to the cap
+    assert not np.array_equal(targets_of(first), targets_of(second))
+    uncapped = list(epoch_batches(segments, 25, 4, rng, max_events=10 * segments.targets))
+    assert int(sum(b.mask.sum() for b in uncapped)) == segments.targets
+
+
+def test_the_test_split_is_fixed_and_apart_from_what_training_gets() -> None:
+    from foretell.train.batches import split_test
+
+    perfs = [np.asarray(p, np.float32) for p in bundled_performances(600)]
+    many = Dataset(tuple(p[i : i + 60] for p in perfs for i in range(0, 600, 60)), 4, "many")
+    first, again = split_test(many), split_test(many)
+    assert first.by == "performance" and len(first.test) >= 1
+    assert [t.tobytes() for t in first.test] == [t.tobytes() for t in again.test]
+    held = {t.tobytes() for t in first.test}
+    assert not held & {p.tobytes() for p in first.trainable.performances}
+    assert first.trainable.events + sum(map(len, first.test)) == many.events

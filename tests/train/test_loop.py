@@ -129,3 +129,25 @@ def test_default_dt_offset_is_what_training_uses() -> None:
     from foretell.model.transform import DEFAULT_DT_OFFSET
 
     assert TrainConfig().dt_offset == DEFAULT_DT_OFFSET == 0.04
+
+
+def test_cosine_schedule_warms_up_then_falls_to_the_floor() -> None:
+    from foretell.train.loop import scheduled_rate
+
+    config = TrainConfig(epochs=20, warmup_epochs=1.0, lr_min=1e-4)
+    peak = 1e-2
+    assert scheduled_rate(config, peak, 0.0) == pytest.approx(1e-4)
+    assert scheduled_rate(config, peak, 0.5) == pytest.approx((1e-4 + 1e-2) / 2)
+    assert scheduled_rate(config, peak, 1.0) == pytest.approx(peak)
+    assert scheduled_rate(config, peak, 10.5) == pytest.approx((1e-4 + 1e-2) / 2)
+    assert scheduled_rate(config, peak, 20.0) == pytest.approx(1e-4)
+    rates = [scheduled_rate(config, peak, p / 10) for p in range(10, 201)]
+    assert all(a >= b for a, b in zip(rates, rates[1:], strict=False))
+
+
+def test_training_follows_the_schedule_and_records_it(dataset: Dataset) -> None:
+    config = replace(SMALL, epochs=4, patience=4, warmup_epochs=1.0)
+    history = train(dataset, config).history
+    rates = [r.learning_rate for r in history]  # the last step's rate of each epoch
+    assert rates[0] > rates[1] > rates[2] > rates[3] >= config.lr_min
+    assert 0.8 * initial_learning_rate(config) < rates[0] <= initial_learning_rate(config)
