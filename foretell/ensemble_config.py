@@ -24,6 +24,8 @@ differs. ``foretell.perform.ensemble`` resolves it into a per-instrument ``RunCo
     log_dir = "logs/lead"          # default: [log] dir / NAME
     listen_to = ["bass"]           # also take these instruments' events as input (see below)
     batch = true                   # step with the others sharing its model file, per wake-up
+    ranges = [[0, 0.2, 0.8]]       # [interaction] ranges, holds, control_temps, dt_range and
+    holds = [[1, 0.5]]             # condition_on: this instrument's steering
 
     [instrument.lead.midi]         # its own MIDI, [serial] and [websocket]: the keys of the
     inputs = ["Keystep"]           # top-level sections (foretell.io.transport_config)
@@ -83,6 +85,11 @@ class InstrumentConfig:
     log_dir: Path | None = None
     listen_to: tuple[str, ...] = ()
     batch: bool = True
+    ranges: tuple[tuple[float, ...], ...] | None = None  # [interaction] steering keys
+    holds: tuple[tuple[float, ...], ...] | None = None
+    control_temps: tuple[tuple[float, ...], ...] | None = None
+    dt_range: tuple[float, ...] | None = None
+    condition_on: tuple[int, ...] | None = None
     midi: MidiConfig | None = None
     serial: SerialConfig | None = None
     websocket: WebSocketConfig | None = None

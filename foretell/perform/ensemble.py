@@ -71,6 +71,11 @@ def resolve(config: RunConfig, inst: InstrumentConfig, index: int) -> RunConfig:
         timescale=inst.timescale,
         input_thru=inst.input_thru,
         dimension=inst.dimension,
+        ranges=inst.ranges,
+        holds=inst.holds,
+        control_temps=inst.control_temps,
+        dt_range=inst.dt_range,
+        condition_on=inst.condition_on,
     )
     osc = config.osc
     out = override(

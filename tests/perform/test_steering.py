@@ -117,3 +117,21 @@ def _drain(sock: socket.socket, seconds: float) -> list[tuple[float, list[float]
             break
         found.append((time.monotonic(), [float(v) for v in decode_packet(data)[0][1]]))  # type: ignore[arg-type]
     return found
+
+
+def test_each_instrument_of_an_ensemble_has_its_own_steering(tmp_path: Path) -> None:
+    from foretell.perform.ensemble import build_ensemble
+
+    model = random_model_file(tmp_path / "m.ftm", units=16)
+    config = config_from_dict(
+        {
+            "model": {"file": str(model)},
+            "osc": {"listen_port": 0},
+            "log": {"enabled": False},
+            "instrument": {"lead": {"holds": [[1, 0.5]]}, "bass": {"dt_range": [0.1, 0.2]}},
+        }
+    )
+    engine = build_ensemble(config).engine
+    assert engine.instrument("lead").settings.constraints.holds == {1: 0.5}
+    assert engine.instrument("bass").settings.constraints.dt_range == (0.1, 0.2)
+    assert not engine.instrument("bass").settings.constraints.holds
