@@ -31,7 +31,7 @@ from statistics import NormalDist
 import numpy as np
 
 from foretell.model.fileformat import ModelSpec
-from foretell.model.mixture import LOG_2PI, log_softmax
+from foretell.model.mixture import LOG_2PI, choose_component, log_softmax
 
 _UNIT = NormalDist()
 _SQRT2 = math.sqrt(2.0)
@@ -156,21 +156,6 @@ def conditioned_logits(
     return logits
 
 
-def _choose(logits: list[float], pi_temp: float, uniform: float) -> int:
-    """``choose_component`` on a list of Python floats."""
-    top = max(logits)
-    if pi_temp <= 0.0:
-        return logits.index(top)
-    weights = [math.exp((v - top) / pi_temp) for v in logits]
-    threshold = uniform * sum(weights)
-    total = 0.0
-    for index, weight in enumerate(weights):
-        total += weight
-        if total > threshold:
-            return index
-    return len(weights) - 1
-
-
 def sample_net(
     spec: ModelSpec,
     raw: np.ndarray,
@@ -185,7 +170,7 @@ def sample_net(
     uniform, for its inverse-CDF draw)."""
     k, d = spec.mixtures, spec.dimension
     values = raw.tolist()
-    m = _choose(conditioned_logits(spec, values, plan_, sigma_temp), pi_temp, uniform)
+    m = choose_component(conditioned_logits(spec, values, plan_, sigma_temp), pi_temp, uniform)
     spread = math.sqrt(sigma_temp)
     temps, held, bounds = plan_.temps, plan_.held, plan_.bounds
     z = []

@@ -82,9 +82,9 @@ def log_density(
     return (top + np.log(np.exp(weighted - top).sum(axis=-1, keepdims=True)))[..., 0]
 
 
-def choose_component(logits: np.ndarray, pi_temp: float, uniform: float) -> int:
+def choose_component(logits: np.ndarray | list[float], pi_temp: float, uniform: float) -> int:
     """Draw a component index from ``softmax(logits / pi_temp)`` using one uniform in [0, 1)."""
-    values = logits.tolist()
+    values = logits.tolist() if isinstance(logits, np.ndarray) else logits
     top = max(values)
     if pi_temp <= 0.0:
         return values.index(top)
