@@ -30,6 +30,7 @@ import numpy as np
 
 from foretell.events import Event
 from foretell.model.fileformat import ModelSpec
+from foretell.perform import steering
 from foretell.perform.instrument import InstrumentSnapshot
 from foretell.perform.modes import MODES
 
@@ -143,6 +144,7 @@ def state_message(
             "threshold": s.threshold,
             "timescale": s.timescale,
             "thru": s.input_thru,
+            "constraints": steering.describe(s.constraints),
             "dimension": snap.dimension,
             "model": model_info(snap.model, spec),
             "counts": {
