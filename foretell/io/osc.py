@@ -37,9 +37,9 @@ log = logging.getLogger(__name__)
 RECEIVE_BUFFER = 1 << 22  # bytes: absorbs bursts while the loop is busy
 MAX_DATAGRAM = 65536
 DRAIN_LIMIT = 512  # datagrams per wake-up, so one flood cannot starve the loop
-WAKEUP_BUDGET = 0.002  # seconds of reading per wake-up; the rest waits in the socket buffer
+WAKEUP_BUDGET = 0.001  # seconds of reading per wake-up; the rest waits in the socket buffer
 SLOW_WAKEUP = 0.005  # seconds: a wake-up longer than this is counted
-ROUTED_LIMIT = 64  # messages handled per wake-up (each input is logged and fed to a model)
+ROUTED_LIMIT = 32  # messages handled per wake-up (each input is logged and fed to a model)
 
 
 # -- routing ------------------------------------------------------------------------------------
