@@ -79,7 +79,7 @@ say "3. the wheel"
 .venv/bin/python -m build -q --wheel --outdir dist . > "$work/build.log" 2>&1 \
   || { cat "$work/build.log"; exit 1; }
 if grep -iE "deprecat|license" "$work/build.log"; then say "build warnings above"; exit 1; fi
-.venv/bin/twine check --strict dist/*.whl
+.venv/bin/python -m twine check --strict dist/*.whl
 wheel="$(ls dist/foretell-*.whl)"
 fresh_venv "$work/wheel-venv"
 if [ "$full" = 1 ]; then
@@ -93,5 +93,6 @@ if [ "$full" = 1 ]; then rm "$work/elsewhere/demo-out/demo-model.ftm"; fi
 (cd "$work/elsewhere" && "$work/wheel-venv/bin/foretell" demo --phrases 1 --steps 100) \
   > "$work/wheel-demo.log" 2>&1 || { cat "$work/wheel-demo.log"; exit 1; }
 grep -q "live call-and-response over OSC" "$work/wheel-demo.log"
-"$work/wheel-venv/bin/python" -c 'import foretell, sys; sys.exit("/wheel-venv/" not in foretell.__file__)'
+(cd "$work/elsewhere" && "$work/wheel-venv/bin/python" -c \
+  'import foretell, sys; sys.exit(None if "/wheel-venv/" in foretell.__file__ else foretell.__file__)')
 say "ok: wheel $(basename "$wheel") $(du -k "$wheel" | cut -f1) KB"
