@@ -43,6 +43,7 @@ RANGES = {
     "value": Range(0.0, 1.0),
 }
 MAX_MODEL_DT = 60.0  # seconds: the longest interval the model may wait before its next event
+MIN_PLAYED_DT = 0.001  # seconds between the model's own events: 1,000 a second at most
 
 
 def check(setting: str, value: float) -> float:

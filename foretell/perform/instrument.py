@@ -38,7 +38,7 @@ from foretell.data.log import LogWriter
 from foretell.errors import ControlError
 from foretell.events import Event, InputRejected, OutOfRange, check_values
 from foretell.io.base import Sink
-from foretell.limits import MAX_MODEL_DT
+from foretell.limits import MAX_MODEL_DT, MIN_PLAYED_DT
 from foretell.model.constraints import Constraints
 from foretell.model.runtime import Runtime
 from foretell.perform import control, steering
@@ -481,7 +481,7 @@ class Instrument:
 
     def _schedule_next(self, previous: float, earliest: float | None = None) -> None:
         dt, values = self._sample()
-        due = previous + dt * self.settings.timescale
+        due = previous + max(dt * self.settings.timescale, MIN_PLAYED_DT)
         if earliest is not None:
             due = max(due, earliest)
         event = Event(due, dt, values, "model")

@@ -135,3 +135,14 @@ def test_each_instrument_of_an_ensemble_has_its_own_steering(tmp_path: Path) -> 
     assert engine.instrument("lead").settings.constraints.holds == {1: 0.5}
     assert engine.instrument("bass").settings.constraints.dt_range == (0.1, 0.2)
     assert not engine.instrument("bass").settings.constraints.holds
+
+
+def test_the_fastest_timescale_cannot_flood_the_synth() -> None:
+    """``/foretell/timescale 1e-9`` flooded the synth with ~20,000 events/s: now the range stops
+    at 0.05 and the model's own events are at least 1 ms apart."""
+    inst, clock, sink = instrument("battle", timescale=0.05)
+    inst.on_command(control.SetDtRange(0.0, 0.0001))  # the model's shortest intervals
+    clock.advance(1.0)
+    played = [e.t for e in sink.events if e.source == "model"]
+    assert 500 < len(played) <= 1001 and min(np.diff(played)) >= 0.001 - 1e-12
+    assert control.parse_command("timescale", [0.05]) == control.SetTimescale(0.05)
