@@ -65,10 +65,10 @@ def test_sigma_min_and_learning_rate_options_reach_the_model(
     assert result.exit_code == 0, result.output
     model = load_model(out)
     assert model.spec.sigma_min == 0.004 and model.info["learning_rate"] == 0.003
-    result = CliRunner().invoke(cli, common)  # defaults: from the data's 1/128 steps, and 1e-2
+    result = CliRunner().invoke(cli, common)  # defaults: from the data's 1/128 steps, and 2e-2
     assert result.exit_code == 0, result.output
     model = load_model(out)
-    assert 0.001 < model.spec.sigma_min < 0.01 and model.info["learning_rate"] == 0.01
+    assert 0.001 < model.spec.sigma_min < 0.01 and model.info["learning_rate"] == 0.02
     result = CliRunner().invoke(cli, [*common, "--sigma-min", "0"])
     assert result.exit_code != 0 and "--sigma-min" in result.output
 

@@ -122,7 +122,7 @@ def run_training(
     "--lr",
     "learning_rate",
     type=click.FloatRange(0, min_open=True),
-    help="Adam's initial learning rate [default: 0.01, times 256/units above 256 units].",
+    help="Adam's peak learning rate [default: 0.02, times 128/units above 128 units].",
 )
 @click.option(
     "--sigma-min",

@@ -3,8 +3,8 @@
 What the time to a good model depends on is the number of useful gradient steps: an epoch shows
 every training event once as a target (non-overlapping windows at a random offset, see
 ``foretell.train.batches``), in batches of 16 windows of 25 steps, with Adam. The learning rate
-follows a fixed schedule (``scheduled_rate``): a one-epoch linear warm-up to the peak (1e-2,
-lower above 256 units, ``initial_learning_rate``), then a half cosine down to ``lr_min`` at the
+follows a fixed schedule (``scheduled_rate``): a one-epoch linear warm-up to the peak (2e-2,
+lower above 128 units, ``initial_learning_rate``), then a half cosine down to ``lr_min`` at the
 last epoch, so a run's length is known when it starts and its end lands on a small step. What is
 validated and kept is an exponential average of the weights over about the last 100 steps
 (``average_decay``), which smooths out the noise of a high learning rate. Validation NLL (whole
@@ -55,7 +55,7 @@ log = logging.getLogger(__name__)
 _DEFAULT_SPEC = ModelSpec(2, 1, 1, 1, DataTransform("log", DEFAULT_DT_OFFSET, (0, 0), (1, 1)))
 DEFAULT_FLOOR_WEIGHT = _DEFAULT_SPEC.floor_weight
 DEFAULT_FLOOR_SIGMA = _DEFAULT_SPEC.floor_sigma
-REFERENCE_LEARNING_RATE, WIDEST_AT_REFERENCE_RATE = 1e-2, 256
+REFERENCE_LEARNING_RATE, WIDEST_AT_REFERENCE_RATE = 2e-2, 128
 StopReason = Literal["patience", "epochs", "interrupted"]
 Schedule = Literal["cosine", "plateau"]
 
@@ -71,7 +71,7 @@ class TrainConfig:
     batch_size: int = 16
     epochs: int = 25  # the cosine schedule's length, and the cap
     patience: int = 10
-    learning_rate: float | None = None  # None: 1e-2, lower above 256 units (initial_learning_rate)
+    learning_rate: float | None = None  # None: 2e-2, lower above 128 units (initial_learning_rate)
     schedule: Schedule = "cosine"  # "plateau": halve the LR when validation stalls (older)
     warmup_epochs: float = 1.0  # cosine: linear warm-up from lr_min over this many epochs
     epoch_events: int | None = 100_000  # most training targets per epoch (None: all)
@@ -117,15 +117,15 @@ class TrainConfig:
 
 
 def initial_learning_rate(config: TrainConfig) -> float:
-    """Adam's first learning rate: ``config.learning_rate``, else 1e-2, lowered above 256 units.
+    """Adam's peak learning rate: ``config.learning_rate``, else 2e-2, lowered above 128 units.
 
-    Adam moves every weight by about the learning rate per step, whatever the layer's width, and
-    a wider recurrent layer sums more of those moves: past 256 units 1e-2 is too large a step.
-    Wider layers get ``1e-2 * 256 / units`` (512: 5e-3). Measured, 2 layers, seed 0: 512 units on
-    LightPad 100k, validation NLL after 4 epochs -6.9 at 1e-2, -9.6 at 5e-3 (with the old
-    sigma_min of 1e-3, 1e-2 did not train at all); on LightPad 12k, best -8.77 at 1e-2, -9.05 at
-    5e-3. Narrower layers keep 1e-2: lowering it as ``sqrt(64 / units)`` cost 128 and 256 units
-    0.25 and 0.36 nats on LightPad 12k (-8.75 and -8.68 against -9.00 and -9.04).
+    The cosine schedule averages half its peak, so a 2e-2 peak keeps the mean step of the older
+    constant 1e-2 phase (measured, size s, 25 epochs, 25-step windows: LightPad 100k test NLL
+    -9.94 at a 2e-2 peak against -9.69 at 1e-2). Adam moves every weight by about the learning
+    rate per step, whatever the layer's width, and a wider recurrent layer sums more of those
+    moves: wider layers get ``2e-2 * 128 / units``, so 256 and 512 units keep the rates measured
+    for them under the constant schedule (1e-2 and 5e-3; 512 units on LightPad 100k, validation
+    NLL after 4 epochs -6.9 at 1e-2, -9.6 at 5e-3).
     """
     if config.learning_rate is not None:
         return config.learning_rate

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 
 import numpy as np
@@ -97,9 +98,10 @@ def test_sigma_min_comes_from_the_data_unless_given(dataset: Dataset, result: Tr
 
 
 def test_learning_rate_scales_with_width() -> None:
-    assert initial_learning_rate(TrainConfig(units=16)) == 1e-2
-    assert initial_learning_rate(TrainConfig(units=64)) == 1e-2
-    assert initial_learning_rate(TrainConfig(units=256)) == 1e-2
+    assert initial_learning_rate(TrainConfig(units=16)) == 2e-2
+    assert initial_learning_rate(TrainConfig(units=64)) == 2e-2
+    assert initial_learning_rate(TrainConfig(units=128)) == 2e-2
+    assert initial_learning_rate(TrainConfig(units=256)) == pytest.approx(1e-2)
     assert initial_learning_rate(TrainConfig(units=512)) == pytest.approx(5e-3)
     assert initial_learning_rate(TrainConfig(units=1024)) == pytest.approx(2.5e-3)
     assert initial_learning_rate(TrainConfig(units=512, learning_rate=0.02)) == 0.02
@@ -142,7 +144,7 @@ def test_cosine_schedule_warms_up_then_falls_to_the_floor() -> None:
     assert scheduled_rate(config, peak, 10.5) == pytest.approx((1e-4 + 1e-2) / 2)
     assert scheduled_rate(config, peak, 20.0) == pytest.approx(1e-4)
     rates = [scheduled_rate(config, peak, p / 10) for p in range(10, 201)]
-    assert all(a >= b for a, b in zip(rates, rates[1:], strict=False))
+    assert all(a >= b for a, b in itertools.pairwise(rates))
 
 
 def test_training_follows_the_schedule_and_records_it(dataset: Dataset) -> None:
