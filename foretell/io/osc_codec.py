@@ -34,6 +34,7 @@ _FORMAT = {"i": "i", "f": "f", "r": "I", "c": "I", "m": "4s", "h": "q", "d": "d"
 _CONSTANTS: dict[str, object] = {"T": True, "F": False, "N": None, "I": None}
 _VARIABLE = frozenset("sSb")
 KNOWN_TAGS = frozenset(_WIDTH) | frozenset(_CONSTANTS) | _VARIABLE
+KNOWN_TAG_BYTES = "".join(sorted(KNOWN_TAGS)).encode("ascii")
 
 Message = tuple[str, list[object]]
 
@@ -90,12 +91,11 @@ def _tags(data: bytes, offset: int) -> tuple[str, int]:
     raw, offset = _string(data, offset, "the type tags")
     if not raw.startswith(b","):
         raise OscDecodeError("the type tag string does not start with ','")
-    tags = raw[1:].decode("ascii", errors="replace")
-    unknown = set(tags) - KNOWN_TAGS
+    unknown = raw[1:].translate(None, KNOWN_TAG_BYTES)  # C speed, even for 64 kB of tags
     if unknown:
-        shown = "".join(sorted(unknown))[:8]
-        raise OscDecodeError(f"unsupported type tags {shown!r} (in ,{tags[:24]})")
-    return tags, offset
+        shown = "".join(sorted(set(unknown[:4096].decode("latin-1"))))[:8]
+        raise OscDecodeError(f"unsupported type tags {shown!r} (in {raw[:24].decode('latin-1')!r})")
+    return raw[1:].decode("ascii"), offset
 
 
 def _variable(data: bytes, tag: str, offset: int) -> tuple[object, int]:
