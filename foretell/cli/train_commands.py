@@ -101,7 +101,7 @@ def run_training(
 @click.option("--units", type=click.IntRange(1), help="LSTM units [default: from --size].")
 @click.option("--mixtures", type=click.IntRange(1), help="Mixture components [default: 5].")
 @click.option("--seq-len", type=click.IntRange(2), help="Steps per training window [default: 25].")
-@click.option("--batch-size", type=click.IntRange(1), help="Windows per batch [default: 16].")
+@click.option("--batch-size", type=click.IntRange(1), help="Windows per batch [default: 8].")
 @click.option(
     "--epochs",
     type=click.IntRange(1),

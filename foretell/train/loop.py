@@ -2,7 +2,7 @@
 
 What the time to a good model depends on is the number of useful gradient steps: an epoch shows
 every training event once as a target (non-overlapping windows at a random offset, see
-``foretell.train.batches``), in batches of 16 windows of 25 steps, with Adam. The learning rate
+``foretell.train.batches``), in batches of 8 windows of 25 steps, with Adam. The learning rate
 follows a fixed schedule (``scheduled_rate``): a one-epoch linear warm-up to the peak (2e-2,
 lower above 128 units, ``initial_learning_rate``), then a half cosine down to ``lr_min`` at the
 last epoch, so a run's length is known when it starts and its end lands on a small step. What is
@@ -21,8 +21,10 @@ seed 0, a fixed test set of performance tails; one thread each, CPU time per epo
 - a 20-epoch cosine with 50-step windows gets only -7.75 (14 steps an epoch are too few); 25-step
   windows double the steps for 1.33x the CPU per epoch: 20 epochs -8.43, 30 epochs -8.57; 16-step
   windows (1.8x the CPU) are no better (-8.45, -8.55); batches of 32 (half the steps) -6.89;
-- on LightPad 100k (6 whole test performances): the plateau schedule -10.59 after 155 epochs,
-  25 cosine epochs of 25-step windows -9.69 in a fifth of the time (see ``foretell bench train``).
+- on LightPad 100k (6 whole test performances): the plateau schedule -10.59 after 155 epochs;
+  25 cosine epochs of 25-step windows in batches of 16: -9.69 at a 1e-2 peak, -9.94 at 2e-2;
+  in batches of 8 (twice the steps for 1.07x the CPU per epoch): -10.26 at 2e-2, -10.05 at 1e-2.
+  On 12k at 2e-2 and batch 16, 25 epochs give -8.57.
 Threads: one per CPU free to this process (``foretell.train.threads``).
 
 The best model so far is kept in memory; Ctrl-C (KeyboardInterrupt) ends training cleanly and
@@ -68,7 +70,7 @@ class TrainConfig:
     units: int = 64
     mixtures: int = 5
     seq_len: int = 25
-    batch_size: int = 16
+    batch_size: int = 8
     epochs: int = 25  # the cosine schedule's length, and the cap
     patience: int = 10
     learning_rate: float | None = None  # None: 2e-2, lower above 128 units (initial_learning_rate)
