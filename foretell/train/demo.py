@@ -21,12 +21,13 @@ from foretell.plotting import pyplot_or_none, save_figure
 log = logging.getLogger(__name__)
 
 
-# Measured on the 2-core machine class this project runs on (size s, 25-step windows, batch 16,
-# validation included): CPU seconds per training event per epoch on one thread, and what starting
-# Python and torch, loading and saving cost. Two free threads are 1.15x faster than one.
-SECONDS_PER_EVENT_64_UNITS = 17e-6
+# Measured on the 2-core machine class this project runs on (2026-12-01; size s, 25-step windows,
+# batch 8, validation included): wall seconds per training event per epoch, 0.31-0.51 s an epoch
+# on LightPad 12k, and what starting Python and torch, loading and saving cost. At batch 8 a
+# second thread measured no faster than one (0.36-0.53 against 0.31-0.51 s an epoch).
+SECONDS_PER_EVENT_64_UNITS = 35e-6
 STARTUP_S = 3.0
-SECOND_THREAD_SPEEDUP = 1.15
+SECOND_THREAD_SPEEDUP = 1.0
 
 
 def expected_training_seconds(events: int, units: int, epochs: int, threads: int) -> float:
