@@ -28,6 +28,7 @@ def load_parts() -> None:
         "quality",
         "evaluation",
         "fuzz",
+        "impsy_configs",
     )
     for module_name in modules:
         try:

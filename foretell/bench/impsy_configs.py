@@ -1,0 +1,180 @@
+"""``foretell bench impsy-configs``: IMPSY's config files through foretell, one line each.
+
+For every ``*.toml`` in ``--configs`` (default: the copies of IMPSY's 17 shipped configs in
+``tests/impsy/configs``), in a temporary folder with a random model of the config's dimension
+beside it: the config is loaded (``load_run_config``), the IMPSY settings it names as unused are
+collected, and every MIDI input entry's message is read by the instrument's decoders and every
+output port's encoder plays one vector, timing both (median microseconds per message). No MIDI
+system is opened: the ports themselves are tested on a JACK server in ``tests/impsy``. This
+measures and reports; it asserts nothing (a config that fails to load is reported as such).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import statistics
+import tempfile
+import time
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import click
+import mido
+
+from foretell.bench.registry import register
+from foretell.errors import ForetellError
+
+DEFAULT_CONFIGS = Path(__file__).resolve().parents[2] / "tests" / "impsy" / "configs"
+REPEATS = 200
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
+def _with_model(folder: Path, source: Path) -> Path:
+    """``source`` copied into ``folder`` with a random model of its dimension where it names one."""
+    from foretell.model.fileformat import save_model
+
+    path = folder / source.name
+    shutil.copyfile(source, path)
+    model = tomllib.loads(source.read_text()).get("model", {})
+    if "file" in model and "dimension" in model:
+        target = (folder / model["file"]).with_suffix(".ftm")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        save_model(target, _random_model(int(model["dimension"])))
+    return path
+
+
+def _random_model(dimension: int) -> Any:
+    """A small model of ``dimension`` with random weights (mapping does not need a trained one)."""
+    import numpy as np
+
+    from foretell.model.fileformat import ModelFile, ModelSpec
+    from foretell.model.transform import DataTransform
+
+    rng = np.random.default_rng(0)
+    events = np.column_stack([rng.lognormal(-4, 0.6, 200), rng.random((200, dimension - 1))])
+    spec = ModelSpec(dimension, 2, 16, 5, DataTransform.fit(events))
+    weights = {
+        name: (rng.standard_normal(shape) * 0.3).astype(np.float32)
+        for name, shape in spec.tensor_shapes().items()
+    }
+    return ModelFile(spec, weights, {"name": "random", "source": "bench impsy-configs"})
+
+
+def _median_us(action: Any, repeats: int = REPEATS) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1e6
+
+
+def _midi_timings(config: Any) -> dict[str, Any]:
+    """Decode each input entry's message and encode one vector per output port, timed."""
+    from foretell.io.midi_impsy import ImpsyDecoder, ImpsyEncoder
+
+    midi = config.midi
+    if not midi.enabled or midi.dialect != "impsy":
+        return {}
+    controls = (config.interaction.dimension or 2) - 1
+    values = [0.5] * controls
+    messages = []
+    for name in midi.inputs:
+        decoder = ImpsyDecoder([m for m in midi.map if m.serves(name, "in")], values)
+        for m in decoder.maps:
+            channel = (m.channel or 1) - 1
+            if m.type == "note":
+                messages.append((decoder, mido.Message("note_on", channel=channel, note=64)))
+            else:
+                message = mido.Message("control_change", channel=channel, control=m.number)
+                messages.append((decoder, message))
+    mapped = sum(d.decode(msg) is not None for d, msg in messages)
+    encoders = [
+        ImpsyEncoder([m for m in midi.map if m.serves(name, "out")], midi.velocity)
+        for name in midi.outputs
+    ]
+    sent = sum(len(e.encode([0.5] * controls)) for e in encoders)
+    decode = _median_us(lambda: [d.decode(msg) for d, msg in messages]) / max(len(messages), 1)
+    encode = _median_us(lambda: [e.encode(values) for e in encoders]) / max(sent, 1)
+    return {
+        "inputs_mapped": f"{mapped}/{len(messages)}",
+        "messages_per_vector": sent,
+        "decode_us_per_message": round(decode, 2),
+        "encode_us_per_message": round(encode, 2),
+    }
+
+
+def check_config(source: Path) -> dict[str, Any]:
+    """One config's result (see the module docstring)."""
+    from foretell.impsy.config import load_run_config
+
+    collect = _Collect()
+    logger = logging.getLogger("foretell.impsy.config")
+    logger.addHandler(collect)
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            start = time.perf_counter()
+            config = load_run_config(_with_model(Path(folder), source))
+            load_ms = (time.perf_counter() - start) * 1e3
+    except ForetellError as exc:
+        return {"config": source.name, "loads": False, "error": str(exc)}
+    finally:
+        logger.removeHandler(collect)
+    unused = [line.split("does not use: ", 1)[-1] for line in collect.lines]
+    return {
+        "config": source.name,
+        "loads": True,
+        "load_ms": round(load_ms, 1),
+        "unused": unused[0] if unused else "",
+        "midi": f"{len(config.midi.inputs)} in, {len(config.midi.outputs)} out, "
+        f"{len(config.midi.map)} maps, {len(config.midi.route)} routes",
+        "websocket": config.websocket.protocol if config.websocket.enabled else "",
+        "serial": config.serial.protocol if config.serial.enabled else "",
+        **_midi_timings(config),
+    }
+
+
+@register
+@click.command("impsy-configs")
+@click.option(
+    "--configs",
+    type=click.Path(path_type=Path, exists=True, file_okay=False),
+    default=DEFAULT_CONFIGS,
+    show_default=True,
+    help="Folder of IMPSY config.toml files.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per config.")
+def impsy_configs(configs: Path, as_json: bool) -> None:
+    """Load each IMPSY config, name what it leaves unused, time its MIDI mapping."""
+    results = [check_config(path) for path in sorted(configs.glob("*.toml"))]
+    for result in results:
+        if as_json:
+            click.echo(json.dumps(result))
+            continue
+        if not result["loads"]:
+            click.echo(f"{result['config']}: does not load: {result['error']}")
+            continue
+        timing = (
+            f"; mapped in {result['inputs_mapped']}, {result['decode_us_per_message']} us/msg in, "
+            f"{result['encode_us_per_message']} us/msg out"
+            if "inputs_mapped" in result
+            else ""
+        )
+        click.echo(
+            f"{result['config']}: loads in {result['load_ms']} ms; MIDI {result['midi']}"
+            f"{timing}; unused: {result['unused'] or 'nothing'}"
+        )
+    loaded = sum(r["loads"] for r in results)
+    if not as_json:
+        click.echo(f"{loaded} of {len(results)} configs load")

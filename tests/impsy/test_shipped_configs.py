@@ -1,0 +1,276 @@
+"""IMPSY's 17 shipped configs (copies in ``configs/``, MIT, IMPSY 2fa5804) run unchanged.
+
+Each one loads, names nothing as unused but its metadata, ``verbose`` and ``[webui]``, and maps
+its sections onto foretell's. Each MIDI one then performs on a real (dummy) JACK server, with
+virtual ports named like its devices and a model of its dimension beside it: every input entry's
+message is played in and the values the engine logs must be IMPSY's (``impsy_oracle``), and what
+reaches each output device must be the messages IMPSY would send for the same events.
+
+The harness changes only what would collide on a shared test machine: OSC and WebSocket ports
+(free ones, on 127.0.0.1) and the log folder; serial devices are not opened here
+(``test_impsy_transports`` drives serial through ptys).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+import time
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import mido
+import pytest
+
+from foretell.data.log import read_log
+from foretell.impsy.config import load_run_config
+from tests.fixtures import random_model_file
+from tests.impsy.impsy_oracle import ImpsyOutput, index_value, message_for
+
+CONFIGS = Path(__file__).parent / "configs"
+NAMES = sorted(p.name for p in CONFIGS.glob("*.toml"))
+MIDI_NAMES = [n for n in NAMES if "midi" in tomllib.loads((CONFIGS / n).read_text())]
+UNUSED_ALLOWED = {"title", "owner", "name", "description", "verbose"}
+
+
+def impsy(name: str) -> dict[str, Any]:
+    return tomllib.loads((CONFIGS / name).read_text())
+
+
+def prepare(tmp_path: Path, name: str) -> Path:
+    """The config in a folder of its own, with a model of its dimension where it names one."""
+    path = tmp_path / name
+    path.write_text((CONFIGS / name).read_text())
+    model = impsy(name)["model"]
+    if "file" in model:
+        target = (tmp_path / model["file"]).with_suffix(".ftm")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        random_model_file(target, dimension=model["dimension"], units=16)
+    return path
+
+
+def unused_names(warning: str) -> set[str]:
+    names = warning.split("foretell does not use: ", 1)[1].split(", ")
+    return {n for n in names if not n.startswith("webui.")}
+
+
+def test_seventeen_configs_are_copied_with_impsy_licence() -> None:
+    assert len(NAMES) == 17 and len(MIDI_NAMES) == 14
+    assert "Permission is hereby granted" in (CONFIGS / "LICENSE-IMPSY.md").read_text()
+    for name in NAMES:
+        assert "MIT licence, Copyright 2019 Charles P Martin" in (CONFIGS / name).read_text()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_config_loads_and_names_only_metadata_as_unused(
+    name: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    data = impsy(name)
+    with caplog.at_level(logging.WARNING):
+        config = load_run_config(prepare(tmp_path, name))
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    unused = unused_names(warnings[0])
+    if name == "default.toml":  # IMPSY opens [serial]'s one device for CSV and for MIDI bytes
+        serialmidi = "serialmidi (IMPSY sends it on [serial]'s device, which speaks CSV)"
+        assert serialmidi in warnings[0]
+        unused = unused_names(warnings[0].replace(", " + serialmidi, ""))
+    assert unused <= UNUSED_ALLOWED, warnings[0]
+    assert config.interaction.mode == data["interaction"]["mode"]
+    assert config.interaction.dimension == data["model"]["dimension"]
+    midi = data.get("midi")
+    if midi is None:
+        assert not config.midi.enabled
+    else:
+        assert config.midi.dialect == "impsy"
+        assert config.midi.inputs == tuple(midi["in_device"])
+        assert config.midi.outputs == tuple(midi["out_device"])
+        assert config.midi.feedback_guard == midi.get("feedback_protection", False)
+        entries = sum(len(v) for key in ("input", "output") for v in midi.get(key, {}).values())
+        assert len(config.midi.map) == entries
+        routes = {r.input: list(r.outputs) for r in config.midi.route}
+        assert routes == midi.get("thru_matrix", {})
+    websocket = data.get("websocket")
+    assert config.websocket.enabled == (websocket is not None)
+    if websocket is not None:
+        assert config.websocket.port == websocket["server_port"]
+        impsy_protocol = "input" in websocket or "output" in websocket
+        assert config.websocket.protocol == ("impsy" if impsy_protocol else "json")
+    serial = data.get("serial") or data.get("serialmidi")
+    assert config.serial.port == (serial["port"] if serial else None)
+
+
+# -- on real ports ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Played:
+    """What a performance in ``jack_perform`` played: values of each user and model event."""
+
+    users: list[tuple[float, ...]]
+    models: list[tuple[float, ...]]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", MIDI_NAMES)
+def test_midi_config_plays_impsys_mapping_on_real_ports(
+    name: str, tmp_path: Path, jack_server: Any
+) -> None:
+    data = impsy(name)
+    midi = data["midi"]
+    path = prepare(tmp_path, name)
+    recorders = {d: _peer(jack_server, "record", d) for d in midi["out_device"]}  # its output
+    played: list[tuple[str, mido.Message]] = [
+        (port, message_for(entry, i, salt=3 * k))  # no input repeats another's output
+        for k, (port, entries) in enumerate(midi["input"].items())
+        for i, entry in enumerate(entries)
+    ]
+    try:
+        done = _perform(jack_server, path, played)
+    finally:
+        received = {d: _recorded(process) for d, process in recorders.items()}
+    assert done.returncode == 0, done.stderr[-2000:]
+    events = json.loads(done.stdout.strip().splitlines()[-1])
+    result = Played(
+        [tuple(v) for s, v in events if s == "user"], [tuple(v) for s, v in events if s == "model"]
+    )
+    assert all(received.values()), f"{name}: an output device received nothing"
+    _check_inputs(played, result.users, midi, tmp_path)
+    assert len(result.models) >= 6, f"{name}: the model did not answer"
+    for device, messages in received.items():
+        expected = _expected_output(device, played, result.users, result.models, data)
+        _check_output(name, device, messages, expected)
+
+
+def _perform(
+    jack_server: Any, path: Path, played: list[tuple[str, mido.Message]]
+) -> subprocess.CompletedProcess[str]:
+    """``jack_perform`` in a process of its own; once more if JACK refused it a client."""
+    for _ in range(2):
+        done = subprocess.run(
+            [sys.executable, "-m", "tests.impsy.jack_perform", str(path), _hex(played)],
+            env=jack_server.env,
+            cwd=Path(__file__).parents[2],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        if "JACK server not running" not in done.stderr:
+            break
+        for log in (path.parent / "logs").glob("*"):
+            log.unlink()
+    return done
+
+
+def _hex(played: list[tuple[str, mido.Message]]) -> str:
+    return json.dumps([[device, message.hex()] for device, message in played])
+
+
+def _peer(jack_server: Any, role: str, name: str) -> subprocess.Popen[str]:
+    """A virtual port ``name`` in a process of its own (``jack_recorder``), once it is up
+    (a JACK client opened right after another one is sometimes refused: tried three times)."""
+    for _ in range(3):
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tests.impsy.jack_recorder", role, name],
+            env=jack_server.env,
+            cwd=Path(__file__).parents[2],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        assert process.stdout is not None
+        if process.stdout.readline().strip() == "ready":
+            return process
+        process.kill()
+        process.wait()
+        time.sleep(0.5)
+    raise AssertionError(f"JACK refused a {role} port named {name!r} three times")
+
+
+def _play(player: subprocess.Popen[str], message: mido.Message) -> None:
+    assert player.stdin is not None and player.stdout is not None
+    player.stdin.write(message.hex() + "\n")
+    player.stdin.flush()
+    assert player.stdout.readline().strip() == "sent"
+
+
+def _recorded(process: subprocess.Popen[str]) -> list[mido.Message]:
+    """Stop a peer; what a recorder received."""
+    process.terminate()
+    out, _ = process.communicate(timeout=10)
+    lines = [line for line in out.split("\n") if line.strip() not in ("", "sent")]
+    return [mido.Message.from_hex(line) for line in lines]
+
+
+def _check_inputs(
+    played: list[tuple[str, mido.Message]],
+    users: list[tuple[float, ...]],
+    midi: dict[str, Any],
+    tmp_path: Path,
+) -> None:
+    """Each message moved IMPSY's control to IMPSY's value; the rest stayed; the log agrees."""
+    assert len(users) == len(played)
+    previous: tuple[float, ...] | None = None
+    for (port, message), event in zip(played, users, strict=True):
+        found = index_value(message, midi["input"][port])
+        assert found is not None
+        index, value = found
+        assert event[index] == pytest.approx(value, abs=1e-9)
+        if previous is not None:
+            rest = [v for i, v in enumerate(event) if i != index]
+            assert rest == [v for i, v in enumerate(previous) if i != index]
+        previous = event
+    (log_file,) = (tmp_path / "logs").glob("*-mdrnn.log")  # written by the performance
+    rows = [r for r in read_log(log_file).rows if r.source == "user"]
+    assert len(rows) == len(users)
+    for row, event in zip(rows, users, strict=True):
+        assert row.values == pytest.approx(event, abs=1e-6)
+
+
+def _expected_output(
+    device: str,
+    played: list[tuple[str, mido.Message]],
+    users: list[tuple[float, ...]],
+    models: list[tuple[float, ...]],
+    data: dict[str, Any],
+) -> tuple[list[mido.Message], list[list[mido.Message]]]:
+    """What IMPSY sends ``device``: input thru and thru-matrix plays of the inputs, then the
+    messages of each of the model's events."""
+    oracle = ImpsyOutput(data["midi"]["output"][device])
+    routed = {p for p, outs in data["midi"].get("thru_matrix", {}).items() if device in outs}
+    inputs: list[mido.Message] = []
+    for (port, _), event in zip(played, users, strict=True):
+        times = int(data["interaction"]["input_thru"]) + int(port in routed)
+        for _ in range(times):
+            inputs += oracle.send(event)
+    return inputs, [oracle.send(event) for event in models]
+
+
+def _check_output(
+    name: str,
+    device: str,
+    messages: list[mido.Message],
+    expected: tuple[list[mido.Message], list[list[mido.Message]]],
+) -> None:
+    """``messages`` are IMPSY's for the inputs and the model's events (the last one or two may
+    still be in flight when the engine stops), then only note-offs and all-notes-off."""
+    inputs, per_event = expected
+    assert messages[: len(inputs)] == inputs, f"{name}: {device} got other input-thru messages"
+    rest = messages[len(inputs) :]
+    played = 0
+    for event_messages in per_event:
+        if rest[: len(event_messages)] != event_messages:
+            break
+        rest = rest[len(event_messages) :]
+        played += 1
+    assert played >= min(len(per_event) - 2, 4), (
+        f"{name}: {device}: only {played} of {len(per_event)} model events were IMPSY's messages; "
+        f"then {rest[:4]}"
+    )
+    assert all(m.type == "note_off" or m.is_cc(123) for m in rest), f"{name}: {device}: {rest[:6]}"
