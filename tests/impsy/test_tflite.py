@@ -173,3 +173,39 @@ def test_cli_imports_a_tflite(shipped: Callable[[str], Path]) -> None:
     assert result.exit_code == 0, result.output
     assert "TensorFlow Lite builtins-only" in result.output
     assert load_model(path.with_suffix(".ftm")).spec.dimension == 4
+
+
+def _config_naming(model: Path) -> Path:
+    path = model.parent / "config.toml"
+    path.write_text(
+        f'verbose = true\n[model]\ndimension = 4\nfile = "{model.name}"\nsize = "s"\n'
+        "pitemp = 1\nsigmatemp = 0.01\n"
+    )
+    return path
+
+
+def test_a_config_naming_a_tflite_imports_it_once(shipped: Callable[[str], Path]) -> None:
+    from foretell.impsy.config import load_run_config
+
+    model = shipped(f"{IMPSY11}.tflite")
+    config = load_run_config(_config_naming(model))
+    assert config.model.file == model.with_suffix(".ftm")
+    assert load_model(model.with_suffix(".ftm")).info["imported_from"] == model.name
+    stamp = model.with_suffix(".ftm").stat().st_mtime_ns
+    assert load_run_config(_config_naming(model)) == config  # the .ftm beside it is used
+    assert model.with_suffix(".ftm").stat().st_mtime_ns == stamp
+
+
+def test_a_config_naming_a_flex_tflite_runs_on_its_keras_sibling(
+    shipped: Callable[[str], Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    from foretell.impsy.config import load_run_config
+
+    shipped(f"{DIM4}.keras")
+    model = shipped(f"{DIM4}.tflite")
+    with caplog.at_level(logging.WARNING):
+        load_run_config(_config_naming(model))
+    assert load_model(model.with_suffix(".ftm")).info["imported_from"] == f"{DIM4}.keras"
+    assert any("Flex ops; importing" in r.getMessage() for r in caplog.records)
