@@ -27,6 +27,8 @@ from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import parse_qs
 
+from foretell.io.origins import HostNames
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -34,8 +36,6 @@ Send = Callable[[Message], Awaitable[None]]
 App = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 COOKIE = "foretell_token"
-LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
-WILDCARDS = ("0.0.0.0", "::", "")
 
 
 def is_loopback(host: str) -> bool:
@@ -53,22 +53,6 @@ def new_token() -> str:
     return secrets.token_urlsafe(16)
 
 
-def host_name(header: str) -> str:
-    """The name in a ``Host`` header (``[::1]:8765`` -> ``::1``, ``a.local:80`` -> ``a.local``)."""
-    header = header.strip().lower()
-    if header.startswith("["):
-        return header[1 : header.find("]")] if "]" in header else header
-    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
-
-
-def _is_ip(name: str) -> bool:
-    try:
-        ipaddress.ip_address(name)
-    except ValueError:
-        return False
-    return True
-
-
 class Doors:
     """The checks of the module docstring around ``app``, for a server bound to ``host``."""
 
@@ -76,16 +60,12 @@ class Doors:
         self, app: App, host: str, names: Iterable[str] = (), token: str | None = None
     ) -> None:
         self.app = app
-        self.wildcard = host in WILDCARDS
-        self.names = {n.lower().strip("[]") for n in (*LOOPBACK_NAMES, host, *names) if n}
+        self.hosts = HostNames(host, names)
         self.token = token
         self.refused: Counter[str] = Counter()
 
     def allows_host(self, header: str | None) -> bool:
-        if not header:
-            return False
-        name = host_name(header)
-        return name in self.names or (self.wildcard and _is_ip(name))
+        return self.hosts.allows(header)
 
     def _problem(self, scope: Scope, headers: dict[str, str]) -> tuple[str, int] | None:
         """What is wrong with this request (kind, HTTP status), or ``None``."""

@@ -52,7 +52,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from foretell.dashboard.doors import WILDCARDS, Doors, is_loopback, new_token
+from foretell.dashboard.doors import Doors, is_loopback, new_token
 from foretell.dashboard.frames import (
     Activity,
     ensemble_message,
@@ -63,6 +63,7 @@ from foretell.dashboard.frames import (
 )
 from foretell.errors import ControlError, ForetellError
 from foretell.events import Event
+from foretell.io.origins import WILDCARDS
 from foretell.perform.control import Command, parse_command
 from foretell.perform.engine import Engine
 from foretell.perform.instrument import Instrument
