@@ -7,10 +7,10 @@ Use it by naming the fixture (``tests/conftest.py`` loads this module as a plugi
         ...                                        # foretell opens "keys" like any port
         jack_server.disconnect("keys:keys", "...")  # jack_disconnect / jack_connect
 
-``jack_server`` starts ``jackd --no-realtime -d dummy`` under a server name of its own once per
-session (``jack_session``) and stops it after the last test, and closes the ports a test made
-after that test; the test is skipped, saying why, where ``jackd`` is
-missing or cannot start. While it runs, ``os.environ`` has ``JACK_DEFAULT_SERVER`` (its name),
+``jack_server`` starts ``jackd --no-realtime --sync -d dummy`` once per session
+(``jack_session``) under a name of its own (``foretell-test-PID``), stops it after the last
+test, and closes the ports a test made after that test; tests are skipped, saying why, where
+``jackd`` is missing or cannot start. While it runs, ``os.environ`` has ``JACK_DEFAULT_SERVER``,
 ``JACK_NO_START_SERVER=1`` and ``MIDO_BACKEND=mido.backends.rtmidi/UNIX_JACK``, so mido, rtmidi,
 foretell and the JACK tools in this process and in subprocesses (``jack_server.env``) all use it.
 """
@@ -27,6 +27,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import mido
@@ -35,6 +36,7 @@ import pytest
 JACK_BACKEND = "mido.backends.rtmidi/UNIX_JACK"
 START_TIMEOUT = 10.0
 PR_SET_PDEATHSIG = 1
+NAME_STEM = "foretell-test-"  # + the session's process id
 
 
 @dataclass
@@ -108,8 +110,54 @@ def _die_with_parent() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
+def _reclaim_dead_servers(jackd: str, env: dict[str, str]) -> None:
+    """Free the registry entries of test servers whose session died without stopping them.
+
+    JACK keeps at most 8 servers in its registry and reclaims a dead one's entry only when a
+    server of the same name starts; so each dead name (its socket file is left in /dev/shm)
+    is started once and stopped cleanly."""
+    for socket_file in Path("/dev/shm").glob(f"jack_{NAME_STEM}*_0_0"):
+        pid = socket_file.name.removeprefix(f"jack_{NAME_STEM}").removesuffix("_0_0")
+        if not pid.isdigit() or Path(f"/proc/{pid}").exists():
+            continue
+        started = _start(
+            jackd, f"{NAME_STEM}{pid}", {**env, "JACK_DEFAULT_SERVER": NAME_STEM + pid}
+        )
+        if not isinstance(started, str):
+            started[0].terminate()
+            started[0].wait(10)
+            started[1].close()
+        with contextlib.suppress(OSError):
+            socket_file.unlink()
+
+
+def _start(jackd: str, name: str, env: dict[str, str]) -> tuple[Any, Any] | str:
+    """jackd with the dummy driver under ``name``, once it answers; or why it did not start."""
+    command = [jackd, "--no-realtime", "--sync", "-t", "10000", "-n", name, "-d", "dummy"]
+    command += ["-r", "48000", "-p", "512"]
+    log = tempfile.TemporaryFile("w+")  # noqa: SIM115 (jackd talks on every client: no pipe)
+    process = subprocess.Popen(
+        command, env=env, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent
+    )
+    end = time.monotonic() + START_TIMEOUT
+    while not _answers(env):
+        if process.poll() is not None or time.monotonic() > end:
+            process.kill()
+            process.wait()
+            log.seek(0)
+            lines = [x for x in log.read().strip().splitlines() if "COPYRIGHT" not in x.upper()]
+            log.close()
+            return f"{name}: {' / '.join(lines[-2:]) or 'no output'}"
+        time.sleep(0.05)
+    return process, log
+
+
 def _answers(env: dict[str, str]) -> bool:
-    done = subprocess.run(["jack_lsp"], env=env, capture_output=True, timeout=10, check=False)
+    """Whether the server named in ``env`` answers (a hung one counts as there)."""
+    try:
+        done = subprocess.run(["jack_lsp"], env=env, capture_output=True, timeout=10, check=False)
+    except subprocess.TimeoutExpired:
+        return True
     return done.returncode == 0
 
 
@@ -127,41 +175,18 @@ def jack_session() -> Iterator[JackServer]:
     jackd = shutil.which("jackd")
     if jackd is None or shutil.which("jack_lsp") is None:
         pytest.skip("jackd not installed (Debian: jackd2); MIDI over real ports untested")
-    name = f"foretell-test-{os.getpid()}"
+    name = f"{NAME_STEM}{os.getpid()}"
     settings = {
         "JACK_DEFAULT_SERVER": name,
         "JACK_NO_START_SERVER": "1",
         "MIDO_BACKEND": JACK_BACKEND,
     }
     env = {**os.environ, **settings}
-    command = [
-        jackd,
-        "--no-realtime",
-        "--sync",
-        "-t",
-        "10000",
-        "-n",
-        name,
-        "-d",
-        "dummy",
-        "-r",
-        "48000",
-        "-p",
-        "512",
-    ]
-    log = tempfile.TemporaryFile("w+")  # noqa: SIM115 (jackd talks on every client: no pipe)
-    process = subprocess.Popen(
-        command, env=env, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent
-    )
-    end = time.monotonic() + START_TIMEOUT
-    while not _answers(env):
-        if process.poll() is not None or time.monotonic() > end:
-            process.kill()
-            process.wait()
-            log.seek(0)
-            why = log.read().strip().splitlines()[-1:] or ["no output"]
-            pytest.skip(f"jackd did not start: {why[0]}")
-        time.sleep(0.05)
+    _reclaim_dead_servers(jackd, env)
+    started = _start(jackd, name, env)
+    if isinstance(started, str):
+        pytest.skip(f"jackd did not start: {started}")
+    process, log = started
     server = JackServer(name, env)
     with pytest.MonkeyPatch.context() as patch:
         for key, value in settings.items():
