@@ -29,6 +29,8 @@
     label: "#7d8799",
     now: "rgba(255,255,255,0.45)",
     bg: "#0d121c",
+    steer: "rgba(255,210,74,0.16)",
+    held: "#ffd24a",
   };
   const PAST = 8; // seconds of history on the timeline
   const FUTURE = 2; // seconds of what comes next
@@ -344,6 +346,7 @@
       const top = gap + i * (laneH + gap);
       const Y = (v) => top + (1 - v) * laneH;
       drawLaneGrid(ctx, w, top, laneH);
+      if (marks) drawConstraint(ctx, w, i, Y); // the focus's timeline
       if (next) drawExpectedLane(ctx, next, i, X, Y, xNow);
       // the model under the performer's: in filter mode an answer lands where its input was
       for (const origin of ["model", ...ORIGINS]) drawLaneEvents(ctx, events, origin, i, X, Y, start);
@@ -904,8 +907,56 @@
     $("models").addEventListener("focus", refreshModels);
     $("learn").addEventListener("click", () => command("learn"));
     $("rollback").addEventListener("click", () => command("rollback", Number($("version").value)));
+    setupSteering();
     $("sound").addEventListener("click", () => synth.toggle());
     $("compact").addEventListener("click", toggleLayout);
+  }
+
+  // -- steering: range, hold, release per control (the engine's /foretell/range, hold, ...) -----
+
+  function setupSteering() {
+    const control = () => Number($("steer-control").value);
+    const low = () => Number($("steer-low").value);
+    const high = () => Number($("steer-high").value);
+    $("steer-range").addEventListener("click", () => command("range", control(), low(), high()));
+    $("steer-hold").addEventListener("click", () => command("hold", control(), low()));
+    $("steer-release").addEventListener("click", () => command("release", control()));
+    $("steer-clear").addEventListener("click", () => command("unconstrain"));
+  }
+
+  function showConstraints(state) {
+    const select = $("steer-control");
+    const n = controlCount();
+    if (select.options.length !== n) {
+      const chosen = select.value;
+      select.replaceChildren(...Array.from({ length: n }, (_, i) => new Option(`c${i + 1}`, String(i))));
+      if (chosen && Number(chosen) < n) select.value = chosen;
+    }
+    const c = state.constraints || {};
+    const parts = [
+      ...Object.entries(c.ranges || {}).map(([i, [lo, hi]]) => `c${Number(i) + 1} in [${lo}, ${hi}]`),
+      ...Object.entries(c.holds || {}).map(([i, v]) => `c${Number(i) + 1} held at ${v}`),
+      ...Object.entries(c.control_temps || {}).map(([i, t]) => `c${Number(i) + 1} σ×${t}`),
+      ...(c.dt_range ? [`dt in [${c.dt_range[0]}, ${c.dt_range[1]}] s`] : []),
+    ];
+    $("steer-info").textContent = parts.length ? parts.join(" · ") : "no constraints";
+  }
+
+  function drawConstraint(ctx, w, i, Y) {
+    // A range as a band on its lane, a held value as a line with a lock.
+    const c = page.state && page.state.constraints;
+    if (!c) return;
+    const range = c.ranges && c.ranges[String(i)];
+    if (range) {
+      ctx.fillStyle = COLOURS.steer;
+      ctx.fillRect(0, Y(range[1]), w, Y(range[0]) - Y(range[1]));
+    }
+    const held = c.holds && c.holds[String(i)];
+    if (held !== undefined) {
+      ctx.fillStyle = COLOURS.held;
+      ctx.fillRect(0, Y(held) - 1, w, 2);
+      label(ctx, "held", w - 40, Y(held) - 4, COLOURS.held, true);
+    }
   }
 
   // -- stage controls: thru, panic, shortcuts, presets -----------------------------------------
@@ -1101,7 +1152,10 @@
     reflectSlider($("sigmatemp"), state.sigma_temp);
     reflectSlider($("threshold"), state.threshold);
     reflectSlider($("timescale"), state.timescale);
-    if (stateCount % 3 === 1) showState(state); // text at ~10 Hz is plenty
+    if (stateCount % 3 === 1) {
+      showState(state); // text at ~10 Hz is plenty
+      showConstraints(state);
+    }
   }
 
   function showPaused(state) {

@@ -1,0 +1,56 @@
+"""Steering from the dashboard in headless Chromium: the page sets a range and a hold through the
+engine's own verbs, shows them (a band on the lane, a locked line), and what the engine then
+sends over real UDP obeys them."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from tests.dashboard.conftest import Live
+from tests.dashboard.test_browser import COUNT_COLOUR, drag_on_pad, predictions, wait_for
+
+HELD_RGB = [0xFF, 0xD2, 0x4A]
+
+
+def test_range_and_hold_from_the_page(live: Live, browser: Any) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(live.url)
+    page.wait_for_function("window.foretell.connected && window.foretell.state !== null")
+    page.wait_for_function("document.getElementById('steer-control').options.length === 3")
+
+    page.select_option("#steer-control", "0")
+    page.fill("#steer-low", "0.3")
+    page.fill("#steer-high", "0.6")
+    page.click("#steer-range")
+    wait_for(
+        lambda: live.settings().constraints.ranges == {0: (0.3, 0.6)}, what="the engine's range"
+    )
+    page.select_option("#steer-control", "1")
+    page.fill("#steer-low", "0.75")
+    page.click("#steer-hold")
+    wait_for(lambda: live.settings().constraints.holds == {1: 0.75}, what="the engine's hold")
+    page.wait_for_function(
+        "document.getElementById('steer-info').innerText.includes('c2 held at 0.75')"
+    )
+    assert "c1 in [0.3, 0.6]" in page.locator("#steer-info").inner_text()
+    time.sleep(0.2)
+    assert page.evaluate(COUNT_COLOUR, ["#timeline", HELD_RGB]) > 100, "no held line drawn"
+
+    page.click("button[data-mode=filter]")
+    wait_for(lambda: live.settings().mode == "filter", what="filter mode")
+    predictions(live.osc_out)
+    drag_on_pad(page, steps=20)
+    time.sleep(0.3)
+    answers = predictions(live.osc_out)
+    assert len(answers) >= 10
+    assert all(0.3 <= a[0] <= 0.6 and abs(a[1] - 0.75) < 1e-6 for a in answers), answers
+
+    page.click("#steer-clear")
+    wait_for(lambda: not live.settings().constraints.active, what="every constraint off")
+    page.wait_for_function("document.getElementById('steer-info').innerText === 'no constraints'")
+    assert errors == [], errors
+    assert live.instrument().rejected == {}
+    page.close()
