@@ -48,6 +48,21 @@ def test_range_and_hold_from_the_page(live: Live, browser: Any) -> None:
     assert len(answers) >= 10
     assert all(0.3 <= a[0] <= 0.6 and abs(a[1] - 0.75) < 1e-6 for a in answers), answers
 
+    page.fill("#steer-low", "2")
+    page.click("#steer-temp")
+    page.fill("#steer-low", "0.05")
+    page.fill("#steer-high", "0.5")
+    page.click("#steer-dt")
+    wait_for(
+        lambda: (
+            live.settings().constraints.dt_range == (0.05, 0.5)
+            and live.settings().constraints.control_temps == {1: 2.0}
+        ),
+        what="the engine's dtrange and control temperature",
+    )
+    page.wait_for_function(
+        "document.getElementById('steer-info').innerText.includes('dt in [0.05, 0.5] s')"
+    )
     page.click("#steer-clear")
     wait_for(lambda: not live.settings().constraints.active, what="every constraint off")
     page.wait_for_function("document.getElementById('steer-info').innerText === 'no constraints'")

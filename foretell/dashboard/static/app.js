@@ -920,6 +920,8 @@
     const high = () => Number($("steer-high").value);
     $("steer-range").addEventListener("click", () => command("range", control(), low(), high()));
     $("steer-hold").addEventListener("click", () => command("hold", control(), low()));
+    $("steer-temp").addEventListener("click", () => command("controltemp", control(), low()));
+    $("steer-dt").addEventListener("click", () => command("dtrange", low(), high()));
     $("steer-release").addEventListener("click", () => command("release", control()));
     $("steer-clear").addEventListener("click", () => command("unconstrain"));
   }
