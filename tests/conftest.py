@@ -14,7 +14,7 @@ JACK_FIXTURES = {"jack_server", "jack_session"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test on the dummy JACK server is marked ``jack`` (``pytest -m jack`` runs just them)."""
+    """Every test on the dummy JACK server is marked ``jack`` (``pytest -m jack``: just them)."""
     for item in items:
         if JACK_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.jack)
