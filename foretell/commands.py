@@ -23,7 +23,7 @@ from pathlib import Path
 
 from foretell import limits
 from foretell.errors import ControlError
-from foretell.perform.modes import get_mode
+from foretell.modes import get_mode
 
 
 @dataclass(frozen=True)

@@ -66,12 +66,12 @@ from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
 from foretell import limits
+from foretell.commands import Command, parse_command
 from foretell.dashboard.config import DashboardConfig
 from foretell.ensemble_config import TRANSPORTS, InstrumentConfig
 from foretell.errors import ConfigError, ControlError
 from foretell.io.control_sources import ControlSources
 from foretell.io.transport_config import MidiConfig, SerialConfig, WebSocketConfig
-from foretell.perform.control import Command, parse_command
 
 TRANSPORT_KEYS = tuple(f"{kind}." for kind in TRANSPORTS)
 MAX_DIMENSION = 1024  # 1 + controls: far above any instrument, small enough to stay bounded

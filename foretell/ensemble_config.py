@@ -52,7 +52,7 @@ from typing import TYPE_CHECKING
 
 from foretell.errors import ConfigError, ControlError
 from foretell.io.transport_config import MidiConfig, SerialConfig, WebSocketConfig
-from foretell.perform.modes import get_mode
+from foretell.modes import get_mode
 
 if TYPE_CHECKING:
     from foretell.config import RunConfig

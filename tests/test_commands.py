@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from foretell import commands as control
 from foretell.errors import ControlError
-from foretell.perform import control
-from foretell.perform.modes import MODES, get_mode
+from foretell.modes import MODES, get_mode
 
 
 @pytest.mark.parametrize(

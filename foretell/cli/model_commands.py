@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 import numpy as np
 
+from foretell.commands import parse_command
 from foretell.data.dataset import load_dataset
 from foretell.errors import ConfigError, ControlError
 from foretell.model.constraints import Constraints
@@ -16,7 +17,6 @@ from foretell.model.generate import generate_performance, write_performance_csv
 from foretell.model.runtime import Runtime, load_runtime
 from foretell.model.trace import trace_dataset
 from foretell.perform import steering
-from foretell.perform.control import parse_command
 
 
 @click.command()

@@ -16,7 +16,7 @@ from foretell.config import MAX_DIMENSION, RunConfig, override
 from foretell.ensemble_config import parse_instrument_flag
 from foretell.errors import ConfigError
 from foretell.impsy.config import load_run_config
-from foretell.perform.modes import get_mode, mode_names
+from foretell.modes import get_mode, mode_names
 
 if TYPE_CHECKING:
     from foretell.learn.config import LearnConfig

@@ -30,9 +30,9 @@ import numpy as np
 
 from foretell.events import Event
 from foretell.model.fileformat import ModelSpec
+from foretell.modes import MODES
 from foretell.perform import steering
 from foretell.perform.instrument import InstrumentSnapshot
-from foretell.perform.modes import MODES
 
 MIN_WEIGHT = 0.01  # mixture components lighter than this are not drawn
 

@@ -52,6 +52,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from foretell.commands import Command, parse_command
 from foretell.dashboard.doors import Doors, is_loopback, new_token
 from foretell.dashboard.frames import (
     Activity,
@@ -64,10 +65,9 @@ from foretell.dashboard.frames import (
 from foretell.errors import ControlError, ForetellError
 from foretell.events import Event
 from foretell.io.origins import WILDCARDS
-from foretell.perform.control import Command, parse_command
+from foretell.modes import MODES
 from foretell.perform.engine import Engine
 from foretell.perform.instrument import Instrument
-from foretell.perform.modes import MODES
 
 log = logging.getLogger(__name__)
 DEFAULT_PORT = 8765

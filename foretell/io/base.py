@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Protocol
 from foretell.events import Event
 
 if TYPE_CHECKING:
-    from foretell.perform.control import Command
+    from foretell.commands import Command
 
 
 class Inbox(Protocol):

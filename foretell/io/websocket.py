@@ -34,12 +34,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from foretell.commands import Command, parse_command
 from foretell.errors import ControlError, ForetellError
 from foretell.events import Event
 from foretell.io.base import Inbox, Sink, Source
 from foretell.io.origins import HostNames, origin_allowed
 from foretell.io.rate_limit import RateLimiter
-from foretell.perform.control import Command, parse_command
 
 log = logging.getLogger(__name__)
 MAX_MESSAGE = 1 << 16  # bytes of one incoming message

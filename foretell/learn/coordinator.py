@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from foretell import commands as control
 from foretell.clock import Clock, Timer
 from foretell.events import Event
 from foretell.learn.config import LearnConfig
@@ -30,7 +31,6 @@ from foretell.learn.versions import ModelStore, version_file
 from foretell.learn.worker import Job, JobOutcome, LearnerProcess
 from foretell.model.fileformat import load_model
 from foretell.model.runtime import Runtime
-from foretell.perform import control
 from foretell.perform.engine import Engine
 
 log = logging.getLogger(__name__)

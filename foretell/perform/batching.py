@@ -27,12 +27,12 @@ from typing import Any
 import numpy as np
 
 from foretell.clock import Clock, Timer
+from foretell.commands import Command
 from foretell.io.base import Inbox
 from foretell.io.osc import OscPort, OscRoutes, OscSource
 from foretell.model.batched import predict_batch
 from foretell.model.constraints import Constraints
 from foretell.model.runtime import LSTMState, Runtime
-from foretell.perform.control import Command
 from foretell.perform.instrument import Instrument, OriginInbox
 
 MIN_GROUP = 4  # fewer steps than this run one by one: the stacking costs more than it saves

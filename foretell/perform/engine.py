@@ -19,8 +19,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from foretell.clock import Clock
+from foretell.commands import Command, Reset, SetPause
 from foretell.io.base import Sink, Source
-from foretell.perform.control import Command, Reset, SetPause
 from foretell.perform.instrument import Instrument, InstrumentSnapshot, Listener
 from foretell.perform.scheduler import Scheduler
 

@@ -35,11 +35,11 @@ from foretell.io.transports import Transports, attach_configured
 from foretell.model.batched import shared_runtimes
 from foretell.model.fileformat import ModelFile, load_model
 from foretell.model.runtime import Runtime
+from foretell.modes import get_mode
 from foretell.perform.batching import BatchedRuntime, BatchingOscSource, StepBatcher
 from foretell.perform.engine import Engine
 from foretell.perform.instrument import Instrument, ModelLoader
 from foretell.perform.listening import CrossListening
-from foretell.perform.modes import get_mode
 from foretell.perform.scheduler import Scheduler
 from foretell.perform.session import (
     EngineHandle,

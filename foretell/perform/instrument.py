@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from foretell import commands as control
 from foretell.clock import Clock, Timer
 from foretell.data.log import LogWriter
 from foretell.errors import ControlError
@@ -41,8 +42,8 @@ from foretell.io.base import Sink
 from foretell.limits import MAX_MODEL_DT, MIN_PLAYED_DT
 from foretell.model.constraints import Constraints
 from foretell.model.runtime import Runtime
-from foretell.perform import control, steering
-from foretell.perform.modes import Mode, get_mode
+from foretell.modes import Mode, get_mode
+from foretell.perform import steering
 from foretell.perform.rejections import Rejections
 from foretell.perform.scheduler import Scheduler, Ticket
 

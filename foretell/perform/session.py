@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Self, TypeVar
 
 from foretell.clock import Clock, LoopClock
+from foretell.commands import Command
 from foretell.config import RunConfig
 from foretell.data.log import LogWriter
 from foretell.errors import ConfigError, ControlError
@@ -25,11 +26,10 @@ from foretell.io.base import Sink
 from foretell.io.osc import OscRoutes, OscSink, OscSource, refuse_feedback
 from foretell.model.constraints import Constraints
 from foretell.model.runtime import Runtime, load_runtime
+from foretell.modes import get_mode
 from foretell.perform import steering
-from foretell.perform.control import Command
 from foretell.perform.engine import Engine, EngineSnapshot
 from foretell.perform.instrument import Instrument, ModelLoader, Settings
-from foretell.perform.modes import get_mode
 from foretell.perform.scheduler import Scheduler
 
 T = TypeVar("T")

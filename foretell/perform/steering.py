@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TypeVar
 
+from foretell import commands as control
 from foretell.errors import ControlError
 from foretell.model.constraints import Constraints
-from foretell.perform import control
 
 SteeringCommand = (
     control.SetRange

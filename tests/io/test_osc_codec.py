@@ -7,9 +7,9 @@ import struct
 import pytest
 from pythonosc.osc_message_builder import OscMessageBuilder
 
+from foretell import commands as control
 from foretell.errors import OscError
 from foretell.io.osc import OscRouter, OscRoutes, Rejected, decode_packet, deliver, encode_floats
-from foretell.perform import control
 
 
 def _message(address: str, *args: object) -> bytes:

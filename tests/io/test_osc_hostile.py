@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from foretell import commands as control
 from foretell.bench import fuzz
 from foretell.bench.mutations import bundle, datagrams, message
 from foretell.config import RunConfig, override
@@ -24,7 +25,6 @@ from foretell.io.control_sources import ControlSources
 from foretell.io.osc import OscRouter, OscRoutes, deliver
 from foretell.io.osc_codec import OscDecodeError, decode_packet, encode_floats
 from foretell.io.rate_limit import RateLimiter
-from foretell.perform import control
 from foretell.perform.session import EngineHandle, build_session, start_engine
 from tests.fixtures import random_model_file
 from tests.io.test_osc_codec import RecordingInbox

@@ -13,6 +13,7 @@ from websockets.asyncio.client import connect as async_connect
 from websockets.sync.client import connect
 
 from foretell.bench.live_ws import never_reading_client
+from foretell.commands import SetMode, SetPiTemp
 from foretell.config import RunConfig, override
 from foretell.errors import ControlError
 from foretell.events import Event
@@ -26,7 +27,6 @@ from foretell.io.websocket import (
     decode_message,
     encode_event,
 )
-from foretell.perform.control import SetMode, SetPiTemp
 from tests.fixtures import random_model_file
 from tests.io.transport_engine import EngineThread
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from foretell import commands as control
 from foretell.clock import LoopClock
 from foretell.data.dataset import bundled_dataset_path
 from foretell.data.log import LogWriter
@@ -24,7 +25,6 @@ from foretell.learn.coordinator import Learner
 from foretell.learn.schedule import LearnSchedule
 from foretell.model.fileformat import weights_digest
 from foretell.model.runtime import Runtime
-from foretell.perform import control
 from foretell.perform.engine import Engine
 from foretell.perform.instrument import Instrument, Settings
 from foretell.perform.scheduler import Scheduler

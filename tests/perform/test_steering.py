@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from foretell import commands as control
 from foretell.config import RunConfig, config_from_dict, override
 from foretell.errors import ConfigError
 from foretell.io.osc_codec import decode_packet, encode_floats
-from foretell.perform import control
 from foretell.perform.session import build_session, start_engine
 from tests.fixtures import random_model_file
 from tests.osc_peers import udp_peer
