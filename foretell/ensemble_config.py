@@ -2,7 +2,7 @@
 
 Every key is optional; an unset key (``None``) takes the value of the top-level section it
 shadows (``[model]``, ``[interaction]``, ``[osc]``, ``[log]``), so a section names only what
-differs. ``foretell.perform.ensemble`` resolves it into a per-instrument ``RunConfig``::
+differs. ``foretell.perform.build`` resolves it into a per-instrument ``RunConfig``::
 
     [instrument.lead]
     model = "models/lightpad.ftm"  # [model] file; several instruments may share one file

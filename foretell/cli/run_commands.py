@@ -20,7 +20,7 @@ from foretell.modes import get_mode, mode_names
 
 if TYPE_CHECKING:
     from foretell.learn.config import LearnConfig
-    from foretell.perform.session import Session
+    from foretell.perform.build import Session
 
 
 def _host_port(text: str, default_host: str, option: str) -> tuple[str, int]:
@@ -122,12 +122,10 @@ async def _perform(
     models_dir: Path | None = None,
     learn: LearnConfig | None = None,
 ) -> None:
-    from foretell.io.transports import attach_configured
-    from foretell.perform.ensemble import build_ensemble
-    from foretell.perform.session import build_session
+    from foretell.perform.build import build_engine
 
-    session = build_ensemble(config) if config.instrument else build_session(config)
-    transports = attach_configured(session.engine, config)
+    session = build_engine(config)
+    transports = session.transports
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -175,9 +173,7 @@ async def _perform(
 
 def _instrument_lines(session: Session) -> list[str]:
     """One line per instrument of an ensemble (none for a single instrument)."""
-    from foretell.perform.ensemble import EnsembleSession
-
-    if not isinstance(session, EnsembleSession):
+    if not session.config.instrument:
         return []
     lines = []
     for name, inst in session.engine.instruments.items():
@@ -194,9 +190,7 @@ def _instrument_lines(session: Session) -> list[str]:
 
 def _stopped_lines(session: Session) -> list[str]:
     """The summary at exit: one line, or one per instrument of an ensemble (with its log)."""
-    from foretell.perform.ensemble import EnsembleSession
-
-    ensemble = isinstance(session, EnsembleSession)
+    ensemble = bool(session.config.instrument)
     lines = []
     for inst in session.engine.instruments.values():
         snap = inst.snapshot()

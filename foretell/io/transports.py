@@ -1,13 +1,10 @@
-"""Build the configured MIDI, serial and WebSocket transports and attach them to an engine.
+"""Build the configured MIDI, serial and WebSocket transports of one instrument.
 
 ``build_transports(midi, serial, websocket, controls)`` turns the config sections into sources,
-sinks and listeners (opening nothing); ``attach(engine, transports, instrument)`` adds them to one
-instrument before ``engine.start()``, next to whatever it already has (OSC);
-``attach_configured(engine, config)`` does both for every instrument of a ``RunConfig`` (each
-ensemble instrument its own sections; the top-level ones are the first instrument's), with one
-``MidiPorts`` for the whole run so a MIDI port several instruments name is opened once.
-Any combination can be active. Each transport module is imported only when its section is
-enabled, so a run without MIDI never imports mido or rtmidi.
+sinks and listeners, opening nothing (``foretell.perform.build`` hands them to the engine it
+builds, each instrument its own sections, one ``MidiPorts`` for the whole run so a MIDI port
+several instruments name is opened once). Any combination can be active. Each transport module
+is imported only when its section is enabled, so a run without MIDI never imports mido or rtmidi.
 """
 
 from __future__ import annotations
@@ -22,9 +19,7 @@ from foretell.io.base import Sink, Source
 from foretell.io.transport_config import MidiConfig, SerialConfig, WebSocketConfig
 
 if TYPE_CHECKING:
-    from foretell.config import RunConfig
     from foretell.io.midi_ports import MidiPorts
-    from foretell.perform.engine import Engine
 
 Listener = Callable[[str, Event], None]
 
@@ -206,49 +201,3 @@ def _add_impsy_midi(
     sources, sinks = build_impsy_midi(config, controls, ports or MidiPorts(api=config.api))
     transports.sources.extend(sources)
     transports.sinks.extend(sinks)
-
-
-def attach(engine: Engine, transports: Transports, instrument: str | None = None) -> None:
-    """Add ``transports`` to one instrument of ``engine`` (before ``engine.start()``); its
-    listeners (the WebSocket echo) hear only that instrument's events."""
-    target = engine.instrument(instrument)
-    engine.sources.extend((source, target.name) for source in transports.sources)
-    engine.sinks.extend(transports.sinks)
-    target.sinks.extend(transports.sinks)
-    for listener in transports.listeners:
-        engine.add_listener(_only(target.name, listener))
-
-
-def _only(name: str, listener: Listener) -> Listener:
-    def heard(instrument: str, event: Event) -> None:
-        if instrument == name:
-            listener(instrument, event)
-
-    return heard
-
-
-def attach_configured(
-    engine: Engine, config: RunConfig, ports: MidiPorts | None = None
-) -> Transports:
-    """Build the transports ``config`` enables and attach each to its instrument (``ports``:
-    the MIDI ports to share, a new set on the default backend if not given)."""
-    from foretell.ensemble_config import transport_sections
-
-    everything = Transports()
-    for sections in transport_sections(config):
-        target = engine.instrument(sections.instrument)
-        if sections.midi.enabled and ports is None:
-            from foretell.io.midi_ports import MidiPorts
-
-            ports = MidiPorts(api=sections.midi.api)
-        dimension = target.dimension
-        built = build_transports(
-            sections.midi,
-            sections.serial,
-            sections.websocket,
-            None if dimension is None else dimension - 1,
-            ports,
-        )
-        attach(engine, built, target.name)
-        everything.add(built, sections.instrument)
-    return everything

@@ -45,6 +45,7 @@ class Engine:
 
     ``sources`` pairs each source with the name of the instrument it feeds. Sinks are listed per
     instrument on the instrument itself; ``sinks`` here are the ones the engine opens and closes.
+    ``listeners`` hear every event from the start (more can be added while it runs: a display).
     """
 
     def __init__(
@@ -54,6 +55,7 @@ class Engine:
         instruments: Sequence[Instrument],
         sources: Sequence[tuple[Source, str]] = (),
         sinks: Sequence[Sink] = (),
+        listeners: Sequence[Listener] = (),
     ) -> None:
         self.clock = clock
         self.scheduler = scheduler
@@ -65,7 +67,7 @@ class Engine:
                 raise ValueError(f"a source feeds unknown instrument {name!r}")
         self.sources = list(sources)
         self.sinks = list(sinks)
-        self._listeners: list[Listener] = []
+        self._listeners: list[Listener] = list(listeners)
         for inst in instruments:
             inst.listeners = self._listeners
         self.running = False

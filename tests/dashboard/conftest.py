@@ -28,7 +28,6 @@ from foretell.config import (
 )
 from foretell.dashboard.server import Dashboard, serve_dashboard
 from foretell.io.osc_codec import encode_floats
-from foretell.perform.ensemble import EnsembleHandle
 from foretell.perform.instrument import InstrumentSnapshot
 from foretell.perform.session import EngineHandle, start_engine
 from tests.fixtures import random_model_file
@@ -122,7 +121,7 @@ ENSEMBLE = {"a": "listen", "b": "filter", "c": "listen"}  # instrument -> starti
 class LiveEnsemble:
     """Instruments in one engine on its own thread, one dashboard, a UDP peer for each."""
 
-    engine: EnsembleHandle
+    engine: EngineHandle
     dashboard: Dashboard
     peers: dict[str, socket.socket]  # where each instrument sends its /NAME/prediction
 
@@ -171,7 +170,7 @@ def run_ensemble(tmp_path: Path, models_dir: Path, modes: dict[str, str]) -> Ite
             "instrument": instruments,
         }
     )
-    engine = EnsembleHandle(config).start()
+    engine = EngineHandle(config).start()
     loop = engine.call(asyncio.get_running_loop)
     session = engine.session
     assert session is not None

@@ -35,7 +35,6 @@ from foretell.config import (
 )
 from foretell.dashboard.server import serve_dashboard
 from foretell.io.osc_codec import encode_floats
-from foretell.perform.ensemble import EnsembleHandle
 from foretell.perform.session import EngineHandle, start_engine
 from tests.dashboard.conftest import CHROMIUM, CHROMIUM_ARGS
 
@@ -50,7 +49,7 @@ def _single(model: Path, logs: Path) -> EngineHandle:
     return start_engine(config)
 
 
-def _ensemble(model: Path, logs: Path) -> EnsembleHandle:
+def _ensemble(model: Path, logs: Path) -> EngineHandle:
     config = config_from_dict(
         {
             "model": {"file": str(model), "seed": 3, "sigma_temp": 0.6},
@@ -65,7 +64,7 @@ def _ensemble(model: Path, logs: Path) -> EnsembleHandle:
             },
         }
     )
-    return EnsembleHandle(config).start()
+    return EngineHandle(config).start()
 
 
 def _performer(address: tuple[str, int], stop: threading.Event) -> None:
@@ -137,7 +136,7 @@ def main(
         page = context.new_page()
         page.goto(dashboard.url)
         page.wait_for_function("window.foretell.connected && window.foretell.state !== null")
-        if isinstance(engine, EnsembleHandle):
+        if isinstance(engine, EngineHandle):
             bass = engine.osc_address_of("bass")
             threading.Thread(target=_performer, args=(bass, stop), daemon=True).start()
             time.sleep(3.0)  # bass and keys fill their strips before lead comes in

@@ -23,8 +23,7 @@ from foretell.config import RunConfig, override
 from foretell.events import Event
 from foretell.impsy.config import load_run_config
 from foretell.io.transport_config import SerialConfig
-from foretell.io.transports import attach_configured
-from foretell.perform.session import build_session
+from foretell.perform.build import build_engine
 from tests.osc_peers import free_udp_port
 
 JACK = "mido.backends.rtmidi/UNIX_JACK"
@@ -52,8 +51,7 @@ async def perform(config: RunConfig, played: list[tuple[str, mido.Message]]) -> 
     devices = {d for d, _ in played}
     outputs = {d: backend.open_output(d, virtual=True, client_name=d) for d in devices}
     events: list[Event] = []
-    session = build_session(config)
-    attach_configured(session.engine, config)
+    session = build_engine(config)
     session.engine.add_listener(lambda _, event: events.append(event))
     session.engine.start()
     try:

@@ -15,10 +15,9 @@ from websockets.sync.client import connect
 
 from foretell.config import RunConfig, override
 from foretell.io.transport_config import MidiMap, SerialConfig, WebSocketConfig
-from foretell.io.transports import build_transports
 from tests.fixtures import random_model_file
 from tests.io.test_serial import SOCAT, PtyPair
-from tests.io.transport_engine import EngineThread
+from tests.io.transport_engine import engine_with
 
 MAPS = (
     MidiMap(0, "note", channel=1),
@@ -64,16 +63,16 @@ def _read_midi(pty: PtyPair, count: int, timeout: float = 3.0) -> list[mido.Mess
 
 def test_serial_midi_reads_and_plays_impsys_mapping(tmp_path: Path, pty: PtyPair) -> None:
     serial = SerialConfig(port=str(pty.device), baud=31250, protocol="midi", map=MAPS)
-    with EngineThread(_config(tmp_path), build_transports(serial=serial, controls=3)) as engine:
+    with engine_with(_config(tmp_path), serial) as engine:
         link = engine.transports.sources[0].link  # type: ignore[attr-defined]
         assert link.connected.wait(5)
         pty.write(bytes(mido.Message("control_change", channel=0, control=42, value=127).bin()))
         pty.write(b"\x90\x40\x00")  # note-on velocity 0: still note 64 for IMPSY
         pty.write(bytes(mido.Message("note_off", channel=0, note=1).bin()))  # ignored
         out = _read_midi(pty, 3)
-        _wait(lambda: engine.instrument_snapshot().inputs >= 2)
+        _wait(lambda: engine.snapshot().instruments[0].inputs >= 2)
         time.sleep(0.1)  # the note-off, if it were read, would come in by now
-        assert engine.instrument_snapshot().inputs == 2
+        assert engine.snapshot().instruments[0].inputs == 2
     assert out[0].type == "note_on" and out[0].velocity == 127 and out[0].channel == 0
     assert [m.control for m in out[1:3]] == [42, 43] and 0 <= out[2].value <= 13
     (log,) = (tmp_path / "logs").glob("*-mdrnn.log")
@@ -84,9 +83,8 @@ def test_serial_midi_reads_and_plays_impsys_mapping(tmp_path: Path, pty: PtyPair
 
 def test_websocket_speaks_impsys_text_protocol(tmp_path: Path) -> None:
     websocket = WebSocketConfig(port=0, protocol="impsy", map=MAPS)
-    transports = build_transports(websocket=websocket, controls=3)
-    with EngineThread(_config(tmp_path), transports) as engine:
-        host, port = transports.sources[0].server.address  # type: ignore[attr-defined]
+    with engine_with(_config(tmp_path), websocket) as engine:
+        host, port = engine.transports.sources[0].server.address  # type: ignore[attr-defined]
         with connect(f"ws://{host}:{port}") as client:
             client.send("/channel/1/cc/42/127")
             lines = [client.recv(timeout=3) for _ in range(3)]
@@ -94,7 +92,7 @@ def test_websocket_speaks_impsys_text_protocol(tmp_path: Path) -> None:
             error = client.recv(timeout=3)
             client.send("/channel/9/cc/42/1")  # no map on channel 9
             unmapped = client.recv(timeout=3)
-        snapshot = engine.instrument_snapshot()
+        snapshot = engine.snapshot().instruments[0]
     assert snapshot.inputs == 1
     assert lines[0].startswith("/channel/1/noteon/") and lines[0].endswith("/127")
     assert lines[1].startswith("/channel/1/cc/42/") and lines[2].startswith("/channel/1/cc/43/")

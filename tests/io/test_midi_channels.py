@@ -24,8 +24,7 @@ from foretell.io.midi_map import (
     with_channel,
 )
 from foretell.io.transport_config import MidiConfig, MidiMap
-from foretell.io.transports import attach_configured
-from foretell.perform.ensemble import build_ensemble
+from foretell.perform.build import build_engine
 from tests.fixtures import random_model_file
 from tests.io.midi_fakes import FakeBackend, FakeInput, ListInbox
 from tests.osc_peers import free_udp_port
@@ -153,8 +152,8 @@ def test_an_ensemble_config_gives_each_instrument_its_channel(tmp_path: Path) ->
     async def scenario() -> None:
         midi = FakeBackend()
         config = config_from_dict(_ensemble(model, tmp_path))
-        session = build_ensemble(config)
-        transports = attach_configured(session.engine, config, MidiPorts(midi))
+        session = build_engine(config, ports=MidiPorts(midi))
+        transports = session.transports
         session.engine.start()
         try:
             assert midi.opened == {KNOB: 1, SYNTH: 1}
@@ -206,7 +205,7 @@ def test_an_ensemble_config_gives_each_instrument_its_channel(tmp_path: Path) ->
 )
 def test_transport_section_mistakes_are_one_line(change: dict[str, object], message: str) -> None:
     with pytest.raises(ConfigError, match=message) as error:
-        build_ensemble(config_from_dict(change))  # type: ignore[arg-type]
+        build_engine(config_from_dict(change))  # type: ignore[arg-type]
     assert "\n" not in str(error.value)
 
 
@@ -243,8 +242,8 @@ def test_the_band_example_opens_each_port_once(tmp_path: Path) -> None:
     async def scenario() -> None:
         midi = FakeBackend()
         midi.inputs["Arturia KeyStep 32 28:0"] = FakeInput("Arturia KeyStep 32 28:0")
-        session = build_ensemble(config)
-        transports = attach_configured(session.engine, config, MidiPorts(midi))
+        session = build_engine(config, ports=MidiPorts(midi))
+        transports = session.transports
         session.engine.start()
         try:
             assert midi.opened == {"Arturia KeyStep 32 28:0": 1, "foretell": 1}

@@ -25,7 +25,8 @@ from foretell.io.control_sources import ControlSources
 from foretell.io.osc import OscRouter, OscRoutes, deliver
 from foretell.io.osc_codec import OscDecodeError, decode_packet, encode_floats
 from foretell.io.rate_limit import RateLimiter
-from foretell.perform.session import EngineHandle, build_session, start_engine
+from foretell.perform.build import build_engine
+from foretell.perform.session import EngineHandle, start_engine
 from tests.fixtures import random_model_file
 from tests.io.test_osc_codec import RecordingInbox
 from tests.osc_peers import recv_osc, udp_peer
@@ -168,9 +169,9 @@ def test_own_output_at_own_input_is_refused(tmp_path: Path) -> None:
     for listen in ("127.0.0.1", "0.0.0.0"):
         looped = override(config, "osc", listen_host=listen, listen_port=7123, send_port=7123)
         with pytest.raises(OscError, match="is foretell's own input"):
-            build_session(looped)
+            build_engine(looped)
     elsewhere = override(config, "osc", listen_port=7123, send_port=7124)
-    assert build_session(elsewhere).osc_out.port == 7124
+    assert build_engine(elsewhere).osc_out.port == 7124
 
 
 def test_a_fuzzed_stream_costs_no_valid_input(

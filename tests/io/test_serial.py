@@ -25,9 +25,9 @@ from foretell.io.serial import (
     encode_line,
 )
 from foretell.io.transport_config import SerialConfig
-from foretell.io.transports import build_transports
+from foretell.perform.session import EngineHandle
 from tests.fixtures import random_model_file
-from tests.io.transport_engine import EngineThread
+from tests.io.transport_engine import engine_with
 
 SOCAT = shutil.which("socat")
 
@@ -128,15 +128,15 @@ def model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return random_model_file(tmp_path_factory.mktemp("model") / "m.ftm", units=16)
 
 
-def _engine(model: Path, tmp_path: Path, serial: SerialConfig) -> EngineThread:
+def _engine(model: Path, tmp_path: Path, serial: SerialConfig) -> EngineHandle:
     config = override(RunConfig(), "model", file=model, seed=0)
     config = override(config, "interaction", mode="filter")
     config = override(config, "osc", listen_host="127.0.0.1", listen_port=0)
     config = override(config, "log", dir=tmp_path / "logs")
-    return EngineThread(config, build_transports(serial=serial))
+    return engine_with(config, serial)
 
 
-def _link(engine: EngineThread) -> SerialLink:
+def _link(engine: EngineHandle) -> SerialLink:
     link: SerialLink = engine.transports.sources[0].link  # type: ignore[attr-defined]
     return link
 
@@ -162,8 +162,8 @@ def test_round_trip_and_bad_input_through_a_pty(model: Path, tmp_path: Path, pty
         assert len(pty.read_lines(1)) == 1
         pty.write(b"7" * (MAX_LINE + 10) + b"\n2,0.5,0.5\n")  # overlong, then clipped
         assert len(pty.read_lines(1)) == 1
-        _wait(lambda: engine.instrument_snapshot().rejected.get("malformed") == 2)
-        snap = engine.instrument_snapshot()
+        _wait(lambda: engine.snapshot().instruments[0].rejected.get("malformed") == 2)
+        snap = engine.snapshot().instruments[0]
     assert snap.inputs == 7 and snap.answers == 7
     assert snap.rejected == {"malformed": 2, "wrong_count": 1, "clipped": 1}
 
@@ -175,7 +175,7 @@ def test_integer_scaling_both_ways(model: Path, tmp_path: Path, pty: PtyPair) ->
         pty.write(b"0,512,1023\n")
         [line] = pty.read_lines(1)
         assert all(part.isdigit() and 0 <= int(part) <= 1023 for part in line.split(b","))
-        assert engine.instrument_snapshot().inputs == 1
+        assert engine.snapshot().instruments[0].inputs == 1
 
 
 def test_unplug_and_replug_without_stopping(model: Path, tmp_path: Path, pty: PtyPair) -> None:
@@ -193,7 +193,7 @@ def test_unplug_and_replug_without_stopping(model: Path, tmp_path: Path, pty: Pt
         assert link.connections == 2
         pty.write(b"0.4,0.5,0.6\n")
         assert len(pty.read_lines(1)) == 1
-        snap = engine.instrument_snapshot()
+        snap = engine.snapshot().instruments[0]
     assert snap.inputs == 2 and snap.answers == 2
 
 

@@ -16,8 +16,8 @@ from foretell.io.midi import MidiSink, MidiSource
 from foretell.io.serial import SerialSink, SerialSource
 from foretell.io.transports import build_transports
 from foretell.io.websocket import WebSocketSink, WebSocketSource
+from foretell.perform.session import start_engine
 from tests.fixtures import random_model_file
-from tests.io.transport_engine import EngineThread
 
 EXAMPLES = Path(__file__).parents[2] / "examples" / "configs"
 TRANSPORT_EXAMPLES = sorted(
@@ -71,12 +71,11 @@ def test_the_websocket_example_works_beside_osc(tmp_path: Path) -> None:
     config = override(config, "model", file=model, seed=0)
     config = override(config, "osc", listen_host="127.0.0.1", listen_port=0)
     config = override(config, "log", enabled=False)
-    built = build_transports(config.midi, config.serial, config.websocket)
-    with EngineThread(config, built) as engine:
-        server = built.sources[0].server  # type: ignore[attr-defined]
+    with start_engine(config) as engine:
+        server = engine.transports.sources[0].server  # type: ignore[attr-defined]
         port = engine.call(lambda: server.address)[1]
         with connect(f"ws://127.0.0.1:{port}") as client:
             client.send(json.dumps({"interface": [0.2, 0.4, 0.6]}))
             assert "interface" in json.loads(client.recv(2))
             assert len(json.loads(client.recv(2))["prediction"]) == 3
-        assert engine.call(built.describe) == [f"WebSocket on ws://127.0.0.1:{port}"]
+        assert engine.call(engine.transports.describe) == [f"WebSocket on ws://127.0.0.1:{port}"]

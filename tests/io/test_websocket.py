@@ -18,7 +18,6 @@ from foretell.config import RunConfig, override
 from foretell.errors import ControlError
 from foretell.events import Event
 from foretell.io.transport_config import WebSocketConfig
-from foretell.io.transports import build_transports
 from foretell.io.websocket import (
     WebSocketError,
     WebSocketServer,
@@ -27,8 +26,9 @@ from foretell.io.websocket import (
     decode_message,
     encode_event,
 )
+from foretell.perform.session import EngineHandle
 from tests.fixtures import random_model_file
-from tests.io.transport_engine import EngineThread
+from tests.io.transport_engine import engine_with
 
 # -- codec --------------------------------------------------------------------------------------
 
@@ -177,15 +177,15 @@ def model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return random_model_file(tmp_path_factory.mktemp("model") / "m.ftm", units=16)
 
 
-def _engine(model: Path, tmp_path: Path, mode: str = "filter") -> EngineThread:
+def _engine(model: Path, tmp_path: Path, mode: str = "filter") -> EngineHandle:
     config = override(RunConfig(), "model", file=model, seed=0)
     config = override(config, "interaction", mode=mode)
     config = override(config, "osc", listen_host="127.0.0.1", listen_port=0)
     config = override(config, "log", dir=tmp_path)
-    return EngineThread(config, build_transports(websocket=WebSocketConfig(port=0)))
+    return engine_with(config, WebSocketConfig(port=0))
 
 
-def _url(engine: EngineThread) -> str:
+def _url(engine: EngineHandle) -> str:
     server = engine.transports.sources[0].server  # type: ignore[attr-defined]
     return f"ws://127.0.0.1:{engine.call(lambda: server.address)[1]}"
 
@@ -205,7 +205,7 @@ def test_engine_round_trip_echo_and_control(model: Path, tmp_path: Path) -> None
         player.send('{"command": "mode", "args": ["listen"]}')
         player.send('{"command": "pitemp", "args": [-1]}')
         assert "pitemp" in json.loads(player.recv(2))["error"]
-        snap = engine.instrument_snapshot()
+        snap = engine.snapshot().instruments[0]
     assert snap.settings.mode == "listen"
     assert snap.inputs == 10 and snap.answers == 10
     assert snap.rejected == {"wrong_count": 1, "bad_command": 1}

@@ -1,29 +1,18 @@
-"""A real engine (``build_session``) with extra transports attached, on a loop thread of its own."""
+"""A real engine with transport sections added to its config, running on a thread of its own."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from foretell.config import RunConfig
-from foretell.io.transports import Transports, attach
-from foretell.perform.instrument import InstrumentSnapshot
-from foretell.perform.session import EngineHandle, Session
+from foretell.io.transport_config import MidiConfig, SerialConfig, WebSocketConfig
+from foretell.perform.session import EngineHandle, start_engine
+
+Section = MidiConfig | SerialConfig | WebSocketConfig
 
 
-class EngineThread(EngineHandle):
-    """``EngineHandle`` whose session also gets ``transports``; ``with`` starts and stops it."""
-
-    def __init__(self, config: RunConfig, transports: Transports) -> None:
-        super().__init__(config)
-        self.transports = transports
-
-    def _build(self, config: RunConfig) -> Session:
-        session = super()._build(config)
-        attach(session.engine, self.transports)
-        return session
-
-    def __enter__(self) -> EngineThread:
-        self.start()
-        return self
-
-    def instrument_snapshot(self) -> InstrumentSnapshot:
-        """The (only) instrument's snapshot."""
-        return self.snapshot().instruments[0]
+def engine_with(config: RunConfig, *sections: Section) -> EngineHandle:
+    """``config`` with each of ``sections`` in place of its kind's, started (``with`` stops it)."""
+    kinds = {MidiConfig: "midi", SerialConfig: "serial", WebSocketConfig: "websocket"}
+    changes = {kinds[type(section)]: section for section in sections}
+    return start_engine(dataclasses.replace(config, **changes))  # type: ignore[arg-type]

@@ -15,7 +15,8 @@ from foretell.config import config_from_dict
 from foretell.data.log import read_log
 from foretell.errors import ConfigError
 from foretell.io.osc_codec import encode_floats
-from foretell.perform.ensemble import EnsembleHandle, build_ensemble
+from foretell.perform.build import build_engine
+from foretell.perform.session import EngineHandle
 from tests.fixtures import random_model_file
 from tests.osc_peers import recv_osc, udp_peer, wait_until
 
@@ -54,7 +55,7 @@ def _config(model: Path, tmp_path: Path, peers: dict[str, socket.socket], **extr
     )
 
 
-def _send(handle: EnsembleHandle, name: str, address: str, *values: object) -> None:
+def _send(handle: EngineHandle, name: str, address: str, *values: object) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         if all(isinstance(v, float) for v in values):
             data = encode_floats(address, [float(v) for v in values])  # type: ignore[arg-type]
@@ -68,7 +69,7 @@ def _send(handle: EnsembleHandle, name: str, address: str, *values: object) -> N
 def test_each_instrument_answers_only_its_own_peer(
     model: Path, tmp_path: Path, peers: dict[str, socket.socket]
 ) -> None:
-    with EnsembleHandle(_config(model, tmp_path, peers)).start() as handle:
+    with EngineHandle(_config(model, tmp_path, peers)).start() as handle:
         _send(handle, "a", "/interface", 0.1, 0.2, 0.3)
         reply = recv_osc(peers["a"])
         assert reply is not None and reply[0] == "/a/prediction" and len(reply[1]) == 3
@@ -83,7 +84,7 @@ def test_each_instrument_answers_only_its_own_peer(
 def test_shared_weights_separate_state(
     model: Path, tmp_path: Path, peers: dict[str, socket.socket]
 ) -> None:
-    with EnsembleHandle(_config(model, tmp_path, peers)).start() as handle:
+    with EngineHandle(_config(model, tmp_path, peers)).start() as handle:
         assert handle.session is not None
         insts = handle.session.engine.instruments
         a, b = insts["a"].runtime, insts["b"].runtime
@@ -98,7 +99,7 @@ def test_shared_weights_separate_state(
 def test_bad_input_and_mode_change_stay_with_their_instrument(
     model: Path, tmp_path: Path, peers: dict[str, socket.socket]
 ) -> None:
-    with EnsembleHandle(_config(model, tmp_path, peers)).start() as handle:
+    with EngineHandle(_config(model, tmp_path, peers)).start() as handle:
         _send(handle, "a", "/interface", 0.1, 0.2)  # wrong count
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
             sock.sendto(b"garbage", handle.osc_address_of("a"))
@@ -120,7 +121,7 @@ def test_cross_listening_follows_and_the_loop_guard_stops_a_runaway(
     model: Path, tmp_path: Path, peers: dict[str, socket.socket]
 ) -> None:
     extra = {"a": {"listen_to": ["b"]}, "b": {"listen_to": ["a"]}, "c": {"listen_to": ["a:user"]}}
-    with EnsembleHandle(_config(model, tmp_path, peers, **extra)).start() as handle:
+    with EngineHandle(_config(model, tmp_path, peers, **extra)).start() as handle:
         _send(handle, "a", "/interface", 0.1, 0.2, 0.3)
         assert recv_osc(peers["c"]) is not None  # c follows a's performer
         time.sleep(0.3)
@@ -140,7 +141,7 @@ def test_cross_listening_follows_and_the_loop_guard_stops_a_runaway(
 def test_each_instrument_keeps_its_own_log(
     model: Path, tmp_path: Path, peers: dict[str, socket.socket]
 ) -> None:
-    with EnsembleHandle(_config(model, tmp_path, peers)).start() as handle:
+    with EngineHandle(_config(model, tmp_path, peers)).start() as handle:
         for name, count in (("a", 3), ("b", 2)):
             for _ in range(count):
                 _send(handle, name, "/interface", 0.4, 0.5, 0.6)
@@ -156,13 +157,13 @@ def test_each_instrument_keeps_its_own_log(
 def test_config_errors_name_the_problem(model: Path, tmp_path: Path) -> None:
     base = {"model": {"file": str(model)}}
     with pytest.raises(ConfigError, match="both listen on port 7000"):
-        build_ensemble(
+        build_engine(
             config_from_dict(
                 {**base, "instrument": {"a": {"listen_port": 7000}, "b": {"listen_port": 7000}}}
             )
         )
     with pytest.raises(ConfigError, match="unknown instrument 'x'"):
-        build_ensemble(config_from_dict({**base, "instrument": {"a": {"listen_to": ["x"]}}}))
+        build_engine(config_from_dict({**base, "instrument": {"a": {"listen_to": ["x"]}}}))
     with pytest.raises(ConfigError, match="listen_to"):
         config_from_dict({"instrument": {"a": {"listen_to": ["b:nonsense"]}}})
 
@@ -174,7 +175,7 @@ def test_instrument_flags_add_instruments_and_other_options_apply_to_all(
 
     flags = (f"lead={model}:7100:127.0.0.1:7101", f"bass={model}:7102:10.0.0.2:7103")
     config = build_config(mode="filter", log_dir=tmp_path, pi_temp=0.5, seed=3, instruments=flags)
-    session = build_ensemble(config)
+    session = build_engine(config)
     lead, bass = session.engine.instruments["lead"], session.engine.instruments["bass"]
     assert lead.settings.mode == bass.settings.mode == "filter"
     assert lead.settings.pi_temp == bass.settings.pi_temp == 0.5

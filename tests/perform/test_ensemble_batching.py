@@ -7,16 +7,14 @@ from pathlib import Path
 from foretell.clock import FakeClock
 from foretell.config import config_from_dict
 from foretell.perform.batching import BatchedRuntime, BatchingOscSource, _DeferringInbox
-from foretell.perform.ensemble import EnsembleSession, build_ensemble
+from foretell.perform.build import Session, build_engine
 from foretell.perform.instrument import load_now
 from tests.fixtures import random_model_file
 
 NAMES = ("a", "b", "c", "d")
 
 
-def _answers(
-    model: Path, batch: bool
-) -> tuple[list[tuple[str, tuple[float, ...]]], EnsembleSession]:
+def _answers(model: Path, batch: bool) -> tuple[list[tuple[str, tuple[float, ...]]], Session]:
     clock = FakeClock()
     config = config_from_dict(
         {
@@ -28,7 +26,7 @@ def _answers(
             },
         }
     )
-    session = build_ensemble(config, clock, load_now)
+    session = build_engine(config, clock, load_now)
     heard: list[tuple[str, tuple[float, ...]]] = []
     session.engine.add_listener(
         lambda name, event: heard.append((name, event.values)) if event.source == "model" else None

@@ -23,7 +23,8 @@ from foretell.data.log import read_log
 from foretell.errors import ConfigError
 from foretell.io.websocket import WebSocketSource
 from foretell.perform.batching import BatchingOscSource
-from foretell.perform.ensemble import EnsembleHandle, build_ensemble
+from foretell.perform.build import build_engine
+from foretell.perform.session import EngineHandle
 from tests.fixtures import random_model_file
 from tests.osc_peers import free_udp_port, recv_osc, udp_peer, wait_until
 
@@ -80,7 +81,7 @@ def _oscsend(port: int, address: str, types: str, *values: str) -> None:
     )
 
 
-def _snap(handle: EnsembleHandle) -> dict[str, Any]:
+def _snap(handle: EngineHandle) -> dict[str, Any]:
     return {i.name: i for i in handle.snapshot().instruments}
 
 
@@ -89,7 +90,7 @@ def test_one_port_many_instruments_each_answers_its_own_peer(
     model: Path, tmp_path: Path, peers: dict[str, socket.socket]
 ) -> None:
     port = free_udp_port()
-    with EnsembleHandle(_config(model, tmp_path, peers, port)).start() as handle:
+    with EngineHandle(_config(model, tmp_path, peers, port)).start() as handle:
         assert {handle.osc_address_of(n) for n in NAMES} == {("127.0.0.1", port)}
         SimpleUDPClient("127.0.0.1", port).send_message("/lead/interface", [0.1, 0.2, 0.3])
         reply = recv_osc(peers["lead"])
@@ -108,7 +109,7 @@ def test_bad_input_and_live_control_stay_with_their_instrument(
     model: Path, tmp_path: Path, peers: dict[str, socket.socket]
 ) -> None:
     port = free_udp_port()
-    with EnsembleHandle(_config(model, tmp_path, peers, port)).start() as handle:
+    with EngineHandle(_config(model, tmp_path, peers, port)).start() as handle:
         client = SimpleUDPClient("127.0.0.1", port)
         client.send_message("/bass/interface", [0.1, 0.2])  # wrong count
         client.send_message("/foretell/bass/pitemp", "hot")  # a bad command
@@ -133,7 +134,7 @@ def test_each_instrument_on_a_shared_port_keeps_its_own_log(
     model: Path, tmp_path: Path, peers: dict[str, socket.socket]
 ) -> None:
     port = free_udp_port()
-    with EnsembleHandle(_config(model, tmp_path, peers, port)).start() as handle:
+    with EngineHandle(_config(model, tmp_path, peers, port)).start() as handle:
         client = SimpleUDPClient("127.0.0.1", port)
         for name, count in (("lead", 3), ("keys", 2)):
             for _ in range(count):
@@ -154,7 +155,7 @@ def test_inputs_for_several_instruments_in_one_datagram_are_one_batch(
     port = free_udp_port()
     drums = {"model": str(model), "listen_port": port, "mode": "listen"}  # /interface: 4 sharers
     config = _config(model, tmp_path, peers, port, more={"drums": drums})
-    with EnsembleHandle(config).start() as handle:
+    with EngineHandle(config).start() as handle:
         assert handle.session is not None
         assert all(isinstance(s, BatchingOscSource) for s in handle.session.sources.values())
         bundle = OscBundleBuilder(IMMEDIATELY)
@@ -181,7 +182,7 @@ def test_a_websocket_per_instrument(model: Path, tmp_path: Path) -> None:
             "instrument": {n: {"websocket": {"port": 0}} for n in ("lead", "bass")},
         }
     )
-    with EnsembleHandle(config).start() as handle:
+    with EngineHandle(config).start() as handle:
         transports = handle.transports
         assert transports is not None
         servers = {
@@ -226,7 +227,7 @@ def test_shared_port_mistakes_are_one_line(
 ) -> None:
     config = config_from_dict({"model": {"file": str(model)}, "instrument": instruments})
     with pytest.raises(ConfigError, match=message):
-        build_ensemble(config)
+        build_engine(config)
 
 
 def test_instrument_flags_share_a_port_by_address(
@@ -240,7 +241,7 @@ def test_instrument_flags_share_a_port_by_address(
         for name in ("lead", "bass")
     )
     config = build_config(mode="filter", log_dir=tmp_path, seed=0, instruments=flags)
-    with EnsembleHandle(config).start() as handle:
+    with EngineHandle(config).start() as handle:
         assert {handle.osc_address_of(n)[1] for n in ("lead", "bass")} == {port}
         client = SimpleUDPClient("127.0.0.1", port)
         client.send_message("/bass/interface", [0.2, 0.4, 0.6])
@@ -253,4 +254,4 @@ def test_instrument_flags_share_a_port_by_address(
             build_config(log_dir=tmp_path, instruments=(bad,))
     spaced = build_config(log_dir=tmp_path, instruments=(f"a={model}:{port}/my pad:127.0.0.1:1",))
     with pytest.raises(ConfigError, match="osc.input_address = '/my pad'"):
-        build_ensemble(spaced)
+        build_engine(spaced)

@@ -14,7 +14,8 @@ from foretell import commands as control
 from foretell.config import RunConfig, config_from_dict, override
 from foretell.errors import ConfigError
 from foretell.io.osc_codec import decode_packet, encode_floats
-from foretell.perform.session import build_session, start_engine
+from foretell.perform.build import build_engine
+from foretell.perform.session import start_engine
 from tests.fixtures import random_model_file
 from tests.osc_peers import udp_peer
 from tests.perform.helpers import instrument, play
@@ -68,7 +69,7 @@ def test_steering_from_the_config(tmp_path: Path) -> None:
     model = random_model_file(tmp_path / "m.ftm", units=16)
     table = {"ranges": [[0, 0.1, 0.3]], "holds": [[2, 0.9]], "dt_range": [0.02, 0.5]}
     config = config_from_dict({"model": {"file": str(model)}, "interaction": table})
-    constraints = build_session(config).instrument.settings.constraints
+    constraints = build_engine(config).instrument.settings.constraints
     assert constraints.ranges == {0: (0.1, 0.3)} and constraints.holds == {2: 0.9}
     assert constraints.dt_range == (0.02, 0.5)
     bad = r"interaction.ranges = \[0.0, 0.5, 0.1\] is invalid .range: low 0.5"
@@ -76,7 +77,7 @@ def test_steering_from_the_config(tmp_path: Path) -> None:
         config_from_dict({"interaction": {"ranges": [[0, 0.5, 0.1]]}})
     wide = config_from_dict({"model": {"file": str(model)}, "interaction": {"holds": [[7, 0.5]]}})
     with pytest.raises(ConfigError, match="hold: control 7 does not exist"):
-        build_session(wide)
+        build_engine(wide)
 
 
 def test_battle_over_real_udp_obeys_every_constraint(tmp_path: Path) -> None:
@@ -120,7 +121,7 @@ def _drain(sock: socket.socket, seconds: float) -> list[tuple[float, list[float]
 
 
 def test_each_instrument_of_an_ensemble_has_its_own_steering(tmp_path: Path) -> None:
-    from foretell.perform.ensemble import build_ensemble
+    from foretell.perform.build import build_engine
 
     model = random_model_file(tmp_path / "m.ftm", units=16)
     config = config_from_dict(
@@ -131,7 +132,7 @@ def test_each_instrument_of_an_ensemble_has_its_own_steering(tmp_path: Path) -> 
             "instrument": {"lead": {"holds": [[1, 0.5]]}, "bass": {"dt_range": [0.1, 0.2]}},
         }
     )
-    engine = build_ensemble(config).engine
+    engine = build_engine(config).engine
     assert engine.instrument("lead").settings.constraints.holds == {1: 0.5}
     assert engine.instrument("bass").settings.constraints.dt_range == (0.1, 0.2)
     assert not engine.instrument("bass").settings.constraints.holds

@@ -1,0 +1,421 @@
+"""Build a run from its ``RunConfig``: ``build_engine(config)`` wires every instrument, its
+transports and the services between them in one pass, and opens nothing (``engine.start()`` does).
+
+Every run is an ensemble of one or more instruments. A config without ``[instrument.NAME]``
+sections is one instrument, ``main``, with the top-level sections as they are. Otherwise each
+``InstrumentConfig`` is resolved against the top-level sections (``resolve``); each model file is
+loaded once (instruments naming the same file share its weights, fused once, and keep their own
+LSTM state and generator); each instrument gets its own OSC input (its port, or one shared with
+others told apart by input address; live control ``/foretell/NAME/VERB`` on that port), OSC
+output and log, and its MIDI, serial and WebSocket (``foretell.ensemble_config.transport_sections``,
+one ``MidiPorts`` for the whole run). ``listen_to`` links become a ``CrossListening`` router with
+its loop guard. Instruments that share a model file (and keep ``batch`` on) step together per loop
+wake-up (``foretell.perform.batching`` says exactly what is batched).
+
+Defaults an ensemble instrument inherits beyond the shadowed sections: it listens on ``[osc]
+listen_port`` plus its index (port 0 stays 0: any free port), sends ``/NAME{[osc]
+output_address}`` (so one receiver can tell the instruments apart), logs to ``[log] dir / NAME``,
+and, when ``[model] seed`` is set, seeds its sampler with seed + index (instruments sharing a model
+do not play in unison).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from foretell.clock import Clock, LoopClock
+from foretell.config import OscConfig, RunConfig, override
+from foretell.data.log import LogWriter
+from foretell.ensemble_config import InstrumentConfig, listen_spec, transport_sections
+from foretell.errors import ConfigError, ControlError
+from foretell.events import Event
+from foretell.io.base import Sink
+from foretell.io.osc import OscPort, OscRoutes, OscSink, OscSource, refuse_feedback
+from foretell.io.transports import Listener, Transports, build_transports
+from foretell.model.batched import shared_runtimes
+from foretell.model.constraints import Constraints
+from foretell.model.fileformat import ModelFile, load_model
+from foretell.model.runtime import Runtime, load_runtime
+from foretell.modes import get_mode
+from foretell.perform import steering
+from foretell.perform.batching import BatchedRuntime, BatchingOscSource, StepBatcher
+from foretell.perform.engine import Engine
+from foretell.perform.instrument import Instrument, ModelLoader, Settings
+from foretell.perform.listening import CrossListening
+from foretell.perform.scheduler import Scheduler
+
+if TYPE_CHECKING:
+    from foretell.io.midi_ports import MidiPorts  # mido: imported only for a MIDI run
+
+SINGLE = "main"  # the name of the one instrument of a run without [instrument.NAME] sections
+
+
+@dataclass
+class Session:
+    """A run's engine with its parts at hand: each instrument's OSC input and output (``osc_in``
+    and ``osc_out`` are the first instrument's), its other transports, the cross-listening router
+    and the step batcher."""
+
+    config: RunConfig
+    engine: Engine
+    sources: dict[str, OscSource]
+    outputs: dict[str, OscSink]
+    transports: Transports
+    listening: CrossListening | None
+    batcher: StepBatcher
+
+    @property
+    def instrument(self) -> Instrument:
+        return self.engine.instrument()
+
+    @property
+    def osc_in(self) -> OscSource:
+        return self.sources[self.instrument.name]
+
+    @property
+    def osc_out(self) -> OscSink:
+        return self.outputs[self.instrument.name]
+
+
+def load_in_executor(path: Path, done: Callable[[Runtime | BaseException], None]) -> None:
+    """A ``ModelLoader`` that reads the file on a worker thread and calls ``done`` on the loop."""
+    loop = asyncio.get_running_loop()
+    future = loop.run_in_executor(None, load_runtime, path)
+
+    def finished(f: asyncio.Future[Runtime]) -> None:
+        if f.cancelled():
+            return
+        error = f.exception()
+        done(error if error is not None else f.result())
+
+    future.add_done_callback(finished)
+
+
+def settings_from(config: RunConfig) -> Settings:
+    i, m = config.interaction, config.model
+    constraints = Constraints()
+    for command in i.steering_commands():
+        constraints = steering.apply(constraints, command, None)  # type: ignore[arg-type]
+    return Settings(
+        constraints=constraints,
+        condition_on=i.condition_on,
+        mode=get_mode(i.mode).name,
+        pi_temp=m.pi_temp,
+        sigma_temp=m.sigma_temp,
+        timescale=i.timescale,
+        threshold=i.threshold,
+        input_thru=i.input_thru,
+        out_of_range=i.out_of_range,
+        log_predictions=config.log.predictions,
+    )
+
+
+def _jsonable(config: RunConfig) -> dict[str, Any]:
+    return {
+        name: {k: str(v) if isinstance(v, Path) else v for k, v in section.items()}
+        for name, section in dataclasses.asdict(config).items()
+        if isinstance(section, dict)  # not the [instrument.NAME] tuple (logged per instrument)
+    }
+
+
+def osc_routes(config: RunConfig) -> OscRoutes:
+    """The OSC addresses ``config`` gives an instrument."""
+    osc = config.osc
+    return OscRoutes(osc.input_address, osc.control_prefix, osc.impsy_control, osc.control_sources)
+
+
+def _check_steering(config: RunConfig, controls: int | None) -> None:
+    """``ConfigError`` if a configured constraint names a control the instrument lacks."""
+    constraints = Constraints()
+    try:
+        for command in config.interaction.steering_commands():
+            constraints = steering.apply(constraints, command, controls)  # type: ignore[arg-type]
+    except ControlError as exc:
+        raise ConfigError(f"[interaction] {exc}") from None
+    beyond = [i for i in config.interaction.condition_on if controls is not None and i >= controls]
+    if beyond:
+        raise ConfigError(
+            f"interaction.condition_on names control {beyond[0]}; this instrument has "
+            f"{controls} controls (0..{(controls or 1) - 1})"
+        )
+
+
+def _dimension(config: RunConfig, runtime: Runtime | None) -> int | None:
+    """Values per event of an instrument: its model's, else the configured one (or unknown)."""
+    return runtime.spec.dimension if runtime is not None else config.interaction.dimension
+
+
+def build_instrument(
+    name: str,
+    config: RunConfig,
+    clock: Clock,
+    scheduler: Scheduler,
+    sinks: Sequence[Sink],
+    runtime: Runtime | None,
+    loader: ModelLoader,
+    **log_meta: object,
+) -> Instrument:
+    """One instrument as ``config`` says (settings, model, log file opened at start)."""
+    dimension = _dimension(config, runtime)
+    log = None
+    if config.log.enabled and dimension is None:
+        raise ConfigError(
+            f"{'instrument ' + name + ': ' if name != SINGLE else ''}logging without a model needs "
+            "the instrument's size: give --controls N (or --dimension N+1, or [interaction] "
+            "dimension), or a model"
+        )
+    _check_steering(config, None if dimension is None else dimension - 1)
+    if config.log.enabled:
+        meta = {"config": _jsonable(config), **log_meta}
+        log = LogWriter(config.log.dir, dimension, clock, meta)
+    return Instrument(
+        name,
+        settings_from(config),
+        clock,
+        scheduler,
+        sinks,
+        runtime=runtime,
+        log_writer=log,
+        dimension=dimension,
+        loader=loader,
+        model_name=None if config.model.file is None else str(config.model.file),
+        models_dir=config.models_dir(),
+    )
+
+
+def _pick(value: object, default: object) -> object:
+    return default if value is None else value
+
+
+def resolve(config: RunConfig, inst: InstrumentConfig, index: int) -> RunConfig:
+    """The single-instrument ``RunConfig`` of ``inst`` (its keys over the top-level sections)."""
+    seed = inst.seed
+    if seed is None and config.model.seed is not None:
+        seed = config.model.seed + index
+    out = dataclasses.replace(config, instrument=())
+    out = override(
+        out, "model", file=inst.model, seed=seed, pi_temp=inst.pi_temp, sigma_temp=inst.sigma_temp
+    )
+    out = override(
+        out,
+        "interaction",
+        mode=inst.mode,
+        threshold=inst.threshold,
+        timescale=inst.timescale,
+        input_thru=inst.input_thru,
+        dimension=inst.dimension,
+        ranges=inst.ranges,
+        holds=inst.holds,
+        control_temps=inst.control_temps,
+        dt_range=inst.dt_range,
+        condition_on=inst.condition_on,
+    )
+    osc = config.osc
+    out = override(
+        out,
+        "osc",
+        listen_host=inst.listen_host,
+        listen_port=_pick(inst.listen_port, osc.listen_port + index if osc.listen_port else 0),
+        send_host=inst.send_host,
+        send_port=inst.send_port,
+        input_address=inst.input_address,
+        output_address=_pick(inst.output_address, f"/{inst.name}{osc.output_address}"),
+        control_prefix=f"{osc.control_prefix}/{inst.name}",
+    )
+    out = override(
+        out, "log", enabled=inst.log, dir=_pick(inst.log_dir, config.log.dir / inst.name)
+    )
+    if out.model.file is None and get_mode(out.interaction.mode).needs_model:
+        out = override(out, "interaction", mode="useronly")
+    return out
+
+
+def _resolved(config: RunConfig) -> list[tuple[str, RunConfig]]:
+    """Each instrument's own single-instrument config: ``main`` with the config as it is, or
+    every ``[instrument.NAME]`` resolved against the top-level sections."""
+    if not config.instrument:
+        return [(SINGLE, config)]
+    resolved = [(inst.name, resolve(config, inst, i)) for i, inst in enumerate(config.instrument)]
+    if len({name for name, _ in resolved}) != len(resolved):
+        raise ConfigError("instrument names must be unique")
+    return resolved
+
+
+def _shared_ports(resolved: Sequence[tuple[str, RunConfig]]) -> dict[str, OscPort]:
+    """One ``OscPort`` per listen_port that several instruments name (0, any free port, is never
+    shared); ``ConfigError`` if they differ in host or share an input address."""
+    by_port: dict[int, list[tuple[str, OscConfig]]] = {}
+    for name, config in resolved:
+        if config.osc.listen_port != 0:
+            by_port.setdefault(config.osc.listen_port, []).append((name, config.osc))
+    shared: dict[str, OscPort] = {}
+    for port, members in by_port.items():
+        if len(members) < 2:
+            continue
+        (first, osc), seen = members[0], {members[0][1].input_address: members[0][0]}
+        for name, other in members[1:]:
+            if other.listen_host != osc.listen_host:
+                raise ConfigError(
+                    f"instruments {first!r} and {name!r} share port {port} but listen on "
+                    f"{osc.listen_host} and {other.listen_host} (give them one listen_host)"
+                )
+            if other.input_address in seen:
+                raise ConfigError(
+                    f"instruments {seen[other.input_address]!r} and {name!r} both listen on port "
+                    f"{port} at {other.input_address} (give each its own input_address, e.g. "
+                    f"/{name}/interface, or its own listen_port)"
+                )
+            seen[other.input_address] = name
+        udp = OscPort(osc.listen_host, port)
+        shared.update((name, udp) for name, _ in members)
+    return shared
+
+
+def _runtimes(
+    resolved: Sequence[tuple[str, RunConfig]], batch: set[str], batcher: StepBatcher
+) -> dict[str, Runtime]:
+    """Load each model file once; instruments naming the same file share its weights.
+
+    Where two or more sharers have ``batch`` on, theirs are ``BatchedRuntime``s on ``batcher``.
+    """
+    groups: dict[Path, list[tuple[str, int | None]]] = {}
+    for name, config in resolved:
+        if config.model.file is not None:
+            groups.setdefault(config.model.file.resolve(), []).append((name, config.model.seed))
+    runtimes: dict[str, Runtime] = {}
+    for path, members in groups.items():
+        model: ModelFile = load_model(path)
+        batched = (
+            [m for m in members if m[0] in batch] if sum(m[0] in batch for m in members) > 1 else []
+        )
+        alone = [m for m in members if m not in batched]
+        for group, cls in ((batched, BatchedRuntime), (alone, Runtime)):
+            rngs = [np.random.default_rng(seed) for _, seed in group]
+            for (name, _), runtime in zip(group, shared_runtimes(model, rngs, cls), strict=True):
+                if isinstance(runtime, BatchedRuntime):
+                    runtime.batcher = batcher
+                runtimes[name] = runtime
+    return runtimes
+
+
+def _osc_ends(
+    config: RunConfig, runtime: Runtime | None, batcher: StepBatcher, shared: OscPort | None
+) -> tuple[OscSource, OscSink]:
+    """An instrument's OSC input (batching when its runtime is batched) and output."""
+    osc = config.osc
+    refuse_feedback(osc.listen_host, osc.listen_port, osc.send_host, osc.send_port)
+    routes = osc_routes(config)
+    if isinstance(runtime, BatchedRuntime):
+        source: OscSource = BatchingOscSource(
+            osc.listen_host, osc.listen_port, routes, batcher, shared
+        )
+    else:
+        source = OscSource(osc.listen_host, osc.listen_port, routes, shared)
+    return source, OscSink(osc.send_host, osc.send_port, osc.output_address)
+
+
+def _transports(
+    config: RunConfig, dimensions: dict[str, int | None], ports: MidiPorts | None
+) -> dict[str, Transports]:
+    """The MIDI, serial and WebSocket transports of each instrument (one ``MidiPorts`` for the
+    whole run, so a port several instruments name is opened once)."""
+    built: dict[str, Transports] = {}
+    for sections in transport_sections(config):
+        name = sections.instrument or next(iter(dimensions))
+        if sections.midi.enabled and ports is None:
+            from foretell.io.midi_ports import MidiPorts
+
+            ports = MidiPorts(api=sections.midi.api)
+        dimension = dimensions[name]
+        controls = None if dimension is None else dimension - 1
+        built[name] = build_transports(
+            sections.midi, sections.serial, sections.websocket, controls, ports
+        )
+    return built
+
+
+def _only(name: str, listener: Listener) -> Listener:
+    """``listener``, hearing only instrument ``name``'s events."""
+
+    def heard(instrument: str, event: Event) -> None:
+        if instrument == name:
+            listener(instrument, event)
+
+    return heard
+
+
+def _links(instruments: Sequence[InstrumentConfig]) -> list[tuple[str, str, str]]:
+    links = []
+    for inst in instruments:
+        for entry in inst.listen_to:
+            speaker, kind = listen_spec(entry, f"instrument.{inst.name}")
+            links.append((speaker, inst.name, kind))
+    return links
+
+
+def build_engine(
+    config: RunConfig,
+    clock: Clock | None = None,
+    loader: ModelLoader = load_in_executor,
+    ports: MidiPorts | None = None,
+) -> Session:
+    """Wire the run ``config`` describes into one engine (see the module docstring); ``ports``:
+    the MIDI ports to use, a new set on the configured backend if not given."""
+    clock = clock or LoopClock()
+    resolved = _resolved(config)
+    shared = _shared_ports(resolved)
+    transport_sections(config)  # a transport section's mistakes, before any model is loaded
+    batcher = StepBatcher(clock)
+    runtimes = _runtimes(resolved, {i.name for i in config.instrument if i.batch}, batcher)
+    dimensions = {name: _dimension(rc, runtimes.get(name)) for name, rc in resolved}
+    transports = _transports(config, dimensions, ports)
+    scheduler = Scheduler(clock, config.interaction.late_limit)
+    sources: dict[str, OscSource] = {}
+    outputs: dict[str, OscSink] = {}
+    instruments: list[Instrument] = []
+    everything = Transports()
+    listeners: list[Listener] = []
+    for name, rc in resolved:
+        runtime = runtimes.get(name)
+        sources[name], outputs[name] = _osc_ends(rc, runtime, batcher, shared.get(name))
+        own = transports.get(name, Transports())
+        meta = {"instrument": name} if config.instrument else {}
+        sinks = [outputs[name], *own.sinks]
+        instruments.append(
+            build_instrument(name, rc, clock, scheduler, sinks, runtime, loader, **meta)
+        )
+        everything.add(own, name if config.instrument else None)
+        listeners += [_only(name, listener) for listener in own.listeners]
+    listening = _listening(clock, instruments, config.instrument)
+    if listening is not None:
+        listeners.append(listening.on_event)
+    engine = Engine(
+        clock,
+        scheduler,
+        instruments,
+        [(s, n) for n, s in sources.items()]
+        + [(s, n) for n, own in transports.items() for s in own.sources],
+        [*outputs.values(), *everything.sinks],
+        listeners,
+    )
+    return Session(config, engine, sources, outputs, everything, listening, batcher)
+
+
+def _listening(
+    clock: Clock, instruments: Sequence[Instrument], configs: Sequence[InstrumentConfig]
+) -> CrossListening | None:
+    """The router of the ``listen_to`` links between instruments, if any."""
+    links = _links(configs)
+    if not links:
+        return None
+    try:
+        return CrossListening(clock, {inst.name: inst for inst in instruments}, links)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
