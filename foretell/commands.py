@@ -6,12 +6,13 @@ raises ``ControlError`` naming what is wrong. The engine applies commands on its
 events (see ``Engine.command``); nothing here touches engine state.
 
 Verbs (IMPSY's names, which foretell shares): ``mode NAME``, ``pause [0|1]`` (no argument
-toggles), ``reset``, ``pitemp T``, ``sigmatemp T``, ``timescale F``, ``threshold S``,
-``thru 0|1``, steering (controls numbered from 0): ``range I LO HI``, ``hold I V``, ``release I``,
-``controltemp I T``, ``dtrange MIN MAX`` (seconds between the model's events, as played),
-``unconstrain``; ``load NAME`` (hot-load a model file from the models folder, by name, without
-stopping), ``learn`` (fine-tune now, with ``foretell run --learn``), ``rollback N`` (play model
-version N of the learned ones again). Numbers must lie in ``foretell.limits.RANGES``.
+toggles), ``reset``, the live settings ``pitemp T``, ``sigmatemp T``, ``timescale F``,
+``threshold S``, ``thru 0|1`` (``foretell.settings``: one ``SetSetting`` command), steering
+(controls numbered from 0): ``range I LO HI``, ``hold I V``, ``release I``, ``controltemp I T``,
+``dtrange MIN MAX`` (seconds between the model's events, as played), ``unconstrain``; ``load
+NAME`` (hot-load a model file from the models folder, by name, without stopping), ``learn``
+(fine-tune now, with ``foretell run --learn``), ``rollback N`` (play model version N of the
+learned ones again). Numbers must lie in ``foretell.limits.RANGES``.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pathlib import Path
 from foretell import limits
 from foretell.errors import ControlError
 from foretell.modes import get_mode
+from foretell.settings import BY_VERB, SETTINGS, shown
 
 
 @dataclass(frozen=True)
@@ -42,28 +44,12 @@ class Reset:
 
 
 @dataclass(frozen=True)
-class SetPiTemp:
-    value: float
+class SetSetting:
+    """A live setting (``foretell.settings.SETTINGS``: pitemp, sigmatemp, timescale, threshold,
+    thru) to ``value``, already checked against its range."""
 
-
-@dataclass(frozen=True)
-class SetSigmaTemp:
-    value: float
-
-
-@dataclass(frozen=True)
-class SetTimescale:
-    value: float
-
-
-@dataclass(frozen=True)
-class SetThreshold:
-    value: float
-
-
-@dataclass(frozen=True)
-class SetThru:
-    enabled: bool
+    name: str
+    value: float | bool
 
 
 @dataclass(frozen=True)
@@ -130,11 +116,7 @@ Command = (
     SetMode
     | SetPause
     | Reset
-    | SetPiTemp
-    | SetSigmaTemp
-    | SetTimescale
-    | SetThreshold
-    | SetThru
+    | SetSetting
     | SetRange
     | Hold
     | Release
@@ -146,25 +128,15 @@ Command = (
     | Rollback
 )
 VERBS = (
-    *("mode", "pause", "reset", "pitemp", "sigmatemp", "timescale", "threshold", "thru", "load"),
-    *("learn", "rollback"),
+    *("mode", "pause", "reset", *BY_VERB, "load", "learn", "rollback"),
     *("range", "hold", "release", "controltemp", "dtrange", "unconstrain"),
 )
 SHAPES = {"range": "i f f", "hold": "i f", "release": "i", "controltemp": "i f", "dtrange": "f f"}
-IMPSY_VERBS = ("mode", "pause", "reset", "pitemp", "sigmatemp", "timescale")
+IMPSY_VERBS = ("mode", "pause", "reset", *(s.verb for s in SETTINGS if s.impsy))
 
 
 MODEL_SUFFIX = ".ftm"
 MAX_NAME = 255  # characters of a model name (a path inside the models folder)
-
-
-def _number(verb: str, args: Sequence[object]) -> float:
-    if len(args) != 1 or isinstance(args[0], bool) or not isinstance(args[0], int | float):
-        raise ControlError(f"{verb} takes one number, got {_shown(args)}")
-    try:
-        return limits.check(verb, args[0])
-    except ValueError as exc:
-        raise ControlError(str(exc)) from None
 
 
 def _numbers(verb: str, args: Sequence[object]) -> list[float]:
@@ -173,9 +145,7 @@ def _numbers(verb: str, args: Sequence[object]) -> list[float]:
     shape = SHAPES[verb].split()
     plain = [a for a in args if isinstance(a, int | float) and not isinstance(a, bool)]
     if len(args) != len(shape) or len(plain) != len(args):
-        raise ControlError(
-            f"{verb} takes {len(shape)} numbers ({SHAPES[verb]}), got {_shown(args)}"
-        )
+        raise ControlError(f"{verb} takes {len(shape)} numbers ({SHAPES[verb]}), got {shown(args)}")
     values = [float(a) for a in plain]
     setting = (
         "dtrange" if verb == "dtrange" else "controltemp" if verb == "controltemp" else "value"
@@ -191,11 +161,6 @@ def _numbers(verb: str, args: Sequence[object]) -> list[float]:
     if verb in ("range", "dtrange") and values[-2] > values[-1]:
         raise ControlError(f"{verb}: low {values[-2]:g} is above high {values[-1]:g}")
     return values
-
-
-def _shown(args: Sequence[object]) -> str:
-    text = repr(list(args))
-    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def model_name(text: str) -> str:
@@ -232,17 +197,19 @@ def _flag(verb: str, args: Sequence[object]) -> bool | None:
         return value.lower() in ("1", "true", "on")
     if isinstance(value, bool | int | float):
         return bool(value)
-    raise ControlError(f"{verb} takes 0 or 1, got {_shown(args)}")
+    raise ControlError(f"{verb} takes 0 or 1, got {shown(args)}")
 
 
 def _text(verb: str, args: Sequence[object]) -> str:
     if len(args) != 1 or not isinstance(args[0], str):
-        raise ControlError(f"{verb} takes one string, got {_shown(args)}")
+        raise ControlError(f"{verb} takes one string, got {shown(args)}")
     return args[0]
 
 
 def parse_command(verb: str, args: Sequence[object]) -> Command:
     """Build the command for ``verb`` with ``args``; ``ControlError`` if either is invalid."""
+    if verb in BY_VERB:
+        return SetSetting(verb, BY_VERB[verb].parse(args))
     match verb:
         case "mode":
             return SetMode(get_mode(_text(verb, args)).name)
@@ -250,19 +217,6 @@ def parse_command(verb: str, args: Sequence[object]) -> Command:
             return SetPause(_flag(verb, args))
         case "reset":
             return Reset()
-        case "pitemp":
-            return SetPiTemp(_number(verb, args))
-        case "sigmatemp":
-            return SetSigmaTemp(_number(verb, args))
-        case "timescale":
-            return SetTimescale(_number(verb, args))
-        case "threshold":
-            return SetThreshold(_number(verb, args))
-        case "thru":
-            enabled = _flag(verb, args)
-            if enabled is None:
-                raise ControlError("thru takes 0 or 1")
-            return SetThru(enabled)
         case "range":
             i, low, high = _numbers(verb, args)
             return SetRange(int(i), low, high)
@@ -285,7 +239,7 @@ def parse_command(verb: str, args: Sequence[object]) -> Command:
             return Learn()
         case "rollback":
             if len(args) != 1 or isinstance(args[0], bool) or not isinstance(args[0], int | float):
-                raise ControlError(f"rollback takes a version number, got {_shown(args)}")
+                raise ControlError(f"rollback takes a version number, got {shown(args)}")
             number = float(args[0])
             if not (math.isfinite(number) and number.is_integer() and 0 <= number <= 1e9):
                 raise ControlError(f"rollback takes a version number, got {number!r}")

@@ -23,7 +23,8 @@ python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 .venv/bin/python -m pip install -q -e ".[train,test]"
 
-.venv/bin/ruff check foretell tests
-.venv/bin/ruff format --check foretell tests
+.venv/bin/ruff check foretell tests scripts
+.venv/bin/ruff format --check foretell tests scripts
 .venv/bin/mypy foretell
+.venv/bin/python scripts/check_imports.py
 .venv/bin/python -m pytest -q "$@"

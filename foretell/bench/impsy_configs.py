@@ -2,11 +2,12 @@
 
 For every ``*.toml`` in ``--configs`` (default: the copies of IMPSY's 17 shipped configs in
 ``tests/impsy/configs``), in a temporary folder with a random model of the config's dimension
-beside it: the config is loaded (``load_run_config``), the IMPSY settings it names as unused are
-collected, and every MIDI input entry's message is read by the instrument's decoders and every
-output port's encoder plays one vector, timing both (median microseconds per message). No MIDI
-system is opened: the ports themselves are tested on a JACK server in ``tests/impsy``. This
-measures and reports; it asserts nothing (a config that fails to load is reported as such).
+beside it: the config is read and its model imported (``read_run_config``, ``import_model``),
+the IMPSY settings it names as unused are collected, and every MIDI input entry's message is
+read by the instrument's decoders and every output port's encoder plays one vector, timing both
+(median microseconds per message). No MIDI system is opened: the ports themselves are tested on
+a JACK server in ``tests/impsy``. This measures and reports; it asserts nothing (a config that
+fails to load is reported as such).
 """
 
 from __future__ import annotations
@@ -117,7 +118,7 @@ def _midi_timings(config: Any) -> dict[str, Any]:
 
 def check_config(source: Path) -> dict[str, Any]:
     """One config's result (see the module docstring)."""
-    from foretell.impsy.config import load_run_config
+    from foretell.impsy.config import import_model, read_run_config
 
     collect = _Collect()
     logger = logging.getLogger("foretell.impsy.config")
@@ -125,7 +126,7 @@ def check_config(source: Path) -> dict[str, Any]:
     try:
         with tempfile.TemporaryDirectory() as folder:
             start = time.perf_counter()
-            config = load_run_config(_with_model(Path(folder), source))
+            config = import_model(read_run_config(_with_model(Path(folder), source)))
             load_ms = (time.perf_counter() - start) * 1e3
     except ForetellError as exc:
         return {"config": source.name, "loads": False, "error": str(exc)}

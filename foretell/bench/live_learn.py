@@ -246,11 +246,11 @@ def style_run(
 ) -> dict[str, Any]:
     """Replay ``minutes`` of a new-style performance into an engine that learns; NLL after."""
     from foretell.clock import FakeClock
+    from foretell.config.learn import FinetuneConfig, LearnConfig
+    from foretell.config.schedule import LearnSchedule
     from foretell.data.log import LogWriter
     from foretell.io.base import ListSink
-    from foretell.learn.config import FinetuneConfig, LearnConfig
     from foretell.learn.coordinator import Learner
-    from foretell.learn.schedule import LearnSchedule
     from foretell.model.runtime import load_runtime
     from foretell.perform.engine import Engine
     from foretell.perform.instrument import Instrument, Settings

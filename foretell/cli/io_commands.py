@@ -50,7 +50,7 @@ MIDI_API_HELP = (
 
 
 def midi_api_option(command: F) -> F:
-    from foretell.io.transport_config import MIDI_APIS
+    from foretell.config.transports import MIDI_APIS
 
     return click.option("--midi-api", type=click.Choice(MIDI_APIS), help=MIDI_API_HELP)(command)
 

@@ -13,13 +13,13 @@ import click
 
 from foretell.cli.io_commands import apply_transport_flags, transport_options
 from foretell.config import MAX_DIMENSION, RunConfig, override
-from foretell.ensemble_config import parse_instrument_flag
+from foretell.config.instruments import parse_instrument_flag
 from foretell.errors import ConfigError
-from foretell.impsy.config import load_run_config
+from foretell.impsy.config import import_model, read_run_config
 from foretell.modes import get_mode, mode_names
 
 if TYPE_CHECKING:
-    from foretell.learn.config import LearnConfig
+    from foretell.config.learn import LearnConfig
     from foretell.perform.build import Session
 
 
@@ -63,7 +63,7 @@ def build_config(
     control_from: tuple[str, ...] = (),
 ) -> RunConfig:
     """The config file (if any) with the command-line options applied over it."""
-    config = load_run_config(config_path) if config_path else RunConfig()
+    config = import_model(read_run_config(config_path)) if config_path else RunConfig()
     if instruments:
         added = tuple(parse_instrument_flag(text) for text in instruments)
         config = dataclasses.replace(config, instrument=(*config.instrument, *added))
@@ -382,7 +382,7 @@ def run(
     models_dir = config.models_dir()
     learning = None
     if learn is not None:
-        from foretell.learn.config import learn_config
+        from foretell.config.learn import learn_config
 
         learning = learn_config(learn, models_dir.resolve() / "versions", learn_data)
     asyncio.run(_perform(config, page, models_dir.resolve(), learning))

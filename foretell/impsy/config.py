@@ -189,21 +189,28 @@ def _impsy_name(message: str) -> str:
     return ""
 
 
-def load_run_config(path: str | Path) -> RunConfig:
-    """Read a run config that may be foretell's or IMPSY's; an IMPSY one is mapped, its
-    unsupported settings named in one warning, and its Keras model imported beside it once."""
+def read_run_config(path: str | Path) -> ImpsyConfig:
+    """Read a run config that may be foretell's or IMPSY's, writing nothing: an IMPSY one is
+    mapped and its unsupported settings named in one warning; ``import_source`` is the IMPSY
+    model still to import (``import_model``)."""
     path = Path(path)
     data = read_toml(path)
     if not is_impsy_config(data):
-        return load_config(path)
+        return ImpsyConfig(load_config(path), (), None)
     mapped = impsy_to_run_config(data, path.resolve().parent)
     warning = mapped.warning()
     if warning:
         log.warning("%s: %s", path, warning)
-    target = mapped.config.model.file
-    if mapped.import_source is not None and target is not None:
-        _import_beside(mapped.import_source, target)
-    return mapped.config
+    return mapped
+
+
+def import_model(read: ImpsyConfig) -> RunConfig:
+    """The explicit step before running an IMPSY config: its model imported into the ``.ftm``
+    beside it (once: the next read finds the ``.ftm`` and names nothing to import)."""
+    target = read.config.model.file
+    if read.import_source is not None and target is not None:
+        _import_beside(read.import_source, target)
+    return read.config
 
 
 def _import_beside(source: Path, target: Path) -> None:

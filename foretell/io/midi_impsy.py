@@ -29,9 +29,9 @@ from collections.abc import Sequence
 
 import mido
 
+from foretell.config.transports import MidiConfig, MidiMap
 from foretell.errors import ConfigError
 from foretell.io.midi import EchoGuard, MidiPorts, MidiSink, MidiSource
-from foretell.io.transport_config import MidiConfig, MidiMap
 
 MIDI_TOP = 127
 IMPSY_TYPES = ("note", "cc")

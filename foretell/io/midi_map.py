@@ -27,7 +27,7 @@ from dataclasses import replace
 
 import mido
 
-from foretell.io.transport_config import MidiMap
+from foretell.config.transports import MidiMap
 
 DEFAULT_VELOCITY = 100
 MPE_MEMBERS = range(1, 16)  # mido channels 1..15 = MIDI channels 2..16 (lower zone)

@@ -31,13 +31,14 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import mido
 
 from foretell.errors import ForetellError
 
 VIRTUAL = "virtual:"
+T = TypeVar("T")
 
 
 class MidiError(ForetellError):
@@ -55,6 +56,9 @@ NO_SEQUENCER = "no ALSA sequencer: /dev/snd/seq is missing; try 'modprobe snd-se
 # garbles them (python-rtmidi 1.5.8: the last message repeated). Two cycles of 1024 frames:
 JACK_DRAIN = 0.05
 NO_JACK = "no JACK server is running; start one (jackd -d alsa) or run under PipeWire with pw-jack"
+# A busy JACK server now and then refuses a new client ("JACK server not running?") while it
+# runs; each lookup or open is tried again after these pauses before it counts as failed.
+JACK_RETRIES = (0.05, 0.2)
 
 
 def backend(api: str | None = None) -> Any:
@@ -148,12 +152,24 @@ def _check_system(midi: Any) -> None:
             raise _no_backend(f"this python-rtmidi has no {api_of(midi)} API (it has: {built})")
 
 
+def _patiently(midi: Any, call: Callable[[], T]) -> T:
+    """``call()``, tried again after ``JACK_RETRIES`` pauses where JACK refused a client."""
+    for pause in JACK_RETRIES if midi.name == RTMIDI and midi.api == APIS["jack"] else ():
+        try:
+            return call()
+        except RuntimeError:  # rtmidi's SystemError: the client was refused
+            time.sleep(pause)
+    return call()
+
+
 def port_names(midi: Any | None = None) -> tuple[list[str], list[str]]:
     """The (input, output) port names the backend sees; ``MidiError`` if there is no backend."""
     midi = midi or backend()
     _check_system(midi)
     try:
-        return list(midi.get_input_names()), list(midi.get_output_names())
+        return _patiently(
+            midi, lambda: (list(midi.get_input_names()), list(midi.get_output_names()))
+        )
     except (OSError, ImportError, RuntimeError) as exc:
         raise _no_backend(str(exc)) from exc
 
@@ -193,8 +209,9 @@ def _open(midi: Any, key: str, direction: str) -> Any:
     opener = midi.open_input if direction == "input" else midi.open_output
     try:
         if key.startswith(VIRTUAL):
-            return opener(key.removeprefix(VIRTUAL), virtual=True, client_name=CLIENT)
-        return opener(key)
+            name = key.removeprefix(VIRTUAL)
+            return _patiently(midi, lambda: opener(name, virtual=True, client_name=CLIENT))
+        return _patiently(midi, lambda: opener(key))
     except (OSError, ImportError, RuntimeError, NotImplementedError) as exc:
         raise MidiError(f"cannot open MIDI {direction} {key!r} ({exc})") from exc
 

@@ -26,10 +26,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from foretell.commands import IMPSY_VERBS, Command, parse_command
+from foretell.config.control_sources import ControlSources
 from foretell.errors import ControlError, OscError
 from foretell.events import Event
 from foretell.io.base import Inbox, Sink, Source
-from foretell.io.control_sources import ControlSources
 from foretell.io.osc_codec import OscDecodeError, decode_packet, encode_floats
 from foretell.io.rate_limit import RateLimiter
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import mido
 
+from foretell.config.transports import SerialConfig
 from foretell.events import Event
 from foretell.io.midi_impsy import IMPSY_TYPES, ImpsyDecoder, ImpsyEncoder
 from foretell.io.serial import (
@@ -22,7 +23,6 @@ from foretell.io.serial import (
     SerialSource,
     deliver,
 )
-from foretell.io.transport_config import SerialConfig
 
 
 class SerialMidiLink(SerialLink):

@@ -13,10 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from foretell.config.transports import MidiConfig, SerialConfig, WebSocketConfig
 from foretell.errors import ConfigError
 from foretell.events import Event
 from foretell.io.base import Sink, Source
-from foretell.io.transport_config import MidiConfig, SerialConfig, WebSocketConfig
 
 if TYPE_CHECKING:
     from foretell.io.midi_ports import MidiPorts

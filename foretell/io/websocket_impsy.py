@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import mido
 
+from foretell.config.transports import WebSocketConfig
 from foretell.events import Event
 from foretell.io.midi_impsy import IMPSY_TYPES, ImpsyDecoder, ImpsyEncoder
-from foretell.io.transport_config import WebSocketConfig
 from foretell.io.websocket import WebSocketError, WebSocketServer, WebSocketSink
 
 KINDS = {"noteon": "note_on", "noteoff": "note_off", "cc": "control_change"}

@@ -25,8 +25,8 @@ import numpy as np
 
 from foretell import commands as control
 from foretell.clock import Clock, Timer
+from foretell.config.learn import LearnConfig
 from foretell.events import Event
-from foretell.learn.config import LearnConfig
 from foretell.learn.versions import ModelStore, version_file
 from foretell.learn.worker import Job, JobOutcome, LearnerProcess
 from foretell.model.fileformat import load_model

@@ -24,9 +24,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from foretell.config.learn import FinetuneConfig
 from foretell.data.dataset import Dataset
 from foretell.errors import DatasetError
-from foretell.learn.config import FinetuneConfig
 from foretell.model.fileformat import ModelFile, weights_digest
 from foretell.model.torch_mdrnn import MDRNN, mdn_loss
 from foretell.train.batches import MIN_SEGMENT, Batch, Segments, epoch_batches, whole_segments

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from foretell.config.learn import FinetuneConfig
 from foretell.errors import ConfigError
-from foretell.learn.config import FinetuneConfig
 from foretell.learn.finetune import FinetuneResult
 
 OPTION_NAMES = {  # foretell train's options -> FinetuneConfig fields

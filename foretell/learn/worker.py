@@ -19,7 +19,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from foretell.learn.config import FinetuneConfig
+from foretell.config.learn import FinetuneConfig
 from foretell.learn.versions import ModelStore
 
 

@@ -7,7 +7,7 @@ sections is one instrument, ``main``, with the top-level sections as they are. O
 loaded once (instruments naming the same file share its weights, fused once, and keep their own
 LSTM state and generator); each instrument gets its own OSC input (its port, or one shared with
 others told apart by input address; live control ``/foretell/NAME/VERB`` on that port), OSC
-output and log, and its MIDI, serial and WebSocket (``foretell.ensemble_config.transport_sections``,
+output and log, and its MIDI, serial and WebSocket (``foretell.config.sections``,
 one ``MidiPorts`` for the whole run). ``listen_to`` links become a ``CrossListening`` router with
 its loop guard. Instruments that share a model file (and keep ``batch`` on) step together per loop
 wake-up (``foretell.perform.batching`` says exactly what is batched).
@@ -32,8 +32,9 @@ import numpy as np
 
 from foretell.clock import Clock, LoopClock
 from foretell.config import OscConfig, RunConfig, override
+from foretell.config.instruments import InstrumentConfig, listen_spec
+from foretell.config.sections import transport_sections
 from foretell.data.log import LogWriter
-from foretell.ensemble_config import InstrumentConfig, listen_spec, transport_sections
 from foretell.errors import ConfigError, ControlError
 from foretell.events import Event
 from foretell.io.base import Sink
@@ -50,6 +51,7 @@ from foretell.perform.engine import Engine
 from foretell.perform.instrument import Instrument, ModelLoader, Settings
 from foretell.perform.listening import CrossListening
 from foretell.perform.scheduler import Scheduler
+from foretell.settings import SETTINGS
 
 if TYPE_CHECKING:
     from foretell.io.midi_ports import MidiPorts  # mido: imported only for a MIDI run
@@ -98,22 +100,26 @@ def load_in_executor(path: Path, done: Callable[[Runtime | BaseException], None]
     future.add_done_callback(finished)
 
 
+def config_value(config: RunConfig, key: str) -> Any:
+    """The value of ``section.key`` in ``config`` (a live setting's ``config_key``)."""
+    section, name = key.split(".")
+    return getattr(getattr(config, section), name)
+
+
 def settings_from(config: RunConfig) -> Settings:
-    i, m = config.interaction, config.model
+    """An instrument's starting ``Settings``: every live setting from its config key."""
+    i = config.interaction
     constraints = Constraints()
     for command in i.steering_commands():
         constraints = steering.apply(constraints, command, None)  # type: ignore[arg-type]
+    live = {s.field: config_value(config, s.config_key) for s in SETTINGS}
     return Settings(
         constraints=constraints,
         condition_on=i.condition_on,
         mode=get_mode(i.mode).name,
-        pi_temp=m.pi_temp,
-        sigma_temp=m.sigma_temp,
-        timescale=i.timescale,
-        threshold=i.threshold,
-        input_thru=i.input_thru,
         out_of_range=i.out_of_range,
         log_predictions=config.log.predictions,
+        **live,
     )
 
 

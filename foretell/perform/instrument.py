@@ -46,6 +46,7 @@ from foretell.modes import Mode, get_mode
 from foretell.perform import steering
 from foretell.perform.rejections import Rejections
 from foretell.perform.scheduler import Scheduler, Ticket
+from foretell.settings import BY_VERB
 
 log = logging.getLogger(__name__)
 Listener = Callable[[str, Event], None]
@@ -249,16 +250,9 @@ class Instrument:
                 self._set_paused(not self.settings.paused if paused is None else paused)
             case control.Reset():
                 self._reset()
-            case control.SetPiTemp(value=value):
-                self.settings = replace(self.settings, pi_temp=value)
-            case control.SetSigmaTemp(value=value):
-                self.settings = replace(self.settings, sigma_temp=value)
-            case control.SetTimescale(value=value):
-                self.settings = replace(self.settings, timescale=value)
-            case control.SetThreshold(value=value):
-                self.settings = replace(self.settings, threshold=value)
-            case control.SetThru(enabled=enabled):
-                self.settings = replace(self.settings, input_thru=enabled)
+            case control.SetSetting(name=name, value=value):
+                changed: dict[str, Any] = {BY_VERB[name].field: value}
+                self.settings = replace(self.settings, **changed)
             case (
                 control.SetRange()
                 | control.Hold()

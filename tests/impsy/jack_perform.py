@@ -20,9 +20,9 @@ from typing import Any
 import mido
 
 from foretell.config import RunConfig, override
+from foretell.config.transports import SerialConfig
 from foretell.events import Event
-from foretell.impsy.config import load_run_config
-from foretell.io.transport_config import SerialConfig
+from foretell.impsy.config import import_model, read_run_config
 from foretell.perform.build import build_engine
 from tests.osc_peers import free_udp_port
 
@@ -72,7 +72,9 @@ async def perform(config: RunConfig, played: list[tuple[str, mido.Message]]) -> 
 
 
 def main(config_path: str, played_json: str) -> None:
-    config = for_this_machine(load_run_config(config_path), Path(config_path).parent / "logs")
+    config = for_this_machine(
+        import_model(read_run_config(config_path)), Path(config_path).parent / "logs"
+    )
     played = [(d, mido.Message.from_hex(h)) for d, h in json.loads(played_json)]
     events = asyncio.run(perform(config, played))
     print(json.dumps([[e.source, list(e.values)] for e in events]), flush=True)

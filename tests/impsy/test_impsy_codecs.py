@@ -7,9 +7,9 @@ from __future__ import annotations
 import mido
 import pytest
 
+from foretell.config.transports import MidiMap
 from foretell.errors import ConfigError
 from foretell.io.midi_impsy import ImpsyDecoder, ImpsyEncoder, impsy_range, impsy_raw
-from foretell.io.transport_config import MidiMap
 from foretell.io.websocket import WebSocketError
 from foretell.io.websocket_impsy import format_line, parse_line
 
@@ -123,9 +123,9 @@ def test_bad_websocket_lines_are_one_error(line: str | bytes) -> None:
 
 
 def test_dialect_impsy_rejects_other_message_types() -> None:
+    from foretell.config.transports import MidiConfig
     from foretell.io.midi import MidiPorts
     from foretell.io.midi_impsy import build_impsy_midi
-    from foretell.io.transport_config import MidiConfig
 
     config = MidiConfig(inputs=("a",), map=(MidiMap(0, "pitchwheel"),), dialect="impsy")
     with pytest.raises(ConfigError, match="not one of dialect"):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from foretell.impsy.config import impsy_to_run_config, load_run_config
+from foretell.impsy.config import import_model, impsy_to_run_config, read_run_config
 from foretell.impsy.keras_import import import_impsy_model
 from foretell.io.osc_codec import decode_packet, encode_floats
 from foretell.model.fileformat import load_model, save_model
@@ -86,12 +86,17 @@ def test_foretell_run_config_reads_an_impsy_config_file_and_imports_its_model(
         'server_port = 6100\nclient_ip = "127.0.0.1"\nclient_port = 6101\n\n'
         "[webui]\nmonitor_port = 4001\n"
     )
+    before = sorted(keras.parent.iterdir())
     with caplog.at_level(logging.WARNING):
-        config = load_run_config(config_file)
+        read = read_run_config(config_file)
+    assert sorted(keras.parent.iterdir()) == before  # reading a config writes nothing
+    assert read.import_source == keras
+    config = import_model(read)  # the explicit step `foretell run --config` takes
     assert config.model.file == keras.with_suffix(".ftm")
     assert load_model(keras.with_suffix(".ftm")).spec.units == 64
     assert (config.osc.listen_port, config.osc.send_port) == (6100, 6101)
     assert config.osc.output_address == "/impsy"
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1 and "verbose" in warnings[0] and "webui.monitor_port" in warnings[0]
-    assert load_run_config(config_file) == config  # the second time the .ftm is simply used
+    again = read_run_config(config_file)  # the second time the .ftm is simply used
+    assert again.import_source is None and again.config == config

@@ -27,7 +27,7 @@ import mido
 import pytest
 
 from foretell.data.log import read_log
-from foretell.impsy.config import load_run_config
+from foretell.impsy.config import import_model, read_run_config
 from tests.fixtures import random_model_file
 from tests.impsy.impsy_oracle import ImpsyOutput, index_value, message_for
 
@@ -71,7 +71,7 @@ def test_config_loads_and_names_only_metadata_as_unused(
 ) -> None:
     data = impsy(name)
     with caplog.at_level(logging.WARNING):
-        config = load_run_config(prepare(tmp_path, name))
+        config = import_model(read_run_config(prepare(tmp_path, name)))
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1
     unused = unused_names(warnings[0])

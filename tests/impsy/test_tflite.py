@@ -185,14 +185,15 @@ def _config_naming(model: Path) -> Path:
 
 
 def test_a_config_naming_a_tflite_imports_it_once(shipped: Callable[[str], Path]) -> None:
-    from foretell.impsy.config import load_run_config
+    from foretell.impsy.config import import_model, read_run_config
 
     model = shipped(f"{IMPSY11}.tflite")
-    config = load_run_config(_config_naming(model))
+    config = import_model(read_run_config(_config_naming(model)))
     assert config.model.file == model.with_suffix(".ftm")
     assert load_model(model.with_suffix(".ftm")).info["imported_from"] == model.name
     stamp = model.with_suffix(".ftm").stat().st_mtime_ns
-    assert load_run_config(_config_naming(model)) == config  # the .ftm beside it is used
+    again = read_run_config(_config_naming(model))  # the .ftm beside it is used
+    assert again.import_source is None and again.config == config
     assert model.with_suffix(".ftm").stat().st_mtime_ns == stamp
 
 
@@ -201,11 +202,11 @@ def test_a_config_naming_a_flex_tflite_runs_on_its_keras_sibling(
 ) -> None:
     import logging
 
-    from foretell.impsy.config import load_run_config
+    from foretell.impsy.config import import_model, read_run_config
 
     shipped(f"{DIM4}.keras")
     model = shipped(f"{DIM4}.tflite")
     with caplog.at_level(logging.WARNING):
-        load_run_config(_config_naming(model))
+        import_model(read_run_config(_config_naming(model)))
     assert load_model(model.with_suffix(".ftm")).info["imported_from"] == f"{DIM4}.keras"
     assert any("Flex ops; importing" in r.getMessage() for r in caplog.records)

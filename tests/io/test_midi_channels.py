@@ -13,6 +13,7 @@ import mido
 import pytest
 
 from foretell.config import config_from_dict, load_config, override
+from foretell.config.transports import MidiConfig, MidiMap
 from foretell.errors import ConfigError
 from foretell.events import Event
 from foretell.io.midi import MidiError, MidiPorts, MidiSink, MidiSource
@@ -23,7 +24,6 @@ from foretell.io.midi_map import (
     default_maps,
     with_channel,
 )
-from foretell.io.transport_config import MidiConfig, MidiMap
 from foretell.perform.build import build_engine
 from tests.fixtures import random_model_file
 from tests.io.midi_fakes import FakeBackend, FakeInput, ListInbox
@@ -210,7 +210,7 @@ def test_transport_section_mistakes_are_one_line(change: dict[str, object], mess
 
 
 def test_top_level_sections_are_the_first_instruments(tmp_path: Path) -> None:
-    from foretell.ensemble_config import transport_sections
+    from foretell.config.sections import transport_sections
 
     config = config_from_dict(
         {"midi": {"inputs": ["x"]}, "instrument": {"a": {}, "b": {"midi": {"inputs": ["y"]}}}}

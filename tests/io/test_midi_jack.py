@@ -13,10 +13,10 @@ from typing import Any
 import mido
 import pytest
 
+from foretell.config.transports import MidiMap
 from foretell.events import Event
 from foretell.io.midi import EchoGuard, MidiPorts, MidiSink, MidiSource
 from foretell.io.midi_map import MidiDecoder, MidiEncoder, channels_heard, with_channel
-from foretell.io.transport_config import MidiMap
 from tests.io.midi_fakes import ListInbox
 from tests.jack import JackServer
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import mido
 import pytest
 
+from foretell.config.transports import MidiMap
 from foretell.errors import ConfigError
 from foretell.io.midi_map import MidiDecoder, MidiEncoder, default_maps, from_unit, to_unit
-from foretell.io.transport_config import MidiMap
 
 M = mido.Message
 

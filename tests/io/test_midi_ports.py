@@ -9,6 +9,7 @@ import os
 import mido
 import pytest
 
+from foretell.config.transports import MidiMap
 from foretell.events import Event
 from foretell.io.midi import (
     EchoGuard,
@@ -20,7 +21,6 @@ from foretell.io.midi import (
     resolve,
 )
 from foretell.io.midi_map import MidiDecoder, MidiEncoder, default_maps
-from foretell.io.transport_config import MidiMap
 from tests.io.midi_fakes import FakeBackend, ListInbox
 
 M = mido.Message

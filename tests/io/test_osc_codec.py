@@ -45,7 +45,7 @@ def test_routes() -> None:
     router, _ = _router(OscRoutes())
     assert router.route("/interface", [0.5, 0.5]) == (0, [0.5, 0.5])
     assert router.route("/foretell/mode", ["polyphony"]) == (0, control.SetMode("filter"))
-    assert router.route("/impsy/pitemp", [0.5]) == (0, control.SetPiTemp(0.5))
+    assert router.route("/impsy/pitemp", [0.5]) == (0, control.SetSetting("pitemp", 0.5))
     assert router.route("/impsy/load", ["x.ftm"])[1].kind == "unknown_address"  # type: ignore[union-attr]
     assert router.route("/foretell/dance", [])[1].kind == "bad_command"  # type: ignore[union-attr]
     router, _ = _router(OscRoutes(impsy_control=False))

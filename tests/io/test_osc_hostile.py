@@ -19,9 +19,9 @@ from foretell import commands as control
 from foretell.bench import fuzz
 from foretell.bench.mutations import bundle, datagrams, message
 from foretell.config import RunConfig, override
+from foretell.config.control_sources import ControlSources
 from foretell.data.log import read_log
 from foretell.errors import OscError
-from foretell.io.control_sources import ControlSources
 from foretell.io.osc import OscRouter, OscRoutes, deliver
 from foretell.io.osc_codec import OscDecodeError, decode_packet, encode_floats
 from foretell.io.rate_limit import RateLimiter
@@ -123,7 +123,7 @@ def test_an_inbox_that_raises_costs_that_message_only() -> None:
     batch = [encode_floats("/interface", [v]) for v in (0.1, 0.2)]
     deliver(router, [*batch, encode_floats("/foretell/pitemp", [0.5])])
     assert ("reject", "internal_error", None) in inbox.calls
-    assert ("command", control.SetPiTemp(0.5), None) in inbox.calls
+    assert ("command", control.SetSetting("pitemp", 0.5), None) in inbox.calls
     assert ("input", [pytest.approx(0.2)], True) in inbox.calls
 
 
@@ -157,7 +157,8 @@ def test_commands_are_rate_limited_per_source() -> None:
     kinds = [c[1] for c in inbox.calls if c[0] == "reject"]
     commands = [c[1] for c in inbox.calls if c[0] == "command"]
     assert len(commands) == 101 and kinds == ["rate_limited"] * 400
-    assert commands[-1] == control.SetPiTemp(pytest.approx(0.7))  # another source: not held back
+    # another source: not held back
+    assert commands[-1] == control.SetSetting("pitemp", pytest.approx(0.7))
     now[0] = 1.0
     deliver(router, flood[:60], limiter)
     assert sum(c[0] == "command" for c in inbox.calls) == 101 + 50

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from foretell.config import RunConfig, override
+from foretell.config.transports import SerialConfig
 from foretell.events import Event
 from foretell.io.serial import (
     MAX_LINE,
@@ -24,7 +25,6 @@ from foretell.io.serial import (
     decode_line,
     encode_line,
 )
-from foretell.io.transport_config import SerialConfig
 from foretell.perform.session import EngineHandle
 from tests.fixtures import random_model_file
 from tests.io.transport_engine import engine_with

@@ -13,11 +13,11 @@ from websockets.asyncio.client import connect as async_connect
 from websockets.sync.client import connect
 
 from foretell.bench.live_ws import never_reading_client
-from foretell.commands import SetMode, SetPiTemp
+from foretell.commands import SetMode, SetSetting
 from foretell.config import RunConfig, override
+from foretell.config.transports import WebSocketConfig
 from foretell.errors import ControlError
 from foretell.events import Event
-from foretell.io.transport_config import WebSocketConfig
 from foretell.io.websocket import (
     WebSocketError,
     WebSocketServer,
@@ -36,7 +36,7 @@ from tests.io.transport_engine import engine_with
 def test_decode_inputs_and_commands() -> None:
     assert decode_message('{"interface": [0.1, 0.5]}') == [0.1, 0.5]
     assert decode_message('{"command": "mode", "args": ["filter"]}') == SetMode("filter")
-    assert decode_message('{"command": "pitemp", "args": [0.5]}') == SetPiTemp(0.5)
+    assert decode_message('{"command": "pitemp", "args": [0.5]}') == SetSetting("pitemp", 0.5)
 
 
 @pytest.mark.parametrize(

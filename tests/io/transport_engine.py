@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from foretell.config import RunConfig
-from foretell.io.transport_config import MidiConfig, SerialConfig, WebSocketConfig
+from foretell.config.transports import MidiConfig, SerialConfig, WebSocketConfig
 from foretell.perform.session import EngineHandle, start_engine
 
 Section = MidiConfig | SerialConfig | WebSocketConfig

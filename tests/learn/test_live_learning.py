@@ -16,13 +16,13 @@ import pytest
 
 from foretell import commands as control
 from foretell.clock import LoopClock
+from foretell.config.learn import FinetuneConfig, LearnConfig
+from foretell.config.schedule import LearnSchedule
 from foretell.data.dataset import bundled_dataset_path
 from foretell.data.log import LogWriter
 from foretell.io.base import ListSink
 from foretell.learn import coordinator
-from foretell.learn.config import FinetuneConfig, LearnConfig
 from foretell.learn.coordinator import Learner
-from foretell.learn.schedule import LearnSchedule
 from foretell.model.fileformat import weights_digest
 from foretell.model.runtime import Runtime
 from foretell.perform.engine import Engine

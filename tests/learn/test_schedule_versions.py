@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from foretell.config.schedule import LearnSchedule, parse_schedule
 from foretell.errors import ConfigError, ModelFileError
-from foretell.learn.schedule import LearnSchedule, parse_schedule
 from foretell.learn.versions import ModelStore
 from foretell.model.fileformat import load_model, weights_digest
 from tests.fixtures import random_model

@@ -146,4 +146,4 @@ def test_the_fastest_timescale_cannot_flood_the_synth() -> None:
     clock.advance(1.0)
     played = [e.t for e in sink.events if e.source == "model"]
     assert 500 < len(played) <= 1001 and min(np.diff(played)) >= 0.001 - 1e-12
-    assert control.parse_command("timescale", [0.05]) == control.SetTimescale(0.05)
+    assert control.parse_command("timescale", [0.05]) == control.SetSetting("timescale", 0.05)

@@ -40,14 +40,14 @@ the file's own directory, once, when it is loaded::
     dir = "logs"
     predictions = true             # also log the model's events (rows with source "rnn")
 
-    [dashboard]: the page (host, port, names, [[dashboard.preset]]s; ``foretell.dashboard.config``)
+    [dashboard]: the page (host, port, names, [[dashboard.preset]]s; ``foretell.config.dashboard``)
 
     [midi], [[midi.map]], [serial], [websocket]: more transports, off until they name a port
-    (schema in ``foretell.io.transport_config``; docs/connect.md shows each)
+    (schema in ``foretell.config.transports``; docs/connect.md shows each)
 
     [instrument.NAME]: several instruments in one engine, each key defaulting to the sections
     above, each with its own [instrument.NAME.midi], .serial, .websocket if it likes (schema in
-    ``foretell.ensemble_config``; examples/configs/ensemble*.toml show them)
+    ``foretell.config.instruments``; examples/configs/ensemble*.toml show them)
 
 An unknown key or a bad value (a number out of its range or not finite: ``foretell.limits``) is
 one ``ConfigError`` line naming it and the valid choices. This module does no I/O besides reading
@@ -67,11 +67,11 @@ from typing import Any, Literal, get_args, get_origin
 
 from foretell import limits
 from foretell.commands import Command, parse_command
-from foretell.dashboard.config import DashboardConfig
-from foretell.ensemble_config import TRANSPORTS, InstrumentConfig
+from foretell.config.control_sources import ControlSources
+from foretell.config.dashboard import DashboardConfig
+from foretell.config.instruments import TRANSPORTS, InstrumentConfig
+from foretell.config.transports import MidiConfig, SerialConfig, WebSocketConfig
 from foretell.errors import ConfigError, ControlError
-from foretell.io.control_sources import ControlSources
-from foretell.io.transport_config import MidiConfig, SerialConfig, WebSocketConfig
 
 TRANSPORT_KEYS = tuple(f"{kind}." for kind in TRANSPORTS)
 MAX_DIMENSION = 1024  # 1 + controls: far above any instrument, small enough to stay bounded
@@ -287,7 +287,7 @@ def _section(cls: type, data: Any, name: str, base: Path | None) -> Any:
 
 
 def _instruments(data: Any, base: Path | None) -> tuple[InstrumentConfig, ...]:
-    """``[instrument.NAME]`` tables (see ``foretell.ensemble_config``), in file order."""
+    """``[instrument.NAME]`` tables (see ``foretell.config.instruments``), in file order."""
     if not isinstance(data, dict):
         raise ConfigError(f"[instrument] must hold [instrument.NAME] tables, not {data!r}")
     return tuple(_instrument(name, table, base) for name, table in data.items())

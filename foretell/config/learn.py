@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from foretell.config.schedule import LearnSchedule, parse_schedule
 from foretell.errors import ConfigError
-from foretell.learn.schedule import LearnSchedule, parse_schedule
 
 
 @dataclass(frozen=True)

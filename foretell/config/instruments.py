@@ -28,7 +28,7 @@ differs. ``foretell.perform.build`` resolves it into a per-instrument ``RunConfi
     holds = [[1, 0.5]]             # condition_on: this instrument's steering
 
     [instrument.lead.midi]         # its own MIDI, [serial] and [websocket]: the keys of the
-    inputs = ["Keystep"]           # top-level sections (foretell.io.transport_config)
+    inputs = ["Keystep"]           # top-level sections (foretell.config.transports)
     outputs = ["Keystep"]
     channel = 1                    # share a port with other instruments, a channel each
 
@@ -45,17 +45,12 @@ own port (``/foretell/lead/mode``). This module validates values; it opens nothi
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from foretell.config.transports import MidiConfig, SerialConfig, WebSocketConfig
 from foretell.errors import ConfigError, ControlError
-from foretell.io.transport_config import MidiConfig, SerialConfig, WebSocketConfig
 from foretell.modes import get_mode
-
-if TYPE_CHECKING:
-    from foretell.config import RunConfig
 
 LISTEN_KINDS = ("model", "user", "all")
 TRANSPORTS = ("midi", "serial", "websocket")
@@ -149,56 +144,3 @@ def parse_instrument_flag(text: str) -> InstrumentConfig:
         send_port=ports[1],
         input_address="/" + address if address else None,
     )
-
-
-@dataclass(frozen=True)
-class TransportSections:
-    """The MIDI, serial and WebSocket sections of one instrument (``None``: the first one)."""
-
-    instrument: str | None
-    midi: MidiConfig
-    serial: SerialConfig
-    websocket: WebSocketConfig
-
-
-def transport_sections(config: RunConfig) -> list[TransportSections]:
-    """Each instrument's transport sections; the top-level ones are the first instrument's.
-
-    One ``ConfigError`` line for a section given both at the top and in the first instrument's
-    table, and for a serial device or WebSocket port that two instruments both name.
-    """
-    top = TransportSections(None, config.midi, config.serial, config.websocket)
-    if not config.instrument:
-        return [top]
-    sections = []
-    for index, inst in enumerate(config.instrument):
-        chosen = {}
-        for kind in TRANSPORTS:
-            own, top_section = getattr(inst, kind), getattr(top, kind)
-            inherited = top_section if index == 0 else type(top_section)()
-            if own is not None and inherited.enabled:
-                raise ConfigError(
-                    f"[{kind}] and [instrument.{inst.name}.{kind}] both set up the first "
-                    f"instrument's {kind} (keep one)"
-                )
-            chosen[kind] = inherited if own is None else own
-        sections.append(TransportSections(inst.name, **chosen))
-    _check_unique(sections, "serial", lambda s: s.serial.port)
-    _check_unique(
-        sections, "websocket", lambda s: s.websocket.port and (s.websocket.host, s.websocket.port)
-    )
-    return sections
-
-
-def _check_unique(
-    sections: list[TransportSections], kind: str, key: Callable[[TransportSections], object]
-) -> None:
-    taken: dict[object, str | None] = {}
-    for section in sections:
-        value = key(section)
-        if value and value in taken:
-            raise ConfigError(
-                f"instruments {taken[value]!r} and {section.instrument!r} both use {kind} "
-                f"{getattr(section, kind).port} (give each its own)"
-            )
-        taken[value] = section.instrument
