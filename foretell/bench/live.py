@@ -43,8 +43,8 @@ from foretell.bench import live_learn
 from foretell.bench.registry import register
 from foretell.bench.stats import latency_summary
 from foretell.io.osc_codec import decode_packet, encode_floats
-from foretell.model.fileformat import ModelFile, ModelSpec, save_model
-from foretell.model.transform import DataTransform
+from foretell.model.fileformat import save_model
+from foretell.model.random import random_model
 
 REPLY_TIMEOUT = 0.1
 STARTUP_TIMEOUT = 30.0
@@ -52,17 +52,16 @@ STARTUP_TIMEOUT = 30.0
 
 def bench_model(path: Path, dimension: int = 4, units: int = 64) -> Path:
     """A random-weight model of the "s" size, its dt transform fitted to ~20 ms intervals."""
-    rng = np.random.default_rng(0)
-    events = np.column_stack(
-        [rng.lognormal(np.log(0.03), 0.5, 1000), rng.random((1000, dimension - 1))]
+    model = random_model(
+        dimension,
+        units,
+        init="uniform",
+        events=1000,
+        median_dt=0.03,
+        dt_spread=0.5,
+        info={"name": "bench-s-random"},
     )
-    spec = ModelSpec(dimension, 2, units, 5, DataTransform.fit(events))
-    bound = 1.0 / np.sqrt(units)
-    weights = {
-        name: rng.uniform(-bound, bound, shape).astype(np.float32)
-        for name, shape in spec.tensor_shapes().items()
-    }
-    return save_model(path, ModelFile(spec, weights, {"name": "bench-s-random"}))
+    return save_model(path, model)
 
 
 def machine() -> dict[str, Any]:

@@ -73,10 +73,11 @@ def _run(script: str, *args: str) -> dict[str, Any]:
 
 def s_model() -> ModelFile:
     """An s-sized model (2 x 64 LSTM, 4 dimensions, 5 mixtures) with random weights."""
-    from foretell.bench.predict import bench_spec, random_weights
+    from foretell.bench.predict import bench_spec
+    from foretell.model.random import uniform_weights
 
     spec = bench_spec(64, 4, 2, 5)
-    return ModelFile(spec, random_weights(spec, np.random.default_rng(0)), {"name": "bench"})
+    return ModelFile(spec, uniform_weights(spec, np.random.default_rng(0)), {"name": "bench"})
 
 
 def peak_rss(model: Path | None = None, steps: int = 2000) -> dict[str, Any]:

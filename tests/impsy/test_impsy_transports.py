@@ -16,7 +16,7 @@ from websockets.sync.client import connect
 from foretell.config import RunConfig, override
 from foretell.io.transport_config import MidiMap, SerialConfig, WebSocketConfig
 from foretell.io.transports import build_transports
-from tests.fixtures import random_model_file
+from foretell.model.random import random_model_file
 from tests.io.test_serial import SOCAT, PtyPair
 from tests.io.transport_engine import EngineThread
 

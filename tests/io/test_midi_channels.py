@@ -25,8 +25,8 @@ from foretell.io.midi_map import (
 )
 from foretell.io.transport_config import MidiConfig, MidiMap
 from foretell.io.transports import attach_configured
+from foretell.model.random import random_model_file
 from foretell.perform.ensemble import build_ensemble
-from tests.fixtures import random_model_file
 from tests.io.midi_fakes import FakeBackend, FakeInput, ListInbox
 from tests.osc_peers import free_udp_port
 

@@ -26,7 +26,7 @@ from foretell.io.serial import (
 )
 from foretell.io.transport_config import SerialConfig
 from foretell.io.transports import build_transports
-from tests.fixtures import random_model_file
+from foretell.model.random import random_model_file
 from tests.io.transport_engine import EngineThread
 
 SOCAT = shutil.which("socat")

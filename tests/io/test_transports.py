@@ -16,7 +16,7 @@ from foretell.io.midi import MidiSink, MidiSource
 from foretell.io.serial import SerialSink, SerialSource
 from foretell.io.transports import build_transports
 from foretell.io.websocket import WebSocketSink, WebSocketSource
-from tests.fixtures import random_model_file
+from foretell.model.random import random_model_file
 from tests.io.transport_engine import EngineThread
 
 EXAMPLES = Path(__file__).parents[2] / "examples" / "configs"

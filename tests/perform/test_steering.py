@@ -13,9 +13,9 @@ import pytest
 from foretell.config import RunConfig, config_from_dict, override
 from foretell.errors import ConfigError
 from foretell.io.osc_codec import decode_packet, encode_floats
+from foretell.model.random import random_model_file
 from foretell.perform import control
 from foretell.perform.session import build_session, start_engine
-from tests.fixtures import random_model_file
 from tests.osc_peers import udp_peer
 from tests.perform.helpers import instrument, play
 
