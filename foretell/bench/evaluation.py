@@ -26,11 +26,9 @@ import datetime as _dt
 import json
 import os
 import platform
-import socket
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -169,7 +167,7 @@ class Report:
 
 def machine_info() -> dict[str, Any]:
     """CPU model, cores, RAM, Python/numpy/torch/matplotlib versions, OS and date."""
-    from foretell.bench.live import machine
+    from foretell.bench.harness import machine
 
     info = machine()
     try:
@@ -507,47 +505,27 @@ def part_prediction(report: Report) -> None:
 # -- 3. end to end --------------------------------------------------------------------------------
 
 
-@contextmanager
-def _udp_client() -> Iterator[socket.socket]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
-    try:
-        yield sock
-    finally:
-        sock.close()
-
-
-def _ms_summary(ms: np.ndarray) -> dict[str, float | None]:
-    if not len(ms):
-        return {"p50_ms": None, "p99_ms": None, "max_ms": None}
-    return {
-        "p50_ms": round(float(np.median(ms)), 4),
-        "p99_ms": round(float(np.percentile(ms, 99)), 4),
-        "max_ms": round(float(ms.max()), 4),
-    }
-
-
 def part_live(report: Report, tmp: Path) -> None:
     """Round trips in filter mode (raw times kept), callresponse timing, the bare echo floor."""
-    from foretell.bench import live
+    from foretell.bench import harness, live
     from foretell.bench.figures import plot_live
 
     profile = report.profile
-    model = live.bench_model(tmp / "s.ftm")
+    model = harness.bench_model(tmp / "s.ftm")
     steps = tqdm(
         total=3 if profile.live_echo else 2, desc="live (OSC)", disable=not report.progress
     )
     with (
-        _udp_client() as sock,
-        live.engine(model, "filter", sock.getsockname()[1], tmp / "filter") as proc,
+        harness.udp_client() as sock,
+        harness.engine(model, "filter", sock.getsockname()[1], tmp / "filter") as proc,
     ):
         warm_up = min(1.0, profile.live_seconds)
-        live.round_trips(sock, proc.port, profile.live_rate, warm_up)  # not counted
-        times, lost = live.round_trips(sock, proc.port, profile.live_rate, profile.live_seconds)
+        harness.round_trips(sock, proc.port, profile.live_rate, warm_up)  # not counted
+        times, lost = harness.round_trips(sock, proc.port, profile.live_rate, profile.live_seconds)
     steps.update(1)
     round_trip = times[~np.isnan(times)] * 1e3
     callresponse = live.callresponse_run(model, profile.live_generate_s, tmp / "cr")
-    timing = np.abs(live._sidecar_timing(tmp / "cr")) * 1e3
+    timing = np.abs(harness.sidecar_timing(tmp / "cr")) * 1e3
     steps.update(1)
     echo = live.echo_run(profile.live_rate, profile.live_seconds) if profile.live_echo else {}
     steps.update(1 if profile.live_echo else 0)
@@ -560,8 +538,8 @@ def part_live(report: Report, tmp: Path) -> None:
         "seconds": profile.live_seconds,
         "sent": len(times),
         "lost": lost,
-        "round_trip": _ms_summary(round_trip),
-        "timing": _ms_summary(timing)
+        "round_trip": harness.latency_summary(round_trip, digits=4),
+        "timing": harness.latency_summary(timing, digits=4)
         | {"generated": len(timing), "received": callresponse.get("received")},
         "echo": echo or None,
     }

@@ -23,26 +23,16 @@ from typing import Any
 import click
 import numpy as np
 
+from foretell.bench.harness import bench_spec
 from foretell.bench.memory import peak_rss
 from foretell.bench.registry import register
 from foretell.model.constraints import Constraints
-from foretell.model.fileformat import ModelFile, ModelSpec
+from foretell.model.fileformat import ModelFile
 from foretell.model.random import uniform_weights
 from foretell.model.runtime import Runtime
-from foretell.model.transform import DEFAULT_DT_OFFSET, DataTransform
 
 WARMUP = 200
 STEERED = Constraints(ranges={0: (0.2, 0.6)}, holds={1: 0.5}, dt_range=(0.02, 0.5))
-
-
-def bench_spec(units: int, dimension: int, layers: int, mixtures: int) -> ModelSpec:
-    transform = DataTransform(
-        "log",
-        DEFAULT_DT_OFFSET,
-        (-2.5,) + (0.5,) * (dimension - 1),
-        (1.0,) + (0.3,) * (dimension - 1),
-    )
-    return ModelSpec(dimension, layers, units, mixtures, transform)
 
 
 def _time_steps(
