@@ -39,6 +39,7 @@ from tqdm import tqdm
 
 from foretell.bench import quality as q
 from foretell.bench import temperatures as temps
+from foretell.bench.quiet_training import train_quietly
 from foretell.bench.registry import register
 from foretell.data.dataset import Dataset, bundled_dataset_path, load_dataset
 from foretell.model.fileformat import ModelFile
@@ -238,35 +239,6 @@ def load_datasets(profile: Profile, path_100k: Path | None, report: Report) -> d
 
 
 # -- 1. training curves ---------------------------------------------------------------------------
-
-
-def train_quietly(
-    dataset: Dataset,
-    units: int,
-    epochs: int | None = None,
-    patience: int | None = None,
-    seed: int = 0,
-    desc: str = "",
-    progress: bool = False,
-) -> TrainResult:
-    """``train()`` with a tqdm bar over epochs; ``None`` keeps training's own default."""
-    from foretell.train.loop import TrainConfig, train
-
-    config = TrainConfig(units=units, seed=seed)
-    config = replace(config, epochs=epochs or config.epochs, patience=patience or config.patience)
-    bar = tqdm(total=config.epochs, desc=desc or f"train {units}", disable=not progress)
-
-    def on_epoch(record: Any, improved: bool) -> None:
-        bar.set_postfix_str(f"train {record.train_nll:.3f} val {record.val_nll:.3f}")
-        bar.update(1)
-
-    try:
-        result = train(dataset, config, on_epoch=on_epoch)
-    finally:
-        bar.close()
-    if result.stopped == "interrupted":
-        raise KeyboardInterrupt
-    return result
 
 
 def run_record(
