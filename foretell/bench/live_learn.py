@@ -12,7 +12,7 @@
   learned one on the rest of that performance (held out).
 
 It measures; it asserts nothing. (``foretell.bench.live`` imports this module, which registers
-``learn-style``; this module imports ``live``'s helpers inside its functions.)
+``learn-style``; the engine process and the client come from ``foretell.bench.harness``.)
 """
 
 from __future__ import annotations
