@@ -59,7 +59,7 @@ def bench_model(path: Path, dimension: int = 4, units: int = 64) -> Path:
     return save_model(path, model)
 
 
-# -- the engine and its clients -------------------------------------------------------------------
+# -- the machine, the engine and its clients ------------------------------------------------------
 
 
 def machine() -> dict[str, Any]:
