@@ -16,7 +16,7 @@ from pythonosc.udp_client import SimpleUDPClient
 
 from foretell.cli import cli
 from foretell.cli.run_commands import dimension_of
-from tests.fixtures import random_model_file
+from foretell.model.random import random_model_file
 from tests.osc_peers import udp_peer
 
 FORETELL = [sys.executable, "-m", "foretell", "run", "--osc-in", "127.0.0.1:0"]

@@ -9,8 +9,9 @@ import numpy as np
 
 from foretell.data.dataset import save_dataset
 from foretell.model.fileformat import save_model
+from foretell.model.random import random_model
 from foretell.model.runtime import Runtime
-from tests.fixtures import bundled_performances, random_model
+from tests.fixtures import bundled_performances
 
 
 def foretell(*args: str) -> subprocess.CompletedProcess[str]:

@@ -15,7 +15,7 @@ from pythonosc.udp_client import SimpleUDPClient
 from foretell.cli import cli
 from foretell.cli.run_commands import build_config
 from foretell.config import RunConfig
-from tests.fixtures import random_model_file
+from foretell.model.random import random_model_file
 from tests.osc_peers import recv_osc, udp_peer
 
 

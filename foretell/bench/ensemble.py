@@ -31,13 +31,13 @@ from typing import Any
 import click
 import numpy as np
 
-from foretell.bench.live import (
+from foretell.bench.harness import (
     REPLY_TIMEOUT,
     STARTUP_TIMEOUT,
     EngineProcess,
-    _sidecar_timing,
     bench_model,
     machine,
+    sidecar_timing,
 )
 from foretell.bench.registry import register
 from foretell.io.osc_codec import encode_floats
@@ -249,7 +249,7 @@ def callresponse_run(model: Path, n: int, seconds: float, realtime: bool) -> dic
 
 
 def _sidecar_timing_all(log_dir: Path) -> np.ndarray:
-    parts = [_sidecar_timing(folder) for folder in log_dir.iterdir() if folder.is_dir()]
+    parts = [sidecar_timing(folder) for folder in log_dir.iterdir() if folder.is_dir()]
     return np.concatenate(parts) if parts else np.array([])
 
 

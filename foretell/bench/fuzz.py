@@ -26,7 +26,7 @@ from typing import Any
 import click
 import numpy as np
 
-from foretell.bench.live import EngineProcess, bench_model, machine
+from foretell.bench.harness import EngineProcess, bench_model, machine
 from foretell.bench.mutations import datagrams, message
 from foretell.bench.registry import register
 from foretell.data.log import read_log

@@ -14,19 +14,23 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import shutil
 import statistics
 import tempfile
 import time
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import mido
 
 from foretell.bench.registry import register
 from foretell.errors import ForetellError
+
+if TYPE_CHECKING:
+    from foretell.model.fileformat import ModelFile
 
 DEFAULT_CONFIGS = Path(__file__).resolve().parents[2] / "tests" / "impsy" / "configs"
 REPEATS = 200
@@ -51,25 +55,16 @@ def _with_model(folder: Path, source: Path) -> Path:
     if "file" in model and "dimension" in model:
         target = (folder / model["file"]).with_suffix(".ftm")
         target.parent.mkdir(parents=True, exist_ok=True)
-        save_model(target, _random_model(int(model["dimension"])))
+        save_model(target, random_impsy_model(int(model["dimension"])))
     return path
 
 
-def _random_model(dimension: int) -> Any:
+def random_impsy_model(dimension: int) -> ModelFile:
     """A small model of ``dimension`` with random weights (mapping does not need a trained one)."""
-    import numpy as np
+    from foretell.model.random import random_model
 
-    from foretell.model.fileformat import ModelFile, ModelSpec
-    from foretell.model.transform import DataTransform
-
-    rng = np.random.default_rng(0)
-    events = np.column_stack([rng.lognormal(-4, 0.6, 200), rng.random((200, dimension - 1))])
-    spec = ModelSpec(dimension, 2, 16, 5, DataTransform.fit(events))
-    weights = {
-        name: (rng.standard_normal(shape) * 0.3).astype(np.float32)
-        for name, shape in spec.tensor_shapes().items()
-    }
-    return ModelFile(spec, weights, {"name": "random", "source": "bench impsy-configs"})
+    info = {"name": "random", "source": "bench impsy-configs"}
+    return random_model(dimension, events=200, median_dt=math.exp(-4), info=info)
 
 
 def _median_us(action: Any, repeats: int = REPEATS) -> float:

@@ -23,16 +23,10 @@ from __future__ import annotations
 
 import json
 import os
-import platform
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -40,166 +34,23 @@ import click
 import numpy as np
 
 from foretell.bench import live_learn
+from foretell.bench.harness import (
+    bench_model,
+    engine,
+    latency_summary,
+    machine,
+    round_trips,
+    sidecar_timing,
+    udp_client,
+)
 from foretell.bench.registry import register
-from foretell.bench.stats import latency_summary
 from foretell.io.osc_codec import decode_packet, encode_floats
-from foretell.model.fileformat import ModelFile, ModelSpec, save_model
-from foretell.model.transform import DataTransform
-
-REPLY_TIMEOUT = 0.1
-STARTUP_TIMEOUT = 30.0
-
-
-def bench_model(path: Path, dimension: int = 4, units: int = 64) -> Path:
-    """A random-weight model of the "s" size, its dt transform fitted to ~20 ms intervals."""
-    rng = np.random.default_rng(0)
-    events = np.column_stack(
-        [rng.lognormal(np.log(0.03), 0.5, 1000), rng.random((1000, dimension - 1))]
-    )
-    spec = ModelSpec(dimension, 2, units, 5, DataTransform.fit(events))
-    bound = 1.0 / np.sqrt(units)
-    weights = {
-        name: rng.uniform(-bound, bound, shape).astype(np.float32)
-        for name, shape in spec.tensor_shapes().items()
-    }
-    return save_model(path, ModelFile(spec, weights, {"name": "bench-s-random"}))
-
-
-def machine() -> dict[str, Any]:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version()}
-
-
-class EngineProcess:
-    """``foretell run`` in a child process; parses the port it listens on from its first line."""
-
-    def __init__(self, args: list[str]) -> None:
-        command = [sys.executable, "-m", "foretell", "run", "--osc-in", "127.0.0.1:0", *args]
-        env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
-        self.process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env)
-        self.lines: list[str] = []
-        self.port = self._wait_for_port()
-        threading.Thread(target=self._drain, daemon=True).start()
-
-    def _wait_for_port(self) -> int:
-        assert self.process.stderr is not None
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while time.monotonic() < deadline:
-            line = self.process.stderr.readline()
-            if not line:
-                break
-            self.lines.append(line)
-            if "listening for OSC on" in line:
-                return int(line.split("listening for OSC on ", 1)[1].split(",")[0].rsplit(":")[1])
-        self.process.kill()
-        raise RuntimeError("the engine did not start: " + "".join(self.lines)[-2000:])
-
-    def _drain(self) -> None:
-        assert self.process.stderr is not None
-        for line in self.process.stderr:
-            self.lines.append(line)
-
-    def rss_mb(self) -> float:
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-        return float("nan")
-
-    def stop(self) -> None:
-        self.process.send_signal(signal.SIGINT)
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-
-
-@contextmanager
-def engine(
-    model: Path, mode: str, client_port: int, log_dir: Path, *extra: str
-) -> Iterator[EngineProcess]:
-    args = [
-        "--model",
-        str(model),
-        "--mode",
-        mode,
-        "--osc-out",
-        f"127.0.0.1:{client_port}",
-        "--log-dir",
-        str(log_dir),
-        "--seed",
-        "0",
-        *extra,
-    ]
-    process = EngineProcess(args)
-    try:
-        yield process
-    finally:
-        process.stop()
-
-
-def _client() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
-    return sock
-
-
-def _wait_until(deadline: float) -> None:
-    remaining = deadline - time.perf_counter()
-    if remaining > 0.0005:
-        time.sleep(remaining - 0.0005)
-    while time.perf_counter() < deadline:
-        pass
-
-
-def _discard(sock: socket.socket) -> int:
-    sock.setblocking(False)
-    count = 0
-    try:
-        while True:
-            sock.recv(65536)
-            count += 1
-    except BlockingIOError:
-        pass
-    sock.setblocking(True)
-    return count
-
-
-def round_trips(
-    sock: socket.socket, port: int, rate: float, seconds: float
-) -> tuple[np.ndarray, int]:
-    """Send at ``rate`` for ``seconds``, waiting for each reply; return (round trips s, lost)."""
-    rng = np.random.default_rng(1)
-    target = ("127.0.0.1", port)
-    messages = [encode_floats("/interface", rng.random(3).tolist()) for _ in range(256)]
-    count = int(rate * seconds)
-    times = np.full(count, np.nan)
-    sock.settimeout(REPLY_TIMEOUT)
-    start = time.perf_counter() + 0.05
-    for i in range(count):
-        _wait_until(start + i / rate)
-        _discard(sock)
-        sent = time.perf_counter()
-        sock.sendto(messages[i % len(messages)], target)
-        try:
-            sock.recv(65536)
-        except TimeoutError:
-            continue
-        times[i] = time.perf_counter() - sent
-    return times, int(np.isnan(times).sum())
 
 
 def filter_run(
     model: Path, rate: float, seconds: float, log_dir: Path, extra: tuple[str, ...] = ()
 ) -> dict[str, Any]:
-    sock = _client()
+    sock = udp_client()
     with engine(model, "filter", sock.getsockname()[1], log_dir, *extra) as proc:
         round_trips(sock, proc.port, rate, 1.0)  # warm-up, not counted
         times, lost = round_trips(sock, proc.port, rate, seconds)
@@ -226,7 +77,7 @@ asyncio.run(main())
 
 def echo_run(rate: float, seconds: float) -> dict[str, Any]:
     """The same client against a bare python-osc echo server: the floor on this machine now."""
-    sock = _client()
+    sock = udp_client()
     command = [sys.executable, "-c", ECHO_SERVER, str(sock.getsockname()[1])]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     try:
@@ -242,20 +93,10 @@ def echo_run(rate: float, seconds: float) -> dict[str, Any]:
     return {"echo_p50_ms": float(np.median(ms)), "echo_p99_ms": float(np.percentile(ms, 99))}
 
 
-def _sidecar_timing(log_dir: Path) -> np.ndarray:
-    errors = []
-    for sidecar in log_dir.glob("*.foretell.jsonl"):
-        for line in sidecar.read_text().splitlines():
-            record = json.loads(line)
-            if record.get("kind") == "timing":
-                errors.append(record["sent"] - record["scheduled"])
-    return np.array(errors)
-
-
 def callresponse_run(
     model: Path, seconds: float, log_dir: Path, extra: tuple[str, ...] = ()
 ) -> dict[str, Any]:
-    sock = _client()
+    sock = udp_client()
     rng = np.random.default_rng(2)
     received = 0
     with engine(
@@ -275,7 +116,7 @@ def callresponse_run(
             except TimeoutError:
                 pass
     sock.close()
-    errors = np.abs(_sidecar_timing(log_dir)) * 1e3
+    errors = np.abs(sidecar_timing(log_dir)) * 1e3
     if len(errors) == 0:
         return {"timing_p50_ms": None, "timing_p99_ms": None, "generated": 0, "received": received}
     return {**latency_summary(errors, "timing_"), "generated": len(errors), "received": received}
@@ -284,7 +125,7 @@ def callresponse_run(
 def soak_run(
     model: Path, seconds: float, log_dir: Path, extra: tuple[str, ...] = (), rate: float = 500.0
 ) -> dict[str, Any]:
-    sock = _client()
+    sock = udp_client()
     minute = min(60.0, seconds / 3)
     with engine(model, "filter", sock.getsockname()[1], log_dir, *extra) as proc:
         round_trips(sock, proc.port, rate, min(10.0, seconds / 10))  # settle

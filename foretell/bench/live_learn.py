@@ -12,7 +12,7 @@
   learned one on the rest of that performance (held out).
 
 It measures; it asserts nothing. (``foretell.bench.live`` imports this module, which registers
-``learn-style``; this module imports ``live``'s helpers inside its functions.)
+``learn-style``; the engine process and the client come from ``foretell.bench.harness``.)
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ from typing import Any
 import click
 import numpy as np
 
+from foretell.bench.harness import discard, engine, latency_summary, udp_client, wait_until
 from foretell.bench.registry import register
-from foretell.bench.stats import latency_summary
 from foretell.data.dataset import Dataset, bundled_dataset_path, load_dataset
 from foretell.io.osc_codec import decode_packet, encode_floats
 
@@ -89,8 +89,6 @@ def timed_round_trips(
     sock: socket.socket, port: int, rate: float, seconds: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """Send at ``rate`` for ``seconds``, each reply awaited: (send times, round trips in s)."""
-    from foretell.bench.live import _discard, _wait_until
-
     rng = np.random.default_rng(1)
     messages = [encode_floats("/interface", rng.random(3).tolist()) for _ in range(256)]
     count = int(rate * seconds)
@@ -98,8 +96,8 @@ def timed_round_trips(
     sock.settimeout(0.1)
     start = time.perf_counter() + 0.05
     for i in range(count):
-        _wait_until(start + i / rate)
-        _discard(sock)
+        wait_until(start + i / rate)
+        discard(sock)
         sent_at[i] = time.monotonic()
         sent = time.perf_counter()
         sock.sendto(messages[i % len(messages)], ("127.0.0.1", port))
@@ -115,9 +113,7 @@ def learning_filter_run(
     model: Path, rate: float, seconds: float, root: Path, extra: tuple[str, ...] = ()
 ) -> dict[str, Any]:
     """Filter round trip while the learner fine-tunes (all of it, and inside fine-tunes only)."""
-    from foretell.bench.live import _client, engine
-
-    sock = _client()
+    sock = udp_client()
     log_dir = root / "logs"
     args = (*_learn_args(root), *extra)
     with engine(model, "filter", sock.getsockname()[1], log_dir, *args) as proc:
@@ -139,9 +135,7 @@ def learning_callresponse_run(
     model: Path, seconds: float, root: Path, extra: tuple[str, ...] = ()
 ) -> dict[str, Any]:
     """Call-response timing while the learner fine-tunes (150 inputs, then the model plays)."""
-    from foretell.bench.live import _client, engine
-
-    sock = _client()
+    sock = udp_client()
     log_dir = root / "logs"
     rng = np.random.default_rng(2)
     args = ("--threshold", "0.05", *_learn_args(root), *extra)

@@ -25,8 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from foretell.bench.live import REPLY_TIMEOUT, _client, engine, round_trips
-from foretell.bench.stats import latency_summary
+from foretell.bench.harness import REPLY_TIMEOUT, engine, latency_summary, round_trips, udp_client
 
 
 def _free_tcp_port() -> int:
@@ -49,7 +48,7 @@ def _connect(url: str, deadline: float) -> Any:
 
 
 async def _wait_until_async(deadline: float) -> None:
-    """Sleep on the loop until just before ``deadline``, then spin (as ``_wait_until``)."""
+    """Sleep on the loop until just before ``deadline``, then spin (as ``harness.wait_until``)."""
     remaining = deadline - time.perf_counter()
     if remaining > 0.002:
         await asyncio.sleep(remaining - 0.002)
@@ -89,7 +88,7 @@ def websocket_run(
     model: Path, rate: float, seconds: float, log_dir: Path, extra: tuple[str, ...] = ()
 ) -> dict[str, Any]:
     """The WebSocket filter round trip (keys ``ws_p50_ms``, ``ws_p99_ms``, ``ws_lost``)."""
-    sock, port = _client(), _free_tcp_port()
+    sock, port = udp_client(), _free_tcp_port()
     ws = ("--ws", f"127.0.0.1:{port}")
     url = f"ws://127.0.0.1:{port}"
     with engine(model, "filter", sock.getsockname()[1], log_dir, *ws, *extra):
@@ -133,7 +132,7 @@ def stalled_clients_run(
     model: Path, rate: float, seconds: float, log_dir: Path, extra: tuple[str, ...] = ()
 ) -> dict[str, Any]:
     """The OSC filter round trip beside a dead and a slow WebSocket client (``osc_stalled_*``)."""
-    sock, port = _client(), _free_tcp_port()
+    sock, port = udp_client(), _free_tcp_port()
     ws = ("--ws", f"127.0.0.1:{port}")
     stop = threading.Event()
     with engine(model, "filter", sock.getsockname()[1], log_dir, *ws, *extra) as proc:

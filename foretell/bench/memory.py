@@ -21,9 +21,11 @@ from typing import Any
 import click
 import numpy as np
 
+from foretell.bench.harness import bench_spec
 from foretell.bench.registry import register
 from foretell.errors import ForetellError
 from foretell.model.fileformat import ModelFile, save_model
+from foretell.model.random import uniform_weights
 
 _PEAK_RSS = """
 import resource, sys
@@ -73,10 +75,8 @@ def _run(script: str, *args: str) -> dict[str, Any]:
 
 def s_model() -> ModelFile:
     """An s-sized model (2 x 64 LSTM, 4 dimensions, 5 mixtures) with random weights."""
-    from foretell.bench.predict import bench_spec, random_weights
-
     spec = bench_spec(64, 4, 2, 5)
-    return ModelFile(spec, random_weights(spec, np.random.default_rng(0)), {"name": "bench"})
+    return ModelFile(spec, uniform_weights(spec, np.random.default_rng(0)), {"name": "bench"})
 
 
 def peak_rss(model: Path | None = None, steps: int = 2000) -> dict[str, Any]:

@@ -23,33 +23,16 @@ from typing import Any
 import click
 import numpy as np
 
+from foretell.bench.harness import bench_spec
 from foretell.bench.memory import peak_rss
 from foretell.bench.registry import register
 from foretell.model.constraints import Constraints
-from foretell.model.fileformat import ModelFile, ModelSpec
+from foretell.model.fileformat import ModelFile
+from foretell.model.random import uniform_weights
 from foretell.model.runtime import Runtime
-from foretell.model.transform import DEFAULT_DT_OFFSET, DataTransform
 
 WARMUP = 200
 STEERED = Constraints(ranges={0: (0.2, 0.6)}, holds={1: 0.5}, dt_range=(0.02, 0.5))
-
-
-def bench_spec(units: int, dimension: int, layers: int, mixtures: int) -> ModelSpec:
-    transform = DataTransform(
-        "log",
-        DEFAULT_DT_OFFSET,
-        (-2.5,) + (0.5,) * (dimension - 1),
-        (1.0,) + (0.3,) * (dimension - 1),
-    )
-    return ModelSpec(dimension, layers, units, mixtures, transform)
-
-
-def random_weights(spec: ModelSpec, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    bound = 1.0 / np.sqrt(spec.units)  # PyTorch's LSTM initialisation range
-    return {
-        name: rng.uniform(-bound, bound, shape).astype(np.float32)
-        for name, shape in spec.tensor_shapes().items()
-    }
 
 
 def _time_steps(
@@ -147,7 +130,7 @@ def bench_predict(
     """Time the NumPy step, sampling alone and the torch step; one dict of figures."""
     rng = np.random.default_rng(seed)
     spec = bench_spec(units, dimension, layers, mixtures)
-    model = ModelFile(spec, random_weights(spec, rng), {"name": "bench"})
+    model = ModelFile(spec, uniform_weights(spec, rng), {"name": "bench"})
     runtime = Runtime(model, np.random.default_rng(seed))
     first = np.full(dimension, 0.5)
     first[0] = 0.02

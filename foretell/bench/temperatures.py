@@ -141,7 +141,7 @@ def temperatures(
     if model_path is not None:
         model = load_model(model_path)
     else:
-        from foretell.bench.evaluation import train_quietly
+        from foretell.bench.quiet_training import train_quietly
 
         click.echo("no --model: training an s model on the bundled LightPad 12k set", err=True)
         model = train_quietly(human_set, units=64).model

@@ -153,7 +153,7 @@ def test_readme_embeds_every_figure(evaluation: tuple[Path, dict[str, Any]]) -> 
 
 def test_test_sets_are_held_out_of_training_and_of_each_other() -> None:
     """The three-way split: no test performance is in what any model trains or validates on."""
-    from foretell.bench.evaluation import test_splits
+    from foretell.bench.evaluation_setup import test_splits
     from foretell.data.dataset import Dataset
 
     perfs = [np.asarray(p, np.float32) for p in bundled_performances(600)]

@@ -12,9 +12,10 @@ from click.testing import CliRunner
 from foretell.bench import quality as q
 from foretell.cli import cli
 from foretell.data.dataset import bundled_dataset_path, save_dataset
+from foretell.model.random import random_model, random_model_file
 from foretell.model.runtime import Runtime
 from foretell.model.transform import DataTransform
-from tests.fixtures import bundled_performances, random_model, random_model_file
+from tests.fixtures import bundled_performances
 
 
 def test_distances_of_shifted_samples() -> None:

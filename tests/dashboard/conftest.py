@@ -28,9 +28,9 @@ from foretell.config import (
 )
 from foretell.dashboard.server import Dashboard, serve_dashboard
 from foretell.io.osc_codec import encode_floats
+from foretell.model.random import random_model_file
 from foretell.perform.instrument import InstrumentSnapshot
 from foretell.perform.session import EngineHandle, start_engine
-from tests.fixtures import random_model_file
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

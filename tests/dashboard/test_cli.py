@@ -13,7 +13,7 @@ from pathlib import Path
 
 from websockets.sync.client import connect
 
-from tests.fixtures import random_model_file
+from foretell.model.random import random_model_file
 
 
 def dashboard_url(process: subprocess.Popen[str]) -> str:

@@ -18,9 +18,9 @@ import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
+from foretell.model.random import random_model_file
 from tests.dashboard.conftest import Live
 from tests.dashboard.test_cli import dashboard_url
-from tests.fixtures import random_model_file
 
 
 def port_of(live: Live) -> int:

@@ -13,11 +13,11 @@ from foretell.clock import FakeClock
 from foretell.dashboard.frames import RecentValues, expectation, mixture_weights
 from foretell.dashboard.server import ClientFeed, Publisher
 from foretell.io.base import ListSink
+from foretell.model.random import random_model_file
 from foretell.modes import MODES
 from foretell.perform.engine import Engine
 from foretell.perform.instrument import Instrument, Settings
 from foretell.perform.scheduler import Scheduler
-from tests.fixtures import random_model_file
 from tests.perform.helpers import instrument, play, runtime
 
 

@@ -18,8 +18,8 @@ from foretell.config import RunConfig, override
 from foretell.data import append_file
 from foretell.data.log import read_log
 from foretell.io.osc_codec import encode_floats
+from foretell.model.random import random_model_file
 from foretell.perform.session import EngineHandle, start_engine
-from tests.fixtures import random_model_file
 from tests.osc_peers import recv_osc, udp_peer, wait_until
 
 ROOT = os.geteuid() == 0 and shutil.which("mount") is not None

@@ -20,7 +20,7 @@ from foretell.data.log import read_log
 from foretell.data.logs_to_dataset import build_dataset
 from foretell.errors import LogFormatError
 from foretell.io.osc_codec import encode_floats
-from tests.fixtures import random_model_file
+from foretell.model.random import random_model_file
 
 CONFIRMED = 300
 

@@ -15,7 +15,7 @@ from websockets.sync.client import connect
 
 from foretell.config import RunConfig, override
 from foretell.config.transports import MidiMap, SerialConfig, WebSocketConfig
-from tests.fixtures import random_model_file
+from foretell.model.random import random_model_file
 from tests.io.test_serial import SOCAT, PtyPair
 from tests.io.transport_engine import engine_with
 

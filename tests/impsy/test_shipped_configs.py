@@ -28,7 +28,7 @@ import pytest
 
 from foretell.data.log import read_log
 from foretell.impsy.config import import_model, read_run_config
-from tests.fixtures import random_model_file
+from foretell.model.random import random_model_file
 from tests.impsy.impsy_oracle import ImpsyOutput, index_value, message_for
 
 CONFIGS = Path(__file__).parent / "configs"

@@ -24,8 +24,8 @@ from foretell.io.midi_map import (
     default_maps,
     with_channel,
 )
+from foretell.model.random import random_model_file
 from foretell.perform.build import build_engine
-from tests.fixtures import random_model_file
 from tests.io.midi_fakes import FakeBackend, FakeInput, ListInbox
 from tests.osc_peers import free_udp_port
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import mido
 
-from tests.fixtures import random_model_file
+from foretell.model.random import random_model_file
 from tests.jack import JackServer
 
 M = mido.Message

@@ -25,9 +25,9 @@ from foretell.errors import OscError
 from foretell.io.osc import OscRouter, OscRoutes, deliver
 from foretell.io.osc_codec import OscDecodeError, decode_packet, encode_floats
 from foretell.io.rate_limit import RateLimiter
+from foretell.model.random import random_model_file
 from foretell.perform.build import build_engine
 from foretell.perform.session import EngineHandle, start_engine
-from tests.fixtures import random_model_file
 from tests.io.test_osc_codec import RecordingInbox
 from tests.osc_peers import recv_osc, udp_peer
 

@@ -16,8 +16,8 @@ from foretell.config import RunConfig, override
 from foretell.data.log import read_log
 from foretell.errors import ConfigError
 from foretell.io.osc_codec import decode_packet, encode_floats
+from foretell.model.random import random_model_file
 from foretell.perform.session import EngineHandle, start_engine
-from tests.fixtures import random_model_file
 from tests.osc_peers import free_udp_port
 
 LIBLO = shutil.which("oscsend") and shutil.which("oscdump")

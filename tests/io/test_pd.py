@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures import random_model_file
+from foretell.model.random import random_model_file
 from tests.osc_peers import free_udp_port
 
 PD = shutil.which("pd")

@@ -25,8 +25,8 @@ from foretell.io.serial import (
     decode_line,
     encode_line,
 )
+from foretell.model.random import random_model_file
 from foretell.perform.session import EngineHandle
-from tests.fixtures import random_model_file
 from tests.io.transport_engine import engine_with
 
 SOCAT = shutil.which("socat")

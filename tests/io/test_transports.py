@@ -16,8 +16,8 @@ from foretell.io.midi import MidiSink, MidiSource
 from foretell.io.serial import SerialSink, SerialSource
 from foretell.io.transports import build_transports
 from foretell.io.websocket import WebSocketSink, WebSocketSource
+from foretell.model.random import random_model_file
 from foretell.perform.session import start_engine
-from tests.fixtures import random_model_file
 
 EXAMPLES = Path(__file__).parents[2] / "examples" / "configs"
 TRANSPORT_EXAMPLES = sorted(

@@ -26,8 +26,8 @@ from foretell.io.websocket import (
     decode_message,
     encode_event,
 )
+from foretell.model.random import random_model_file
 from foretell.perform.session import EngineHandle
-from tests.fixtures import random_model_file
 from tests.io.transport_engine import engine_with
 
 # -- codec --------------------------------------------------------------------------------------

@@ -24,11 +24,12 @@ from foretell.io.base import ListSink
 from foretell.learn import coordinator
 from foretell.learn.coordinator import Learner
 from foretell.model.fileformat import weights_digest
+from foretell.model.random import random_model
 from foretell.model.runtime import Runtime
 from foretell.perform.engine import Engine
 from foretell.perform.instrument import Instrument, Settings
 from foretell.perform.scheduler import Scheduler
-from tests.fixtures import bundled_performances, random_model
+from tests.fixtures import bundled_performances
 
 FAST = FinetuneConfig(epochs=3, patience=3, max_seconds=10, check_events=1000)
 GAP = 0.002  # seconds between fed inputs

@@ -11,7 +11,8 @@ from click.testing import CliRunner
 from foretell.cli import cli
 from foretell.data.dataset import bundled_dataset_path, save_dataset
 from foretell.model.fileformat import load_model
-from tests.fixtures import bundled_performances, random_model_file
+from foretell.model.random import random_model_file
+from tests.fixtures import bundled_performances
 
 pytest.importorskip("torch")
 

@@ -10,7 +10,7 @@ from foretell.config.schedule import LearnSchedule, parse_schedule
 from foretell.errors import ConfigError, ModelFileError
 from foretell.learn.versions import ModelStore
 from foretell.model.fileformat import load_model, weights_digest
-from tests.fixtures import random_model
+from foretell.model.random import random_model
 
 
 @pytest.mark.parametrize(

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from foretell.model.batched import predict_batch, shared_runtimes
+from foretell.model.random import random_model
 from foretell.model.runtime import Runtime
-from tests.fixtures import random_model
 
 
 @pytest.mark.parametrize("layers", [1, 2, 3])

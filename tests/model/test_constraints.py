@@ -16,9 +16,9 @@ import pytest
 from foretell.model import constraints as steering
 from foretell.model.constraints import Constraints
 from foretell.model.fileformat import ModelSpec
+from foretell.model.random import random_model
 from foretell.model.runtime import Runtime
 from foretell.model.transform import DataTransform
-from tests.fixtures import random_model
 
 K, D = 4, 3  # components; dimensions (dt and two controls)
 N = 3000  # samples per test

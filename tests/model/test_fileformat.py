@@ -10,7 +10,7 @@ import pytest
 
 from foretell.errors import ModelFileError
 from foretell.model.fileformat import ModelFile, load_model, save_model
-from tests.fixtures import random_model
+from foretell.model.random import random_model
 
 
 def test_round_trip_keeps_spec_weights_and_info(tmp_path: Path) -> None:
@@ -18,7 +18,7 @@ def test_round_trip_keeps_spec_weights_and_info(tmp_path: Path) -> None:
     path = save_model(tmp_path / "m.ftm", model)
     loaded = load_model(path)
     assert loaded.spec == model.spec
-    assert loaded.info == {"name": "random-test-model"}
+    assert loaded.info == {"name": "random"}
     for name, tensor in model.weights.items():
         np.testing.assert_array_equal(loaded.weights[name], tensor)
     assert not (tmp_path / "m.ftm.partial").exists()

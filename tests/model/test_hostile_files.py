@@ -12,7 +12,7 @@ import pytest
 
 from foretell.errors import ModelFileError
 from foretell.model.fileformat import load_model, save_model
-from tests.fixtures import random_model
+from foretell.model.random import random_model
 from tests.model.test_fileformat import rewrite_metadata
 
 

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from foretell.model.mixture import MixtureShape, choose_component, log_density, sample_net
+from foretell.model.random import random_model
 from foretell.model.runtime import Runtime
-from tests.fixtures import random_model
 
 SHAPE = MixtureShape(mixtures=2, dimension=2)
 # mu (2 x 2), sigma (2 x 2), logits (2)

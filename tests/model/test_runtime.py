@@ -5,8 +5,9 @@ from pathlib import Path
 import numpy as np
 
 from foretell.model.fileformat import ModelFile, save_model
+from foretell.model.random import random_model
 from foretell.model.runtime import Runtime, load_runtime
-from tests.fixtures import bundled_performances, random_model
+from tests.fixtures import bundled_performances
 
 
 def sigmoid(a: np.ndarray) -> np.ndarray:

@@ -10,10 +10,10 @@ import numpy as np
 from foretell.clock import FakeClock
 from foretell.data.log import LogWriter
 from foretell.io.base import ListSink
+from foretell.model.random import random_model
 from foretell.model.runtime import Runtime
 from foretell.perform.instrument import Instrument, Settings
 from foretell.perform.scheduler import Scheduler
-from tests.fixtures import random_model
 
 
 def runtime(seed: int = 0, dimension: int = 4, units: int = 16) -> Runtime:

@@ -15,9 +15,9 @@ from foretell.config import config_from_dict
 from foretell.data.log import read_log
 from foretell.errors import ConfigError
 from foretell.io.osc_codec import encode_floats
+from foretell.model.random import random_model_file
 from foretell.perform.build import build_engine
 from foretell.perform.session import EngineHandle
-from tests.fixtures import random_model_file
 from tests.osc_peers import recv_osc, udp_peer, wait_until
 
 

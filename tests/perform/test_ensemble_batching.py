@@ -6,10 +6,10 @@ from pathlib import Path
 
 from foretell.clock import FakeClock
 from foretell.config import config_from_dict
+from foretell.model.random import random_model_file
 from foretell.perform.batching import BatchedRuntime, BatchingOscSource, _DeferringInbox
 from foretell.perform.build import Session, build_engine
 from foretell.perform.instrument import load_now
-from tests.fixtures import random_model_file
 
 NAMES = ("a", "b", "c", "d")
 

@@ -22,10 +22,10 @@ from foretell.config import config_from_dict
 from foretell.data.log import read_log
 from foretell.errors import ConfigError
 from foretell.io.websocket import WebSocketSource
+from foretell.model.random import random_model_file
 from foretell.perform.batching import BatchingOscSource
 from foretell.perform.build import build_engine
 from foretell.perform.session import EngineHandle
-from tests.fixtures import random_model_file
 from tests.osc_peers import free_udp_port, recv_osc, udp_peer, wait_until
 
 NAMES = ("lead", "bass", "keys")

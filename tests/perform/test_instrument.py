@@ -13,10 +13,10 @@ from foretell import commands as control
 from foretell.clock import FakeClock
 from foretell.data.log import read_log
 from foretell.model.fileformat import save_model
+from foretell.model.random import random_model
 from foretell.model.runtime import load_runtime
 from foretell.perform.instrument import Instrument, Settings
 from foretell.perform.scheduler import Scheduler
-from tests.fixtures import random_model
 from tests.perform.helpers import instrument, play
 
 

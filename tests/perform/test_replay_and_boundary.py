@@ -8,9 +8,10 @@ import time
 from pathlib import Path
 
 from foretell.config import RunConfig, override
+from foretell.model.random import random_model_file
 from foretell.perform.replay import replay
 from foretell.perform.session import start_engine
-from tests.fixtures import bundled_performances, random_model_file
+from tests.fixtures import bundled_performances
 
 
 def test_replaying_a_real_performance_into_callresponse(tmp_path: Path) -> None:

@@ -14,9 +14,9 @@ from foretell import commands as control
 from foretell.config import RunConfig, config_from_dict, override
 from foretell.errors import ConfigError
 from foretell.io.osc_codec import decode_packet, encode_floats
+from foretell.model.random import random_model_file
 from foretell.perform.build import build_engine
 from foretell.perform.session import start_engine
-from tests.fixtures import random_model_file
 from tests.osc_peers import udp_peer
 from tests.perform.helpers import instrument, play
 
