@@ -266,7 +266,6 @@ def style_run(
         runtime=load_runtime(model, 0),
         log_writer=LogWriter(root / "logs", None, clock),
     )
-    eng = Engine(clock, inst.scheduler, [inst], sinks=[sink])
     posted: queue.Queue[Callable[[], None]] = queue.Queue()
     config = LearnConfig(
         LearnSchedule("events", every),
@@ -274,9 +273,9 @@ def style_run(
         bundled_dataset_path(),
         FinetuneConfig(max_seconds=120),
     )
-    learner = Learner(config, eng, clock, post=posted.put)
-    eng.start()
-    learner.start()
+    learner = Learner(config, inst, clock, post=posted.put)
+    eng = Engine(clock, inst.scheduler, [inst], sinks=[sink], services=[learner])
+    eng.start()  # the learner too
     started = time.perf_counter()
     for row in session:
         clock.advance(float(row[0]))

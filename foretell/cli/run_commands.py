@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import gc
 import signal
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,7 +21,9 @@ from foretell.modes import get_mode, mode_names
 
 if TYPE_CHECKING:
     from foretell.config.learn import LearnConfig
-    from foretell.perform.build import Session
+    from foretell.perform.build import ServiceMaker, Session
+    from foretell.perform.engine import Service
+    from foretell.perform.instrument import Instrument
 
 
 def _host_port(text: str, default_host: str, option: str) -> tuple[str, int]:
@@ -116,6 +119,16 @@ def _raise_priority() -> str:
         return f"normal priority (real-time refused: {exc}; needs CAP_SYS_NICE or an rtprio limit)"
 
 
+def _learner(learn: LearnConfig) -> ServiceMaker:
+    """A learner beside the run's first instrument (``--learn``)."""
+    from foretell.learn.coordinator import Learner
+
+    def make(instruments: Sequence[Instrument]) -> list[Service]:
+        return [Learner(learn, instruments[0], instruments[0].clock)]
+
+    return make
+
+
 async def _perform(
     config: RunConfig,
     dashboard: tuple[str, int] | None = None,
@@ -124,21 +137,16 @@ async def _perform(
 ) -> None:
     from foretell.perform.build import build_engine
 
-    session = build_engine(config)
+    session = build_engine(config, services=None if learn is None else _learner(learn))
     transports = session.transports
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     session.engine.start()
-    learner = None
-    if learn is not None:
-        from foretell.learn.coordinator import Learner
-
-        learner = Learner(learn, session.engine, session.engine.clock)
-        if learner.start():
-            what = f"learning {learn.schedule.describe()} into {learn.store}"
-            click.echo(f"foretell: {what}", err=True)
+    if learn is not None and session.engine.services[0].status()["state"] != "unavailable":
+        what = f"learning {learn.schedule.describe()} into {learn.store}"
+        click.echo(f"foretell: {what}", err=True)
     page = None
     try:
         if dashboard is not None:
@@ -161,8 +169,6 @@ async def _perform(
     finally:
         if page is not None:
             await page.aclose()
-        if learner is not None:
-            learner.stop()
         session.engine.stop()
     for line in _stopped_lines(session) + _osc_lines(session):
         click.echo(line, err=True)

@@ -223,7 +223,7 @@ class Publisher:
     def _focus_frames(self, name: str) -> tuple[str, object, str]:
         """``name``'s state, what its expectation depends on, and that expectation (cached)."""
         inst, track = self.engine.instrument(name), self.tracks[name]
-        snap = inst.snapshot()
+        snap = self.engine.instrument_snapshot(name)
         spec = None if inst.runtime is None else inst.runtime.spec
         state = _dumps(state_message(snap, spec, track.activity))
         s = snap.settings
@@ -243,7 +243,7 @@ class Publisher:
         return state, key, track.expect_text
 
     def _ensemble(self) -> dict[str, Any]:
-        snaps = [inst.snapshot() for inst in self.engine.instruments.values()]
+        snaps = [self.engine.instrument_snapshot(name) for name in self.engine.instruments]
         strips = [strip_state(snap, self.tracks[snap.name].activity) for snap in snaps]
         return ensemble_message(self.engine.clock.now(), strips)
 

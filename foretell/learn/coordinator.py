@@ -1,7 +1,9 @@
 """The engine side of learning while playing: start fine-tunes, swap better models in, roll back.
 
-A ``Learner`` lives on the engine's loop beside one instrument. It counts the instrument's user
-events (an engine listener) and, when its schedule says so or the performer asks
+A ``Learner`` is an engine service (``foretell.perform.engine.Service``): it lives on the engine's
+loop beside one instrument, given to the ``Engine`` at construction, which starts and stops it,
+hands it every event and the ``learn`` and ``rollback`` commands to its instrument. It counts the
+instrument's user events and, when its schedule says so or the performer asks
 (``/foretell/learn``), hands a job to a ``LearnerProcess`` (``foretell.learn.worker``). A helper
 thread starts that process, waits for it, builds the new ``Runtime`` and posts the result back to
 the loop; the loop only swaps (``Instrument.swap_runtime``, which carries the LSTM state over),
@@ -31,7 +33,7 @@ from foretell.learn.versions import ModelStore, version_file
 from foretell.learn.worker import Job, JobOutcome, LearnerProcess
 from foretell.model.fileformat import load_model
 from foretell.model.runtime import Runtime
-from foretell.perform.engine import Engine
+from foretell.perform.instrument import Instrument
 
 log = logging.getLogger(__name__)
 NO_TORCH = "learning needs the `train` extra (pip install 'foretell[train]'); playing on without it"
@@ -48,15 +50,13 @@ class Learner:
     def __init__(
         self,
         config: LearnConfig,
-        engine: Engine,
+        instrument: Instrument,
         clock: Clock,
-        instrument: str | None = None,
         post: Post | None = None,
     ) -> None:
         self.config = config
-        self.engine = engine
         self.clock = clock
-        self.instrument = engine.instrument(instrument)
+        self.instrument = instrument
         self.store = ModelStore(config.store)
         self.state = "off"
         self.current: int | None = None
@@ -97,9 +97,6 @@ class Learner:
         self.newest = self.current
         self.state = "idle"
         self._since = self.clock.now()
-        self.engine.add_listener(self._on_event)
-        inst.on_learn = self.command
-        inst.learn_status = self.status
         if self.config.schedule.kind == "seconds":
             self._arm()
         return True
@@ -109,8 +106,6 @@ class Learner:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        if self.state not in ("off", "unavailable"):
-            self.engine.remove_listener(self._on_event)
         self.kill()
         if self.state != "unavailable":
             self.state = "off"
@@ -126,16 +121,23 @@ class Learner:
 
     # -- triggers -------------------------------------------------------------------------------
 
-    def command(self, command: control.Command) -> None:
-        """The instrument's hook for ``learn`` and ``rollback`` commands."""
+    def takes(self, command: control.Command) -> bool:
+        """``learn`` and ``rollback`` are the learner's, once it runs."""
+        running = self.state not in ("off", "unavailable")
+        return running and isinstance(command, control.Learn | control.Rollback)
+
+    def on_command(self, command: control.Command) -> None:
+        """Carry out ``learn`` (fine-tune now) or ``rollback N``."""
         match command:
             case control.Learn():
                 self.request("performer")
             case control.Rollback(version=number):
                 self.rollback(number)
 
-    def _on_event(self, name: str, event: Event) -> None:
-        if name != self.instrument.name or event.source != "user":
+    def on_event(self, name: str, event: Event) -> None:
+        """Count the instrument's user events (a schedule in events fine-tunes every N)."""
+        running = self.state not in ("off", "unavailable")
+        if not running or name != self.instrument.name or event.source != "user":
             return
         self._events += 1
         if self.config.schedule.kind == "events" and self.config.schedule.due(self._events, 0.0):

@@ -33,7 +33,8 @@ from foretell.io.osc import OscPort, OscRoutes, OscSource
 from foretell.model.batched import predict_batch
 from foretell.model.constraints import Constraints
 from foretell.model.runtime import LSTMState, Runtime
-from foretell.perform.instrument import Instrument, OriginInbox
+from foretell.perform.engine import EngineInbox
+from foretell.perform.instrument import Instrument
 
 MIN_GROUP = 4  # fewer steps than this run one by one: the stacking costs more than it saves
 
@@ -127,23 +128,23 @@ class BatchedRuntime(Runtime):
 class _DeferringInbox:
     """Passes inputs on with ``answer=False`` and asks the batcher for the answer instead."""
 
-    def __init__(self, instrument: Instrument, batcher: StepBatcher, origin: str = "") -> None:
+    def __init__(self, inbox: Inbox, instrument: Instrument, batcher: StepBatcher) -> None:
+        self.inbox = inbox
         self.instrument = instrument
         self.batcher = batcher
-        self.origin = origin
 
     def on_input(self, values: Sequence[object], *, answer: bool = True) -> None:
-        self.instrument.on_input(values, answer=False, origin=self.origin)
+        self.inbox.on_input(values, answer=False)
         if answer and isinstance(self.instrument.runtime, BatchedRuntime):
             self.batcher.answer_later(self.instrument)
         elif answer:  # not (or no longer) batched: answer now, as a plain source would
             self.instrument.answer_latest()
 
     def on_command(self, command: Command) -> None:
-        self.instrument.on_command(command)
+        self.inbox.on_command(command)
 
     def on_reject(self, kind: str, detail: str) -> None:
-        self.instrument.on_reject(kind, detail)
+        self.inbox.on_reject(kind, detail)
 
 
 class BatchingOscSource(OscSource):
@@ -166,8 +167,8 @@ class BatchingOscSource(OscSource):
 
     def start(self, inbox: Inbox) -> None:
         target: Any = inbox
-        if isinstance(inbox, OriginInbox):
-            target = _DeferringInbox(inbox.instrument, self.batcher, inbox.origin)
+        if isinstance(inbox, EngineInbox):
+            target = _DeferringInbox(inbox, inbox.instrument, self.batcher)
         elif isinstance(inbox, Instrument):
-            target = _DeferringInbox(inbox, self.batcher)
+            target = _DeferringInbox(inbox, inbox, self.batcher)
         super().start(target)

@@ -47,7 +47,7 @@ from foretell.model.runtime import Runtime, load_runtime
 from foretell.modes import get_mode
 from foretell.perform import steering
 from foretell.perform.batching import BatchedRuntime, BatchingOscSource, StepBatcher
-from foretell.perform.engine import Engine
+from foretell.perform.engine import Engine, Service
 from foretell.perform.instrument import Instrument, ModelLoader, Settings
 from foretell.perform.listening import CrossListening
 from foretell.perform.scheduler import Scheduler
@@ -57,6 +57,7 @@ if TYPE_CHECKING:
     from foretell.io.midi_ports import MidiPorts  # mido: imported only for a MIDI run
 
 SINGLE = "main"  # the name of the one instrument of a run without [instrument.NAME] sections
+ServiceMaker = Callable[[Sequence[Instrument]], Sequence[Service]]
 
 
 @dataclass
@@ -371,9 +372,11 @@ def build_engine(
     clock: Clock | None = None,
     loader: ModelLoader = load_in_executor,
     ports: MidiPorts | None = None,
+    services: ServiceMaker | None = None,
 ) -> Session:
     """Wire the run ``config`` describes into one engine (see the module docstring); ``ports``:
-    the MIDI ports to use, a new set on the configured backend if not given."""
+    the MIDI ports to use, a new set on the configured backend if not given; ``services``: what
+    runs beside the instruments (``foretell run --learn``: a learner), made from them."""
     clock = clock or LoopClock()
     resolved = _resolved(config)
     shared = _shared_ports(resolved)
@@ -410,6 +413,7 @@ def build_engine(
         + [(s, n) for n, own in transports.items() for s in own.sources],
         [*outputs.values(), *everything.sinks],
         listeners,
+        [] if services is None else services(instruments),
     )
     return Session(config, engine, sources, outputs, everything, listening, batcher)
 

@@ -6,6 +6,10 @@ on a ``FakeClock`` in tests). It routes nothing itself: each source delivers to 
 its sinks. The engine starts and stops them in order, publishes snapshots and events for displays,
 and accepts commands for any instrument.
 
+Services (learning while playing) work beside one instrument: the engine starts and stops them
+with it, gives them every event, and hands them the commands they take (``Service.takes``) for
+their instrument, from every source; all are given at construction.
+
 For a display (the dashboard): call ``snapshot()`` at whatever rate you draw (it copies, never
 blocks the performance), and ``add_listener(fn)`` to be called with ``(instrument, event)`` for
 every user and model event as it happens (on the loop; keep it short). Send commands through
@@ -16,13 +20,55 @@ the same path OSC live control takes.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
 
 from foretell.clock import Clock
 from foretell.commands import Command, Reset, SetPause
+from foretell.events import Event
 from foretell.io.base import Sink, Source
 from foretell.perform.instrument import Instrument, InstrumentSnapshot, Listener
 from foretell.perform.scheduler import Scheduler
+
+
+class Service(Protocol):
+    """Work the engine runs beside one instrument (a ``foretell.learn.coordinator.Learner``)."""
+
+    @property
+    def instrument(self) -> Instrument: ...
+
+    def takes(self, command: Command) -> bool:
+        """Whether ``command`` (to its instrument) is this service's to carry out."""
+        ...
+
+    def on_command(self, command: Command) -> None: ...
+
+    def on_event(self, instrument: str, event: Event) -> None: ...
+
+    def start(self) -> bool: ...
+
+    def stop(self) -> None: ...
+
+    def status(self) -> dict[str, Any]: ...
+
+
+class EngineInbox:
+    """One instrument as one source sees it: inputs stamped with the source's kind, commands
+    through the engine (so a service takes its own)."""
+
+    def __init__(self, engine: Engine, instrument: Instrument, origin: str) -> None:
+        self.engine = engine
+        self.instrument = instrument
+        self.origin = origin
+
+    def on_input(self, values: Sequence[object], *, answer: bool = True) -> None:
+        self.instrument.on_input(values, answer=answer, origin=self.origin)
+
+    def on_command(self, command: Command) -> None:
+        self.engine.command(command, self.instrument.name)
+
+    def on_reject(self, kind: str, detail: str) -> None:
+        self.instrument.on_reject(kind, detail)
 
 
 @dataclass(frozen=True)
@@ -56,6 +102,7 @@ class Engine:
         sources: Sequence[tuple[Source, str]] = (),
         sinks: Sequence[Sink] = (),
         listeners: Sequence[Listener] = (),
+        services: Sequence[Service] = (),
     ) -> None:
         self.clock = clock
         self.scheduler = scheduler
@@ -67,7 +114,11 @@ class Engine:
                 raise ValueError(f"a source feeds unknown instrument {name!r}")
         self.sources = list(sources)
         self.sinks = list(sinks)
-        self._listeners: list[Listener] = list(listeners)
+        self.services = list(services)
+        for service in self.services:
+            if service.instrument.name not in self.instruments:
+                raise ValueError(f"a service serves unknown instrument {service.instrument.name!r}")
+        self._listeners: list[Listener] = [*listeners, *(s.on_event for s in self.services)]
         for inst in instruments:
             inst.listeners = self._listeners
         self.running = False
@@ -87,12 +138,16 @@ class Engine:
                 started.append(sink)
             for inst in self.instruments.values():
                 inst.start()
+            for service in self.services:
+                service.start()
             for source, name in self.sources:
-                source.start(self.instruments[name].as_source(source.origin))
+                source.start(EngineInbox(self, self.instruments[name], source.origin))
                 started.append(source)
         except Exception:
             for part in reversed(started):
                 part.stop()
+            for service in self.services:
+                service.stop()
             for inst in self.instruments.values():
                 inst.stop()
             raise
@@ -102,6 +157,8 @@ class Engine:
         """Close sources, stop instruments (and their logs), withdraw queued events, close sinks."""
         for source, _ in self.sources:
             source.stop()
+        for service in self.services:
+            service.stop()
         for inst in self.instruments.values():
             inst.stop()
         self.scheduler.clear()
@@ -110,8 +167,28 @@ class Engine:
         self.running = False
 
     def command(self, command: Command, instrument: str | None = None) -> None:
-        """Apply ``command`` to one instrument now (on the loop, between events)."""
-        self.instrument(instrument).on_command(command)
+        """Apply ``command`` to one instrument now (on the loop, between events): logged there,
+        carried out by the instrument or by the service that takes it."""
+        inst = self.instrument(instrument)
+        service = self._service_for(inst.name, command)
+        if service is None:
+            inst.on_command(command)
+        else:
+            inst.note_command(command)
+            service.on_command(command)
+
+    def _service_for(self, name: str, command: Command) -> Service | None:
+        found = (s for s in self.services if s.instrument.name == name and s.takes(command))
+        return next(found, None)
+
+    def instrument_snapshot(self, name: str | None = None) -> InstrumentSnapshot:
+        """One instrument's snapshot, with the status of its services (learning)."""
+        inst = self.instrument(name)
+        snap = inst.snapshot()
+        for service in self.services:
+            if service.instrument is inst:
+                snap = replace(snap, learning=service.status())
+        return snap
 
     def panic(self) -> None:
         """Stop everything sounding: pause and reset every instrument, silence every output."""
@@ -133,7 +210,7 @@ class Engine:
     def snapshot(self) -> EngineSnapshot:
         return EngineSnapshot(
             t=self.clock.now(),
-            instruments=tuple(inst.snapshot() for inst in self.instruments.values()),
+            instruments=tuple(self.instrument_snapshot(name) for name in self.instruments),
             sinks=tuple(SinkStatus(repr(s), s.sent, s.dropped) for s in self.sinks),
             stale=self.scheduler.stale,
         )

@@ -136,8 +136,6 @@ class Instrument:
         self.sinks = list(sinks)
         self.runtime = runtime
         self.model_name = model_name
-        self.on_learn: Callable[[control.Command], None] | None = None  # set by a Learner
-        self.learn_status: Callable[[], dict[str, Any]] | None = None
         self.log = log_writer
         self.dimension = dimension
         self.loader = loader
@@ -238,11 +236,15 @@ class Instrument:
         elif mode.generate == "when_silent":
             self._arm_silence()
 
-    def _on_command(self, command: control.Command) -> None:
+    def note_command(self, command: control.Command) -> None:
+        """Write ``command`` to the log's notes (every command, whoever carries it out)."""
         if self.log is not None:
             self.log.note(
                 "command", t=self.clock.now(), command=type(command).__name__, args=vars(command)
             )
+
+    def _on_command(self, command: control.Command) -> None:
+        self.note_command(command)
         match command:
             case control.SetMode(mode=name):
                 self._set_mode(name)
@@ -267,18 +269,11 @@ class Instrument:
                     self._load(control.model_path(self.models_dir, name))
                 except ControlError as exc:
                     self.rejections.add("bad_command", str(exc))
-            case control.Learn() | control.Rollback():
-                if self.on_learn is None:
-                    self.rejections.add("no_learner", "learning is off (start with --learn)")
-                else:
-                    self.on_learn(command)
+            case control.Learn() | control.Rollback():  # a learner (an engine service) takes them
+                self.rejections.add("no_learner", "learning is off (start with --learn)")
 
     def on_reject(self, kind: str, detail: str) -> None:
         self.rejections.add(kind, detail)
-
-    def as_source(self, origin: str) -> OriginInbox:
-        """This instrument as the ``Inbox`` of a source of kind ``origin`` (stamps its inputs)."""
-        return OriginInbox(self, origin)
 
     # -- commands -------------------------------------------------------------------------------
 
@@ -541,23 +536,6 @@ class Instrument:
             log_path=None if self.log is None or self.log.path is None else str(self.log.path),
             log_rows=0 if self.log is None else self.log.rows,
             expected=None if raw is None else tuple(float(v) for v in raw),
-            learning=None if self.learn_status is None else self.learn_status(),
+            learning=None,  # the engine adds its services' status (Engine.instrument_snapshot)
             not_logged=0 if self.log is None else self.log.not_logged,
         )
-
-
-class OriginInbox:
-    """An instrument as one source sees it: each input carries the source's kind (``origin``)."""
-
-    def __init__(self, instrument: Instrument, origin: str) -> None:
-        self.instrument = instrument
-        self.origin = origin
-
-    def on_input(self, values: Sequence[object], *, answer: bool = True) -> None:
-        self.instrument.on_input(values, answer=answer, origin=self.origin)
-
-    def on_command(self, command: control.Command) -> None:
-        self.instrument.on_command(command)
-
-    def on_reject(self, kind: str, detail: str) -> None:
-        self.instrument.on_reject(kind, detail)

@@ -55,7 +55,6 @@ def build(tmp_path: Path, finetune: FinetuneConfig = FAST) -> Rig:
         runtime=Runtime(random_model(units=16), np.random.default_rng(0)),
         log_writer=LogWriter(tmp_path / "logs", None, clock),
     )
-    engine = Engine(clock, inst.scheduler, [inst], sinks=[sink])
     config = LearnConfig(
         LearnSchedule("demand"),
         tmp_path / "models",
@@ -63,19 +62,19 @@ def build(tmp_path: Path, finetune: FinetuneConfig = FAST) -> Rig:
         finetune,
         min_events=100,
     )
-    return Rig(engine, inst, sink, Learner(config, engine, clock))
+    learner = Learner(config, inst, clock)
+    engine = Engine(clock, inst.scheduler, [inst], sinks=[sink], services=[learner])
+    return Rig(engine, inst, sink, learner)
 
 
 def run(tmp_path: Path, scenario: Callable[[Rig], Awaitable[None]], **kwargs: object) -> Rig:
     rig = build(tmp_path, **kwargs)  # type: ignore[arg-type]
 
     async def main() -> None:
-        rig.engine.start()
-        rig.learner.start()
+        rig.engine.start()  # starts the learner too
         try:
             await scenario(rig)
         finally:
-            rig.learner.stop()
             rig.engine.stop()
 
     asyncio.run(main())

@@ -34,7 +34,8 @@ def _answers(model: Path, batch: bool) -> tuple[list[tuple[str, tuple[float, ...
     for inst in session.engine.instruments.values():
         inst.start()
     assert session.batcher is not None
-    inboxes = {n: _DeferringInbox(session.engine.instruments[n], session.batcher) for n in NAMES}
+    instruments = session.engine.instruments
+    inboxes = {n: _DeferringInbox(instruments[n], instruments[n], session.batcher) for n in NAMES}
     for step in range(10):
         for i, name in enumerate(NAMES):  # one wake-up: every instrument gets an input
             inboxes[name].on_input([0.1 * i, 0.5, 0.05 * step])
