@@ -43,7 +43,7 @@ from foretell.limits import MAX_MODEL_DT, MIN_PLAYED_DT
 from foretell.model.constraints import Constraints
 from foretell.model.runtime import Runtime
 from foretell.modes import Mode, get_mode
-from foretell.perform import steering
+from foretell.perform import steering, turns
 from foretell.perform.rejections import Rejections
 from foretell.perform.scheduler import Scheduler, Ticket
 from foretell.settings import BY_VERB
@@ -223,17 +223,15 @@ class Instrument:
         if self.settings.input_thru:
             self.scheduler.play_now(event, self.sinks)
         self._tell(event)
-        mode = self.mode
-        if self.runtime is None or not mode.condition_on_user:
+        turn = turns.after_input(self._stand(), answer)
+        if not turn.condition:
             return
-        if self._responding:  # call-response: the user is back; stop and listen
+        if turn.yield_turn:  # call-response: the user is back; stop and listen
             self._halt()
         self._feed(t, checked)
-        if self.settings.paused:
-            return
-        if mode.answer_each_input and answer:
+        if turn.then == "answer":
             self._answer(t)
-        elif mode.generate == "when_silent":
+        elif turn.then == "wait_for_silence":
             self._arm_silence()
 
     def note_command(self, command: control.Command) -> None:
@@ -419,21 +417,27 @@ class Instrument:
 
     # -- generating on its own ------------------------------------------------------------------
 
+    def _stand(self) -> turns.Stand:
+        """Where this instrument stands, for the turn-taking rules (``foretell.perform.turns``)."""
+        return turns.Stand(
+            mode=self.mode,
+            running=self._running,
+            paused=self.settings.paused,
+            has_model=self.runtime is not None,
+            responding=self._responding,
+            heard_user=self._last_user is not None,
+        )
+
     def _generating(self) -> bool:
-        mode = self.mode
-        if not self._running or self.settings.paused or self.runtime is None:
-            return False
-        return mode.generate == "always" or (mode.generate == "when_silent" and self._responding)
+        return turns.plays_on(self._stand())
 
     def _resume(self) -> None:
         """Start whatever the mode and pause state call for (after a change of either)."""
-        generate = self.mode.generate
-        if not self._running or self.settings.paused or self.runtime is None:
-            return
-        if generate == "always":
-            self._start_chain()
-        elif generate == "when_silent" and self._last_user is not None:
-            self._arm_silence()
+        match turns.after_change(self._stand()):
+            case "play":
+                self._start_chain()
+            case "wait_for_silence":
+                self._arm_silence()
 
     def _halt(self) -> None:
         """Withdraw the pending model event and the silence timer."""
@@ -453,15 +457,14 @@ class Instrument:
 
     def _on_silence(self) -> None:
         self._silence = None
-        if self._responding or self.mode.generate != "when_silent" or self._last_user is None:
-            return
-        if self.settings.paused or self.runtime is None or not self._running:
-            return
-        if self.clock.now() < self._last_user + self.settings.threshold:
-            self._arm_silence()  # the user played since this timer was armed
-            return
-        self._responding = True
-        self._start_chain()
+        last = self._last_user
+        silent = last is not None and self.clock.now() >= last + self.settings.threshold
+        match turns.after_silence(self._stand(), silent):
+            case "wait_again":  # the user played since this timer was armed
+                self._arm_silence()
+            case "play":
+                self._responding = True
+                self._start_chain()
 
     def _start_chain(self) -> None:
         if self._raw is None or self._last_fed is None:
