@@ -252,25 +252,57 @@ def _expected_output(
     return inputs, [oracle.send(event) for event in models]
 
 
+def _without_thru(
+    messages: list[mido.Message], thru: list[mido.Message]
+) -> list[mido.Message] | None:
+    """``messages`` less the ``thru`` messages, taken in order; ``None`` if some are missing."""
+    left, wanted = [], iter(thru)
+    following = next(wanted, None)
+    for message in messages:
+        if following is not None and message == following:
+            following = next(wanted, None)
+        else:
+            left.append(message)
+    return left if following is None else None
+
+
+LOST_AT_START = 2  # model events a recorder may miss while JACK joins its port
+
+
+def _played_from(
+    messages: list[mido.Message], per_event: list[list[mido.Message]], skip: int
+) -> tuple[int, int, list[mido.Message]]:
+    """``skip``, how many of ``per_event[skip:]`` open ``messages`` in order, and what is left."""
+    played = 0
+    for event_messages in per_event[skip:]:
+        if messages[: len(event_messages)] != event_messages:
+            break
+        messages = messages[len(event_messages) :]
+        played += 1
+    return skip, played, messages
+
+
 def _check_output(
     name: str,
     device: str,
     messages: list[mido.Message],
     expected: tuple[list[mido.Message], list[list[mido.Message]]],
 ) -> None:
-    """``messages`` are IMPSY's for the inputs and the model's events (the last one or two may
-    still be in flight when the engine stops), then only note-offs and all-notes-off."""
+    """``messages`` are IMPSY's for the inputs, in order, and among them (once a slow machine
+    stretches the playing past the mode's threshold, the model answers between inputs) the
+    model's events in order (the last one or two may still be in flight when the engine stops),
+    then only note-offs and all-notes-off."""
     inputs, per_event = expected
-    assert messages[: len(inputs)] == inputs, f"{name}: {device} got other input-thru messages"
-    rest = messages[len(inputs) :]
-    played = 0
-    for event_messages in per_event:
-        if rest[: len(event_messages)] != event_messages:
-            break
-        rest = rest[len(event_messages) :]
-        played += 1
-    assert played >= min(len(per_event) - 2, 4), (
-        f"{name}: {device}: only {played} of {len(per_event)} model events were IMPSY's messages; "
-        f"then {rest[:4]}"
+    rest = _without_thru(messages, inputs)
+    assert rest is not None, f"{name}: {device} got other input-thru messages"
+    # The first event or two may go out before JACK has joined the recorder's port on a busy
+    # machine; from the first one received, they all must be IMPSY's messages, in order.
+    (skipped, played, rest) = max(
+        (_played_from(rest, per_event, skip) for skip in range(LOST_AT_START + 1)),
+        key=lambda found: found[1],
+    )
+    assert played >= min(len(per_event) - skipped - 2, 4), (
+        f"{name}: {device}: only {played} of {len(per_event)} model events were IMPSY's messages "
+        f"({skipped} not heard at the start); then {rest[:4]}"
     )
     assert all(m.type == "note_off" or m.is_cc(123) for m in rest), f"{name}: {device}: {rest[:6]}"
