@@ -184,6 +184,33 @@ class TrainResult:
         }
 
 
+class WeightAverage:
+    """An exponential average of ``net``'s weights, the mean of the steps so far at first.
+
+    With ``decay`` 0 it is off: ``update`` does nothing and the network itself is scored.
+    """
+
+    def __init__(self, net: MDRNN, decay: float) -> None:
+        self.net = copy.deepcopy(net)
+        self.decay = decay
+        self._averaged: list[torch.Tensor] = list(self.net.parameters())
+        self._live: list[torch.Tensor] = list(net.parameters())
+        self._steps = 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.decay > 0
+
+    def update(self) -> None:
+        """Fold in the live weights after one more step (weight 1/steps until 1 - decay)."""
+        if not self.enabled:
+            return
+        self._steps += 1
+        with torch.no_grad():
+            weight = max(1.0 - self.decay, 1.0 / self._steps)
+            torch._foreach_lerp_(self._averaged, self._live, weight)
+
+
 @dataclass(frozen=True)
 class HeldOutScore:
     """NLL per event (data space, nats) on performances the model never trained or stopped on."""
@@ -259,11 +286,8 @@ def train(
         optimizer, factor=0.5, patience=config.lr_decay_patience, min_lr=config.lr_min
     )
     cosine = config.schedule == "cosine"
-    average = copy.deepcopy(net)
-    average_params: list[torch.Tensor] = list(average.parameters())
-    params: list[torch.Tensor] = list(net.parameters())
-    scored = average if config.average_decay > 0 else net
-    step = 0
+    average = WeightAverage(net, config.average_decay)
+    scored = average.net if average.enabled else net
     best_state, best_val, best_epoch, best_time = copy.deepcopy(net.state_dict()), math.inf, 0, 0.0
     history: list[EpochRecord] = []
     stopped: StopReason = "epochs"
@@ -280,11 +304,7 @@ def train(
                     rate = scheduled_rate(config, peak, epoch - 1 + index / len(batches))
                     optimizer.param_groups[0]["lr"] = rate
                 loss = train_step(net, optimizer, batch, config.grad_clip)
-                step += 1
-                if config.average_decay > 0:  # 1/step at first: the mean of the steps so far
-                    with torch.no_grad():
-                        weight = max(1.0 - config.average_decay, 1.0 / step)
-                        torch._foreach_lerp_(average_params, params, weight)
+                average.update()
                 total, count = total + loss.data_nll, count + loss.events
             val_nll = evaluate(scored, val_set)
             if not cosine:
