@@ -4,9 +4,10 @@
 transform (so the model's input space does not move under a live performer). Each epoch trains on
 the new performances' heads plus a random draw of the original dataset's performances worth
 ``replay`` times as many events (so the model does not forget what it knew), at a low learning
-rate. The tail ``val_fraction`` of every new performance (the most recent playing) is held out:
-the result is *accepted* only if its NLL there beats the base model's by ``min_gain`` nats per
-event and its NLL on a fixed sample of the original data is not worse by more than ``forget``.
+rate, one ``foretell.train.step.train_step`` per batch (the step ``train()`` takes). The tail
+``val_fraction`` of every new performance (the most recent playing) is held out: the result is
+*accepted* only if its NLL there beats the base model's by ``min_gain`` nats per event and its NLL
+on a fixed sample of the original data is not worse by more than ``forget``.
 
 Imports torch: only ``foretell.learn.worker`` (in a child process) and ``foretell train --resume``
 call it. It reads and writes no files.
@@ -28,8 +29,9 @@ from foretell.config.learn import FinetuneConfig
 from foretell.data.dataset import Dataset
 from foretell.errors import DatasetError
 from foretell.model.fileformat import ModelFile, weights_digest
-from foretell.model.torch_mdrnn import MDRNN, mdn_loss
-from foretell.train.batches import MIN_SEGMENT, Batch, Segments, epoch_batches, whole_segments
+from foretell.model.torch_mdrnn import MDRNN
+from foretell.train.batches import MIN_SEGMENT, Segments, epoch_batches
+from foretell.train.step import evaluate, train_step
 
 
 @dataclass(frozen=True)
@@ -82,25 +84,6 @@ def hold_out_recent(
     return heads, tails
 
 
-def _batch_nll(net: MDRNN, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
-    """(sum of data-space NLL, sum of network-space NLL) over the batch's real events."""
-    x, y, jacobian, mask = (
-        torch.from_numpy(a) for a in (batch.x, batch.y, batch.jacobian, batch.mask)
-    )  # (B, T, D), (B, T, D), (B, T), (B, T)
-    raw, _ = net(x)  # (B, T, P)
-    nll = mdn_loss(net.spec, raw, y) * mask  # (B, T)
-    return (nll - jacobian * mask).sum(), nll.sum()
-
-
-def score(net: MDRNN, segments: Segments) -> float:
-    """Data-space NLL per event over whole segments from a fresh state."""
-    net.eval()
-    with torch.no_grad():
-        total, _ = _batch_nll(net, whole_segments(segments))
-    net.train()
-    return float(total) / max(segments.targets, 1)
-
-
 def _draw(
     performances: Sequence[np.ndarray], events: int, rng: np.random.Generator
 ) -> list[np.ndarray]:
@@ -138,11 +121,7 @@ def _train_epoch(
     rng: np.random.Generator,
 ) -> None:
     for batch in epoch_batches(segments, config.seq_len, config.batch_size, rng):
-        _, net_nll = _batch_nll(net, batch)
-        optimizer.zero_grad(set_to_none=True)
-        (net_nll / float(batch.mask.sum())).backward()
-        torch.nn.utils.clip_grad_norm_(net.parameters(), config.grad_clip)
-        optimizer.step()
+        train_step(net, optimizer, batch, config.grad_clip)
 
 
 def finetune(
@@ -170,22 +149,22 @@ def finetune(
         check = Segments.build(sample, transform) if sample else None
 
     net = MDRNN.from_model_file(base)
-    recent_before = score(net, recent)
-    original_before = None if check is None else score(net, check)
+    recent_before = evaluate(net, recent)
+    original_before = None if check is None else evaluate(net, check)
     optimizer = torch.optim.Adam(net.parameters(), lr=config.learning_rate)
     best_state, best, best_epoch, epoch = copy.deepcopy(net.state_dict()), recent_before, 0, 0
     for epoch in range(1, config.epochs + 1):
         _train_epoch(
             net, optimizer, _epoch_segments(heads, original, config, base, rng), config, rng
         )
-        value = score(net, recent)
+        value = evaluate(net, recent)
         if value < best:
             best_state, best, best_epoch = copy.deepcopy(net.state_dict()), value, epoch
         out_of_time = time.perf_counter() - started > config.max_seconds
         if epoch - best_epoch >= config.patience or out_of_time:
             break
     net.load_state_dict(best_state)
-    original_after = None if check is None else score(net, check)
+    original_after = None if check is None else evaluate(net, check)
     accepted, reason = _judge(config, recent_before, best, original_before, original_after)
     seconds = time.perf_counter() - started
     info = {

@@ -47,10 +47,11 @@ import torch
 from foretell.data.dataset import Dataset
 from foretell.errors import ConfigError
 from foretell.model.fileformat import ModelFile, ModelSpec
-from foretell.model.torch_mdrnn import MDRNN, mdn_loss
+from foretell.model.torch_mdrnn import MDRNN
 from foretell.model.transform import DEFAULT_DT_OFFSET, DataTransform
-from foretell.train.batches import Batch, Segments, epoch_batches, split_dataset, whole_segments
+from foretell.train.batches import Segments, epoch_batches, split_dataset
 from foretell.train.resolution import sigma_floor
+from foretell.train.step import evaluate, train_step
 from foretell.train.threads import training_threads
 
 log = logging.getLogger(__name__)
@@ -183,25 +184,31 @@ class TrainResult:
         }
 
 
-def _to_torch(batch: Batch) -> tuple[torch.Tensor, ...]:
-    return tuple(torch.from_numpy(a) for a in (batch.x, batch.y, batch.jacobian, batch.mask))
+class WeightAverage:
+    """An exponential average of ``net``'s weights, the mean of the steps so far at first.
 
+    With ``decay`` 0 it is off: ``update`` does nothing and the network itself is scored.
+    """
 
-def _batch_nll(net: MDRNN, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
-    """(sum of data-space NLL, sum of network-space NLL) over the batch's real events."""
-    x, y, jacobian, mask = _to_torch(batch)  # (B, T, D), (B, T, D), (B, T), (B, T)
-    raw, _ = net(x)  # (B, T, P)
-    nll = mdn_loss(net.spec, raw, y) * mask  # (B, T)
-    return (nll - jacobian * mask).sum(), nll.sum()
+    def __init__(self, net: MDRNN, decay: float) -> None:
+        self.net = copy.deepcopy(net)
+        self.decay = decay
+        self._averaged: list[torch.Tensor] = list(self.net.parameters())
+        self._live: list[torch.Tensor] = list(net.parameters())
+        self._steps = 0
 
+    @property
+    def enabled(self) -> bool:
+        return self.decay > 0
 
-def evaluate(net: MDRNN, segments: Segments) -> float:
-    """Data-space NLL per event over whole segments from a fresh state."""
-    net.eval()
-    with torch.no_grad():
-        total, _ = _batch_nll(net, whole_segments(segments))
-    net.train()
-    return float(total) / segments.targets
+    def update(self) -> None:
+        """Fold in the live weights after one more step (weight 1/steps until 1 - decay)."""
+        if not self.enabled:
+            return
+        self._steps += 1
+        with torch.no_grad():
+            weight = max(1.0 - self.decay, 1.0 / self._steps)
+            torch._foreach_lerp_(self._averaged, self._live, weight)
 
 
 @dataclass(frozen=True)
@@ -279,11 +286,8 @@ def train(
         optimizer, factor=0.5, patience=config.lr_decay_patience, min_lr=config.lr_min
     )
     cosine = config.schedule == "cosine"
-    average = copy.deepcopy(net)
-    average_params: list[torch.Tensor] = list(average.parameters())
-    params: list[torch.Tensor] = list(net.parameters())
-    scored = average if config.average_decay > 0 else net
-    step = 0
+    average = WeightAverage(net, config.average_decay)
+    scored = average.net if average.enabled else net
     best_state, best_val, best_epoch, best_time = copy.deepcopy(net.state_dict()), math.inf, 0, 0.0
     history: list[EpochRecord] = []
     stopped: StopReason = "epochs"
@@ -299,18 +303,9 @@ def train(
                 if cosine:
                     rate = scheduled_rate(config, peak, epoch - 1 + index / len(batches))
                     optimizer.param_groups[0]["lr"] = rate
-                data_nll, net_nll = _batch_nll(net, batch)
-                events = float(batch.mask.sum())
-                optimizer.zero_grad(set_to_none=True)
-                (net_nll / events).backward()
-                torch.nn.utils.clip_grad_norm_(net.parameters(), config.grad_clip)
-                optimizer.step()
-                step += 1
-                if config.average_decay > 0:  # 1/step at first: the mean of the steps so far
-                    with torch.no_grad():
-                        weight = max(1.0 - config.average_decay, 1.0 / step)
-                        torch._foreach_lerp_(average_params, params, weight)
-                total, count = total + data_nll.item(), count + int(events)
+                loss = train_step(net, optimizer, batch, config.grad_clip)
+                average.update()
+                total, count = total + loss.data_nll, count + loss.events
             val_nll = evaluate(scored, val_set)
             if not cosine:
                 scheduler.step(val_nll)

@@ -1,0 +1,57 @@
+"""One gradient step and the validation pass, shared by ``train()`` and fine-tuning.
+
+``foretell.train.loop`` (training from scratch) and ``foretell.learn.finetune`` (fine-tuning a
+model on new performances) both take this step per batch: the mixture NLL in the network space,
+averaged over the batch's real events, backward, the gradient norm clipped, one optimiser step.
+Both score a model the same way (``evaluate``). What differs between them (learning-rate
+schedule, weight averaging, what is kept) stays with each caller.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from foretell.model.torch_mdrnn import MDRNN, mdn_loss
+from foretell.train.batches import Batch, Segments, whole_segments
+
+
+@dataclass(frozen=True)
+class StepLoss:
+    """What one training step saw: the summed data-space NLL over how many real events."""
+
+    data_nll: float
+    events: int
+
+
+def batch_nll(net: MDRNN, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+    """(sum of data-space NLL, sum of network-space NLL) over the batch's real events."""
+    x, y, jacobian, mask = (
+        torch.from_numpy(a) for a in (batch.x, batch.y, batch.jacobian, batch.mask)
+    )  # (B, T, D), (B, T, D), (B, T), (B, T)
+    raw, _ = net(x)  # (B, T, P)
+    nll = mdn_loss(net.spec, raw, y) * mask  # (B, T)
+    return (nll - jacobian * mask).sum(), nll.sum()
+
+
+def train_step(
+    net: MDRNN, optimizer: torch.optim.Optimizer, batch: Batch, grad_clip: float
+) -> StepLoss:
+    """Fit ``net`` to ``batch`` once: NLL per event backward, clip the gradient norm, step."""
+    data_nll, net_nll = batch_nll(net, batch)
+    events = float(batch.mask.sum())
+    optimizer.zero_grad(set_to_none=True)
+    (net_nll / events).backward()
+    torch.nn.utils.clip_grad_norm_(net.parameters(), grad_clip)
+    optimizer.step()
+    return StepLoss(data_nll.item(), int(events))
+
+
+def evaluate(net: MDRNN, segments: Segments) -> float:
+    """Data-space NLL per event over whole segments from a fresh state."""
+    net.eval()
+    with torch.no_grad():
+        total, _ = batch_nll(net, whole_segments(segments))
+    net.train()
+    return float(total) / max(segments.targets, 1)
