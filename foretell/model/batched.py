@@ -13,7 +13,7 @@ sample, and it does nothing about *when* steps happen (``foretell.perform.batchi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 import numpy as np
@@ -27,12 +27,12 @@ R = TypeVar("R", bound=Runtime)
 def shared_runtimes(
     model: ModelFile,
     rngs: Sequence[np.random.Generator],
-    cls: type[R] = Runtime,  # type: ignore[assignment]
+    make: Callable[[ModelFile, np.random.Generator], R] = Runtime,  # type: ignore[assignment]
 ) -> list[R]:
-    """One runtime (of class ``cls``) per generator, all reading the first one's fused weights."""
-    runtimes = [cls(model, rng) for rng in rngs[:1]]
+    """One runtime (built by ``make``) per generator, all reading the first one's fused weights."""
+    runtimes = [make(model, rng) for rng in rngs[:1]]
     for rng in rngs[1:]:
-        runtime = cls.__new__(cls)
+        runtime = type(runtimes[0]).__new__(type(runtimes[0]))
         runtime.__dict__.update(runtimes[0].__dict__)  # weights by reference ...
         _own_buffers(runtime, rng)  # ... state, scratch and generator of its own
         runtimes.append(runtime)

@@ -32,6 +32,7 @@ from foretell.io.base import Inbox
 from foretell.io.osc import OscPort, OscRoutes, OscSource
 from foretell.model.batched import predict_batch
 from foretell.model.constraints import Constraints
+from foretell.model.fileformat import ModelFile
 from foretell.model.runtime import LSTMState, Runtime
 from foretell.perform.engine import EngineInbox
 from foretell.perform.instrument import Instrument
@@ -90,13 +91,17 @@ class StepBatcher:
 
 
 class BatchedRuntime(Runtime):
-    """A ``Runtime`` whose ``predict`` is deferred to ``batcher`` (set it before use).
+    """A ``Runtime`` whose ``predict`` is deferred to ``batcher``.
 
     ``predict`` returns the runtime's parameter buffer at once; it is filled when the batch runs,
     which is always before anything reads it (every reader flushes first).
     """
 
-    batcher: StepBatcher
+    def __init__(
+        self, model: ModelFile, rng: np.random.Generator | None, batcher: StepBatcher
+    ) -> None:
+        super().__init__(model, rng)
+        self.batcher = batcher
 
     def predict(self, event: np.ndarray) -> np.ndarray:
         self.batcher.defer(self, event)

@@ -303,11 +303,13 @@ def _runtimes(
             [m for m in members if m[0] in batch] if sum(m[0] in batch for m in members) > 1 else []
         )
         alone = [m for m in members if m not in batched]
-        for group, cls in ((batched, BatchedRuntime), (alone, Runtime)):
+
+        def stepped_together(model: ModelFile, rng: np.random.Generator) -> Runtime:
+            return BatchedRuntime(model, rng, batcher)
+
+        for group, make in ((batched, stepped_together), (alone, Runtime)):
             rngs = [np.random.default_rng(seed) for _, seed in group]
-            for (name, _), runtime in zip(group, shared_runtimes(model, rngs, cls), strict=True):
-                if isinstance(runtime, BatchedRuntime):
-                    runtime.batcher = batcher
+            for (name, _), runtime in zip(group, shared_runtimes(model, rngs, make), strict=True):
                 runtimes[name] = runtime
     return runtimes
 
