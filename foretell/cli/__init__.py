@@ -39,7 +39,13 @@ def _register() -> None:
     registry.load_parts()
     for command in (*model_commands.COMMANDS, registry.bench):
         cli.add_command(command)
-    for module_name in ("train_commands", "run_commands", "impsy_commands", "io_commands"):
+    for module_name in (
+        "train_commands",
+        "run_commands",
+        "impsy_commands",
+        "io_commands",
+        "project_commands",
+    ):
         try:
             module = __import__(f"foretell.cli.{module_name}", fromlist=["COMMANDS"])
         except ModuleNotFoundError as exc:

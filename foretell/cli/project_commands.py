@@ -1,0 +1,43 @@
+"""``foretell init``: a project folder for one instrument (``foretell.project.layout``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from foretell.cli.run_commands import dimension_of
+from foretell.config import MAX_DIMENSION
+
+
+@click.command("init")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--controls",
+    type=click.IntRange(1, MAX_DIMENSION - 1),
+    help="Number of controls your instrument sends (asked for when neither option is given).",
+)
+@click.option(
+    "--dimension",
+    type=click.IntRange(2, MAX_DIMENSION),
+    help="1 + number of controls (time is the 1): --controls 3 is --dimension 4.",
+)
+def init(folder: Path, controls: int | None, dimension: int | None) -> None:
+    """Make FOLDER a project: foretell.toml, logs/, datasets/ and models/ (nothing overwritten)."""
+    from foretell.project.layout import FOLDERS, init_project
+
+    chosen = dimension_of(controls, dimension)
+    if chosen is None:
+        asked = click.prompt(
+            "How many controls does your instrument send (values per /interface message)?",
+            type=click.IntRange(1, MAX_DIMENSION - 1),
+            err=True,
+        )
+        chosen = asked + 1
+    project = init_project(folder, chosen)
+    click.echo(f"foretell: made {project.root}/ for {chosen - 1} controls:", err=True)
+    click.echo(f"foretell:   {project.config.name}, {'/, '.join(FOLDERS)}/", err=True)
+    click.echo(f"foretell: play into it: foretell run --config {project.config}", err=True)
+
+
+COMMANDS = [init]
