@@ -6,22 +6,13 @@ from pathlib import Path
 
 import click
 
-from foretell.cli.run_commands import dimension_of
+from foretell.cli.run_commands import dimension_of, size_options
 from foretell.config import MAX_DIMENSION
 
 
 @click.command("init")
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
-@click.option(
-    "--controls",
-    type=click.IntRange(1, MAX_DIMENSION - 1),
-    help="Number of controls your instrument sends (asked for when neither option is given).",
-)
-@click.option(
-    "--dimension",
-    type=click.IntRange(2, MAX_DIMENSION),
-    help="1 + number of controls (time is the 1): --controls 3 is --dimension 4.",
-)
+@size_options("Number of controls your instrument sends (asked for when neither is given).")
 def init(folder: Path, controls: int | None, dimension: int | None) -> None:
     """Make FOLDER a project: foretell.toml, logs/, datasets/ and models/ (nothing overwritten)."""
     from foretell.project.layout import FOLDERS, init_project

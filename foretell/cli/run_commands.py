@@ -6,9 +6,9 @@ import asyncio
 import dataclasses
 import gc
 import signal
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -33,6 +33,25 @@ def _host_port(text: str, default_host: str, option: str) -> tuple[str, int]:
     except ValueError:
         raise ConfigError(f"{option} {text!r} is not PORT or HOST:PORT") from None
     return host or default_host, number
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def size_options(controls_help: str) -> Callable[[F], F]:
+    """``--controls N`` and ``--dimension N+1``, the two ways to give an instrument's size."""
+
+    def add(command: F) -> F:
+        command = click.option(
+            "--dimension",
+            type=click.IntRange(2, MAX_DIMENSION),
+            help="1 + number of controls (time is the 1): --controls 3 is --dimension 4.",
+        )(command)
+        return click.option(
+            "--controls", type=click.IntRange(1, MAX_DIMENSION - 1), help=controls_help
+        )(command)
+
+    return add
 
 
 def dimension_of(controls: int | None, dimension: int | None) -> int | None:
@@ -263,15 +282,8 @@ def _started_line(config: RunConfig, session: Session) -> str:
 @click.option("--timescale", type=float, help="Multiply every predicted dt by this factor.")
 @click.option("--thru/--no-thru", default=None, help="Also send user inputs to the output.")
 @click.option("--seed", type=int, help="Seed the sampler.")
-@click.option(
-    "--controls",
-    type=click.IntRange(1, MAX_DIMENSION - 1),
-    help="Number of controls, the values of one /interface message (only needed without a model).",
-)
-@click.option(
-    "--dimension",
-    type=click.IntRange(2, MAX_DIMENSION),
-    help="1 + number of controls (time is the 1): --controls 3 is --dimension 4.",
+@size_options(
+    "Number of controls, the values of one /interface message (only needed without a model)."
 )
 @click.option(
     "--realtime", is_flag=True, help="Ask the OS for real-time scheduling (steadier timing)."
