@@ -1,5 +1,6 @@
-"""Every test package: a dummy JACK server for MIDI (``tests/jack.py``), and a one-line-per-reason
-tally of the skipped tests at the end of a run (what is missing, and how many it costs)."""
+"""Every test package: a dummy JACK server for MIDI (``tests/jack.py``), a socat pty pair for
+serial (``tests/ptys.py``), and a one-line-per-reason tally of the skipped tests at the end of a
+run (what is missing, and how many it costs)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-pytest_plugins = ["tests.jack"]
+pytest_plugins = ["tests.jack", "tests.ptys"]
 
 
 JACK_FIXTURES = {"jack_server", "jack_session"}

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import select
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import mido
@@ -16,24 +15,14 @@ from websockets.sync.client import connect
 from foretell.config import RunConfig, override
 from foretell.config.transports import MidiMap, SerialConfig, WebSocketConfig
 from foretell.model.random import random_model_file
-from tests.io.test_serial import SOCAT, PtyPair
 from tests.io.transport_engine import engine_with
+from tests.ptys import PtyPair
 
 MAPS = (
     MidiMap(0, "note", channel=1),
     MidiMap(1, "cc", channel=1, number=42),
     MidiMap(2, "cc", channel=1, number=43, low=0, high=13, direction="out"),
 )  # dimension 4: a note, a CC both ways, a ring out of 0..13
-
-
-@pytest.fixture
-def pty(tmp_path: Path) -> Iterator[PtyPair]:
-    if SOCAT is None:
-        pytest.skip("socat is not installed (Debian: apt-get install socat)")
-    pair = PtyPair(tmp_path)
-    pair.plug()
-    yield pair
-    pair.unplug()
 
 
 def _config(tmp_path: Path) -> RunConfig:
