@@ -55,6 +55,14 @@ NO_SEQUENCER = "no ALSA sequencer: /dev/snd/seq is missing; try 'modprobe snd-se
 # rtmidi's JACK output hands messages over in JACK's next cycle; a port closed before then
 # garbles them (python-rtmidi 1.5.8: the last message repeated). Two cycles of 1024 frames:
 JACK_DRAIN = 0.05
+# JACK_GIL: rtmidi's JACK input calls its Python callback on JACK's process thread. Closing the
+# port (holding the GIL: python-rtmidi 1.5.8 does not release it) waits for that thread; if it is
+# waiting for the GIL inside a callback, JACK gives up and cancels it, and the thread dies holding
+# the GIL's mutex: the whole process hangs for good (seen here with gdb: every thread in
+# take_gil/drop_gil). So the GIL is let go for two cycles before the close, which lets a
+# callback under way finish. This narrows the window; it does not close it: mido 1.3.3 registers
+# its callback wrapper again whenever ``callback`` is set (to None too), so a message arriving
+# in the instant before the close still calls into Python.
 NO_JACK = "no JACK server is running; start one (jackd -d alsa) or run under PipeWire with pw-jack"
 # A busy JACK server now and then refuses a new client ("JACK server not running?") while it
 # runs; each lookup or open is tried again after these pauses before it counts as failed.
@@ -302,6 +310,8 @@ class MidiPorts:
                 del self._inputs[key]
                 with contextlib.suppress(OSError, RuntimeError):
                     entry.port.callback = None
+                    if api_of(self.midi) == "jack":
+                        time.sleep(JACK_DRAIN)  # a callback under way ends first (JACK_GIL)
                     entry.port.close()
         if not self._inputs:
             self._loop, self._wake_pending = None, False
