@@ -27,4 +27,20 @@ python3 -m venv .venv
 .venv/bin/ruff format --check foretell tests scripts
 .venv/bin/mypy foretell
 .venv/bin/python scripts/check_imports.py
-.venv/bin/python -m pytest -q "$@"
+.venv/bin/python -m pytest -q -m "not jack" "$@"
+
+# The MIDI tests on a dummy JACK server, in a run of their own: python-rtmidi's JACK input can
+# deadlock a process for good when a port closes while JACK's thread waits for the GIL
+# (foretell/io/midi_ports.py, JACK_GIL, narrows that window). A run that hangs is stopped after
+# 5 minutes (they take about 1) and, like a run that fails, tried once more, saying so.
+for attempt in 1 2; do
+  status=0
+  timeout 300 .venv/bin/python -m pytest -q -m jack "$@" || status=$?
+  if [ "$status" = 0 ] || [ "$status" = 5 ]; then  # 5: none of the chosen tests needs JACK
+    break
+  fi
+  if [ "$attempt" = 2 ]; then
+    exit "$status"
+  fi
+  echo "test.sh: the JACK tests $([ "$status" = 124 ] && echo hung || echo failed); once more" >&2
+done
