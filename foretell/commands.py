@@ -25,7 +25,7 @@ from pathlib import Path
 from foretell import limits
 from foretell.errors import ControlError
 from foretell.modes import get_mode
-from foretell.settings import BY_VERB, SETTINGS, shown
+from foretell.settings import BY_VERB, SETTINGS, flag, shown
 
 
 @dataclass(frozen=True)
@@ -189,17 +189,6 @@ def model_path(folder: Path | None, name: str) -> Path:
     return path
 
 
-def _flag(verb: str, args: Sequence[object]) -> bool | None:
-    if not args:
-        return None
-    value = args[0]
-    if isinstance(value, str) and value.lower() in ("0", "1", "true", "false", "on", "off"):
-        return value.lower() in ("1", "true", "on")
-    if isinstance(value, bool | int | float):
-        return bool(value)
-    raise ControlError(f"{verb} takes 0 or 1, got {shown(args)}")
-
-
 def _text(verb: str, args: Sequence[object]) -> str:
     if len(args) != 1 or not isinstance(args[0], str):
         raise ControlError(f"{verb} takes one string, got {shown(args)}")
@@ -214,7 +203,7 @@ def parse_command(verb: str, args: Sequence[object]) -> Command:
         case "mode":
             return SetMode(get_mode(_text(verb, args)).name)
         case "pause":
-            return SetPause(_flag(verb, args))
+            return SetPause(flag(verb, args) if args else None)  # none: toggle
         case "reset":
             return Reset()
         case "range":

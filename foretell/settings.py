@@ -37,7 +37,7 @@ class Setting:
     def parse(self, args: Sequence[object]) -> float | bool:
         """The value ``args`` give this setting; ``ControlError`` naming what is wrong."""
         if self.kind == "flag":
-            return _flag(self.verb, args)
+            return flag(self.verb, args)
         if len(args) != 1 or isinstance(args[0], bool) or not isinstance(args[0], int | float):
             raise ControlError(f"{self.verb} takes one number, got {shown(args)}")
         try:
@@ -71,7 +71,8 @@ def shown(args: Sequence[object]) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def _flag(verb: str, args: Sequence[object]) -> bool:
+def flag(verb: str, args: Sequence[object]) -> bool:
+    """One on/off value: 0/1, a number, true/false, on/off; ``ControlError`` otherwise."""
     value = args[0] if len(args) == 1 else None
     if isinstance(value, str) and value.lower() in FLAG_WORDS:
         return FLAG_WORDS[value.lower()]

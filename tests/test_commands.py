@@ -53,6 +53,8 @@ def test_commands_parse(verb: str, args: list[object], expected: control.Command
         ("load", ["~nosuchuser/x"], "name of a model file"),
         ("load", ["notes.txt"], "not a .ftm model file"),
         ("thru", [], "0 or 1"),
+        ("pause", [1, 2], "pause takes 0 or 1"),
+        ("pause", ["maybe"], "pause takes 0 or 1"),
         ("jump", [], "unknown command 'jump'"),
     ],
 )
