@@ -710,12 +710,21 @@
     node.querySelector(".badge.playing").hidden = !playing;
     node.querySelector(".facts").replaceWith(facts(
       m.size ? [m.size, "size"] : null, [`${m.layers}×${m.units}`, "LSTM"], [m.mixtures, "mixtures"],
-      [Math.max(0, (m.dimension || 1) - 1), "controls"], m.data ? `trained on ${m.data}` : null,
-      heldOut(m), kB(m.bytes || 0), when(m.created)));
+      [Math.max(0, (m.dimension || 1) - 1), "controls"], trainedOn(m.data), heldOut(m), kB(m.bytes || 0), when(m.created)));
     node.querySelector(".perform").disabled = playing;
     node.querySelector(".delete").disabled = playing;
     node.querySelector(".download").href = `/api/models/${path(m.name)}/download`;
     node.querySelector(".download").download = `${m.name}.ftm`;
+  }
+
+  function trainedOn(data) {
+    // {"name", "events", "best_val_nll"} of the data the model learnt from (or just a name).
+    if (!data) return null;
+    if (typeof data !== "object") return `trained on ${data}`;
+    if (!data.name && !data.events) return null;
+    const best = Number.isFinite(data.best_val_nll) ? `, best val ${nats(data.best_val_nll)}` : "";
+    const events = data.events ? ` (${data.events} events${best})` : "";
+    return `trained on ${data.name || "?"}${events}`;
   }
 
   function heldOut(m) {
