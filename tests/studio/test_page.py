@@ -189,6 +189,11 @@ def test_the_whole_loop_in_chromium(studio: Studio, browser: Any, tmp_path: Path
     assert page.locator("#job-cancel").is_hidden()
     print(f"trained xs on {take(studio, 'warmup')['events']} events in {trained_in:.1f} s")
 
+    # the next take closes "second": the models are scored on it, a take none was trained on
+    go(page, "takes")
+    new_take(page, "encore")
+    page.wait_for_selector(".take[data-name=encore].current")
+
     # a second model, uploaded: a random one of the same dimension
     go(page, "models")
     random_model_file(tmp_path / "random.ftm", dimension=CONTROLS + 1, units=16, seed=0)

@@ -129,7 +129,9 @@
       update(node, item);
       return node;
     });
-    box.replaceChildren(...(nodes.length ? nodes : [el("div", { class: "empty" }, emptyText)]));
+    const wanted = nodes.length ? nodes : [el("div", { class: "empty" }, emptyText)];
+    const same = nodes.length === box.children.length && nodes.every((node, i) => box.children[i] === node);
+    if (!same) box.replaceChildren(...wanted); // moving an element would lose a field's focus
   }
 
   function fillSelect(select, names, empty) {
@@ -140,6 +142,7 @@
       [...select.options].every((o, i) => o.value === options[i].value);
     if (!same) select.replaceChildren(...options);
     if (names.includes(chosen)) select.value = chosen;
+    return !same;
   }
 
   function armed(button, action) {
@@ -683,8 +686,10 @@
     renderList($("model-list"), studio.models, buildModel, updateModel, "no models yet: train one, or upload one");
     const names = studio.models.map((m) => m.name);
     fillSelect($("compare-a"), names, "no models");
-    fillSelect($("compare-b"), names, "no models");
-    if (names.length > 1 && $("compare-a").value === $("compare-b").value) $("compare-b").value = names[1];
+    const refilled = fillSelect($("compare-b"), names, "no models");
+    if (refilled && names.length > 1 && $("compare-a").value === $("compare-b").value) {
+      $("compare-b").value = names[1]; // two different models to start with
+    }
   }
 
   function buildModel() {
