@@ -8,6 +8,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
+PROC_CHILDREN = Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children")
+needs_proc = pytest.mark.skipif(not PROC_CHILDREN.exists(), reason="needs Linux's /proc children")
+
 
 async def until(condition: Callable[[], bool], timeout_s: float = 90.0) -> None:
     """Poll ``condition`` until it holds; fail the test after ``timeout_s``."""

@@ -16,7 +16,7 @@ from foretell.errors import ConfigError
 from foretell.model.runtime import load_runtime
 from foretell.studio.jobs import Busy, Job, Jobs, ModelExists
 from tests.fixtures import small_dataset
-from tests.studio.helpers import child_pids, command_line, until
+from tests.studio.helpers import child_pids, command_line, needs_proc, until
 
 pytest.importorskip("torch")
 
@@ -71,6 +71,7 @@ def test_a_job_trains_to_done_with_its_history_and_a_loadable_model(
     assert {"m1.ftm", "m1.curves.csv"} <= made <= {"m1.ftm", "m1.curves.csv", "m1.curves.png"}
 
 
+@needs_proc
 def test_a_running_job_is_idle_priority_and_busy_to_a_second_start(
     data: Path, models: Path
 ) -> None:
@@ -98,6 +99,7 @@ def test_a_running_job_is_idle_priority_and_busy_to_a_second_start(
     assert policy == os.SCHED_IDLE or niceness == 19
 
 
+@needs_proc
 def test_cancel_stops_the_child_and_leaves_no_model_file(data: Path, models: Path) -> None:
     async def cancel() -> tuple[Job, Job | None, list[int]]:
         jobs = Jobs()

@@ -14,7 +14,7 @@ from foretell.model.runtime import load_runtime
 from foretell.model.trace import trace_dataset
 from foretell.studio.scoring import Score, ScoreCache, ScoringError, score
 from tests.fixtures import bundled_performances, write_take
-from tests.studio.helpers import child_pids, until
+from tests.studio.helpers import child_pids, needs_proc, until
 
 
 @pytest.fixture
@@ -34,6 +34,7 @@ def test_score_is_the_models_mean_nll_on_the_performers_events(model: Path, take
     assert result["nll"] == pytest.approx(expected["mean_nll"], rel=1e-6)
 
 
+@needs_proc
 def test_a_score_that_fails_or_times_out_is_one_line(model: Path, tmp_path: Path) -> None:
     broken = tmp_path / "broken.ftm"
     broken.write_bytes(b"\x00" * 64)
