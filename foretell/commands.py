@@ -10,7 +10,8 @@ toggles), ``reset``, the live settings ``pitemp T``, ``sigmatemp T``, ``timescal
 ``threshold S``, ``thru 0|1`` (``foretell.settings``: one ``SetSetting`` command), steering
 (controls numbered from 0): ``range I LO HI``, ``hold I V``, ``release I``, ``controltemp I T``,
 ``dtrange MIN MAX`` (seconds between the model's events, as played), ``unconstrain``; ``load
-NAME`` (hot-load a model file from the models folder, by name, without stopping), ``learn``
+NAME`` (hot-load a model file from the models folder, by name, without stopping), ``take NAME``
+(close the log and go on in a new one, the take ``NAME``: a plain name), ``learn``
 (fine-tune now, with ``foretell run --learn``), ``rollback N`` (play model version N of the
 learned ones again). Numbers must lie in ``foretell.limits.RANGES``.
 """
@@ -25,6 +26,7 @@ from pathlib import Path
 from foretell import limits
 from foretell.errors import ControlError
 from foretell.modes import get_mode
+from foretell.names import BadName, plain_name
 from foretell.settings import BY_VERB, SETTINGS, flag, shown
 
 
@@ -103,6 +105,13 @@ class LoadModel:
 
 
 @dataclass(frozen=True)
+class NewTake:
+    """Close the log and go on in a new one, called ``name`` (a plain name)."""
+
+    name: str
+
+
+@dataclass(frozen=True)
 class Learn:
     pass
 
@@ -124,11 +133,12 @@ Command = (
     | SetDtRange
     | Unconstrain
     | LoadModel
+    | NewTake
     | Learn
     | Rollback
 )
 VERBS = (
-    *("mode", "pause", "reset", *BY_VERB, "load", "learn", "rollback"),
+    *("mode", "pause", "reset", *BY_VERB, "load", "take", "learn", "rollback"),
     *("range", "hold", "release", "controltemp", "dtrange", "unconstrain"),
 )
 SHAPES = {"range": "i f f", "hold": "i f", "release": "i", "controltemp": "i f", "dtrange": "f f"}
@@ -224,6 +234,11 @@ def parse_command(verb: str, args: Sequence[object]) -> Command:
             return Unconstrain()
         case "load":
             return LoadModel(model_name(_text(verb, args)))
+        case "take":
+            try:
+                return NewTake(plain_name(_text(verb, args), "take"))
+            except BadName as exc:
+                raise ControlError(f"take: {exc}") from None
         case "learn":
             return Learn()
         case "rollback":

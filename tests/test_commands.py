@@ -26,6 +26,7 @@ from foretell.modes import MODES, get_mode
         ("thru", ["on"], control.SetSetting("thru", True)),
         ("load", ["m.ftm"], control.LoadModel("m.ftm")),
         ("load", ["versions/v2.ftm"], control.LoadModel("versions/v2.ftm")),
+        ("take", ["verse-2"], control.NewTake("verse-2")),
     ],
 )
 def test_commands_parse(verb: str, args: list[object], expected: control.Command) -> None:
@@ -56,6 +57,10 @@ def test_commands_parse(verb: str, args: list[object], expected: control.Command
         ("pause", [1, 2], "pause takes 0 or 1"),
         ("pause", ["maybe"], "pause takes 0 or 1"),
         ("jump", [], "unknown command 'jump'"),
+        ("take", ["../up"], "take: take '../up' is not a plain name"),
+        ("take", [".hidden"], "not a plain name"),
+        ("take", ["x" * 65], "longer than 64"),
+        ("take", [], "take takes one string"),
     ],
 )
 def test_bad_commands_say_why(verb: str, args: list[object], message: str) -> None:

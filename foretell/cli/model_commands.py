@@ -9,7 +9,7 @@ import click
 import numpy as np
 
 from foretell.commands import parse_command
-from foretell.data.dataset import load_dataset
+from foretell.data.logs_to_dataset import load_data
 from foretell.errors import ConfigError, ControlError
 from foretell.model.constraints import Constraints
 from foretell.model.fileformat import load_model, read_metadata
@@ -105,13 +105,14 @@ def trace(
     ranges: tuple[str, ...],
     dtrange: str | None,
 ) -> None:
-    """Score every next event of DATA under MODEL, one step at a time from a fresh state.
+    """Score every next event of DATA (.npz, or performance logs: a log file or a folder of
+    them, the performer's rows) under MODEL, one step at a time from a fresh state.
 
     With --hold/--range/--dtrange the NLL is that of the constrained model (held controls
     conditioned on, ranges truncated; a normalised density), and events outside a range are
     counted apart."""
     runtime = load_runtime(model)
-    dataset = load_dataset(data, clip=clip)
+    dataset = load_data(data, clip=clip)
     constraints = constraints_from_flags(holds, ranges, dtrange, runtime.spec.dimension - 1)
     result = trace_dataset(runtime, dataset, constraints)
     if out is not None:

@@ -6,7 +6,7 @@ import json
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import click
 
@@ -59,17 +59,24 @@ class _Progress:
         self.bar.close()
 
 
-def _progress(config: TrainConfig, progress: bool | None) -> _Progress | ProgressLines:
-    """A bar on a terminal; plain lines every few seconds otherwise; nothing if ``False``."""
-    from foretell.train.progress import ProgressLines
+Progress = bool | None | Literal["json"]
+"""``True``/``None``: a bar on a terminal, else plain lines; ``False``: nothing; ``"json"``:
+one JSON object per epoch on stdout (``ProgressJson``) and nothing on stderr."""
 
+
+def _progress(config: TrainConfig, progress: Progress) -> _Progress | ProgressLines:
+    """The ``on_epoch`` callback for ``progress`` (see ``Progress``)."""
+    from foretell.train.progress import ProgressJson, ProgressLines
+
+    if progress == "json":
+        return ProgressJson(config.epochs, config.patience, sys.stdout)
     if progress is False or sys.stderr.isatty():
         return _Progress(config.epochs, disable=progress is False)
     return ProgressLines(config.epochs, config.patience, sys.stderr)
 
 
 def run_training(
-    data: Path, config: TrainConfig, out: Path, clip: bool = False, progress: bool | None = None
+    data: Path, config: TrainConfig, out: Path, clip: bool = False, progress: Progress = None
 ) -> TrainResult:
     """Load, train (with a progress bar), save the best model and its loss curves."""
     _require_torch()
@@ -154,18 +161,32 @@ def run_training(
     help="With --resume: the original dataset, mixed in against forgetting.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object at the end.")
+@click.option(
+    "--progress-json",
+    is_flag=True,
+    help='One JSON object per epoch on stdout ({"epoch", "epochs", "train", "val", "best_epoch", '
+    '"best_val", "elapsed_s", "eta_s"}) instead of the progress bar.',
+)
 def train(
-    data: Path, size: str, clip: bool, out: Path | None, as_json: bool, **options: Any
+    data: Path,
+    size: str,
+    clip: bool,
+    out: Path | None,
+    as_json: bool,
+    progress_json: bool,
+    **options: Any,
 ) -> None:
     """Train an MDRNN on DATA (.npz), early-stopped on validation NLL; writes MODEL.ftm and its
     loss curves (MODEL.curves.csv, MODEL.curves.png). Ctrl-C stops and keeps the best model."""
     resume, replay = options.pop("resume"), options.pop("replay")
     if resume is not None:
+        if progress_json:
+            raise click.UsageError("--progress-json does not apply to --resume")
         _resume(resume, data, replay, out, clip, as_json, options)
         return
     config = training_config(size, **options)
     out = (out if out is not None else Path(f"{data.stem}-{size}.ftm")).resolve()
-    result = run_training(data, config, out, clip=clip)
+    result = run_training(data, config, out, clip=clip, progress="json" if progress_json else None)
     from foretell.train.progress import end_line
 
     ending = end_line(result, config.patience)

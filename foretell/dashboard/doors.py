@@ -8,6 +8,9 @@
   name of its own): HTTP 400, a WebSocket refused at the handshake (HTTP 403);
 - a WebSocket whose ``Origin`` is not the dashboard's own page (``http(s)://`` + its Host);
   a client that sends no Origin (a Python script) is let in;
+- a request that may change something (any method but GET, HEAD, OPTIONS) from another page:
+  an ``Origin`` that is not its own, or a browser's ``Sec-Fetch-Site`` other than
+  ``same-origin`` (``none``: typed by the user). A script (curl) sends neither and is let in;
 - on a LAN bind (anything but loopback), any request without the run's token, given as
   ``?token=`` or as the cookie the first visit with it sets: 403.
 
@@ -36,6 +39,7 @@ Send = Callable[[Message], Awaitable[None]]
 App = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 COOKIE = "foretell_token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})  # they change nothing
 
 
 def is_loopback(host: str) -> bool:
@@ -74,8 +78,13 @@ class Doors:
             return "host", 400
         origin = headers.get("origin")
         own = (f"http://{host}".lower(), f"https://{host}".lower())
-        if scope["type"] == "websocket" and origin is not None and origin.lower() not in own:
+        foreign = origin is not None and origin.lower() not in own
+        if scope["type"] == "websocket" and foreign:
             return "origin", 403
+        if scope["type"] == "http" and scope.get("method") not in SAFE_METHODS:
+            site = headers.get("sec-fetch-site", "same-origin")
+            if foreign or site not in ("same-origin", "none"):
+                return "cross_site", 403
         if self.token is not None and not self._has_token(scope, headers):
             return "token", 403
         return None
@@ -110,6 +119,7 @@ class Doors:
 REASONS = {
     "host": "this dashboard does not answer to that Host\n",
     "origin": "WebSocket from another page refused\n",
+    "cross_site": "a change requested by another page refused\n",
     "token": "this dashboard needs the token printed by foretell run (open that URL)\n",
 }
 

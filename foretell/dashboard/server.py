@@ -48,7 +48,7 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
@@ -349,8 +349,11 @@ async def _pump(ws: WebSocket, feed: ClientFeed) -> None:
         await ws.send_text(batch[0] if len(batch) == 1 else "[" + ",".join(batch) + "]")
 
 
-def build_app(publisher: Publisher, static: Path | None = None) -> Starlette:
-    """The Starlette app: ``/`` the page, ``/api/models`` the model files, ``/ws`` the stream."""
+def build_app(
+    publisher: Publisher, static: Path | None = None, routes: Sequence[BaseRoute] = ()
+) -> Starlette:
+    """The Starlette app: ``/`` the page, ``/api/loadable`` the model files it may load, ``/ws``
+    the stream; ``routes`` (the studio's) come before the page's files."""
 
     async def models(request: Request) -> JSONResponse:
         return JSONResponse(publisher.models(request.query_params.get("instrument")))
@@ -370,12 +373,14 @@ def build_app(publisher: Publisher, static: Path | None = None) -> Starlette:
             publisher.disconnect(feed)
             sender.cancel()
 
-    routes = [
-        Route("/api/models", models),
-        WebSocketRoute("/ws", stream),
-        Mount("/", StaticFiles(directory=static or static_dir(), html=True)),
-    ]
-    return Starlette(routes=routes)
+    return Starlette(
+        routes=[
+            Route("/api/loadable", models),
+            WebSocketRoute("/ws", stream),
+            *routes,
+            Mount("/", StaticFiles(directory=static or static_dir(), html=True)),
+        ]
+    )
 
 
 # -- serving --------------------------------------------------------------------------------------
@@ -419,8 +424,10 @@ class Dashboard:
         names: Sequence[str] = (),
         token: str | None = None,
         presets: dict[str, dict[str, float]] | None = None,
+        routes: Sequence[BaseRoute] = (),
     ) -> None:
         self.host = host
+        self.routes = tuple(routes)
         self.port = port
         self.publisher = Publisher(engine, instrument, models_dir, fps, presets)
         self.names = tuple(names)
@@ -441,24 +448,31 @@ class Dashboard:
     @property
     def url(self) -> str:
         """The page's address; on a LAN bind the address others reach, with the token."""
+        return self.url_of("")
+
+    def url_of(self, path: str) -> str:
+        """The address of ``path`` on this server (e.g. ``studio/``), with the token if any."""
         host, port = self.address
         if host in WILDCARDS:
             host = lan_address()
         query = "" if self.token is None else f"?token={self.token}"
-        return f"http://{f'[{host}]' if ':' in host else host}:{port}/{query}"
+        return f"http://{f'[{host}]' if ':' in host else host}:{port}/{path}{query}"
 
-    def banner(self) -> list[str]:
-        """What the terminal shows: the address, and on a LAN bind its QR code and who may come."""
-        lines = [f"foretell: dashboard at {self.url}"]
+    def banner(self, page: str = "dashboard", path: str = "") -> list[str]:
+        """What the terminal shows: the address of ``page`` (at ``path``), and on a LAN bind its
+        QR code and who may come."""
+        url = self.url_of(path)
+        lines = [f"foretell: {page} at {url}"]
         if self.token is not None:
             lines.append("foretell: open it on a phone on this network (scan the code):")
-            lines.append(qr_text(self.url))
+            lines.append(qr_text(url))
         return lines
 
     def start(self) -> Dashboard:
         loop = asyncio.get_running_loop()
         self._sock = _bind(self.host, self.port)
-        self.doors = Doors(build_app(self.publisher), self.host, self.names, self.token)
+        app = build_app(self.publisher, routes=self.routes)
+        self.doors = Doors(app, self.host, self.names, self.token)
         config = uvicorn.Config(
             self.doors,
             log_config=None,
@@ -502,14 +516,17 @@ def serve_dashboard(
     instrument: str | None = None,
     names: Sequence[str] = (),
     presets: dict[str, dict[str, float]] | None = None,
+    routes: Sequence[BaseRoute] = (),
 ) -> Dashboard:
     """Serve the dashboard for ``engine`` (call on the engine's loop); ``aclose()`` ends it.
 
     Bound beyond loopback it needs a per-run token (in ``url``); ``names`` are further host
     names it answers to (e.g. ``stage.local``); ``presets`` the named sampling settings every
-    page offers (``[[dashboard.preset]]``).
+    page offers (``[[dashboard.preset]]``); ``routes`` more of the app's (the studio's).
     """
-    dashboard = Dashboard(engine, host, port, models_dir, instrument, names=names, presets=presets)
+    dashboard = Dashboard(
+        engine, host, port, models_dir, instrument, names=names, presets=presets, routes=routes
+    )
     return dashboard.start()
 
 

@@ -1,7 +1,8 @@
 """The performance log: every interaction, user's and model's, written as it happens.
 
 Format (IMPSY's, so IMPSY's tools read foretell's logs and foretell reads IMPSY's): one file per
-session, ``{YYYY-MM-DDTHH-MM-SS}-{dim}d-mdrnn.log`` (local time, ``dim`` = 1 + controls),
+session, ``{YYYY-MM-DDTHH-MM-SS}-{dim}d-mdrnn.log`` (local time, ``dim`` = 1 + controls), or
+``{take}-{dim}d-mdrnn.log`` for a named take (``open(take=...)``: the studio, ``/foretell/take``),
 one row per event, no header::
 
     2024-05-01T20:15:03.123456,interface,0.5,0.25,0.75
@@ -48,7 +49,8 @@ log = logging.getLogger(__name__)
 SOURCE_NAMES = {"user": "interface", "model": "rnn"}
 SOURCES_BY_NAME = {name: source for source, name in SOURCE_NAMES.items()}
 SIDECAR_SUFFIX = ".foretell.jsonl"
-_NAME = re.compile(r"(\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d)(?:-\d+)?-(\d+)d-mdrnn\.log$")
+LOG_SUFFIX = "d-mdrnn.log"  # after "-{dim}": IMPSY's ending, which its tools glob for
+_NAME = re.compile(r"(.+)-(\d+)d-mdrnn\.log$")
 _EPOCH = _dt.datetime(1970, 1, 1)
 LOW_SPACE = 16 << 20  # bytes free on the log's disk under which start-up warns
 SIDECAR_CAP = 1000  # records of one capped kind in a sidecar
@@ -61,10 +63,21 @@ def log_name(when: _dt.datetime, dimension: int) -> str:
     return f"{when.strftime('%Y-%m-%dT%H-%M-%S')}-{dimension}d-mdrnn.log"
 
 
+def take_file_name(take: str, dimension: int) -> str:
+    """The file of a take called ``take`` (a plain name) for an instrument of ``dimension``."""
+    return f"{take}-{dimension}{LOG_SUFFIX}"
+
+
 def dimension_from_name(path: Path) -> int | None:
     """The dimension encoded in a log file's name, or None if the name is not IMPSY's."""
-    match = _NAME.search(path.name)
+    match = _NAME.fullmatch(path.name)
     return int(match.group(2)) if match else None
+
+
+def take_from_name(path: Path) -> str | None:
+    """The take a log file's name names (its part before ``-{dim}d-mdrnn.log``), or None."""
+    match = _NAME.fullmatch(path.name)
+    return match.group(1) if match else None
 
 
 class LogWriter:
@@ -102,8 +115,12 @@ class LogWriter:
             return self._lost_at_close
         return self._file.lost + self._file.waiting
 
-    def open(self) -> Path:
-        """Create the session's files (never overwriting one) and anchor the wall clock."""
+    def open(self, take: str | None = None) -> Path:
+        """Create the session's files (never overwriting one) and anchor the wall clock.
+
+        ``take`` (a plain name) names the file ``{take}-{dim}d-mdrnn.log``; one that exists
+        already is a ``LogFormatError``. Without it the file is named by the time.
+        """
         if self.dimension is None:
             raise LogFormatError("the log's dimension must be known before it opens")
         try:
@@ -115,7 +132,7 @@ class LogWriter:
         self._warn_if_low_on_space()
         now = _dt.datetime.now()
         self._anchor_wall, self._anchor_clock = now.timestamp(), self.clock.now()
-        self.path = self._create(now)
+        self.path = self._create(now) if take is None else self._create_take(take)
         sidecar = self.path.with_name(self.path.name.removesuffix(".log") + SIDECAR_SUFFIX)
         try:
             self._sidecar = AppendFile.create(sidecar, self._tell)
@@ -146,6 +163,17 @@ class LogWriter:
                 raise LogFormatError(f"cannot create log {path} ({exc.strerror or exc})") from exc
             return path
         raise LogFormatError(f"no free log file name in {self.directory}")
+
+    def _create_take(self, take: str) -> Path:
+        assert self.dimension is not None
+        path = self.directory / take_file_name(take, self.dimension)
+        try:
+            self._file = AppendFile.create(path, self._tell)
+        except FileExistsError:
+            raise LogFormatError(f"a take called {take!r} exists already ({path.name})") from None
+        except OSError as exc:
+            raise LogFormatError(f"cannot create log {path} ({exc.strerror or exc})") from exc
+        return path
 
     def _warn_if_low_on_space(self) -> None:
         try:

@@ -4,6 +4,7 @@ Each log file becomes one performance: its rows of the chosen source(s), in orde
 ``dt`` = the time since the previous kept row (the first kept row has no interval and is dropped,
 as IMPSY does). Broken lines are skipped, counted and named (file and line). Intervals that round
 to zero in the log's microsecond timestamps are raised to ``MIN_DT`` and counted.
+``load_data`` reads either a dataset file or logs, for commands that take both (``trace``).
 This module does not window or split (see ``foretell.train``).
 """
 
@@ -16,7 +17,7 @@ from typing import Literal
 
 import numpy as np
 
-from foretell.data.dataset import save_dataset
+from foretell.data.dataset import Dataset, load_dataset, save_dataset, validate_performances
 from foretell.data.log import BrokenLine, read_log
 from foretell.errors import LogFormatError
 
@@ -94,8 +95,26 @@ def build_dataset(
 ) -> DatasetReport:
     """Write the logs' performances to ``out`` (IMPSY's ``.npz`` layout); raise if none."""
     performances, report = logs_to_performances(paths, source)
+    _require_events(performances, report, source)
+    save_dataset(out, performances)
+    return report
+
+
+def load_data(path: str | Path, clip: bool = False, source: SourceChoice = "user") -> Dataset:
+    """A dataset file (``.npz``), or logs (a log file or a folder of them) read as a dataset of
+    their ``source`` rows, validated as a dataset file is (named after ``path``)."""
+    path = Path(path)
+    if path.suffix == ".npz":
+        return load_dataset(path, clip=clip)
+    performances, report = logs_to_performances([path], source)
+    _require_events(performances, report, source)
+    valid = validate_performances(performances, list(range(len(performances))), str(path), clip)
+    return Dataset(tuple(p.astype(np.float32) for p in valid), valid[0].shape[1], path.stem)
+
+
+def _require_events(
+    performances: list[np.ndarray], report: DatasetReport, source: SourceChoice
+) -> None:
     if not performances:
         reasons = "; ".join(f"{p}: {why}" for p, why in report.skipped_files[:3])
         raise LogFormatError(f"no usable {source} events in {len(report.files)} log(s) ({reasons})")
-    save_dataset(out, performances)
-    return report

@@ -25,6 +25,7 @@ Inputs themselves are never dropped: every valid one is logged and (if the mode 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -35,8 +36,8 @@ import numpy as np
 
 from foretell import commands as control
 from foretell.clock import Clock, Timer
-from foretell.data.log import LogWriter
-from foretell.errors import ControlError
+from foretell.data.log import LogWriter, take_file_name
+from foretell.errors import ControlError, LogFormatError
 from foretell.events import Event, InputRejected, OutOfRange, check_values
 from foretell.io.base import Sink
 from foretell.limits import MAX_MODEL_DT, MIN_PLAYED_DT
@@ -267,6 +268,8 @@ class Instrument:
                     self._load(control.model_path(self.models_dir, name))
                 except ControlError as exc:
                     self.rejections.add("bad_command", str(exc))
+            case control.NewTake(name=name):
+                self._new_take(name)
             case control.Learn() | control.Rollback():  # a learner (an engine service) takes them
                 self.rejections.add("no_learner", "learning is off (start with --learn)")
 
@@ -288,6 +291,26 @@ class Instrument:
         self._halt()
         self.settings = replace(self.settings, paused=paused)
         self._resume()
+
+    def _new_take(self, name: str) -> None:
+        """Close the log and go on in the take ``name`` (refused, logging on, if it cannot be)."""
+        if self.log is None or self.dimension is None:
+            why = "logging is off" if self.log is None else "the dimension is not known yet"
+            self.rejections.add("bad_command", f"take {name}: {why}")
+            return
+        if (self.log.directory / take_file_name(name, self.dimension)).exists():
+            self.rejections.add("bad_command", f"take {name}: a take of that name exists already")
+            return
+        self.log.close()
+        self.log.dimension = self.dimension
+        try:
+            path = self.log.open(take=name)
+        except LogFormatError as exc:
+            self.rejections.add("bad_command", f"take {name}: {exc}")
+            with contextlib.suppress(LogFormatError):
+                self.log.open()  # go on logging, named by the time as before
+            return
+        log.info("%s: take %s in %s", self.name, name, path)
 
     def _reset(self) -> None:
         self._halt()

@@ -20,10 +20,12 @@ class Rejections:
     def __init__(self, instrument: str, report: Callable[[str, str], None] | None = None) -> None:
         self.instrument = instrument
         self.counts: Counter[str] = Counter()
+        self.latest: dict[str, str] = {}  # the newest detail of each kind
         self._report = report
 
     def add(self, kind: str, detail: str) -> None:
         self.counts[kind] += 1
+        self.latest[kind] = detail
         if self.counts[kind] == 1:
             log.warning(
                 "%s: %s input (%s); further ones are counted, not reported",

@@ -3,12 +3,16 @@
 A line at most every ``every_s`` seconds (and always after the first epoch), each complete in
 itself: epoch, training and validation NLL, the best so far, elapsed time and an ETA. The ETA is
 an upper bound: the epochs left before the cap, or before patience would run out if validation
-did not improve again, whichever is fewer, at the mean epoch time so far. ``end_line`` says why
-training ended, and on the epoch cap that the model was still improving and how to go on.
+did not improve again, whichever is fewer, at the mean epoch time so far. ``ProgressJson`` writes
+the same numbers as one JSON object per epoch, for a parent process to read (``foretell studio``).
+``end_line`` says why training ended, and on the epoch cap that the model was still improving and
+how to go on.
 """
 
 from __future__ import annotations
 
+import json
+import math
 import time
 from collections.abc import Callable
 from typing import TextIO
@@ -48,17 +52,53 @@ class ProgressLines:
         """At most this many epochs remain (the cap, or patience running out)."""
         return max(0, min(self.epochs - epoch, self.best_epoch + self.patience - epoch))
 
+    def eta_s(self, record: EpochRecord) -> float:
+        """The ETA's upper bound: the epochs that may remain at the mean epoch time so far."""
+        return record.seconds / record.epoch * self.epochs_left(record.epoch)
+
     def line(self, record: EpochRecord) -> str:
-        per_epoch = record.seconds / record.epoch
-        eta = per_epoch * self.epochs_left(record.epoch)
         return (
             f"epoch {record.epoch}/{self.epochs}: train {record.train_nll:.3f} "
             f"val {record.val_nll:.3f} (best {self.best:.3f} at {self.best_epoch}), "
-            f"{record.seconds:.1f} s elapsed, ETA <= {eta:.0f} s"
+            f"{record.seconds:.1f} s elapsed, ETA <= {self.eta_s(record):.0f} s"
         )
 
     def close(self) -> None:
         """Nothing to release (the same interface as the terminal bar)."""
+
+
+class ProgressJson(ProgressLines):
+    """``on_epoch`` callback writing one JSON object per epoch to ``stream``, flushed:
+    ``{"epoch", "epochs", "train", "val", "best_epoch", "best_val", "elapsed_s", "eta_s"}``.
+    A value that is not finite (no best yet, a diverged epoch) is ``null``, so strict JSON
+    readers (a browser) take every line."""
+
+    def __init__(
+        self,
+        epochs: int,
+        patience: int,
+        stream: TextIO,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(epochs, patience, stream, every_s=0.0, clock=clock)
+
+    def line(self, record: EpochRecord) -> str:
+        return json.dumps(
+            {
+                "epoch": record.epoch,
+                "epochs": self.epochs,
+                "train": _finite(record.train_nll),
+                "val": _finite(record.val_nll),
+                "best_epoch": self.best_epoch,
+                "best_val": _finite(self.best),
+                "elapsed_s": round(record.seconds, 3),
+                "eta_s": round(self.eta_s(record), 3),
+            }
+        )
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
 
 
 def end_line(result: TrainResult, patience: int) -> str:

@@ -8,10 +8,11 @@ from typing import Any
 import numpy as np
 
 from foretell.data.dataset import save_dataset
+from foretell.data.logs_to_dataset import build_dataset
 from foretell.model.fileformat import save_model
 from foretell.model.random import random_model
 from foretell.model.runtime import Runtime
-from tests.fixtures import bundled_performances
+from tests.fixtures import bundled_performances, write_take
 
 
 def foretell(*args: str) -> subprocess.CompletedProcess[str]:
@@ -95,6 +96,15 @@ def test_trace_under_constraints_counts_events_outside(tmp_path: Path) -> None:
         text=True,
     )
     assert bad.returncode == 1 and "--hold: hold: control 9 does not exist" in bad.stderr
+
+
+def test_trace_reads_a_performance_log_as_its_performers_events(tmp_path: Path) -> None:
+    log = write_take(tmp_path / "take-4d-mdrnn.log", bundled_performances(60)[0], model_every=5)
+    build_dataset([log], tmp_path / "d.npz")
+    model = save_model(tmp_path / "m.ftm", random_model(units=16))
+    from_log, from_dataset = _trace_json(model, log), _trace_json(model, tmp_path / "d.npz")
+    assert from_log["events"] == 58  # 60 rows, the first has no interval, the rnn rows left out
+    assert from_log == from_dataset
 
 
 def _trace_json(model: Path, data: Path, *flags: str) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from click.testing import CliRunner
 from foretell.cli import cli, main
 from foretell.data.dataset import bundled_dataset_path, save_dataset
 from foretell.model.fileformat import load_model
-from tests.fixtures import bundled_performances
+from tests.fixtures import bundled_performances, small_dataset
 
 pytest.importorskip("torch")
 
@@ -145,3 +146,21 @@ def test_piped_training_prints_progress_lines_and_why_it_stopped(
     assert "\r" not in log.read_text()  # no terminal bar
     assert "stopped on the epoch cap (3)" in done.stdout
     assert "--resume" in done.stdout or "would probably not help" in done.stdout
+
+
+def test_progress_json_is_one_line_an_epoch_then_the_summary(tmp_path: Path) -> None:
+    data = small_dataset(tmp_path / "small.npz")
+    out = tmp_path / "m.ftm"
+    command = [sys.executable, "-m", "foretell", "train", str(data), "--size", "xs"]
+    options = ["--epochs", "3", "--threads", "1", "--out", str(out), "--progress-json", "--json"]
+    result = subprocess.run([*command, *options], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    *epochs, summary = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [e["epoch"] for e in epochs] == [1, 2, 3]
+    keys = {"epoch", "epochs", "train", "val", "best_epoch", "best_val", "elapsed_s", "eta_s"}
+    assert all(set(e) == keys and e["epochs"] == 3 for e in epochs)
+    assert epochs[-1]["eta_s"] == 0 and epochs[0]["elapsed_s"] <= epochs[-1]["elapsed_s"]
+    assert summary["best_epoch"] == epochs[-1]["best_epoch"]
+    assert summary["best_val_nll"] == pytest.approx(epochs[-1]["best_val"])
+    assert summary["ending"].startswith("stopped on the epoch cap") and out.is_file()
+    assert "epoch" not in result.stderr  # no bar, no plain progress lines

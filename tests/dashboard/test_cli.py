@@ -35,7 +35,7 @@ def test_run_serves_the_dashboard_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
     try:
         url = dashboard_url(process)
-        with urllib.request.urlopen(url + "api/models", timeout=5) as response:
+        with urllib.request.urlopen(url + "api/loadable", timeout=5) as response:
             assert b'"m.ftm"' in response.read()
         process.send_signal(signal.SIGINT)
         assert process.wait(10) == 0

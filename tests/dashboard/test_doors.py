@@ -68,7 +68,7 @@ def test_a_websocket_from_another_page_is_refused_at_the_handshake(live: Live) -
 def test_a_foreign_host_is_refused_dns_rebinding(live: Live) -> None:
     port = port_of(live)
     assert get(port, host=f"evil.example:{port}")[0] == 400
-    assert get(port, "/api/models", host="evil.example")[0] == 400
+    assert get(port, "/api/loadable", host="evil.example")[0] == 400
     assert get(port, host=f"192.168.1.20:{port}")[0] == 400  # not the bound address
     for name in (f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}", "localhost"):
         assert get(port, host=name)[0] == 200, name
@@ -83,7 +83,7 @@ def test_lan_bind_needs_the_token_and_the_page_keeps_it(lan_live: Live) -> None:
     assert token is not None and len(token) >= 20
     assert f"?token={token}" in lan_live.url
     assert get(port)[0] == 403
-    assert get(port, "/api/models")[0] == 403
+    assert get(port, "/api/loadable")[0] == 403
     assert get(port, "/?token=wrong")[0] == 403
     status, cookie = get(port, f"/?token={token}")
     assert status == 200 and f"foretell_token={token}" in cookie and "HttpOnly" in cookie
@@ -139,7 +139,7 @@ def test_a_browser_with_the_token_url_plays_and_keeps_the_token(
     assert "token" not in page.url  # kept as a cookie, out of the address bar
     page.reload()
     page.wait_for_function("window.foretell.connected && window.foretell.state !== null")
-    assert page.evaluate("() => fetch('api/models').then((r) => r.status)") == 200
+    assert page.evaluate("() => fetch('api/loadable').then((r) => r.status)") == 200
     stranger = browser.new_page()  # another browser profile: no cookie, no token
     response = stranger.goto(f"http://127.0.0.1:{port}/")
     assert response is not None and response.status == 403

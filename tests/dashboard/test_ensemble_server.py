@@ -84,7 +84,7 @@ def test_commands_and_the_pad_go_to_the_named_or_focused_instrument(
 
 def test_model_list_names_each_instruments_current_model(ensemble: LiveEnsemble) -> None:
     def listing(query: str) -> dict[str, Any]:
-        with urllib.request.urlopen(ensemble.url + "api/models" + query, timeout=5) as r:
+        with urllib.request.urlopen(ensemble.url + "api/loadable" + query, timeout=5) as r:
             return dict(json.loads(r.read()))
 
     assert listing("?instrument=b")["current"] == "random.ftm"

@@ -35,7 +35,7 @@ def received(ws: Any, until: str, timeout: float = 5.0) -> list[dict[str, Any]]:
 def test_page_and_model_list_are_served(live: Live) -> None:
     assert b'<canvas id="pad"' in fetch(live.url)
     assert b"requestAnimationFrame" in fetch(live.url + "app.js")
-    listing = json.loads(fetch(live.url + "api/models"))
+    listing = json.loads(fetch(live.url + "api/loadable"))
     assert listing["models"] == ["other.ftm", "random.ftm"] and listing["current"] == "random.ftm"
 
 

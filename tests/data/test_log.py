@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from foretell.clock import FakeClock
-from foretell.data.log import LogWriter, dimension_from_name, read_log
+from foretell.data.log import LogWriter, dimension_from_name, read_log, take_from_name
+from foretell.errors import LogFormatError
 from foretell.events import Event
 
 IMPSY_ROW = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6},(interface|rnn)(,[0-9.e-]+)+$")
@@ -59,6 +60,19 @@ def test_two_sessions_in_one_second_get_two_files(tmp_path: Path) -> None:
     first.close()
     second.close()
     assert len(list(tmp_path.glob("*-4d-mdrnn.log"))) == 2
+
+
+def test_a_named_take_keeps_impsys_ending_and_is_never_overwritten(tmp_path: Path) -> None:
+    writer = LogWriter(tmp_path, 4, FakeClock())
+    path = writer.open(take="verse-2")
+    writer.write(Event(0.0, 0.01, (0.1, 0.2, 0.3), "user"))
+    writer.close()
+    assert path.name == "verse-2-4d-mdrnn.log"
+    assert dimension_from_name(path) == 4 and take_from_name(path) == "verse-2"
+    assert read_log(path).rows[0].values == (0.1, 0.2, 0.3)
+    with pytest.raises(LogFormatError, match="a take called 'verse-2' exists already"):
+        LogWriter(tmp_path, 4, FakeClock()).open(take="verse-2")
+    assert len(path.read_text().splitlines()) == 1
 
 
 def test_reader_skips_and_names_broken_lines(tmp_path: Path) -> None:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import io
+import json
 
 import pytest
 
 pytest.importorskip("torch")
 from foretell.model.fileformat import ModelFile
 from foretell.train.loop import EpochRecord, TrainResult
-from foretell.train.progress import ProgressLines, end_line
+from foretell.train.progress import ProgressJson, ProgressLines, end_line
 
 
 class Clock:
@@ -53,3 +54,27 @@ def test_end_line_names_patience_the_cap_and_resume() -> None:
     assert "still improving" in still and "--resume" in still
     assert "would probably not help" in end_line(result("epochs", 20, 40), 10)
     assert "Ctrl-C" in end_line(result("interrupted", 3, 5), 10)
+
+
+def test_json_progress_is_one_strict_json_object_every_epoch() -> None:
+    clock, stream = Clock(), io.StringIO()
+    progress = ProgressJson(epochs=40, patience=10, stream=stream, clock=clock)
+    progress(EpochRecord(1, float("nan"), float("inf"), 1e-2, seconds=2.0), improved=False)
+    for epoch in range(2, 5):  # every epoch, however close together
+        progress(record(epoch, -float(epoch) if epoch < 4 else -2.0), improved=epoch < 4)
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert len(lines) == 4
+    assert lines[0] == {
+        "epoch": 1,
+        "epochs": 40,
+        "train": None,
+        "val": None,
+        "best_epoch": 0,
+        "best_val": None,
+        "elapsed_s": 2.0,
+        "eta_s": 18.0,  # patience from epoch 0: 9 epochs left at 2 s
+    }
+    # epoch 4, best -3 at 3: as ProgressLines's bound, 9 epochs left at 2 s each
+    last = lines[3]
+    assert (last["epoch"], last["best_epoch"], last["best_val"]) == (4, 3, -3.0)
+    assert (last["train"], last["val"], last["eta_s"]) == (-1.5, -2.0, 18.0)

@@ -879,7 +879,7 @@
   async function refreshModels() {
     try {
       const query = isEnsemble() ? `?instrument=${encodeURIComponent(page.focus)}` : "";
-      const response = await fetch(`api/models${query}`);
+      const response = await fetch(`api/loadable${query}`);
       const listing = await response.json();
       const select = $("models");
       const chosen = select.value;
