@@ -37,7 +37,7 @@ COUNT_COLOUR = """([selector, rgb]) => {
   return n;
 }"""
 
-NOT_BACKGROUND = """([canvas, rgb]) => {
+NOT_BACKGROUND = """(canvas, rgb) => {
   const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
   let n = 0;
   for (let i = 0; i < data.length; i += 4) {
