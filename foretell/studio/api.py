@@ -20,12 +20,14 @@ import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
 
 from foretell import commands as control
 from foretell.errors import ForetellError
@@ -46,6 +48,11 @@ from foretell.studio.takes import Takes
 MAX_JSON = 64 << 10  # bytes of a JSON request body
 LOAD_WAIT_S = 15.0  # how long ``perform`` waits for the model to play before it says so
 MIN_SCORED_EVENTS = 10  # a take needs this many of the performer's events to score models on
+
+
+def static_dir() -> Path:
+    """The studio page's files, shipped inside the package."""
+    return Path(str(resources.files("foretell.studio") / "static"))
 
 
 @dataclass
@@ -97,10 +104,12 @@ class Studio:
             ("/api/config", self.get_config, ["GET"]),
             ("/api/config", self.put_config, ["PUT"]),
         ]
-        return [
-            Route(path, _endpoint(handler), methods=methods, name=f"{handler.__name__}")
+        api: list[BaseRoute] = [
+            Route(path, _endpoint(handler), methods=methods, name=handler.__name__)
             for path, handler, methods in table
         ]
+        page = StaticFiles(directory=static_dir(), html=True, check_dir=False)
+        return [*api, Mount("/studio", page, name="studio")]
 
     async def aclose(self) -> None:
         await self.jobs.aclose()
