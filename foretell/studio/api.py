@@ -122,6 +122,9 @@ class Studio:
         snap = self.engine.instrument_snapshot()
         running = [job for job in self.jobs.all() if job.state == "running"]
         current = self.current_take()
+        datasets, models = await asyncio.gather(
+            asyncio.to_thread(self.datasets.listing), asyncio.to_thread(self.models.listing)
+        )
         return {
             "project": self.project.root.name,
             "dimension": snap.dimension,
@@ -132,8 +135,8 @@ class Studio:
             "paused": snap.settings.paused,
             "take": None if current is None else self.takes.describe(current, current)["name"],
             "takes": len(self.takes.listing(current)),
-            "datasets": len(self.datasets.listing()),
-            "models": len(self.models.listing()),
+            "datasets": len(datasets),
+            "models": len(models),
             "job": running[0].id if running else None,
             "rejected": snap.rejected,
         }

@@ -7,7 +7,7 @@ can be scored on the newest take it never saw.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +21,14 @@ from foretell.studio.takes import Takes
 SUFFIX = ".npz"
 
 
-@dataclass(frozen=True)
+@dataclass
 class Datasets:
-    """The datasets in ``folder``, built from the takes of ``takes``."""
+    """The datasets in ``folder``, built from the takes of ``takes`` (each file read once per
+    version of it)."""
 
     folder: Path
     takes: Takes
+    _facts: dict[Path, tuple[tuple[int, int], dict[str, Any]]] = field(default_factory=dict)
 
     def path(self, name: object) -> Path:
         """The file of the dataset ``name``; ``StudioError`` (404) if there is none."""
@@ -48,6 +50,14 @@ class Datasets:
         return [item for _, item in sorted(found, key=lambda pair: pair[0], reverse=True)]
 
     def describe(self, path: Path) -> dict[str, Any]:
+        stat = path.stat()
+        version = (stat.st_mtime_ns, stat.st_size)
+        cached = self._facts.get(path)
+        if cached is None or cached[0] != version:
+            cached = self._facts[path] = (version, self._read(path))
+        return {**cached[1], "takes": self.takes_of(path.stem)}
+
+    def _read(self, path: Path) -> dict[str, Any]:
         data = load_dataset(path)
         return {
             "name": path.stem,
@@ -55,7 +65,6 @@ class Datasets:
             "performances": len(data.performances),
             "dimension": data.dimension,
             "bytes": path.stat().st_size,
-            "takes": self.takes_of(path.stem),
         }
 
     def takes_of(self, name: str) -> list[str]:

@@ -91,7 +91,8 @@ class StudioProcess:
 
     @property
     def base(self) -> str:
-        return self.url.removesuffix("studio/")
+        """The server's root, http://HOST:PORT/ (without a LAN bind's token)."""
+        return self.url.split("studio/")[0]
 
     @property
     def client(self) -> Client:

@@ -274,3 +274,17 @@ def test_a_bad_train_request_says_what_is_wrong(project: Path) -> None:
             assert reply.status == status and words in reply.json()["error"], reply.body
         assert client.request("GET", "api/jobs/nope").status == 404
         assert client.get("api/jobs") == {"jobs": []}
+
+
+def test_on_a_lan_every_request_needs_the_printed_token(project: Path) -> None:
+    with running_studio(project, "--host", "0.0.0.0") as studio:
+        assert "?token=" in studio.url
+        token = studio.url.split("?token=")[1]
+        port = studio.base.rstrip("/").rsplit(":", 1)[1]
+        local = Client(f"http://127.0.0.1:{port}/")
+        assert local.request("GET", "api/takes").status == 403
+        assert local.request("POST", "api/takes/new", {"name": "x"}).status == 403
+        assert local.request("GET", f"api/takes?token={token}").status == 200
+        made = local.request("POST", f"api/takes/new?token={token}", {"name": "x"})
+        assert made.status == 201
+        assert local.request("GET", "api/takes?token=wrong").status == 403
