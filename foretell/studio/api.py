@@ -17,6 +17,7 @@ without the browser asking first, and this server never says yes to that questio
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -69,6 +70,7 @@ class Studio:
         self.datasets = Datasets(self.project.folder("datasets"), self.takes)
         self.models = Models(self.project.folder("models"))
         self.config = ConfigFile(self.project.config)
+        self.can_train = importlib.util.find_spec("torch") is not None  # else: train elsewhere
 
     @property
     def instrument(self) -> Instrument:
@@ -138,6 +140,7 @@ class Studio:
             "datasets": len(datasets),
             "models": len(models),
             "job": running[0].id if running else None,
+            "can_train": self.can_train,
             "rejected": snap.rejected,
         }
 
