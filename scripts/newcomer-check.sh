@@ -72,6 +72,18 @@ say "2. Use it: perform"
 PLAY='' stop_after_start "$work/perform.log" \
   foretell run --model models/mine.ftm --mode callresponse --dashboard
 grep -q "dashboard" "$work/perform.log" || { cat "$work/perform.log"; exit 1; }
+
+say "2. Use it: the studio"
+foretell init my-pad --controls 3
+PLAY='
+import json, urllib.request
+with urllib.request.urlopen("http://127.0.0.1:8765/api/status", timeout=10) as r:
+    assert json.load(r)["project"] == "my-pad"
+with urllib.request.urlopen("http://127.0.0.1:8765/studio/", timeout=10) as r:
+    assert b"<html" in r.read().lower()' stop_after_start "$work/studio.log" \
+  foretell studio my-pad
+grep -q "studio at http://127.0.0.1:8765/studio/" "$work/studio.log" \
+  || { cat "$work/studio.log"; exit 1; }
 deactivate
 
 say "3. the wheel"

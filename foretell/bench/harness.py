@@ -76,10 +76,11 @@ def machine() -> dict[str, Any]:
 
 
 class EngineProcess:
-    """``foretell run`` in a child process; parses the port it listens on from its first line."""
+    """``foretell run`` (or ``verb``: ``studio DIR``) in a child process; parses the port it
+    listens on from what it prints first."""
 
-    def __init__(self, args: list[str]) -> None:
-        command = [sys.executable, "-m", "foretell", "run", "--osc-in", "127.0.0.1:0", *args]
+    def __init__(self, args: list[str], verb: tuple[str, ...] = ("run",)) -> None:
+        command = [sys.executable, "-m", "foretell", *verb, "--osc-in", "127.0.0.1:0", *args]
         env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
         self.process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env)
         self.lines: list[str] = []

@@ -29,6 +29,7 @@ def load_parts() -> None:
         "evaluation",
         "fuzz",
         "impsy_configs",
+        "studio",
     )
     for module_name in modules:
         try:

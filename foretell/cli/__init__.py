@@ -45,6 +45,7 @@ def _register() -> None:
         "impsy_commands",
         "io_commands",
         "project_commands",
+        "studio_commands",
     ):
         try:
             module = __import__(f"foretell.cli.{module_name}", fromlist=["COMMANDS"])

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from foretell.perform.build import ServiceMaker, Session
     from foretell.perform.engine import Service
     from foretell.perform.instrument import Instrument
+    from foretell.project.layout import Project
 
 
 def _host_port(text: str, default_host: str, option: str) -> tuple[str, int]:
@@ -127,7 +128,7 @@ def build_config(
     return config
 
 
-def _raise_priority() -> str:
+def raise_priority() -> str:
     """Ask the OS for real-time scheduling (SCHED_FIFO); say what was granted."""
     import os
 
@@ -148,12 +149,15 @@ def _learner(learn: LearnConfig) -> ServiceMaker:
     return make
 
 
-async def _perform(
+async def perform(
     config: RunConfig,
     dashboard: tuple[str, int] | None = None,
     models_dir: Path | None = None,
     learn: LearnConfig | None = None,
+    studio: Project | None = None,
 ) -> None:
+    """Play ``config`` until Ctrl-C or SIGTERM; with ``dashboard`` (host, port) serve the page,
+    and with ``studio`` the studio's page and API for that project beside it."""
     from foretell.perform.build import build_engine
 
     session = build_engine(config, services=None if learn is None else _learner(learn))
@@ -166,16 +170,26 @@ async def _perform(
     if learn is not None and session.engine.services[0].status()["state"] != "unavailable":
         what = f"learning {learn.schedule.describe()} into {learn.store}"
         click.echo(f"foretell: {what}", err=True)
-    page = None
+    page = parts = None
     try:
         if dashboard is not None:
             from foretell.dashboard.server import serve_dashboard
 
+            if studio is not None:
+                from foretell.studio.api import Studio
+
+                parts = Studio(studio, session.engine)
             served = config.dashboard
             page = serve_dashboard(
-                session.engine, *dashboard, models_dir, names=served.names, presets=served.presets()
+                session.engine,
+                *dashboard,
+                models_dir,
+                names=served.names,
+                presets=served.presets(),
+                routes=() if parts is None else parts.routes(),
             )
-            for line in page.banner():
+            banner = page.banner() if parts is None else page.banner("studio", "studio/")
+            for line in banner:
                 click.echo(line, err=True)
         gc.freeze()  # everything built so far is long-lived: keep it out of collections
         for line in _instrument_lines(session) or [_started_line(config, session)]:
@@ -186,6 +200,8 @@ async def _perform(
             click.echo("foretell: also " + "; ".join(transports.describe()), err=True)
         await stop.wait()
     finally:
+        if parts is not None:
+            await parts.aclose()
         if page is not None:
             await page.aclose()
         session.engine.stop()
@@ -257,36 +273,63 @@ def _started_line(config: RunConfig, session: Session) -> str:
     )
 
 
+def playing_options(command: F) -> F:
+    """The options of how one instrument plays, shared by ``run`` and ``studio``: the model, the
+    mode, sampling, OSC ports, control sources, the other transports, real-time priority."""
+    options = [
+        click.option(
+            "--model",
+            type=click.Path(path_type=Path),
+            help="Model file (.ftm). Without it: useronly, log only.",
+        ),
+        click.option("--mode", type=click.Choice(mode_names()), help="Interaction mode."),
+        click.option(
+            "--osc-in", help="Listen for OSC on PORT or HOST:PORT (default 0.0.0.0:6000)."
+        ),
+        click.option("--osc-out", help="Send predictions to HOST:PORT (default 127.0.0.1:6001)."),
+        click.option("--pi-temp", type=float, help="π-temperature of sampling."),
+        click.option("--sigma-temp", type=float, help="σ-temperature of sampling."),
+        click.option(
+            "--threshold", type=float, help="Call-response: seconds of silence before answering."
+        ),
+        click.option("--timescale", type=float, help="Multiply every predicted dt by this factor."),
+        click.option("--thru/--no-thru", default=None, help="Also send user inputs to the output."),
+        click.option("--seed", type=int, help="Seed the sampler."),
+        click.option(
+            "--realtime",
+            is_flag=True,
+            help="Ask the OS for real-time scheduling (steadier timing).",
+        ),
+        click.option(
+            "--control-from",
+            multiple=True,
+            metavar="HOST[,HOST...]",
+            help=(
+                "Also take control commands (/foretell/*, /impsy/*) from these hosts or networks "
+                "(e.g. 192.168.1.20 or 192.168.1.0/24; * for anyone). Default: this machine only."
+            ),
+        ),
+        transport_options,
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @click.command()
-@click.option(
-    "--model",
-    type=click.Path(path_type=Path),
-    help="Model file (.ftm). Without it: useronly, log only.",
-)
+@playing_options
 @click.option(
     "--config",
     "config_path",
     type=click.Path(path_type=Path),
     help="TOML config (see docs/performance.md).",
 )
-@click.option("--mode", type=click.Choice(mode_names()), help="Interaction mode.")
-@click.option("--osc-in", help="Listen for OSC on PORT or HOST:PORT (default 0.0.0.0:6000).")
-@click.option("--osc-out", help="Send predictions to HOST:PORT (default 127.0.0.1:6001).")
 @click.option(
     "--log-dir", type=click.Path(path_type=Path), help="Where session logs go (default ./logs)."
 )
 @click.option("--no-log", is_flag=True, help="Do not write a session log.")
-@click.option("--pi-temp", type=float, help="π-temperature of sampling.")
-@click.option("--sigma-temp", type=float, help="σ-temperature of sampling.")
-@click.option("--threshold", type=float, help="Call-response: seconds of silence before answering.")
-@click.option("--timescale", type=float, help="Multiply every predicted dt by this factor.")
-@click.option("--thru/--no-thru", default=None, help="Also send user inputs to the output.")
-@click.option("--seed", type=int, help="Seed the sampler.")
 @size_options(
     "Number of controls, the values of one /interface message (only needed without a model)."
-)
-@click.option(
-    "--realtime", is_flag=True, help="Ask the OS for real-time scheduling (steadier timing)."
 )
 @click.option(
     "--dashboard",
@@ -296,15 +339,6 @@ def _started_line(config: RunConfig, session: Session) -> str:
     help=(
         "Serve the dashboard (see, steer, play in a browser) on 127.0.0.1:8765 or PORT; "
         "HOST 0.0.0.0 serves the LAN (a phone) with a per-run token in the printed URL."
-    ),
-)
-@click.option(
-    "--control-from",
-    multiple=True,
-    metavar="HOST[,HOST...]",
-    help=(
-        "Also take control commands (/foretell/*, /impsy/*) from these hosts or networks "
-        "(e.g. 192.168.1.20 or 192.168.1.0/24; * for anyone). Default: this machine only."
     ),
 )
 @click.option(
@@ -340,7 +374,6 @@ def _started_line(config: RunConfig, session: Session) -> str:
     type=click.Path(path_type=Path),
     help="With --learn: the original dataset, replayed against forgetting.",
 )
-@transport_options
 def run(
     model: Path | None,
     config_path: Path | None,
@@ -392,7 +425,7 @@ def run(
     )
     config = apply_transport_flags(config, ws, serial, midi_in, midi_out, midi_api)
     if realtime:
-        click.echo(f"foretell: running at {_raise_priority()}", err=True)
+        click.echo(f"foretell: running at {raise_priority()}", err=True)
     served = config.dashboard  # [dashboard]: served without the flag when enabled
     page = _host_port(dashboard, served.host, "--dashboard") if dashboard else None
     if page is None and served.enabled:
@@ -403,7 +436,7 @@ def run(
         from foretell.config.learn import learn_config
 
         learning = learn_config(learn, models_dir.resolve() / "versions", learn_data)
-    asyncio.run(_perform(config, page, models_dir.resolve(), learning))
+    asyncio.run(perform(config, page, models_dir.resolve(), learning))
 
 
 @click.command()

@@ -92,3 +92,14 @@ def init_project(root: Path, dimension: int) -> Project:
     with project.config.open("x", encoding="utf-8") as file:  # "x": never over another one
         file.write(config_text(dimension))
     return project
+
+
+def open_project(root: Path) -> Project:
+    """The project folder ``root``; ``ConfigError`` if it holds no ``foretell.toml``."""
+    project = Project(root)
+    if not project.config.is_file():
+        raise ConfigError(
+            f"{root} is not a foretell project (it has no {CONFIG_NAME}); "
+            f"make one with: foretell init {root}"
+        )
+    return project

@@ -1,0 +1,199 @@
+"""Takes: the project's logs, one file each, named ``logs/NAME-{dim}d-mdrnn.log``.
+
+A take is what the engine logged between two ``take`` commands (or a whole session, named by its
+start time). ``Takes`` lists them with what a page shows (start, events, duration, dimension),
+renames and deletes them (never the one being recorded) and draws a small plot of one. Sizes are
+read incrementally: a log only grows, so each summary parses just the bytes written since the
+last look (the take being recorded is asked for every second or so).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from foretell.data.log import (
+    SIDECAR_SUFFIX,
+    SOURCES_BY_NAME,
+    dimension_from_name,
+    read_log,
+    take_file_name,
+    take_from_name,
+)
+from foretell.names import plain_name
+from foretell.studio.errors import StudioError
+
+PLOT_POINTS = 600  # at most this many rows drawn per take
+
+
+@dataclass
+class _Tally:
+    """What the bytes of one log read so far hold (kept per file, grown as it grows)."""
+
+    identity: tuple[int, int] = (0, 0)  # device and inode: a new file starts over
+    offset: int = 0
+    user: int = 0
+    model: int = 0
+    first: _dt.datetime | None = None
+    last: _dt.datetime | None = None
+
+    def add(self, line: str) -> None:
+        fields = line.split(",", 2)
+        if len(fields) < 3 or fields[1] not in SOURCES_BY_NAME:
+            return
+        try:
+            stamp = _dt.datetime.fromisoformat(fields[0])
+        except ValueError:
+            return
+        if SOURCES_BY_NAME[fields[1]] == "user":
+            self.user += 1
+        else:
+            self.model += 1
+        self.first = stamp if self.first is None else self.first
+        self.last = stamp
+
+
+@dataclass
+class Takes:
+    """The takes in ``folder``; ``current`` names the file the engine writes now (or None)."""
+
+    folder: Path
+    tallies: dict[Path, _Tally] = field(default_factory=dict)
+
+    def path(self, name: object) -> Path:
+        """The log file of the take ``name``; ``StudioError`` (404) if there is none."""
+        name = plain_name(name, "take")
+        for path in self._files():
+            if take_from_name(path) == name:
+                return path
+        raise StudioError(f"no take called {name!r}", 404)
+
+    def exists(self, name: str) -> bool:
+        return any(take_from_name(path) == name for path in self._files())
+
+    def _files(self) -> list[Path]:
+        if not self.folder.is_dir():
+            return []
+        found = [p for p in self.folder.glob("*-mdrnn.log") if p.is_file() and not p.is_symlink()]
+        return [p for p in found if dimension_from_name(p) and _plain(take_from_name(p))]
+
+    def listing(self, current: Path | None) -> list[dict[str, Any]]:
+        """Every take, newest first (as the API's ``take`` objects)."""
+        found = []
+        for path in self._files():
+            try:
+                take = self.describe(path, current)
+                found.append(((self._started(path), path.stat().st_mtime_ns), take))
+            except OSError:  # deleted or unreadable since the folder was listed
+                continue
+        return [take for _, take in sorted(found, key=lambda pair: pair[0], reverse=True)]
+
+    def _started(self, path: Path) -> _dt.datetime:
+        """When the take began: its first row, or (none yet) when its file was made."""
+        first = self._tally(path).first
+        return first if first is not None else _dt.datetime.fromtimestamp(path.stat().st_mtime)
+
+    def describe(self, path: Path, current: Path | None) -> dict[str, Any]:
+        tally = self._tally(path)
+        start = self._started(path)
+        duration = 0.0
+        if tally.first is not None and tally.last is not None:
+            duration = (tally.last - tally.first).total_seconds()
+        return {
+            "name": take_from_name(path),
+            "file": path.name,
+            "start": start.isoformat(timespec="seconds"),
+            "events": tally.user,
+            "model_events": tally.model,
+            "duration": round(duration, 3),
+            "dimension": dimension_from_name(path),
+            "current": current is not None and path.resolve() == current.resolve(),
+            "bytes": tally.offset,
+        }
+
+    def _tally(self, path: Path) -> _Tally:
+        """The file's tally, after reading whatever was appended since the last look."""
+        stat = path.stat()
+        identity, tally = (stat.st_dev, stat.st_ino), self.tallies.get(path)
+        if tally is None or tally.identity != identity or stat.st_size < tally.offset:
+            tally = self.tallies[path] = _Tally(identity=identity)
+        if stat.st_size > tally.offset:
+            with path.open("rb") as handle:
+                handle.seek(tally.offset)
+                chunk = handle.read(stat.st_size - tally.offset)
+            complete = chunk.rfind(b"\n") + 1  # a row still being written waits for next time
+            for line in chunk[:complete].decode("utf-8", "replace").splitlines():
+                tally.add(line)
+            tally.offset += complete
+        return tally
+
+    def rename(self, name: object, new: object, current: Path | None) -> dict[str, Any]:
+        """Rename a take (and its sidecar); not the one being recorded."""
+        path = self._changeable(name, current, "rename")
+        new = plain_name(new, "new name")
+        if self.exists(new):
+            raise StudioError(f"a take called {new!r} exists already", 409)
+        dimension = dimension_from_name(path)
+        assert dimension is not None
+        target = path.with_name(take_file_name(new, dimension))
+        os.rename(path, target)
+        sidecar = _sidecar(path)
+        if sidecar.exists():
+            os.rename(sidecar, _sidecar(target))
+        self.tallies.pop(path, None)
+        return self.describe(target, current)
+
+    def delete(self, name: object, current: Path | None) -> None:
+        """Delete a take's log and sidecar; not the one being recorded."""
+        path = self._changeable(name, current, "delete")
+        path.unlink()
+        _sidecar(path).unlink(missing_ok=True)
+        self.tallies.pop(path, None)
+
+    def _changeable(self, name: object, current: Path | None, verb: str) -> Path:
+        path = self.path(name)
+        if current is not None and path.resolve() == current.resolve():
+            raise StudioError(
+                f"cannot {verb} take {take_from_name(path)!r} while it is being recorded "
+                "(start a new take first)",
+                409,
+            )
+        return path
+
+    def plot(self, name: object) -> dict[str, Any]:
+        """At most ``PLOT_POINTS`` rows of a take: seconds from its start, values, whose."""
+        path = self.path(name)
+        rows = _rows(path)
+        step = max(1, math.ceil(len(rows) / PLOT_POINTS))
+        kept = rows[::step]
+        start = kept[0][0] if kept else 0.0
+        controls = max((len(values) for _, _, values in kept), default=0)
+        return {
+            "name": take_from_name(path),
+            "rows": len(rows),
+            "t": [round(t - start, 4) for t, _, _ in kept],
+            "values": [[values[i] for _, _, values in kept] for i in range(controls)],
+            "model": [source == "model" for _, source, _ in kept],
+        }
+
+
+def _plain(name: str | None) -> bool:
+    try:
+        plain_name(name, "take")
+    except ValueError:
+        return False
+    return True
+
+
+def _sidecar(path: Path) -> Path:
+    return path.with_name(path.name.removesuffix(".log") + SIDECAR_SUFFIX)
+
+
+def _rows(path: Path) -> list[tuple[float, str, list[float]]]:
+    """The readable rows of a log as (POSIX seconds, source, values); broken rows skipped."""
+    contents = read_log(path)
+    return [(row.time, row.source, [round(v, 4) for v in row.values]) for row in contents.rows]
