@@ -16,14 +16,14 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 from tests.dashboard.conftest import CHROMIUM, CHROMIUM_ARGS
-from tests.studio.conftest import make_project, running_studio
+from tests.studio.conftest import make_project, studio_of
 
 TAKES = [("warmup", 360, 0.0), ("phrases", 300, 2.0), ("sketch", 160, 4.0)]  # name, events, phase
 
 
 def main(out: Path, scale: float = 2.0) -> None:
     root = make_project(Path(tempfile.mkdtemp()) / "my-pad")
-    with running_studio(root) as studio, sync_playwright() as playwright:
+    with studio_of(root) as studio, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         context = browser.new_context(
             viewport={"width": 1280, "height": 800}, device_scale_factor=scale

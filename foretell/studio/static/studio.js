@@ -383,6 +383,12 @@
     tickChecklist();
   }
 
+  function showCanTrain(can) {
+    // Where torch is missing (a Pi set up to perform only) training is refused: say so up front.
+    $("train-start").disabled = !can;
+    $("train-note").textContent = can ? "" : "this machine cannot train (no torch): train on a laptop and upload the model under Models";
+  }
+
   function setOnline(on) {
     studio.online = on;
     $("conn").textContent = on ? "live" : "offline";
@@ -402,6 +408,8 @@
     const inputs = num(statusField(s, "inputs"));
     const answers = num(statusField(s, "answers"));
     $("counts").textContent = `${inputs} in · ${answers} answers`;
+    showCanTrain(s.can_train !== false);
+    if (s.job && tab === "train") watchJob(s.job); // a job started elsewhere (curl, another page)
     if (studio.playing !== playing) {
       studio.playing = playing;
       if (tab === "models") refreshModels();
