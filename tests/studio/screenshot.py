@@ -35,7 +35,12 @@ def main(out: Path, scale: float = 2.0) -> None:
             page.fill("#take-name", name)
             page.click("#take-new")
             page.wait_for_selector(f".take[data-name={name}].current")
-            studio.play(events, every=0.012, phase=phase)
+            for phrase in range(events // 40):  # phrases of 40 events, a breath between them
+                studio.play(40, every=0.015, phase=phase + phrase * 1.7)
+                time.sleep(0.35)
+        for empty in [t["name"] for t in studio.get("/api/takes")["takes"] if not t["events"]]:
+            page.click(f".take[data-name='{empty}'] .delete")  # the log opened at the start
+            page.click(f".take[data-name='{empty}'] .delete")
         time.sleep(2.5)  # the list and the plots catch up with the last take
         page.screenshot(path=str(out / "studio-takes.png"))
 
