@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Callable
+from typing import Any
 
 
 def free_udp_port() -> int:
@@ -23,6 +24,17 @@ def recv_osc(sock: socket.socket, timeout: float = 2.0) -> tuple[str, list[objec
         return decode_packet(sock.recv(65536))[0]
     except TimeoutError:
         return None
+
+
+def wait_for(check: Callable[[], object], timeout: float = 5.0, what: str = "condition") -> Any:
+    """Poll ``check`` until it gives something true, and return that; fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
 
 
 def wait_until(condition: Callable[[], object], timeout: float = 2.0) -> None:

@@ -7,57 +7,32 @@ can be scored on the newest take it never saw.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from foretell.data.dataset import load_dataset
 from foretell.data.logs_to_dataset import build_dataset
-from foretell.errors import ForetellError
 from foretell.names import plain_name
 from foretell.studio.errors import StudioError
+from foretell.studio.shelf import Shelf
 from foretell.studio.takes import Takes
 
 SUFFIX = ".npz"
 
 
 @dataclass
-class Datasets:
-    """The datasets in ``folder``, built from the takes of ``takes`` (each file read once per
-    version of it)."""
+class Datasets(Shelf):
+    """The datasets in ``folder``, built from the takes of ``takes``."""
 
-    folder: Path
+    suffix: ClassVar[str] = SUFFIX
+    kind: ClassVar[str] = "dataset"
     takes: Takes
-    _facts: dict[Path, tuple[tuple[int, int], dict[str, Any]]] = field(default_factory=dict)
-
-    def path(self, name: object) -> Path:
-        """The file of the dataset ``name``; ``StudioError`` (404) if there is none."""
-        path = self.folder / f"{plain_name(name, 'dataset')}{SUFFIX}"
-        if not path.is_file() or path.is_symlink():
-            raise StudioError(f"no dataset called {name!r}", 404)
-        return path
-
-    def listing(self) -> list[dict[str, Any]]:
-        """Every dataset, newest first (as the API's ``dataset`` objects)."""
-        if not self.folder.is_dir():
-            return []
-        found = []
-        for path in self.folder.glob(f"*{SUFFIX}"):
-            try:
-                found.append((path.stat().st_mtime, self.describe(path)))
-            except (OSError, ForetellError):  # unreadable or not a dataset: not listed
-                continue
-        return [item for _, item in sorted(found, key=lambda pair: pair[0], reverse=True)]
 
     def describe(self, path: Path) -> dict[str, Any]:
-        stat = path.stat()
-        version = (stat.st_mtime_ns, stat.st_size)
-        cached = self._facts.get(path)
-        if cached is None or cached[0] != version:
-            cached = self._facts[path] = (version, self._read(path))
-        return {**cached[1], "takes": self.takes_of(path.stem)}
+        return {**super().describe(path), "takes": self.takes_of(path.stem)}
 
-    def _read(self, path: Path) -> dict[str, Any]:
+    def read(self, path: Path) -> dict[str, Any]:
         data = load_dataset(path)
         return {
             "name": path.stem,
@@ -98,4 +73,4 @@ class Datasets:
     def delete(self, name: object) -> None:
         path = self.path(name)
         path.unlink()
-        (self.folder / f"{path.stem}.json").unlink(missing_ok=True)
+        (self.folder / f"{path.stem}.json").unlink(missing_ok=True)  # which takes went in

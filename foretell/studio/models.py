@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from foretell.errors import ForetellError
 from foretell.model.fileformat import read_metadata, save_model
 from foretell.names import plain_name
 from foretell.studio.errors import StudioError
+from foretell.studio.shelf import Shelf
 
 SUFFIX = ".ftm"
 IMPSY_SUFFIXES = (".h5", ".keras")
@@ -25,46 +26,21 @@ MAX_UPLOAD = 64 << 20  # bytes
 
 
 @dataclass
-class Models:
-    """The models in ``folder`` (their metadata read once per file version)."""
+class Models(Shelf):
+    """The models in ``folder``."""
 
-    folder: Path
-    _facts: dict[Path, tuple[tuple[int, int], dict[str, Any]]] = field(default_factory=dict)
+    suffix: ClassVar[str] = SUFFIX
+    kind: ClassVar[str] = "model"
 
-    def path(self, name: object) -> Path:
-        """The file of the model ``name``; ``StudioError`` (404) if there is none."""
-        path = self.folder / f"{plain_name(name, 'model')}{SUFFIX}"
-        if not path.is_file() or path.is_symlink():
-            raise StudioError(f"no model called {name!r}", 404)
-        return path
-
-    def listing(self) -> list[dict[str, Any]]:
-        """Every readable model, newest first (the API's ``model`` objects, less scores)."""
-        if not self.folder.is_dir():
-            return []
-        found = []
-        for path in self.folder.glob(f"*{SUFFIX}"):
-            try:
-                plain_name(path.stem)
-                found.append(self.facts(path))
-            except (OSError, ValueError, ForetellError):  # not ours to list: skipped
-                continue
-        return sorted(found, key=lambda model: model["created"] or "", reverse=True)
-
-    def facts(self, path: Path) -> dict[str, Any]:
-        """What a page shows of one model file (cached while the file is unchanged)."""
-        stat = path.stat()
-        version = (stat.st_mtime_ns, stat.st_size)
-        cached = self._facts.get(path)
-        if cached is not None and cached[0] == version:
-            return dict(cached[1])
+    def read(self, path: Path) -> dict[str, Any]:
+        """What a page shows of one model file (its metadata; the weights are not read)."""
         meta = read_metadata(path)
         arch, info = meta.get("architecture", {}), meta.get("info", {})
         trained = info.get("config") if isinstance(info.get("config"), dict) else {}
-        facts = {
+        return {
             "name": path.stem,
             "file": path.name,
-            "bytes": stat.st_size,
+            "bytes": path.stat().st_size,
             "size": trained.get("size"),
             "units": arch.get("units"),
             "layers": arch.get("layers"),
@@ -77,11 +53,6 @@ class Models:
             },
             "created": meta.get("created"),
         }
-        self._facts[path] = (version, facts)
-        return dict(facts)
-
-    def delete(self, name: object) -> None:
-        self.path(name).unlink()
 
     def upload(self, file_name: object, body: bytes) -> dict[str, Any]:
         """Check and keep an uploaded model as ``NAME.ftm``; ``StudioError`` if it is refused."""
@@ -101,7 +72,7 @@ class Models:
             kept.replace(target)  # a foretell file byte for byte; an IMPSY one as imported
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-        return self.facts(target)
+        return self.describe(target)
 
 
 def _upload_name(file_name: object) -> tuple[str, str]:

@@ -10,12 +10,12 @@ import socket
 import struct
 import time
 import zlib
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from foretell.io.osc_codec import decode_packet
 from tests.dashboard.conftest import Live
+from tests.osc_peers import wait_for
 
 USER_RGB = (0x3D, 0xD6, 0xF5)  # the pad's inputs
 OSC_RGB = (0x5E, 0xE3, 0x8B)  # inputs that came over OSC
@@ -23,16 +23,6 @@ MODEL_RGB = (0xFF, 0x8A, 0x3D)
 
 
 # -- helpers --------------------------------------------------------------------------------------
-
-
-def wait_for(check: Callable[[], object], timeout: float = 5.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def predictions(sock: socket.socket) -> list[list[float]]:

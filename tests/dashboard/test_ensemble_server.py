@@ -13,12 +13,7 @@ from websockets.sync.client import connect
 
 from tests.dashboard.conftest import ENSEMBLE, LiveEnsemble
 from tests.dashboard.test_server import received
-
-
-def wait_for(check: Any, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check() and time.monotonic() < deadline:
-        time.sleep(0.02)
+from tests.osc_peers import wait_for
 
 
 def next_state(ws: Any, done: Any, timeout: float = 5.0) -> dict[str, Any]:

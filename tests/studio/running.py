@@ -26,6 +26,7 @@ from typing import Any
 
 from foretell.io.osc_codec import encode_floats
 from foretell.project.layout import init_project
+from tests.osc_peers import wait_for
 
 
 @dataclass
@@ -107,13 +108,7 @@ class StudioProcess:
                 time.sleep(gap * (1 + (i % 5)))
 
     def wait_for(self, condition: Any, timeout: float = 10.0) -> Any:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = condition()
-            if found:
-                return found
-            time.sleep(0.05)
-        raise AssertionError("the condition did not come true in time")
+        return wait_for(condition, timeout)
 
 
 def make_project(root: Path, controls: int = 2) -> Path:
