@@ -11,13 +11,13 @@ files in the project folder, the API's answers, the packets it sent.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from foretell.model.random import random_model_file
+from tests.osc_peers import wait_for
 from tests.studio.conftest import CONTROLS, Studio
 
 pytestmark = pytest.mark.slow
@@ -54,16 +54,6 @@ WIDER_THAN = """(right) => [...document.querySelectorAll('section:not([hidden]) 
 
 
 # -- helpers --------------------------------------------------------------------------------------
-
-
-def wait_for(check: Callable[[], object], timeout: float = 10.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def open_studio(browser: Any, studio: Studio, tab: str, **context: Any) -> Any:
@@ -134,10 +124,18 @@ def test_the_whole_loop_in_chromium(studio: Studio, browser: Any, tmp_path: Path
     go(page, "perform")
     dashboard(page).wait_for_function("window.foretell && window.foretell.connected")
     drag_on_pad(page)
-    wait_for(lambda: take(studio, "warmup")["events"] >= 20, what="the pad's events in the take")
+    wait_for(
+        lambda: take(studio, "warmup")["events"] >= 20,
+        timeout=10,
+        what="the pad's events in the take",
+    )
     page.wait_for_function("document.querySelector('#counts').textContent.match(/^[1-9]/)")
     studio.play(300)
-    wait_for(lambda: take(studio, "warmup")["events"] >= 320, what="300 OSC events in the take")
+    wait_for(
+        lambda: take(studio, "warmup")["events"] >= 320,
+        timeout=10,
+        what="300 OSC events in the take",
+    )
     wait_for(lambda: step_done(page, "play"), timeout=15, what="the checklist's play")
     assert step_done(page, "connect")
 
@@ -152,7 +150,7 @@ def test_the_whole_loop_in_chromium(studio: Studio, browser: Any, tmp_path: Path
         "name => (window.studio.plots[name] || {t: []}).t.length > 100", arg="warmup"
     )
     assert warmup.evaluate(NOT_BACKGROUND, list(BACKGROUND)) > 200, "the take's plot is empty"
-    wait_for(lambda: step_done(page, "take"), what="the checklist's take")
+    wait_for(lambda: step_done(page, "take"), timeout=10, what="the checklist's take")
 
     # a dataset of the first take
     go(page, "datasets")
@@ -162,7 +160,7 @@ def test_the_whole_loop_in_chromium(studio: Studio, browser: Any, tmp_path: Path
     page.wait_for_selector(".dataset[data-name=d1]")
     assert "built d1" in page.locator("#dataset-note").inner_text()
     assert (studio.root / "datasets" / "d1.npz").is_file()
-    wait_for(lambda: step_done(page, "dataset"), what="the checklist's dataset")
+    wait_for(lambda: step_done(page, "dataset"), timeout=10, what="the checklist's dataset")
 
     # train xs on it: the curve is drawn while it trains, then the model is there
     go(page, "train")
@@ -201,7 +199,7 @@ def test_the_whole_loop_in_chromium(studio: Studio, browser: Any, tmp_path: Path
     page.click("#upload")
     page.wait_for_selector(".model[data-name=random]")
     assert (studio.root / "models" / "random.ftm").is_file()
-    wait_for(lambda: step_done(page, "train"), what="the checklist's train")
+    wait_for(lambda: step_done(page, "train"), timeout=10, what="the checklist's train")
 
     # m1's held-out NLL on the newest take it was not trained on
     m1 = page.locator(".model[data-name=m1]")
@@ -213,7 +211,7 @@ def test_the_whole_loop_in_chromium(studio: Studio, browser: Any, tmp_path: Path
 
     # perform with m1, in filter mode: it answers every input, over OSC
     m1.locator("button.perform").click()
-    wait_for(lambda: studio.get("/api/models")["playing"] == "m1", what="m1 to play")
+    wait_for(lambda: studio.get("/api/models")["playing"] == "m1", timeout=10, what="m1 to play")
     page.wait_for_selector(".model[data-name=m1].playing .badge.playing:not([hidden])")
     assert "m1" in page.locator("#playing-pill").inner_text()
     go(page, "perform")
@@ -224,7 +222,7 @@ def test_the_whole_loop_in_chromium(studio: Studio, browser: Any, tmp_path: Path
     time.sleep(0.5)
     answers = studio.predictions()
     assert len(answers) >= 54 and all(len(a) == CONTROLS for a in answers), len(answers)
-    wait_for(lambda: step_done(page, "perform"), what="the checklist's perform")
+    wait_for(lambda: step_done(page, "perform"), timeout=10, what="the checklist's perform")
 
     # compare the two on the take neither was trained on: the trained one is better
     go(page, "models")
@@ -285,7 +283,9 @@ def test_takes_are_renamed_downloaded_and_deleted(studio: Studio, browser: Any) 
     new_take(page, "first")
     page.wait_for_selector(".take[data-name=first].current")
     studio.play(80)
-    wait_for(lambda: take(studio, "first")["events"] >= 80, what="80 events in the take")
+    wait_for(
+        lambda: take(studio, "first")["events"] >= 80, timeout=10, what="80 events in the take"
+    )
     new_take(page, "next")
     page.wait_for_selector(".take[data-name=next].current")
 
