@@ -112,12 +112,13 @@ def test_cancel_stops_the_child_and_leaves_no_model_file(data: Path, models: Pat
         after = jobs.start(data, "xs", models / "m1.ftm", "m1", "d1")  # no longer busy
         await jobs.aclose()  # cancelled while its child starts
         assert after.state == "cancelled"
-        return job, cancelled, child_pids()
+        return job, cancelled, set(child_pids()) - before
 
+    before = set(child_pids())  # other tests' children, if any, are not this one's
     job, cancelled, children = run(cancel())
     assert cancelled is job and job.state == "cancelled" and job.model is None
     assert job.epoch >= 1 and job.history and job.eta_s is None
-    assert children == [] and list(models.iterdir()) == []
+    assert children == set() and list(models.iterdir()) == []
 
 
 @pytest.mark.parametrize(
