@@ -27,6 +27,7 @@ records of the kinds in ``CAPPED`` stop after ``SIDECAR_CAP`` each (their counts
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import logging
@@ -80,6 +81,10 @@ def take_from_name(path: Path) -> str | None:
     return match.group(1) if match else None
 
 
+def _sidecar_of(path: Path) -> Path:
+    return path.with_name(path.name.removesuffix(".log") + SIDECAR_SUFFIX)
+
+
 class LogWriter:
     """Writes one session's log and sidecar (call from the engine's loop; opens in ``open``)."""
 
@@ -100,7 +105,7 @@ class LogWriter:
         self._file: AppendFile | None = None
         self._sidecar: AppendFile | None = None
         self._reports = 0
-        self._lost_at_close = 0
+        self._lost_closed = 0  # rows the disk refused in the files closed so far
         self._anchor_wall = 0.0
         self._anchor_clock = 0.0
 
@@ -110,10 +115,11 @@ class LogWriter:
 
     @property
     def not_logged(self) -> int:
-        """Rows the disk has not taken: given up on, or still waiting in memory."""
+        """Rows the disk has not taken (in every file of the session): given up on, or still
+        waiting in memory."""
         if self._file is None:
-            return self._lost_at_close
-        return self._file.lost + self._file.waiting
+            return self._lost_closed
+        return self._lost_closed + self._file.lost + self._file.waiting
 
     def open(self, take: str | None = None) -> Path:
         """Create the session's files (never overwriting one) and anchor the wall clock.
@@ -130,10 +136,11 @@ class LogWriter:
                 f"cannot create the log folder {self.directory} ({exc.strerror or exc})"
             ) from exc
         self._warn_if_low_on_space()
+        self.rows, self.notes = 0, Counter()  # each file counts its own (rows are numbered)
         now = _dt.datetime.now()
         self._anchor_wall, self._anchor_clock = now.timestamp(), self.clock.now()
         self.path = self._create(now) if take is None else self._create_take(take)
-        sidecar = self.path.with_name(self.path.name.removesuffix(".log") + SIDECAR_SUFFIX)
+        sidecar = _sidecar_of(self.path)
         try:
             self._sidecar = AppendFile.create(sidecar, self._tell)
         except OSError as exc:
@@ -223,19 +230,24 @@ class LogWriter:
         }
         return {"rows": self.rows, "not_logged": self.not_logged, "sidecar_omitted": omitted}
 
-    def close(self) -> None:
+    def close(self, keep_empty: bool = True) -> None:
+        """Close the files; with ``keep_empty=False`` a log that got no row is removed with its
+        sidecar (a take replaced before anything was played: nothing to keep)."""
+        lost = 0
         if self._file is not None:
             self._file.close()
-            self._lost_at_close = self._file.lost
-            if self._lost_at_close:
-                log.warning(
-                    "%d rows not logged in %s (the disk refused them)",
-                    self._lost_at_close,
-                    self.path,
-                )
+            lost = self._file.lost
+            self._lost_closed += lost
+            if lost:
+                log.warning("%d rows not logged in %s (the disk refused them)", lost, self.path)
         if self._sidecar is not None:
             self._sidecar.close()
         self._file = self._sidecar = None
+        empty = self.rows == 0 and not lost
+        if empty and not keep_empty and self.path is not None:
+            with contextlib.suppress(OSError):  # a log that cannot go stays: never raises
+                self.path.unlink(missing_ok=True)
+                _sidecar_of(self.path).unlink(missing_ok=True)
 
 
 # -- reading ------------------------------------------------------------------------------------

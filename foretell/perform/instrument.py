@@ -301,7 +301,7 @@ class Instrument:
         if (self.log.directory / take_file_name(name, self.dimension)).exists():
             self.rejections.add("bad_command", f"take {name}: a take of that name exists already")
             return
-        self.log.close()
+        self.log.close(keep_empty=False)  # a take with nothing played leaves no file
         self.log.dimension = self.dimension
         try:
             path = self.log.open(take=name)

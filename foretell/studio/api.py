@@ -17,6 +17,7 @@ without the browser asking first, and this server never says yes to that questio
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import importlib.util
 import json
 from collections.abc import Awaitable, Callable
@@ -49,6 +50,7 @@ from foretell.studio.takes import Takes
 MAX_JSON = 64 << 10  # bytes of a JSON request body
 LOAD_WAIT_S = 15.0  # how long ``perform`` waits for the model to play before it says so
 MIN_SCORED_EVENTS = 10  # a take needs this many of the performer's events to score models on
+MAX_EPOCHS = 1000  # of one training job
 
 
 def static_dir() -> Path:
@@ -71,6 +73,8 @@ class Studio:
         self.models = Models(self.project.folder("models"))
         self.config = ConfigFile(self.project.config)
         self.can_train = importlib.util.find_spec("torch") is not None  # else: train elsewhere
+        resolved = str(self.project.root.resolve()).encode()
+        self.id = hashlib.sha256(resolved).hexdigest()[:12]  # one project, whatever its name
 
     @property
     def instrument(self) -> Instrument:
@@ -129,6 +133,7 @@ class Studio:
         )
         return {
             "project": self.project.root.name,
+            "id": self.id,
             "dimension": snap.dimension,
             "inputs": snap.inputs,
             "answers": snap.answers + snap.generated,
@@ -197,18 +202,22 @@ class Studio:
     # -- training -----------------------------------------------------------------------------
 
     async def train(self, request: Request) -> Response:
-        """Start training ``size`` on ``dataset`` into the model ``name`` (one job at a time)."""
+        """Start training ``size`` on ``dataset`` into the model ``name`` (one job at a time;
+        ``epochs``, if given, is the trainer's cap)."""
         body = await _json(request)
         dataset = self.datasets.path(body.get("dataset"))
         size = body.get("size", "s")
         if size not in SIZE_PRESETS:
             raise StudioError(f"size must be one of {', '.join(SIZE_PRESETS)}, got {size!r}")
         name = plain_name(body.get("name"), "model")
+        epochs = body.get("epochs")
+        if epochs is not None and not (type(epochs) is int and 1 <= epochs <= MAX_EPOCHS):
+            raise StudioError(f"epochs must be a whole number from 1 to {MAX_EPOCHS}")
         target = self.models.folder / f"{name}.ftm"
         if target.exists():
             raise StudioError(f"a model called {name!r} exists already", 409)
         try:
-            job = self.jobs.start(dataset, size, target, name, dataset.stem)
+            job = self.jobs.start(dataset, size, target, name, dataset.stem, epochs=epochs)
         except (Busy, ModelExists) as exc:
             raise StudioError(str(exc), 409) from None
         return _json_response({"job": job.id}, 202)

@@ -65,6 +65,7 @@ class Job:
     model: str | None = None
     error: str | None = None
     ending: str | None = None
+    stopped: str | None = None  # patience | epochs | interrupted (the trainer's summary)
     started: float = field(default_factory=time.monotonic, repr=False)
     ended: float | None = field(default=None, repr=False)
 
@@ -91,6 +92,7 @@ class Job:
             "model": self.model,
             "error": self.error,
             "ending": self.ending,
+            "stopped": self.stopped,
         }
 
     def read_line(self, line: str) -> None:
@@ -103,7 +105,8 @@ class Job:
         if not isinstance(record, dict):
             return
         if isinstance(record.get("ending"), str):
-            self.ending = record["ending"]
+            self.stopped = record.get("stopped") if record.get("stopped") in STOPS else None
+            self.ending = page_ending(record) or record["ending"]
         elif _count(record.get("epoch")):
             self._progress(record)
 
@@ -258,6 +261,21 @@ class Jobs:
             shutil.rmtree(run.work, ignore_errors=True)
             self._run = None
         log.info("job %s (%s): %s", run.job.id, run.job.name, run.job.error or run.job.state)
+
+
+STOPS = ("patience", "epochs", "interrupted")
+
+
+def page_ending(summary: dict[str, Any]) -> str | None:
+    """Why training stopped, said for the page (the trainer's own line gives CLI options):
+    only the epoch cap while still improving differs, with what to do from the page."""
+    best, run = _count(summary.get("best_epoch")), _count(summary.get("epochs_run"))
+    if summary.get("stopped") != "epochs" or not best or not run or best < run - 2:
+        return None
+    return (
+        f"stopped at its last epoch ({run}) while still improving (best at epoch {best}): "
+        f'train again with more epochs ("epochs": {2 * run})'
+    )
 
 
 def train_arguments(dataset: Path, size: str, out: Path, epochs: int | None) -> list[str]:

@@ -75,6 +75,25 @@ def test_a_named_take_keeps_impsys_ending_and_is_never_overwritten(tmp_path: Pat
     assert len(path.read_text().splitlines()) == 1
 
 
+def test_a_take_after_an_empty_log_removes_it_and_numbers_its_rows_anew(tmp_path: Path) -> None:
+    clock = FakeClock()
+    writer = LogWriter(tmp_path, 4, clock)
+    first = writer.open()
+    writer.close(keep_empty=False)  # nothing played: nothing kept
+    assert not first.exists() and list(tmp_path.iterdir()) == []
+    writer.open(take="one")
+    assert writer.write(Event(0.0, 0.01, (0.1, 0.2, 0.3), "user")) == 1
+    writer.close(keep_empty=False)
+    second = writer.open(take="two")
+    assert writer.write(Event(0.1, 0.01, (0.1, 0.2, 0.3), "user")) == 1  # its own row 1
+    writer.close()
+    assert sorted(p.name for p in tmp_path.glob("*.log")) == [
+        "one-4d-mdrnn.log",
+        "two-4d-mdrnn.log",
+    ]
+    assert second.exists()
+
+
 def test_reader_skips_and_names_broken_lines(tmp_path: Path) -> None:
     path = tmp_path / "2024-05-01T20-15-03-4d-mdrnn.log"
     path.write_text(

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from foretell.model.random import random_model_file
-from tests.fixtures import bundled_performances, write_take
+from tests.fixtures import bundled_performances, small_dataset, write_take
 from tests.osc_peers import recv_osc, udp_peer
 from tests.studio.running import Client, make_project, running_studio
 
@@ -30,8 +30,11 @@ def _take(client: Client, name: str) -> dict:
 def test_takes_are_named_logs_recorded_renamed_downloaded_and_deleted(project: Path) -> None:
     with running_studio(project) as studio:
         client = studio.client
+        started = client.get("api/takes")["takes"]
+        assert len(started) == 1 and started[0]["current"]  # the log of the start, by its time
         first = client.post("api/takes/new", {"name": "warmup"}, 201)["take"]
         assert first["current"] and first["file"] == "warmup-3d-mdrnn.log"
+        assert [t["name"] for t in client.get("api/takes")["takes"]] == ["warmup"]  # empty: gone
         studio.play(40, controls=2)
         studio.wait_for(lambda: _take(client, "warmup")["events"] == 40)
         assert client.get("api/status")["take"] == "warmup"
@@ -264,11 +267,16 @@ def test_train_on_takes_then_score_compare_and_perform_the_model(project_4d: Pat
 
 
 def test_a_bad_train_request_says_what_is_wrong(project: Path) -> None:
+    small_dataset(project / "datasets" / "d.npz")
     with running_studio(project) as studio:
         client = studio.client
         for body, status, words in (
             ({"dataset": "none", "size": "xs", "name": "m"}, 404, "no dataset"),
             ({"dataset": "../x", "size": "xs", "name": "m"}, 400, "not a plain name"),
+            ({"dataset": "d", "size": "huge", "name": "m"}, 400, "size must be one of"),
+            ({"dataset": "d", "size": "xs", "name": "m", "epochs": 0}, 400, "epochs must be"),
+            ({"dataset": "d", "size": "xs", "name": "m", "epochs": "5"}, 400, "epochs must be"),
+            ({"dataset": "d", "size": "xs", "name": "m", "epochs": True}, 400, "epochs must be"),
         ):
             reply = client.request("POST", "api/train", body)
             assert reply.status == status and words in reply.json()["error"], reply.body

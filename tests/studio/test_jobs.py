@@ -170,3 +170,17 @@ def test_progress_lines_are_read_and_anything_else_ignored() -> None:
     assert [entry["val"] for entry in job.history] == [None, -2.0, None]
     assert job.history[2]["train"] is None and job.ending == "stopped on patience"
     json.dumps(job.to_json(), allow_nan=False)
+
+
+def test_the_page_is_told_how_to_go_on_from_the_page() -> None:
+    capped = {"stopped": "epochs", "best_epoch": 25, "epochs_run": 25, "ending": "... --resume"}
+    job = Job("j1", "d1", "xs", "m1")
+    job.read_line(json.dumps(capped))
+    assert job.stopped == "epochs" and "--" not in str(job.ending)
+    assert job.ending == (
+        "stopped at its last epoch (25) while still improving (best at epoch 25): "
+        'train again with more epochs ("epochs": 50)'
+    )
+    settled = Job("j2", "d1", "xs", "m1")
+    settled.read_line(json.dumps({**capped, "best_epoch": 12, "ending": "the cap; best at 12"}))
+    assert settled.ending == "the cap; best at 12" and settled.to_json()["stopped"] == "epochs"

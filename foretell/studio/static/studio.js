@@ -433,7 +433,8 @@
   ];
 
   function checklistKey() {
-    return `foretell.studio.checklist:${(studio.status && studio.status.project) || ""}`;
+    const s = studio.status || {};
+    return `foretell.studio.checklist:${s.id || s.project || ""}`;
   }
 
   function loadChecklist() {
