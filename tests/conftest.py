@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-pytest_plugins = ["tests.jack", "tests.ptys"]
+pytest_plugins = ["tests.jack", "tests.ptys", "tests.chromium"]
 
 
 JACK_FIXTURES = {"jack_server", "jack_session"}

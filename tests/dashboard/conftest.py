@@ -9,7 +9,6 @@ never downloaded: Playwright drives the system's binary.
 from __future__ import annotations
 
 import asyncio
-import shutil
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,18 +30,6 @@ from foretell.io.osc_codec import encode_floats
 from foretell.model.random import random_model_file
 from foretell.perform.instrument import InstrumentSnapshot
 from foretell.perform.session import EngineHandle, start_engine
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @dataclass
@@ -182,18 +169,3 @@ def run_ensemble(tmp_path: Path, models_dir: Path, modes: dict[str, str]) -> Ite
         engine.stop()
         for peer in peers.values():
             peer.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    sync_api = pytest.importorskip(
-        "playwright.sync_api", reason="Playwright is not installed (pip install -e '.[test]')"
-    )
-    if not CHROMIUM.exists() and shutil.which("chromium") is None:
-        pytest.skip("Debian chromium is not installed (apt-get install chromium)")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()

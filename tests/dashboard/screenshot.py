@@ -36,7 +36,7 @@ from foretell.config import (
 from foretell.dashboard.server import serve_dashboard
 from foretell.io.osc_codec import encode_floats
 from foretell.perform.session import EngineHandle, start_engine
-from tests.dashboard.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS
 
 
 def _single(model: Path, logs: Path) -> EngineHandle:

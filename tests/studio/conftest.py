@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import shutil
 import socket
 import subprocess
 import sys
@@ -24,7 +23,6 @@ from typing import Any
 import pytest
 
 from foretell.io.osc_codec import decode_packet, encode_floats
-from tests.dashboard.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.studio.running import StudioProcess, running_studio
 
 CONTROLS = 2  # the project's instrument: two controls (dimension 3)
@@ -103,18 +101,3 @@ def studio(tmp_path: Path) -> Iterator[Studio]:
     """``foretell init`` a project of two controls, and ``foretell studio`` it."""
     with studio_of(make_project(tmp_path / "my-pad")) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    sync_api = pytest.importorskip(
-        "playwright.sync_api", reason="Playwright is not installed (pip install -e '.[test]')"
-    )
-    if not CHROMIUM.exists() and shutil.which("chromium") is None:
-        pytest.skip("Debian chromium is not installed (apt-get install chromium)")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()

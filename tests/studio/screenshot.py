@@ -15,7 +15,7 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from tests.dashboard.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS
 from tests.studio.conftest import make_project, studio_of
 
 TAKES = [("warmup", 360, 0.0), ("phrases", 300, 2.0), ("sketch", 160, 4.0)]  # name, events, phase
