@@ -22,7 +22,7 @@ pytest.importorskip("torch")
 
 JOB_FIELDS = {
     "id", "state", "dataset", "size", "name", "epoch", "epochs", "history", "best",
-    "elapsed_s", "eta_s", "model", "error", "ending",
+    "elapsed_s", "eta_s", "model", "error", "ending", "stopped",
 }  # fmt: skip
 
 
@@ -63,7 +63,10 @@ def test_a_job_trains_to_done_with_its_history_and_a_loadable_model(
     vals = [entry["val"] for entry in view["history"]]
     assert all(math.isfinite(entry["train"]) for entry in view["history"])
     assert view["best"]["val"] == min(vals) and vals[view["best"]["epoch"] - 1] == min(vals)
-    assert view["ending"].startswith("stopped on the epoch cap (3)")
+    assert view["stopped"] == "epochs"
+    ending = view["ending"]
+    assert ending.startswith(("stopped on the epoch cap (3)", "stopped at its last epoch (3)"))
+    assert "--" not in ending  # no command-line options on the page
     assert 0 < view["elapsed_s"] == job.to_json()["elapsed_s"]  # stopped counting at the end
     json.dumps(view, allow_nan=False)
     assert load_runtime(models / "m1.ftm").spec.units == 32
