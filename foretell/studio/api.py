@@ -361,9 +361,17 @@ class Studio:
         old = self.config.read()
         new = await asyncio.to_thread(self.config.replace, text)
         commands, later = live_changes(old, new)
+        applied, refused = [], []
+        rejections = self.instrument.rejections
         for command in commands:
+            before = dict(rejections.counts)
             self.engine.command(command)
-        return {"applied": [_describe(command) for command in commands], "on_restart": later}
+            kinds = [kind for kind, n in rejections.counts.items() if n != before.get(kind, 0)]
+            if kinds:
+                refused.append(f"{_describe(command)}: {rejections.latest[kinds[0]]}")
+            else:
+                applied.append(_describe(command))
+        return {"applied": applied, "refused": refused, "on_restart": later}
 
 
 # -- request and response helpers -------------------------------------------------------------

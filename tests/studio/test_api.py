@@ -168,8 +168,16 @@ def test_the_config_is_checked_as_run_checks_it_and_applied_live(project: Path) 
         )
         reply = client.request("PUT", "api/config", changed, "application/toml")
         assert reply.status == 200, reply.body
-        assert reply.json() == {"applied": ["pitemp 0.5"], "on_restart": ["osc.listen_port"]}
+        assert reply.json() == {
+            "applied": ["pitemp 0.5"],
+            "refused": [],
+            "on_restart": ["osc.listen_port"],
+        }
         assert config.read_text() == changed
+        filter_mode = changed.replace('mode = "callresponse"', 'mode = "filter"')
+        no_model = client.request("PUT", "api/config", filter_mode, "application/toml").json()
+        assert no_model["applied"] == [] and no_model["on_restart"] == []
+        assert no_model["refused"] == ["mode filter: mode filter needs a model; none is loaded"]
 
 
 def test_models_upload_checked_perform_and_answer(project: Path) -> None:

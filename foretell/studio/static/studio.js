@@ -831,8 +831,13 @@
     const list = (items) => (items && items.length ? items.join(", ") : "nothing");
     const note = $("config-note");
     note.className = "note ok";
-    note.replaceChildren("saved · applied live: ", el("b", { class: "applied" }, list(reply.applied)),
-      " · on the next start: ", el("b", { class: "on-restart" }, list(reply.on_restart)));
+    const parts = ["saved · applied live: ", el("b", { class: "applied" }, list(reply.applied))];
+    if (reply.refused && reply.refused.length) {
+      parts.push(" · refused by the running engine: ",
+        el("b", { class: "refused" }, reply.refused.join("; ")));
+    }
+    parts.push(" · on the next start: ", el("b", { class: "on-restart" }, list(reply.on_restart)));
+    note.replaceChildren(...parts);
   }
 
   // -- start -----------------------------------------------------------------------------------
