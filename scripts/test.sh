@@ -29,10 +29,12 @@ python3 -m venv .venv
 .venv/bin/python scripts/check_imports.py
 .venv/bin/python -m pytest -q -m "not jack" "$@"
 
-# The MIDI tests on a dummy JACK server, in a run of their own: python-rtmidi's JACK input can
-# deadlock a process for good when a port closes while JACK's thread waits for the GIL
-# (foretell/io/midi_ports.py, JACK_GIL, narrows that window). A run that hangs is stopped after
-# 5 minutes (they take about 1) and, like a run that fails, tried once more, saying so.
+# The MIDI tests on a dummy JACK server, in a run of their own: python-rtmidi's JACK input could
+# deadlock a process for good when a port closed while JACK's thread waited for the GIL. That
+# cause is now avoided (foretell/io/midi_ports.py, JACK_GIL: no Python callback is left when an
+# input closes; tests/io/test_midi_jack.py checks the order). As a guard against one still
+# unknown, a run that hangs is stopped after 5 minutes (they take about 1) and, like a run that
+# fails, tried once more, saying so.
 for attempt in 1 2; do
   status=0
   timeout 300 .venv/bin/python -m pytest -q -m jack "$@" || status=$?

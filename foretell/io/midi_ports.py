@@ -59,10 +59,11 @@ JACK_DRAIN = 0.05
 # port (holding the GIL: python-rtmidi 1.5.8 does not release it) waits for that thread; if it is
 # waiting for the GIL inside a callback, JACK gives up and cancels it, and the thread dies holding
 # the GIL's mutex: the whole process hangs for good (seen here with gdb: every thread in
-# take_gil/drop_gil). So the GIL is let go for two cycles before the close, which lets a
-# callback under way finish. This narrows the window; it does not close it: mido 1.3.3 registers
-# its callback wrapper again whenever ``callback`` is set (to None too), so a message arriving
-# in the instant before the close still calls into Python.
+# take_gil/drop_gil). So an input is closed with no Python callback left on JACK's thread:
+# rtmidi's callback is cancelled, the GIL is let go for two cycles (a callback under way ends),
+# then the port closes. This is done on rtmidi's own object (``_close_input``) because mido 1.3.3
+# cannot: its ``callback`` setter registers its wrapper again whatever it is set to (None too),
+# and its ``close()`` sets it to None just before closing the port.
 NO_JACK = "no JACK server is running; start one (jackd -d alsa) or run under PipeWire with pw-jack"
 # A busy JACK server now and then refuses a new client ("JACK server not running?") while it
 # runs; each lookup or open is tried again after these pauses before it counts as failed.
@@ -239,6 +240,21 @@ class MidiTap(Protocol):
         """The batch is over: deliver what it brought."""
 
 
+def _close_input(port: Any, drain: bool) -> None:
+    """Close a mido input with no Python callback registered while it closes (JACK_GIL): on
+    rtmidi's object where mido's port has one (its ``_rt``), else through mido."""
+    rt = getattr(port, "_rt", None)
+    if rt is None or not hasattr(rt, "cancel_callback"):  # another backend: mido's own close
+        port.close()
+        return
+    rt.cancel_callback()
+    if drain:
+        time.sleep(JACK_DRAIN)  # a callback under way ends before the port closes
+    rt.close_port()
+    rt.delete()
+    port.closed = True  # mido's close() would register its wrapper again first: not called
+
+
 @dataclass
 class _Input:
     port: Any
@@ -309,10 +325,7 @@ class MidiPorts:
             if not entry.taps:
                 del self._inputs[key]
                 with contextlib.suppress(OSError, RuntimeError):
-                    entry.port.callback = None
-                    if api_of(self.midi) == "jack":
-                        time.sleep(JACK_DRAIN)  # a callback under way ends first (JACK_GIL)
-                    entry.port.close()
+                    _close_input(entry.port, drain=api_of(self.midi) == "jack")
         if not self._inputs:
             self._loop, self._wake_pending = None, False
             self._queue.clear()

@@ -319,3 +319,65 @@ def test_a_connection_that_goes_and_comes_back(jack_server: JackServer) -> None:
         return [v for v, _ in inbox.inputs]
 
     assert asyncio.run(scenario()) == [(1.0,), (0.0,)]
+
+
+class _Recorded:
+    """rtmidi's own input object, with the calls made to it recorded in order."""
+
+    def __init__(self, rt: Any, calls: list[str]) -> None:
+        self._rt, self._calls = rt, calls
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._rt, name)
+        if not callable(attribute):
+            return attribute
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            self._calls.append(name)
+            return attribute(*args, **kwargs)
+
+        return call
+
+
+class _RecordingBackend:
+    """The real JACK backend; each input it opens records what is called on rtmidi's object."""
+
+    def __init__(self, backend: Any) -> None:
+        self._backend, self.calls = backend, []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._backend, name)
+
+    def open_input(self, *args: Any, **kwargs: Any) -> Any:
+        port = self._backend.open_input(*args, **kwargs)
+        port._rt = _Recorded(port._rt, self.calls)
+        return port
+
+
+def test_an_input_closes_with_no_python_callback_left_on_jacks_thread(
+    jack_server: JackServer,
+) -> None:
+    """JACK_GIL: a close waits for JACK's thread, which must then never need the GIL. mido's own
+    close registers its callback wrapper again just before it closes the port; foretell's does
+    not, and still hears everything up to the close."""
+    name = _unique("keys")
+    performer = jack_server.output(name)
+    backend = _RecordingBackend(jack_server.backend())
+
+    async def scenario() -> tuple[list[tuple[float, ...]], MidiSource]:
+        decoder = MidiDecoder([MidiMap(0, "cc", number=1)], 1, initial=0.0)
+        source = MidiSource([name], decoder, ports=MidiPorts(backend))
+        inbox = ListInbox()
+        source.start(inbox)
+        for value in (0, 64, 127):
+            performer.send(M("control_change", control=1, value=value))
+        await _until(lambda: len(inbox.inputs) == 3)
+        source.stop()
+        return [v for v, _ in inbox.inputs], source
+
+    values, _ = asyncio.run(scenario())
+    assert values == [(0.0,), (64 / 127,), (1.0,)]
+    assert backend.calls.count("close_port") == 1  # closed once (not again by mido)
+    last_set = max((i for i, c in enumerate(backend.calls) if c == "set_callback"), default=-1)
+    last_cancel = max(i for i, c in enumerate(backend.calls) if c == "cancel_callback")
+    assert last_set < last_cancel < backend.calls.index("close_port")  # no callback at close
