@@ -7,8 +7,10 @@ start-up, loading, training, saving the best model and its curves: everything a 
 and the saved model is scored on the test set, overall and per performance. Validation, inside
 training, alone decides when to stop. ``--sizes`` times several presets, so the output says what
 each costs. The 100k set is added when ``../shared/data/lightpad-100k.npz`` exists (or with
-``--data``). ``--reference-epochs N`` also trains 12k N epochs without early stopping. This
-measures; it asserts nothing.
+``--data``). ``--reference-epochs N`` also trains 12k N epochs without early stopping.
+``--beside-busy N`` times the first size on 12k N times alternately quiet and beside one
+CPU-bound process (a busy loop started for the run), and gives the medians and their ratio.
+This measures; it asserts nothing.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import csv
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -129,6 +132,39 @@ def bench_dataset(
     return result
 
 
+BUSY_LOOP = "while True: pass"
+
+
+def time_beside_busy(
+    data: Path, size: str, seed: int, runs: int, extra: Sequence[str] = ()
+) -> dict[str, Any]:
+    """Wall time of ``foretell train`` quiet and beside one CPU-bound process, alternately
+    (``extra``: more options for ``foretell train``)."""
+    quiet: list[float] = []
+    busy: list[float] = []
+    with tempfile.TemporaryDirectory(prefix="foretell-bench-busy-") as tmp:
+        out = Path(tmp) / "m.ftm"
+        for _ in range(runs):
+            quiet.append(timed_train(data, out, size, seed, *extra)["wall_seconds"])
+            burner = subprocess.Popen([sys.executable, "-c", BUSY_LOOP])
+            try:
+                time.sleep(0.5)  # the burner is running before training starts
+                busy.append(timed_train(data, out, size, seed, *extra)["wall_seconds"])
+            finally:
+                burner.kill()
+                burner.wait()
+    median_quiet, median_busy = statistics.median(quiet), statistics.median(busy)
+    return {
+        "data": data.name,
+        "size": size,
+        "quiet_s": quiet,
+        "busy_s": busy,
+        "median_quiet_s": round(median_quiet, 2),
+        "median_busy_s": round(median_busy, 2),
+        "ratio": round(median_busy / median_quiet, 2),
+    }
+
+
 def describe(run: dict[str, Any]) -> list[str]:
     """A run in two lines: what it cost, how it stopped and how it scored on test data."""
     lines = [
@@ -173,9 +209,21 @@ def describe(run: dict[str, Any]) -> list[str]:
     type=click.IntRange(0),
     help="Also train 12k this many epochs without early stopping (0: skip).",
 )
+@click.option(
+    "--beside-busy",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Also time 12k this many times quiet and beside one CPU-bound process (0: skip).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def train(
-    extra_data: Path | None, sizes: str, seed: int, reference_epochs: int, as_json: bool
+    extra_data: Path | None,
+    sizes: str,
+    seed: int,
+    reference_epochs: int,
+    beside_busy: int,
+    as_json: bool,
 ) -> None:
     """Time `foretell train` to the saved model and score it on held-out test data (12k, and
     100k when available), once per size."""
@@ -190,16 +238,26 @@ def train(
         for size in chosen
         for index, data in enumerate(datasets)
     ]
-    result = {
+    result: dict[str, Any] = {
         "sizes": chosen,
         "seed": seed,
         "cpus": os.cpu_count(),
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "runs": runs,
     }
+    if beside_busy:
+        data = bundled_dataset_path()
+        result["beside_busy"] = time_beside_busy(data, chosen[0], seed, beside_busy)
     if as_json:
         click.echo(json.dumps(result))
         return
     for run in runs:
         for line in describe(run):
             click.echo(line)
+    if beside_busy:
+        busy = result["beside_busy"]
+        click.echo(
+            f"{busy['data']}, size {busy['size']}, {beside_busy} runs each: median "
+            f"{busy['median_quiet_s']:.1f} s quiet, {busy['median_busy_s']:.1f} s beside one "
+            f"CPU-bound process ({busy['ratio']:.2f}x)"
+        )

@@ -12,7 +12,7 @@ from foretell.train.batches import split_test
 from tests.fixtures import bundled_performances
 
 pytest.importorskip("torch")
-from foretell.bench.train import bench_dataset, describe
+from foretell.bench.train import BUSY_LOOP, bench_dataset, describe, time_beside_busy
 from foretell.model.fileformat import load_model
 from foretell.model.runtime import Runtime
 from foretell.model.trace import trace_performance
@@ -35,3 +35,27 @@ def test_the_saved_model_never_saw_the_test_performances(tmp_path: Path) -> None
     assert run["test_nll"] != pytest.approx(run["best_val_nll"], abs=1e-3)
     lines = describe(run)
     assert "held-out performances" in lines[0] and "stopped on" in lines[1]
+
+
+def test_beside_busy_times_training_quiet_and_beside_a_burner_that_it_stops(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "small.npz"
+    save_dataset(data, bundled_performances(150))
+    extra = ("--epochs", "1", "--threads", "1")
+    result = time_beside_busy(data, "xxs", 0, 1, extra)
+    assert len(result["quiet_s"]) == len(result["busy_s"]) == 1
+    assert result["median_quiet_s"] == pytest.approx(np.median(result["quiet_s"]), abs=0.01)
+    ratio = result["median_busy_s"] / result["median_quiet_s"]
+    assert result["ratio"] == pytest.approx(ratio, abs=0.01)
+    burners = [
+        line for line in Path("/proc").glob("[0-9]*/cmdline") if BUSY_LOOP.encode() in _read(line)
+    ]
+    assert burners == []  # every burner was stopped
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return b""
