@@ -1,0 +1,137 @@
+"""``/api/models``, ``/api/perform`` and ``/api/compare``: models listed with their held-out
+NLL, uploaded, downloaded, deleted, played, and scored side by side."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+
+from foretell import commands as control
+from foretell.errors import ForetellError
+from foretell.model.fileformat import read_metadata
+from foretell.modes import get_mode
+from foretell.studio.datasets import Datasets
+from foretell.studio.errors import StudioError
+from foretell.studio.http import RouteTable, created, read_body, read_json, require_type
+from foretell.studio.jobs import Jobs
+from foretell.studio.live import Live
+from foretell.studio.models import MAX_UPLOAD, Models
+from foretell.studio.scoring import ScoreCache
+from foretell.studio.takes import Takes
+
+LOAD_WAIT_S = 15.0  # how long ``perform`` waits for the model to play before it says so
+MIN_SCORED_EVENTS = 10  # a take needs this many of the performer's events to score models on
+
+
+@dataclass(frozen=True)
+class ModelRoutes:
+    models: Models
+    takes: Takes
+    datasets: Datasets
+    jobs: Jobs
+    scores: ScoreCache
+    live: Live
+
+    def table(self) -> RouteTable:
+        return [
+            ("/api/models", self.listing, ["GET"]),
+            ("/api/models/upload", self.upload, ["POST"]),
+            ("/api/models/{name}/download", self.download, ["GET"]),
+            ("/api/models/{name}", self.delete, ["DELETE"]),
+            ("/api/perform", self.perform, ["POST"]),
+            ("/api/compare", self.compare, ["GET"]),
+        ]
+
+    async def listing(self, request: Request) -> dict[str, Any]:
+        """Every model, with its NLL on the newest take it was not trained on (null while that
+        is being computed, in a child process)."""
+        playing = self.live.playing()
+        playing_name = None if playing is None else playing.stem
+        models = await asyncio.to_thread(self.models.listing)
+        takes = [
+            take
+            for take in self.takes.listing(self.live.current_take())
+            if not take["current"] and take["events"] >= MIN_SCORED_EVENTS
+        ]
+        for model in models:
+            seen = set(self.datasets.takes_of(str(model["data"]["name"])))
+            newest = next((take for take in takes if take["name"] not in seen), None)
+            model["newest_take"] = None if newest is None else newest["name"]
+            model["nll_newest_take"] = None
+            if newest is not None:
+                found = self.scores.peek_or_start(
+                    self.models.path(model["name"]), self.takes.path(newest["name"])
+                )
+                model["nll_newest_take"] = None if found is None else found.get("nll")
+            model["playing"] = model["name"] == playing_name
+        return {"models": models, "playing": playing_name}
+
+    async def upload(self, request: Request) -> Response:
+        require_type(request, "application/octet-stream")
+        name = request.query_params.get("name")
+        training = self.jobs.running
+        if training is not None and str(name).rpartition(".")[0] == training.name:
+            raise StudioError(f"a model called {training.name!r} is being trained", 409)
+        body = await read_body(request, MAX_UPLOAD)
+        model = await asyncio.to_thread(self.models.upload, name, body)
+        return created({"model": model})
+
+    async def download(self, request: Request) -> Response:
+        path = self.models.path(request.path_params["name"])
+        return FileResponse(path, media_type="application/octet-stream", filename=path.name)
+
+    async def delete(self, request: Request) -> dict[str, Any]:
+        name = request.path_params["name"]
+        path = self.models.path(name)
+        playing = self.live.playing()
+        if playing is not None and playing.resolve() == path.resolve():
+            raise StudioError(f"model {name!r} is playing: perform another one first", 409)
+        path.unlink()
+        return {"deleted": name}
+
+    async def perform(self, request: Request) -> dict[str, Any]:
+        """Hot-swap the model ``model`` in (as ``/foretell/load``) and, if given, set ``mode``;
+        answers once it plays (or why it does not)."""
+        body = await read_json(request)
+        path = self.models.path(body.get("model"))
+        mode = body.get("mode")
+        if mode is not None:
+            try:
+                mode = get_mode(str(mode)).name
+            except ForetellError as exc:
+                raise StudioError(str(exc)) from None
+        self._check_dimension(path)
+        await self.live.load(path, LOAD_WAIT_S)
+        if mode is not None:
+            refused = self.live.command(control.SetMode(mode))
+            if refused is not None:
+                raise StudioError(refused)
+        return {"playing": path.stem, "mode": self.live.instrument.settings.mode}
+
+    def _check_dimension(self, path: Path) -> None:
+        dimension = self.live.instrument.dimension
+        theirs = read_metadata(path).get("architecture", {}).get("dimension")
+        if dimension is not None and theirs != dimension:
+            raise StudioError(
+                f"model {path.stem!r} has dimension {theirs}; this instrument has {dimension} "
+                f"({dimension - 1} controls)",
+                409,
+            )
+
+    async def compare(self, request: Request) -> dict[str, Any]:
+        """The NLL of two models on one take, each scored in a child process."""
+        query = request.query_params
+        a, b = self.models.path(query.get("a")), self.models.path(query.get("b"))
+        take = self.takes.path(query.get("take"))
+        first, second = await asyncio.gather(self.scores.get(a, take), self.scores.get(b, take))
+        return {
+            "take": query.get("take"),
+            "events": first["events"],
+            "a": {"model": a.stem, "nll": first["nll"]},
+            "b": {"model": b.stem, "nll": second["nll"]},
+        }
