@@ -202,10 +202,11 @@ def round_trips(
 # -- timing figures -------------------------------------------------------------------------------
 
 
-def sidecar_timing(log_dir: Path) -> np.ndarray:
-    """``sent - scheduled`` (seconds) of every timing record in the sidecar logs in ``log_dir``."""
+def sidecar_timing(log_dir: Path, pattern: str = "*.foretell.jsonl") -> np.ndarray:
+    """``sent - scheduled`` (seconds) of every timing record in the sidecar logs in ``log_dir``
+    (those matching ``pattern``)."""
     errors = []
-    for sidecar in log_dir.glob("*.foretell.jsonl"):
+    for sidecar in log_dir.glob(pattern):
         for line in sidecar.read_text().splitlines():
             record = json.loads(line)
             if record.get("kind") == "timing":

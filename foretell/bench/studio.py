@@ -9,6 +9,10 @@ it.
   ``--duration`` s, as ``bench live``) idle, then while the studio trains a size ``--size`` model
   on the bundled LightPad data through its API (``POST /api/train``: a child process at idle
   priority), then idle again; p50/p99 of each and the training/idle ratios.
+- timing: in another, the model plays on its own in call-and-response (a few inputs, then
+  silence) for ``--duration`` s idle, then as long while the studio trains; each phase a take
+  of its own, whose sidecar gives every scheduled event's |sent - scheduled| (as ``bench live``'s
+  callresponse part); p50/p99 of each and the ratios.
 
 It measures and reports; it asserts nothing.
 """
@@ -26,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import numpy as np
 
 from foretell.bench.harness import (
     EngineProcess,
@@ -33,6 +38,7 @@ from foretell.bench.harness import (
     latency_summary,
     machine,
     round_trips,
+    sidecar_timing,
     udp_client,
 )
 from foretell.bench.registry import register
@@ -130,6 +136,50 @@ def live_beside_training(root: Path, size: str, rate: float, seconds: float) -> 
             "job_state_at_end": state["state"], "epochs_during": epochs}  # fmt: skip
 
 
+def _scheduled_error_ms(logs: Path, take: str) -> dict[str, Any]:
+    errors = np.abs(sidecar_timing(logs, f"{take}-*.foretell.jsonl")) * 1e3
+    return {**latency_summary(errors, digits=3), "events": len(errors)}
+
+
+def _call_then_listen(sock: socket.socket, port: int, seconds: float) -> None:
+    """A short phrase of inputs, then silence while the model answers on its own."""
+    for i in range(5):
+        sock.sendto(encode_floats("/interface", [0.2 * i, 0.5, 0.5]), ("127.0.0.1", port))
+        time.sleep(0.02)
+    time.sleep(seconds)
+
+
+def timing_beside_training(root: Path, size: str, seconds: float) -> dict[str, Any]:
+    """Scheduled events' timing errors while the model plays alone, idle and while training."""
+    sock = udp_client()
+    project = _project(root)
+    args = ["--port", "0", "--osc-out", f"127.0.0.1:{sock.getsockname()[1]}", "--seed", "0"]
+    args += ["--model", str(project / "models" / "bench.ftm"), "--mode", "callresponse"]
+    studio = EngineProcess(args, verb=("studio", str(project)))
+    try:
+        base = _base_url(studio)
+        _api(base, "POST", "api/takes/new", {"name": "idle"})
+        _call_then_listen(sock, studio.port, seconds)
+        _api(base, "POST", "api/takes/new", {"name": "training"})
+        job = _api(base, "POST", "api/train", {"dataset": "lightpad", "size": size, "name": "t"})
+        time.sleep(2.0)  # as for the round trips: measured while it trains
+        _call_then_listen(sock, studio.port, seconds)
+        if _api(base, "GET", f"api/jobs/{job['job']}")["state"] == "running":
+            _api(base, "DELETE", f"api/jobs/{job['job']}")
+        _api(base, "POST", "api/takes/new", {"name": "after"})  # the others are closed
+    finally:
+        studio.stop()
+        sock.close()
+    idle = _scheduled_error_ms(project / "logs", "idle")
+    training = _scheduled_error_ms(project / "logs", "training")
+    ratios = {
+        key: round(training[key] / idle[key], 2)
+        for key in ("p50_ms", "p99_ms")
+        if idle.get(key) and training.get(key)
+    }
+    return {"idle": idle, "training": training, "ratio": ratios}
+
+
 @register
 @click.command("studio")
 @click.option("--starts", default=5, show_default=True, type=click.IntRange(1))
@@ -143,6 +193,7 @@ def studio_bench(starts: int, rate: float, duration: float, size: str, as_json: 
         root = Path(folder)
         times = [start_to_first_answer(root / f"start-{i}") for i in range(starts)]
         live = live_beside_training(root / "live", size, rate, duration)
+        timing = timing_beside_training(root / "timing", size, duration)
     start = {
         "median": round(statistics.median(times), 3),
         "min": round(min(times), 3),
@@ -154,6 +205,7 @@ def studio_bench(starts: int, rate: float, duration: float, size: str, as_json: 
         "load": Path("/proc/loadavg").read_text().split()[:3],
         "start_to_first_answer_s": start,
         "live": live,
+        "timing": timing,
     }
     if as_json:
         click.echo(json.dumps(result))
@@ -169,3 +221,10 @@ def studio_bench(starts: int, rate: float, duration: float, size: str, as_json: 
             f"({figures['lost']} of {figures['sent']} lost)"
         )
     click.echo(f"training / idle: {live['ratio']} ({live['epochs_during']} epochs meanwhile)")
+    for part in ("idle", "training"):
+        figures = timing[part]
+        click.echo(
+            f"model's events |sent - scheduled| {part}: p50 {figures['p50_ms']} ms, p99 "
+            f"{figures['p99_ms']} ms ({figures['events']} events)"
+        )
+    click.echo(f"training / idle: {timing['ratio']}")
