@@ -15,6 +15,7 @@ import torch
 
 from foretell.model.torch_mdrnn import MDRNN, mdn_loss
 from foretell.train.batches import Batch, Segments, whole_segments
+from foretell.train.optim import FlatAdam
 
 
 @dataclass(frozen=True)
@@ -35,15 +36,13 @@ def batch_nll(net: MDRNN, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
     return (nll - jacobian * mask).sum(), nll.sum()
 
 
-def train_step(
-    net: MDRNN, optimizer: torch.optim.Optimizer, batch: Batch, grad_clip: float
-) -> StepLoss:
+def train_step(net: MDRNN, optimizer: FlatAdam, batch: Batch, grad_clip: float) -> StepLoss:
     """Fit ``net`` to ``batch`` once: NLL per event backward, clip the gradient norm, step."""
     data_nll, net_nll = batch_nll(net, batch)
     events = float(batch.mask.sum())
-    optimizer.zero_grad(set_to_none=True)
+    optimizer.zero_grad()
     (net_nll / events).backward()
-    torch.nn.utils.clip_grad_norm_(net.parameters(), grad_clip)
+    optimizer.clip_grad_norm(grad_clip)
     optimizer.step()
     return StepLoss(data_nll.item(), int(events))
 
