@@ -25,7 +25,17 @@ seed 0, a fixed test set of performance tails; one thread each, CPU time per epo
   25 cosine epochs of 25-step windows in batches of 16: -9.69 at a 1e-2 peak, -9.94 at 2e-2;
   in batches of 8 (twice the steps for 1.07x the CPU per epoch): -10.26 at 2e-2, -10.05 at 1e-2.
   On 12k at 2e-2 and batch 16, 25 epochs give -8.57.
-Threads: one per CPU free to this process (``foretell.train.threads``).
+- fewer steps to save time cost more than they save (2026-12-02, ``foretell bench train`` test
+  sets, 1 thread): 12k, mean of seeds 0-2, test NLL -8.51 in 25 epochs, -8.44 in 18, -8.32 in
+  14 (its best epoch is 18-19 of 25); 100k (12 whole test performances, seed 0; -11.08 in 25
+  epochs of batch 8, about 47 s): 30k events an epoch -10.20, batch 16 with 50k events an
+  epoch (peak 2.8e-2) -10.57 (20 s of training), batch 16 -10.78 (34 s), batch 32 -10.56 at a
+  2e-2 peak, -10.63 at 4e-2, -10.55 at 6e-2 (about 30 s). On 100k the best is at the last
+  epochs: the model is short of steps, not of data, so bigger sets keep batches of 8.
+Threads: one per CPU free to this process (``foretell.train.threads``). Each step is cheap
+because nothing in it is generic: ``FlatAdam`` updates one flat weight buffer (and builds no
+``torch.optim`` object, whose first use imports ``torch._dynamo``: 1.5 s), and the mixture
+NLL's gradient is written out (``MixtureNLL``).
 
 The best model so far is kept in memory; Ctrl-C (KeyboardInterrupt) ends training cleanly and
 returns it. Nothing here prints: progress goes to the ``on_epoch`` callback.
