@@ -31,6 +31,7 @@ from foretell.errors import DatasetError
 from foretell.model.fileformat import ModelFile, weights_digest
 from foretell.model.torch_mdrnn import MDRNN
 from foretell.train.batches import MIN_SEGMENT, Segments, epoch_batches
+from foretell.train.optim import FlatAdam
 from foretell.train.step import evaluate, train_step
 
 
@@ -115,7 +116,7 @@ def _epoch_segments(
 
 def _train_epoch(
     net: MDRNN,
-    optimizer: torch.optim.Optimizer,
+    optimizer: FlatAdam,
     segments: Segments,
     config: FinetuneConfig,
     rng: np.random.Generator,
@@ -151,7 +152,7 @@ def finetune(
     net = MDRNN.from_model_file(base)
     recent_before = evaluate(net, recent)
     original_before = None if check is None else evaluate(net, check)
-    optimizer = torch.optim.Adam(net.parameters(), lr=config.learning_rate)
+    optimizer = FlatAdam(net, lr=config.learning_rate)
     best_state, best, best_epoch, epoch = copy.deepcopy(net.state_dict()), recent_before, 0, 0
     for epoch in range(1, config.epochs + 1):
         _train_epoch(

@@ -24,8 +24,10 @@ log = logging.getLogger(__name__)
 # Measured on the 2-core machine class this project runs on (2026-12-01; size s, 25-step windows,
 # batch 8, validation included): wall seconds per training event per epoch, 0.31-0.51 s an epoch
 # on LightPad 12k, and what starting Python and torch, loading and saving cost. At batch 8 a
-# second thread measured no faster than one (0.36-0.53 against 0.31-0.51 s an epoch).
-SECONDS_PER_EVENT_64_UNITS = 35e-6
+# second thread measured no faster than one (0.36-0.53 against 0.31-0.51 s an epoch). Since
+# FlatAdam and MixtureNLL (2026-12-02, load about 1.1, 1 thread, the bench's 12k training set):
+# 0.20-0.22 s an epoch against 0.32-0.35 before, so 0.63 of the older cost per event.
+SECONDS_PER_EVENT_64_UNITS = 22e-6
 STARTUP_S = 3.0
 SECOND_THREAD_SPEEDUP = 1.0
 

@@ -25,7 +25,17 @@ seed 0, a fixed test set of performance tails; one thread each, CPU time per epo
   25 cosine epochs of 25-step windows in batches of 16: -9.69 at a 1e-2 peak, -9.94 at 2e-2;
   in batches of 8 (twice the steps for 1.07x the CPU per epoch): -10.26 at 2e-2, -10.05 at 1e-2.
   On 12k at 2e-2 and batch 16, 25 epochs give -8.57.
-Threads: one per CPU free to this process (``foretell.train.threads``).
+- fewer steps to save time cost more than they save (2026-12-02, ``foretell bench train`` test
+  sets, 1 thread): 12k, mean of seeds 0-2, test NLL -8.51 in 25 epochs, -8.44 in 18, -8.32 in
+  14 (its best epoch is 18-19 of 25); 100k (12 whole test performances, seed 0; -11.08 in 25
+  epochs of batch 8, about 47 s): 30k events an epoch -10.20, batch 16 with 50k events an
+  epoch (peak 2.8e-2) -10.57 (20 s of training), batch 16 -10.78 (34 s), batch 32 -10.56 at a
+  2e-2 peak, -10.63 at 4e-2, -10.55 at 6e-2 (about 30 s). On 100k the best is at the last
+  epochs: the model is short of steps, not of data, so bigger sets keep batches of 8.
+Threads: one per CPU free to this process (``foretell.train.threads``). Each step is cheap
+because nothing in it is generic: ``FlatAdam`` updates one flat weight buffer (and builds no
+``torch.optim`` object, whose first use imports ``torch._dynamo``: 1.5 s), and the mixture
+NLL's gradient is written out (``MixtureNLL``).
 
 The best model so far is kept in memory; Ctrl-C (KeyboardInterrupt) ends training cleanly and
 returns it. Nothing here prints: progress goes to the ``on_epoch`` callback.
@@ -50,6 +60,7 @@ from foretell.model.fileformat import ModelFile, ModelSpec
 from foretell.model.torch_mdrnn import MDRNN
 from foretell.model.transform import DEFAULT_DT_OFFSET, DataTransform
 from foretell.train.batches import Segments, epoch_batches, split_dataset
+from foretell.train.optim import FlatAdam, flatten_parameters
 from foretell.train.resolution import sigma_floor
 from foretell.train.step import evaluate, train_step
 from foretell.train.threads import training_threads
@@ -185,16 +196,17 @@ class TrainResult:
 
 
 class WeightAverage:
-    """An exponential average of ``net``'s weights, the mean of the steps so far at first.
+    """An exponential average of the weights in ``live`` (``net``'s flat buffer, ``FlatAdam``'s
+    ``params``), the mean of the steps so far at first, kept in a copy of ``net``.
 
     With ``decay`` 0 it is off: ``update`` does nothing and the network itself is scored.
     """
 
-    def __init__(self, net: MDRNN, decay: float) -> None:
+    def __init__(self, net: MDRNN, decay: float, live: torch.Tensor) -> None:
         self.net = copy.deepcopy(net)
         self.decay = decay
-        self._averaged: list[torch.Tensor] = list(self.net.parameters())
-        self._live: list[torch.Tensor] = list(net.parameters())
+        self._averaged, _ = flatten_parameters(self.net)
+        self._live = live
         self._steps = 0
 
     @property
@@ -207,8 +219,32 @@ class WeightAverage:
             return
         self._steps += 1
         with torch.no_grad():
-            weight = max(1.0 - self.decay, 1.0 / self._steps)
-            torch._foreach_lerp_(self._averaged, self._live, weight)
+            self._averaged.lerp_(self._live, max(1.0 - self.decay, 1.0 / self._steps))
+
+
+class Plateau:
+    """The older schedule: halve the rate after ``patience`` epochs without a better validation
+    NLL, down to ``min_lr`` (``torch.optim.lr_scheduler.ReduceLROnPlateau``'s rule, without a
+    ``torch.optim`` optimiser, see ``foretell.train.optim``). Better means lower by 1e-4 of the
+    best's size: torch's ``best * (1 - 1e-4)`` counts an unchanged negative NLL as better."""
+
+    def __init__(self, patience: int, min_lr: float, factor: float = 0.5) -> None:
+        self.patience, self.min_lr, self.factor = patience, min_lr, factor
+        self.best, self.bad_epochs = math.inf, 0
+
+    def rate(self, current: float, val_nll: float) -> float:
+        """The rate for the next epoch, after one with ``val_nll``."""
+        if not math.isfinite(self.best) or val_nll < self.best - 1e-4 * abs(
+            self.best
+        ):  # torch's would pass an equal NLL < 0
+            self.best, self.bad_epochs = val_nll, 0
+            return current
+        self.bad_epochs += 1
+        if self.bad_epochs <= self.patience:
+            return current
+        self.bad_epochs = 0
+        lowered = max(current * self.factor, self.min_lr)
+        return lowered if current - lowered > 1e-8 else current
 
 
 @dataclass(frozen=True)
@@ -281,12 +317,10 @@ def train(
     net = MDRNN(spec)
     net.init_head()  # the mixture starts spread out, with equal weights
     peak = initial_learning_rate(config)
-    optimizer = torch.optim.Adam(net.parameters(), lr=peak)
-    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-        optimizer, factor=0.5, patience=config.lr_decay_patience, min_lr=config.lr_min
-    )
+    optimizer = FlatAdam(net, lr=peak)
+    plateau = Plateau(config.lr_decay_patience, config.lr_min)
     cosine = config.schedule == "cosine"
-    average = WeightAverage(net, config.average_decay)
+    average = WeightAverage(net, config.average_decay, optimizer.params)
     scored = average.net if average.enabled else net
     best_state, best_val, best_epoch, best_time = copy.deepcopy(net.state_dict()), math.inf, 0, 0.0
     history: list[EpochRecord] = []
@@ -302,18 +336,18 @@ def train(
             for index, batch in enumerate(batches):
                 if cosine:
                     rate = scheduled_rate(config, peak, epoch - 1 + index / len(batches))
-                    optimizer.param_groups[0]["lr"] = rate
+                    optimizer.lr = rate
                 loss = train_step(net, optimizer, batch, config.grad_clip)
                 average.update()
                 total, count = total + loss.data_nll, count + loss.events
             val_nll = evaluate(scored, val_set)
             if not cosine:
-                scheduler.step(val_nll)
+                optimizer.lr = plateau.rate(optimizer.lr, val_nll)
             record = EpochRecord(
                 epoch,
                 total / count,
                 val_nll,
-                optimizer.param_groups[0]["lr"],
+                optimizer.lr,
                 time.perf_counter() - started,
             )
             history.append(record)

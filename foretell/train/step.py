@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from foretell.model.torch_mdrnn import MDRNN, mdn_loss
 from foretell.train.batches import Batch, Segments, whole_segments
+from foretell.train.optim import FlatAdam
 
 
 @dataclass(frozen=True)
@@ -35,17 +37,18 @@ def batch_nll(net: MDRNN, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
     return (nll - jacobian * mask).sum(), nll.sum()
 
 
-def train_step(
-    net: MDRNN, optimizer: torch.optim.Optimizer, batch: Batch, grad_clip: float
-) -> StepLoss:
+def train_step(net: MDRNN, optimizer: FlatAdam, batch: Batch, grad_clip: float) -> StepLoss:
     """Fit ``net`` to ``batch`` once: NLL per event backward, clip the gradient norm, step."""
-    data_nll, net_nll = batch_nll(net, batch)
     events = float(batch.mask.sum())
-    optimizer.zero_grad(set_to_none=True)
-    (net_nll / events).backward()
-    torch.nn.utils.clip_grad_norm_(net.parameters(), grad_clip)
+    x, y = torch.from_numpy(batch.x), torch.from_numpy(batch.y)  # (B, T, D) each
+    weight = torch.from_numpy(batch.mask / np.float32(events))  # (B, T), sums to 1
+    optimizer.zero_grad()
+    loss = net.training_nll(x, y, weight)  # network-space NLL per event
+    loss.backward()
+    optimizer.clip_grad_norm(grad_clip)
     optimizer.step()
-    return StepLoss(data_nll.item(), int(events))
+    data_nll = loss.item() * events - float((batch.jacobian * batch.mask).sum())
+    return StepLoss(data_nll, int(events))
 
 
 def evaluate(net: MDRNN, segments: Segments) -> float:
