@@ -288,13 +288,13 @@ def demo(
 def _expected(data: Path, config: TrainConfig) -> str:
     """The demo's promise, for this machine: size, expected seconds, the CPUs it has now."""
     from foretell.train.demo import expected_training_seconds
-    from foretell.train.threads import free_cpus
+    from foretell.train.threads import training_threads
 
-    threads = free_cpus()
+    threads = training_threads(units=config.units)
     events = min(load_dataset(data).events, config.epoch_events or 1 << 62)
     seconds = expected_training_seconds(events, config.units, config.epochs, threads)
     return (
-        f"size s, {config.epochs} epochs: about {seconds:.0f} s here with {threads} free "
+        f"size s, {config.epochs} epochs: about {seconds:.0f} s here on {threads} "
         f"CPU{'s' if threads > 1 else ''}, longer if the machine is busy"
     )
 

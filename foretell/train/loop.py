@@ -294,7 +294,7 @@ def train(
     """
     config.check()
     started = time.perf_counter()
-    threads = training_threads(config.threads)
+    threads = training_threads(config.threads, config.units)
     torch.set_num_threads(threads)
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)

@@ -1,4 +1,5 @@
-"""The thread policy: one torch thread per CPU free to this process, measured from the kernel."""
+"""The thread policy: one torch thread for small networks, else one per CPU free to this process,
+measured from the kernel."""
 
 from __future__ import annotations
 
@@ -12,7 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from foretell.train.threads import free_cpus, other_demand, training_threads, usable_cpus
+from foretell.train.threads import (
+    MIN_UNITS_FOR_THREADS,
+    free_cpus,
+    other_demand,
+    training_threads,
+    usable_cpus,
+)
 
 
 @contextmanager
@@ -40,7 +47,16 @@ def test_usable_cpus_is_the_affinity_mask() -> None:
 
 
 def test_an_explicit_thread_count_wins(tmp_path: Path) -> None:
-    assert training_threads(3, loadavg_file(tmp_path, 50)) == 3
+    assert training_threads(3, loadavg=loadavg_file(tmp_path, 50)) == 3
+    assert training_threads(3, units=16) == 3
+
+
+def test_a_small_network_trains_on_one_thread_and_a_wide_one_on_the_free_cpus(
+    tmp_path: Path,
+) -> None:
+    quiet = loadavg_file(tmp_path, 1)
+    assert training_threads(units=MIN_UNITS_FOR_THREADS - 1, loadavg=quiet) == 1
+    assert training_threads(units=MIN_UNITS_FOR_THREADS, loadavg=quiet) == usable_cpus()
 
 
 def test_only_this_process_running_leaves_every_cpu(tmp_path: Path) -> None:
