@@ -6,9 +6,10 @@ every step wait for a thread the scheduler has parked behind another process (me
 beside one CPU-bound process: 2 threads 2.8x slower than quiet, 1 thread about 1.1x).
 
 The policy, measured: one thread for networks narrower than ``MIN_UNITS_FOR_THREADS``, whose
-steps are too small to share (12k, size s, no other work, 5 pairs: 1 thread 0.93x the wall time of 2,
-with 0.58x the CPU time); from there up, the CPUs in this process's affinity mask, less the other
-processes that want a CPU right now (size m: 2 threads 1.07x faster than 1, size l: 1.32x).
+steps are too small to share (12k, size s, no other work, 5 pairs: 1 thread 0.93x the wall time
+of 2, with 0.58x the CPU time); from there up, the CPUs in this process's affinity mask, less
+the other processes that want a CPU right now (size m: 2 threads 1.07x faster than 1, size l:
+1.32x).
 "Right now" is the kernel's count of runnable tasks (``/proc/loadavg``'s fourth field,
 sampled a few times over ~50 ms, median, less this process's own thread), not the 1-minute load
 average, which lags a process started seconds ago by most of a minute. Where that count is
