@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from foretell import commands as control
 from foretell.config import RunConfig, override
 from foretell.data import append_file
 from foretell.data.log import read_log
@@ -105,6 +106,22 @@ def test_a_disk_that_stays_full_counts_the_rows_not_logged(tmpfs: Path, model: P
     snap = engine.session.instrument.snapshot()  # after stop: the log is closed
     written = len(read_log(str(snap.log_path)).rows)  # the last page may take a few rows
     assert snap.not_logged > 100 and written + snap.not_logged == 2 * 103
+
+
+def test_rows_not_logged_are_counted_over_every_take_of_the_session(
+    tmpfs: Path, model: Path
+) -> None:
+    peer = udp_peer()
+    with _engine(model, tmpfs, peer) as engine:
+        assert _play(engine, peer, 3) == 3
+        _fill(tmpfs)
+        assert _play(engine, peer, 100) == 100
+        engine.command(control.NewTake("second"))  # the first file closes with rows refused
+        assert _play(engine, peer, 10) == 10
+    assert engine.session is not None
+    snap = engine.session.instrument.snapshot()
+    assert str(snap.log_path).endswith("second-4d-mdrnn.log")
+    assert snap.not_logged > 100  # the first take's refused rows are still counted
 
 
 def test_a_removed_log_folder_is_made_again(tmp_path: Path, model: Path) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from foretell.model.random import random_model_file
+from tests.dashboard.test_browser import COUNT_COLOUR
 from tests.osc_peers import wait_for
 from tests.studio.conftest import CONTROLS, Studio
 
@@ -25,17 +26,6 @@ pytestmark = pytest.mark.slow
 TRAIN_RGB = (0x3D, 0xD6, 0xF5)  # the training curve
 VAL_RGB = (0xFF, 0x8A, 0x3D)  # the validation curve
 BACKGROUND = (0x0D, 0x12, 0x1C)
-
-COUNT_COLOUR = """([selector, rgb]) => {
-  const c = document.querySelector(selector);
-  const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-  let n = 0;
-  for (let i = 0; i < data.length; i += 4) {
-    if (Math.abs(data[i] - rgb[0]) < 24 && Math.abs(data[i + 1] - rgb[1]) < 24
-        && Math.abs(data[i + 2] - rgb[2]) < 24) n += 1;
-  }
-  return n;
-}"""
 
 NOT_BACKGROUND = """(canvas, rgb) => {
   const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
