@@ -54,12 +54,18 @@ class Models(Shelf):
             "created": meta.get("created"),
         }
 
+    def upload_target(self, file_name: object) -> tuple[str, str]:
+        """The stem and suffix an upload called ``file_name`` is kept under; ``StudioError`` if
+        the name is refused or taken (checked before the body is read)."""
+        stem, suffix = upload_name(file_name)
+        if (self.folder / f"{stem}{SUFFIX}").exists():
+            raise StudioError(f"a model called {stem!r} exists already", 409)
+        return stem, suffix
+
     def upload(self, file_name: object, body: bytes) -> dict[str, Any]:
         """Check and keep an uploaded model as ``NAME.ftm``; ``StudioError`` if it is refused."""
-        stem, suffix = _upload_name(file_name)
+        stem, suffix = self.upload_target(file_name)
         target = self.folder / f"{stem}{SUFFIX}"
-        if target.exists():
-            raise StudioError(f"a model called {stem!r} exists already", 409)
         if len(body) > MAX_UPLOAD:
             raise StudioError(f"an upload is at most {MAX_UPLOAD >> 20} MB", 413)
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -75,7 +81,7 @@ class Models(Shelf):
         return self.describe(target)
 
 
-def _upload_name(file_name: object) -> tuple[str, str]:
+def upload_name(file_name: object) -> tuple[str, str]:
     """The plain stem and the suffix of an uploaded file's name (``.ftm``, ``.h5``, ``.keras``)."""
     if not isinstance(file_name, str) or "." not in file_name:
         raise StudioError(

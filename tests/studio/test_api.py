@@ -190,6 +190,9 @@ def test_models_upload_checked_perform_and_answer(project: Path) -> None:
                             "application/octet-stream")  # fmt: skip
         assert up.status == 201, up.body
         assert up.json()["model"]["dimension"] == 3
+        again = client.request("POST", "api/models/upload?name=lead.h5", b"\0" * 64,
+                               "application/octet-stream")  # fmt: skip
+        assert again.status == 409 and "exists already" in again.json()["error"]
         junk = client.request("POST", "api/models/upload?name=junk.ftm", b"\0" * 64,
                               "application/octet-stream")  # fmt: skip
         assert junk.status == 400 and "junk.ftm" in junk.json()["error"]

@@ -74,6 +74,7 @@ class ModelRoutes:
     async def upload(self, request: Request) -> Response:
         require_type(request, "application/octet-stream")
         name = request.query_params.get("name")
+        self.models.upload_target(name)  # a refused or taken name: before 64 MB are read
         training = self.jobs.running
         if training is not None and str(name).rpartition(".")[0] == training.name:
             raise StudioError(f"a model called {training.name!r} is being trained", 409)
