@@ -81,9 +81,11 @@ def run_training(
     """Load, train (with a progress bar), save the best model and its loss curves."""
     _require_torch()
     from foretell.model.fileformat import save_model
+    from foretell.plotting import import_meanwhile
     from foretell.train.curves import write_curves
     from foretell.train.loop import train
 
+    import_meanwhile()  # the loss-curve plot's import runs beside training
     dataset = load_dataset(data, clip=clip)
     bar = _progress(config, progress)
     try:
@@ -108,11 +110,11 @@ def run_training(
 @click.option("--units", type=click.IntRange(1), help="LSTM units [default: from --size].")
 @click.option("--mixtures", type=click.IntRange(1), help="Mixture components [default: 5].")
 @click.option("--seq-len", type=click.IntRange(2), help="Steps per training window [default: 25].")
-@click.option("--batch-size", type=click.IntRange(1), help="Windows per batch [default: 8].")
+@click.option("--batch-size", type=click.IntRange(1), help="Windows per batch [default: 32].")
 @click.option(
     "--epochs",
     type=click.IntRange(1),
-    help="Length of the learning-rate schedule, and the most epochs run [default: 25].",
+    help="Length of the learning-rate schedule, and the most epochs run [default: 40].",
 )
 @click.option(
     "--epoch-events",
@@ -129,7 +131,8 @@ def run_training(
     "--lr",
     "learning_rate",
     type=click.FloatRange(0, min_open=True),
-    help="Adam's peak learning rate [default: 0.02, times 128/units above 128 units].",
+    help="Adam's peak learning rate [default: 0.02 times sqrt(batch size / 8), times "
+    "128/units above 128 units].",
 )
 @click.option(
     "--sigma-min",
@@ -142,6 +145,12 @@ def run_training(
     "--threads",
     type=click.IntRange(1),
     help="Torch threads [default: one per CPU free to this process when training starts].",
+)
+@click.option(
+    "--precision",
+    type=click.Choice(["auto", "float32", "bfloat16"]),
+    help="The LSTM's number format while training [default: auto, bfloat16 where the CPU has "
+    "it natively]; the saved model is float32 either way.",
 )
 @click.option("--seed", type=int, help="Seed for a reproducible run [default: 0].")
 @click.option("--clip", is_flag=True, help="Clip out-of-range controls instead of refusing.")
@@ -290,7 +299,7 @@ def _expected(data: Path, config: TrainConfig) -> str:
     from foretell.train.demo import expected_training_seconds
     from foretell.train.threads import training_threads
 
-    threads = training_threads(units=config.units)
+    threads = training_threads(units=config.units, batch_size=config.batch_size)
     events = min(load_dataset(data).events, config.epoch_events or 1 << 62)
     seconds = expected_training_seconds(events, config.units, config.epochs, threads)
     return (

@@ -72,12 +72,21 @@ class MDRNN(nn.Module):
         raw = torch.cat([out[..., : self._sigma.start], sigma, out[..., self._sigma.stop :]], -1)
         return raw, state  # (B, T, P)
 
-    def training_nll(self, z: torch.Tensor, y: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    def training_nll(
+        self,
+        z: torch.Tensor,
+        y: torch.Tensor,
+        weight: torch.Tensor,
+        lstm_dtype: torch.dtype = torch.float32,
+    ) -> torch.Tensor:
         """``sum(weight * -log p(y))`` in the network space for inputs ``z (B, T, D)``, targets
         ``y (B, T, D)`` and weights ``(B, T)``: ``mdn_loss`` of ``forward``, with its gradient
-        computed in the same pass (``MixtureNLL``), for training."""
-        hidden, _ = self.lstm(z)  # (B, T, H)
-        out = self.head(hidden)  # (B, T, P), sigma not yet activated
+        computed in the same pass (``MixtureNLL``), for training. ``lstm_dtype`` bfloat16 runs
+        the LSTM alone in bfloat16 (``foretell.train.precision``); the head stays float32."""
+        lower = lstm_dtype == torch.bfloat16
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=lower):
+            hidden, _ = self.lstm(z)  # (B, T, H)
+        out = self.head(hidden.float())  # (B, T, P), sigma not yet activated
         return MixtureNLL.apply(out, y, weight, self.spec)
 
     def _activate_sigma(self, a: torch.Tensor) -> torch.Tensor:
@@ -170,34 +179,43 @@ class MixtureNLL(torch.autograd.Function):
         ctx: Any, out: torch.Tensor, z: torch.Tensor, weight: torch.Tensor, spec: ModelSpec
     ) -> torch.Tensor:
         k, d = spec.mixtures, spec.dimension
-        mu = out[..., : k * d].unflatten(-1, (k, d))  # (..., K, D)
-        a = out[..., k * d : 2 * k * d].unflatten(-1, (k, d))  # (..., K, D)
+        flat = out.reshape(-1, out.shape[-1])  # (N, P)
+        n, kd = flat.shape[0], k * d
+        a = flat[:, kd : 2 * kd].contiguous()  # (N, K*D): contiguous, elementwise ops are faster
         if spec.sigma_activation == "softplus":
-            sigma, slope = F.softplus(a) + spec.sigma_min, torch.sigmoid(a)  # (..., K, D)
+            slope, sigma = torch.sigmoid(a), F.softplus(a).add_(spec.sigma_min)
         else:
-            sigma = F.elu(a) + 1.0 + spec.sigma_min
-            slope = torch.where(a > 0, torch.ones_like(a), a.exp())
-        log_pi = F.log_softmax(out[..., 2 * k * d :], dim=-1)  # (..., K)
-        u = (z.unsqueeze(-2) - mu) / sigma  # (..., K, D)
-        component = -0.5 * u.square().sum(-1) - sigma.log().sum(-1) - 0.5 * d * LOG_2PI
-        weighted = log_pi + component  # (..., K)
+            slope, sigma = torch.where(a > 0, 1.0, a.exp()), F.elu(a).add_(1.0 + spec.sigma_min)
+        inv = sigma.reciprocal_().view(n, k, d)  # 1 / sigma
+        u = (z.reshape(n, 1, d) - flat[:, :kd].view(n, k, d)).mul_(inv)  # (N, K, D)
+        ones = torch.ones(d, dtype=out.dtype)  # sums over D as products: faster for small D
+        log_pi = F.log_softmax(flat[:, 2 * kd :], dim=-1)  # (N, K)
+        keep = math.log1p(-spec.floor_weight) if spec.floor_weight > 0 else 0.0
+        weighted = (
+            (inv.log().view(n * k, d) @ ones)
+            .sub_((u * u).view(n * k, d) @ ones, alpha=0.5)
+            .view(n, k)
+            .add_(log_pi)
+            .add_(keep - 0.5 * d * LOG_2PI)
+        )  # (N, K): log(weight_k N(z; mu_k, sigma_k))
+        columns = weighted
         if spec.floor_weight > 0:
-            fs = spec.floor_sigma
-            floor = (
-                -0.5 * (z / fs).square().sum(-1)
-                - d * (math.log(fs) + 0.5 * LOG_2PI)
-                + math.log(spec.floor_weight)
-            )  # (...)
-            weighted = weighted + math.log1p(-spec.floor_weight)
-            total = torch.logaddexp(torch.logsumexp(weighted, -1), floor)  # (...)
-        else:
-            total = torch.logsumexp(weighted, -1)
-        r = (weighted - total.unsqueeze(-1)).exp() * weight.unsqueeze(-1)  # (..., K)
-        grad_mu = -r.unsqueeze(-1) * u / sigma  # (..., K, D)
-        grad_a = -r.unsqueeze(-1) * (u.square() - 1.0) / sigma * slope  # (..., K, D)
-        grad_logits = log_pi.exp() * r.sum(-1, keepdim=True) - r  # (..., K)
-        ctx.save_for_backward(torch.cat([grad_mu.flatten(-2), grad_a.flatten(-2), grad_logits], -1))
-        return -(total * weight).sum()
+            fs, zz = spec.floor_sigma, z.reshape(n, d)
+            floor = ((zz * zz) @ ones).mul_(-0.5 / fs**2)
+            floor.add_(math.log(spec.floor_weight) - d * (math.log(fs) + 0.5 * LOG_2PI))  # (N,)
+            columns = torch.cat([weighted, floor.unsqueeze(-1)], -1)  # (N, K + 1)
+        top = columns.amax(-1, keepdim=True)  # (N, 1)
+        total = (columns - top).exp_().sum(-1, keepdim=True).log_().add_(top)  # (N, 1)
+        w = weight.reshape(n, 1)
+        r = (weighted - total).exp_().mul_(w)  # (N, K)
+        r_u = (r.unsqueeze(-1) * u).mul_(inv)  # (N, K, D): r u / sigma
+        grad = torch.empty_like(flat)
+        grad[:, :kd] = r_u.view(n, kd).neg()
+        spread = r_u.mul_(u).sub_(r.unsqueeze(-1) * inv)  # r (u^2 - 1) / sigma
+        grad[:, kd : 2 * kd] = spread.view(n, kd).mul_(slope).neg_()
+        grad[:, 2 * kd :] = log_pi.exp_().mul_(r.sum(-1, keepdim=True)).sub_(r)
+        ctx.save_for_backward(grad.view(out.shape))
+        return -(total.view(-1) @ w.view(-1))
 
     @staticmethod
     def backward(ctx: Any, grad_output: torch.Tensor) -> tuple[torch.Tensor | None, ...]:

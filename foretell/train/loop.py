@@ -1,21 +1,37 @@
 """``train()``: fit an MDRNN to a dataset, early-stopped on validation NLL. One readable function.
 
-What the time to a good model depends on is the number of useful gradient steps: an epoch shows
-every training event once as a target (non-overlapping windows at a random offset, see
-``foretell.train.batches``), in batches of 8 windows of 25 steps, with Adam. The learning rate
-follows a fixed schedule (``scheduled_rate``): a one-epoch linear warm-up to the peak (2e-2,
-lower above 128 units, ``initial_learning_rate``), then a half cosine down to ``lr_min`` at the
-last epoch, so a run's length is known when it starts and its end lands on a small step. What is
-validated and kept is an exponential average of the weights over about the last 100 steps
+What the time to a good model depends on is the number of useful gradient steps and what each
+costs: an epoch shows every training event once as a target (non-overlapping windows at a
+random offset, see ``foretell.train.batches``), in batches of 32 windows of 25 steps, with Adam
+(second-moment decay 0.99, ``adam_beta2``). The learning rate follows a fixed schedule
+(``scheduled_rate``): a one-epoch linear warm-up to the peak (2e-2 times sqrt(batch / 8), lower
+above 128 units, ``initial_learning_rate``), then a half cosine down to ``lr_min`` at the last
+epoch (40), so a run's length is known when it starts and its end lands on a small step. What
+is validated and kept is an exponential average of the weights over about the last 100 steps
 (``average_decay``), which smooths out the noise of a high learning rate. Validation NLL (whole
 validation segments from a fresh state, as ``foretell trace`` scores, in the data space, per
 event, in nats: ``mean(-log p(z) - log|dz/dx|)``) picks the epoch kept and stops a run that has
 not improved for ``patience`` epochs; the data transform is fitted on the training split only.
 Sets bigger than ``epoch_events`` see a new random part of themselves each epoch, so no set
-costs more than ``epochs * epoch_events`` event-steps.
+costs more than ``epochs * epoch_events`` event-steps. The LSTM computes in bfloat16 where the
+CPU has it natively (``foretell.train.precision``), which halves the cost of batches this big.
 
-Why these defaults, measured side by side on the shared 2-core machine (LightPad 12k, size s,
-seed 0, a fixed test set of performance tails; one thread each, CPU time per epoch):
+Batches of 32 with Adam's beta2 at 0.99 (2026-12-02, ``foretell bench train``'s test sets, one
+thread each, two runs side by side on the 2-core machine; seed 0 unless said): torch's beta2
+of 0.999 averages the squared gradient over about 1000 steps, longer than the loud first epochs
+last, so every later step is too small; 0.99 (about 100 steps) gave, on LightPad 100k in batches
+of 16 in bfloat16, test NLL -11.07 against -10.79 in the same 25 epochs (0.95: -11.23 against
+-11.20 at batch 32, kept at 0.99). With it, bigger batches in bfloat16 learn more per second:
+100k, batch 32, peak 4e-2, 40 epochs, seeds 0-2: -11.20, -11.33, -11.15 in 21-24 s of training
+(batch 8 in float32, 25 epochs, beta2 0.999, the previous default: -11.08 in 34-41 s; batch 16,
+35 epochs -11.17 in 32 s; batch 64, peak 5.6e-2, 58 epochs -11.12 in 30 s; batch 32 at a 5.6e-2
+peak -11.14; 55 epochs, stopped by patience at 49: -11.28 in 34 s); 12k, seeds 0-2: -8.76,
+-8.72, -8.81 in 2.6-3.2 s (30 epochs: -8.66, -8.47, -8.48; the previous default -8.54, -8.50,
+-8.51). The older plateau schedule, run to its early stop (500-epoch cap, patience 20, batches
+of 16 windows of 50 steps, 2-3 min on 100k): 100k -11.15, -11.47, -11.39; 12k -8.66, -8.90,
+-8.86. A forget-gate bias of 1 at the start was worse (-10.53 against -10.79).
+
+Earlier measurements, batch 8 in float32 with beta2 0.999 (seed 0, one thread each):
 - the older plateau schedule (halve the LR after 4 stalled epochs, 50-step windows, patience 20,
   up to 500 epochs) stops after 95 epochs: test NLL -8.62;
 - a 20-epoch cosine with 50-step windows gets only -7.75 (14 steps an epoch are too few); 25-step
@@ -31,7 +47,8 @@ seed 0, a fixed test set of performance tails; one thread each, CPU time per epo
   epochs of batch 8, about 47 s): 30k events an epoch -10.20, batch 16 with 50k events an
   epoch (peak 2.8e-2) -10.57 (20 s of training), batch 16 -10.78 (34 s), batch 32 -10.56 at a
   2e-2 peak, -10.63 at 4e-2, -10.55 at 6e-2 (about 30 s). On 100k the best is at the last
-  epochs: the model is short of steps, not of data, so bigger sets keep batches of 8.
+  epochs: the model is short of steps, not of data, so bigger sets keep batches of 8 (which
+  the beta2 above undid: those big batches were short of step size).
 Threads: one per CPU free to this process (``foretell.train.threads``). Each step is cheap
 because nothing in it is generic: ``FlatAdam`` updates one flat weight buffer (and builds no
 ``torch.optim`` object, whose first use imports ``torch._dynamo``: 1.5 s), and the mixture
@@ -61,6 +78,7 @@ from foretell.model.torch_mdrnn import MDRNN
 from foretell.model.transform import DEFAULT_DT_OFFSET, DataTransform
 from foretell.train.batches import Segments, epoch_batches, split_dataset
 from foretell.train.optim import FlatAdam, flatten_parameters
+from foretell.train.precision import PRECISIONS, Precision, lstm_dtype
 from foretell.train.resolution import sigma_floor
 from foretell.train.step import evaluate, train_step
 from foretell.train.threads import training_threads
@@ -69,7 +87,7 @@ log = logging.getLogger(__name__)
 _DEFAULT_SPEC = ModelSpec(2, 1, 1, 1, DataTransform("log", DEFAULT_DT_OFFSET, (0, 0), (1, 1)))
 DEFAULT_FLOOR_WEIGHT = _DEFAULT_SPEC.floor_weight
 DEFAULT_FLOOR_SIGMA = _DEFAULT_SPEC.floor_sigma
-REFERENCE_LEARNING_RATE, WIDEST_AT_REFERENCE_RATE = 2e-2, 128
+REFERENCE_LEARNING_RATE, REFERENCE_BATCH, WIDEST_AT_REFERENCE_RATE = 2e-2, 8, 128
 StopReason = Literal["patience", "epochs", "interrupted"]
 Schedule = Literal["cosine", "plateau"]
 
@@ -82,8 +100,8 @@ class TrainConfig:
     units: int = 64
     mixtures: int = 5
     seq_len: int = 25
-    batch_size: int = 8
-    epochs: int = 25  # the cosine schedule's length, and the cap
+    batch_size: int = 32
+    epochs: int = 40  # the cosine schedule's length, and the cap
     patience: int = 10
     learning_rate: float | None = None  # None: 2e-2, lower above 128 units (initial_learning_rate)
     schedule: Schedule = "cosine"  # "plateau": halve the LR when validation stalls (older)
@@ -91,6 +109,7 @@ class TrainConfig:
     epoch_events: int | None = 100_000  # most training targets per epoch (None: all)
     lr_decay_patience: int = 4  # plateau: epochs without improvement before the LR is halved
     lr_min: float = 1e-4
+    adam_beta2: float = 0.99  # Adam's second-moment decay (torch's default is 0.999)
     grad_clip: float = 1.0
     average_decay: float = 0.99  # validate and keep an exponential average of the weights
     val_split: float = 0.1
@@ -100,6 +119,7 @@ class TrainConfig:
     floor_sigma: float = DEFAULT_FLOOR_SIGMA
     sigma_min: float | None = None  # None: from the controls' resolution (train.resolution)
     threads: int | None = None  # None: one per CPU free to this process (train.threads)
+    precision: Precision = "auto"  # the LSTM's number format (train.precision)
     size: str | None = None  # the preset name, if one was used
 
     def check(self) -> None:
@@ -119,7 +139,9 @@ class TrainConfig:
             (self.sigma_min is not None and not self.sigma_min > 0, "--sigma-min must be > 0"),
             (self.threads is not None and self.threads < 1, "--threads must be at least 1"),
             (self.schedule not in ("cosine", "plateau"), "the schedule is cosine or plateau"),
+            (self.precision not in PRECISIONS, f"--precision is one of {', '.join(PRECISIONS)}"),
             (self.warmup_epochs < 0, "warm-up epochs must be >= 0"),
+            (not 0.0 <= self.adam_beta2 < 1.0, "Adam's beta2 must be in [0, 1)"),
             (
                 self.epoch_events is not None and self.epoch_events < 1,
                 "--epoch-events must be at least 1",
@@ -143,7 +165,8 @@ def initial_learning_rate(config: TrainConfig) -> float:
     """
     if config.learning_rate is not None:
         return config.learning_rate
-    return REFERENCE_LEARNING_RATE * min(1.0, WIDEST_AT_REFERENCE_RATE / config.units)
+    batch = math.sqrt(config.batch_size / REFERENCE_BATCH)
+    return REFERENCE_LEARNING_RATE * batch * min(1.0, WIDEST_AT_REFERENCE_RATE / config.units)
 
 
 def scheduled_rate(config: TrainConfig, peak: float, progress: float) -> float:
@@ -294,8 +317,9 @@ def train(
     """
     config.check()
     started = time.perf_counter()
-    threads = training_threads(config.threads, config.units)
+    threads = training_threads(config.threads, config.units, config.batch_size)
     torch.set_num_threads(threads)
+    dtype = lstm_dtype(config.precision)
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
 
@@ -317,7 +341,7 @@ def train(
     net = MDRNN(spec)
     net.init_head()  # the mixture starts spread out, with equal weights
     peak = initial_learning_rate(config)
-    optimizer = FlatAdam(net, lr=peak)
+    optimizer = FlatAdam(net, lr=peak, betas=(0.9, config.adam_beta2))
     plateau = Plateau(config.lr_decay_patience, config.lr_min)
     cosine = config.schedule == "cosine"
     average = WeightAverage(net, config.average_decay, optimizer.params)
@@ -337,7 +361,7 @@ def train(
                 if cosine:
                     rate = scheduled_rate(config, peak, epoch - 1 + index / len(batches))
                     optimizer.lr = rate
-                loss = train_step(net, optimizer, batch, config.grad_clip)
+                loss = train_step(net, optimizer, batch, config.grad_clip, dtype)
                 average.update()
                 total, count = total + loss.data_nll, count + loss.events
             val_nll = evaluate(scored, val_set)
@@ -387,6 +411,7 @@ def train(
         "learning_rate": initial_learning_rate(config),
         "sigma_min": sigma_min,
         "threads": threads,
+        "lstm_dtype": str(dtype).removeprefix("torch."),
         "torch_version": torch.__version__,
     }
     return TrainResult(

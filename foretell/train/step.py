@@ -37,13 +37,20 @@ def batch_nll(net: MDRNN, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
     return (nll - jacobian * mask).sum(), nll.sum()
 
 
-def train_step(net: MDRNN, optimizer: FlatAdam, batch: Batch, grad_clip: float) -> StepLoss:
-    """Fit ``net`` to ``batch`` once: NLL per event backward, clip the gradient norm, step."""
+def train_step(
+    net: MDRNN,
+    optimizer: FlatAdam,
+    batch: Batch,
+    grad_clip: float,
+    lstm_dtype: torch.dtype = torch.float32,
+) -> StepLoss:
+    """Fit ``net`` to ``batch`` once: NLL per event backward, clip the gradient norm, step
+    (the LSTM computing in ``lstm_dtype``, see ``foretell.train.precision``)."""
     events = float(batch.mask.sum())
     x, y = torch.from_numpy(batch.x), torch.from_numpy(batch.y)  # (B, T, D) each
     weight = torch.from_numpy(batch.mask / np.float32(events))  # (B, T), sums to 1
     optimizer.zero_grad()
-    loss = net.training_nll(x, y, weight)  # network-space NLL per event
+    loss = net.training_nll(x, y, weight, lstm_dtype)  # network-space NLL per event
     loss.backward()
     optimizer.clip_grad_norm(grad_clip)
     optimizer.step()

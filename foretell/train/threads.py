@@ -5,11 +5,13 @@ threads spin while they wait for each other, so one thread more than there are f
 every step wait for a thread the scheduler has parked behind another process (measured, 2 cores,
 beside one CPU-bound process: 2 threads 2.8x slower than quiet, 1 thread about 1.1x).
 
-The policy, measured: one thread for networks narrower than ``MIN_UNITS_FOR_THREADS``, whose
-steps are too small to share (12k, size s, no other work, 5 pairs: 1 thread 0.93x the wall time
-of 2, with 0.58x the CPU time); from there up, the CPUs in this process's affinity mask, less
-the other processes that want a CPU right now (size m: 2 threads 1.07x faster than 1, size l:
-1.32x).
+The policy, measured: one thread where a step's products are too small to share, that is
+below ``MIN_WORK_FOR_THREADS`` LSTM units times windows per batch; from there up, the CPUs in
+this process's affinity mask, less the other processes that want a CPU right now. Measured side
+by side on 12k, no other work: batches of 8, 64 units (512): 1 thread 0.93x the wall time of 2,
+with 0.58x the CPU time; 128 units (1024): 2 threads 1.07x faster, 256 units: 1.32x; batches of
+32 in bfloat16 (``foretell.train.precision``), 32 units (1024): 2 threads slower (2.1-2.7 s of
+training against 1.6-1.8), 64 units (2048): 2 threads 1.17x faster (3.0-3.1 s against 3.5-3.6).
 "Right now" is the kernel's count of runnable tasks (``/proc/loadavg``'s fourth field,
 sampled a few times over ~50 ms, median, less this process's own thread), not the 1-minute load
 average, which lags a process started seconds ago by most of a minute. Where that count is
@@ -24,7 +26,7 @@ import time
 from pathlib import Path
 
 LOADAVG = Path("/proc/loadavg")
-MIN_UNITS_FOR_THREADS = 128  # LSTM units from which a second thread pays (measured above)
+MIN_WORK_FOR_THREADS = 2048  # units x batch from which a second thread pays (measured above)
 SAMPLES, SAMPLE_GAP_S = 5, 0.01
 
 
@@ -68,12 +70,15 @@ def free_cpus(loadavg: Path = LOADAVG) -> int:
 
 
 def training_threads(
-    requested: int | None = None, units: int = MIN_UNITS_FOR_THREADS, loadavg: Path = LOADAVG
+    requested: int | None = None,
+    units: int = 64,
+    batch_size: int = 32,
+    loadavg: Path = LOADAVG,
 ) -> int:
-    """``requested`` if given (at least 1); else one thread below ``MIN_UNITS_FOR_THREADS``
-    units, one per free CPU from there up."""
+    """``requested`` if given (at least 1); else one thread below ``MIN_WORK_FOR_THREADS``
+    units times windows per batch, one per free CPU from there up."""
     if requested is not None:
         return max(1, requested)
-    if units < MIN_UNITS_FOR_THREADS:
+    if units * batch_size < MIN_WORK_FOR_THREADS:
         return 1
     return free_cpus(loadavg)

@@ -97,13 +97,13 @@ def test_sigma_min_comes_from_the_data_unless_given(dataset: Dataset, result: Tr
     assert given.model.spec.sigma_min == 2e-3
 
 
-def test_learning_rate_scales_with_width() -> None:
-    assert initial_learning_rate(TrainConfig(units=16)) == 2e-2
-    assert initial_learning_rate(TrainConfig(units=64)) == 2e-2
-    assert initial_learning_rate(TrainConfig(units=128)) == 2e-2
-    assert initial_learning_rate(TrainConfig(units=256)) == pytest.approx(1e-2)
-    assert initial_learning_rate(TrainConfig(units=512)) == pytest.approx(5e-3)
-    assert initial_learning_rate(TrainConfig(units=1024)) == pytest.approx(2.5e-3)
+def test_learning_rate_scales_with_width_and_batch() -> None:
+    assert initial_learning_rate(TrainConfig(units=16, batch_size=8)) == 2e-2
+    assert initial_learning_rate(TrainConfig(units=128, batch_size=8)) == 2e-2
+    assert initial_learning_rate(TrainConfig(units=256, batch_size=8)) == pytest.approx(1e-2)
+    assert initial_learning_rate(TrainConfig(units=512, batch_size=8)) == pytest.approx(5e-3)
+    assert initial_learning_rate(TrainConfig(units=64, batch_size=32)) == pytest.approx(4e-2)
+    assert initial_learning_rate(TrainConfig(units=256, batch_size=32)) == pytest.approx(2e-2)
     assert initial_learning_rate(TrainConfig(units=512, learning_rate=0.02)) == 0.02
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from foretell.train.threads import (
-    MIN_UNITS_FOR_THREADS,
+    MIN_WORK_FOR_THREADS,
     free_cpus,
     other_demand,
     training_threads,
@@ -51,12 +51,13 @@ def test_an_explicit_thread_count_wins(tmp_path: Path) -> None:
     assert training_threads(3, units=16) == 3
 
 
-def test_a_small_network_trains_on_one_thread_and_a_wide_one_on_the_free_cpus(
-    tmp_path: Path,
-) -> None:
+def test_small_steps_train_on_one_thread_and_big_ones_on_the_free_cpus(tmp_path: Path) -> None:
     quiet = loadavg_file(tmp_path, 1)
-    assert training_threads(units=MIN_UNITS_FOR_THREADS - 1, loadavg=quiet) == 1
-    assert training_threads(units=MIN_UNITS_FOR_THREADS, loadavg=quiet) == usable_cpus()
+    narrow = MIN_WORK_FOR_THREADS // 32 - 1  # units a batch of 32 leaves one thread
+    assert training_threads(units=narrow, batch_size=32, loadavg=quiet) == 1
+    assert training_threads(units=64, batch_size=8, loadavg=quiet) == 1
+    assert training_threads(units=64, batch_size=32, loadavg=quiet) == usable_cpus()
+    assert training_threads(units=256, batch_size=8, loadavg=quiet) == usable_cpus()
 
 
 def test_only_this_process_running_leaves_every_cpu(tmp_path: Path) -> None:
@@ -84,7 +85,8 @@ def test_training_beside_busy_cpus_uses_one_thread() -> None:
     from tests.fixtures import bundled_performances
 
     data = Dataset(tuple(bundled_performances(limit=200)), 4, "tiny")
-    config = TrainConfig(layers=1, units=8, mixtures=2, epochs=1, batch_size=8)
+    # big enough steps for every free CPU (threads.MIN_WORK_FOR_THREADS), but none is free
+    config = TrainConfig(layers=1, units=64, mixtures=2, epochs=1, batch_size=32)
     with burners(usable_cpus()):
         result = train(data, config)
     assert result.model.info["threads"] == 1
