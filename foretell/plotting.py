@@ -2,35 +2,15 @@
 
 Pictures are extras (loss curves, demo plots): without matplotlib (the base install has none)
 ``pyplot_or_none`` logs one line and returns ``None``, and the caller skips the picture.
-
-Importing matplotlib takes about a second, a fifth of a short training run: ``import_meanwhile``
-starts that import on another thread while the caller computes (training's torch kernels
-release the GIL), so the picture at the end does not wait for it.
 """
 
 from __future__ import annotations
 
-import contextlib
-import importlib
 import logging
-import threading
 from pathlib import Path
 from typing import Any
 
 log = logging.getLogger(__name__)
-
-
-def _import_agg_pyplot() -> None:
-    with contextlib.suppress(ImportError):  # said by pyplot_or_none when a picture is wanted
-        import matplotlib
-
-        matplotlib.use("Agg")
-        importlib.import_module("matplotlib.pyplot")
-
-
-def import_meanwhile() -> None:
-    """Start importing matplotlib (Agg) on a daemon thread; ``pyplot_or_none`` waits for it."""
-    threading.Thread(target=_import_agg_pyplot, name="import-matplotlib", daemon=True).start()
 
 
 def pyplot_or_none(what: str) -> Any | None:

@@ -81,11 +81,9 @@ def run_training(
     """Load, train (with a progress bar), save the best model and its loss curves."""
     _require_torch()
     from foretell.model.fileformat import save_model
-    from foretell.plotting import import_meanwhile
     from foretell.train.curves import write_curves
     from foretell.train.loop import train
 
-    import_meanwhile()  # the loss-curve plot's import runs beside training
     dataset = load_dataset(data, clip=clip)
     bar = _progress(config, progress)
     try:
