@@ -294,12 +294,17 @@ def demo(
 
 def _expected(data: Path, config: TrainConfig) -> str:
     """The demo's promise, for this machine: size, expected seconds, the CPUs it has now."""
+    _require_torch()
+    import torch
+
     from foretell.train.demo import expected_training_seconds
+    from foretell.train.precision import lstm_dtype
     from foretell.train.threads import training_threads
 
     threads = training_threads(units=config.units, batch_size=config.batch_size)
     events = min(load_dataset(data).events, config.epoch_events or 1 << 62)
-    seconds = expected_training_seconds(events, config.units, config.epochs, threads)
+    bfloat16 = lstm_dtype(config.precision) == torch.bfloat16
+    seconds = expected_training_seconds(events, config.units, config.epochs, threads, bfloat16)
     return (
         f"size s, {config.epochs} epochs: about {seconds:.0f} s here on {threads} "
         f"CPU{'s' if threads > 1 else ''}, longer if the machine is busy"

@@ -21,22 +21,26 @@ from foretell.plotting import pyplot_or_none, save_figure
 log = logging.getLogger(__name__)
 
 
-# Measured on the 2-core machine class this project runs on (2026-12-01; size s, 25-step windows,
-# batch 8, validation included): wall seconds per training event per epoch, 0.31-0.51 s an epoch
-# on LightPad 12k, and what starting Python and torch, loading and saving cost. At batch 8 a
-# second thread measured no faster than one (0.36-0.53 against 0.31-0.51 s an epoch). Since
-# FlatAdam and MixtureNLL (2026-12-02, load about 1.1, 1 thread, the bench's 12k training set):
-# 0.20-0.22 s an epoch against 0.32-0.35 before, so 0.63 of the older cost per event.
-SECONDS_PER_EVENT_64_UNITS = 22e-6
-STARTUP_S = 3.0
-SECOND_THREAD_SPEEDUP = 1.0
+# Measured on the 2-core machine class this project runs on (2026-12-02, ``foretell bench
+# train``, size s, batches of 32 windows of 25 steps, validation included): 0.077 s an epoch on
+# the 12k bench set (9.8k training events) on two threads, 0.50 s on 100k (82k), 0.088 s on one
+# thread; the rest of the 5.1 s wall time (starting Python and torch, loading, saving, the
+# curve plot) about 2 s. Where the LSTM cannot run in bfloat16 (``foretell.train.precision``)
+# a step of batch 32 costs about 1.7x (11.4 ms against 6.6, one thread).
+SECONDS_PER_EVENT_64_UNITS = 9e-6
+STARTUP_S = 2.0
+SECOND_THREAD_SPEEDUP = 1.17
+FLOAT32_COST = 1.7
 
 
-def expected_training_seconds(events: int, units: int, epochs: int, threads: int) -> float:
+def expected_training_seconds(
+    events: int, units: int, epochs: int, threads: int, bfloat16: bool = True
+) -> float:
     """Wall time to expect from launch to saved model on this machine class (quiet CPUs)."""
     width = max(1.0, (units / 64) ** 2)  # the recurrent products grow with units squared
     speedup = SECOND_THREAD_SPEEDUP if threads > 1 else 1.0
-    return STARTUP_S + epochs * events * SECONDS_PER_EVENT_64_UNITS * width / speedup
+    cost = SECONDS_PER_EVENT_64_UNITS * (1.0 if bfloat16 else FLOAT32_COST)
+    return STARTUP_S + epochs * events * cost * width / speedup
 
 
 @dataclass(frozen=True)
