@@ -69,10 +69,10 @@ def _progress(config: TrainConfig, progress: Progress) -> _Progress | ProgressLi
     from foretell.train.progress import ProgressJson, ProgressLines
 
     if progress == "json":
-        return ProgressJson(config.epochs, config.patience, sys.stdout)
+        return ProgressJson(config.epochs, sys.stdout)
     if progress is False or sys.stderr.isatty():
         return _Progress(config.epochs, disable=progress is False)
-    return ProgressLines(config.epochs, config.patience, sys.stderr)
+    return ProgressLines(config.epochs, sys.stderr)
 
 
 def run_training(

@@ -2,9 +2,11 @@
 
 A line at most every ``every_s`` seconds (and always after the first epoch), each complete in
 itself: epoch, training and validation NLL, the best so far, elapsed time and an ETA. The ETA is
-an upper bound: the epochs left before the cap, or before patience would run out if validation
-did not improve again, whichever is fewer, at the mean epoch time so far. ``ProgressJson`` writes
-the same numbers as one JSON object per epoch, for a parent process to read (``foretell studio``).
+an upper bound: the epochs left before the cap at the mean epoch time so far (patience may end
+the run sooner, never later; a bound from patience alone, as before, said "ETA <= 1 s" after
+the first epoch of a 3 s run, whose validation NLL kept improving to the cap). ``ProgressJson``
+writes the same numbers as one JSON object per epoch, for a parent process to read (``foretell
+studio``).
 ``end_line`` says why training ended, and on the epoch cap that the model was still improving and
 how to go on.
 """
@@ -28,12 +30,11 @@ class ProgressLines:
     def __init__(
         self,
         epochs: int,
-        patience: int,
         stream: TextIO,
         every_s: float = PROGRESS_EVERY_S,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.epochs, self.patience, self.stream = epochs, patience, stream
+        self.epochs, self.stream = epochs, stream
         self.every_s, self.clock = every_s, clock
         self.best, self.best_epoch = float("inf"), 0
         self.last_line: float | None = None
@@ -48,13 +49,9 @@ class ProgressLines:
         self.stream.write(self.line(record) + "\n")
         self.stream.flush()
 
-    def epochs_left(self, epoch: int) -> int:
-        """At most this many epochs remain (the cap, or patience running out)."""
-        return max(0, min(self.epochs - epoch, self.best_epoch + self.patience - epoch))
-
     def eta_s(self, record: EpochRecord) -> float:
-        """The ETA's upper bound: the epochs that may remain at the mean epoch time so far."""
-        return record.seconds / record.epoch * self.epochs_left(record.epoch)
+        """The ETA's upper bound: the epochs left to the cap at the mean epoch time so far."""
+        return record.seconds / record.epoch * max(0, self.epochs - record.epoch)
 
     def line(self, record: EpochRecord) -> str:
         return (
@@ -74,13 +71,9 @@ class ProgressJson(ProgressLines):
     readers (a browser) take every line."""
 
     def __init__(
-        self,
-        epochs: int,
-        patience: int,
-        stream: TextIO,
-        clock: Callable[[], float] = time.monotonic,
+        self, epochs: int, stream: TextIO, clock: Callable[[], float] = time.monotonic
     ) -> None:
-        super().__init__(epochs, patience, stream, every_s=0.0, clock=clock)
+        super().__init__(epochs, stream, every_s=0.0, clock=clock)
 
     def line(self, record: EpochRecord) -> str:
         return json.dumps(

@@ -29,17 +29,17 @@ def record(epoch: int, val: float) -> EpochRecord:
 
 def test_one_line_every_few_seconds_with_an_upper_bound_eta() -> None:
     clock, stream = Clock(), io.StringIO()
-    progress = ProgressLines(epochs=40, patience=10, stream=stream, every_s=5.0, clock=clock)
+    progress = ProgressLines(epochs=40, stream=stream, every_s=5.0, clock=clock)
     for epoch in range(1, 8):  # an epoch every 2 s: lines at 0, 6 and 12 s
         clock.now = 2.0 * (epoch - 1)
         progress(record(epoch, -float(epoch) if epoch < 4 else -3.0), improved=epoch < 4)
     lines = stream.getvalue().splitlines()
     assert len(lines) == 3
     assert lines[0] == (
-        "epoch 1/40: train -0.500 val -1.000 (best -1.000 at 1), 2.0 s elapsed, ETA <= 20 s"
+        "epoch 1/40: train -0.500 val -1.000 (best -1.000 at 1), 2.0 s elapsed, ETA <= 78 s"
     )
-    # epoch 7, best at 3, patience 10: at most 6 epochs left at 2 s each
-    assert lines[2].startswith("epoch 7/40:") and lines[2].endswith("ETA <= 12 s")
+    # epoch 7: 33 epochs left to the cap at 2 s each (patience may end it sooner, never later)
+    assert lines[2].startswith("epoch 7/40:") and lines[2].endswith("ETA <= 66 s")
 
 
 def result(stopped: str, best_epoch: int, epochs_run: int) -> TrainResult:
@@ -58,7 +58,7 @@ def test_end_line_names_patience_the_cap_and_resume() -> None:
 
 def test_json_progress_is_one_strict_json_object_every_epoch() -> None:
     clock, stream = Clock(), io.StringIO()
-    progress = ProgressJson(epochs=40, patience=10, stream=stream, clock=clock)
+    progress = ProgressJson(epochs=40, stream=stream, clock=clock)
     progress(EpochRecord(1, float("nan"), float("inf"), 1e-2, seconds=2.0), improved=False)
     for epoch in range(2, 5):  # every epoch, however close together
         progress(record(epoch, -float(epoch) if epoch < 4 else -2.0), improved=epoch < 4)
@@ -72,9 +72,9 @@ def test_json_progress_is_one_strict_json_object_every_epoch() -> None:
         "best_epoch": 0,
         "best_val": None,
         "elapsed_s": 2.0,
-        "eta_s": 18.0,  # patience from epoch 0: 9 epochs left at 2 s
+        "eta_s": 78.0,  # 39 epochs left to the cap at 2 s
     }
-    # epoch 4, best -3 at 3: as ProgressLines's bound, 9 epochs left at 2 s each
+    # epoch 4, best -3 at 3: as ProgressLines's bound, 36 epochs left at 2 s each
     last = lines[3]
     assert (last["epoch"], last["best_epoch"], last["best_val"]) == (4, 3, -3.0)
-    assert (last["train"], last["val"], last["eta_s"]) == (-1.5, -2.0, 18.0)
+    assert (last["train"], last["val"], last["eta_s"]) == (-1.5, -2.0, 72.0)
