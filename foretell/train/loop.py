@@ -22,7 +22,9 @@ of 0.999 averages the squared gradient over about 1000 steps, longer than the lo
 last, so every later step is too small; 0.99 (about 100 steps) gave, on LightPad 100k in batches
 of 16 in bfloat16, test NLL -11.07 against -10.79 in the same 25 epochs (0.95: -11.23 against
 -11.20 at batch 32, kept at 0.99). With it, bigger batches in bfloat16 learn more per second:
-100k, batch 32, peak 4e-2, 40 epochs, seeds 0-2: -11.20, -11.33, -11.15 in 21-24 s of training
+100k, batch 32, peak 4e-2, 40 epochs, seeds 0-2: -11.11, -11.33, -11.15 in 21-25 s of training
+(50 epochs: -11.30, -11.35, -11.24 in 26-29 s, level with the plateau runs below; on 12k 50
+epochs gain nothing: -8.85, -8.57, -8.83)
 (batch 8 in float32, 25 epochs, beta2 0.999, the previous default: -11.08 in 34-41 s; batch 16,
 35 epochs -11.17 in 32 s; batch 64, peak 5.6e-2, 58 epochs -11.12 in 30 s; batch 32 at a 5.6e-2
 peak -11.14; 55 epochs, stopped by patience at 49: -11.28 in 34 s); 12k, seeds 0-2: -8.76,
@@ -153,15 +155,20 @@ class TrainConfig:
 
 
 def initial_learning_rate(config: TrainConfig) -> float:
-    """Adam's peak learning rate: ``config.learning_rate``, else 2e-2, lowered above 128 units.
+    """Adam's peak learning rate: ``config.learning_rate``, else 2e-2 at batches of 8 times
+    sqrt(batch / 8), lowered above 128 units.
 
     The cosine schedule averages half its peak, so a 2e-2 peak keeps the mean step of the older
     constant 1e-2 phase (measured, size s, 25 epochs, 25-step windows: LightPad 100k test NLL
-    -9.94 at a 2e-2 peak against -9.69 at 1e-2). Adam moves every weight by about the learning
-    rate per step, whatever the layer's width, and a wider recurrent layer sums more of those
-    moves: wider layers get ``2e-2 * 128 / units``, so 256 and 512 units keep the rates measured
-    for them under the constant schedule (1e-2 and 5e-3; 512 units on LightPad 100k, validation
-    NLL after 4 epochs -6.9 at 1e-2, -9.6 at 5e-3).
+    -9.94 at a 2e-2 peak against -9.69 at 1e-2). A batch n times bigger averages out n times
+    less of the gradient's noise per step, which sqrt(n) more step size spends (batch 32 on
+    100k: -11.20 at 4e-2, -11.14 at 5.6e-2; batch 16: -10.79 at 2.8e-2 against -10.70 at 2e-2).
+    Adam moves every weight by about the learning rate per step, whatever the layer's width, and
+    a wider recurrent layer sums more of those moves: wider layers get ``128 / units`` of it, so
+    256 and 512 units keep the rates measured for them under the constant schedule (1e-2 and
+    5e-3 at batch 8; 512 units on LightPad 100k, validation NLL after 4 epochs -6.9 at 1e-2,
+    -9.6 at 5e-3). At batch 32, 128 units on 100k: -11.15, -11.28, -11.21 at the 4e-2 this
+    gives, -11.25, -11.27, -11.20 at 2e-2 (the same within the seeds' spread).
     """
     if config.learning_rate is not None:
         return config.learning_rate
