@@ -13,6 +13,7 @@ import click
 from foretell.data.dataset import bundled_dataset_path, load_dataset
 from foretell.errors import ConfigError, DependencyError
 from foretell.model.fileformat import PRESET_LAYERS, SIZE_PRESETS
+from foretell.train.precision import PRECISIONS
 
 if TYPE_CHECKING:
     from foretell.perform.session import EngineHandle
@@ -146,7 +147,7 @@ def run_training(
 )
 @click.option(
     "--precision",
-    type=click.Choice(["auto", "float32", "bfloat16"]),
+    type=click.Choice(PRECISIONS),
     help="The LSTM's number format while training [default: auto, bfloat16 where the CPU has "
     "it natively]; the saved model is float32 either way.",
 )
@@ -295,15 +296,13 @@ def demo(
 def _expected(data: Path, config: TrainConfig) -> str:
     """The demo's promise, for this machine: size, expected seconds, the CPUs it has now."""
     _require_torch()
-    import torch
-
     from foretell.train.demo import expected_training_seconds
-    from foretell.train.precision import lstm_dtype
+    from foretell.train.precision import lstm_in_bfloat16
     from foretell.train.threads import training_threads
 
     threads = training_threads(units=config.units, batch_size=config.batch_size)
     events = min(load_dataset(data).events, config.epoch_events or 1 << 62)
-    bfloat16 = lstm_dtype(config.precision) == torch.bfloat16
+    bfloat16 = lstm_in_bfloat16(config.precision)
     seconds = expected_training_seconds(events, config.units, config.epochs, threads, bfloat16)
     return (
         f"size s, {config.epochs} epochs: about {seconds:.0f} s here on {threads} "

@@ -23,15 +23,15 @@ last, so every later step is too small; 0.99 (about 100 steps) gave, on LightPad
 of 16 in bfloat16, test NLL -11.07 against -10.79 in the same 25 epochs (0.95: -11.23 against
 -11.20 at batch 32, kept at 0.99). With it, bigger batches in bfloat16 learn more per second:
 100k, batch 32, peak 4e-2, 40 epochs, seeds 0-2: -11.11, -11.33, -11.15 in 21-25 s of training
-(50 epochs: -11.30, -11.35, -11.24 in 26-29 s, level with the plateau runs below; on 12k 50
-epochs gain nothing: -8.85, -8.57, -8.83)
 (batch 8 in float32, 25 epochs, beta2 0.999, the previous default: -11.08 in 34-41 s; batch 16,
 35 epochs -11.17 in 32 s; batch 64, peak 5.6e-2, 58 epochs -11.12 in 30 s; batch 32 at a 5.6e-2
-peak -11.14; 55 epochs, stopped by patience at 49: -11.28 in 34 s); 12k, seeds 0-2: -8.76,
--8.72, -8.81 in 2.6-3.2 s (30 epochs: -8.66, -8.47, -8.48; the previous default -8.54, -8.50,
--8.51). The older plateau schedule, run to its early stop (500-epoch cap, patience 20, batches
-of 16 windows of 50 steps, 2-3 min on 100k): 100k -11.15, -11.47, -11.39; 12k -8.66, -8.90,
--8.86. A forget-gate bias of 1 at the start was worse (-10.53 against -10.79).
+peak -11.14); 12k, seeds 0-2: -8.76, -8.72, -8.81 in 2.6-3.2 s (30 epochs: -8.66, -8.47, -8.48;
+the previous default -8.54, -8.50, -8.51). Why 40 epochs for both: 50 reach -11.30, -11.35,
+-11.24 on 100k in 26-29 s, level with the plateau runs below, but gain nothing on 12k (-8.85,
+-8.57, -8.83) and cost it a second. The older plateau schedule, run to its early stop
+(500-epoch cap, patience 20, batches of 16 windows of 50 steps, 2-3 min on 100k): 100k -11.15,
+-11.47, -11.39; 12k -8.66, -8.90, -8.86. A forget-gate bias of 1 at the start was worse
+(-10.53 against -10.79).
 
 Earlier measurements, batch 8 in float32 with beta2 0.999 (seed 0, one thread each):
 - the older plateau schedule (halve the LR after 4 stalled epochs, 50-step windows, patience 20,

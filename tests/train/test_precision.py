@@ -2,17 +2,35 @@
 
 from __future__ import annotations
 
+import platform
+from pathlib import Path
+
 import pytest
 
 torch = pytest.importorskip("torch")
 
 from foretell.data.dataset import Dataset  # noqa: E402
+from foretell.errors import ConfigError  # noqa: E402
 from foretell.model.fileformat import ModelSpec  # noqa: E402
 from foretell.model.torch_mdrnn import MDRNN  # noqa: E402
 from foretell.model.transform import DataTransform  # noqa: E402
 from foretell.train.loop import TrainConfig, train  # noqa: E402
 from foretell.train.precision import lstm_dtype, native_bfloat16  # noqa: E402
 from tests.fixtures import bundled_performances  # noqa: E402
+
+CPUINFO = Path("/proc/cpuinfo")
+
+
+@pytest.mark.skipif(
+    not CPUINFO.is_file() or platform.machine() not in ("x86_64", "AMD64"),
+    reason="the kernel's x86 CPU flags are needed",
+)
+def test_native_bfloat16_is_what_the_kernel_says_the_cpu_has() -> None:
+    flags = set()
+    for line in CPUINFO.read_text().splitlines():
+        if line.startswith("flags"):
+            flags.update(line.split(":", 1)[1].split())
+    assert native_bfloat16() == bool(flags & {"avx512_bf16", "amx_bf16"})
 
 
 def test_auto_is_bfloat16_exactly_where_the_cpu_has_it() -> None:
@@ -42,3 +60,11 @@ def test_training_records_its_lstm_precision(precision: str) -> None:
     assert result.model.info["lstm_dtype"] == precision
     assert result.best_val_nll < 0  # it learned something in either format
     assert result.model.weights["lstm.0.weight_hh"].dtype.name == "float32"
+
+
+def test_an_unknown_precision_or_beta2_is_refused_in_one_line() -> None:
+    data = Dataset(tuple(bundled_performances(limit=100)), 4, "small")
+    with pytest.raises(ConfigError, match="--precision is one of auto, float32, bfloat16"):
+        train(data, TrainConfig(precision="float16"))  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="beta2"):
+        train(data, TrainConfig(adam_beta2=1.0))
