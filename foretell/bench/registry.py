@@ -22,6 +22,7 @@ def load_parts() -> None:
     modules = (
         "predict",
         "train",
+        "generalise",
         "live",
         "ensemble",
         "temperatures",

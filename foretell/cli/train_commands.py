@@ -109,7 +109,12 @@ def run_training(
 @click.option("--units", type=click.IntRange(1), help="LSTM units [default: from --size].")
 @click.option("--mixtures", type=click.IntRange(1), help="Mixture components [default: 5].")
 @click.option("--seq-len", type=click.IntRange(2), help="Steps per training window [default: 25].")
-@click.option("--batch-size", type=click.IntRange(1), help="Windows per batch [default: 32].")
+@click.option(
+    "--batch-size",
+    type=click.IntRange(1),
+    help="Windows per batch [default: 32, fewer on small sets so an epoch takes 12 steps, "
+    "down to 8].",
+)
 @click.option(
     "--epochs",
     type=click.IntRange(1),
@@ -297,11 +302,13 @@ def _expected(data: Path, config: TrainConfig) -> str:
     """The demo's promise, for this machine: size, expected seconds, the CPUs it has now."""
     _require_torch()
     from foretell.train.demo import expected_training_seconds
+    from foretell.train.loop import batch_size_for
     from foretell.train.precision import lstm_in_bfloat16
     from foretell.train.threads import training_threads
 
-    threads = training_threads(units=config.units, batch_size=config.batch_size)
     events = min(load_dataset(data).events, config.epoch_events or 1 << 62)
+    batch_size = batch_size_for(config, events)
+    threads = training_threads(units=config.units, batch_size=batch_size)
     bfloat16 = lstm_in_bfloat16(config.precision)
     seconds = expected_training_seconds(events, config.units, config.epochs, threads, bfloat16)
     return (

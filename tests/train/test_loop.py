@@ -21,6 +21,7 @@ from foretell.train.loop import (
     EpochRecord,
     TrainConfig,
     TrainResult,
+    batch_size_for,
     initial_learning_rate,
     train,
 )
@@ -105,6 +106,25 @@ def test_learning_rate_scales_with_width_and_batch() -> None:
     assert initial_learning_rate(TrainConfig(units=64, batch_size=32)) == pytest.approx(4e-2)
     assert initial_learning_rate(TrainConfig(units=256, batch_size=32)) == pytest.approx(2e-2)
     assert initial_learning_rate(TrainConfig(units=512, learning_rate=0.02)) == 0.02
+
+
+def test_small_sets_get_smaller_batches_so_an_epoch_takes_twelve_steps() -> None:
+    default = TrainConfig()
+    assert batch_size_for(default, 88_000) == 32  # LightPad 100k's training part
+    assert batch_size_for(default, 10_200) == 32  # 12k's: 408 windows, 12 steps of 32
+    assert batch_size_for(default, 7_300) == 24  # 292 windows
+    assert batch_size_for(default, 2_400) == 8  # 96 windows: 12 steps of 8
+    assert batch_size_for(default, 300) == 8  # never below 8
+    assert batch_size_for(replace(default, seq_len=50), 10_200) == 17
+    assert batch_size_for(replace(default, epoch_events=5_000), 88_000) == 16  # an epoch's part
+    assert batch_size_for(replace(default, batch_size=4), 88_000) == 4  # the user's choice
+    assert batch_size_for(replace(default, batch_size=64), 300) == 64
+
+
+def test_training_records_the_batch_size_it_chose(dataset: Dataset) -> None:
+    run = train(dataset, replace(SMALL, batch_size=None, epochs=1))
+    assert run.model.info["config"]["batch_size"] == 8  # 2k events: the smallest batch
+    assert run.model.info["learning_rate"] == pytest.approx(0.02)  # and its rate
 
 
 def test_mixture_head_starts_spread_and_equal() -> None:
