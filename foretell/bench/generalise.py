@@ -70,7 +70,8 @@ def describe(run: dict[str, Any]) -> str:
         f"{run['events']} events): {run['wall_seconds']:.1f} s wall, {run['epochs_run']} epochs "
         f"(best {run['best_epoch']}, {run['stopped']}); test NLL {run['test_nll']:.3f}, best "
         f"baseline {run['best_baseline']} {run['baselines'][run['best_baseline']]:.3f} "
-        f"({abs(run['margin_nats']):.2f} nats/event {'better' if run['margin_nats'] >= 0 else 'WORSE'})"
+        f"({abs(run['margin_nats']):.2f} nats/event "
+        f"{'better' if run['margin_nats'] >= 0 else 'WORSE'})"
     )
 
 

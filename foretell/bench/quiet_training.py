@@ -26,10 +26,10 @@ def train_quietly(
     progress: bool = False,
 ) -> TrainResult:
     """``train()`` with a tqdm bar over epochs; ``None`` keeps training's own default."""
-    from foretell.train.loop import TrainConfig, train
+    from foretell.train.loop import TrainConfig, train, with_defaults_for
 
-    config = TrainConfig(units=units, seed=seed)
-    config = replace(config, epochs=epochs or config.epochs, patience=patience or config.patience)
+    config = TrainConfig(units=units, seed=seed, epochs=epochs)
+    config = with_defaults_for(replace(config, patience=patience or config.patience), dataset)
     bar = tqdm(total=config.epochs, desc=desc or f"train {units}", disable=not progress)
 
     def on_epoch(record: Any, improved: bool) -> None:

@@ -66,14 +66,17 @@ one JSON object per epoch on stdout (``ProgressJson``) and nothing on stderr."""
 
 
 def _progress(config: TrainConfig, progress: Progress) -> _Progress | ProgressLines:
-    """The ``on_epoch`` callback for ``progress`` (see ``Progress``)."""
+    """The ``on_epoch`` callback for ``progress`` (see ``Progress``), counting to the epochs
+    ``config`` settled for its data."""
+    from foretell.train.loop import settled_epochs
     from foretell.train.progress import ProgressJson, ProgressLines
 
+    epochs = settled_epochs(config)
     if progress == "json":
-        return ProgressJson(config.epochs, sys.stdout)
+        return ProgressJson(epochs, sys.stdout)
     if progress is False or sys.stderr.isatty():
-        return _Progress(config.epochs, disable=progress is False)
-    return ProgressLines(config.epochs, sys.stderr)
+        return _Progress(epochs, disable=progress is False)
+    return ProgressLines(epochs, sys.stderr)
 
 
 def run_training(
@@ -83,9 +86,10 @@ def run_training(
     _require_torch()
     from foretell.model.fileformat import save_model
     from foretell.train.curves import write_curves
-    from foretell.train.loop import train
+    from foretell.train.loop import train, with_defaults_for
 
     dataset = load_dataset(data, clip=clip)
+    config = with_defaults_for(config, dataset)  # the bar counts to the epochs this set gets
     bar = _progress(config, progress)
     try:
         result = train(dataset, config, on_epoch=bar)
@@ -118,7 +122,8 @@ def run_training(
 @click.option(
     "--epochs",
     type=click.IntRange(1),
-    help="Length of the learning-rate schedule, and the most epochs run [default: 40].",
+    help="Length of the learning-rate schedule, and the most epochs run [default: 40, 50 on "
+    "sets of 40000 events or more].",
 )
 @click.option(
     "--epoch-events",
@@ -302,17 +307,19 @@ def _expected(data: Path, config: TrainConfig) -> str:
     """The demo's promise, for this machine: size, expected seconds, the CPUs it has now."""
     _require_torch()
     from foretell.train.demo import expected_training_seconds
-    from foretell.train.loop import batch_size_for
+    from foretell.train.loop import batch_size_for, epochs_for
     from foretell.train.precision import lstm_in_bfloat16
     from foretell.train.threads import training_threads
 
-    events = min(load_dataset(data).events, config.epoch_events or 1 << 62)
+    dataset_events = load_dataset(data).events
+    events = min(dataset_events, config.epoch_events or 1 << 62)
     batch_size = batch_size_for(config, events)
     threads = training_threads(units=config.units, batch_size=batch_size)
     bfloat16 = lstm_in_bfloat16(config.precision)
-    seconds = expected_training_seconds(events, config.units, config.epochs, threads, bfloat16)
+    epochs = epochs_for(config, dataset_events)
+    seconds = expected_training_seconds(events, config.units, epochs, threads, bfloat16)
     return (
-        f"size s, {config.epochs} epochs: about {seconds:.0f} s here on {threads} "
+        f"size s, {epochs} epochs: about {seconds:.0f} s here on {threads} "
         f"CPU{'s' if threads > 1 else ''}, longer if the machine is busy"
     )
 

@@ -1,24 +1,26 @@
 """``train()``: fit an MDRNN to a dataset, early-stopped on validation NLL. One readable function.
 
 What the time to a good model depends on is the number of useful gradient steps and what each
-costs: an epoch shows every training event once as a target (non-overlapping windows at a
-random offset, see ``foretell.train.batches``), in batches of 32 windows of 25 steps, with Adam
+costs: an epoch shows every training event once as a target (non-overlapping windows at a random
+offset, see ``foretell.train.batches``), in batches of 32 windows of 25 steps (fewer on small
+sets, ``batch_size_for``), with Adam
 (second-moment decay 0.99, ``adam_beta2``). The learning rate follows a fixed schedule
 (``scheduled_rate``): a one-epoch linear warm-up to the peak (2e-2 times sqrt(batch / 8), lower
 above 128 units, ``initial_learning_rate``), then a half cosine down to ``lr_min`` at the last
-epoch (40), so a run's length is known when it starts and its end lands on a small step. What
-is validated and kept is an exponential average of the weights over about the last 100 steps
-(``average_decay``), which smooths out the noise of a high learning rate. Validation NLL (whole
-validation segments from a fresh state, as ``foretell trace`` scores, in the data space, per
-event, in nats: ``mean(-log p(z) - log|dz/dx|)``) picks the epoch kept and stops a run that has
-not improved for ``patience`` epochs; the data transform is fitted on the training split only.
-Sets bigger than ``epoch_events`` see a new random part of themselves each epoch, so no set
-costs more than ``epochs * epoch_events`` event-steps. The LSTM computes in bfloat16 where the
-CPU has it natively (``foretell.train.precision``), which halves the cost of batches this big.
+epoch (40, or 50 on sets of 40k events or more: ``epochs_for``), so a run's length is known when
+it starts and its end lands on a small step. What is validated and kept is an exponential
+average of the weights over about the last 100 steps (``average_decay``), which smooths out the
+noise of a high learning rate. Validation NLL (whole validation segments from a fresh state, as
+``foretell trace`` scores, in the data space, per event, in nats: ``mean(-log p(z) -
+log|dz/dx|)``) picks the epoch kept and stops a run that has not improved for ``patience``
+epochs; the data transform is fitted on the training split only. Sets bigger than
+``epoch_events`` see a new random part of themselves each epoch, so no set costs more than
+``epochs * epoch_events`` event-steps. The LSTM computes in bfloat16 where the CPU has it
+natively (``foretell.train.precision``), which halves the cost of batches this big.
 
 Batches of 32 with Adam's beta2 at 0.99 (2026-12-02, ``foretell bench train``'s test sets, one
-thread each, two runs side by side on the 2-core machine; seed 0 unless said): torch's beta2
-of 0.999 averages the squared gradient over about 1000 steps, longer than the loud first epochs
+thread each, two runs side by side on the 2-core machine; seed 0 unless said): torch's beta2 of
+0.999 averages the squared gradient over about 1000 steps, longer than the loud first epochs
 last, so every later step is too small; 0.99 (about 100 steps) gave, on LightPad 100k in batches
 of 16 in bfloat16, test NLL -11.07 against -10.79 in the same 25 epochs (0.95: -11.23 against
 -11.20 at batch 32, kept at 0.99). With it, bigger batches in bfloat16 learn more per second:
@@ -26,12 +28,12 @@ of 16 in bfloat16, test NLL -11.07 against -10.79 in the same 25 epochs (0.95: -
 (batch 8 in float32, 25 epochs, beta2 0.999, the previous default: -11.08 in 34-41 s; batch 16,
 35 epochs -11.17 in 32 s; batch 64, peak 5.6e-2, 58 epochs -11.12 in 30 s; batch 32 at a 5.6e-2
 peak -11.14); 12k, seeds 0-2: -8.76, -8.72, -8.81 in 2.6-3.2 s (30 epochs: -8.66, -8.47, -8.48;
-the previous default -8.54, -8.50, -8.51). Why 40 epochs for both: 50 reach -11.30, -11.35,
--11.24 on 100k in 26-29 s, level with the plateau runs below, but gain nothing on 12k (-8.85,
--8.57, -8.83) and cost it a second. The older plateau schedule, run to its early stop
-(500-epoch cap, patience 20, batches of 16 windows of 50 steps, 2-3 min on 100k): 100k -11.15,
--11.47, -11.39; 12k -8.66, -8.90, -8.86. A forget-gate bias of 1 at the start was worse
-(-10.53 against -10.79).
+the previous default -8.54, -8.50, -8.51). Why 50 epochs on 100k and 40 on 12k (``epochs_for``):
+50 reach -11.30, -11.35, -11.24 on 100k in 26-29 s, level with the plateau runs below, but gain
+nothing on 12k (-8.85, -8.57, -8.83) and cost it a second. The older plateau schedule, run to
+its early stop (500-epoch cap, patience 20, batches of 16 windows of 50 steps, 2-3 min on 100k):
+100k -11.15, -11.47, -11.39; 12k -8.66, -8.90, -8.86. A forget-gate bias of 1 at the start was
+worse (-10.53 against -10.79).
 
 Earlier measurements, batch 8 in float32 with beta2 0.999 (seed 0, one thread each):
 - the older plateau schedule (halve the LR after 4 stalled epochs, 50-step windows, patience 20,
@@ -91,6 +93,7 @@ DEFAULT_FLOOR_WEIGHT = _DEFAULT_SPEC.floor_weight
 DEFAULT_FLOOR_SIGMA = _DEFAULT_SPEC.floor_sigma
 REFERENCE_LEARNING_RATE, REFERENCE_BATCH, WIDEST_AT_REFERENCE_RATE = 2e-2, 8, 128
 LARGEST_BATCH, SMALLEST_BATCH, MIN_STEPS_PER_EPOCH = 32, 8, 12
+DEFAULT_EPOCHS, LONGER_EPOCHS, LONGER_FROM_EVENTS = 40, 50, 40_000
 StopReason = Literal["patience", "epochs", "interrupted"]
 Schedule = Literal["cosine", "plateau"]
 
@@ -104,7 +107,7 @@ class TrainConfig:
     mixtures: int = 5
     seq_len: int = 25
     batch_size: int | None = None  # None: 32, fewer on small sets (batch_size_for)
-    epochs: int = 40  # the cosine schedule's length, and the cap
+    epochs: int | None = None  # the cosine schedule's length and the cap (None: epochs_for)
     patience: int = 10
     learning_rate: float | None = None  # None: 2e-2, lower above 128 units (initial_learning_rate)
     schedule: Schedule = "cosine"  # "plateau": halve the LR when validation stalls (older)
@@ -136,7 +139,7 @@ class TrainConfig:
                 self.batch_size is not None and self.batch_size < 1,
                 "--batch-size must be at least 1",
             ),
-            (self.epochs < 1, "--epochs must be at least 1"),
+            (self.epochs is not None and self.epochs < 1, "--epochs must be at least 1"),
             (self.patience < 1, "--patience must be at least 1"),
             (
                 self.learning_rate is not None and not self.learning_rate > 0,
@@ -177,6 +180,34 @@ def batch_size_for(config: TrainConfig, train_events: int) -> int:
     return max(SMALLEST_BATCH, min(LARGEST_BATCH, windows // MIN_STEPS_PER_EPOCH))
 
 
+def epochs_for(config: TrainConfig, events: int) -> int:
+    """``config.epochs``, else 40, or 50 on a set of 40,000 events or more.
+
+    Big sets keep improving for longer, small ones do not (2026-12-02, test sets held out, one
+    thread each, two runs side by side; 40 against 50 epochs, seeds 0-1 or 0-2): LightPad 100k
+    -11.20 against -11.30 (mean of 3; 22 s against 27 s wall), the four-knob synthetic set (50k)
+    -20.24/-20.42 against -20.45/-20.54 (60 epochs: -20.56/-20.69); no gain below it: LightPad
+    12k -8.76 against -8.75 (a second more), drum pads (30k) -2.96/-2.25 against -2.83/-2.97; and
+    eight smooth sensors (100k) lose a little (-28.92/-28.94 against -28.87/-28.86), stopped by
+    patience at 43-46 epochs, not by the cap (``foretell bench generalise`` draws these sets).
+    """
+    if config.epochs is not None:
+        return config.epochs
+    return LONGER_EPOCHS if events >= LONGER_FROM_EVENTS else DEFAULT_EPOCHS
+
+
+def with_defaults_for(config: TrainConfig, dataset: Dataset) -> TrainConfig:
+    """``config`` with the epochs that ``dataset`` gets (what progress bars count to)."""
+    return replace(config, epochs=epochs_for(config, dataset.events))
+
+
+def settled_epochs(config: TrainConfig) -> int:
+    """The epochs of a config ``with_defaults_for`` has settled."""
+    if config.epochs is None:
+        raise ValueError("the epochs depend on the data: settle them with with_defaults_for")
+    return config.epochs
+
+
 def initial_learning_rate(config: TrainConfig) -> float:
     """Adam's peak learning rate: ``config.learning_rate``, else 2e-2 at batches of 8 times
     sqrt(batch / 8), lowered above 128 units.
@@ -206,10 +237,11 @@ def scheduled_rate(config: TrainConfig, peak: float, progress: float) -> float:
     ``config.epochs``: the steps are large while the model is far from any minimum and shrink to
     settle it, in a known number of epochs (the cap is the schedule's length, not a guess).
     """
-    floor, warmup = min(config.lr_min, peak), min(config.warmup_epochs, config.epochs / 2)
+    epochs = settled_epochs(config)
+    floor, warmup = min(config.lr_min, peak), min(config.warmup_epochs, epochs / 2)
     if progress < warmup:
         return floor + (peak - floor) * progress / warmup
-    remaining = (progress - warmup) / max(config.epochs - warmup, 1e-9)
+    remaining = (progress - warmup) / max(epochs - warmup, 1e-9)
     return floor + (peak - floor) * 0.5 * (1.0 + math.cos(math.pi * min(remaining, 1.0)))
 
 
@@ -346,6 +378,8 @@ def train(
     ``on_epoch(record, improved)`` is called after every epoch (progress bars, logging).
     """
     config.check()
+    config = with_defaults_for(config, dataset)
+    epochs = settled_epochs(config)
     started = time.perf_counter()
     dtype = lstm_dtype(config.precision)
     torch.manual_seed(config.seed)
@@ -382,7 +416,7 @@ def train(
     history: list[EpochRecord] = []
     stopped: StopReason = "epochs"
     try:
-        for epoch in range(1, config.epochs + 1):
+        for epoch in range(1, epochs + 1):
             total, count = 0.0, 0
             batches = list(
                 epoch_batches(train_set, config.seq_len, batch_size, rng, config.epoch_events)

@@ -22,7 +22,9 @@ from foretell.train.loop import (
     TrainConfig,
     TrainResult,
     batch_size_for,
+    epochs_for,
     initial_learning_rate,
+    scheduled_rate,
     train,
 )
 from foretell.train.resolution import sigma_floor
@@ -121,6 +123,23 @@ def test_small_sets_get_smaller_batches_so_an_epoch_takes_twelve_steps() -> None
     assert batch_size_for(replace(default, batch_size=64), 300) == 64
 
 
+def test_big_sets_get_fifty_epochs_and_the_user_s_count_wins() -> None:
+    default = TrainConfig()
+    assert epochs_for(default, 12_074) == 40  # LightPad 12k
+    assert epochs_for(default, 39_999) == 40
+    assert epochs_for(default, 40_000) == 50
+    assert epochs_for(default, 103_250) == 50  # LightPad 100k
+    assert epochs_for(replace(default, epochs=7), 103_250) == 7
+    with pytest.raises(ValueError, match="settle"):
+        scheduled_rate(default, 1e-2, 0.0)  # the schedule's length is not known yet
+
+
+def test_a_run_without_an_epoch_count_runs_the_default_and_records_it(dataset: Dataset) -> None:
+    run = train(dataset, replace(SMALL, units=8, epochs=None, patience=100))
+    assert run.epochs_run == 40 and run.stopped == "epochs"
+    assert run.model.info["config"]["epochs"] == 40
+
+
 def test_training_records_the_batch_size_it_chose(dataset: Dataset) -> None:
     run = train(dataset, replace(SMALL, batch_size=None, epochs=1))
     assert run.model.info["config"]["batch_size"] == 8  # 2k events: the smallest batch
@@ -155,8 +174,6 @@ def test_default_dt_offset_is_what_training_uses() -> None:
 
 
 def test_cosine_schedule_warms_up_then_falls_to_the_floor() -> None:
-    from foretell.train.loop import scheduled_rate
-
     config = TrainConfig(epochs=20, warmup_epochs=1.0, lr_min=1e-4)
     peak = 1e-2
     assert scheduled_rate(config, peak, 0.0) == pytest.approx(1e-4)
