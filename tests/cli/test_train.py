@@ -171,3 +171,35 @@ def test_progress_json_is_one_line_an_epoch_then_the_summary(tmp_path: Path) -> 
     assert summary["best_val_nll"] == pytest.approx(epochs[-1]["best_val"])
     assert summary["ending"].startswith("stopped on the epoch cap") and out.is_file()
     assert "epoch" not in result.stderr  # no bar, no plain progress lines
+
+
+# ``main`` in a fresh interpreter (so the test process's collector is left alone), then the
+# collector's frozen count as the process ends: the shutdown sweep is skipped only once torch
+# is loaded.
+MAIN_THEN_FROZEN_COUNT = """
+import gc, sys
+if sys.argv[1] == "torch":
+    import torch  # noqa: F401
+sys.argv = ["foretell", "--version"]
+from foretell.cli import main
+try:
+    main()
+except SystemExit:
+    pass
+print("frozen", gc.get_freeze_count())
+"""
+
+
+@pytest.mark.parametrize(("loaded", "frozen"), [("torch", True), ("nothing", False)])
+def test_main_skips_the_shutdown_sweep_only_once_torch_is_loaded(loaded: str, frozen: bool) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", MAIN_THEN_FROZEN_COUNT, loaded],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("foretell, version")
+    count = int(done.stdout.rsplit("frozen ", 1)[1])
+    assert (count > 0) is frozen
