@@ -6,7 +6,19 @@ from __future__ import annotations
 import click
 
 
-@click.group()
+class _Benchmarks(click.Group):
+    """The group, its parts imported the first time a benchmark is listed or named."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        load_parts()
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        load_parts()
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=_Benchmarks)
 def bench() -> None:
     """Measure speed, timing and quality on this machine."""
 
@@ -18,7 +30,7 @@ def register(command: click.Command) -> click.Command:
 
 
 def load_parts() -> None:
-    """Import every benchmark module (each registers itself); the CLI calls this once."""
+    """Import every benchmark module (each registers itself); later calls find them imported."""
     modules = (
         "predict",
         "train",

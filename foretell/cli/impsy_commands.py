@@ -47,6 +47,3 @@ def import_impsy(model: Path, out: Path | None, scale: float | None, force: bool
         raise ImportModelError(f"{out} already exists; pass --force to overwrite it")
     save_model(out, imported.model)
     _report(imported, model, out)
-
-
-COMMANDS = [import_impsy]

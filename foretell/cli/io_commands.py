@@ -63,9 +63,6 @@ def ports(midi_api: str | None) -> None:
         click.echo(line)
 
 
-COMMANDS = [ports]
-
-
 # -- the transport switches of ``foretell run`` -------------------------------------------------
 
 

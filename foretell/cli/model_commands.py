@@ -145,6 +145,3 @@ def generate(
     click.echo(
         f"wrote {len(performance)} events ({float(np.sum(performance[:, 0])):.1f} s) to {out}"
     )
-
-
-COMMANDS = [info, trace, generate]

@@ -29,6 +29,3 @@ def init(folder: Path, controls: int | None, dimension: int | None) -> None:
     click.echo(f"foretell: made {project.root}/ for {chosen - 1} controls:", err=True)
     click.echo(f"foretell:   {project.config.name}, {'/, '.join(FOLDERS)}/", err=True)
     click.echo(f"foretell: play into it: foretell run --config {project.config}", err=True)
-
-
-COMMANDS = [init]

@@ -468,6 +468,3 @@ def dataset(logs: tuple[Path, ...], out: Path, source: str) -> None:
             click.echo(f"  ... and {len(report.broken) - 10} more", err=True)
     if report.raised_dt:
         click.echo(f"raised {report.raised_dt} zero interval(s) to 1 µs", err=True)
-
-
-COMMANDS = [run, dataset]

@@ -65,6 +65,3 @@ def studio(
         click.echo(f"foretell: running at {raise_priority()}", err=True)
     models = project.folder("models").resolve()
     asyncio.run(perform(config, (host, port), models, studio=project))
-
-
-COMMANDS = [studio]

@@ -377,6 +377,3 @@ def _reusable(model_path: Path, data: Path) -> bool:
     except ForetellError:
         return False
     return bool(info.get("data_fingerprint") == load_dataset(data).fingerprint())
-
-
-COMMANDS = [train, demo]
