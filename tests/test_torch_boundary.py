@@ -1,11 +1,17 @@
-"""The performance path must never import torch (a Raspberry Pi install has none)."""
+"""The performance path must never import torch (a Raspberry Pi install has none), nor must building
+a training config (so the command line can start other work while torch loads)."""
 
 import subprocess
 import sys
 
 import pytest
 
-MODULES = ["foretell.model.runtime", "foretell.cli", "foretell.model.trace"]
+MODULES = [
+    "foretell.model.runtime",
+    "foretell.cli",
+    "foretell.model.trace",
+    "foretell.train.config",
+]
 
 
 @pytest.mark.parametrize("module", MODULES)

@@ -26,7 +26,8 @@ def train_quietly(
     progress: bool = False,
 ) -> TrainResult:
     """``train()`` with a tqdm bar over epochs; ``None`` keeps training's own default."""
-    from foretell.train.loop import TrainConfig, train, with_defaults_for
+    from foretell.train.config import TrainConfig, with_defaults_for
+    from foretell.train.loop import train
 
     config = TrainConfig(units=units, seed=seed, epochs=epochs)
     config = with_defaults_for(replace(config, patience=patience or config.patience), dataset)

@@ -17,7 +17,8 @@ from foretell.train.precision import PRECISIONS
 
 if TYPE_CHECKING:
     from foretell.perform.session import EngineHandle
-    from foretell.train.loop import EpochRecord, TrainConfig, TrainResult
+    from foretell.train.config import TrainConfig
+    from foretell.train.loop import EpochRecord, TrainResult
     from foretell.train.progress import ProgressLines
 
 
@@ -32,7 +33,7 @@ def _require_torch() -> None:
 
 def training_config(size: str, **overrides: Any) -> TrainConfig:
     """A ``TrainConfig`` from a size preset and the options the user actually gave."""
-    from foretell.train.loop import TrainConfig
+    from foretell.train.config import TrainConfig
 
     if size not in SIZE_PRESETS:
         raise ConfigError(f"unknown size {size!r} (choose from {', '.join(SIZE_PRESETS)})")
@@ -68,7 +69,7 @@ one JSON object per epoch on stdout (``ProgressJson``) and nothing on stderr."""
 def _progress(config: TrainConfig, progress: Progress) -> _Progress | ProgressLines:
     """The ``on_epoch`` callback for ``progress`` (see ``Progress``), counting to the epochs
     ``config`` settled for its data."""
-    from foretell.train.loop import settled_epochs
+    from foretell.train.config import settled_epochs
     from foretell.train.progress import ProgressJson, ProgressLines
 
     epochs = settled_epochs(config)
@@ -85,8 +86,9 @@ def run_training(
     """Load, train (with a progress bar), save the best model and its loss curves."""
     _require_torch()
     from foretell.model.fileformat import save_model
+    from foretell.train.config import with_defaults_for
     from foretell.train.curves import write_curves
-    from foretell.train.loop import train, with_defaults_for
+    from foretell.train.loop import train
 
     dataset = load_dataset(data, clip=clip)
     config = with_defaults_for(config, dataset)  # the bar counts to the epochs this set gets
@@ -306,8 +308,8 @@ def demo(
 def _expected(data: Path, config: TrainConfig) -> str:
     """The demo's promise, for this machine: size, expected seconds, the CPUs it has now."""
     _require_torch()
+    from foretell.train.config import batch_size_for, epochs_for
     from foretell.train.demo import expected_training_seconds
-    from foretell.train.loop import batch_size_for, epochs_for
     from foretell.train.precision import lstm_in_bfloat16
     from foretell.train.threads import training_threads
 

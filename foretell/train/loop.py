@@ -1,4 +1,6 @@
 """``train()``: fit an MDRNN to a dataset, early-stopped on validation NLL. One readable function.
+What it is asked to do (``TrainConfig``) and the defaults it settles on the data (batch, epochs,
+peak rate, the schedule's rate at each step) are in ``foretell.train.config``, which needs no torch.
 
 What the time to a good model depends on is the number of useful gradient steps and what each
 costs: an epoch shows every training event once as a target (non-overlapping windows at a random
@@ -79,170 +81,24 @@ from foretell.data.dataset import Dataset
 from foretell.errors import ConfigError
 from foretell.model.fileformat import ModelFile, ModelSpec
 from foretell.model.torch_mdrnn import MDRNN
-from foretell.model.transform import DEFAULT_DT_OFFSET, DataTransform
+from foretell.model.transform import DataTransform
 from foretell.train.batches import Segments, epoch_batches, split_dataset
+from foretell.train.config import (
+    TrainConfig,
+    batch_size_for,
+    initial_learning_rate,
+    scheduled_rate,
+    settled_epochs,
+    with_defaults_for,
+)
 from foretell.train.optim import FlatAdam, flatten_parameters
-from foretell.train.precision import PRECISIONS, Precision, lstm_dtype
+from foretell.train.precision import lstm_dtype
 from foretell.train.resolution import sigma_floor
 from foretell.train.step import evaluate, train_step
 from foretell.train.threads import training_threads
 
 log = logging.getLogger(__name__)
-_DEFAULT_SPEC = ModelSpec(2, 1, 1, 1, DataTransform("log", DEFAULT_DT_OFFSET, (0, 0), (1, 1)))
-DEFAULT_FLOOR_WEIGHT = _DEFAULT_SPEC.floor_weight
-DEFAULT_FLOOR_SIGMA = _DEFAULT_SPEC.floor_sigma
-REFERENCE_LEARNING_RATE, REFERENCE_BATCH, WIDEST_AT_REFERENCE_RATE = 2e-2, 8, 128
-LARGEST_BATCH, SMALLEST_BATCH, MIN_STEPS_PER_EPOCH = 32, 8, 12
-DEFAULT_EPOCHS, LONGER_EPOCHS, LONGER_FROM_EVENTS = 40, 50, 40_000
 StopReason = Literal["patience", "epochs", "interrupted"]
-Schedule = Literal["cosine", "plateau"]
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Every choice a training run makes (saved in the model's info)."""
-
-    layers: int = 2
-    units: int = 64
-    mixtures: int = 5
-    seq_len: int = 25
-    batch_size: int | None = None  # None: 32, fewer on small sets (batch_size_for)
-    epochs: int | None = None  # the cosine schedule's length and the cap (None: epochs_for)
-    patience: int = 10
-    learning_rate: float | None = None  # None: 2e-2, lower above 128 units (initial_learning_rate)
-    schedule: Schedule = "cosine"  # "plateau": halve the LR when validation stalls (older)
-    warmup_epochs: float = 1.0  # cosine: linear warm-up from lr_min over this many epochs
-    epoch_events: int | None = 100_000  # most training targets per epoch (None: all)
-    lr_decay_patience: int = 4  # plateau: epochs without improvement before the LR is halved
-    lr_min: float = 1e-4
-    adam_beta2: float = 0.99  # Adam's second-moment decay (torch's default is 0.999)
-    grad_clip: float = 1.0
-    average_decay: float = 0.99  # validate and keep an exponential average of the weights
-    val_split: float = 0.1
-    seed: int = 0
-    dt_offset: float = DEFAULT_DT_OFFSET  # 40 ms, see foretell.model.transform
-    floor_weight: float = DEFAULT_FLOOR_WEIGHT
-    floor_sigma: float = DEFAULT_FLOOR_SIGMA
-    sigma_min: float | None = None  # None: from the controls' resolution (train.resolution)
-    threads: int | None = None  # None: one per CPU free to this process (train.threads)
-    precision: Precision = "auto"  # the LSTM's number format (train.precision)
-    size: str | None = None  # the preset name, if one was used
-
-    def check(self) -> None:
-        problems = [
-            (
-                min(self.layers, self.units, self.mixtures) < 1,
-                "layers, units, mixtures must be >= 1",
-            ),
-            (self.seq_len < 2, "--seq-len must be at least 2"),
-            (
-                self.batch_size is not None and self.batch_size < 1,
-                "--batch-size must be at least 1",
-            ),
-            (self.epochs is not None and self.epochs < 1, "--epochs must be at least 1"),
-            (self.patience < 1, "--patience must be at least 1"),
-            (
-                self.learning_rate is not None and not self.learning_rate > 0,
-                "the learning rate must be positive",
-            ),
-            (self.sigma_min is not None and not self.sigma_min > 0, "--sigma-min must be > 0"),
-            (self.threads is not None and self.threads < 1, "--threads must be at least 1"),
-            (self.schedule not in ("cosine", "plateau"), "the schedule is cosine or plateau"),
-            (self.precision not in PRECISIONS, f"--precision is one of {', '.join(PRECISIONS)}"),
-            (self.warmup_epochs < 0, "warm-up epochs must be >= 0"),
-            (not 0.0 <= self.adam_beta2 < 1.0, "Adam's beta2 must be in [0, 1)"),
-            (
-                self.epoch_events is not None and self.epoch_events < 1,
-                "--epoch-events must be at least 1",
-            ),
-        ]
-        for bad, what in problems:
-            if bad:
-                raise ConfigError(what)
-
-
-def batch_size_for(config: TrainConfig, train_events: int) -> int:
-    """``config.batch_size``, else 32 windows, fewer on small sets so that an epoch takes at
-    least 12 steps (down to 8 windows): every run gets about 500 steps or more.
-
-    What a run learns depends on how many steps it takes more than on how many events each sees:
-    LightPad 12k (about 410 windows an epoch) takes 13 steps an epoch in batches of 32, enough
-    (test NLL level with runs 5x as long), but a set a quarter that size would take 3, and
-    learns little in 40 epochs (synthetic instruments, ``foretell bench generalise --scale 0.3``,
-    seeds 0-1: a fader's 2.4k training events, test NLL -4.08 and -4.02 in batches of 32,
-    below the ar1 baseline's -4.68; -7.83 and -7.61 in batches of 8; 9k drum-pad events -1.12
-    at 32, -1.38 at 24, -2.10 at 8). Small sets cost little either way.
-    """
-    if config.batch_size is not None:
-        return config.batch_size
-    events = train_events if config.epoch_events is None else min(train_events, config.epoch_events)
-    windows = math.ceil(events / config.seq_len)
-    return max(SMALLEST_BATCH, min(LARGEST_BATCH, windows // MIN_STEPS_PER_EPOCH))
-
-
-def epochs_for(config: TrainConfig, events: int) -> int:
-    """``config.epochs``, else 40, or 50 on a set of 40,000 events or more.
-
-    Big sets keep improving for longer, small ones do not (2026-12-02, test sets held out, one
-    thread each, two runs side by side; 40 against 50 epochs, seeds 0-1 or 0-2): LightPad 100k
-    -11.20 against -11.30 (mean of 3; 22 s against 27 s wall), the four-knob synthetic set (50k)
-    -20.24/-20.42 against -20.45/-20.54 (60 epochs: -20.56/-20.69); no gain below it: LightPad
-    12k -8.76 against -8.75 (a second more), drum pads (30k) -2.96/-2.25 against -2.83/-2.97; and
-    eight smooth sensors (100k) lose a little (-28.92/-28.94 against -28.87/-28.86), stopped by
-    patience at 43-46 epochs, not by the cap (``foretell bench generalise`` draws these sets).
-    """
-    if config.epochs is not None:
-        return config.epochs
-    return LONGER_EPOCHS if events >= LONGER_FROM_EVENTS else DEFAULT_EPOCHS
-
-
-def with_defaults_for(config: TrainConfig, dataset: Dataset) -> TrainConfig:
-    """``config`` with the epochs that ``dataset`` gets (what progress bars count to)."""
-    return replace(config, epochs=epochs_for(config, dataset.events))
-
-
-def settled_epochs(config: TrainConfig) -> int:
-    """The epochs of a config ``with_defaults_for`` has settled."""
-    if config.epochs is None:
-        raise ValueError("the epochs depend on the data: settle them with with_defaults_for")
-    return config.epochs
-
-
-def initial_learning_rate(config: TrainConfig) -> float:
-    """Adam's peak learning rate: ``config.learning_rate``, else 2e-2 at batches of 8 times
-    sqrt(batch / 8), lowered above 128 units.
-
-    The cosine schedule averages half its peak, so a 2e-2 peak keeps the mean step of the older
-    constant 1e-2 phase (measured, size s, 25 epochs, 25-step windows: LightPad 100k test NLL
-    -9.94 at a 2e-2 peak against -9.69 at 1e-2). A batch n times bigger averages out n times
-    less of the gradient's noise per step, which sqrt(n) more step size spends (batch 32 on
-    100k: -11.20 at 4e-2, -11.14 at 5.6e-2; batch 16: -10.79 at 2.8e-2 against -10.70 at 2e-2).
-    Adam moves every weight by about the learning rate per step, whatever the layer's width, and
-    a wider recurrent layer sums more of those moves: wider layers get ``128 / units`` of it, so
-    256 and 512 units keep the rates measured for them under the constant schedule (1e-2 and
-    5e-3 at batch 8; 512 units on LightPad 100k, validation NLL after 4 epochs -6.9 at 1e-2,
-    -9.6 at 5e-3). At batch 32, 128 units on 100k: -11.15, -11.28, -11.21 at the 4e-2 this
-    gives, -11.25, -11.27, -11.20 at 2e-2 (the same within the seeds' spread).
-    """
-    if config.learning_rate is not None:
-        return config.learning_rate
-    batch = math.sqrt((config.batch_size or LARGEST_BATCH) / REFERENCE_BATCH)
-    return REFERENCE_LEARNING_RATE * batch * min(1.0, WIDEST_AT_REFERENCE_RATE / config.units)
-
-
-def scheduled_rate(config: TrainConfig, peak: float, progress: float) -> float:
-    """The cosine schedule's LR at ``progress`` epochs: a linear warm-up, then a half cosine.
-
-    It rises from ``lr_min`` to ``peak`` over ``warmup_epochs`` and falls back to ``lr_min`` at
-    ``config.epochs``: the steps are large while the model is far from any minimum and shrink to
-    settle it, in a known number of epochs (the cap is the schedule's length, not a guess).
-    """
-    epochs = settled_epochs(config)
-    floor, warmup = min(config.lr_min, peak), min(config.warmup_epochs, epochs / 2)
-    if progress < warmup:
-        return floor + (peak - floor) * progress / warmup
-    remaining = (progress - warmup) / max(epochs - warmup, 1e-9)
-    return floor + (peak - floor) * 0.5 * (1.0 + math.cos(math.pi * min(remaining, 1.0)))
 
 
 @dataclass(frozen=True)

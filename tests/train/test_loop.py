@@ -17,16 +17,14 @@ from tests.fixtures import bundled_performances
 
 pytest.importorskip("torch")
 from foretell.model.fileformat import DEFAULT_SIGMA_MIN
-from foretell.train.loop import (
-    EpochRecord,
+from foretell.train.config import (
     TrainConfig,
-    TrainResult,
     batch_size_for,
     epochs_for,
     initial_learning_rate,
     scheduled_rate,
-    train,
 )
+from foretell.train.loop import EpochRecord, TrainResult, train
 from foretell.train.resolution import sigma_floor
 
 SMALL = TrainConfig(layers=1, units=16, mixtures=3, seq_len=25, batch_size=8, epochs=6, patience=6)

@@ -48,7 +48,8 @@ def test_training_does_not_import_dynamo() -> None:
     code = (
         "import sys, numpy as np\n"
         "from foretell.data.dataset import Dataset\n"
-        "from foretell.train.loop import TrainConfig, train\n"
+        "from foretell.train.config import TrainConfig\n"
+        "from foretell.train.loop import train\n"
         "rng = np.random.default_rng(0)\n"
         "perfs = tuple(np.c_[rng.uniform(0.01, 0.1, 200), rng.uniform(0, 1, (200, 2))]"
         ".astype(np.float32) for _ in range(3))\n"

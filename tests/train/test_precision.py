@@ -14,7 +14,8 @@ from foretell.errors import ConfigError  # noqa: E402
 from foretell.model.fileformat import ModelSpec  # noqa: E402
 from foretell.model.torch_mdrnn import MDRNN  # noqa: E402
 from foretell.model.transform import DataTransform  # noqa: E402
-from foretell.train.loop import TrainConfig, train  # noqa: E402
+from foretell.train.config import TrainConfig  # noqa: E402
+from foretell.train.loop import train  # noqa: E402
 from foretell.train.precision import lstm_dtype, native_bfloat16  # noqa: E402
 from tests.fixtures import bundled_performances  # noqa: E402
 

@@ -81,7 +81,8 @@ def test_busy_cpus_are_not_counted_as_free() -> None:
 def test_training_beside_busy_cpus_uses_one_thread() -> None:
     pytest.importorskip("torch")
     from foretell.data.dataset import Dataset
-    from foretell.train.loop import TrainConfig, train
+    from foretell.train.config import TrainConfig
+    from foretell.train.loop import train
     from tests.fixtures import bundled_performances
 
     data = Dataset(tuple(bundled_performances(limit=200)), 4, "tiny")
