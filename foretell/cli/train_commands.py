@@ -83,22 +83,27 @@ def _progress(config: TrainConfig, progress: Progress) -> _Progress | ProgressLi
 def run_training(
     data: Path, config: TrainConfig, out: Path, clip: bool = False, progress: Progress = None
 ) -> TrainResult:
-    """Load, train (with a progress bar), save the best model and its loss curves."""
-    _require_torch()
-    from foretell.model.fileformat import save_model
-    from foretell.train.config import with_defaults_for
-    from foretell.train.curves import write_curves
-    from foretell.train.loop import train
+    """Load, train (with a progress bar), save the best model and its loss curves (drawn by a
+    child process that loads matplotlib while this one loads torch)."""
+    from foretell.train.curve_painter import CurvePainter
 
-    dataset = load_dataset(data, clip=clip)
-    config = with_defaults_for(config, dataset)  # the bar counts to the epochs this set gets
-    bar = _progress(config, progress)
-    try:
-        result = train(dataset, config, on_epoch=bar)
-    finally:
-        bar.close()
-    save_model(out, result.model.with_info(seed=config.seed, size=config.size))
-    write_curves(out, result.history, result.best_epoch, f"{dataset.name}: {out.name}")
+    with CurvePainter() as painter:
+        _require_torch()
+        from foretell.model.fileformat import save_model
+        from foretell.train.config import with_defaults_for
+        from foretell.train.curves import write_curves
+        from foretell.train.loop import train
+
+        dataset = load_dataset(data, clip=clip)
+        config = with_defaults_for(config, dataset)  # the bar counts to the epochs this set gets
+        bar = _progress(config, progress)
+        try:
+            result = train(dataset, config, on_epoch=bar)
+        finally:
+            bar.close()
+        save_model(out, result.model.with_info(seed=config.seed, size=config.size))
+        title = f"{dataset.name}: {out.name}"
+        write_curves(out, result.history, result.best_epoch, title, painter.paint)
     return result
 
 

@@ -3,17 +3,23 @@
 The CSV has one row per epoch (``epoch,train_nll,val_nll,learning_rate,seconds``); the PNG plots
 training and validation NLL (data space, nats per event) and marks the best epoch. Plotting uses
 matplotlib's Agg backend (no display needed); without matplotlib only the CSV is written.
+``foretell train`` has the PNG drawn by a child process that loaded matplotlib while training
+ran (``foretell.train.curve_painter``).
 """
 
 from __future__ import annotations
 
 import csv
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from foretell.plotting import pyplot_or_none, save_figure
-from foretell.train.loop import EpochRecord
+
+if TYPE_CHECKING:
+    from foretell.train.loop import EpochRecord
 
 log = logging.getLogger(__name__)
 COLUMNS = ("epoch", "train_nll", "val_nll", "learning_rate", "seconds")
@@ -43,17 +49,29 @@ def write_csv(path: Path, history: Sequence[EpochRecord]) -> Path:
     return path
 
 
-def write_png(
-    path: Path, history: Sequence[EpochRecord], best_epoch: int, title: str
-) -> Path | None:
-    """Plot the curves; returns ``None`` (and logs why) when matplotlib is missing."""
+@dataclass(frozen=True)
+class Curves:
+    """The columns the picture plots (what the painter's child process is sent)."""
+
+    epochs: list[int]
+    train_nll: list[float]
+    val_nll: list[float]
+
+    @classmethod
+    def of(cls, history: Sequence[EpochRecord]) -> Curves:
+        return cls(
+            [r.epoch for r in history], [r.train_nll for r in history], [r.val_nll for r in history]
+        )
+
+
+def draw_png(path: Path, curves: Curves, best_epoch: int, title: str) -> Path | None:
+    """Plot ``curves`` to ``path``; ``None`` (logged) when matplotlib is missing."""
     plt = pyplot_or_none("loss-curve plot")
     if plt is None:
         return None
-    epochs = [r.epoch for r in history]
     fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
-    ax.plot(epochs, [r.train_nll for r in history], label="train")
-    ax.plot(epochs, [r.val_nll for r in history], label="validation")
+    ax.plot(curves.epochs, curves.train_nll, label="train")
+    ax.plot(curves.epochs, curves.val_nll, label="validation")
     if best_epoch:
         ax.axvline(best_epoch, color="grey", linestyle=":", label=f"best (epoch {best_epoch})")
     ax.set(xlabel="epoch", ylabel="NLL per event (nats, data space)", title=title)
@@ -62,10 +80,16 @@ def write_png(
 
 
 def write_curves(
-    model_path: Path, history: Sequence[EpochRecord], best_epoch: int, title: str = ""
+    model_path: Path,
+    history: Sequence[EpochRecord],
+    best_epoch: int,
+    title: str = "",
+    draw: Callable[[Path, Curves, int, str], Path | None] | None = None,
 ) -> list[Path]:
-    """Write the CSV and (if possible) the PNG beside ``model_path``; return what was written."""
+    """Write the CSV and (if possible) the PNG beside ``model_path``, the PNG by ``draw``
+    (default ``draw_png``; ``CurvePainter.paint`` hands it to a warm child process); return
+    what was written."""
     csv_path, png_path = curve_paths(model_path)
     written = [write_csv(csv_path, history)]
-    png = write_png(png_path, history, best_epoch, title or model_path.name)
+    png = (draw or draw_png)(png_path, Curves.of(history), best_epoch, title or model_path.name)
     return written + ([png] if png else [])
