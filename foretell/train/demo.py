@@ -24,12 +24,14 @@ log = logging.getLogger(__name__)
 # Measured on the 2-core machine class this project runs on (2026-12-02, ``foretell bench
 # train``, size s, batches of 32 windows of 25 steps, validation included): 0.077 s an epoch on
 # the 12k bench set (9.8k training events) on two threads, 0.50 s on 100k (82k), 0.088 s on one
-# thread; the rest of the 5.1 s wall time (starting Python and torch, loading, saving, the
-# curve plot) about 2 s. Where the LSTM cannot run in bfloat16 (``foretell.train.precision``)
+# thread. The rest of the wall time (starting Python and torch, loading, saving, waiting for the
+# curve plot) was about 2 s and is 1.4-2.0 s, median 1.6, since commands load only their own
+# module and the plot is drawn by a child process (2026-12-03, 5 runs, wall less the run's own
+# train_seconds). Where the LSTM cannot run in bfloat16 (``foretell.train.precision``)
 # training costs about 1.3x (one thread, side by side: 12k 4.1 s against 3.2, 100k 26-27 s
 # against 21-24).
 SECONDS_PER_EVENT_64_UNITS = 9e-6
-STARTUP_S = 2.0
+STARTUP_S = 1.6
 SECOND_THREAD_SPEEDUP = 1.17
 FLOAT32_COST = 1.3
 
