@@ -67,10 +67,13 @@ class MDRNN(nn.Module):
     ) -> tuple[torch.Tensor, LSTMState]:
         """Network-space inputs ``z (B, T, D)`` -> raw params ``(B, T, P)`` and the new state."""
         hidden, state = self.lstm(z, state)  # (B, T, H), ((L, B, H), (L, B, H))
-        out = self.head(hidden)  # (B, T, P)
-        sigma = self._activate_sigma(out[..., self._sigma])  # (B, T, K*D)
-        raw = torch.cat([out[..., : self._sigma.start], sigma, out[..., self._sigma.stop :]], -1)
-        return raw, state  # (B, T, P)
+        return self.mixture_params(hidden), state  # (B, T, P)
+
+    def mixture_params(self, hidden: torch.Tensor) -> torch.Tensor:
+        """The head: LSTM outputs ``(..., H)`` -> raw params ``(..., P)``, sigma activated."""
+        out = self.head(hidden)  # (..., P)
+        sigma = self._activate_sigma(out[..., self._sigma])  # (..., K*D)
+        return torch.cat([out[..., : self._sigma.start], sigma, out[..., self._sigma.stop :]], -1)
 
     def training_nll(
         self,

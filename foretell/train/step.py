@@ -17,6 +17,7 @@ import torch
 from foretell.model.torch_mdrnn import MDRNN, mdn_loss
 from foretell.train.batches import Batch, Segments, whole_segments
 from foretell.train.optim import FlatAdam
+from foretell.train.threads import threads_for_whole_segments
 
 
 @dataclass(frozen=True)
@@ -27,14 +28,17 @@ class StepLoss:
     events: int
 
 
-def batch_nll(net: MDRNN, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
-    """(sum of data-space NLL, sum of network-space NLL) over the batch's real events."""
-    x, y, jacobian, mask = (
-        torch.from_numpy(a) for a in (batch.x, batch.y, batch.jacobian, batch.mask)
-    )  # (B, T, D), (B, T, D), (B, T), (B, T)
-    raw, _ = net(x)  # (B, T, P)
-    nll = mdn_loss(net.spec, raw, y) * mask  # (B, T)
-    return (nll - jacobian * mask).sum(), nll.sum()
+def batch_nll(net: MDRNN, batch: Batch) -> torch.Tensor:
+    """The data-space NLL summed over the batch's real events.
+
+    The head and the mixture run on the real events alone, not on the padding after shorter
+    segments: scoring LightPad 100k's validation set (4 segments, the longest 12,044 events,
+    13,506 in all) took 130 ms against 164 on one thread (the LSTM itself 108 ms)."""
+    x, y, jacobian = (torch.from_numpy(a) for a in (batch.x, batch.y, batch.jacobian))
+    real = torch.from_numpy(batch.mask > 0)  # (B, T)
+    hidden, _ = net.lstm(x)  # (B, T, H)
+    raw = net.mixture_params(hidden[real])  # (N, P)
+    return (mdn_loss(net.spec, raw, y[real]) - jacobian[real]).sum()
 
 
 def train_step(
@@ -59,9 +63,15 @@ def train_step(
 
 
 def evaluate(net: MDRNN, segments: Segments) -> float:
-    """Data-space NLL per event over whole segments from a fresh state."""
+    """Data-space NLL per event over whole segments from a fresh state, on one thread where
+    the segments are too few to share the work (``threads_for_whole_segments``)."""
+    kept = torch.get_num_threads()
+    torch.set_num_threads(threads_for_whole_segments(net.spec.units, len(segments.lengths), kept))
     net.eval()
-    with torch.no_grad():
-        total, _ = batch_nll(net, whole_segments(segments))
-    net.train()
+    try:
+        with torch.no_grad():
+            total = batch_nll(net, whole_segments(segments))
+    finally:
+        net.train()
+        torch.set_num_threads(kept)
     return float(total) / max(segments.targets, 1)

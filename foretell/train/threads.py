@@ -82,3 +82,15 @@ def training_threads(
     if units * batch_size < MIN_WORK_FOR_THREADS:
         return 1
     return free_cpus(loadavg)
+
+
+def threads_for_whole_segments(units: int, segments: int, current: int) -> int:
+    """Threads for a pass over ``segments`` whole segments at once (validation, scoring): one
+    below ``MIN_WORK_FOR_THREADS`` units times segments, else ``current``.
+
+    Such a pass steps every segment from its first event to the longest one's last, so each of
+    its thousands of time steps is a product of a few rows, too small to share: a second thread
+    only adds a wait at every step. Validation sets, no other work, 7 passes each alternating,
+    median (2026-12-03): LightPad 12k (4 segments of up to 440 events) 6.9 ms on one thread
+    against 12.5 ms on two; 100k (4 segments, the longest 12,044) 164 ms against 178 ms."""
+    return 1 if units * segments < MIN_WORK_FOR_THREADS else max(1, current)

@@ -11,12 +11,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from foretell.train.threads import (
     MIN_WORK_FOR_THREADS,
     free_cpus,
     other_demand,
+    threads_for_whole_segments,
     training_threads,
     usable_cpus,
 )
@@ -91,3 +93,35 @@ def test_training_beside_busy_cpus_uses_one_thread() -> None:
     with burners(usable_cpus()):
         result = train(data, config)
     assert result.model.info["threads"] == 1
+
+
+def test_scoring_a_few_whole_segments_runs_on_one_thread_and_restores_the_count() -> None:
+    torch = pytest.importorskip("torch")
+    from foretell.model.fileformat import ModelSpec
+    from foretell.model.torch_mdrnn import MDRNN
+    from foretell.model.transform import DataTransform
+    from foretell.train.batches import Segments
+    from foretell.train.step import evaluate
+    from tests.fixtures import bundled_performances
+
+    performances = bundled_performances(limit=300)[:3]
+    transform = DataTransform.fit(np.concatenate(performances))
+    net = MDRNN(ModelSpec(4, 2, 64, 5, transform))
+    seen: list[int] = []
+    net.lstm.register_forward_pre_hook(lambda module, args: seen.append(torch.get_num_threads()))
+    segments = Segments.build(performances, transform)
+    kept = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        two = evaluate(net, segments)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(kept)
+    assert seen == [1]  # 3 segments x 64 units: too little to share at each step
+    assert np.isfinite(two)
+
+
+def test_whole_segments_share_threads_only_when_there_is_work_to_share() -> None:
+    assert threads_for_whole_segments(64, 4, 2) == 1
+    assert threads_for_whole_segments(64, 32, 2) == 2
+    assert threads_for_whole_segments(512, 4, 2) == 2
