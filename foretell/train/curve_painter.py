@@ -50,22 +50,10 @@ class CurvePainter:
     def paint(self, path: Path, curves: Curves, best_epoch: int, title: str) -> Path | None:
         """Draw ``curves`` to ``path`` (the child, else here); ``None`` without matplotlib."""
         child, self._child = self._child, None
-        if child is None:
-            return draw_png(path, curves, best_epoch, title)
         request = {"path": str(path), "best_epoch": best_epoch, "title": title, **asdict(curves)}
-        try:
-            answer, errors = child.communicate(json.dumps(request), timeout=PAINT_TIMEOUT)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            _stop(child)
-            answer, errors = "", f"{type(exc).__name__}: {exc}"
-        reply = answer.strip()
-        if child.returncode == 0 and reply == PAINTED and path.is_file():
+        if child is not None and _painted_by(child, request, path):
             return path
-        if child.returncode == 0 and reply == NO_MATPLOTLIB:
-            return draw_png(path, curves, best_epoch, title)  # logs the missing matplotlib
-        last_line = (errors.strip().splitlines() or [f"exit status {child.returncode}"])[-1]
-        log.debug("the curve painter failed (%s): drawing the picture here", last_line)
-        return draw_png(path, curves, best_epoch, title)
+        return draw_png(path, curves, best_epoch, title)  # logs a missing matplotlib itself
 
     def close(self) -> None:
         """Stop the child if no picture was asked for."""
@@ -90,11 +78,28 @@ def _stop(child: subprocess.Popen[str]) -> None:
     child.communicate()
 
 
+def _painted_by(child: subprocess.Popen[str], request: dict[str, object], path: Path) -> bool:
+    """Send ``request`` to ``child`` and wait; whether it says it wrote ``path`` (the reason
+    logged at debug level when it did not, unless matplotlib is missing)."""
+    try:
+        answer, errors = child.communicate(json.dumps(request), timeout=PAINT_TIMEOUT)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        _stop(child)
+        answer, errors = "", f"{type(exc).__name__}: {exc}"
+    reply = answer.strip()
+    if child.returncode == 0 and reply == PAINTED and path.is_file():
+        return True
+    if reply != NO_MATPLOTLIB:
+        reason = (errors.strip().splitlines() or [reply or f"exit status {child.returncode}"])[-1]
+        log.debug("the curve painter failed (%s): drawing the picture here", reason)
+    return False
+
+
 def serve() -> str:
     """The child's side: import pyplot, then draw the one picture asked for on stdin.
 
-    Returns what it tells the parent: ``PAINTED``, ``NO_MATPLOTLIB``, or nothing when the
-    parent closed stdin without asking.
+    Returns what it tells the parent: ``PAINTED``, ``NO_MATPLOTLIB``, nothing when the parent
+    closed stdin without asking, or one line saying why a request could not be drawn.
     """
     from foretell.plotting import pyplot_or_none
 
@@ -103,9 +108,12 @@ def serve() -> str:
     text = sys.stdin.read()
     if not text:
         return ""
-    request = json.loads(text)
-    curves = Curves(request["epochs"], request["train_nll"], request["val_nll"])
-    draw_png(Path(request["path"]), curves, int(request["best_epoch"]), str(request["title"]))
+    try:
+        request = json.loads(text)
+        curves = Curves(request["epochs"], request["train_nll"], request["val_nll"])
+        draw_png(Path(request["path"]), curves, int(request["best_epoch"]), str(request["title"]))
+    except (ValueError, KeyError, TypeError, OSError) as exc:
+        return f"not drawn: {type(exc).__name__}: {exc}"
     return PAINTED
 
 

@@ -84,12 +84,11 @@ def write_curves(
     history: Sequence[EpochRecord],
     best_epoch: int,
     title: str = "",
-    draw: Callable[[Path, Curves, int, str], Path | None] | None = None,
+    draw: Callable[[Path, Curves, int, str], Path | None] = draw_png,
 ) -> list[Path]:
     """Write the CSV and (if possible) the PNG beside ``model_path``, the PNG by ``draw``
-    (default ``draw_png``; ``CurvePainter.paint`` hands it to a warm child process); return
-    what was written."""
+    (``CurvePainter.paint`` hands it to a warm child process); return what was written."""
     csv_path, png_path = curve_paths(model_path)
     written = [write_csv(csv_path, history)]
-    png = (draw or draw_png)(png_path, Curves.of(history), best_epoch, title or model_path.name)
+    png = draw(png_path, Curves.of(history), best_epoch, title or model_path.name)
     return written + ([png] if png else [])

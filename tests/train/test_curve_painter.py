@@ -89,3 +89,21 @@ def test_the_child_answers_no_matplotlib_where_there_is_none(tmp_path: Path) -> 
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == NO_MATPLOTLIB
     assert not (tmp_path / "c.png").exists()
+
+
+@pytest.mark.parametrize("garbage", ["{not json", '{"path": "x.png"}', "[1, 2]"])
+def test_the_child_answers_a_bad_request_in_one_line(tmp_path: Path, garbage: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "foretell.train.curve_painter"],
+        input=garbage,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert done.returncode == 0
+    assert done.stdout.startswith("not drawn: ")
+    assert len(done.stdout.strip().splitlines()) == 1
+    assert "Traceback" not in done.stderr
+    assert list(tmp_path.iterdir()) == []
