@@ -12,17 +12,16 @@ section is off until it names something to open. Schema, with the defaults::
     note_off = true                # false: ignore note-off (and note-on velocity 0), like IMPSY
     mpe = false                    # MPE: follow the newest note's member channel (in), one
                                    # member channel per note (out)
-    feedback_guard = true          # drop input that echoes what was just sent to that device
-    echo_window = 0.05             # seconds an output message counts as a possible echo
+    feedback_guard = true          # drop a note, CC or pitch bend that repeats what was just
+    echo_window = 0.02             # sent to that device, within this many seconds (IMPSY
+                                   # dialect: only the last note sent; see foretell.io.midi)
     initial = 0.5                  # value of a control no message has set yet
     channel = 1                    # 1..16: read and write only this channel (maps that name no
                                    # channel use it); omit: every channel, as the maps say.
                                    # Instruments of an ensemble may share a port, a channel each
-    dialect = "foretell"           # "impsy": IMPSY's MIDI semantics (foretell.io.midi_impsy):
-                                   # note number and CC value / 127 in, the first matching map
-                                   # only, note-off and velocity ignored; ceil(v * 127) out,
-                                   # note-on at a fixed velocity after the last note's note-off
-    velocity = 127                 # dialect "impsy": the velocity of every note-on sent
+    dialect = "foretell"           # "impsy": IMPSY 1.0's MIDI semantics (foretell.io.midi_impsy)
+    velocity = 127                 # dialect "impsy": the velocity of note-ons whose map and
+                                   # channel give none
 
     [[midi.route]]                 # dialect "impsy": values read from this input port are also
     input = "QuNeo"                # played on these output ports, through their own maps
@@ -37,6 +36,8 @@ section is off until it names something to open. Schema, with the defaults::
     high = 127
     port = "S-1"                   # only messages of this input or output port (omit: all)
     direction = "both"             # in|out|both: a map for reading, for playing, or both
+    velocity = 100                 # dialect "impsy", a note map: its note-ons' fixed velocity
+                                   # (clamped to 1..127; a velocity map on its channel wins)
 
     [serial]
     port = "/dev/ttyACM0"          # omit: no serial transport
@@ -103,8 +104,11 @@ class MidiMap:
     high: int | None = None
     port: str | None = None
     direction: MidiDirection = "both"
+    velocity: int | None = None
 
     def __post_init__(self) -> None:
+        ok = self.velocity is None or (self.type == "note" and 0 <= self.velocity <= 127)
+        _require(ok, "midi.map.velocity", self.velocity, "a velocity 0..127 on a note map")
         ok = self.direction in ("both", "in", "out")
         _require(ok, "midi.map.direction", self.direction, "in, out or both")
         _require(self.control >= 0, "midi.map.control", self.control, "an index >= 0")
@@ -154,7 +158,7 @@ class MidiConfig:
     note_off: bool = True
     mpe: bool = False
     feedback_guard: bool = True
-    echo_window: float = 0.05
+    echo_window: float = 0.02
     initial: float = 0.5
     channel: int | None = None
     dialect: MidiDialect = "foretell"

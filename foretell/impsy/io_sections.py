@@ -8,10 +8,12 @@ IMPSY                                    foretell
 ``[midi] in_device``, ``out_device``     ``midi.inputs``, ``midi.outputs`` (a unique part of a
                                          port name is enough, as in IMPSY)
 ``[midi] input."PORT"``,                 ``[[midi.map]]`` with ``port`` and ``direction``;
-``output."PORT"``                        entry i is control i: ``["note_on", ch]`` -> ``note``,
+``output."PORT"``                        entry i is control i: ``["note_on", ch]`` -> ``note``
+                                         (``["note_on", ch, vel]``: with ``velocity``),
+                                         ``["note_velocity", ch]`` -> ``velocity``,
+                                         ``["pitch_bend", ch]`` -> ``pitchwheel``,
                                          ``["control_change", ch, cc]`` -> ``cc``,
-                                         ``[..., min, max]`` -> ``low``/``high`` (output only:
-                                         IMPSY never matches such an input entry)
+                                         ``[..., min, max]`` -> ``low``/``high`` (both ways)
 ``[midi] feedback_protection``,          ``midi.feedback_guard`` (IMPSY's default: off),
 ``feedback_threshold``                   ``midi.echo_window`` (IMPSY's default 0.02 s)
 ``[midi] thru_matrix."IN" = [OUT..]``    ``[[midi.route]]`` input IN, outputs [OUT..]
@@ -36,7 +38,11 @@ from foretell.errors import ConfigError
 
 IMPSY_FEEDBACK_THRESHOLD = 0.02  # seconds (impsio.MIDIServer's default)
 IMPSY_SERIAL_MIDI_BAUD = 31250  # impsio.SerialMIDIServer: the MIDI baud rate
-ENTRY_FORMS = '["note_on", channel], ["control_change", channel, controller] or [..., min, max]'
+ENTRY_FORMS = (
+    '["note_on", channel], ["note_on", channel, velocity], ["note_velocity", channel], '
+    '["pitch_bend", channel], ["control_change", channel, controller] or [..., min, max]'
+)
+SINGLE_TYPES = {"note_on": "note", "note_velocity": "velocity", "pitch_bend": "pitchwheel"}
 
 Section = dict[str, Any]
 
@@ -52,26 +58,25 @@ def _int(value: Any, low: int, high: int) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
 
 
-def entry_map(entry: Any, control: int, key: str, direction: str) -> Section | None:
-    """One IMPSY map entry as a foretell map table (``None``: IMPSY would never match it)."""
-    ok = isinstance(entry, list) and len(entry) in (2, 3, 5) and _int(entry[1], 1, 16)
-    if ok and entry[0] == "note_on" and len(entry) == 2:
-        return {"control": control, "type": "note", "channel": entry[1], "direction": direction}
-    ok = ok and entry[0] == "control_change" and len(entry) in (3, 5)
-    ok = ok and all(_int(v, 0, 127) for v in entry[2:])
+def entry_map(entry: Any, control: int, key: str, direction: str) -> Section:
+    """One IMPSY 1.0 map entry as a foretell map table (``ConfigError`` naming ``key``)."""
+    ok = isinstance(entry, list) and len(entry) >= 2 and _int(entry[1], 1, 16)
+    kind = entry[0] if ok else None
+    table: Section = {"control": control, "channel": entry[1] if ok else 0}
+    if kind in SINGLE_TYPES and len(entry) == 2:
+        table["type"] = SINGLE_TYPES[kind]
+    elif kind == "note_on" and len(entry) == 3 and _int(entry[2], 0, 127):
+        table.update(type="note", velocity=entry[2])  # a fixed velocity: output only
+    elif kind == "control_change" and len(entry) in (3, 5):
+        ok = all(_int(v, 0, 127) for v in entry[2:]) and (len(entry) == 3 or entry[3] != entry[4])
+        table.update(type="cc", number=entry[2] if ok else 0)
+        if len(entry) == 5:
+            table.update(low=entry[3], high=entry[4])  # scaled back to [0, 1] on input
+    else:
+        ok = False
     if not ok:
         raise ConfigError(f"{key} = {entry!r} is invalid (expected {ENTRY_FORMS})")
-    table = {
-        "control": control,
-        "type": "cc",
-        "channel": entry[1],
-        "number": entry[2],
-        "direction": direction,
-    }
-    if len(entry) == 5:
-        if direction == "in":
-            return None  # IMPSY looks input entries up as [type, ch, cc]: never this one
-        table.update(low=entry[3], high=entry[4])
+    table["direction"] = direction
     return table
 
 
@@ -87,7 +92,7 @@ def entry_maps(
         table = entry_map(entry, control, f"{key}[{control}]", direction)
         if controls is not None and control >= controls:
             unused.append(f"{key}[{control}] (the model has {controls} controls)")
-        elif table is not None:
+        else:
             tables.append(table if port is None else {**table, "port": port})
     return tables, unused
 

@@ -6,9 +6,11 @@
   ``channels`` it hears only those channels, so instruments can share a port.
 - ``MidiSink`` plays each event through ``MidiEncoder`` on one or more output ports.
 - ``EchoGuard`` stops feedback loops when a device is both input and output (a controller with
-  motor faders or LED rings echoes what it is sent): a message arriving from a device within
-  ``echo_window`` of the same bytes being sent to it is dropped (counted as ``echo``), and thru
-  never sends a device's messages back to itself.
+  motor faders or LED rings echoes what it is sent): a note, CC or pitch bend arriving from a
+  device within ``echo_window`` (20 ms by default) of the same bytes being sent to it is dropped
+  (counted as ``echo from DEVICE``), and thru never sends a device's messages back to itself.
+  Encoders send a control's value only when it changed, so a performer who holds a fader where
+  the model left it is not mistaken for its echo at every model event.
 
 Ports are found, opened and shared by ``foretell.io.midi_ports.MidiPorts`` (give the sources and
 sinks of one run the same one, and each port is opened once); the mapping codec lives in
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -52,27 +54,38 @@ __all__ = [
 ]
 log = logging.getLogger(__name__)
 ECHO_MEMORY = 512  # sent messages remembered per device
+ECHO_TYPES = ("note_on", "note_off", "control_change", "pitchwheel")  # what devices echo
 
 
 # -- feedback guard -----------------------------------------------------------------------------
 
 
 class EchoGuard:
-    """Remembers what was sent to each device, to recognise it coming back (loop only)."""
+    """foretell's feedback guard (loop only): remembers the notes, control changes and pitch bends
+    sent to each device, to recognise them coming back.
+
+    A motorised fader, an encoder's LED ring or a keyboard's local echo returns what it was sent
+    within a few milliseconds; so a note, CC or pitch bend from a device is an echo only if the
+    very same bytes went to that device at most ``window`` seconds before (each sent message
+    explains one echo). Anything else (another value, another controller, a message sent to no
+    one, or later) is the performer's and is kept. ``dropped`` counts echoes per device.
+    """
 
     def __init__(self, window: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.window = window
         self.clock = clock
+        self.dropped: Counter[str] = Counter()
         self._sent: dict[str, deque[tuple[float, bytes]]] = {}
 
     def sent(self, device: str, message: mido.Message) -> None:
-        memory = self._sent.setdefault(device, deque(maxlen=ECHO_MEMORY))
-        memory.append((self.clock(), bytes(message.bytes())))
+        if message.type in ECHO_TYPES:
+            memory = self._sent.setdefault(device, deque(maxlen=ECHO_MEMORY))
+            memory.append((self.clock(), bytes(message.bytes())))
 
     def is_echo(self, device: str, message: mido.Message) -> bool:
         """Whether ``message`` from ``device`` repeats something just sent to it (consumed)."""
         memory = self._sent.get(device)
-        if not memory:
+        if not memory or message.type not in ECHO_TYPES:
             return False
         oldest = self.clock() - self.window
         while memory and memory[0][0] < oldest:
@@ -81,6 +94,7 @@ class EchoGuard:
         for i, (_, sent) in enumerate(memory):
             if sent == data:
                 del memory[i]
+                self.dropped[device] += 1
                 return True
         return False
 
@@ -211,7 +225,7 @@ class MidiSource(Source):
         """On the loop: guard, thru and decode one message of a batch."""
         self.received += 1
         if self.guard is not None and self.guard.is_echo(device, message):
-            self.decoder.ignored["echo"] += 1
+            self.decoder.ignored[f"echo from {device}"] += 1
             return
         if self.thru is not None:
             self.thru.forward(message, device)

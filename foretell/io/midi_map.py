@@ -3,10 +3,13 @@
 - ``MidiDecoder.decode(message)`` updates the current control values from one message and
   returns them all (a MIDI message moves one control; the model wants the whole vector), or
   ``None`` when the message maps to nothing (counted in ``ignored`` by reason).
-- ``MidiEncoder.encode(values)`` turns one event's control values into the messages to play.
+- ``MidiEncoder.encode(values)`` turns one event's control values into the messages to play:
+  a controller (CC, pitch bend, aftertouch) only when its value changed since it was last sent
+  on that channel (notes always play), as IMPSY 1.0 does.
 
 Scaling is linear between a map's raw ``low``/``high`` (default the type's full range: 0..127,
-0..16383 for 14-bit CC pairs, -8192..8191 for pitch bend) and [0, 1]. Note-on with velocity 0 is
+0..16383 for 14-bit CC pairs, -8192..8191 for pitch bend) and [0, 1], rounded once, half up
+(``floor(x + 0.5)``, IMPSY 1.0's rounding). Note-on with velocity 0 is
 a note-off. With MPE, input follows the member channel of the newest note (expression on other
 notes' channels is ignored) and output gives each note a member channel of its own (2..16), its
 expression sent on that channel before the note.
@@ -21,6 +24,7 @@ alone. Channels are 1..16 in the config and 0..15 in mido.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
@@ -60,10 +64,15 @@ def to_unit(mapping: MidiMap, raw: int) -> float:
     return min(max((raw - low) / (high - low), 0.0), 1.0)
 
 
+def round_half_up(x: float) -> int:
+    """``floor(x + 0.5)``: IMPSY 1.0's rounding (Python's ``round`` sends 38.5 to 38)."""
+    return math.floor(x + 0.5)
+
+
 def from_unit(mapping: MidiMap, value: float) -> int:
-    """A control value in [0, 1] as the map's raw MIDI value."""
+    """A control value in [0, 1] (clipped) as the map's raw MIDI value, rounded once, half up."""
     low, high = mapping.span
-    return round(low + min(max(value, 0.0), 1.0) * (high - low))
+    return low + round_half_up(min(max(value, 0.0), 1.0) * (high - low))
 
 
 def _on_channel(mapping: MidiMap, channel: int) -> bool:
@@ -178,6 +187,7 @@ class MidiEncoder:
         self._velocity = next((m for m in self.maps if m.type == "velocity"), None)
         self._sounding: dict[int, tuple[int, int]] = {}  # note map index -> (channel, note)
         self._member = MPE_MEMBERS[-1]  # the last member channel used (MPE)
+        self._last: dict[tuple[object, ...], int] = {}  # (type, channel, number) -> raw sent
 
     def encode(self, values: Sequence[float]) -> list[mido.Message]:
         """The messages that play ``values``: expression first, then note-off/note-on."""
@@ -186,11 +196,25 @@ class MidiEncoder:
         messages: list[mido.Message] = []
         for m in self.maps:
             if m.control < len(values) and m.type not in ("note", "velocity"):
-                messages.extend(self._expression(m, from_unit(m, values[m.control])))
+                raw = from_unit(m, values[m.control])
+                if self._changed(m, raw):
+                    messages.extend(self._expression(m, raw))
         for index, m in enumerate(self._notes):
             if m.control < len(values):
                 messages.extend(self._note(index, m, values))
         return messages
+
+    def _changed(self, m: MidiMap, raw: int) -> bool:
+        """Whether ``raw`` differs from what this map's controller was last sent (then noted).
+        Expression that follows the note (MPE member channels, polytouch on the sounding note)
+        goes with each note: always sent."""
+        if (self.mpe and m.channel is None) or (m.type == "polytouch" and m.number is None):
+            return True
+        key = (m.type, self._channel(m), m.number)
+        if self._last.get(key) == raw:
+            return False
+        self._last[key] = raw
+        return True
 
     def _channel(self, m: MidiMap) -> int:
         if m.channel is not None:
@@ -235,7 +259,9 @@ class MidiEncoder:
         return messages
 
     def release(self) -> list[mido.Message]:
-        """Note-offs for every sounding note (when the output closes)."""
+        """Note-offs for every sounding note (when the output closes); the values sent are
+        forgotten, so the next event sends every control again."""
         messages = [mido.Message("note_off", channel=c, note=n) for c, n in self._sounding.values()]
         self._sounding.clear()
+        self._last.clear()
         return messages

@@ -9,9 +9,13 @@ Data flows one way: input -> check -> log -> model (condition) -> sample -> sche
 The only path back is the scheduler reporting what was played, which is fed to the model when
 the model plays on its own.
 
-Time: the model is fed each user input with dt = time since the previous event it was fed (its
-own or the user's), in seconds. Generated events are scheduled at ``due = previous due +
-dt * timescale`` (timescale stretches playback only) and fed back with their sampled dt.
+Time (IMPSY 1.0's rules, its conformance vectors #101 and #103): the model is fed each user
+input with dt = time since the previous event it was fed (its own or the user's; for the first,
+since the instrument started or was reset), in seconds. A generated event's dt is raised to at
+least ``MIN_PLAYED_DT`` (1 ms), it is scheduled at ``due = previous due + dt * timescale``
+(timescale stretches playback only) and fed back with that dt, unscaled. Below timescale 1 the
+played gap is kept at 1 ms or more too (so no timescale floods a synth; IMPSY's would be
+``1 ms * timescale``), and the dt fed back is then that gap / timescale.
 
 What is dropped, by design, so work never piles up:
 - a filter-mode answer to an input that a newer input already follows (``answer=False`` from the
@@ -146,6 +150,7 @@ class Instrument:
         self.inputs = self.answers = self.generated = self.cancelled = self.stale = 0
         self._raw: np.ndarray | None = None
         self._last_fed: float | None = None
+        self._origin: float | None = None  # when it started (or was reset): the first input's dt
         self._last_user: float | None = None
         self._responding = False
         self._pending: Ticket | None = None
@@ -165,6 +170,7 @@ class Instrument:
     def start(self) -> None:
         """Open the log (if the dimension is known) and start playing if the mode says so."""
         self._running = True
+        self._origin = self.clock.now()
         if self.log is not None and self.dimension is not None and not self.log.is_open:
             self.log.dimension = self.dimension
             path = self.log.open()
@@ -318,6 +324,7 @@ class Instrument:
             self.runtime.reset()
         self._raw = None
         self._last_fed = None
+        self._origin = self.clock.now()
         self._resume()
 
     def swap_runtime(self, runtime: Runtime, name: str | None = None) -> bool:
@@ -378,7 +385,8 @@ class Instrument:
         """Condition the model on an event at ``t`` (dt defaults to the time since the last one)."""
         assert self.runtime is not None
         if dt is None:
-            dt = 0.0 if self._last_fed is None else t - self._last_fed
+            since = self._last_fed if self._last_fed is not None else self._origin
+            dt = 0.0 if since is None else max(t - since, 0.0)
         self._raw = self.runtime.predict(np.array([dt, *values]))
         self._last_fed = t
 
@@ -497,7 +505,8 @@ class Instrument:
 
     def _schedule_next(self, previous: float, earliest: float | None = None) -> None:
         dt, values = self._sample()
-        due = previous + max(dt * self.settings.timescale, MIN_PLAYED_DT)
+        dt = max(dt, MIN_PLAYED_DT)  # IMPSY's floor, in the model's time; and as played too
+        due = previous + max(dt * self.settings.timescale, MIN_PLAYED_DT)  # (timescale < 1)
         if earliest is not None:
             due = max(due, earliest)
         event = Event(due, dt, values, "model")

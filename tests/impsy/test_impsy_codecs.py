@@ -1,6 +1,6 @@
-"""IMPSY's MIDI and WebSocket semantics (dialect "impsy"): what the model reads and what the rig
-receives are IMPSY's (impsy/utils.py at 2fa5804: note / 127, first match, ceil(v * 127),
-velocity 127, note-off before each note, ``ceil(range * v / 127) + min``)."""
+"""IMPSY 1.0's MIDI and WebSocket semantics (dialect "impsy"), beyond its conformance vectors
+(``test_conformance`` runs those): what the model reads and what the rig receives on IMPSY's
+shipped maps."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from foretell.config.transports import MidiMap
 from foretell.errors import ConfigError
-from foretell.io.midi_impsy import ImpsyDecoder, ImpsyEncoder, impsy_range, impsy_raw
+from foretell.io.midi_impsy import ImpsyDecoder, ImpsyEncoder
 from foretell.io.websocket import WebSocketError
 from foretell.io.websocket_impsy import format_line, parse_line
 
@@ -25,15 +25,15 @@ def s1_maps(direction: str = "both") -> list[MidiMap]:
     ]
 
 
-def test_note_on_of_any_velocity_sets_its_control_to_note_over_127() -> None:
+def test_note_on_sets_its_control_to_note_over_127_and_velocity_zero_is_a_note_off() -> None:
     values = [0.5] * 8
     decoder = ImpsyDecoder(s1_maps(), values)
     assert decoder.decode(M("note_on", channel=2, note=64, velocity=90))[0] == 64 / 127
-    assert decoder.decode(M("note_on", channel=2, note=60, velocity=0))[0] == 60 / 127
+    assert decoder.decode(M("note_on", channel=2, note=60, velocity=0)) is None
     assert decoder.decode(M("note_off", channel=2, note=60)) is None
     got = decoder.decode(M("control_change", channel=2, control=24, value=127))
-    assert got == (60 / 127, 0.5, 0.5, 0.5, 0.5, 0.5, 1.0, 0.5)  # the whole vector
-    assert decoder.ignored == {"note_off": 1}
+    assert got == (64 / 127, 0.5, 0.5, 0.5, 0.5, 0.5, 1.0, 0.5)  # the whole vector
+    assert decoder.ignored == {"note_off": 2}
 
 
 def test_wrong_channel_and_unmapped_controller_move_nothing() -> None:
@@ -44,49 +44,50 @@ def test_wrong_channel_and_unmapped_controller_move_nothing() -> None:
     assert decoder.ignored == {"unmapped": 3}
 
 
-def test_only_the_first_matching_map_takes_a_message() -> None:
-    """IMPSY's OP-1 config lists ["note_on", 1] four times: only control 0 ever moves."""
+def test_every_matching_map_takes_a_message() -> None:
+    """IMPSY's OP-1 config lists ["note_on", 1] four times: IMPSY 1.0 moves all four (#102)."""
     maps = [MidiMap(i, "note", channel=1) for i in (0, 2, 4)]
     values = [0.0] * 6
     ImpsyDecoder(maps, values).decode(M("note_on", channel=0, note=127))
-    assert values == [1.0, 0.0, 0.0, 0.0, 0.0, 0.0]
+    assert values == [1.0, 0.0, 1.0, 0.0, 1.0, 0.0]
 
 
-def test_output_is_ceil_of_value_times_127_with_velocity_127_and_note_offs() -> None:
+def test_output_rounds_half_up_sends_notes_always_and_controls_only_when_changed() -> None:
     encoder = ImpsyEncoder(s1_maps())
-    first = encoder.encode([0.5, 0.0, 1.0, 0.25, 1.2, -0.1, 0.001, 0.999])
+    first = encoder.encode([0.5, 0.0, 1.0, 0.25, 1.2, -0.1, 0.3, 0.999])
     assert first == [
-        M("note_on", channel=2, note=64, velocity=127),  # ceil(63.5)
+        M("note_on", channel=2, note=64, velocity=127),  # floor(63.5 + 0.5)
         M("control_change", channel=2, control=19, value=0),
         M("control_change", channel=2, control=20, value=127),
-        M("control_change", channel=2, control=21, value=32),  # ceil(31.75)
+        M("control_change", channel=2, control=21, value=32),  # floor(31.75 + 0.5)
         M("control_change", channel=2, control=3, value=127),  # clipped
         M("control_change", channel=2, control=13, value=0),
-        M("control_change", channel=2, control=24, value=1),
+        M("control_change", channel=2, control=24, value=38),  # 38.1 (ceil gave 39)
         M("control_change", channel=2, control=25, value=127),
     ]
-    second = encoder.encode([0.5] + [0.0] * 7)
-    assert second[:2] == [
+    second = encoder.encode([0.5, 0.0, 1.0, 0.25, 1.2, -0.1, 0.3, 0.5])
+    assert second == [
         M("note_off", channel=2, note=64, velocity=0),  # even for the same note again
         M("note_on", channel=2, note=64, velocity=127),
+        M("control_change", channel=2, control=25, value=64),  # the one control that moved
     ]
     assert encoder.release() == [M("note_off", channel=2, note=64, velocity=0)]
     assert encoder.release() == []
+    assert len(encoder.encode([0.5] * 8)) == 8  # after a release every control is sent again
 
 
-def test_min_max_output_scales_as_impsy_does() -> None:
+def test_min_max_output_rounds_once() -> None:
     """X-TOUCH rings: ["control_change", 1, 9, 0, 13]."""
     encoder = ImpsyEncoder([MidiMap(0, "cc", channel=1, number=9, low=0, high=13)])
-    for value in (0.0, 0.1, 0.5, 0.77, 1.0):
-        (message,) = encoder.encode([value])
-        raw = impsy_raw(value)
-        assert message.value == impsy_range(raw, 0, 13)
-    assert [encoder.encode([v])[0].value for v in (0.0, 0.5, 1.0)] == [0, 7, 13]
+    sent = [encoder.encode([v]) for v in (0.0, 0.5, 0.77, 1.0)]
+    assert [m.value for (m,) in sent] == [0, 7, 10, 13]  # floor(13 * v + 0.5)
 
 
 def test_a_fixed_velocity_can_be_set() -> None:
     (message,) = ImpsyEncoder([MidiMap(0, "note", channel=1)], velocity=100).encode([0.5])
     assert message.velocity == 100
+    (message,) = ImpsyEncoder([MidiMap(0, "note", channel=1, velocity=90)]).encode([0.5])
+    assert message.velocity == 90
 
 
 @pytest.mark.parametrize(
@@ -95,6 +96,8 @@ def test_a_fixed_velocity_can_be_set() -> None:
         ("/channel/1/noteon/60/127", M("note_on", channel=0, note=60, velocity=127)),
         ("/channel/16/noteoff/0/0", M("note_off", channel=15, note=0, velocity=0)),
         ("/channel/3/cc/74/5", M("control_change", channel=2, control=74, value=5)),
+        ("/channel/2/pitchbend/16383", M("pitchwheel", channel=1, pitch=8191)),
+        ("/channel/2/pitchbend/0", M("pitchwheel", channel=1, pitch=-8192)),
     ],
 )
 def test_websocket_lines_round_trip(line: str, message: mido.Message) -> None:
@@ -110,6 +113,8 @@ def test_websocket_lines_round_trip(line: str, message: mido.Message) -> None:
         "/channel/17/cc/1/1",
         "/channel/1/noteon/60",
         "/channel/1/pitch/1/1",
+        "/channel/1/pitchbend/16384",
+        "/channel/1/pitchbend/1/2",
         "/channel/1/cc/x/1",
         "/channel/1/cc/1/128",
         '{"interface": [0.5]}',
@@ -127,7 +132,7 @@ def test_dialect_impsy_rejects_other_message_types() -> None:
     from foretell.io.midi import MidiPorts
     from foretell.io.midi_impsy import build_impsy_midi
 
-    config = MidiConfig(inputs=("a",), map=(MidiMap(0, "pitchwheel"),), dialect="impsy")
+    config = MidiConfig(inputs=("a",), map=(MidiMap(0, "aftertouch"),), dialect="impsy")
     with pytest.raises(ConfigError, match="not one of dialect"):
         build_impsy_midi(config, 1, MidiPorts(object()))
     config = MidiConfig(inputs=("a",), map=(MidiMap(3, "cc", number=1),), dialect="impsy")

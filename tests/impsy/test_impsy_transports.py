@@ -56,11 +56,12 @@ def test_serial_midi_reads_and_plays_impsys_mapping(tmp_path: Path, pty: PtyPair
         link = engine.transports.sources[0].link  # type: ignore[attr-defined]
         assert link.connected.wait(5)
         pty.write(bytes(mido.Message("control_change", channel=0, control=42, value=127).bin()))
-        pty.write(b"\x90\x40\x00")  # note-on velocity 0: still note 64 for IMPSY
+        pty.write(b"\x90\x40\x00")  # note-on velocity 0: a note-off for IMPSY 1.0 (#99)
         pty.write(bytes(mido.Message("note_off", channel=0, note=1).bin()))  # ignored
+        pty.write(b"\x90\x40\x50")  # note 64
         out = _read_midi(pty, 3)
         _wait(lambda: engine.snapshot().instruments[0].inputs >= 2)
-        time.sleep(0.1)  # the note-off, if it were read, would come in by now
+        time.sleep(0.1)  # a note-off, if it were read, would come in by now
         assert engine.snapshot().instruments[0].inputs == 2
     assert out[0].type == "note_on" and out[0].velocity == 127 and out[0].channel == 0
     assert [m.control for m in out[1:3]] == [42, 43] and 0 <= out[2].value <= 13
