@@ -5,16 +5,24 @@ sinks and listeners, opening nothing (``foretell.perform.build`` hands them to t
 builds, each instrument its own sections, one ``MidiPorts`` for the whole run so a MIDI port
 several instruments name is opened once). Any combination can be active. Each transport module
 is imported only when its section is enabled, so a run without MIDI never imports mido or rtmidi.
+
+These transports do not stop the show when they cannot open (a MIDI device not plugged in yet, a
+WebSocket address the machine does not have until the venue's network gives it): the engine
+opens them through ``Transports.reopener`` (``Reopener``), which says so in one line, lets the
+rest play, and tries again with backoff until the part opens or the run stops. Only the main
+input (OSC, opened by the engine itself) failing stops the start.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from foretell.clock import Clock, Timer
 from foretell.config.transports import MidiConfig, SerialConfig, WebSocketConfig
-from foretell.errors import ConfigError
+from foretell.errors import ConfigError, ForetellError
 from foretell.events import Event
 from foretell.io.base import Sink, Source
 
@@ -22,6 +30,69 @@ if TYPE_CHECKING:
     from foretell.io.midi_ports import MidiPorts
 
 Listener = Callable[[str, Event], None]
+log = logging.getLogger(__name__)
+FIRST_RETRY = 0.5  # seconds before the first new attempt; doubled after each failure
+LONGEST_RETRY = 30.0  # seconds between attempts at most
+
+
+class Reopener:
+    """Opens transports that may not be there yet, and keeps trying those that are not.
+
+    ``open(part, opening, clock)`` runs ``opening`` (the part's ``start``); if that fails with a
+    ``ForetellError`` or ``OSError`` it logs one warning line naming the part and why, and tries
+    again ``FIRST_RETRY`` seconds later, doubling the wait up to ``LONGEST_RETRY`` (quietly: one
+    more line when it opens). Runs on the engine's loop; ``stop`` cancels what is pending.
+    """
+
+    def __init__(self, first: float = FIRST_RETRY, longest: float = LONGEST_RETRY) -> None:
+        self.first = first
+        self.longest = longest
+        self.failed: dict[str, int] = {}  # part -> failed attempts, while it is not open
+        self.opened_late: dict[str, int] = {}  # part -> failed attempts before it opened
+        self._timers: dict[int, Timer] = {}
+
+    def open(self, part: Source | Sink, opening: Callable[[], None], clock: Clock) -> None:
+        self._attempt(part, opening, clock, self.first)
+
+    def _attempt(
+        self, part: Source | Sink, opening: Callable[[], None], clock: Clock, wait: float
+    ) -> None:
+        self._timers.pop(id(part), None)
+        name = repr(part)
+        try:
+            opening()
+        except (ForetellError, OSError) as exc:
+            tries = self.failed.get(name, 0) + 1
+            self.failed[name] = tries
+            if tries == 1:
+                log.warning(
+                    "%s cannot open (%s); playing without it, trying again in the background",
+                    name,
+                    str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+                )
+            retry = min(wait * 2, self.longest)
+            self._timers[id(part)] = clock.call_at(
+                clock.now() + wait, lambda: self._attempt(part, opening, clock, retry)
+            )
+            return
+        tries = self.failed.pop(name, 0)
+        if tries:
+            self.opened_late[name] = tries
+            log.warning("%s opened (after %d failed attempts)", name, tries)
+
+    def stop(self) -> None:
+        """Stop trying (the run ends)."""
+        for timer in self._timers.values():
+            timer.cancel()
+        self._timers.clear()
+
+    def counters(self) -> dict[str, int]:
+        """For the stop line: parts never opened and parts opened late, with their attempts."""
+        counts = {f"{name} not opened (attempts)": n for name, n in self.failed.items()}
+        counts.update(
+            {f"{name} opened late (failed attempts)": n for name, n in self.opened_late.items()}
+        )
+        return counts
 
 
 @dataclass
@@ -35,6 +106,11 @@ class Transports:
     sinks: list[Sink] = field(default_factory=list)
     listeners: list[Listener] = field(default_factory=list)
     labels: dict[int, str] = field(default_factory=dict)
+    reopener: Reopener = field(default_factory=Reopener)
+
+    def holds(self, part: Source | Sink) -> bool:
+        """Whether ``part`` is one of these transports (opened through ``reopener``)."""
+        return any(part is mine for mine in [*self.sources, *self.sinks])
 
     def add(self, other: Transports, label: str | None = None) -> None:
         """Take in ``other``'s parts (those of instrument ``label``)."""
@@ -52,7 +128,7 @@ class Transports:
 
     def counters(self) -> dict[str, int]:
         """Transport-level counts worth a line at the end: ignored MIDI, dropped output, ..."""
-        counts: dict[str, int] = {}
+        counts: dict[str, int] = self.reopener.counters()
         for part in self.sources:
             for reason, n in getattr(part, "ignored", {}).items():
                 key = f"{self._owner(part, '{} ')}midi {reason}"
@@ -73,16 +149,18 @@ def _phrase(part: Source | Sink) -> str | None:
     from foretell.io.serial import SerialSource
     from foretell.io.websocket import WebSocketSource
 
+    waiting = "" if part.started else " (not open yet: trying again)"
     if isinstance(part, WebSocketSource):
-        host, port = part.server.address
-        return f"WebSocket on ws://{host}:{port}"
+        server = part.server
+        host, port = server.address if part.started else (server.host, server.port)
+        return f"WebSocket on ws://{host}:{port}{waiting}"
     if isinstance(part, SerialSource):
         return f"serial {part.link.port} at {part.link.baud} baud"
     if isinstance(part, MidiSource | MidiSink):
         direction = "in" if isinstance(part, MidiSource) else "out"
         channel = part.channels if isinstance(part, MidiSource) else None
         heard = "" if channel is None else " channel " + ",".join(str(c + 1) for c in channel)
-        return f"MIDI {direction} " + ", ".join(part.names) + heard
+        return f"MIDI {direction} " + ", ".join(part.names) + heard + waiting
     return None
 
 

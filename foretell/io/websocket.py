@@ -160,12 +160,13 @@ class WebSocketServer:
         """Bind and start serving (once for both ends); deliver inputs to ``inbox`` if given."""
         if inbox is not None:
             self._inbox = inbox
-        self._users += 1
         if self._socket is not None:
+            self._users += 1
             return
         from websockets.asyncio.server import serve
 
-        self._socket = self._bind()
+        self._socket = self._bind()  # raises before counting a user: opening can be retried
+        self._users += 1
         handler = serve(
             self._serve_client,
             sock=self._socket,

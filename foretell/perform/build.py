@@ -416,6 +416,7 @@ def build_engine(
         [*outputs.values(), *everything.sinks],
         listeners,
         [] if services is None else services(instruments),
+        optional=everything,
     )
     return Session(config, engine, sources, outputs, everything, listening, batcher)
 

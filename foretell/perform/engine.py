@@ -19,14 +19,17 @@ the same path OSC live control takes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from foretell.clock import Clock
 from foretell.commands import Command, Reset, SetPause
 from foretell.events import Event
 from foretell.io.base import Sink, Source
+
+if TYPE_CHECKING:
+    from foretell.io.transports import Transports
 from foretell.perform.instrument import Instrument, InstrumentSnapshot, Listener
 from foretell.perform.scheduler import Scheduler
 
@@ -92,6 +95,8 @@ class Engine:
     ``sources`` pairs each source with the name of the instrument it feeds. Sinks are listed per
     instrument on the instrument itself; ``sinks`` here are the ones the engine opens and closes.
     ``listeners`` hear every event from the start (more can be added while it runs: a display).
+    ``optional`` holds the sources and sinks whose failing to open does not stop the start (MIDI,
+    serial, WebSocket): they are opened through its ``reopener``, which keeps trying.
     """
 
     def __init__(
@@ -103,8 +108,10 @@ class Engine:
         sinks: Sequence[Sink] = (),
         listeners: Sequence[Listener] = (),
         services: Sequence[Service] = (),
+        optional: Transports | None = None,
     ) -> None:
         self.clock = clock
+        self.optional = optional
         self.scheduler = scheduler
         self.instruments = {inst.name: inst for inst in instruments}
         if len(self.instruments) != len(instruments):
@@ -134,16 +141,19 @@ class Engine:
         started: list[Sink | Source] = []
         try:
             for sink in self.sinks:
-                sink.start()
+                self._open(sink, sink.start)
                 started.append(sink)
             for inst in self.instruments.values():
                 inst.start()
             for service in self.services:
                 service.start()
             for source, name in self.sources:
-                source.start(EngineInbox(self, self.instruments[name], source.origin))
+                inbox = EngineInbox(self, self.instruments[name], source.origin)
+                self._open(source, lambda s=source, i=inbox: s.start(i))  # type: ignore[misc]
                 started.append(source)
         except Exception:
+            if self.optional is not None:
+                self.optional.reopener.stop()
             for part in reversed(started):
                 part.stop()
             for service in self.services:
@@ -153,8 +163,17 @@ class Engine:
             raise
         self.running = True
 
+    def _open(self, part: Source | Sink, opening: Callable[[], None]) -> None:
+        """Open ``part``: an optional one through the reopener (it may open later)."""
+        if self.optional is not None and self.optional.holds(part):
+            self.optional.reopener.open(part, opening, self.clock)
+        else:
+            opening()
+
     def stop(self) -> None:
         """Close sources, stop instruments (and their logs), withdraw queued events, close sinks."""
+        if self.optional is not None:
+            self.optional.reopener.stop()
         for source, _ in self.sources:
             source.stop()
         for service in self.services:
