@@ -18,6 +18,7 @@ learned ones again). Numbers must lie in ``foretell.limits.RANGES``.
 
 from __future__ import annotations
 
+import concurrent.futures
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -119,6 +120,21 @@ class Learn:
 @dataclass(frozen=True)
 class Rollback:
     version: int
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of a command, said by whoever carried it out: ``refused`` is why it was not
+    (None: it was taken); a taken ``load`` also has ``played``, a future that resolves once the
+    model plays (with None) or with why it does not (a model file that does not load, a newer
+    ``load`` that replaced it). It is thread-safe: a server awaits it on its own loop."""
+
+    refused: str | None = None
+    played: concurrent.futures.Future[str | None] | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return self.refused is None
 
 
 Command = (

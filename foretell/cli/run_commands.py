@@ -176,9 +176,10 @@ async def perform(
             from foretell.dashboard.server import serve_dashboard
 
             if studio is not None:
+                from foretell.perform.show_loop import ShowLoop
                 from foretell.studio.api import Studio
 
-                parts = Studio(studio, session.engine)
+                parts = Studio(studio, session.engine, ShowLoop.here())
             served = config.dashboard
             page = serve_dashboard(
                 session.engine,
@@ -187,6 +188,7 @@ async def perform(
                 names=served.names,
                 presets=served.presets(),
                 routes=() if parts is None else parts.routes(),
+                on_close=None if parts is None else parts.aclose,
             )
             banner = page.banner() if parts is None else page.banner("studio", "studio/")
             for line in banner:
@@ -200,8 +202,6 @@ async def perform(
             click.echo("foretell: also " + "; ".join(transports.describe()), err=True)
         await stop.wait()
     finally:
-        if parts is not None:
-            await parts.aclose()
         if page is not None:
             await page.aclose()
         session.engine.stop()

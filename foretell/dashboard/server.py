@@ -33,12 +33,14 @@ Invalid messages are counted as rejections and answered with ``{"error": "..."}`
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import json
 import logging
 import socket
+import threading
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -68,6 +70,7 @@ from foretell.io.origins import WILDCARDS
 from foretell.modes import MODES
 from foretell.perform.engine import Engine
 from foretell.perform.instrument import Instrument
+from foretell.perform.show_loop import ShowLoop
 
 log = logging.getLogger(__name__)
 DEFAULT_PORT = 8765
@@ -94,38 +97,61 @@ class ClientFeed:
     """What one page has yet to receive: events in order, and the newest frame of each kind.
 
     Events beyond ``size`` push the oldest out; a ``state``, ``expect`` or ``ensemble`` frame
-    replaces the one not yet sent. Filled on the loop by the publisher, drained by the page's
-    sender task. ``focus`` is the instrument the page looks at (its state and expectation come
-    here); ``expect_key`` what the last expectation sent was computed from.
+    replaces the one not yet sent. Filled on the engine's loop by the publisher (and with
+    replies on the server's), drained by the page's sender task on ``loop``, the server's:
+    a lock guards the contents and the first item after a drain wakes the sender. ``focus`` is
+    the instrument the page looks at (its state and expectation come here); ``expect_key``
+    what the last expectation sent was computed from.
     """
 
-    def __init__(self, size: int = 1024, focus: str = "") -> None:
+    def __init__(
+        self, size: int = 1024, focus: str = "", loop: asyncio.AbstractEventLoop | None = None
+    ) -> None:
         self._events: deque[str] = deque(maxlen=size)
         self._latest: dict[str, str] = {}
+        self._lock = threading.Lock()
+        self._loop = loop
         self._wake = asyncio.Event()
+        self._woken = False
         self.dropped = 0
         self.focus = focus
         self.expect_key: object = None
 
     def push(self, text: str) -> None:
-        if len(self._events) == self._events.maxlen:
-            self.dropped += 1
-        self._events.append(text)
-        self._wake.set()
+        with self._lock:
+            if len(self._events) == self._events.maxlen:
+                self.dropped += 1
+            self._events.append(text)
+        self._signal()
 
     def put_latest(self, kind: str, text: str) -> None:
-        if kind in self._latest:
-            self.dropped += 1
-        self._latest[kind] = text
-        self._wake.set()
+        with self._lock:
+            if kind in self._latest:
+                self.dropped += 1
+            self._latest[kind] = text
+        self._signal()
+
+    def _signal(self) -> None:
+        """Wake the sender once per drain, from whichever thread filled the feed."""
+        with self._lock:
+            if self._woken:
+                return
+            self._woken = True
+        if self._loop is None:
+            self._wake.set()
+            return
+        with contextlib.suppress(RuntimeError):  # the server's loop has closed
+            self._loop.call_soon_threadsafe(self._wake.set)
 
     async def take(self) -> list[str]:
         """Wait until something is waiting, then hand all of it over (events first)."""
         await self._wake.wait()
         self._wake.clear()
-        batch = [*self._events, *self._latest.values()]
-        self._events.clear()
-        self._latest.clear()
+        with self._lock:
+            self._woken = False
+            batch = [*self._events, *self._latest.values()]
+            self._events.clear()
+            self._latest.clear()
         return batch
 
 
@@ -260,9 +286,10 @@ class Publisher:
 
     # -- pages --------------------------------------------------------------------------------
 
-    def connect(self) -> ClientFeed:
-        """A feed for a new page, primed with a greeting and the frames (looking at ``name``)."""
-        feed = ClientFeed(size=512 * (1 + len(self.tracks)), focus=self.name)
+    def connect(self, loop: asyncio.AbstractEventLoop | None = None) -> ClientFeed:
+        """A feed for a new page, primed with a greeting and the frames (looking at ``name``),
+        drained on ``loop`` (the server's; default: this one)."""
+        feed = ClientFeed(size=512 * (1 + len(self.tracks)), focus=self.name, loop=loop)
         hello = {
             "instrument": self.name,
             "instruments": list(self.tracks),
@@ -323,20 +350,22 @@ class Publisher:
         """``load NAME`` names a file of the models folder; the instrument resolves it there."""
         return parse_command(verb, args)
 
-    def models(self, instrument: str | None = None) -> dict[str, Any]:
-        """The model files a page may load (names relative to ``models_dir``).
-
-        ``current`` is the file ``instrument`` plays (default: the one a new page looks at).
-        """
+    def playing(self, instrument: str | None = None) -> str | None:
+        """The file name ``instrument`` plays (default: the one a new page looks at)."""
         name = instrument if instrument in self.tracks else self.name
         model = self.engine.instrument(name).model_name
-        current = None if model is None else Path(model).name
-        if self.models_dir is None or not self.models_dir.is_dir():
-            return {"dir": None, "models": [], "current": current}
-        root = self.models_dir
-        files = sorted({*root.glob(f"*{MODEL_SUFFIX}"), *root.glob(f"*/*{MODEL_SUFFIX}")})
-        names = [p.relative_to(root).as_posix() for p in files]
-        return {"dir": str(root), "models": names, "current": current}
+        return None if model is None else Path(model).name
+
+
+def loadable(models_dir: Path | None, current: str | None) -> dict[str, Any]:
+    """The model files a page may load (names relative to ``models_dir``); ``current`` the one
+    playing. Reads the folder: call off the show's loop."""
+    if models_dir is None or not models_dir.is_dir():
+        return {"dir": None, "models": [], "current": current}
+    root = models_dir
+    files = sorted({*root.glob(f"*{MODEL_SUFFIX}"), *root.glob(f"*/*{MODEL_SUFFIX}")})
+    names = [p.relative_to(root).as_posix() for p in files]
+    return {"dir": str(root), "models": names, "current": current}
 
 
 # -- the app --------------------------------------------------------------------------------------
@@ -350,27 +379,32 @@ async def _pump(ws: WebSocket, feed: ClientFeed) -> None:
 
 
 def build_app(
-    publisher: Publisher, static: Path | None = None, routes: Sequence[BaseRoute] = ()
+    publisher: Publisher,
+    show: ShowLoop,
+    static: Path | None = None,
+    routes: Sequence[BaseRoute] = (),
 ) -> Starlette:
     """The Starlette app: ``/`` the page, ``/api/loadable`` the model files it may load, ``/ws``
-    the stream; ``routes`` (the studio's) come before the page's files."""
+    the stream; ``routes`` (the studio's) come before the page's files. It runs on the server's
+    loop; whatever touches the engine goes through ``show``."""
 
     async def models(request: Request) -> JSONResponse:
-        return JSONResponse(publisher.models(request.query_params.get("instrument")))
+        current = await show(publisher.playing, request.query_params.get("instrument"))
+        return JSONResponse(loadable(publisher.models_dir, current))
 
     async def stream(ws: WebSocket) -> None:
         await ws.accept()
-        feed = publisher.connect()
+        feed = await show(publisher.connect, asyncio.get_running_loop())
         sender = asyncio.create_task(_pump(ws, feed))
         try:
             while True:
-                reply = publisher.receive(await ws.receive_text(), feed)
+                reply = await show(publisher.receive, await ws.receive_text(), feed)
                 if reply is not None:
                     feed.push(reply)
         except (WebSocketDisconnect, RuntimeError):
             pass
         finally:
-            publisher.disconnect(feed)
+            show.soon(publisher.disconnect, feed)
             sender.cancel()
 
     return Starlette(
@@ -407,10 +441,61 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+class ServerThread:
+    """uvicorn serving one bound socket on a thread and asyncio loop of its own, so that no
+    request, however slow, runs where the show runs. ``on_close`` (the studio's ``aclose``) is
+    awaited on that loop as the server ends."""
+
+    def __init__(
+        self,
+        server: uvicorn.Server,
+        sock: socket.socket,
+        on_close: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        self.server = server
+        self.sock = sock
+        self.on_close = on_close
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._thread = threading.Thread(target=self._main, name="foretell-server", daemon=True)
+        self._started = threading.Event()
+        self._ended: concurrent.futures.Future[None] = concurrent.futures.Future()
+
+    def start(self) -> None:
+        self._thread.start()
+        self._started.wait()
+
+    def _main(self) -> None:
+        try:
+            asyncio.run(self._serve())
+        except BaseException as exc:
+            log.warning("the dashboard's server ended: %s", exc)
+            self._ended.set_exception(exc)
+        else:
+            self._ended.set_result(None)
+
+    async def _serve(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self._started.set()
+        try:
+            await self.server.serve(sockets=[self.sock])
+        finally:
+            if self.on_close is not None:
+                await self.on_close()
+
+    def stop(self) -> None:
+        """Ask the server to close (returns at once; idempotent)."""
+        self.server.should_exit = True
+
+    async def wait_closed(self) -> None:
+        """Wait, on any loop, until the server's thread has ended."""
+        await asyncio.wrap_future(self._ended)
+
+
 class Dashboard:
     """The page's server and publisher for one engine (see the module docstring).
 
-    Construction opens nothing; ``start()`` (on the engine's loop) binds and starts serving.
+    Construction opens nothing; ``start()`` (on the engine's loop) binds and starts serving, on
+    a thread and loop of its own (``ServerThread``); the publisher stays on the engine's loop.
     """
 
     def __init__(
@@ -425,6 +510,7 @@ class Dashboard:
         token: str | None = None,
         presets: dict[str, dict[str, float]] | None = None,
         routes: Sequence[BaseRoute] = (),
+        on_close: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.host = host
         self.routes = tuple(routes)
@@ -432,10 +518,10 @@ class Dashboard:
         self.publisher = Publisher(engine, instrument, models_dir, fps, presets)
         self.names = tuple(names)
         self.token = token if token is not None or is_loopback(host) else new_token()
+        self.on_close = on_close
         self.doors: Doors | None = None
         self._sock: socket.socket | None = None
-        self._server: _LoopServer | None = None
-        self._serving: asyncio.Task[None] | None = None
+        self._server: ServerThread | None = None
         self._ticking: asyncio.Task[None] | None = None
 
     @property
@@ -469,9 +555,10 @@ class Dashboard:
         return lines
 
     def start(self) -> Dashboard:
+        """Bind, start the publisher on this loop (the engine's) and the server on its thread."""
         loop = asyncio.get_running_loop()
         self._sock = _bind(self.host, self.port)
-        app = build_app(self.publisher, routes=self.routes)
+        app = build_app(self.publisher, ShowLoop(loop), routes=self.routes)
         self.doors = Doors(app, self.host, self.names, self.token)
         config = uvicorn.Config(
             self.doors,
@@ -481,10 +568,10 @@ class Dashboard:
             lifespan="off",
             timeout_graceful_shutdown=1,
         )
-        self._server = _LoopServer(config)
         self.publisher.attach()
-        self._serving = loop.create_task(self._server.serve(sockets=[self._sock]))
         self._ticking = loop.create_task(self.publisher.run())
+        self._server = ServerThread(_LoopServer(config), self._sock, self.on_close)
+        self._server.start()
         log.debug("dashboard at %s", self.url)
         return self
 
@@ -494,11 +581,11 @@ class Dashboard:
         if self._ticking is not None:
             self._ticking.cancel()
         if self._server is not None:
-            self._server.should_exit = True
+            self._server.stop()
 
     async def wait_closed(self) -> None:
-        if self._serving is not None:
-            await self._serving
+        if self._server is not None:
+            await self._server.wait_closed()
         if self._ticking is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._ticking
@@ -517,6 +604,7 @@ def serve_dashboard(
     names: Sequence[str] = (),
     presets: dict[str, dict[str, float]] | None = None,
     routes: Sequence[BaseRoute] = (),
+    on_close: Callable[[], Awaitable[None]] | None = None,
 ) -> Dashboard:
     """Serve the dashboard for ``engine`` (call on the engine's loop); ``aclose()`` ends it.
 
@@ -525,7 +613,15 @@ def serve_dashboard(
     page offers (``[[dashboard.preset]]``); ``routes`` more of the app's (the studio's).
     """
     dashboard = Dashboard(
-        engine, host, port, models_dir, instrument, names=names, presets=presets, routes=routes
+        engine,
+        host,
+        port,
+        models_dir,
+        instrument,
+        names=names,
+        presets=presets,
+        routes=routes,
+        on_close=on_close,
     )
     return dashboard.start()
 

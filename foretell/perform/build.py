@@ -22,6 +22,7 @@ do not play in unison).
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -87,18 +88,28 @@ class Session:
         return self.outputs[self.instrument.name]
 
 
-def load_in_executor(path: Path, done: Callable[[Runtime | BaseException], None]) -> None:
-    """A ``ModelLoader`` that reads the file on a worker thread and calls ``done`` on the loop."""
-    loop = asyncio.get_running_loop()
-    future = loop.run_in_executor(None, load_runtime, path)
+class LoaderThread:
+    """A ``ModelLoader`` that reads each file on a thread of its own (one per run, created on
+    the first load) and calls ``done`` on the loop that asked: never asyncio's default
+    executor, where a server's file work would queue in front of the show's model (15.6 s
+    behind 8 plots, measured)."""
 
-    def finished(f: asyncio.Future[Runtime]) -> None:
-        if f.cancelled():
-            return
-        error = f.exception()
-        done(error if error is not None else f.result())
+    def __init__(self) -> None:
+        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
 
-    future.add_done_callback(finished)
+    def __call__(self, path: Path, done: Callable[[Runtime | BaseException], None]) -> None:
+        loop = asyncio.get_running_loop()
+        if self._executor is None:
+            self._executor = concurrent.futures.ThreadPoolExecutor(1, "foretell-model-loader")
+        future = loop.run_in_executor(self._executor, load_runtime, path)
+
+        def finished(f: asyncio.Future[Runtime]) -> None:
+            if f.cancelled():
+                return
+            error = f.exception()
+            done(error if error is not None else f.result())
+
+        future.add_done_callback(finished)
 
 
 def config_value(config: RunConfig, key: str) -> Any:
@@ -372,7 +383,7 @@ def _links(instruments: Sequence[InstrumentConfig]) -> list[tuple[str, str, str]
 def build_engine(
     config: RunConfig,
     clock: Clock | None = None,
-    loader: ModelLoader = load_in_executor,
+    loader: ModelLoader | None = None,
     ports: MidiPorts | None = None,
     services: ServiceMaker | None = None,
 ) -> Session:
@@ -380,6 +391,7 @@ def build_engine(
     the MIDI ports to use, a new set on the configured backend if not given; ``services``: what
     runs beside the instruments (``foretell run --learn``: a learner), made from them."""
     clock = clock or LoopClock()
+    loader = loader or LoaderThread()
     resolved = _resolved(config)
     shared = _shared_ports(resolved)
     transport_sections(config)  # a transport section's mistakes, before any model is loaded

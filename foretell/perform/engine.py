@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 from foretell.clock import Clock
-from foretell.commands import Command, Reset, SetPause
+from foretell.commands import Command, Outcome, Reset, SetPause
 from foretell.events import Event
 from foretell.io.base import Sink, Source
 
@@ -185,16 +185,17 @@ class Engine:
             sink.stop()
         self.running = False
 
-    def command(self, command: Command, instrument: str | None = None) -> None:
+    def command(self, command: Command, instrument: str | None = None) -> Outcome:
         """Apply ``command`` to one instrument now (on the loop, between events): logged there,
-        carried out by the instrument or by the service that takes it."""
+        carried out by the instrument or by the service that takes it; what became of it."""
         inst = self.instrument(instrument)
         service = self._service_for(inst.name, command)
         if service is None:
-            inst.on_command(command)
-        else:
-            inst.note_command(command)
+            return inst.on_command(command)
+        inst.note_command(command)
+        with inst.rejections.recording() as refused:
             service.on_command(command)
+        return Outcome(refused=refused[0] if refused else None)
 
     def _service_for(self, name: str, command: Command) -> Service | None:
         found = (s for s in self.services if s.instrument.name == name and s.takes(command))

@@ -29,6 +29,7 @@ Inputs themselves are never dropped: every valid one is logged and (if the mode 
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import logging
 from collections.abc import Callable, Sequence
@@ -160,6 +161,8 @@ class Instrument:
         self._last_values: tuple[float, ...] = ()  # the performer's newest input
         self._loading: Path | None = None  # the model file being read now
         self._load_next: Path | None = None  # the newest one asked for meanwhile
+        self._load_waiters: list[tuple[Path, concurrent.futures.Future[str | None]]] = []
+        self._asked: concurrent.futures.Future[str | None] | None = None  # this command's load
 
     @property
     def mode(self) -> Mode:
@@ -198,12 +201,18 @@ class Instrument:
         except Exception as exc:
             self._failed("input", exc)
 
-    def on_command(self, command: control.Command) -> None:
-        """Apply a live-control command now (between events)."""
-        try:
-            self._on_command(command)
-        except Exception as exc:
-            self._failed(type(command).__name__, exc)
+    def on_command(self, command: control.Command) -> control.Outcome:
+        """Apply a live-control command now (between events); what became of it (a ``load``'s
+        outcome also says when the model plays)."""
+        with self.rejections.recording() as refused:
+            try:
+                self._on_command(command)
+            except Exception as exc:
+                self._failed(type(command).__name__, exc)
+        if refused:
+            return control.Outcome(refused=refused[0])
+        played, self._asked = self._asked, None
+        return control.Outcome(played=played if isinstance(command, control.LoadModel) else None)
 
     def _failed(self, what: str, exc: Exception) -> None:
         log.debug("%s: %s failed", self.name, what, exc_info=True)
@@ -353,6 +362,11 @@ class Instrument:
 
     def _load(self, path: Path) -> None:
         """Read ``path`` off the loop; while one load is in flight the newest request waits."""
+        self._asked = concurrent.futures.Future()
+        self._load_waiters.append((path, self._asked))
+        self._start_load(path)
+
+    def _start_load(self, path: Path) -> None:
         if self._loading is not None:
             self._load_next = path
             return
@@ -362,16 +376,32 @@ class Instrument:
     def _loaded(self, path: Path, result: Runtime | BaseException) -> None:
         self._loading = None
         if self._load_next is not None:  # a newer request came in: that one wins
-            path, self._load_next = self._load_next, None
-            self._load(path)
+            newer, self._load_next = self._load_next, None
+            self._tell_waiters(lambda waited: waited != newer, f"replaced by {newer.name}")
+            self._start_load(newer)
             return
+        why: str | None = None
         if isinstance(result, BaseException):
             self.rejections.add("bad_model", f"cannot load {path}: {result}")
-            return
-        if self.swap_runtime(result, str(path)):
+            why = f"cannot load {path.name}: {str(result).replace(str(path), path.name)}"
+        elif self.swap_runtime(result, str(path)):
             log.info("%s: now playing with model %s", self.name, path)
             if self.log is not None:
                 self.log.note("model", t=self.clock.now(), path=str(path), carried=True)
+        else:
+            why = self.rejections.latest["bad_model"]
+        self._tell_waiters(lambda waited: True, why)
+
+    def _tell_waiters(self, which: Callable[[Path], bool], why: str | None) -> None:
+        """Resolve the ``load`` outcomes of the paths ``which`` picks (None: it plays)."""
+        kept = []
+        for path, waiter in self._load_waiters:
+            if not which(path):
+                kept.append((path, waiter))
+                continue
+            with contextlib.suppress(concurrent.futures.InvalidStateError):
+                waiter.set_result(why)
+        self._load_waiters = kept
 
     # -- the model ------------------------------------------------------------------------------
 

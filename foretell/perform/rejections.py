@@ -7,9 +7,10 @@ Kinds: ``malformed`` (undecodable packet), ``unknown_address``, ``wrong_count``,
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 log = logging.getLogger(__name__)
 
@@ -22,10 +23,23 @@ class Rejections:
         self.counts: Counter[str] = Counter()
         self.latest: dict[str, str] = {}  # the newest detail of each kind
         self._report = report
+        self._recording: list[str] | None = None
+
+    @contextlib.contextmanager
+    def recording(self) -> Iterator[list[str]]:
+        """Within the block, each detail added is also appended to the list it yields (what a
+        command was refused for)."""
+        outer, self._recording = self._recording, []
+        try:
+            yield self._recording
+        finally:
+            self._recording = outer
 
     def add(self, kind: str, detail: str) -> None:
         self.counts[kind] += 1
         self.latest[kind] = detail
+        if self._recording is not None:
+            self._recording.append(detail)
         if self.counts[kind] == 1:
             log.warning(
                 "%s: %s input (%s); further ones are counted, not reported",

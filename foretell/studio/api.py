@@ -31,6 +31,7 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
 from foretell.perform.engine import Engine
+from foretell.perform.show_loop import ShowLoop
 from foretell.project.layout import Project
 from foretell.studio.config_file import ConfigFile
 from foretell.studio.datasets import Datasets
@@ -44,6 +45,7 @@ from foretell.studio.routes.takes import TakeRoutes
 from foretell.studio.routes.training import TrainingRoutes
 from foretell.studio.scoring import ScoreCache
 from foretell.studio.takes import Takes
+from foretell.studio.workers import Workers
 
 
 def static_dir() -> Path:
@@ -57,14 +59,16 @@ class Studio:
 
     project: Project
     engine: Engine
+    show: ShowLoop  # the engine's loop (the studio answers on the server's)
     jobs: Jobs = field(default_factory=Jobs)
     scores: ScoreCache = field(default_factory=ScoreCache)
 
     def __post_init__(self) -> None:
-        self.live = Live(self.engine)
-        self.takes = Takes(self.project.folder("logs"))
-        self.datasets = Datasets(self.project.folder("datasets"), self.takes)
-        self.models = Models(self.project.folder("models"))
+        self.live = Live(self.engine, self.show)
+        self.workers = Workers()
+        self.takes = Takes(self.project.folder("logs"), self.workers)
+        self.datasets = Datasets(self.project.folder("datasets"), self.takes, self.workers)
+        self.models = Models(self.project.folder("models"), self.workers)
         self.config = ConfigFile(self.project.config)
         self.can_train = importlib.util.find_spec("torch") is not None  # else: train elsewhere
         resolved = str(self.project.root.resolve()).encode()
@@ -84,16 +88,18 @@ class Studio:
         return [*api, Mount("/studio", page, name="studio")]
 
     async def aclose(self) -> None:
+        """Stop training, scoring and the workers (on the server's loop, as it ends)."""
         await self.jobs.aclose()
         await self.scores.aclose()
+        await self.workers.aclose()
 
     async def status(self, request: Request) -> dict[str, Any]:
         """What the page's checklist and header show."""
-        snap = self.live.snapshot()
+        snap, facts = await asyncio.gather(self.live.snapshot(), self.live.facts())
         running = self.jobs.running
-        current = self.live.current_take()
-        datasets, models = await asyncio.gather(
-            asyncio.to_thread(self.datasets.listing), asyncio.to_thread(self.models.listing)
+        current = facts.current_take
+        takes, datasets, models = await asyncio.gather(
+            self.takes.listing(current), self.datasets.listing(), self.models.listing()
         )
         return {
             "project": self.project.root.name,
@@ -104,8 +110,8 @@ class Studio:
             "model": None if snap.model is None else Path(snap.model).stem,
             "mode": snap.settings.mode,
             "paused": snap.settings.paused,
-            "take": None if current is None else self.takes.describe(current, current)["name"],
-            "takes": len(self.takes.listing(current)),
+            "take": next((take["name"] for take in takes if take["current"]), None),
+            "takes": len(takes),
             "datasets": len(datasets),
             "models": len(models),
             "job": None if running is None else running.id,

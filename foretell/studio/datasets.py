@@ -1,22 +1,30 @@
 """Datasets: takes turned into training data, ``datasets/NAME.npz`` (IMPSY's layout).
 
 Beside each dataset a small ``NAME.json`` keeps which takes went in, so a model trained on it
-can be scored on the newest take it never saw.
+can be scored on the newest take it never saw. Building and reading a dataset run in the
+studio's worker processes (``foretell.studio.workers``). A dataset is written to a hidden file
+first and put in place by a hard link that fails if the name is taken: a full disk or a
+failed build leaves no partial ``NAME.npz``, and no build replaces one that exists.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 from foretell.data.dataset import load_dataset
 from foretell.data.logs_to_dataset import build_dataset
+from foretell.errors import ForetellError
 from foretell.names import plain_name
-from foretell.studio.errors import StudioError
-from foretell.studio.shelf import Shelf
+from foretell.studio.errors import StudioError, written
+from foretell.studio.models import keep
+from foretell.studio.shelf import Facts, Shelf
 from foretell.studio.takes import Takes
+from foretell.studio.workers import Workers
 
 SUFFIX = ".npz"
 
@@ -28,19 +36,16 @@ class Datasets(Shelf):
     suffix: ClassVar[str] = SUFFIX
     kind: ClassVar[str] = "dataset"
     takes: Takes
+    workers: Workers
 
-    def describe(self, path: Path) -> dict[str, Any]:
-        return {**super().describe(path), "takes": self.takes_of(path.stem)}
+    def shown(self, path: Path, facts: Facts) -> Facts:
+        return {**facts, "takes": self.takes_of(path.stem)}
 
-    def read(self, path: Path) -> dict[str, Any]:
-        data = load_dataset(path)
-        return {
-            "name": path.stem,
-            "events": data.events,
-            "performances": len(data.performances),
-            "dimension": data.dimension,
-            "bytes": path.stat().st_size,
-        }
+    def read(self, path: Path) -> Facts:
+        return dataset_facts(path)
+
+    async def read_many(self, paths: list[Path]) -> list[Facts]:
+        return await self.workers.run(read_datasets, paths)
 
     def takes_of(self, name: str) -> list[str]:
         """The takes a dataset was built from (empty if unknown: made outside the studio)."""
@@ -51,7 +56,7 @@ class Datasets(Shelf):
         takes = recorded.get("takes") if isinstance(recorded, dict) else None
         return [t for t in takes if isinstance(t, str)] if isinstance(takes, list) else []
 
-    def build(self, name: object, takes: object) -> dict[str, Any]:
+    async def build(self, name: object, takes: object) -> dict[str, Any]:
         """Write the dataset ``name`` from the named takes (the performer's events of each)."""
         name = plain_name(name, "dataset")
         if not isinstance(takes, list) or not takes:
@@ -62,15 +67,64 @@ class Datasets(Shelf):
         out = self.folder / f"{name}{SUFFIX}"
         if out.exists():
             raise StudioError(f"a dataset called {name!r} exists already", 409)
-        self.folder.mkdir(parents=True, exist_ok=True)
-        report = build_dataset(paths, out)
-        (self.folder / f"{name}.json").write_text(
-            json.dumps({"takes": list(takes)}) + "\n", encoding="utf-8"
-        )
-        skipped = [f"{path.name}: {why}" for path, why in report.skipped_files]
+        with written("the dataset"):
+            self.folder.mkdir(parents=True, exist_ok=True)
+            handle, staged_name = tempfile.mkstemp(
+                prefix=f".{name}-", suffix=SUFFIX, dir=self.folder
+            )
+            os.close(handle)
+        staged = Path(staged_name)
+        try:
+            skipped = await self.workers.run(build_file, paths, staged)
+            keep(staged, out)
+            record = staged.with_suffix(".json")
+            with written("which takes went into the dataset"):
+                record.write_text(json.dumps({"takes": list(takes)}) + "\n", encoding="utf-8")
+                os.replace(record, self.folder / f"{name}.json")
+        finally:
+            staged.unlink(missing_ok=True)
+            staged.with_suffix(".json").unlink(missing_ok=True)
         return {"dataset": self.describe(out), "skipped": skipped}
 
     def delete(self, name: object) -> None:
         path = self.path(name)
         path.unlink()
         (self.folder / f"{path.stem}.json").unlink(missing_ok=True)  # which takes went in
+
+
+def dataset_facts(path: Path) -> Facts:
+    data = load_dataset(path)
+    return {
+        "name": path.stem,
+        "events": data.events,
+        "performances": len(data.performances),
+        "dimension": data.dimension,
+        "bytes": path.stat().st_size,
+    }
+
+
+def read_datasets(paths: list[Path]) -> list[Facts]:
+    """Each dataset's facts, or why it cannot be read (in a worker process)."""
+    from foretell.studio.shelf import broken
+
+    found = []
+    for path in paths:
+        try:
+            found.append(dataset_facts(path))
+        except (OSError, ValueError, ForetellError) as exc:
+            found.append(broken(path, exc))
+    return found
+
+
+def build_file(paths: list[Path], out: Path) -> list[str]:
+    """Build the dataset ``out`` from the logs ``paths`` (in a worker process); the files
+    skipped, each with why (one line, their names)."""
+    with written("the dataset"):
+        try:
+            report = build_dataset(paths, out)
+        except ForetellError as exc:
+            message = str(exc)
+            for path in (*paths, out):
+                message = message.replace(str(path), path.name)
+            raise StudioError(message.splitlines()[0]) from None
+    return [f"{path.name}: {why}" for path, why in report.skipped_files]

@@ -29,6 +29,8 @@ from typing import Any, Literal
 from foretell.errors import ConfigError, ForetellError
 from foretell.model.fileformat import SIZE_PRESETS
 from foretell.studio import children
+from foretell.studio.errors import StudioError
+from foretell.studio.models import keep
 
 log = logging.getLogger(__name__)
 
@@ -286,15 +288,20 @@ def train_arguments(dataset: Path, size: str, out: Path, epochs: int | None) -> 
 
 
 def _install(work: Path, model_path: Path) -> tuple[State, str | None]:
-    """Move what the child wrote into ``model_path``'s folder, the model last."""
+    """Put what the child wrote into ``model_path``'s folder: the model first, linked so that it
+    never replaces a model of that name made meanwhile (an upload), then its curves."""
     model = work / model_path.name
     if not model.is_file():
         return "failed", "training ended without writing a model"
     try:
-        for path in sorted(work.iterdir(), key=lambda p: p == model):
+        keep(model, model_path)
+    except StudioError as exc:
+        return "failed", str(exc)
+    try:
+        for path in work.iterdir():
             path.replace(model_path.parent / path.name)
     except OSError as exc:
-        return "failed", f"cannot move the model into place ({exc.strerror or exc})"
+        log.warning("%s: the loss curves were not kept (%s)", model_path.stem, exc.strerror)
     return "done", None
 
 

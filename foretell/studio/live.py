@@ -1,6 +1,11 @@
 """The running engine as the studio sees it: its one instrument, the take being recorded, and
-commands whose refusal is read back (the engine applies a command at once, on the loop the
-studio's requests are answered on, and counts what it refuses)."""
+commands with their outcome.
+
+The studio answers requests on the server's loop; the engine runs on the show's. Every read and
+every command here crosses over through ``ShowLoop`` (a short call between events there), and a
+command's ``Outcome`` says whether it was taken and, for ``load``, when the model plays: nothing
+is polled and no counter is compared.
+"""
 
 from __future__ import annotations
 
@@ -10,52 +15,68 @@ from pathlib import Path
 
 from foretell import commands as control
 from foretell.perform.engine import Engine
-from foretell.perform.instrument import Instrument, InstrumentSnapshot
+from foretell.perform.instrument import InstrumentSnapshot
+from foretell.perform.show_loop import ShowLoop
 from foretell.studio.errors import StudioError
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the studio's answers need of the instrument, read in one call."""
+
+    current_take: Path | None  # the log being written now
+    playing: Path | None  # the model file it plays
+    dimension: int | None
+    mode: str
 
 
 @dataclass(frozen=True)
 class Live:
     engine: Engine
+    show: ShowLoop
 
-    @property
-    def instrument(self) -> Instrument:
-        return self.engine.instrument()
+    async def snapshot(self) -> InstrumentSnapshot:
+        return await self.show(self.engine.instrument_snapshot)
 
-    def snapshot(self) -> InstrumentSnapshot:
-        return self.engine.instrument_snapshot()
+    async def facts(self) -> Facts:
+        return await self.show(self._facts)
 
-    def current_take(self) -> Path | None:
+    def _facts(self) -> Facts:
+        inst = self.engine.instrument()
+        log = inst.log
+        return Facts(
+            current_take=log.path if log is not None and log.is_open else None,
+            playing=None if inst.model_name is None else Path(inst.model_name),
+            dimension=inst.dimension,
+            mode=inst.settings.mode,
+        )
+
+    async def current_take(self) -> Path | None:
         """The log file being written now (None while none is open)."""
-        log = self.instrument.log
-        return log.path if log is not None and log.is_open else None
+        return (await self.facts()).current_take
 
-    def playing(self) -> Path | None:
+    async def playing(self) -> Path | None:
         """The model file the instrument plays (None without one)."""
-        model = self.instrument.model_name
-        return None if model is None else Path(model)
+        return (await self.facts()).playing
 
-    def command(self, command: control.Command) -> str | None:
+    async def command(self, command: control.Command) -> str | None:
         """Apply ``command``; why the instrument refused it, or None if it took it."""
-        rejections = self.instrument.rejections
-        before = dict(rejections.counts)
-        self.engine.command(command)
-        changed = [kind for kind, n in rejections.counts.items() if n != before.get(kind, 0)]
-        return rejections.latest[changed[0]] if changed else None
+        outcome = await self.show(self.engine.command, command)
+        return outcome.refused
 
     async def load(self, path: Path, wait_s: float) -> None:
         """Hot-swap the model file ``path`` (of the models folder) in; return once it plays,
         ``StudioError`` with why not (or 504 if it still loads after ``wait_s``)."""
-        inst = self.instrument
-        before = inst.rejections.counts["bad_model"]
-        refused = self.command(control.LoadModel(path.name))
-        if refused is not None:
-            raise StudioError(refused)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + wait_s
-        while inst.model_name != str(path):
-            if inst.rejections.counts["bad_model"] != before:
-                raise StudioError(inst.rejections.latest.get("bad_model", "the model did not load"))
-            if loop.time() > deadline:
-                raise StudioError(f"model {path.stem!r} is still loading", 504)
-            await asyncio.sleep(0.02)
+        outcome = await self.show(self.engine.command, control.LoadModel(path.name))
+        if outcome.refused is not None:
+            raise StudioError(outcome.refused.replace(str(path.parent), "models"))
+        if outcome.played is None:
+            return
+        try:
+            why = await asyncio.wait_for(
+                asyncio.shield(asyncio.wrap_future(outcome.played)), wait_s
+            )
+        except TimeoutError:
+            raise StudioError(f"model {path.stem!r} is still loading", 504) from None
+        if why is not None:
+            raise StudioError(why)

@@ -3,11 +3,14 @@
 An upload is written to a hidden folder inside ``models/`` first and must load before it becomes
 ``NAME.ftm``: a foretell file through the same checks ``foretell run`` makes, an IMPSY ``.h5`` or
 ``.keras`` through ``import-impsy``'s importer (its scale read from the uploaded file's name, as
-there). A file that does not load leaves nothing behind.
+there), in a worker process (``foretell.studio.workers``). A file that does not load leaves
+nothing behind. A model is put in place by a hard link that fails if the name is taken
+(``keep``), so neither an upload nor a training job ever replaces a model that exists (409).
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -17,8 +20,9 @@ from typing import Any, ClassVar
 from foretell.errors import ForetellError
 from foretell.model.fileformat import read_metadata, save_model
 from foretell.names import plain_name
-from foretell.studio.errors import StudioError
+from foretell.studio.errors import StudioError, disk_error, written
 from foretell.studio.shelf import Shelf
+from foretell.studio.workers import Workers
 
 SUFFIX = ".ftm"
 IMPSY_SUFFIXES = (".h5", ".keras")
@@ -32,11 +36,15 @@ class Models(Shelf):
     suffix: ClassVar[str] = SUFFIX
     kind: ClassVar[str] = "model"
 
+    workers: Workers
+
     def read(self, path: Path) -> dict[str, Any]:
-        """What a page shows of one model file (its metadata; the weights are not read)."""
+        """What a page shows of one model file (its metadata; the weights are not read);
+        ``ValueError`` naming what is wrong if the metadata is not a model's."""
         meta = read_metadata(path)
-        arch, info = meta.get("architecture", {}), meta.get("info", {})
-        trained = info.get("config") if isinstance(info.get("config"), dict) else {}
+        arch, info = _table(meta, "architecture"), _table(meta, "info")
+        config = info.get("config")
+        trained: dict[str, Any] = config if isinstance(config, dict) else {}
         return {
             "name": path.stem,
             "file": path.name,
@@ -54,6 +62,14 @@ class Models(Shelf):
             "created": meta.get("created"),
         }
 
+    def dimension(self, path: Path) -> int | None:
+        """The model's dimension; ``StudioError`` with why if the file cannot be read."""
+        facts = self.describe(path)
+        if "broken" in facts:
+            raise StudioError(f"model {path.stem!r} cannot be played: {facts['broken']}", 409)
+        dimension = facts.get("dimension")
+        return dimension if isinstance(dimension, int) else None
+
     def upload_target(self, file_name: object) -> tuple[str, str]:
         """The stem and suffix an upload called ``file_name`` is kept under; ``StudioError`` if
         the name is refused or taken (checked before the body is read)."""
@@ -62,23 +78,54 @@ class Models(Shelf):
             raise StudioError(f"a model called {stem!r} exists already", 409)
         return stem, suffix
 
-    def upload(self, file_name: object, body: bytes) -> dict[str, Any]:
+    async def upload(self, file_name: object, body: bytes) -> dict[str, Any]:
         """Check and keep an uploaded model as ``NAME.ftm``; ``StudioError`` if it is refused."""
         stem, suffix = self.upload_target(file_name)
         target = self.folder / f"{stem}{SUFFIX}"
         if len(body) > MAX_UPLOAD:
             raise StudioError(f"an upload is at most {MAX_UPLOAD >> 20} MB", 413)
-        self.folder.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".upload-", dir=self.folder))
+        with written("the upload"):
+            self.folder.mkdir(parents=True, exist_ok=True)
+            staging = Path(tempfile.mkdtemp(prefix=".upload-", dir=self.folder))
         try:
             received = staging / f"{stem}{suffix}"
-            received.write_bytes(body)
-            model = _checked(received, f"{stem}{suffix}")
-            kept = received if suffix == SUFFIX else save_model(staging / f"import{SUFFIX}", model)
-            kept.replace(target)  # a foretell file byte for byte; an IMPSY one as imported
+            with written("the upload"):
+                received.write_bytes(body)
+            kept = await self.workers.run(check_upload, received, f"{stem}{suffix}")
+            keep(kept, target)  # a foretell file byte for byte; an IMPSY one as imported
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         return self.describe(target)
+
+
+def _table(meta: dict[str, Any], key: str) -> dict[str, Any]:
+    value = meta.get(key, {})
+    if not isinstance(value, dict):
+        raise ValueError(f"its metadata's {key!r} is a {type(value).__name__}, not a table")
+    return value
+
+
+def keep(staged: Path, target: Path) -> None:
+    """Put ``staged`` in place as ``target``, never over a file that exists (``StudioError``
+    409 then): a hard link, which fails if the name is taken, then the staged name removed."""
+    try:
+        os.link(staged, target)
+    except FileExistsError:
+        kind = "model" if target.suffix == SUFFIX else "file"
+        raise StudioError(f"a {kind} called {target.stem!r} exists already", 409) from None
+    except OSError as exc:
+        raise disk_error(exc, f"cannot keep {target.name}") from None
+    staged.unlink(missing_ok=True)
+
+
+def check_upload(received: Path, shown: str) -> Path:
+    """The file to keep for the upload ``received`` once it loads (in a worker process): the
+    file itself (a foretell model) or the imported model saved beside it (IMPSY)."""
+    model = _checked(received, shown)
+    if received.suffix == SUFFIX:
+        return received
+    with written("the imported model"):
+        return save_model(received.with_name(f"import{SUFFIX}"), model)
 
 
 def upload_name(file_name: object) -> tuple[str, str]:

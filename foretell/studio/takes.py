@@ -4,11 +4,14 @@ A take is what the engine logged between two ``take`` commands (or a whole sessi
 start time). ``Takes`` lists them with what a page shows (start, events, duration, dimension),
 renames and deletes them (never the one being recorded) and draws a small plot of one. Sizes are
 read incrementally: a log only grows, so each summary parses just the bytes written since the
-last look (the take being recorded is asked for every second or so).
+last look (the take being recorded is asked for every second or so). Parsing runs in the
+studio's worker processes (``foretell.studio.workers``: ``read_tallies``, ``plot_take``), never
+on a thread of the show's process.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import math
 import os
@@ -26,6 +29,7 @@ from foretell.data.log import (
 )
 from foretell.names import plain_name
 from foretell.studio.errors import StudioError
+from foretell.studio.workers import Workers
 
 PLOT_POINTS = 600  # at most this many rows drawn per take
 
@@ -62,6 +66,7 @@ class Takes:
     """The takes in ``folder``; ``current`` names the file the engine writes now (or None)."""
 
     folder: Path
+    workers: Workers
     tallies: dict[Path, _Tally] = field(default_factory=dict)
 
     def path(self, name: object) -> Path:
@@ -81,8 +86,31 @@ class Takes:
         found = [p for p in self.folder.glob("*-mdrnn.log") if p.is_file() and not p.is_symlink()]
         return [p for p in found if dimension_from_name(p) and _plain(take_from_name(p))]
 
-    def listing(self, current: Path | None) -> list[dict[str, Any]]:
+    async def refresh(self, paths: list[Path] | None = None) -> None:
+        """Bring the tallies of ``paths`` (default: every take) up to date, reading what was
+        appended since the last look in a worker process."""
+        stale = []
+        for path in self._files() if paths is None else paths:
+            with contextlib.suppress(OSError):  # deleted since the folder was listed
+                tally = self._current(path)
+                if path.stat().st_size > tally.offset:
+                    stale.append((path, tally))
+        if stale:
+            grown = await self.workers.run(read_tallies, stale)
+            for (path, _), tally in zip(stale, grown, strict=True):
+                self.tallies[path] = tally
+
+    def _current(self, path: Path) -> _Tally:
+        """The tally kept for ``path``, or a new one if the file is new or was replaced."""
+        stat = path.stat()
+        identity, tally = (stat.st_dev, stat.st_ino), self.tallies.get(path)
+        if tally is None or tally.identity != identity or stat.st_size < tally.offset:
+            tally = self.tallies[path] = _Tally(identity=identity)
+        return tally
+
+    async def listing(self, current: Path | None) -> list[dict[str, Any]]:
         """Every take, newest first (as the API's ``take`` objects)."""
+        await self.refresh()
         found = []
         for path in self._files():
             try:
@@ -94,11 +122,12 @@ class Takes:
 
     def _started(self, path: Path) -> _dt.datetime:
         """When the take began: its first row, or (none yet) when its file was made."""
-        first = self._tally(path).first
+        first = self._current(path).first
         return first if first is not None else _dt.datetime.fromtimestamp(path.stat().st_mtime)
 
     def describe(self, path: Path, current: Path | None) -> dict[str, Any]:
-        tally = self._tally(path)
+        """What the page shows of a take, as far as it was read (``refresh`` reads more)."""
+        tally = self._current(path)
         start = self._started(path)
         duration = 0.0
         if tally.first is not None and tally.last is not None:
@@ -115,22 +144,6 @@ class Takes:
             "bytes": tally.offset,
         }
 
-    def _tally(self, path: Path) -> _Tally:
-        """The file's tally, after reading whatever was appended since the last look."""
-        stat = path.stat()
-        identity, tally = (stat.st_dev, stat.st_ino), self.tallies.get(path)
-        if tally is None or tally.identity != identity or stat.st_size < tally.offset:
-            tally = self.tallies[path] = _Tally(identity=identity)
-        if stat.st_size > tally.offset:
-            with path.open("rb") as handle:
-                handle.seek(tally.offset)
-                chunk = handle.read(stat.st_size - tally.offset)
-            complete = chunk.rfind(b"\n") + 1  # a row still being written waits for next time
-            for line in chunk[:complete].decode("utf-8", "replace").splitlines():
-                tally.add(line)
-            tally.offset += complete
-        return tally
-
     def rename(self, name: object, new: object, current: Path | None) -> dict[str, Any]:
         """Rename a take (and its sidecar); not the one being recorded."""
         path = self._changeable(name, current, "rename")
@@ -144,7 +157,9 @@ class Takes:
         sidecar = _sidecar(path)
         if sidecar.exists():
             os.rename(sidecar, _sidecar(target))
-        self.tallies.pop(path, None)
+        tally = self.tallies.pop(path, None)
+        if tally is not None:  # the same file under a new name: nothing to read again
+            self.tallies[target] = tally
         return self.describe(target, current)
 
     def delete(self, name: object, current: Path | None) -> None:
@@ -164,21 +179,44 @@ class Takes:
             )
         return path
 
-    def plot(self, name: object) -> dict[str, Any]:
+    async def plot(self, name: object) -> dict[str, Any]:
         """At most ``PLOT_POINTS`` rows of a take: seconds from its start, values, whose."""
-        path = self.path(name)
-        rows = _rows(path)
-        step = max(1, math.ceil(len(rows) / PLOT_POINTS))
-        kept = rows[::step]
-        start = kept[0][0] if kept else 0.0
-        controls = max((len(values) for _, _, values in kept), default=0)
-        return {
-            "name": take_from_name(path),
-            "rows": len(rows),
-            "t": [round(t - start, 4) for t, _, _ in kept],
-            "values": [[values[i] for _, _, values in kept] for i in range(controls)],
-            "model": [source == "model" for _, source, _ in kept],
-        }
+        return await self.workers.run(plot_take, self.path(name))
+
+
+def read_tallies(stale: list[tuple[Path, _Tally]]) -> list[_Tally]:
+    """Each tally grown by the complete rows appended to its file (in a worker process)."""
+    return [_read_more(path, tally) for path, tally in stale]
+
+
+def _read_more(path: Path, tally: _Tally) -> _Tally:
+    try:
+        with path.open("rb") as handle:
+            handle.seek(tally.offset)
+            chunk = handle.read()
+    except OSError:
+        return tally
+    complete = chunk.rfind(b"\n") + 1  # a row still being written waits for next time
+    for line in chunk[:complete].decode("utf-8", "replace").splitlines():
+        tally.add(line)
+    tally.offset += complete
+    return tally
+
+
+def plot_take(path: Path) -> dict[str, Any]:
+    """The plot of the take in ``path`` (in a worker process): see ``Takes.plot``."""
+    rows = _rows(path)
+    step = max(1, math.ceil(len(rows) / PLOT_POINTS))
+    kept = rows[::step]
+    start = kept[0][0] if kept else 0.0
+    controls = max((len(values) for _, _, values in kept), default=0)
+    return {
+        "name": take_from_name(path),
+        "rows": len(rows),
+        "t": [round(t - start, 4) for t, _, _ in kept],
+        "values": [[values[i] for _, _, values in kept] for i in range(controls)],
+        "model": [source == "model" for _, source, _ in kept],
+    }
 
 
 def _plain(name: str | None) -> bool:

@@ -11,7 +11,7 @@ import pytest
 
 from foretell.clock import FakeClock
 from foretell.dashboard.frames import RecentValues, expectation, mixture_weights
-from foretell.dashboard.server import ClientFeed, Publisher
+from foretell.dashboard.server import ClientFeed, Publisher, loadable
 from foretell.io.base import ListSink
 from foretell.model.random import random_model_file
 from foretell.modes import MODES
@@ -123,7 +123,7 @@ def test_publisher_applies_commands_and_rejects_bad_ones(tmp_path: Path) -> None
         reply = pub.receive(bad)
         assert reply is not None and "error" in json.loads(reply)
     assert dict(inst.rejections.counts) == {"malformed": 1, "bad_command": 2}
-    assert pub.models()["models"] == ["a.ftm", "sub/b.ftm"]
+    assert loadable(pub.models_dir, pub.playing())["models"] == ["a.ftm", "sub/b.ftm"]
 
 
 def test_publisher_measures_rates_and_latency(tmp_path: Path) -> None:

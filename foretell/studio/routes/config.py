@@ -42,7 +42,7 @@ class ConfigRoutes:
         commands, later = live_changes(old, new)
         applied, refused = [], []
         for command in commands:
-            why = self.live.command(command)
+            why = await self.live.command(command)
             if why is None:
                 applied.append(describe(command))
             else:

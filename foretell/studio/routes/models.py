@@ -13,7 +13,6 @@ from starlette.responses import FileResponse, Response
 
 from foretell import commands as control
 from foretell.errors import ForetellError
-from foretell.model.fileformat import read_metadata
 from foretell.modes import get_mode
 from foretell.studio.datasets import Datasets
 from foretell.studio.errors import StudioError
@@ -50,15 +49,18 @@ class ModelRoutes:
     async def listing(self, request: Request) -> dict[str, Any]:
         """Every model, with its NLL on the newest take it was not trained on (null while that
         is being computed, in a child process)."""
-        playing = self.live.playing()
-        playing_name = None if playing is None else playing.stem
-        models = await asyncio.to_thread(self.models.listing)
+        facts = await self.live.facts()
+        playing_name = None if facts.playing is None else facts.playing.stem
+        models = await self.models.listing()
         takes = [
             take
-            for take in self.takes.listing(self.live.current_take())
+            for take in await self.takes.listing(facts.current_take)
             if not take["current"] and take["events"] >= MIN_SCORED_EVENTS
         ]
         for model in models:
+            model["playing"] = model["name"] == playing_name
+            if "broken" in model:
+                continue
             seen = set(self.datasets.takes_of(str(model["data"]["name"])))
             newest = next((take for take in takes if take["name"] not in seen), None)
             model["newest_take"] = None if newest is None else newest["name"]
@@ -68,7 +70,6 @@ class ModelRoutes:
                     self.models.path(model["name"]), self.takes.path(newest["name"])
                 )
                 model["nll_newest_take"] = None if found is None else found.get("nll")
-            model["playing"] = model["name"] == playing_name
         return {"models": models, "playing": playing_name}
 
     async def upload(self, request: Request) -> Response:
@@ -79,7 +80,7 @@ class ModelRoutes:
         if training is not None and str(name).rpartition(".")[0] == training.name:
             raise StudioError(f"a model called {training.name!r} is being trained", 409)
         body = await read_body(request, MAX_UPLOAD)
-        model = await asyncio.to_thread(self.models.upload, name, body)
+        model = await self.models.upload(name, body)
         return created({"model": model})
 
     async def download(self, request: Request) -> Response:
@@ -89,7 +90,7 @@ class ModelRoutes:
     async def delete(self, request: Request) -> dict[str, Any]:
         name = request.path_params["name"]
         path = self.models.path(name)
-        playing = self.live.playing()
+        playing = await self.live.playing()
         if playing is not None and playing.resolve() == path.resolve():
             raise StudioError(f"model {name!r} is playing: perform another one first", 409)
         path.unlink()
@@ -106,17 +107,17 @@ class ModelRoutes:
                 mode = get_mode(str(mode)).name
             except ForetellError as exc:
                 raise StudioError(str(exc)) from None
-        self._check_dimension(path)
+        await self._check_dimension(path)
         await self.live.load(path, LOAD_WAIT_S)
         if mode is not None:
-            refused = self.live.command(control.SetMode(mode))
+            refused = await self.live.command(control.SetMode(mode))
             if refused is not None:
                 raise StudioError(refused)
-        return {"playing": path.stem, "mode": self.live.instrument.settings.mode}
+        return {"playing": path.stem, "mode": (await self.live.facts()).mode}
 
-    def _check_dimension(self, path: Path) -> None:
-        dimension = self.live.instrument.dimension
-        theirs = read_metadata(path).get("architecture", {}).get("dimension")
+    async def _check_dimension(self, path: Path) -> None:
+        dimension = (await self.live.facts()).dimension
+        theirs = self.models.dimension(path)
         if dimension is not None and theirs != dimension:
             raise StudioError(
                 f"model {path.stem!r} has dimension {theirs}; this instrument has {dimension} "

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,22 +32,24 @@ class TakeRoutes:
         ]
 
     async def listing(self, request: Request) -> dict[str, Any]:
-        return {"takes": self.takes.listing(self.live.current_take())}
+        return {"takes": await self.takes.listing(await self.live.current_take())}
 
     async def new(self, request: Request) -> Response:
         """Close the current log and go on in a new one, named so."""
         name = plain_name((await read_json(request)).get("name"), "take")
         if self.takes.exists(name):
             raise StudioError(f"a take called {name!r} exists already", 409)
-        refused = self.live.command(control.NewTake(name))
-        current = self.live.current_take()
+        refused = await self.live.command(control.NewTake(name))
+        current = await self.live.current_take()
         if refused is not None or current is None:
             raise StudioError(refused or "the take did not start", 409)
+        await self.takes.refresh([current])
         return created({"take": self.takes.describe(current, current)})
 
     async def rename(self, request: Request) -> dict[str, Any]:
         new = (await read_json(request)).get("name")
-        take = self.takes.rename(request.path_params["name"], new, self.live.current_take())
+        current = await self.live.current_take()
+        take = self.takes.rename(request.path_params["name"], new, current)
         return {"take": take}
 
     async def download(self, request: Request) -> Response:
@@ -56,9 +57,9 @@ class TakeRoutes:
         return FileResponse(path, media_type="text/csv", filename=path.name)
 
     async def plot(self, request: Request) -> dict[str, Any]:
-        return await asyncio.to_thread(self.takes.plot, request.path_params["name"])
+        return await self.takes.plot(request.path_params["name"])
 
     async def delete(self, request: Request) -> dict[str, Any]:
         name = request.path_params["name"]
-        self.takes.delete(name, self.live.current_take())
+        self.takes.delete(name, await self.live.current_take())
         return {"deleted": name}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,11 +37,11 @@ class TrainingRoutes:
         ]
 
     async def list_datasets(self, request: Request) -> dict[str, Any]:
-        return {"datasets": await asyncio.to_thread(self.datasets.listing)}
+        return {"datasets": await self.datasets.listing()}
 
     async def build_dataset(self, request: Request) -> Response:
         body = await read_json(request)
-        built = await asyncio.to_thread(self.datasets.build, body.get("name"), body.get("takes"))
+        built = await self.datasets.build(body.get("name"), body.get("takes"))
         return created(built)
 
     async def delete_dataset(self, request: Request) -> dict[str, Any]:
