@@ -18,8 +18,9 @@ from collections.abc import Callable
 from typing import Protocol
 
 # asyncio's selector rounds a timeout up to whole milliseconds, and the epoll call rounds it up
-# again, so a timer may fire up to ~2.2 ms after the time asked (measured); precise waits arm the
-# timer this much early and finish with ``wait_until``.
+# again, so a timer may fire two milliseconds and more after the time asked
+# (docs/evaluation/choices.md, "Timers"); precise waits arm the timer this much early and finish
+# with ``wait_until``.
 TIMER_LEAD_S = 0.0025
 # The finishing wait spins (it never sleeps again within this much of the deadline: a second
 # wake-up would risk a second scheduling delay on a busy machine).

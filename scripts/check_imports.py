@@ -1,23 +1,24 @@
-"""The import graph of foretell, checked: no cycles between modules (imports inside functions
-and under ``TYPE_CHECKING`` count too) nor between the top-level parts (``foretell.io``,
-``foretell.config``, ``foretell.events``, ...), ``foretell.io`` never imports ``foretell.perform``,
-and no library module imports ``foretell.cli`` (the command line sits on top, nothing on it).
+"""The import graph of foretell, checked against the map: the layer table of
+docs/architecture.md (its ``## Layers`` section, top layer first) names every top-level part of
+the package (``cli/``, ``perform/``, ``events.py``, ...) in exactly one layer, and a part imports
+only from the layers beneath its own (parts of the bottom layer, the words, also from each other).
+No cycles between modules (imports inside functions and under ``TYPE_CHECKING`` count too) nor
+between the parts.
 
 Run ``python scripts/check_imports.py``: one line per broken rule, exit status 1 if any."""
 
 from __future__ import annotations
 
 import ast
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 PACKAGE = "foretell"
 ENTRY_POINTS = {"foretell.__main__"}  # ``python -m foretell`` starts the command line
-FORBIDDEN = (  # (importer prefix, imported prefix, why)
-    ("foretell.io", "foretell.perform", "transports sit below the engine"),
-    ("foretell.", "foretell.cli", "library code never imports the command line"),
-)
+MAP = Path("docs") / "architecture.md"
+LAYERS_HEADING = "## Layers"
 
 
 def module_name(path: Path, root: Path) -> str:
@@ -103,18 +104,71 @@ def parts(edges: dict[str, set[str]]) -> dict[str, set[str]]:
     return between
 
 
+def layer_table(text: str) -> list[tuple[str, list[str]]]:
+    """The rows of the map's layer table, top first: (layer, its parts), ``cli/`` read as
+    ``foretell.cli`` and ``events.py`` as ``foretell.events``; empty where there is no table."""
+    _, heading, rest = text.partition(LAYERS_HEADING + "\n")
+    rows = []
+    started = False
+    for line in rest.splitlines() if heading else []:
+        if not line.startswith("|"):
+            if started:
+                break
+            continue
+        started = True
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        if len(cells) < 2 or set(cells[0]) <= {"-", ":", " "} or cells[0] == "layer":
+            continue
+        names = re.findall(r"`([^`]+)`", cells[1])
+        rows.append(
+            (cells[0], [f"{PACKAGE}." + n.removesuffix("/").removesuffix(".py") for n in names])
+        )
+    return rows
+
+
+def layer_problems(root: Path, edges: dict[str, set[str]]) -> list[str]:
+    """Every part in one layer of the map, and every import between parts going down."""
+    path = root / MAP
+    table = layer_table(path.read_text(encoding="utf-8")) if path.exists() else []
+    if not table:
+        return [f"{MAP}: no layer table under '{LAYERS_HEADING}'"]
+    depth: dict[str, int] = {}
+    lines = []
+    for level, (_, names) in enumerate(table):
+        for name in names:
+            if name in depth:
+                lines.append(f"{MAP}: {name} is in two layers")
+            depth[name] = level
+    present = {part(m) for m in edges if m != PACKAGE and m not in ENTRY_POINTS}
+    lines += [f"{name} is in no layer of {MAP}" for name in sorted(present - depth.keys())]
+    lines += [
+        f"{MAP} names {name}, which is not in the package"
+        for name in sorted(depth.keys() - present)
+    ]
+    bottom = len(table) - 1
+    for importer, targets in sorted(edges.items()):
+        if importer in ENTRY_POINTS:
+            continue
+        for target in sorted(targets):
+            here, there = part(importer), part(target)
+            if PACKAGE in (here, there) or here == there or not {here, there} <= depth.keys():
+                continue
+            mine, theirs = depth[here], depth[there]
+            if theirs < mine:
+                why = f"layer '{table[theirs][0]}' is above layer '{table[mine][0]}'"
+            elif theirs == mine and mine != bottom:
+                why = f"both are in layer '{table[mine][0]}'"
+            else:
+                continue
+            lines.append(f"{importer} imports {target}: {why} in {MAP}")
+    return lines
+
+
 def problems(root: Path) -> list[str]:
     edges = graph(root)
     lines = [f"import cycle: {' <-> '.join(group)}" for group in cycles(edges)]
     lines += [f"cycle between parts: {' <-> '.join(group)}" for group in cycles(parts(edges))]
-    for importer, targets in sorted(edges.items()):
-        for target in sorted(targets):
-            for source, sink, why in FORBIDDEN:
-                inside = importer.startswith(source) and not importer.startswith(sink)
-                inside = inside and importer not in ENTRY_POINTS
-                if inside and (target == sink or target.startswith(sink + ".")):
-                    lines.append(f"{importer} imports {target}: {why}")
-    return lines
+    return lines + layer_problems(root, edges)
 
 
 def main() -> int:
@@ -122,7 +176,7 @@ def main() -> int:
     for line in found:
         print(line)
     if not found:
-        print("imports: no cycles, io does not import perform, nothing imports cli")
+        print(f"imports: no cycles; every part imports only from the layers beneath it ({MAP})")
     return 1 if found else 0
 
 

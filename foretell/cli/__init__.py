@@ -20,8 +20,8 @@ from foretell import __version__
 from foretell.errors import ForetellError
 
 # Each command by name, imported only when it is run or listed: ``foretell train`` loads the
-# training commands alone (0.14 s of imports instead of 0.33 s for every module, on this 2-core
-# machine). A module missing from an installation drops its commands from the list.
+# training commands alone, not every module (docs/evaluation/choices.md, "Start-up and exit").
+# A module missing from an installation drops its commands from the list.
 COMMANDS = {
     "bench": "foretell.bench.registry:bench",
     "dataset": "foretell.cli.run_commands:dataset",
@@ -100,8 +100,8 @@ def _spare_the_final_sweep() -> None:
     """Freeze the collector's view when torch is loaded: the process ends next.
 
     Interpreter shutdown sweeps every tracked object for cycles; with torch imported that sweep
-    takes 0.3 s of a 5 s training run (0.42 s to exit after ``import torch``, 0.10 s frozen,
-    measured on this 2-core machine). Objects still die by reference count, logs are written a
+    is a noticeable share of a short training run (docs/evaluation/choices.md, "Start-up and
+    exit"). Objects still die by reference count, logs are written a
     row per ``os.write`` and files are closed by their ``with`` blocks, so nothing is lost.
     """
     if "torch" in sys.modules:

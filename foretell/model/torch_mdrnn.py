@@ -174,12 +174,10 @@ class MixtureNLL(torch.autograd.Function):
     component k and pi its weight: ``-r_k u / sigma`` for the means, ``-r_k (u^2 - 1) / sigma``
     times the activation's slope for the spreads, ``pi_k sum(r) - r_k`` for the logits, u the
     standardised distance), so autograd records one node instead of the thirty-odd of
-    ``mdn_loss``: a training step about a fifth faster at size s (measured, 12k batches of 8).
-    It works on contiguous copies of the slices (elementwise kernels on strided views were
-    several times slower), sums over D as products with a vector of ones (faster than
-    ``sum(-1)`` for a few dimensions) and divides once (a reciprocal): forward and backward,
-    one thread, side by side, 4 dimensions, 5 components, 25 steps: 301-304 us against 367-370
-    for batches of 8, 533-534 us against 791-860 for batches of 32.
+    ``mdn_loss``, which makes a training step faster. It works on contiguous copies of the
+    slices (elementwise kernels on strided views are several times slower), sums over D as
+    products with a vector of ones (faster than ``sum(-1)`` for a few dimensions) and divides
+    once (a reciprocal). Timings: docs/evaluation/choices.md, "One training step".
     """
 
     @staticmethod

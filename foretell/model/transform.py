@@ -31,9 +31,9 @@ from foretell.model.checks import number, numbers
 DtKind = Literal["log", "linear"]
 # log(dt + 40 ms): about twice the median interval, so sub-millisecond bursts (common in some
 # LightPad sessions, absent from others) sit near the bulk, not many deviations below it, while
-# long pauses stay on a log scale. Measured (train on LightPad 12k, trace the 29 other sessions of
-# the 100k set), mean NLL per event: -4.9 with a 1 ms offset, -6.5 to -7.3 with 10 ms, -7.5 to -7.8
-# with 20 ms, -7.9 to -8.3 with 40 ms; the 12k validation NLL is about the same for all of them.
+# long pauses stay on a log scale. Smaller offsets score the same on the training set's own
+# validation and worse on sessions the model never saw (docs/evaluation/choices.md,
+# "The dt offset").
 DEFAULT_DT_OFFSET = 0.04  # seconds: what training uses (foretell.train.config.TrainConfig)
 DEFAULT_DT_MIN = 1e-4  # seconds: the smallest interval a sample may return
 MIN_SCALE = 0.02

@@ -94,12 +94,9 @@ def batch_size_for(config: TrainConfig, train_events: int) -> int:
     least 12 steps (down to 8 windows): every run gets about 500 steps or more.
 
     What a run learns depends on how many steps it takes more than on how many events each sees:
-    LightPad 12k (about 410 windows an epoch) takes 13 steps an epoch in batches of 32, enough
-    (test NLL level with runs 5x as long), but a set a quarter that size would take 3, and
-    learns little in 40 epochs (synthetic instruments, ``foretell bench generalise --scale 0.3``,
-    seeds 0-1: a fader's 2.4k training events, test NLL -4.08 and -4.02 in batches of 32,
-    below the ar1 baseline's -4.68; -7.83 and -7.61 in batches of 8; 9k drum-pad events -1.12
-    at 32, -1.38 at 24, -2.10 at 8). Small sets cost little either way.
+    LightPad 12k (about 410 windows an epoch) takes 13 steps an epoch in batches of 32, enough,
+    but a set a quarter that size would take 3, and learns little in 40 epochs
+    (docs/evaluation/choices.md, "Batch size"). Small sets cost little either way.
     """
     if config.batch_size is not None:
         return config.batch_size
@@ -111,13 +108,9 @@ def batch_size_for(config: TrainConfig, train_events: int) -> int:
 def epochs_for(config: TrainConfig, events: int) -> int:
     """``config.epochs``, else 40, or 50 on a set of 40,000 events or more.
 
-    Big sets keep improving for longer, small ones do not (2026-12-02, test sets held out, one
-    thread each, two runs side by side; 40 against 50 epochs, seeds 0-1 or 0-2): LightPad 100k
-    -11.20 against -11.30 (mean of 3; 22 s against 27 s wall), the four-knob synthetic set (50k)
-    -20.24/-20.42 against -20.45/-20.54 (60 epochs: -20.56/-20.69); no gain below it: LightPad
-    12k -8.76 against -8.75 (a second more), drum pads (30k) -2.96/-2.25 against -2.83/-2.97; and
-    eight smooth sensors (100k) lose a little (-28.92/-28.94 against -28.87/-28.86), stopped by
-    patience at 43-46 epochs, not by the cap (``foretell bench generalise`` draws these sets).
+    Big sets keep improving for longer, small ones do not: the ten more epochs gain on LightPad
+    100k and on a 50k synthetic set, nothing on 12k or 30k, and cost every set their time
+    (docs/evaluation/choices.md, "Epochs").
     """
     if config.epochs is not None:
         return config.epochs
@@ -141,16 +134,12 @@ def initial_learning_rate(config: TrainConfig) -> float:
     sqrt(batch / 8), lowered above 128 units.
 
     The cosine schedule averages half its peak, so a 2e-2 peak keeps the mean step of the older
-    constant 1e-2 phase (measured, size s, 25 epochs, 25-step windows: LightPad 100k test NLL
-    -9.94 at a 2e-2 peak against -9.69 at 1e-2). A batch n times bigger averages out n times
-    less of the gradient's noise per step, which sqrt(n) more step size spends (batch 32 on
-    100k: -11.20 at 4e-2, -11.14 at 5.6e-2; batch 16: -10.79 at 2.8e-2 against -10.70 at 2e-2).
-    Adam moves every weight by about the learning rate per step, whatever the layer's width, and
-    a wider recurrent layer sums more of those moves: wider layers get ``128 / units`` of it, so
-    256 and 512 units keep the rates measured for them under the constant schedule (1e-2 and
-    5e-3 at batch 8; 512 units on LightPad 100k, validation NLL after 4 epochs -6.9 at 1e-2,
-    -9.6 at 5e-3). At batch 32, 128 units on 100k: -11.15, -11.28, -11.21 at the 4e-2 this
-    gives, -11.25, -11.27, -11.20 at 2e-2 (the same within the seeds' spread).
+    constant 1e-2 phase. A batch n times bigger averages out n times less of the gradient's
+    noise per step, which sqrt(n) more step size spends. Adam moves every weight by about the
+    learning rate per step, whatever the layer's width, and a wider recurrent layer sums more of
+    those moves: wider layers get ``128 / units`` of it, so 256 and 512 units keep the rates that
+    suited them under the constant schedule (1e-2 and 5e-3 at batch 8). The runs behind each
+    step: docs/evaluation/choices.md, "Learning rate".
     """
     if config.learning_rate is not None:
         return config.learning_rate

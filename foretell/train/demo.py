@@ -21,15 +21,11 @@ from foretell.plotting import pyplot_or_none, save_figure
 log = logging.getLogger(__name__)
 
 
-# Measured on the 2-core machine class this project runs on (2026-12-02, ``foretell bench
-# train``, size s, batches of 32 windows of 25 steps, validation included): 0.077 s an epoch on
-# the 12k bench set (9.8k training events) on two threads, 0.50 s on 100k (82k), 0.088 s on one
-# thread. The rest of the wall time (starting Python and torch, loading, saving, waiting for the
-# curve plot) was about 2 s and is 1.4-2.0 s, median 1.6, since commands load only their own
-# module and the plot is drawn by a child process (2026-12-03, 5 runs, wall less the run's own
-# train_seconds). Where the LSTM cannot run in bfloat16 (``foretell.train.precision``)
-# training costs about 1.3x (one thread, side by side: 12k 4.1 s against 3.2, 100k 26-27 s
-# against 21-24).
+# The estimate's constants, fitted to ``foretell bench train`` on the 2-core machine class this
+# project runs on: seconds of training per event at 64 units (bfloat16, validation included),
+# the fixed start-up share (Python, torch, loading, saving, the curve plot's child), the second
+# thread's gain and float32's cost where the LSTM cannot run in bfloat16. The runs they come
+# from: docs/evaluation/choices.md, "The demo's estimate".
 SECONDS_PER_EVENT_64_UNITS = 9e-6
 STARTUP_S = 1.6
 SECOND_THREAD_SPEEDUP = 1.17

@@ -20,41 +20,12 @@ epochs; the data transform is fitted on the training split only. Sets bigger tha
 ``epochs * epoch_events`` event-steps. The LSTM computes in bfloat16 where the CPU has it
 natively (``foretell.train.precision``), which halves the cost of batches this big.
 
-Batches of 32 with Adam's beta2 at 0.99 (2026-12-02, ``foretell bench train``'s test sets, one
-thread each, two runs side by side on the 2-core machine; seed 0 unless said): torch's beta2 of
-0.999 averages the squared gradient over about 1000 steps, longer than the loud first epochs
-last, so every later step is too small; 0.99 (about 100 steps) gave, on LightPad 100k in batches
-of 16 in bfloat16, test NLL -11.07 against -10.79 in the same 25 epochs (0.95: -11.23 against
--11.20 at batch 32, kept at 0.99). With it, bigger batches in bfloat16 learn more per second:
-100k, batch 32, peak 4e-2, 40 epochs, seeds 0-2: -11.11, -11.33, -11.15 in 21-25 s of training
-(batch 8 in float32, 25 epochs, beta2 0.999, the previous default: -11.08 in 34-41 s; batch 16,
-35 epochs -11.17 in 32 s; batch 64, peak 5.6e-2, 58 epochs -11.12 in 30 s; batch 32 at a 5.6e-2
-peak -11.14); 12k, seeds 0-2: -8.76, -8.72, -8.81 in 2.6-3.2 s (30 epochs: -8.66, -8.47, -8.48;
-the previous default -8.54, -8.50, -8.51). Why 50 epochs on 100k and 40 on 12k (``epochs_for``):
-50 reach -11.30, -11.35, -11.24 on 100k in 26-29 s, level with the plateau runs below, but gain
-nothing on 12k (-8.85, -8.57, -8.83) and cost it a second. The older plateau schedule, run to
-its early stop (500-epoch cap, patience 20, batches of 16 windows of 50 steps, 2-3 min on 100k):
-100k -11.15, -11.47, -11.39; 12k -8.66, -8.90, -8.86. A forget-gate bias of 1 at the start was
-worse (-10.53 against -10.79).
+Batches of 32 with Adam's beta2 at 0.99: torch's 0.999 averages the squared gradient over about
+1000 steps, longer than the loud first epochs last, so every later step is too small; at 0.99
+(about 100 steps) bigger batches in bfloat16 learn more per second than small ones. Fewer steps to
+save time cost more than they save: a run this short is short of steps, not of data. The runs
+behind these choices: docs/evaluation/choices.md, "The training schedule".
 
-Earlier measurements, batch 8 in float32 with beta2 0.999 (seed 0, one thread each):
-- the older plateau schedule (halve the LR after 4 stalled epochs, 50-step windows, patience 20,
-  up to 500 epochs) stops after 95 epochs: test NLL -8.62;
-- a 20-epoch cosine with 50-step windows gets only -7.75 (14 steps an epoch are too few); 25-step
-  windows double the steps for 1.33x the CPU per epoch: 20 epochs -8.43, 30 epochs -8.57; 16-step
-  windows (1.8x the CPU) are no better (-8.45, -8.55); batches of 32 (half the steps) -6.89;
-- on LightPad 100k (6 whole test performances): the plateau schedule -10.59 after 155 epochs;
-  25 cosine epochs of 25-step windows in batches of 16: -9.69 at a 1e-2 peak, -9.94 at 2e-2;
-  in batches of 8 (twice the steps for 1.07x the CPU per epoch): -10.26 at 2e-2, -10.05 at 1e-2.
-  On 12k at 2e-2 and batch 16, 25 epochs give -8.57.
-- fewer steps to save time cost more than they save (2026-12-02, ``foretell bench train`` test
-  sets, 1 thread): 12k, mean of seeds 0-2, test NLL -8.51 in 25 epochs, -8.44 in 18, -8.32 in
-  14 (its best epoch is 18-19 of 25); 100k (12 whole test performances, seed 0; -11.08 in 25
-  epochs of batch 8, about 47 s): 30k events an epoch -10.20, batch 16 with 50k events an
-  epoch (peak 2.8e-2) -10.57 (20 s of training), batch 16 -10.78 (34 s), batch 32 -10.56 at a
-  2e-2 peak, -10.63 at 4e-2, -10.55 at 6e-2 (about 30 s). On 100k the best is at the last
-  epochs: the model is short of steps, not of data, so bigger sets keep batches of 8 (which
-  the beta2 above undid: those big batches were short of step size).
 Threads: one per CPU free to this process (``foretell.train.threads``). Each step is cheap
 because nothing in it is generic: ``FlatAdam`` updates one flat weight buffer (and builds no
 ``torch.optim`` object, whose first use imports ``torch._dynamo``: 1.5 s), and the mixture

@@ -2,12 +2,9 @@
 
 The LSTM is most of a training step's arithmetic. oneDNN's bfloat16 LSTM, on a CPU with native
 bfloat16 instructions (x86 ``avx512_bf16`` or AMX), takes about half the time of float32 for
-batches of 16 and more (measured, AMD EPYC with AVX-512 BF16, one thread, 2 layers of 64 units,
-25 steps, forward and backward: batch 8 1.35 ms against 1.57, 16 1.97 against 4.04, 32 2.83
-against 7.88); whole runs at the defaults (batches of 32, one thread, side by side): LightPad
-12k 3.2 s of training against 4.1 in float32, 100k 21-24 s against 26-27, the same test NLL
-(12k -8.76 and -8.75, 100k seeds 0 and 1: -11.11 and -11.33 against -11.14 and -11.36).
-Elsewhere bfloat16 is emulated and no faster, so training stays float32.
+batches of 16 and more, and whole runs at the defaults reach the same test NLL sooner
+(docs/evaluation/choices.md, "bfloat16"). Elsewhere bfloat16 is emulated and no faster, so
+training stays float32.
 
 This module imports torch only when asked (the command line reads ``PRECISIONS`` without it).
 

@@ -4,12 +4,11 @@ Instruments send quantised values: 7-bit MIDI (steps of 1/127 or 1/128), 10-bit 
 a LightPad's 128 positions. Most consecutive values repeat exactly (57 % of the x values of the
 LightPad 100k set), and a Gaussian mixture can buy ever better likelihood by making its components
 narrower than one step: about 0.7 nats per halving on every repeated value, with nothing learned
-about the player. Training chases that for hundreds of epochs (LightPad 100k, size s: validation
-NLL still falling at the 500-epoch cap, 6 minutes). With the narrowest spread one step's worth, the
-standard deviation of a value spread evenly over its step (``step / sqrt(12)``: such a Gaussian
-still puts 92 % of its mass inside the step), the same run reaches its best at epoch 249 (2.9
-minutes), and a model trained on LightPad 12k scores as well on the 29 sessions it never saw
-(mean NLL -8.12 per event, against -8.13 with the old floor of 0.001).
+about the player. Training chases that for hundreds of epochs. With the narrowest spread one
+step's worth, the standard deviation of a value spread evenly over its step (``step / sqrt(12)``:
+such a Gaussian still puts 92 % of its mass inside the step), a run reaches its best in half the
+epochs and scores as well on sessions it never saw (docs/evaluation/choices.md, "The narrowest
+spread").
 
 ``sigma_floor`` measures each control's step (the smallest gap between its distinct values, when it
 has at most ``MAX_LEVELS`` of them; otherwise it is taken as continuous), converts

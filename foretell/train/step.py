@@ -32,8 +32,8 @@ def batch_nll(net: MDRNN, batch: Batch) -> torch.Tensor:
     """The data-space NLL summed over the batch's real events.
 
     The head and the mixture run on the real events alone, not on the padding after shorter
-    segments: scoring LightPad 100k's validation set (4 segments, the longest 12,044 events,
-    13,506 in all) took 130 ms against 164 on one thread (the LSTM itself 108 ms)."""
+    segments, which can be most of a batch of whole segments of unequal length (validation):
+    docs/evaluation/choices.md, "One training step"."""
     x, y, jacobian = (torch.from_numpy(a) for a in (batch.x, batch.y, batch.jacobian))
     real = torch.from_numpy(batch.mask > 0)  # (B, T)
     hidden, _ = net.lstm(x)  # (B, T, H)

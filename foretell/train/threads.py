@@ -2,16 +2,14 @@
 
 ``os.cpu_count()`` counts the machine, not what this process may use or what is idle. OpenMP
 threads spin while they wait for each other, so one thread more than there are free cores makes
-every step wait for a thread the scheduler has parked behind another process (measured, 2 cores,
-beside one CPU-bound process: 2 threads 2.8x slower than quiet, 1 thread about 1.1x).
+every step wait for a thread the scheduler has parked behind another process: beside one busy
+process, two threads on two cores are several times slower than one.
 
-The policy, measured: one thread where a step's products are too small to share, that is
-below ``MIN_WORK_FOR_THREADS`` LSTM units times windows per batch; from there up, the CPUs in
-this process's affinity mask, less the other processes that want a CPU right now. Measured side
-by side on 12k, no other work: batches of 8, 64 units (512): 1 thread 0.93x the wall time of 2,
-with 0.58x the CPU time; 128 units (1024): 2 threads 1.07x faster, 256 units: 1.32x; batches of
-32 in bfloat16 (``foretell.train.precision``), 32 units (1024): 2 threads slower (2.1-2.7 s of
-training against 1.6-1.8), 64 units (2048): 2 threads 1.17x faster (3.0-3.1 s against 3.5-3.6).
+The policy: one thread where a step's products are too small to share, that is below
+``MIN_WORK_FOR_THREADS`` LSTM units times windows per batch (a second thread costs more in waits
+than it saves in arithmetic); from there up, the CPUs in this process's affinity mask, less the
+other processes that want a CPU right now. The runs that set the threshold:
+docs/evaluation/choices.md, "Threads".
 "Right now" is the kernel's count of runnable tasks (``/proc/loadavg``'s fourth field,
 sampled a few times over ~50 ms, median, less this process's own thread), not the 1-minute load
 average, which lags a process started seconds ago by most of a minute. Where that count is
@@ -26,7 +24,7 @@ import time
 from pathlib import Path
 
 LOADAVG = Path("/proc/loadavg")
-MIN_WORK_FOR_THREADS = 2048  # units x batch from which a second thread pays (measured above)
+MIN_WORK_FOR_THREADS = 2048  # units x batch from which a second thread pays
 SAMPLES, SAMPLE_GAP_S = 5, 0.01
 
 
@@ -90,7 +88,5 @@ def threads_for_whole_segments(units: int, segments: int, current: int) -> int:
 
     Such a pass steps every segment from its first event to the longest one's last, so each of
     its thousands of time steps is a product of a few rows, too small to share: a second thread
-    only adds a wait at every step. Validation sets, no other work, 7 passes each alternating,
-    median (2026-12-03): LightPad 12k (4 segments of up to 440 events) 6.9 ms on one thread
-    against 12.5 ms on two; 100k (4 segments, the longest 12,044) 164 ms against 178 ms."""
+    only adds a wait at every step (docs/evaluation/choices.md, "Threads")."""
     return 1 if units * segments < MIN_WORK_FOR_THREADS else max(1, current)
