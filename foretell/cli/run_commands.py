@@ -187,6 +187,7 @@ async def perform(
                 names=served.names,
                 presets=served.presets(),
                 routes=() if parts is None else parts.routes(),
+                control_from=config.osc.control_sources,
             )
             banner = page.banner() if parts is None else page.banner("studio", "studio/")
             for line in banner:

@@ -27,7 +27,9 @@ through ``parse_command`` to ``Engine.command`` (OSC's live control, ``/foretell
 Either may name its ``"instrument"``; without one it goes to the instrument the page looks at.
 ``load`` takes a file name inside ``models_dir`` only; ``panic`` is ``Engine.panic`` (every
 instrument paused and reset, every output silenced). The pad's inputs are stamped ``pad``.
-Invalid messages are counted as rejections and answered with ``{"error": "..."}``.
+Invalid messages are counted as rejections and answered with ``{"error": "..."}``. A page on a
+host that is not the performer's (``control_from``, as for OSC) may play the pad (a guest's
+inputs, at a guest's rate) and watch, but its commands are refused.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from foretell.commands import Command, parse_command
+from foretell.config.control_sources import ControlSources
 from foretell.dashboard.doors import Doors, is_loopback, new_token
 from foretell.dashboard.frames import (
     Activity,
@@ -65,6 +68,7 @@ from foretell.dashboard.frames import (
 from foretell.errors import ControlError, ForetellError
 from foretell.events import Event
 from foretell.io.origins import WILDCARDS
+from foretell.io.rate_limit import guest_input_limiter
 from foretell.modes import MODES
 from foretell.perform.engine import Engine
 from foretell.perform.instrument import Instrument
@@ -99,7 +103,10 @@ class ClientFeed:
     here); ``expect_key`` what the last expectation sent was computed from.
     """
 
-    def __init__(self, size: int = 1024, focus: str = "") -> None:
+    def __init__(
+        self, size: int = 1024, focus: str = "", host: str = "127.0.0.1", performer: bool = True
+    ) -> None:
+        self.host, self.performer = host, performer
         self._events: deque[str] = deque(maxlen=size)
         self._latest: dict[str, str] = {}
         self._wake = asyncio.Event()
@@ -158,8 +165,11 @@ class Publisher:
         models_dir: Path | None = None,
         fps: float = 30.0,
         presets: dict[str, dict[str, float]] | None = None,
+        control_from: ControlSources | None = None,
     ) -> None:
         self.engine = engine
+        self.control_from = control_from or ControlSources()
+        self.guest_inputs = guest_input_limiter()
         self.presets = presets or {}
         self.name = engine.instrument(instrument).name
         self.models_dir = models_dir
@@ -260,9 +270,11 @@ class Publisher:
 
     # -- pages --------------------------------------------------------------------------------
 
-    def connect(self) -> ClientFeed:
-        """A feed for a new page, primed with a greeting and the frames (looking at ``name``)."""
-        feed = ClientFeed(size=512 * (1 + len(self.tracks)), focus=self.name)
+    def connect(self, host: str = "127.0.0.1") -> ClientFeed:
+        """A feed for a new page on ``host``, primed with a greeting and the frames (looking at
+        ``name``)."""
+        performer = self.control_from.allows(host)
+        feed = ClientFeed(512 * (1 + len(self.tracks)), self.name, host, performer)
         hello = {
             "instrument": self.name,
             "instruments": list(self.tracks),
@@ -299,9 +311,22 @@ class Publisher:
             self.frame([feed])
             return None
         inst = self.engine.instrument(name)
+        guest = feed is not None and not feed.performer
         if isinstance(message.get("interface"), list):
-            inst.on_input(message["interface"], origin="pad")
+            if not guest:
+                inst.on_input(message["interface"], origin="pad")
+            elif self.guest_inputs.allow(feed.host if feed else "?"):
+                inst.on_input(message["interface"], origin="pad", guest=True)
+            else:
+                return self._reject(name, "rate_limited", self.guest_inputs.describe("inputs"))
             return None
+        if guest and "command" in message:
+            assert feed is not None
+            detail = (
+                f"a command from {feed.host} refused: control is open to "
+                f"{self.control_from.describe()} (see [osc] control_from / --control-from)"
+            )
+            return self._reject(name, "control_refused", detail)
         if message.get("command") == "panic":
             self.engine.panic()
             return None
@@ -360,7 +385,7 @@ def build_app(
 
     async def stream(ws: WebSocket) -> None:
         await ws.accept()
-        feed = publisher.connect()
+        feed = publisher.connect(ws.client.host if ws.client else "?")
         sender = asyncio.create_task(_pump(ws, feed))
         try:
             while True:
@@ -425,11 +450,13 @@ class Dashboard:
         token: str | None = None,
         presets: dict[str, dict[str, float]] | None = None,
         routes: Sequence[BaseRoute] = (),
+        control_from: ControlSources | None = None,
     ) -> None:
         self.host = host
         self.routes = tuple(routes)
         self.port = port
-        self.publisher = Publisher(engine, instrument, models_dir, fps, presets)
+        self.control_from = control_from or ControlSources()
+        self.publisher = Publisher(engine, instrument, models_dir, fps, presets, self.control_from)
         self.names = tuple(names)
         self.token = token if token is not None or is_loopback(host) else new_token()
         self.doors: Doors | None = None
@@ -517,15 +544,25 @@ def serve_dashboard(
     names: Sequence[str] = (),
     presets: dict[str, dict[str, float]] | None = None,
     routes: Sequence[BaseRoute] = (),
+    control_from: ControlSources | None = None,
 ) -> Dashboard:
     """Serve the dashboard for ``engine`` (call on the engine's loop); ``aclose()`` ends it.
 
     Bound beyond loopback it needs a per-run token (in ``url``); ``names`` are further host
     names it answers to (e.g. ``stage.local``); ``presets`` the named sampling settings every
-    page offers (``[[dashboard.preset]]``); ``routes`` more of the app's (the studio's).
+    page offers (``[[dashboard.preset]]``); ``routes`` more of the app's (the studio's);
+    ``control_from`` the performer's hosts, whose pages may steer (default: this machine).
     """
     dashboard = Dashboard(
-        engine, host, port, models_dir, instrument, names=names, presets=presets, routes=routes
+        engine,
+        host,
+        port,
+        models_dir,
+        instrument,
+        names=names,
+        presets=presets,
+        routes=routes,
+        control_from=control_from,
     )
     return dashboard.start()
 

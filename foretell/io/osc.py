@@ -13,6 +13,13 @@
   ``OscSink`` (a non-blocking ``sendto``; a full buffer or unreachable peer drops the datagram and
   counts it, never blocks).
 
+Who sends matters: control verbs are obeyed from the performer's hosts only (``control_from``);
+inputs from any other host are a guest's (played, logged as such, never learned from), at most
+``GUEST_INPUT_RATE`` a second per host. Every host may send ``DATAGRAM_RATE`` datagrams a second
+(the excess is dropped before it is decoded, so a flood costs one read each and the performer's
+datagrams keep their place in the socket buffer), and one datagram (a bundle) carries at most
+``BUNDLE_INPUTS`` inputs: the excess of each is counted (``rate_limited``) and dropped.
+
 Neither sockets nor the loop are touched until ``start()``. Errors raise ``OscError``.
 """
 
@@ -31,7 +38,12 @@ from foretell.errors import ControlError, OscError
 from foretell.events import Event
 from foretell.io.base import Inbox, Sink, Source
 from foretell.io.osc_codec import OscDecodeError, decode_packet, encode_floats
-from foretell.io.rate_limit import RateLimiter
+from foretell.io.rate_limit import (
+    BUNDLE_INPUTS,
+    RateLimiter,
+    datagram_limiter,
+    guest_input_limiter,
+)
 
 log = logging.getLogger(__name__)
 RECEIVE_BUFFER = 1 << 22  # bytes: absorbs bursts while the loop is busy
@@ -64,7 +76,7 @@ class Rejected:
 
 
 Routed = list[object] | Command | Rejected
-Batch = list[tuple[int, list[object] | Command]]
+Batch = list[tuple[int, list[object] | Command, bool]]  # slot, input or command, from a guest
 LOCAL = "127.0.0.1"  # the sender of a datagram handed over without an address (tests)
 
 
@@ -127,37 +139,68 @@ class OscRouter:
             return slot, Rejected("bad_command", f"{address}: {exc}")
 
     def collect(
-        self, data: bytes, sender: str, batch: Batch, limiter: RateLimiter | None = None
+        self,
+        data: bytes,
+        sender: str,
+        batch: Batch,
+        limiter: RateLimiter | None = None,
+        guest_inputs: RateLimiter | None = None,
     ) -> None:
         """Decode and route one datagram onto ``batch``; what cannot be used is rejected there
-        and then. Nothing one datagram holds can raise out of here."""
+        and then. Nothing one datagram holds can raise out of here. ``limiter`` bounds the
+        sender's commands, ``guest_inputs`` a guest's inputs; a datagram's inputs beyond
+        ``BUNDLE_INPUTS`` are dropped."""
         try:
             messages = decode_packet(data)
         except OscDecodeError as exc:
             self._reject(0, "malformed", str(exc))
             return
+        inputs, guests = 0, dict[int, bool]()
         for address, args in messages:
             try:
                 slot, item = self.route(address, args, sender)
             except Exception as exc:  # a defect must cost this message only
                 slot, item = 0, Rejected("internal_error", f"{address[:80]}: {exc!r}")
-            is_command = not isinstance(item, list | Rejected)
-            if is_command and limiter is not None and not limiter.allow(sender):
+            guest = guests.get(slot)
+            if guest is None and not isinstance(item, Rejected):
+                guest = guests[slot] = not self._routes[slot].control_from.allows(sender)
+            if isinstance(item, list):
+                inputs += 1
+                item = self._admit(item, address, sender, inputs, guest, guest_inputs)
+            elif not isinstance(item, Rejected) and limiter and not limiter.allow(sender):
                 item = Rejected("rate_limited", f"{address} from {sender}: {limiter.describe()}")
             if isinstance(item, Rejected):
                 self._reject(slot, item.kind, item.detail)
             else:
-                batch.append((slot, item))
+                batch.append((slot, item, bool(guest)))
+
+    @staticmethod
+    def _admit(
+        values: list[object],
+        address: str,
+        sender: str,
+        count: int,
+        guest: bool | None,
+        guest_inputs: RateLimiter | None,
+    ) -> list[object] | Rejected:
+        """An input, or why it is dropped: the ``count``-th of its datagram beyond
+        ``BUNDLE_INPUTS``, or a guest's beyond its host's rate."""
+        if count > BUNDLE_INPUTS:
+            detail = f"{address} from {sender}: more than {BUNDLE_INPUTS} inputs in one datagram"
+            return Rejected("rate_limited", detail)
+        if guest and guest_inputs is not None and not guest_inputs.allow(sender):
+            return Rejected("rate_limited", f"{sender}: {guest_inputs.describe('inputs')}")
+        return values
 
     def dispatch(self, batch: Batch) -> None:
         """Hand a wake-up's batch over in order; each inbox answers only its newest input."""
         inboxes = self.inboxes
-        last = {slot: i for i, (slot, item) in enumerate(batch) if isinstance(item, list)}
-        for i, (slot, item) in enumerate(batch):
+        last = {slot: i for i, (slot, item, _) in enumerate(batch) if isinstance(item, list)}
+        for i, (slot, item, guest) in enumerate(batch):
             inbox = inboxes[slot]
             try:
                 if isinstance(item, list):
-                    inbox.on_input(item, answer=last[slot] == i)
+                    inbox.on_input(item, answer=last[slot] == i, guest=guest)
                 else:
                     inbox.on_command(item)
             except Exception as exc:  # one failing input must not cost the rest of the batch
@@ -230,13 +273,18 @@ class OscPort:
     counts the port's datagrams; ``slowest_wakeup`` is the longest one wake-up took (seconds of
     wall time; ``slowest_wakeup_cpu`` in this thread's CPU time, which a busy machine's other
     processes do not inflate), ``slow_wakeups`` those over ``SLOW_WAKEUP``.
-    Control verbs are rate-limited per sending host (``limiter``).
+    Control verbs are rate-limited per sending host (``limiter``), datagrams per host
+    (``datagrams``: the excess is dropped unread and counted in ``flooded``), a guest's inputs per
+    host (``guest_inputs``).
     """
 
     def __init__(self, host: str, port: int) -> None:
         self.host, self.port = host, port
         self.router = OscRouter()
         self.limiter = RateLimiter()
+        self.datagrams = datagram_limiter()
+        self.guest_inputs = guest_input_limiter()
+        self.flooded = 0
         self.received = self.wakeups = self.slow_wakeups = 0
         self.slowest_wakeup = self.slowest_wakeup_cpu = 0.0
         self._socket: socket.socket | None = None
@@ -293,7 +341,11 @@ class OscPort:
             except OSError:
                 break  # e.g. an ICMP error queued on the socket; the next read goes on
             self.received += 1
-            self.router.collect(data, str(sender[0]), batch, self.limiter)
+            host = str(sender[0])
+            if self.datagrams.allow(host):
+                self.router.collect(data, host, batch, self.limiter, self.guest_inputs)
+            else:
+                self._flooded(host)
             if len(batch) >= ROUTED_LIMIT or time.perf_counter() - started > WAKEUP_BUDGET:
                 break
         self.router.dispatch(batch)
@@ -302,6 +354,11 @@ class OscPort:
         self.slowest_wakeup = max(self.slowest_wakeup, took)
         self.slowest_wakeup_cpu = max(self.slowest_wakeup_cpu, time.thread_time() - cpu)
         self.slow_wakeups += took > SLOW_WAKEUP
+
+    def _flooded(self, host: str) -> None:
+        self.flooded += 1
+        detail = f"datagrams from {host}: {self.datagrams.describe('datagrams')}"
+        self.router._reject(0, "rate_limited", detail)
 
     def _close(self) -> None:
         if self._socket is not None:

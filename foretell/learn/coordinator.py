@@ -4,7 +4,8 @@ A ``Learner`` is an engine service (``foretell.perform.engine.Service``): it liv
 loop beside one instrument, given to the ``Engine`` at construction, which starts and stops it,
 hands it every event and the ``learn`` and ``rollback`` commands to its instrument. It counts the
 instrument's user events and, when its schedule says so or the performer asks
-(``/foretell/learn``), hands a job to a ``LearnerProcess`` (``foretell.learn.worker``). A helper
+(``/foretell/learn``), hands a job to a ``LearnerProcess`` (``foretell.learn.worker``), which
+trains on the log's performer rows only (a guest's inputs, ``guest`` rows, never). A helper
 thread starts that process, waits for it, builds the new ``Runtime`` and posts the result back to
 the loop; the loop only swaps (``Instrument.swap_runtime``, which carries the LSTM state over),
 timed, between two events. ``/foretell/rollback N`` swaps version N of the store back in the same
@@ -135,9 +136,10 @@ class Learner:
                 self.rollback(number)
 
     def on_event(self, name: str, event: Event) -> None:
-        """Count the instrument's user events (a schedule in events fine-tunes every N)."""
+        """Count the performer's events (a schedule in events fine-tunes every N; a guest's
+        inputs do not count)."""
         running = self.state not in ("off", "unavailable")
-        if not running or name != self.instrument.name or event.source != "user":
+        if not running or name != self.instrument.name or event.source != "user" or event.guest:
             return
         self._events += 1
         if self.config.schedule.kind == "events" and self.config.schedule.due(self._events, 0.0):
