@@ -44,6 +44,7 @@ from foretell.io.rate_limit import (
     datagram_limiter,
     guest_input_limiter,
 )
+from foretell.io.udp_split import split_sockets
 
 log = logging.getLogger(__name__)
 RECEIVE_BUFFER = 1 << 22  # bytes: absorbs bursts while the loop is busy
@@ -287,21 +288,21 @@ class OscPort:
         self.flooded = 0
         self.received = self.wakeups = self.slow_wakeups = 0
         self.slowest_wakeup = self.slowest_wakeup_cpu = 0.0
-        self._socket: socket.socket | None = None
+        self._sockets: list[socket.socket] = []
         self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def address(self) -> tuple[str, int]:
-        if self._socket is None:
+        if not self._sockets:
             raise OscError("the OSC input is not started")
-        host, port = self._socket.getsockname()[:2]
+        host, port = self._sockets[0].getsockname()[:2]
         return str(host), int(port)
 
     def join(self, routes: OscRoutes, inbox: Inbox) -> None:
         self.router.add(routes, inbox)
-        if self._socket is None:
+        if not self._sockets:
             try:
-                self._open()
+                self._open(routes)
             except OscError:
                 self.router.remove(inbox)
                 raise
@@ -311,25 +312,25 @@ class OscPort:
         if not self.router.inboxes:
             self._close()
 
-    def _open(self) -> None:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    def _open(self, routes: OscRoutes) -> None:
+        """Bind the port: the performer's hosts' datagrams and the guests' in buffers of their
+        own where the kernel can (``foretell.io.udp_split``), so a flood never costs an input."""
+        address = _resolve(self.host, self.port)
         try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
-            sock.bind(_resolve(self.host, self.port))
+            sockets = split_sockets(address, routes.control_from.networks, RECEIVE_BUFFER)
         except OSError as exc:
-            sock.close()
             raise OscError(
                 f"cannot listen for OSC on {self.host}:{self.port} ({exc.strerror})"
             ) from exc
-        sock.setblocking(False)
-        self._socket, self._loop = sock, asyncio.get_running_loop()
-        self._loop.add_reader(sock.fileno(), self._readable)
+        self._sockets, self._loop = sockets, asyncio.get_running_loop()
+        for sock in sockets:
+            sock.setblocking(False)
+            self._loop.add_reader(sock.fileno(), self._readable, sock)
 
-    def _readable(self) -> None:
+    def _readable(self, sock: socket.socket) -> None:
         """Read, decode and route what waits, within ``WAKEUP_BUDGET`` and ``ROUTED_LIMIT``
         (the rest stays in the socket buffer for the next wake-up), then hand the batch over."""
-        sock = self._socket
-        if sock is None:
+        if sock not in self._sockets:
             return
         started, cpu = time.perf_counter(), time.thread_time()
         batch: Batch = []
@@ -361,11 +362,11 @@ class OscPort:
         self.router._reject(0, "rate_limited", detail)
 
     def _close(self) -> None:
-        if self._socket is not None:
+        for sock in self._sockets:
             if self._loop is not None and not self._loop.is_closed():
-                self._loop.remove_reader(self._socket.fileno())
-            self._socket.close()
-        self._socket = self._loop = None
+                self._loop.remove_reader(sock.fileno())
+            sock.close()
+        self._sockets, self._loop = [], None
 
 
 class OscSource(Source):
