@@ -69,6 +69,7 @@ class Learner:
         self._process: LearnerProcess | None = None
         self._timer: Timer | None = None
         self._events = 0
+        self._performed = 0  # the performer's inputs since start (a guest's are not learned)
         self._since = 0.0
 
     # -- lifecycle (on the loop) ----------------------------------------------------------------
@@ -142,6 +143,7 @@ class Learner:
         if not running or name != self.instrument.name or event.source != "user" or event.guest:
             return
         self._events += 1
+        self._performed += 1
         if self.config.schedule.kind == "events" and self.config.schedule.due(self._events, 0.0):
             self.request("schedule")
 
@@ -159,8 +161,9 @@ class Learner:
         if self.state != "idle" or self.current is None:
             return False
         log_path = None if inst.log is None else inst.log.path
-        if log_path is None or inst.inputs < self.config.min_events:
-            self.last = {"skipped": f"{inst.inputs} of {self.config.min_events} events logged"}
+        if log_path is None or self._performed < self.config.min_events:
+            played = f"{self._performed} of {self.config.min_events} performer's events logged"
+            self.last = {"skipped": played}
             return False
         job = Job(
             store=self.store.directory,
