@@ -5,6 +5,9 @@
 as a ``DashboardError``), starts uvicorn and the publisher as tasks on that loop and returns the
 ``Dashboard``; ``await dashboard.aclose()`` (or ``stop()`` then ``wait_closed()``) ends it.
 
+Strangers: connections are capped per host and in all, and their headers timed, as they are
+accepted (``foretell.dashboard.guard``: before the token check, which needs the headers).
+
 Threads and waiting: everything runs on the engine's loop, so the page reads and steers the same
 state the engine owns, with no locks. The engine never waits for a page:
 
@@ -64,6 +67,14 @@ from foretell.dashboard.frames import (
     expect_message,
     state_message,
     strip_state,
+)
+from foretell.dashboard.guard import (
+    BACKLOG,
+    KEEP_ALIVE,
+    LISTEN_QUEUE,
+    ServerGuard,
+    guarded_protocol,
+    quiet_server_logs,
 )
 from foretell.errors import ControlError, ForetellError
 from foretell.events import Event
@@ -418,6 +429,13 @@ class _LoopServer(uvicorn.Server):
     def capture_signals(self) -> Iterator[None]:
         yield
 
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        """Start, then let the kernel queue ``LISTEN_QUEUE`` connections (asyncio listens with
+        the small ``backlog`` it also accepts at once)."""
+        await super().startup(sockets)
+        for sock in sockets or ():
+            sock.listen(LISTEN_QUEUE)
+
 
 def _bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -457,6 +475,7 @@ class Dashboard:
         self.port = port
         self.control_from = control_from or ControlSources()
         self.publisher = Publisher(engine, instrument, models_dir, fps, presets, self.control_from)
+        self.guard = ServerGuard(self.control_from)
         self.names = tuple(names)
         self.token = token if token is not None or is_loopback(host) else new_token()
         self.doors: Doors | None = None
@@ -500,8 +519,12 @@ class Dashboard:
         self._sock = _bind(self.host, self.port)
         app = build_app(self.publisher, routes=self.routes)
         self.doors = Doors(app, self.host, self.names, self.token)
+        quiet_server_logs()
         config = uvicorn.Config(
             self.doors,
+            http=guarded_protocol(self.guard),
+            timeout_keep_alive=int(KEEP_ALIVE),
+            backlog=BACKLOG,
             log_config=None,
             log_level="warning",
             access_log=False,
