@@ -4,7 +4,8 @@ An event is a moment ``t`` (seconds on the engine's clock, see ``foretell.clock`
 ``dt`` since the previous event of the same stream, the control values (each in [0, 1]) and who
 played it: the performer (``user``) or the model (``model``); a user event's ``origin`` names the
 kind of source it came through (``osc``, ``midi``, ``serial``, ``websocket``, ``pad`` for the
-dashboard's; empty when unknown), for displays only. Events are immutable.
+dashboard's; empty when unknown), for displays only; ``guest`` marks a user event from a host that
+is not the performer's (logged as a ``guest`` row, never learned from). Events are immutable.
 
 Raw input from a transport is checked by ``check_values`` before it becomes an event; this module
 does not know about transports, models or logs.
@@ -30,6 +31,7 @@ class Event:
     values: tuple[float, ...]
     source: Source
     origin: str = field(default="", compare=False)
+    guest: bool = field(default=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.values:

@@ -1,6 +1,6 @@
 """Every test package: a dummy JACK server for MIDI (``tests/jack.py``), a socat pty pair for
-serial (``tests/ptys.py``), and a one-line-per-reason tally of the skipped tests at the end of a
-run (what is missing, and how many it costs)."""
+serial (``tests/ptys.py``), a second host (``tests/netns.py``), and a one-line-per-reason tally of
+the skipped tests at the end of a run (what is missing, and how many it costs)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-pytest_plugins = ["tests.jack", "tests.ptys", "tests.chromium"]
+pytest_plugins = ["tests.jack", "tests.ptys", "tests.chromium", "tests.netns"]
 
 
 JACK_FIXTURES = {"jack_server", "jack_session"}

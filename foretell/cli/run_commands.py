@@ -189,6 +189,7 @@ async def perform(
                 presets=served.presets(),
                 routes=() if parts is None else parts.routes(),
                 on_close=None if parts is None else parts.aclose,
+                control_from=config.osc.control_sources,
             )
             banner = page.banner() if parts is None else page.banner("studio", "studio/")
             for line in banner:

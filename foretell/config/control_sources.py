@@ -1,9 +1,13 @@
-"""Who may steer a run: the hosts whose control verbs (``/foretell/*``, ``/impsy/*``) are obeyed.
+"""Who may steer a run: the performer's hosts, whose control verbs (``/foretell/*``, ``/impsy/*``)
+are obeyed on every network transport (OSC, WebSocket, the dashboard's socket).
 
-foretell is often played on a venue's network with its OSC port open to everyone there. User
-input (``/interface``) stays open, since controllers on phones need that; control verbs are taken
-by default from this machine only (the loopback addresses). ``[osc] control_from`` or
+foretell is often played on a venue's network with its ports open to everyone there. User input
+(``/interface``) stays open, since controllers on phones need that; control verbs are taken by
+default from this machine only (the loopback addresses). ``[osc] control_from`` or
 ``--control-from`` adds hosts or networks: ``["192.168.1.20", "10.0.0.0/24"]``, or ``"*"``.
+The same hosts are the performer's for everything else a host decides: inputs from any other
+host are a guest's (played, logged as ``guest`` rows, never learned from, rate-limited), and
+connection caps never turn the performer's hosts away.
 """
 
 from __future__ import annotations

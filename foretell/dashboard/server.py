@@ -5,6 +5,9 @@
 as a ``DashboardError``), starts uvicorn and the publisher as tasks on that loop and returns the
 ``Dashboard``; ``await dashboard.aclose()`` (or ``stop()`` then ``wait_closed()``) ends it.
 
+Strangers: connections are capped per host and in all, and their headers timed, as they are
+accepted (``foretell.dashboard.guard``: before the token check, which needs the headers).
+
 Threads and waiting: everything runs on the engine's loop, so the page reads and steers the same
 state the engine owns, with no locks. The engine never waits for a page:
 
@@ -27,7 +30,9 @@ through ``parse_command`` to ``Engine.command`` (OSC's live control, ``/foretell
 Either may name its ``"instrument"``; without one it goes to the instrument the page looks at.
 ``load`` takes a file name inside ``models_dir`` only; ``panic`` is ``Engine.panic`` (every
 instrument paused and reset, every output silenced). The pad's inputs are stamped ``pad``.
-Invalid messages are counted as rejections and answered with ``{"error": "..."}``.
+Invalid messages are counted as rejections and answered with ``{"error": "..."}``. A page on a
+host that is not the performer's (``control_from``, as for OSC) may play the pad (a guest's
+inputs, at a guest's rate) and watch, but its commands are refused.
 """
 
 from __future__ import annotations
@@ -55,6 +60,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from foretell.commands import Command, parse_command
+from foretell.config.control_sources import ControlSources
 from foretell.dashboard.doors import Doors, is_loopback, new_token
 from foretell.dashboard.frames import (
     Activity,
@@ -64,9 +70,18 @@ from foretell.dashboard.frames import (
     state_message,
     strip_state,
 )
+from foretell.dashboard.guard import (
+    BACKLOG,
+    KEEP_ALIVE,
+    LISTEN_QUEUE,
+    ServerGuard,
+    guarded_protocol,
+    quiet_server_logs,
+)
 from foretell.errors import ControlError, ForetellError
 from foretell.events import Event
 from foretell.io.origins import WILDCARDS
+from foretell.io.rate_limit import guest_input_limiter
 from foretell.modes import MODES
 from foretell.perform.engine import Engine
 from foretell.perform.instrument import Instrument
@@ -105,8 +120,14 @@ class ClientFeed:
     """
 
     def __init__(
-        self, size: int = 1024, focus: str = "", loop: asyncio.AbstractEventLoop | None = None
+        self,
+        size: int = 1024,
+        focus: str = "",
+        loop: asyncio.AbstractEventLoop | None = None,
+        host: str = "127.0.0.1",
+        performer: bool = True,
     ) -> None:
+        self.host, self.performer = host, performer
         self._events: deque[str] = deque(maxlen=size)
         self._latest: dict[str, str] = {}
         self._lock = threading.Lock()
@@ -184,8 +205,11 @@ class Publisher:
         models_dir: Path | None = None,
         fps: float = 30.0,
         presets: dict[str, dict[str, float]] | None = None,
+        control_from: ControlSources | None = None,
     ) -> None:
         self.engine = engine
+        self.control_from = control_from or ControlSources()
+        self.guest_inputs = guest_input_limiter()
         self.presets = presets or {}
         self.name = engine.instrument(instrument).name
         self.models_dir = models_dir
@@ -286,10 +310,13 @@ class Publisher:
 
     # -- pages --------------------------------------------------------------------------------
 
-    def connect(self, loop: asyncio.AbstractEventLoop | None = None) -> ClientFeed:
-        """A feed for a new page, primed with a greeting and the frames (looking at ``name``),
-        drained on ``loop`` (the server's; default: this one)."""
-        feed = ClientFeed(size=512 * (1 + len(self.tracks)), focus=self.name, loop=loop)
+    def connect(
+        self, host: str = "127.0.0.1", loop: asyncio.AbstractEventLoop | None = None
+    ) -> ClientFeed:
+        """A feed for a new page on ``host``, primed with a greeting and the frames (looking at
+        ``name``), drained on ``loop`` (the server's; default: this one)."""
+        performer = self.control_from.allows(host)
+        feed = ClientFeed(512 * (1 + len(self.tracks)), self.name, loop, host, performer)
         hello = {
             "instrument": self.name,
             "instruments": list(self.tracks),
@@ -326,9 +353,22 @@ class Publisher:
             self.frame([feed])
             return None
         inst = self.engine.instrument(name)
+        guest = feed is not None and not feed.performer
         if isinstance(message.get("interface"), list):
-            inst.on_input(message["interface"], origin="pad")
+            if not guest:
+                inst.on_input(message["interface"], origin="pad")
+            elif self.guest_inputs.allow(feed.host if feed else "?"):
+                inst.on_input(message["interface"], origin="pad", guest=True)
+            else:
+                return self._reject(name, "rate_limited", self.guest_inputs.describe("inputs"))
             return None
+        if guest and "command" in message:
+            assert feed is not None
+            detail = (
+                f"a command from {feed.host} refused: control is open to "
+                f"{self.control_from.describe()} (see [osc] control_from / --control-from)"
+            )
+            return self._reject(name, "control_refused", detail)
         if message.get("command") == "panic":
             self.engine.panic()
             return None
@@ -394,7 +434,8 @@ def build_app(
 
     async def stream(ws: WebSocket) -> None:
         await ws.accept()
-        feed = await show(publisher.connect, asyncio.get_running_loop())
+        host = ws.client.host if ws.client else "?"
+        feed = await show(publisher.connect, host, asyncio.get_running_loop())
         sender = asyncio.create_task(_pump(ws, feed))
         try:
             while True:
@@ -426,6 +467,13 @@ class _LoopServer(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        """Start, then let the kernel queue ``LISTEN_QUEUE`` connections (asyncio listens with
+        the small ``backlog`` it also accepts at once)."""
+        await super().startup(sockets)
+        for sock in sockets or ():
+            sock.listen(LISTEN_QUEUE)
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -511,11 +559,14 @@ class Dashboard:
         presets: dict[str, dict[str, float]] | None = None,
         routes: Sequence[BaseRoute] = (),
         on_close: Callable[[], Awaitable[None]] | None = None,
+        control_from: ControlSources | None = None,
     ) -> None:
         self.host = host
         self.routes = tuple(routes)
         self.port = port
-        self.publisher = Publisher(engine, instrument, models_dir, fps, presets)
+        self.control_from = control_from or ControlSources()
+        self.publisher = Publisher(engine, instrument, models_dir, fps, presets, self.control_from)
+        self.guard = ServerGuard(self.control_from)
         self.names = tuple(names)
         self.token = token if token is not None or is_loopback(host) else new_token()
         self.on_close = on_close
@@ -560,8 +611,12 @@ class Dashboard:
         self._sock = _bind(self.host, self.port)
         app = build_app(self.publisher, ShowLoop(loop), routes=self.routes)
         self.doors = Doors(app, self.host, self.names, self.token)
+        quiet_server_logs()
         config = uvicorn.Config(
             self.doors,
+            http=guarded_protocol(self.guard),
+            timeout_keep_alive=int(KEEP_ALIVE),
+            backlog=BACKLOG,
             log_config=None,
             log_level="warning",
             access_log=False,
@@ -605,12 +660,14 @@ def serve_dashboard(
     presets: dict[str, dict[str, float]] | None = None,
     routes: Sequence[BaseRoute] = (),
     on_close: Callable[[], Awaitable[None]] | None = None,
+    control_from: ControlSources | None = None,
 ) -> Dashboard:
     """Serve the dashboard for ``engine`` (call on the engine's loop); ``aclose()`` ends it.
 
     Bound beyond loopback it needs a per-run token (in ``url``); ``names`` are further host
     names it answers to (e.g. ``stage.local``); ``presets`` the named sampling settings every
-    page offers (``[[dashboard.preset]]``); ``routes`` more of the app's (the studio's).
+    page offers (``[[dashboard.preset]]``); ``routes`` more of the app's (the studio's);
+    ``control_from`` the performer's hosts, whose pages may steer (default: this machine).
     """
     dashboard = Dashboard(
         engine,
@@ -622,6 +679,7 @@ def serve_dashboard(
         presets=presets,
         routes=routes,
         on_close=on_close,
+        control_from=control_from,
     )
     return dashboard.start()
 

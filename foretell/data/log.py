@@ -8,8 +8,11 @@ one row per event, no header::
     2024-05-01T20:15:03.123456,interface,0.5,0.25,0.75
     2024-05-01T20:15:03.141002,rnn,0.49,0.3,0.7
 
-``interface`` rows are the performer's inputs, ``rnn`` rows the model's events. Timestamps come
-from the engine's monotonic clock, mapped to wall time through one anchor taken when the log opens.
+``interface`` rows are the performer's inputs, ``rnn`` rows the model's events, ``guest`` rows
+inputs from a host that is not the performer's (``foretell.config.control_sources``): played, kept
+for the record, left out of datasets and learning (IMPSY's tools read ``interface`` rows only).
+Timestamps come from the engine's monotonic clock, mapped to wall time through one anchor taken
+when the log opens.
 Everything else goes to a sidecar ``{same stem}.foretell.jsonl`` (IMPSY never reads it): a header
 with the anchor and the session's settings, the scheduled and actual send time of every scheduled
 model event, the first rejection of each kind, and commands applied.
@@ -48,7 +51,8 @@ from foretell.events import Event
 log = logging.getLogger(__name__)
 
 SOURCE_NAMES = {"user": "interface", "model": "rnn"}
-SOURCES_BY_NAME = {name: source for source, name in SOURCE_NAMES.items()}
+GUEST = "guest"  # a guest's input: its row's source name and its ``LogRow.source``
+SOURCES_BY_NAME = {**{name: source for source, name in SOURCE_NAMES.items()}, GUEST: GUEST}
 SIDECAR_SUFFIX = ".foretell.jsonl"
 LOG_SUFFIX = "d-mdrnn.log"  # after "-{dim}": IMPSY's ending, which its tools glob for
 _NAME = re.compile(r"(.+)-(\d+)d-mdrnn\.log$")
@@ -212,7 +216,8 @@ class LogWriter:
             return 0
         stamp = self.wall_time(event.t if at is None else at).isoformat(timespec="microseconds")
         values = ",".join([format(v, ".9g") for v in event.values])
-        self._file.append(f"{stamp},{SOURCE_NAMES[event.source]},{values}\n")
+        source = GUEST if event.guest else SOURCE_NAMES[event.source]
+        self._file.append(f"{stamp},{source},{values}\n")
         self.rows += 1
         return self.rows
 
@@ -255,7 +260,8 @@ class LogWriter:
 
 @dataclass(frozen=True)
 class LogRow:
-    """One row: ``time`` in seconds (local wall clock, naive), source ``user``/``model``, values."""
+    """One row: ``time`` in seconds (local wall clock, naive), source ``user``/``model``/``guest``,
+    values."""
 
     time: float
     source: str

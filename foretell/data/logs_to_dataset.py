@@ -1,6 +1,7 @@
 """Turn performance logs (foretell's or IMPSY's) into a training dataset.
 
-Each log file becomes one performance: its rows of the chosen source(s), in order, with
+Each log file becomes one performance: its rows of the chosen source(s) (``user``: the
+performer's, never a guest's; ``all``: every row), in order, with
 ``dt`` = the time since the previous kept row (the first kept row has no interval and is dropped,
 as IMPSY does). Broken lines are skipped, counted and named (file and line). Intervals that round
 to zero in the log's microsecond timestamps are raised to ``MIN_DT`` and counted.

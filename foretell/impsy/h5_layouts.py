@@ -13,12 +13,18 @@ Layouts (detected from the file's structure, not its name):
 
 Every layout yields the same ``KerasWeights``: Keras' own arrays, not yet in foretell's
 convention (see ``convert``). h5py objects are passed in; this module never imports h5py.
+
+Nothing is read before its declared shape is checked (``Budget``): at most two dimensions, at most
+``MAX_ARRAY`` values in one array and ``MAX_TOTAL`` in all, and, where the file's config or name
+declares an architecture, exactly one of the shapes that architecture has. A 4 KB file declaring a
+40000 x 40000 array is one line of refusal, not 6 GB.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -36,6 +42,40 @@ _HEAD_ALIASES = {
 }
 
 LSTMWeights = tuple[np.ndarray, np.ndarray, np.ndarray]  # kernel (In, 4H), recurrent (H, 4H), bias
+MAX_ARRAY = 1 << 23  # values in one array (32 MB of float32: a 1,024-unit LSTM's is 4M)
+MAX_TOTAL = 1 << 25  # values in all of a file's arrays (128 MB of float32)
+MAX_DEPTH = 8  # groups searched below a layer for the MDN's sub-layers
+
+
+@dataclass
+class Budget:
+    """What a reader may allocate: the caps of the module docstring, and the shapes the declared
+    architecture has (``shapes``; empty: none declared, any shape within the caps)."""
+
+    shapes: Collection[tuple[int, ...]] = ()
+    declared_by: str = ""
+    max_array: int = MAX_ARRAY
+    max_total: int = MAX_TOTAL
+    spent: int = field(default=0)
+
+    def read(self, dataset: Any, what: str, origin: str) -> np.ndarray:
+        """``dataset`` as float32, once its declared shape passes (else ``ImportModelError``)."""
+        shape = tuple(int(n) for n in getattr(dataset, "shape", None) or ())
+        size = int(np.prod(shape, dtype=np.int64)) if shape else 0
+        if not 1 <= len(shape) <= 2 or size == 0:
+            raise ImportModelError(f"{origin}: {what} has shape {shape}; not a layer's weights")
+        if size > self.max_array or self.spent + size > self.max_total:
+            raise ImportModelError(
+                f"{origin}: {what} declares shape {shape} ({size:,} values); refused before "
+                f"reading (at most {self.max_array:,} in one array, {self.max_total:,} in all)"
+            )
+        if self.shapes and shape not in self.shapes:
+            raise ImportModelError(
+                f"{origin}: {what} declares shape {shape}, which {self.declared_by} does not have; "
+                "refused before reading"
+            )
+        self.spent += size
+        return np.asarray(dataset, dtype=np.float32)
 
 
 @dataclass(frozen=True)
@@ -76,8 +116,10 @@ def detect_layout(root: Any) -> str | None:
     return None
 
 
-def read_weights(root: Any, origin: str) -> KerasWeights:
-    """Read the weights of an open HDF5 file in whichever layout it has."""
+def read_weights(root: Any, origin: str, budget: Budget | None = None) -> KerasWeights:
+    """Read the weights of an open HDF5 file in whichever layout it has, each array only once
+    ``budget`` (default: the caps alone) passes its declared shape."""
+    budget = budget or Budget()
     layout = detect_layout(root)
     if layout is None:
         raise ImportModelError(
@@ -85,10 +127,10 @@ def read_weights(root: Any, origin: str) -> KerasWeights:
             "model_weights or layers); not an IMPSY model"
         )
     if layout.startswith("Keras 3"):
-        lstm, head = _read_keras3(root["layers"], origin)
+        lstm, head = _read_keras3(root["layers"], origin, budget)
     else:
         group = root.get("model_weights", root)
-        lstm, head = _read_keras2(group, origin)
+        lstm, head = _read_keras2(group, origin, budget)
     if not lstm or head is None:
         raise ImportModelError(
             f"{origin}: missing layers: found {len(lstm)} LSTM layers and "
@@ -102,7 +144,7 @@ def read_weights(root: Any, origin: str) -> KerasWeights:
 Head = dict[str, tuple[np.ndarray, np.ndarray]]
 
 
-def _read_keras2(group: Any, origin: str) -> tuple[list[LSTMWeights], Head | None]:
+def _read_keras2(group: Any, origin: str, budget: Budget) -> tuple[list[LSTMWeights], Head | None]:
     lstm: list[LSTMWeights] = []
     head: Head | None = None
     for layer_name in _strings(group.attrs["layer_names"]):
@@ -111,7 +153,7 @@ def _read_keras2(group: Any, origin: str) -> tuple[list[LSTMWeights], Head | Non
         layer = group[layer_name]
         names = _strings(layer.attrs.get("weight_names", []))
         try:
-            arrays = [np.asarray(layer[name], dtype=np.float32) for name in names]
+            arrays = [budget.read(layer[name], f"weight {name!r}", origin) for name in names]
         except (KeyError, OSError) as exc:
             raise ImportModelError(
                 f"{origin}: layer {layer_name!r} is missing a weight ({exc})"
@@ -155,29 +197,31 @@ def _keras2_head(names: list[str], arrays: list[np.ndarray]) -> Head:
 # -- Keras 3 -------------------------------------------------------------------------------------
 
 
-def _vars(group: Any, count: int, what: str, origin: str) -> list[np.ndarray]:
+def _vars(group: Any, count: int, what: str, origin: str, budget: Budget) -> list[np.ndarray]:
     if "vars" not in group or any(str(i) not in group["vars"] for i in range(count)):
         raise ImportModelError(f"{origin}: {what} is missing its weights")
-    return [np.asarray(group["vars"][str(i)], dtype=np.float32) for i in range(count)]
+    return [budget.read(group["vars"][str(i)], f"{what} array {i}", origin) for i in range(count)]
 
 
-def _pair(group: Any, what: str, origin: str) -> tuple[np.ndarray, np.ndarray]:
-    kernel, bias = _vars(group, 2, what, origin)
+def _pair(group: Any, what: str, origin: str, budget: Budget) -> tuple[np.ndarray, np.ndarray]:
+    kernel, bias = _vars(group, 2, what, origin, budget)
     return kernel, bias
 
 
-def _find_head(group: Any, origin: str) -> Head | None:
+def _find_head(group: Any, origin: str, budget: Budget, depth: int = 0) -> Head | None:
     """The MDN's three sub-layers anywhere under ``group`` (also inside ``TimeDistributed``)."""
     parts = {str(_head_part(name)): name for name in group if _head_part(name) is not None}
     if set(parts) == set(HEAD_PARTS):
         return {
-            part: _pair(group[name], f"MDN sub-layer {name!r}", origin)
+            part: _pair(group[name], f"MDN sub-layer {name!r}", origin, budget)
             for part, name in parts.items()
         }
+    if depth >= MAX_DEPTH:
+        return None
     for name in group:
         child = group[name]
         if hasattr(child, "keys") and name != "vars":
-            found = _find_head(child, origin)
+            found = _find_head(child, origin, budget, depth + 1)
             if found is not None:
                 return found
     return None
@@ -189,14 +233,14 @@ def _has_arrays(group: Any) -> bool:
     return bool(found)
 
 
-def _read_keras3(layers: Any, origin: str) -> tuple[list[LSTMWeights], Head | None]:
+def _read_keras3(layers: Any, origin: str, budget: Budget) -> tuple[list[LSTMWeights], Head | None]:
     lstm_groups: list[tuple[int, str]] = []
     head: Head | None = None
     for name in layers:
         group = layers[name]
         if "cell" in group:
             lstm_groups.append((_suffix_order(name), name))
-        elif (found := _find_head(group, origin)) is not None:
+        elif (found := _find_head(group, origin, budget)) is not None:
             head = found
         elif _has_arrays(group):
             raise ImportModelError(
@@ -204,6 +248,7 @@ def _read_keras3(layers: Any, origin: str) -> tuple[list[LSTMWeights], Head | No
             )
     lstm: list[LSTMWeights] = []
     for _, name in sorted(lstm_groups):
-        kernel, recurrent, bias = _vars(layers[name]["cell"], 3, f"LSTM layer {name!r}", origin)
+        cell = layers[name]["cell"]
+        kernel, recurrent, bias = _vars(cell, 3, f"LSTM layer {name!r}", origin, budget)
         lstm.append((kernel, recurrent, bias))
     return lstm, head

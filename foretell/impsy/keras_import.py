@@ -7,6 +7,12 @@ config, else its name, else its weights' shapes (``architecture``), checks every
 converts the arrays (``convert``). No TensorFlow. Any problem is one ``ImportModelError`` line
 naming the file; a ``.tflite`` that needs Flex ops names the Keras file beside it to use
 instead. This module writes nothing: ``save_model`` does that.
+
+Bounded before read: the file is read in a memory-limited child (``sandbox``); a zip member is
+inflated only up to its cap (``MAX_WEIGHTS_MEMBER``, ``MAX_JSON_MEMBER``); each HDF5 array's
+declared shape is checked against the caps and the architecture the file's config (else its
+name) declares before it is read (``h5_layouts.Budget``). Studio uploads, ``import-impsy`` and
+IMPSY configs all come through ``import_impsy_model``.
 """
 
 from __future__ import annotations
@@ -25,10 +31,12 @@ from foretell.impsy.architecture import ImpsyArchitecture
 from foretell.impsy.convert import (
     architecture_from_weights,
     check_shapes,
+    expected_shapes,
     impsy_spec,
     to_foretell,
 )
-from foretell.impsy.h5_layouts import KerasWeights, read_weights
+from foretell.impsy.h5_layouts import Budget, KerasWeights, read_weights
+from foretell.impsy.sandbox import in_child
 from foretell.impsy.tflite_import import read_tflite_file
 from foretell.model.fileformat import ModelFile
 
@@ -36,6 +44,8 @@ ZIP_MAGIC = b"PK\x03\x04"
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 TFLITE_MAGIC = b"TFL3"  # at offset 4 (FlatBuffers file identifier)
 KERAS_WEIGHTS_MEMBER = "model.weights.h5"
+MAX_WEIGHTS_MEMBER = 64 << 20  # bytes of model.weights.h5 once inflated (a 1,024-unit model: 40)
+MAX_JSON_MEMBER = 1 << 20  # bytes of config.json or metadata.json once inflated
 
 
 @dataclass(frozen=True)
@@ -94,20 +104,43 @@ def _sniff(path: Path) -> str:
     )
 
 
-def _read_hdf5(source: Any, origin: str) -> tuple[KerasWeights, dict[str, Any] | None, str]:
-    """Weights, the ``model_config`` attribute (Keras 2 full model) and the Keras version."""
+def _read_hdf5(
+    source: Any, origin: str, name: str, config: dict[str, Any] | None = None
+) -> tuple[KerasWeights, dict[str, Any] | None, str]:
+    """Weights, the ``model_config`` attribute (Keras 2 full model) and the Keras version;
+    each array read once its shape fits the architecture ``config`` (else the file's own
+    config, else ``name``) declares."""
     h5py = _require_h5py()
     try:
         with h5py.File(source, "r") as root:
-            weights = read_weights(root, origin)
             config_text = root.attrs.get("model_config")
+            if config is None and config_text is not None:
+                config = _parse_json(config_text, origin, "model_config")
+            weights = read_weights(root, origin, _budget(config, name, origin))
             version = root.attrs.get("keras_version", "")
     except (OSError, KeyError, ValueError, RuntimeError) as exc:
         raise ImportModelError(
             f"{origin} is truncated or corrupt (HDF5: {_first_line(exc)})"
         ) from exc
-    config = _parse_json(config_text, origin, "model_config") if config_text is not None else None
     return weights, config, _text(version)
+
+
+def _budget(config: dict[str, Any] | None, name: str, origin: str) -> Budget:
+    """What reading may allocate: the shapes of the declared architecture (the config's, else
+    the name's), within the caps; the caps alone where nothing is declared."""
+    declared = None
+    if config is not None:
+        try:
+            declared = arch_mod.from_keras_config(config, origin)
+        except ImportModelError:
+            declared = None  # choose_architecture says what is wrong with it, once read
+    declared = declared or arch_mod.from_name(name)
+    if declared is None:
+        return Budget()
+    lstm, head = expected_shapes(declared)
+    shapes = {shape for layer in lstm for shape in layer}
+    shapes |= {shape for pair in head.values() for shape in pair}
+    return Budget(shapes, f"{declared.describe()} (from {declared.source})")
 
 
 def _text(value: Any) -> str:
@@ -124,6 +157,26 @@ def _parse_json(text: Any, origin: str, what: str) -> dict[str, Any]:
     return data
 
 
+def _inflate(archive: zipfile.ZipFile, member: str, limit: int, origin: str) -> bytes:
+    """A member's bytes, refused as soon as it inflates past ``limit`` (a zip bomb is one
+    line, not gigabytes: the sizes a zip declares are not trusted either)."""
+    declared = archive.getinfo(member).file_size
+    if declared > limit:
+        raise ImportModelError(
+            f"{origin}: {member} inflates to {declared >> 20} MB; at most {limit >> 20} MB"
+        )
+    chunks, size = [], 0
+    with archive.open(member) as stream:
+        while chunk := stream.read(1 << 16):
+            size += len(chunk)
+            if size > limit:
+                raise ImportModelError(
+                    f"{origin}: {member} inflates past {limit >> 20} MB; refused"
+                )
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def _read_keras_zip(path: Path) -> KerasFile:
     origin = str(path)
     try:
@@ -133,13 +186,16 @@ def _read_keras_zip(path: Path) -> KerasFile:
                 raise ImportModelError(
                     f"{path} is a zip but not a Keras model archive (no {KERAS_WEIGHTS_MEMBER})"
                 )
-            blob = archive.read(KERAS_WEIGHTS_MEMBER)
-            config_text = archive.read("config.json") if "config.json" in names else None
-            meta_text = archive.read("metadata.json") if "metadata.json" in names else None
+            config_text, meta_text = (
+                _inflate(archive, member, MAX_JSON_MEMBER, origin) if member in names else None
+                for member in ("config.json", "metadata.json")
+            )
+            config = _parse_json(config_text, origin, "config.json") if config_text else None
+            blob = _inflate(archive, KERAS_WEIGHTS_MEMBER, MAX_WEIGHTS_MEMBER, origin)
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
         raise ImportModelError(f"{path} is truncated or corrupt (zip: {_first_line(exc)})") from exc
-    weights, _, _ = _read_hdf5(io.BytesIO(blob), f"{origin} ({KERAS_WEIGHTS_MEMBER})")
-    config = _parse_json(config_text, origin, "config.json") if config_text is not None else None
+    member = f"{origin} ({KERAS_WEIGHTS_MEMBER})"
+    weights, _, _ = _read_hdf5(io.BytesIO(blob), member, path.name, config)
     meta = _parse_json(meta_text, origin, "metadata.json") if meta_text is not None else {}
     return KerasFile(weights, config, str(meta.get("keras_version", "")))
 
@@ -153,7 +209,7 @@ def read_keras_file(path: str | Path) -> KerasFile:
     if kind == "tflite":
         tflite = read_tflite_file(path)
         return KerasFile(tflite.weights, None, "", tflite.name)
-    weights, config, version = _read_hdf5(path, str(path))
+    weights, config, version = _read_hdf5(path, str(path), path.name)
     return KerasFile(weights, config, version)
 
 
@@ -188,7 +244,7 @@ def import_impsy_model(path: str | Path, scale: float | None = None) -> Imported
     ``scale`` overrides IMPSY's ``SCALE_FACTOR`` (else read from the name, else 10).
     """
     path = Path(path)
-    keras = read_keras_file(path)
+    keras = in_child(read_keras_file, (path,), str(path))
     arch, notes = choose_architecture(keras, path)
     check_shapes(keras.weights, arch, str(path))
     if scale is not None:

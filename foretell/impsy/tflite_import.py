@@ -28,6 +28,7 @@ from foretell.impsy.h5_layouts import KerasWeights
 TFLITE_IDENTIFIER = b"TFL3"  # FlatBuffers file identifier, bytes 4..8
 KERAS_SIBLINGS = (".keras", ".h5")
 LAYOUT = "TensorFlow Lite builtins-only (.tflite)"
+MAX_FILE = 128 << 20  # bytes: its weights are in the file, so this bounds what reading allocates
 FLOAT_TYPES = {0: np.float32, 1: np.float16}  # tflite TensorType FLOAT32, FLOAT16
 QUANTIZED_TYPES = {3: "uint8", 9: "int8", 7: "int16"}
 
@@ -38,6 +39,9 @@ class FlexOpsError(ImportModelError):
     def __init__(self, message: str, sibling: Path | None) -> None:
         super().__init__(message)
         self.sibling = sibling
+
+    def __reduce__(self) -> tuple[Any, tuple[str, Path | None]]:
+        return FlexOpsError, (str(self), self.sibling)  # crosses from the reading child
 
 
 @dataclass(frozen=True)
@@ -289,6 +293,11 @@ def read_tflite_file(path: str | Path) -> TfliteFile:
     """The weights of an IMPSY builtins-only ``.tflite`` file (no conversion, no TensorFlow)."""
     path = Path(path)
     try:
+        size = path.stat().st_size
+        if size > MAX_FILE:
+            raise ImportModelError(
+                f"{path} is {size >> 20} MB; an IMPSY .tflite is at most {MAX_FILE >> 20} MB"
+            )
         data = path.read_bytes()
     except OSError as exc:
         raise ImportModelError(f"{path} cannot be read ({exc.strerror})") from exc

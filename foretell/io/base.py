@@ -26,9 +26,13 @@ if TYPE_CHECKING:
 class Inbox(Protocol):
     """The engine side of a source (called on the engine's loop)."""
 
-    def on_input(self, values: Sequence[object], *, answer: bool = True) -> None:
+    def on_input(
+        self, values: Sequence[object], *, answer: bool = True, guest: bool = False
+    ) -> None:
         """A user input (raw values, checked by the engine). ``answer=False`` says a newer input
-        is already waiting, so an immediate answer to this one would be stale."""
+        is already waiting, so an immediate answer to this one would be stale; ``guest`` that it
+        came from a host that is not the performer's (``foretell.config.control_sources``): it
+        is played and logged as a guest's, never learned from."""
 
     def on_command(self, command: Command) -> None:
         """A live-control command, applied between events."""

@@ -13,6 +13,13 @@
   ``OscSink`` (a non-blocking ``sendto``; a full buffer or unreachable peer drops the datagram and
   counts it, never blocks).
 
+Who sends matters: control verbs are obeyed from the performer's hosts only (``control_from``);
+inputs from any other host are a guest's (played, logged as such, never learned from), at most
+``GUEST_INPUT_RATE`` a second per host. Every host may send ``DATAGRAM_RATE`` datagrams a second
+(the excess is dropped before it is decoded, so a flood costs one read each and the performer's
+datagrams keep their place in the socket buffer), and one datagram (a bundle) carries at most
+``BUNDLE_INPUTS`` inputs: the excess of each is counted (``rate_limited``) and dropped.
+
 Neither sockets nor the loop are touched until ``start()``. Errors raise ``OscError``.
 """
 
@@ -31,7 +38,13 @@ from foretell.errors import ControlError, OscError
 from foretell.events import Event
 from foretell.io.base import Inbox, Sink, Source
 from foretell.io.osc_codec import OscDecodeError, decode_packet, encode_floats
-from foretell.io.rate_limit import RateLimiter
+from foretell.io.rate_limit import (
+    BUNDLE_INPUTS,
+    RateLimiter,
+    datagram_limiter,
+    guest_input_limiter,
+)
+from foretell.io.udp_split import split_sockets
 
 log = logging.getLogger(__name__)
 RECEIVE_BUFFER = 1 << 22  # bytes: absorbs bursts while the loop is busy
@@ -64,7 +77,7 @@ class Rejected:
 
 
 Routed = list[object] | Command | Rejected
-Batch = list[tuple[int, list[object] | Command]]
+Batch = list[tuple[int, list[object] | Command, bool]]  # slot, input or command, from a guest
 LOCAL = "127.0.0.1"  # the sender of a datagram handed over without an address (tests)
 
 
@@ -127,37 +140,68 @@ class OscRouter:
             return slot, Rejected("bad_command", f"{address}: {exc}")
 
     def collect(
-        self, data: bytes, sender: str, batch: Batch, limiter: RateLimiter | None = None
+        self,
+        data: bytes,
+        sender: str,
+        batch: Batch,
+        limiter: RateLimiter | None = None,
+        guest_inputs: RateLimiter | None = None,
     ) -> None:
         """Decode and route one datagram onto ``batch``; what cannot be used is rejected there
-        and then. Nothing one datagram holds can raise out of here."""
+        and then. Nothing one datagram holds can raise out of here. ``limiter`` bounds the
+        sender's commands, ``guest_inputs`` a guest's inputs; a datagram's inputs beyond
+        ``BUNDLE_INPUTS`` are dropped."""
         try:
             messages = decode_packet(data)
         except OscDecodeError as exc:
             self._reject(0, "malformed", str(exc))
             return
+        inputs, guests = 0, dict[int, bool]()
         for address, args in messages:
             try:
                 slot, item = self.route(address, args, sender)
             except Exception as exc:  # a defect must cost this message only
                 slot, item = 0, Rejected("internal_error", f"{address[:80]}: {exc!r}")
-            is_command = not isinstance(item, list | Rejected)
-            if is_command and limiter is not None and not limiter.allow(sender):
+            guest = guests.get(slot)
+            if guest is None and not isinstance(item, Rejected):
+                guest = guests[slot] = not self._routes[slot].control_from.allows(sender)
+            if isinstance(item, list):
+                inputs += 1
+                item = self._admit(item, address, sender, inputs, guest, guest_inputs)
+            elif not isinstance(item, Rejected) and limiter and not limiter.allow(sender):
                 item = Rejected("rate_limited", f"{address} from {sender}: {limiter.describe()}")
             if isinstance(item, Rejected):
                 self._reject(slot, item.kind, item.detail)
             else:
-                batch.append((slot, item))
+                batch.append((slot, item, bool(guest)))
+
+    @staticmethod
+    def _admit(
+        values: list[object],
+        address: str,
+        sender: str,
+        count: int,
+        guest: bool | None,
+        guest_inputs: RateLimiter | None,
+    ) -> list[object] | Rejected:
+        """An input, or why it is dropped: the ``count``-th of its datagram beyond
+        ``BUNDLE_INPUTS``, or a guest's beyond its host's rate."""
+        if count > BUNDLE_INPUTS:
+            detail = f"{address} from {sender}: more than {BUNDLE_INPUTS} inputs in one datagram"
+            return Rejected("rate_limited", detail)
+        if guest and guest_inputs is not None and not guest_inputs.allow(sender):
+            return Rejected("rate_limited", f"{sender}: {guest_inputs.describe('inputs')}")
+        return values
 
     def dispatch(self, batch: Batch) -> None:
         """Hand a wake-up's batch over in order; each inbox answers only its newest input."""
         inboxes = self.inboxes
-        last = {slot: i for i, (slot, item) in enumerate(batch) if isinstance(item, list)}
-        for i, (slot, item) in enumerate(batch):
+        last = {slot: i for i, (slot, item, _) in enumerate(batch) if isinstance(item, list)}
+        for i, (slot, item, guest) in enumerate(batch):
             inbox = inboxes[slot]
             try:
                 if isinstance(item, list):
-                    inbox.on_input(item, answer=last[slot] == i)
+                    inbox.on_input(item, answer=last[slot] == i, guest=guest)
                 else:
                     inbox.on_command(item)
             except Exception as exc:  # one failing input must not cost the rest of the batch
@@ -230,30 +274,35 @@ class OscPort:
     counts the port's datagrams; ``slowest_wakeup`` is the longest one wake-up took (seconds of
     wall time; ``slowest_wakeup_cpu`` in this thread's CPU time, which a busy machine's other
     processes do not inflate), ``slow_wakeups`` those over ``SLOW_WAKEUP``.
-    Control verbs are rate-limited per sending host (``limiter``).
+    Control verbs are rate-limited per sending host (``limiter``), datagrams per host
+    (``datagrams``: the excess is dropped unread and counted in ``flooded``), a guest's inputs per
+    host (``guest_inputs``).
     """
 
     def __init__(self, host: str, port: int) -> None:
         self.host, self.port = host, port
         self.router = OscRouter()
         self.limiter = RateLimiter()
+        self.datagrams = datagram_limiter()
+        self.guest_inputs = guest_input_limiter()
+        self.flooded = 0
         self.received = self.wakeups = self.slow_wakeups = 0
         self.slowest_wakeup = self.slowest_wakeup_cpu = 0.0
-        self._socket: socket.socket | None = None
+        self._sockets: list[socket.socket] = []
         self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def address(self) -> tuple[str, int]:
-        if self._socket is None:
+        if not self._sockets:
             raise OscError("the OSC input is not started")
-        host, port = self._socket.getsockname()[:2]
+        host, port = self._sockets[0].getsockname()[:2]
         return str(host), int(port)
 
     def join(self, routes: OscRoutes, inbox: Inbox) -> None:
         self.router.add(routes, inbox)
-        if self._socket is None:
+        if not self._sockets:
             try:
-                self._open()
+                self._open(routes)
             except OscError:
                 self.router.remove(inbox)
                 raise
@@ -263,25 +312,25 @@ class OscPort:
         if not self.router.inboxes:
             self._close()
 
-    def _open(self) -> None:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    def _open(self, routes: OscRoutes) -> None:
+        """Bind the port: the performer's hosts' datagrams and the guests' in buffers of their
+        own where the kernel can (``foretell.io.udp_split``), so a flood never costs an input."""
+        address = _resolve(self.host, self.port)
         try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
-            sock.bind(_resolve(self.host, self.port))
+            sockets = split_sockets(address, routes.control_from.networks, RECEIVE_BUFFER)
         except OSError as exc:
-            sock.close()
             raise OscError(
                 f"cannot listen for OSC on {self.host}:{self.port} ({exc.strerror})"
             ) from exc
-        sock.setblocking(False)
-        self._socket, self._loop = sock, asyncio.get_running_loop()
-        self._loop.add_reader(sock.fileno(), self._readable)
+        self._sockets, self._loop = sockets, asyncio.get_running_loop()
+        for sock in sockets:
+            sock.setblocking(False)
+            self._loop.add_reader(sock.fileno(), self._readable, sock)
 
-    def _readable(self) -> None:
+    def _readable(self, sock: socket.socket) -> None:
         """Read, decode and route what waits, within ``WAKEUP_BUDGET`` and ``ROUTED_LIMIT``
         (the rest stays in the socket buffer for the next wake-up), then hand the batch over."""
-        sock = self._socket
-        if sock is None:
+        if sock not in self._sockets:
             return
         started, cpu = time.perf_counter(), time.thread_time()
         batch: Batch = []
@@ -293,7 +342,11 @@ class OscPort:
             except OSError:
                 break  # e.g. an ICMP error queued on the socket; the next read goes on
             self.received += 1
-            self.router.collect(data, str(sender[0]), batch, self.limiter)
+            host = str(sender[0])
+            if self.datagrams.allow(host):
+                self.router.collect(data, host, batch, self.limiter, self.guest_inputs)
+            else:
+                self._flooded(host)
             if len(batch) >= ROUTED_LIMIT or time.perf_counter() - started > WAKEUP_BUDGET:
                 break
         self.router.dispatch(batch)
@@ -303,12 +356,17 @@ class OscPort:
         self.slowest_wakeup_cpu = max(self.slowest_wakeup_cpu, time.thread_time() - cpu)
         self.slow_wakeups += took > SLOW_WAKEUP
 
+    def _flooded(self, host: str) -> None:
+        self.flooded += 1
+        detail = f"datagrams from {host}: {self.datagrams.describe('datagrams')}"
+        self.router._reject(0, "rate_limited", detail)
+
     def _close(self) -> None:
-        if self._socket is not None:
+        for sock in self._sockets:
             if self._loop is not None and not self._loop.is_closed():
-                self._loop.remove_reader(self._socket.fileno())
-            self._socket.close()
-        self._socket = self._loop = None
+                self._loop.remove_reader(sock.fileno())
+            sock.close()
+        self._sockets, self._loop = [], None
 
 
 class OscSource(Source):

@@ -1,4 +1,4 @@
-"""A per-source token bucket: how often one sender may steer the engine.
+"""A per-source token bucket: how often one sender may steer the engine, or play into it.
 
 ``RateLimiter(rate, burst).allow(source)`` spends one token of ``source``'s bucket (refilled at
 ``rate`` per second up to ``burst``) and says whether there was one. Buckets are kept for at most
@@ -15,6 +15,11 @@ from collections.abc import Callable
 MAX_SOURCES = 1024
 COMMAND_RATE = 50.0  # commands per second per source, sustained
 COMMAND_BURST = 100.0  # commands a source may send at once (a fader sweep, a preset recall)
+DATAGRAM_RATE = 2000.0  # datagrams per second per source (a controller sends far fewer)
+DATAGRAM_BURST = 2000.0
+GUEST_INPUT_RATE = 200.0  # inputs per second from a host that is not the performer's
+GUEST_INPUT_BURST = 400.0
+BUNDLE_INPUTS = 16  # inputs one datagram may carry (a bundle); the rest are dropped
 
 
 class RateLimiter:
@@ -39,5 +44,15 @@ class RateLimiter:
             self._buckets.popitem(last=False)
         return allowed
 
-    def describe(self) -> str:
-        return f"more than {self.rate:g} commands per second (burst {self.burst:g}) from one source"
+    def describe(self, what: str = "commands") -> str:
+        return f"more than {self.rate:g} {what} per second (burst {self.burst:g}) from one source"
+
+
+def datagram_limiter() -> RateLimiter:
+    """Datagrams per source, checked before one is decoded (a flood costs a read each)."""
+    return RateLimiter(DATAGRAM_RATE, DATAGRAM_BURST)
+
+
+def guest_input_limiter() -> RateLimiter:
+    """Inputs per source from hosts that are not the performer's (they play, at a bounded rate)."""
+    return RateLimiter(GUEST_INPUT_RATE, GUEST_INPUT_BURST)

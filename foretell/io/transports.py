@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from foretell.clock import Clock, Timer
+from foretell.config.control_sources import ControlSources
 from foretell.config.transports import MidiConfig, SerialConfig, WebSocketConfig
 from foretell.errors import ConfigError, ForetellError
 from foretell.events import Event
@@ -170,12 +171,14 @@ def build_transports(
     websocket: WebSocketConfig | None = None,
     controls: int | None = None,
     ports: MidiPorts | None = None,
+    control_from: ControlSources | None = None,
 ) -> Transports:
     """Sources, sinks and listeners for every enabled section (``controls``: values per event;
-    ``ports``: the run's shared MIDI ports, a new set if not given)."""
+    ``ports``: the run's shared MIDI ports, a new set if not given; ``control_from``: the
+    performer's hosts, who may steer through a network transport)."""
     transports = Transports()
     if websocket is not None and websocket.enabled:
-        _add_websocket(transports, websocket, controls)
+        _add_websocket(transports, websocket, controls, control_from)
     if serial is not None and serial.enabled:
         _add_serial(transports, serial, controls)
     if midi is not None and midi.enabled:
@@ -184,7 +187,10 @@ def build_transports(
 
 
 def _add_websocket(
-    transports: Transports, config: WebSocketConfig, controls: int | None = None
+    transports: Transports,
+    config: WebSocketConfig,
+    controls: int | None = None,
+    control_from: ControlSources | None = None,
 ) -> None:
     from foretell.io.websocket import WebSocketServer, WebSocketSink, WebSocketSource
 
@@ -197,6 +203,7 @@ def _add_websocket(
         config.max_clients,
         allowed_origins=config.allowed_origins,
         allowed_hosts=config.allowed_hosts,
+        control_from=control_from,
     )
     sink = WebSocketSink(server)
     if config.protocol == "impsy":

@@ -9,8 +9,14 @@ Messages are JSON text, one object each:
   ``{"interface": [..], "t": .., "dt": ..}`` echoing each user input (from any transport) for
   displays; ``{"error": ".."}`` answers a client's bad message.
 
-Any number of clients may connect; inputs from all of them feed the instrument and every client
-gets every output. A client that does not read must never stall anything: a message is written
+Clients on the performer's hosts (this machine and ``control_from``; see
+``foretell.config.control_sources``) may steer and are never turned away for room; any other
+host is a guest: its inputs are played (logged as a guest's, never learned from, at most
+``GUEST_INPUT_RATE`` a second), its commands refused as OSC refuses them, and it holds at most
+``per_source`` of the ``max_clients`` places. Inputs from all clients feed the instrument and every
+client gets every output.
+
+A client that does not read must never stall anything: a message is written
 only while that client's unsent bytes stay under ``buffer``, otherwise it is dropped and counted;
 a client that stays full for ``stall_timeout`` seconds is disconnected. Invalid JSON, binary
 frames, unknown keys and bad commands are rejected (counted by the engine) and answered with an
@@ -35,14 +41,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from foretell.commands import Command, parse_command
+from foretell.config.control_sources import ControlSources
 from foretell.errors import ControlError, ForetellError
 from foretell.events import Event
 from foretell.io.base import Inbox, Sink, Source
 from foretell.io.origins import HostNames, origin_allowed
-from foretell.io.rate_limit import RateLimiter
+from foretell.io.rate_limit import RateLimiter, guest_input_limiter
 
 log = logging.getLogger(__name__)
 MAX_MESSAGE = 1 << 16  # bytes of one incoming message
+PER_SOURCE = 4  # clients one guest host may hold at once
+OPEN_TIMEOUT = 5.0  # seconds a connection may take to finish its handshake
 
 
 class WebSocketError(ForetellError):
@@ -100,15 +109,17 @@ class _WarningsOnly(logging.LoggerAdapter):
 
 @dataclass(eq=False)
 class Client:
-    """One connection and how it keeps up."""
+    """One connection, the host it comes from, whether that is the performer's, how it keeps up."""
 
     connection: Any
+    host: str = "?"
+    performer: bool = False
     dropped: int = 0
     full_since: float | None = None
 
 
-def _peer(client: Client) -> str:
-    address = getattr(client.connection, "remote_address", None)
+def _peer(connection: Any) -> str:
+    address = getattr(connection, "remote_address", None)
     return str(address[0]) if address else "?"
 
 
@@ -118,7 +129,7 @@ class WebSocketServer:
     Every method runs on the engine's loop: ``open``/``close`` (from the source and sink),
     ``broadcast`` (from the sink, at each event), and one ``_serve_client`` task per connection.
     ``dropped`` counts messages not written to a full client, ``disconnected`` the clients
-    dropped for staying full.
+    dropped for staying full, ``refused`` the connections turned away.
     """
 
     def __init__(
@@ -130,11 +141,16 @@ class WebSocketServer:
         max_clients: int = 32,
         allowed_origins: Sequence[str] = (),
         allowed_hosts: Sequence[str] = (),
+        control_from: ControlSources | None = None,
+        per_source: int = PER_SOURCE,
     ) -> None:
         self.host, self.port = host, port
         self.allowed_origins = tuple(allowed_origins)
         self.hosts = HostNames(host, allowed_hosts)
+        self.control_from = control_from or ControlSources()
+        self.per_source = per_source
         self.limiter = RateLimiter()  # commands per client host
+        self.guest_inputs = guest_input_limiter()  # inputs per guest host
         self.buffer, self.stall_timeout, self.max_clients = buffer, stall_timeout, max_clients
         self.clients: list[Client] = []
         self.received = self.dropped = self.disconnected = self.refused = 0
@@ -172,6 +188,7 @@ class WebSocketServer:
             sock=self._socket,
             max_size=MAX_MESSAGE,
             compression=None,
+            open_timeout=OPEN_TIMEOUT,
             logger=_WarningsOnly(log, {}),
             process_request=self._doors,
         )
@@ -241,11 +258,15 @@ class WebSocketServer:
     async def _serve_client(self, connection: Any) -> None:
         from websockets.exceptions import ConnectionClosed
 
-        if len(self.clients) >= self.max_clients:
+        host = _peer(connection)
+        client = Client(connection, host, self.control_from.allows(host))
+        full = self._no_room(client)
+        if full is not None:
             self.refused += 1
-            await connection.close(1013, "too many clients")
+            if self._inbox is not None:
+                self._inbox.on_reject("refused_client", f"WebSocket: {host} refused ({full})")
+            await connection.close(1013, full)
             return
-        client = Client(connection)
         self.clients.append(client)
         try:
             async for message in connection:
@@ -255,6 +276,18 @@ class WebSocketServer:
         finally:
             if client in self.clients:
                 self.clients.remove(client)
+
+    def _no_room(self, client: Client) -> str | None:
+        """Why ``client`` cannot have a place (``None``: it can). The performer's hosts have
+        ``max_clients`` places of their own, so no number of guests can lock them out."""
+        if client.performer:
+            mine = sum(c.performer for c in self.clients)
+            return None if mine < self.max_clients else f"{mine} clients from the performer"
+        guests = [c for c in self.clients if not c.performer]
+        if len(guests) >= self.max_clients:
+            return f"too many clients ({len(guests)})"
+        held = sum(c.host == client.host for c in guests)
+        return None if held < self.per_source else f"{held} clients from {client.host} already"
 
     def _receive(self, client: Client, message: str | bytes) -> None:
         self.received += 1
@@ -271,11 +304,28 @@ class WebSocketServer:
             self._reject(client, inbox, "malformed", f"undecodable message ({type(exc).__name__})")
         else:
             if isinstance(item, list):
-                inbox.on_input(item)
-            elif self.limiter.allow(_peer(client)):
+                self._play(client, inbox, item)
+            elif not client.performer:
+                allowed = self.control_from.describe()
+                detail = (
+                    f"a command from {client.host} refused: control is open to {allowed} "
+                    "(see [osc] control_from / --control-from)"
+                )
+                self._reject(client, inbox, "control_refused", detail)
+            elif self.limiter.allow(client.host):
                 inbox.on_command(item)
             else:
                 self._reject(client, inbox, "rate_limited", self.limiter.describe())
+
+    def _play(self, client: Client, inbox: Inbox, values: list[object]) -> None:
+        """A client's input: the performer's as it comes, a guest's within its host's rate."""
+        if client.performer:
+            inbox.on_input(values)
+        elif self.guest_inputs.allow(client.host):
+            inbox.on_input(values, guest=True)
+        else:
+            detail = f"{client.host}: {self.guest_inputs.describe('inputs')}"
+            inbox.on_reject("rate_limited", f"WebSocket: {detail}")
 
     def _reject(self, client: Client, inbox: Inbox, kind: str, detail: str) -> None:
         inbox.on_reject(kind, f"WebSocket: {detail}")

@@ -4,7 +4,8 @@ A ``Learner`` is an engine service (``foretell.perform.engine.Service``): it liv
 loop beside one instrument, given to the ``Engine`` at construction, which starts and stops it,
 hands it every event and the ``learn`` and ``rollback`` commands to its instrument. It counts the
 instrument's user events and, when its schedule says so or the performer asks
-(``/foretell/learn``), hands a job to a ``LearnerProcess`` (``foretell.learn.worker``). A helper
+(``/foretell/learn``), hands a job to a ``LearnerProcess`` (``foretell.learn.worker``), which
+trains on the log's performer rows only (a guest's inputs, ``guest`` rows, never). A helper
 thread starts that process, waits for it, builds the new ``Runtime`` and posts the result back to
 the loop; the loop only swaps (``Instrument.swap_runtime``, which carries the LSTM state over),
 timed, between two events. ``/foretell/rollback N`` swaps version N of the store back in the same
@@ -68,6 +69,7 @@ class Learner:
         self._process: LearnerProcess | None = None
         self._timer: Timer | None = None
         self._events = 0
+        self._performed = 0  # the performer's inputs since start (a guest's are not learned)
         self._since = 0.0
 
     # -- lifecycle (on the loop) ----------------------------------------------------------------
@@ -135,11 +137,13 @@ class Learner:
                 self.rollback(number)
 
     def on_event(self, name: str, event: Event) -> None:
-        """Count the instrument's user events (a schedule in events fine-tunes every N)."""
+        """Count the performer's events (a schedule in events fine-tunes every N; a guest's
+        inputs do not count)."""
         running = self.state not in ("off", "unavailable")
-        if not running or name != self.instrument.name or event.source != "user":
+        if not running or name != self.instrument.name or event.source != "user" or event.guest:
             return
         self._events += 1
+        self._performed += 1
         if self.config.schedule.kind == "events" and self.config.schedule.due(self._events, 0.0):
             self.request("schedule")
 
@@ -157,8 +161,9 @@ class Learner:
         if self.state != "idle" or self.current is None:
             return False
         log_path = None if inst.log is None else inst.log.path
-        if log_path is None or inst.inputs < self.config.min_events:
-            self.last = {"skipped": f"{inst.inputs} of {self.config.min_events} events logged"}
+        if log_path is None or self._performed < self.config.min_events:
+            played = f"{self._performed} of {self.config.min_events} performer's events logged"
+            self.last = {"skipped": played}
             return False
         job = Job(
             store=self.store.directory,

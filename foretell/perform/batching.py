@@ -138,8 +138,10 @@ class _DeferringInbox:
         self.instrument = instrument
         self.batcher = batcher
 
-    def on_input(self, values: Sequence[object], *, answer: bool = True) -> None:
-        self.inbox.on_input(values, answer=False)
+    def on_input(
+        self, values: Sequence[object], *, answer: bool = True, guest: bool = False
+    ) -> None:
+        self.inbox.on_input(values, answer=False, guest=guest)
         if answer and isinstance(self.instrument.runtime, BatchedRuntime):
             self.batcher.answer_later(self.instrument)
         elif answer:  # not (or no longer) batched: answer now, as a plain source would

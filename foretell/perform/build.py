@@ -356,7 +356,12 @@ def _transports(
         dimension = dimensions[name]
         controls = None if dimension is None else dimension - 1
         built[name] = build_transports(
-            sections.midi, sections.serial, sections.websocket, controls, ports
+            sections.midi,
+            sections.serial,
+            sections.websocket,
+            controls,
+            ports,
+            config.osc.control_sources,
         )
     return built
 

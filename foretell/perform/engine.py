@@ -64,8 +64,10 @@ class EngineInbox:
         self.instrument = instrument
         self.origin = origin
 
-    def on_input(self, values: Sequence[object], *, answer: bool = True) -> None:
-        self.instrument.on_input(values, answer=answer, origin=self.origin)
+    def on_input(
+        self, values: Sequence[object], *, answer: bool = True, guest: bool = False
+    ) -> None:
+        self.instrument.on_input(values, answer=answer, origin=self.origin, guest=guest)
 
     def on_command(self, command: Command) -> None:
         self.engine.command(command, self.instrument.name)

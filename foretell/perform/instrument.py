@@ -189,15 +189,23 @@ class Instrument:
 
     # -- Inbox ----------------------------------------------------------------------------------
 
-    def on_input(self, values: Sequence[object], *, answer: bool = True, origin: str = "") -> None:
+    def on_input(
+        self,
+        values: Sequence[object],
+        *,
+        answer: bool = True,
+        origin: str = "",
+        guest: bool = False,
+    ) -> None:
         """A user input: check, log, thru, condition the model, answer or yield (per mode).
 
-        ``origin`` names the kind of source it came through (for displays; see ``Event``).
+        ``origin`` names the kind of source it came through (for displays; see ``Event``),
+        ``guest`` that a host other than the performer's sent it (logged as such, not learned).
         Whatever goes wrong inside costs this input only: it is counted (``internal_error``),
         told once, and the performance goes on (``on_command`` likewise).
         """
         try:
-            self._on_input(values, answer, origin)
+            self._on_input(values, answer, origin, guest)
         except Exception as exc:
             self._failed("input", exc)
 
@@ -218,7 +226,7 @@ class Instrument:
         log.debug("%s: %s failed", self.name, what, exc_info=True)
         self.rejections.add("internal_error", f"{what} failed: {exc!r}"[:200])
 
-    def _on_input(self, values: Sequence[object], answer: bool, origin: str) -> None:
+    def _on_input(self, values: Sequence[object], answer: bool, origin: str, guest: bool) -> None:
         t = self.clock.now()
         controls = None if self.dimension is None else self.dimension - 1
         try:
@@ -231,7 +239,7 @@ class Instrument:
         if self.dimension is None:
             self._adopt_dimension(len(checked) + 1)
         dt = 0.0 if self._last_user is None else t - self._last_user
-        event = Event(t, dt, checked, "user", origin)
+        event = Event(t, dt, checked, "user", origin, guest)
         self._last_user, self._last_values = t, checked
         self.inputs += 1
         if self.log is not None:

@@ -53,9 +53,10 @@ class _Tally:
             stamp = _dt.datetime.fromisoformat(fields[0])
         except ValueError:
             return
-        if SOURCES_BY_NAME[fields[1]] == "user":
+        source = SOURCES_BY_NAME[fields[1]]
+        if source == "user":
             self.user += 1
-        else:
+        elif source == "model":
             self.model += 1
         self.first = stamp if self.first is None else self.first
         self.last = stamp

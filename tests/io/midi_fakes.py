@@ -75,7 +75,7 @@ class ListInbox:
     def __init__(self) -> None:
         self.inputs: list[tuple[tuple[float, ...], bool]] = []
 
-    def on_input(self, values: Any, *, answer: bool = True) -> None:
+    def on_input(self, values: Any, *, answer: bool = True, guest: bool = False) -> None:
         self.inputs.append((tuple(values), answer))
 
     def on_command(self, command: Any) -> None:

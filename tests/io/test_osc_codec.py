@@ -89,7 +89,7 @@ class RecordingInbox:
     def __init__(self) -> None:
         self.calls: list[tuple[str, object, object]] = []
 
-    def on_input(self, values: object, *, answer: bool = True) -> None:
+    def on_input(self, values: object, *, answer: bool = True, guest: bool = False) -> None:
         self.calls.append(("input", values, answer))
 
     def on_command(self, command: object) -> None:

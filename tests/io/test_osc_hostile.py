@@ -112,7 +112,7 @@ def test_a_failing_message_costs_only_itself() -> None:
 
 def test_an_inbox_that_raises_costs_that_message_only() -> None:
     class Failing(RecordingInbox):
-        def on_input(self, values: object, *, answer: bool = True) -> None:
+        def on_input(self, values: object, *, answer: bool = True, guest: bool = False) -> None:
             if values == [pytest.approx(0.1)]:
                 raise RuntimeError("boom")
             super().on_input(values, answer=answer)

@@ -73,7 +73,7 @@ class ListInbox:
         self.commands: list[object] = []
         self.rejects: list[tuple[str, str]] = []
 
-    def on_input(self, values: Any, *, answer: bool = True) -> None:
+    def on_input(self, values: Any, *, answer: bool = True, guest: bool = False) -> None:
         self.inputs.append(list(values))
 
     def on_command(self, command: Any) -> None:
@@ -148,7 +148,8 @@ def test_several_clients_bad_messages_and_oversize() -> None:
                 await a.recv()
             await b.send('{"interface": [0.9]}')
             await _wait_for(lambda: inbox.inputs == [[0.9]])
-        assert [kind for kind, _ in inbox.rejects] == ["malformed", "malformed"]
+        kinds = [kind for kind, _ in inbox.rejects]
+        assert kinds == ["malformed", "malformed", "refused_client"]
         assert inbox.commands == [SetMode("filter")]
         source.stop()
         sink.stop()

@@ -22,7 +22,7 @@ class ListInbox:
         self.inputs: list[list[object]] = []
         self.rejects: list[tuple[str, str]] = []
 
-    def on_input(self, values: Any, *, answer: bool = True) -> None:
+    def on_input(self, values: Any, *, answer: bool = True, guest: bool = False) -> None:
         self.inputs.append(list(values))
 
     def on_command(self, command: Any) -> None:

@@ -1,9 +1,10 @@
-"""examples/systemd/foretell-studio.service: the command it starts really serves the studio, and
-its stop signal stops it cleanly."""
+"""examples/systemd/foretell-studio.service: the command it starts really serves the studio (with
+the unit's open-files limit), and its stop signal stops it cleanly."""
 
 from __future__ import annotations
 
 import configparser
+import resource
 import shlex
 import signal
 import subprocess
@@ -33,7 +34,15 @@ def test_the_service_starts_the_studio_of_its_project_and_stops_on_its_signal(
     make_project(tmp_path / "my-pad", controls=3)
     command = [sys.executable, "-m", "foretell", *arguments, "--port", "0"]
     command += ["--osc-in", "127.0.0.1:0", "--osc-out", "127.0.0.1:9"]
-    process = subprocess.Popen(command, cwd=tmp_path / "my-pad", stderr=subprocess.PIPE, text=True)
+    files = int(service["LimitNOFILE"])  # room for 256 guest connections and the rest
+    assert files >= 4096
+
+    def limited() -> None:  # as systemd starts it
+        resource.setrlimit(resource.RLIMIT_NOFILE, (files, files))
+
+    process = subprocess.Popen(
+        command, cwd=tmp_path / "my-pad", stderr=subprocess.PIPE, text=True, preexec_fn=limited
+    )
     try:
         lines: list[str] = []
         url, _ = _read_addresses(process, lines)
