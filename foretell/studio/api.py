@@ -38,6 +38,7 @@ from foretell.studio.http import routes_of
 from foretell.studio.jobs import Jobs
 from foretell.studio.live import Live
 from foretell.studio.models import Models
+from foretell.studio.playing import project_perform_mode
 from foretell.studio.routes.config import ConfigRoutes
 from foretell.studio.routes.models import ModelRoutes
 from foretell.studio.routes.takes import TakeRoutes
@@ -75,7 +76,15 @@ class Studio:
         groups = (
             TakeRoutes(self.takes, self.live),
             TrainingRoutes(self.datasets, self.models, self.jobs),
-            ModelRoutes(self.models, self.takes, self.datasets, self.jobs, self.scores, self.live),
+            ModelRoutes(
+                self.models,
+                self.takes,
+                self.datasets,
+                self.jobs,
+                self.scores,
+                self.live,
+                self.config,
+            ),
             ConfigRoutes(self.config, self.live),
         )
         table = [("/api/status", self.status, ["GET"])]
@@ -92,8 +101,10 @@ class Studio:
         snap = self.live.snapshot()
         running = self.jobs.running
         current = self.live.current_take()
-        datasets, models = await asyncio.gather(
-            asyncio.to_thread(self.datasets.listing), asyncio.to_thread(self.models.listing)
+        datasets, models, perform_mode = await asyncio.gather(
+            asyncio.to_thread(self.datasets.listing),
+            asyncio.to_thread(self.models.listing),
+            asyncio.to_thread(project_perform_mode, self.config),
         )
         return {
             "project": self.project.root.name,
@@ -103,6 +114,7 @@ class Studio:
             "answers": snap.answers + snap.generated,
             "model": None if snap.model is None else Path(snap.model).stem,
             "mode": snap.settings.mode,
+            "perform_mode": perform_mode,
             "paused": snap.settings.paused,
             "take": None if current is None else self.takes.describe(current, current)["name"],
             "takes": len(self.takes.listing(current)),
