@@ -393,3 +393,32 @@ def test_the_perform_tab_scrolls_only_the_page(
     )
     assert lowest <= 1, f"the dashboard's lowest part is {lowest:.0f} px below its frame"
     assert page.errors == []
+
+
+# -- train: what the page says to change, the form has ------------------------------------------
+
+
+def test_more_epochs_are_asked_for_in_the_train_form(studio: Studio, browser: Any) -> None:
+    """A job capped while still improving says to train with more epochs: the Train form takes
+    them, and the job runs that many."""
+    studio.play(300)
+    studio.running.client.post("api/takes/new", {"name": "next"}, 201)
+    wait_for(lambda: len(studio.get("/api/takes")["takes"]) == 2, timeout=10, what="two takes")
+    first = next(t["name"] for t in studio.get("/api/takes")["takes"] if not t["current"])
+    studio.running.client.post("api/datasets", {"name": "d1", "takes": [first]}, 201)
+    page = open_studio(browser, studio, "train")
+    page.wait_for_selector("#train-dataset option[value=d1]", state="attached")
+    page.select_option("#train-dataset", "d1")
+    page.select_option("#train-size", "xs")
+    page.fill("#train-name", "short")
+    page.fill("#train-epochs", "2")
+    page.click("#train-start")
+    page.wait_for_function(
+        "window.studio.job && window.studio.job.state !== 'running'", timeout=120000
+    )
+    job = page.evaluate("window.studio.job")
+    assert job["state"] == "done" and job["epochs"] == 2 and len(job["history"]) == 2, job
+    ending = page.locator("#job-ending").inner_text()
+    assert "more epochs (4 in the Train form's epochs)" in ending, ending
+    assert page.locator("#train-epochs").is_visible()
+    assert page.errors == []

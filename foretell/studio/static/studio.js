@@ -663,6 +663,8 @@
   async function startTraining(event) {
     event.preventDefault();
     const body = { dataset: $("train-dataset").value, size: $("train-size").value, name: $("train-name").value.trim() };
+    const epochs = $("train-epochs").value.trim();
+    if (epochs) body.epochs = Number(epochs);
     const reply = await act("train-error", () => api("POST", "/api/train", body));
     if (reply) watchJob(reply.job);
   }
