@@ -214,21 +214,25 @@ async def perform(
     page = parts = None
     try:
         if dashboard is not None:
-            from foretell.dashboard.server import serve_dashboard
+            from foretell.dashboard.server import DashboardError, serve_dashboard
 
             if studio is not None:
                 from foretell.studio.api import Studio
 
                 parts = Studio(studio, session.engine)
             served = config.dashboard
-            page = serve_dashboard(
-                session.engine,
-                *dashboard,
-                models_dir,
-                names=served.names,
-                presets=served.presets(),
-                routes=() if parts is None else parts.routes(),
-            )
+            try:
+                page = serve_dashboard(
+                    session.engine,
+                    *dashboard,
+                    models_dir,
+                    names=served.names,
+                    presets=served.presets(),
+                    routes=() if parts is None else parts.routes(),
+                )
+            except DashboardError as exc:  # the option that moves it, this command's own
+                option = "--port PORT" if studio is not None else "--dashboard PORT"
+                raise DashboardError(f"{exc} with {option}") from None
             banner = page.banner() if parts is None else page.banner("studio", "studio/")
             for line in banner:
                 click.echo(line, err=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -162,3 +163,28 @@ def test_run_process_summarises_every_instrument_of_an_ensemble(tmp_path: Path) 
         f"foretell: instrument bass: stopped after 3 inputs and 3 model events (3 answers, "
         f"0 generated, 0 stale); rejected: wrong_count 1; log {logs['bass']}",
     ]
+
+
+def test_a_taken_page_port_names_the_option_of_the_command_that_was_run(tmp_path: Path) -> None:
+    from foretell.project.layout import init_project
+
+    project = init_project(tmp_path / "pad", 3)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        runs = {
+            "--port PORT": ["studio", str(project.root), "--port", port],
+            "--dashboard PORT": ["run", "--controls", "2", "--no-log", "--dashboard", port],
+        }
+        for option, arguments in runs.items():
+            ran = subprocess.run(
+                [sys.executable, "-m", "foretell", *arguments, "--osc-in", "127.0.0.1:0"],
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            error = ran.stderr.strip().splitlines()[-1]
+            assert ran.returncode == 1 and error.startswith("foretell: error:"), ran.stderr
+            assert f"choose another port with {option}" in error, error
+            assert "--dashboard" not in error or option == "--dashboard PORT", error
