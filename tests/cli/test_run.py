@@ -188,3 +188,59 @@ def test_a_taken_page_port_names_the_option_of_the_command_that_was_run(tmp_path
             assert ran.returncode == 1 and error.startswith("foretell: error:"), ran.stderr
             assert f"choose another port with {option}" in error, error
             assert "--dashboard" not in error or option == "--dashboard PORT", error
+
+
+def test_a_model_of_another_size_than_the_controls_given_is_refused_at_start(
+    tmp_path: Path,
+) -> None:
+    model = random_model_file(tmp_path / "two.ftm", dimension=3, units=16)
+    command = [sys.executable, "-m", "foretell", "run", "--model", str(model), "--controls", "3"]
+    ran = subprocess.run(
+        [*command, "--osc-in", "127.0.0.1:0", "--no-log"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert ran.returncode == 1, ran.stderr
+    assert ran.stderr.count("\n") == 1 and "two.ftm plays 2 controls" in ran.stderr, ran.stderr
+    assert "not the 3 the instrument is set to" in ran.stderr
+
+
+def _first_lines(arguments: list[str]) -> list[str]:
+    """``foretell ARGUMENTS``'s lines up to the one that says it listens; stopped by Ctrl-C."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "foretell", *arguments], stderr=subprocess.PIPE, text=True
+    )
+    assert process.stderr is not None
+    lines: list[str] = []
+    try:
+        while not lines or "listening for OSC" not in lines[-1]:
+            line = process.stderr.readline()
+            assert line, "".join(lines)
+            lines.append(line)
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, "".join(lines)
+    return lines
+
+
+def test_what_the_config_asks_for_and_does_not_get_is_said_in_one_line(tmp_path: Path) -> None:
+    from foretell.project.layout import init_project
+
+    project = init_project(tmp_path / "pad", 3)
+    text = project.config.read_text()
+    project.config.write_text(text.replace('mode = "callresponse"', 'mode = "filter"'))
+    run = ["run", "--config", str(project.config), "--osc-in", "127.0.0.1:0"]
+    said, listening = _first_lines(run)
+    assert "mode filter needs a model and none is configured" in said and "logging" in said
+    assert "mode useronly" in listening and "log " + str(project.folder("logs")) in listening
+
+    project.config.write_text(
+        text.replace('# file = "models/NAME.ftm"', 'file = "models/gone.ftm"')
+    )
+    said, listening = _first_lines(run)
+    assert "configured model is not played" in said and "gone.ftm does not exist" in said
+    assert "mode useronly" in listening and "model none" in listening
