@@ -501,7 +501,7 @@ def dataset(logs: tuple[Path, ...], out: Path, source: str) -> None:
     report = build_dataset(logs, out, source)  # type: ignore[arg-type]
     click.echo(
         f"wrote {report.performances} performances, {report.events} events "
-        f"(dimension {report.dimension}) from {len(report.files)} log(s) to {out}"
+        f"(dimension {report.dimension}) from {len(report.files)} log(s) to {report.out}"
     )
     for path, why in report.skipped_files:
         click.echo(f"skipped {path}: {why}", err=True)

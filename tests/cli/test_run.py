@@ -91,6 +91,37 @@ def test_dataset_command(tmp_path: Path) -> None:
     assert out.exists()
 
 
+def test_dataset_says_the_file_it_wrote_and_what_it_could_not_read(tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "2024-05-01T20-15-03-3d-mdrnn.log").write_text(
+        "".join(f"2024-05-01T20:15:03.{i}00000,interface,0.{i},0.{i}\n" for i in range(1, 6))
+    )
+    runner = CliRunner()
+    named = runner.invoke(cli, ["dataset", str(logs), "--out", str(tmp_path / "mydata")])
+    assert named.exit_code == 0 and f"to {tmp_path / 'mydata.npz'}\n" in named.output
+    assert (tmp_path / "mydata.npz").is_file()
+    csv = runner.invoke(cli, ["dataset", str(logs), "--out", str(tmp_path / "mydata.csv")])
+    assert csv.exit_code == 1 and not list(tmp_path.glob("mydata.csv*"))
+    assert "a dataset is an .npz file, not .csv: give" in str(csv.exception)
+
+    # a dataset given as a log: named as such, no lines of binary noise, and nothing written
+    again = runner.invoke(
+        cli, ["dataset", str(tmp_path / "mydata.npz"), "--out", str(tmp_path / "d2.npz")]
+    )
+    assert again.exit_code == 1 and not (tmp_path / "d2.npz").exists()
+    assert "mydata.npz: a dataset, not a performance log" in str(again.exception)
+    assert "broken" not in again.output
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    none = runner.invoke(cli, ["dataset", str(empty), "--out", str(tmp_path / "d3.npz")])
+    assert none.exit_code == 1
+    assert str(none.exception) == (
+        f"no performance logs in {empty} (a folder's logs are its *-mdrnn.log files)"
+    )
+
+
 def test_run_process_stops_cleanly_on_sigint(tmp_path: Path) -> None:
     process = subprocess.Popen(
         [
