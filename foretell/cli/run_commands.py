@@ -283,7 +283,8 @@ def _stopped_lines(session: Session) -> list[str]:
         rejected = ", ".join(f"{k} {v}" for k, v in snap.rejected.items()) or "none"
         line = (
             f"stopped after {snap.inputs} inputs and {snap.answers + snap.generated} model events "
-            f"({snap.answers} answers, {snap.generated} generated, {snap.stale} stale); "
+            f"({snap.answers} answering each input, {snap.generated} in its own time, "
+            f"{snap.stale} stale); "
             f"rejected: {rejected}"
         )
         if snap.not_logged:

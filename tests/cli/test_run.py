@@ -189,10 +189,10 @@ def test_run_process_summarises_every_instrument_of_an_ensemble(tmp_path: Path) 
     lines = [line for line in rest.splitlines() if "stopped after" in line]
     logs = {name: next((tmp_path / "logs" / name).glob("*-4d-mdrnn.log")) for name in outs}
     assert lines == [
-        f"foretell: instrument lead: stopped after 3 inputs and 3 model events (3 answers, "
-        f"0 generated, 0 stale); rejected: none; log {logs['lead']}",
-        f"foretell: instrument bass: stopped after 3 inputs and 3 model events (3 answers, "
-        f"0 generated, 0 stale); rejected: wrong_count 1; log {logs['bass']}",
+        f"foretell: instrument lead: stopped after 3 inputs and 3 model events (3 answering "
+        f"each input, 0 in its own time, 0 stale); rejected: none; log {logs['lead']}",
+        f"foretell: instrument bass: stopped after 3 inputs and 3 model events (3 answering "
+        f"each input, 0 in its own time, 0 stale); rejected: wrong_count 1; log {logs['bass']}",
     ]
 
 
@@ -275,3 +275,30 @@ def test_what_the_config_asks_for_and_does_not_get_is_said_in_one_line(tmp_path:
     said, listening = _first_lines(run)
     assert "configured model is not played" in said and "gone.ftm does not exist" in said
     assert "mode useronly" in listening and "model none" in listening
+
+
+def test_the_stop_line_of_a_call_and_response_run_does_not_say_no_answers(tmp_path: Path) -> None:
+    model = random_model_file(tmp_path / "m.ftm", dimension=3, units=16)
+    out = udp_peer(10.0)
+    command = [sys.executable, "-m", "foretell", "run", "--model", str(model), "--mode"]
+    command += ["callresponse", "--osc-in", "127.0.0.1:0", "--no-log"]
+    command += ["--osc-out", f"127.0.0.1:{out.getsockname()[1]}"]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    assert process.stderr is not None
+    try:
+        line = process.stderr.readline()
+        port = int(re.search(r"listening for OSC on 127\.0\.0\.1:(\d+)", line).group(1))  # type: ignore[union-attr]
+        client = SimpleUDPClient("127.0.0.1", port)
+        for i in range(5):
+            client.send_message("/interface", [0.1 * i, 0.5])
+        assert recv_osc(out, timeout=10) is not None  # its answer, after the silence
+        process.send_signal(signal.SIGINT)
+        _, rest = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        out.close()
+    stopped = next(s for s in rest.splitlines() if "stopped after" in s)
+    found = re.search(r"and (\d+) model events \(0 answering each input, (\d+) in its own", stopped)
+    assert found is not None and int(found.group(1)) == int(found.group(2)) > 0, stopped
+    assert "0 answers" not in stopped
