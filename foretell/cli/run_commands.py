@@ -120,12 +120,53 @@ def build_config(
     config = override(
         config, "log", dir=(log_dir or config.log.dir).resolve(), enabled=False if no_log else None
     )
+    unplayable = None
+    if model is None and config.model.file is not None and not config.instrument:
+        unplayable = why_unplayable(config.model.file, config.interaction.dimension)
+        if unplayable is not None:  # a configured model: the instrument starts without it
+            config = dataclasses.replace(config, model=dataclasses.replace(config.model, file=None))
     needs_model = get_mode(config.interaction.mode).needs_model and not config.instrument
     if config.model.file is None and needs_model:
         if mode is not None:
             raise ConfigError(f"mode {mode} needs a model (give --model, or use --mode useronly)")
+        if unplayable is None and config_path is not None:  # a mode the file asks for
+            click.echo(
+                f"foretell: mode {config.interaction.mode} needs a model and none is configured: "
+                "logging the player (mode useronly) until one is loaded (Perform in the studio, "
+                "or /foretell/load NAME)",
+                err=True,
+            )
         config = override(config, "interaction", mode="useronly")
+    if unplayable is not None:
+        click.echo(
+            f"foretell: the configured model is not played: {unplayable}; logging the player "
+            "(mode useronly) until a model is loaded (Perform in the studio, or /foretell/load)",
+            err=True,
+        )
     return config
+
+
+def why_unplayable(path: Path, dimension: int | None) -> str | None:
+    """Why the model file ``path`` cannot play an instrument of ``dimension`` (None: it can)."""
+    from foretell.errors import ForetellError
+    from foretell.model.fileformat import load_model
+    from foretell.model.runtime import Runtime
+
+    try:
+        spec = Runtime(load_model(path)).spec
+    except ForetellError as exc:
+        return str(exc)
+    if dimension is not None and spec.dimension != dimension:
+        return size_mismatch(path, spec.dimension, dimension)
+    return None
+
+
+def size_mismatch(path: Path, model: int, instrument: int) -> str:
+    """The line that says a model and its instrument differ in size."""
+    return (
+        f"model {path.name} plays {model - 1} controls (dimension {model}); the instrument is "
+        f"set to {instrument - 1} (dimension {instrument})"
+    )
 
 
 def raise_priority() -> str:
@@ -173,7 +214,7 @@ async def perform(
     page = parts = None
     try:
         if dashboard is not None:
-            from foretell.dashboard.server import serve_dashboard
+            from foretell.dashboard.server import DashboardError, serve_dashboard
 
             if studio is not None:
                 from foretell.perform.show_loop import ShowLoop
@@ -181,16 +222,20 @@ async def perform(
 
                 parts = Studio(studio, session.engine, ShowLoop.here())
             served = config.dashboard
-            page = serve_dashboard(
-                session.engine,
-                *dashboard,
-                models_dir,
-                names=served.names,
-                presets=served.presets(),
-                routes=() if parts is None else parts.routes(),
-                on_close=None if parts is None else parts.aclose,
-                control_from=config.osc.control_sources,
-            )
+            try:
+                page = serve_dashboard(
+                    session.engine,
+                    *dashboard,
+                    models_dir,
+                    names=served.names,
+                    presets=served.presets(),
+                    routes=() if parts is None else parts.routes(),
+                    on_close=None if parts is None else parts.aclose,
+                    control_from=config.osc.control_sources,
+                )
+            except DashboardError as exc:  # the option that moves it, this command's own
+                option = "--port PORT" if studio is not None else "--dashboard PORT"
+                raise DashboardError(f"{exc} with {option}") from None
             banner = page.banner() if parts is None else page.banner("studio", "studio/")
             for line in banner:
                 click.echo(line, err=True)
@@ -239,7 +284,8 @@ def _stopped_lines(session: Session) -> list[str]:
         rejected = ", ".join(f"{k} {v}" for k, v in snap.rejected.items()) or "none"
         line = (
             f"stopped after {snap.inputs} inputs and {snap.answers + snap.generated} model events "
-            f"({snap.answers} answers, {snap.generated} generated, {snap.stale} stale); "
+            f"({snap.answers} answering each input, {snap.generated} in its own time, "
+            f"{snap.stale} stale); "
             f"rejected: {rejected}"
         )
         if snap.not_logged:
@@ -457,7 +503,7 @@ def dataset(logs: tuple[Path, ...], out: Path, source: str) -> None:
     report = build_dataset(logs, out, source)  # type: ignore[arg-type]
     click.echo(
         f"wrote {report.performances} performances, {report.events} events "
-        f"(dimension {report.dimension}) from {len(report.files)} log(s) to {out}"
+        f"(dimension {report.dimension}) from {len(report.files)} log(s) to {report.out}"
     )
     for path, why in report.skipped_files:
         click.echo(f"skipped {path}: {why}", err=True)

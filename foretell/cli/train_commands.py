@@ -23,11 +23,13 @@ if TYPE_CHECKING:
 
 
 def _require_torch() -> None:
+    from foretell.install import install_hint
+
     try:
         import torch  # noqa: F401
     except ImportError as exc:
         raise DependencyError(
-            "training needs PyTorch: install the train extra (pip install -e '.[train]')"
+            f"training needs PyTorch, the train extra: {install_hint('train')}"
         ) from exc
 
 

@@ -482,8 +482,7 @@ def _bind(host: str, port: int) -> socket.socket:
         sock = socket.create_server((host, port), family=family)
     except OSError as exc:
         raise DashboardError(
-            f"cannot serve the dashboard on {host}:{port} ({exc.strerror or exc}); "
-            "choose another port with --dashboard PORT"
+            f"cannot serve the page on {host}:{port} ({exc.strerror or exc}); choose another port"
         ) from exc
     sock.setblocking(False)
     return sock

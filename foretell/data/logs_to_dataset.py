@@ -31,6 +31,8 @@ class DatasetReport:
     """What went into a dataset and what was skipped."""
 
     files: list[Path] = field(default_factory=list)
+    given: list[Path] = field(default_factory=list)  # the files and folders asked for
+    out: Path | None = None  # the dataset file written
     performances: int = 0
     events: int = 0
     broken: list[BrokenLine] = field(default_factory=list)
@@ -54,6 +56,10 @@ def find_logs(paths: Iterable[str | Path]) -> list[Path]:
 
 def log_performance(path: Path, source: SourceChoice, report: DatasetReport) -> np.ndarray | None:
     """One log as an ``(n, dimension)`` array of ``(dt, controls)``, or None if too short."""
+    if _binary(path):
+        what = "a dataset" if path.suffix == ".npz" else "a binary file"
+        report.skipped_files.append((path, f"{what}, not a performance log"))
+        return None
     contents = read_log(path, report.dimension)
     report.broken += contents.broken
     if contents.dimension is None:
@@ -77,10 +83,33 @@ def log_performance(path: Path, source: SourceChoice, report: DatasetReport) -> 
     return np.column_stack([np.maximum(dt, MIN_DT), values])
 
 
+def _binary(path: Path) -> bool:
+    """Whether ``path`` starts with bytes no text log has (a NUL: a zip, an .npz, a model)."""
+    try:
+        with path.open("rb") as file:
+            return b"\0" in file.read(4096)
+    except OSError:
+        return False  # read_log says why it cannot be read
+
+
+def dataset_file(out: str | Path) -> Path:
+    """The dataset file ``--out`` names: ``.npz`` added to a name without a suffix;
+    ``LogFormatError`` for another suffix (a dataset is only ever an ``.npz``)."""
+    out = Path(out)
+    if out.suffix == ".npz":
+        return out
+    if out.suffix:
+        raise LogFormatError(
+            f"a dataset is an .npz file, not {out.suffix}: give {out.with_suffix('.npz')}"
+        )
+    return out.with_name(out.name + ".npz")
+
+
 def logs_to_performances(
     paths: Iterable[str | Path], source: SourceChoice = "user"
 ) -> tuple[list[np.ndarray], DatasetReport]:
-    report = DatasetReport(files=find_logs(paths))
+    given = [Path(p) for p in paths]
+    report = DatasetReport(files=find_logs(given), given=given)
     performances = []
     for path in report.files:
         performance = log_performance(path, source, report)
@@ -94,10 +123,13 @@ def logs_to_performances(
 def build_dataset(
     paths: Iterable[str | Path], out: str | Path, source: SourceChoice = "user"
 ) -> DatasetReport:
-    """Write the logs' performances to ``out`` (IMPSY's ``.npz`` layout); raise if none."""
+    """Write the logs' performances to ``out`` (IMPSY's ``.npz`` layout, ``dataset_file``: the
+    file written is ``report.out``); raise if none."""
+    target = dataset_file(out)
     performances, report = logs_to_performances(paths, source)
     _require_events(performances, report, source)
-    save_dataset(out, performances)
+    save_dataset(target, performances)
+    report.out = target
     return report
 
 
@@ -116,6 +148,11 @@ def load_data(path: str | Path, clip: bool = False, source: SourceChoice = "user
 def _require_events(
     performances: list[np.ndarray], report: DatasetReport, source: SourceChoice
 ) -> None:
+    if not report.files:
+        names = ", ".join(str(p) for p in report.given) or "nothing"
+        raise LogFormatError(
+            f"no performance logs in {names} (a folder's logs are its *-mdrnn.log files)"
+        )
     if not performances:
         reasons = "; ".join(f"{p}: {why}" for p, why in report.skipped_files[:3])
         raise LogFormatError(f"no usable {source} events in {len(report.files)} log(s) ({reasons})")

@@ -76,11 +76,13 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _require_h5py() -> Any:
+    from foretell.install import install_hint
+
     try:
         import h5py
     except ImportError as exc:
         raise DependencyError(
-            "reading IMPSY's Keras files needs h5py: pip install 'foretell[impsy]'"
+            f"reading IMPSY's Keras files needs h5py, the impsy extra: {install_hint('impsy')}"
         ) from exc
     return h5py
 

@@ -53,11 +53,14 @@ class TfliteFile:
 
 
 def _require_tflite() -> Any:
+    from foretell.install import install_hint
+
     try:
         import tflite
     except ImportError as exc:
         raise DependencyError(
-            "reading IMPSY's .tflite files needs the tflite package: pip install 'foretell[impsy]'"
+            "reading IMPSY's .tflite files needs the tflite package, the impsy extra: "
+            + install_hint("impsy")
         ) from exc
     return tflite
 

@@ -30,6 +30,7 @@ from foretell import commands as control
 from foretell.clock import Clock, Timer
 from foretell.config.learn import LearnConfig
 from foretell.events import Event
+from foretell.install import install_hint
 from foretell.learn.versions import ModelStore, version_file
 from foretell.learn.worker import Job, JobOutcome, LearnerProcess
 from foretell.model.fileformat import load_model
@@ -37,7 +38,7 @@ from foretell.model.runtime import Runtime
 from foretell.perform.instrument import Instrument
 
 log = logging.getLogger(__name__)
-NO_TORCH = "learning needs the `train` extra (pip install 'foretell[train]'); playing on without it"
+NO_TORCH = f"learning needs the train extra ({install_hint('train')}); playing on without it"
 Post = Callable[[Callable[[], None]], None]
 
 

@@ -182,6 +182,15 @@ def build_instrument(
 ) -> Instrument:
     """One instrument as ``config`` says (settings, model, log file opened at start)."""
     dimension = _dimension(config, runtime)
+    configured = config.interaction.dimension
+    if runtime is not None and configured is not None and configured != runtime.spec.dimension:
+        theirs = runtime.spec.dimension
+        raise ConfigError(
+            f"{'instrument ' + name + ': ' if name != SINGLE else ''}model "
+            f"{Path(str(config.model.file)).name} plays {theirs - 1} controls (dimension "
+            f"{theirs}), not the {configured - 1} the instrument is set to (--controls, "
+            "--dimension or [interaction] dimension): give its size or leave the size out"
+        )
     log = None
     if config.log.enabled and dimension is None:
         raise ConfigError(

@@ -39,6 +39,7 @@ from foretell.studio.http import routes_of
 from foretell.studio.jobs import Jobs
 from foretell.studio.live import Live
 from foretell.studio.models import Models
+from foretell.studio.playing import project_perform_mode
 from foretell.studio.routes.config import ConfigRoutes
 from foretell.studio.routes.models import ModelRoutes
 from foretell.studio.routes.takes import TakeRoutes
@@ -79,7 +80,15 @@ class Studio:
         groups = (
             TakeRoutes(self.takes, self.live),
             TrainingRoutes(self.datasets, self.models, self.jobs),
-            ModelRoutes(self.models, self.takes, self.datasets, self.jobs, self.scores, self.live),
+            ModelRoutes(
+                self.models,
+                self.takes,
+                self.datasets,
+                self.jobs,
+                self.scores,
+                self.live,
+                self.config,
+            ),
             ConfigRoutes(self.config, self.live),
         )
         table = [("/api/status", self.status, ["GET"])]
@@ -98,8 +107,11 @@ class Studio:
         snap, facts = await asyncio.gather(self.live.snapshot(), self.live.facts())
         running = self.jobs.running
         current = facts.current_take
-        takes, datasets, models = await asyncio.gather(
-            self.takes.listing(current), self.datasets.listing(), self.models.listing()
+        takes, datasets, models, perform_mode = await asyncio.gather(
+            self.takes.listing(current),
+            self.datasets.listing(),
+            self.models.listing(),
+            asyncio.to_thread(project_perform_mode, self.config),
         )
         return {
             "project": self.project.root.name,
@@ -109,6 +121,7 @@ class Studio:
             "answers": snap.answers + snap.generated,
             "model": None if snap.model is None else Path(snap.model).stem,
             "mode": snap.settings.mode,
+            "perform_mode": perform_mode,
             "paused": snap.settings.paused,
             "take": next((take["name"] for take in takes if take["current"]), None),
             "takes": len(takes),

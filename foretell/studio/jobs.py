@@ -276,7 +276,7 @@ def page_ending(summary: dict[str, Any]) -> str | None:
         return None
     return (
         f"stopped at its last epoch ({run}) while still improving (best at epoch {best}): "
-        f'train again with more epochs ("epochs": {2 * run})'
+        f"train again with more epochs ({2 * run} in the Train form's epochs)"
     )
 
 

@@ -77,6 +77,9 @@ def test_the_stop_line_counts_model_events_in_call_and_response(tmp_path: Path) 
     time.sleep(1.5)
     line = _stopped(process)
     out.close()
-    found = re.search(r"after 4 inputs and (\d+) model events \(0 answers, (\d+) generated", line)
+    found = re.search(
+        r"after 4 inputs and (\d+) model events \(0 answering each input, (\d+) in its own time",
+        line,
+    )
     assert found, line
     assert int(found.group(1)) == int(found.group(2)) > 0

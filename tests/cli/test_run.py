@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -90,6 +91,37 @@ def test_dataset_command(tmp_path: Path) -> None:
     assert out.exists()
 
 
+def test_dataset_says_the_file_it_wrote_and_what_it_could_not_read(tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "2024-05-01T20-15-03-3d-mdrnn.log").write_text(
+        "".join(f"2024-05-01T20:15:03.{i}00000,interface,0.{i},0.{i}\n" for i in range(1, 6))
+    )
+    runner = CliRunner()
+    named = runner.invoke(cli, ["dataset", str(logs), "--out", str(tmp_path / "mydata")])
+    assert named.exit_code == 0 and f"to {tmp_path / 'mydata.npz'}\n" in named.output
+    assert (tmp_path / "mydata.npz").is_file()
+    csv = runner.invoke(cli, ["dataset", str(logs), "--out", str(tmp_path / "mydata.csv")])
+    assert csv.exit_code == 1 and not list(tmp_path.glob("mydata.csv*"))
+    assert "a dataset is an .npz file, not .csv: give" in str(csv.exception)
+
+    # a dataset given as a log: named as such, no lines of binary noise, and nothing written
+    again = runner.invoke(
+        cli, ["dataset", str(tmp_path / "mydata.npz"), "--out", str(tmp_path / "d2.npz")]
+    )
+    assert again.exit_code == 1 and not (tmp_path / "d2.npz").exists()
+    assert "mydata.npz: a dataset, not a performance log" in str(again.exception)
+    assert "broken" not in again.output
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    none = runner.invoke(cli, ["dataset", str(empty), "--out", str(tmp_path / "d3.npz")])
+    assert none.exit_code == 1
+    assert str(none.exception) == (
+        f"no performance logs in {empty} (a folder's logs are its *-mdrnn.log files)"
+    )
+
+
 def test_run_process_stops_cleanly_on_sigint(tmp_path: Path) -> None:
     process = subprocess.Popen(
         [
@@ -157,8 +189,116 @@ def test_run_process_summarises_every_instrument_of_an_ensemble(tmp_path: Path) 
     lines = [line for line in rest.splitlines() if "stopped after" in line]
     logs = {name: next((tmp_path / "logs" / name).glob("*-4d-mdrnn.log")) for name in outs}
     assert lines == [
-        f"foretell: instrument lead: stopped after 3 inputs and 3 model events (3 answers, "
-        f"0 generated, 0 stale); rejected: none; log {logs['lead']}",
-        f"foretell: instrument bass: stopped after 3 inputs and 3 model events (3 answers, "
-        f"0 generated, 0 stale); rejected: wrong_count 1; log {logs['bass']}",
+        f"foretell: instrument lead: stopped after 3 inputs and 3 model events (3 answering "
+        f"each input, 0 in its own time, 0 stale); rejected: none; log {logs['lead']}",
+        f"foretell: instrument bass: stopped after 3 inputs and 3 model events (3 answering "
+        f"each input, 0 in its own time, 0 stale); rejected: wrong_count 1; log {logs['bass']}",
     ]
+
+
+def test_a_taken_page_port_names_the_option_of_the_command_that_was_run(tmp_path: Path) -> None:
+    from foretell.project.layout import init_project
+
+    project = init_project(tmp_path / "pad", 3)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        runs = {
+            "--port PORT": ["studio", str(project.root), "--port", port],
+            "--dashboard PORT": ["run", "--controls", "2", "--no-log", "--dashboard", port],
+        }
+        for option, arguments in runs.items():
+            ran = subprocess.run(
+                [sys.executable, "-m", "foretell", *arguments, "--osc-in", "127.0.0.1:0"],
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            error = ran.stderr.strip().splitlines()[-1]
+            assert ran.returncode == 1 and error.startswith("foretell: error:"), ran.stderr
+            assert f"choose another port with {option}" in error, error
+            assert "--dashboard" not in error or option == "--dashboard PORT", error
+
+
+def test_a_model_of_another_size_than_the_controls_given_is_refused_at_start(
+    tmp_path: Path,
+) -> None:
+    model = random_model_file(tmp_path / "two.ftm", dimension=3, units=16)
+    command = [sys.executable, "-m", "foretell", "run", "--model", str(model), "--controls", "3"]
+    ran = subprocess.run(
+        [*command, "--osc-in", "127.0.0.1:0", "--no-log"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert ran.returncode == 1, ran.stderr
+    assert ran.stderr.count("\n") == 1 and "two.ftm plays 2 controls" in ran.stderr, ran.stderr
+    assert "not the 3 the instrument is set to" in ran.stderr
+
+
+def _first_lines(arguments: list[str]) -> list[str]:
+    """``foretell ARGUMENTS``'s lines up to the one that says it listens; stopped by Ctrl-C."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "foretell", *arguments], stderr=subprocess.PIPE, text=True
+    )
+    assert process.stderr is not None
+    lines: list[str] = []
+    try:
+        while not lines or "listening for OSC" not in lines[-1]:
+            line = process.stderr.readline()
+            assert line, "".join(lines)
+            lines.append(line)
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, "".join(lines)
+    return lines
+
+
+def test_what_the_config_asks_for_and_does_not_get_is_said_in_one_line(tmp_path: Path) -> None:
+    from foretell.project.layout import init_project
+
+    project = init_project(tmp_path / "pad", 3)
+    text = project.config.read_text()
+    project.config.write_text(text.replace('mode = "callresponse"', 'mode = "filter"'))
+    run = ["run", "--config", str(project.config), "--osc-in", "127.0.0.1:0"]
+    said, listening = _first_lines(run)
+    assert "mode filter needs a model and none is configured" in said and "logging" in said
+    assert "mode useronly" in listening and "log " + str(project.folder("logs")) in listening
+
+    project.config.write_text(
+        text.replace('# file = "models/NAME.ftm"', 'file = "models/gone.ftm"')
+    )
+    said, listening = _first_lines(run)
+    assert "configured model is not played" in said and "gone.ftm does not exist" in said
+    assert "mode useronly" in listening and "model none" in listening
+
+
+def test_the_stop_line_of_a_call_and_response_run_does_not_say_no_answers(tmp_path: Path) -> None:
+    model = random_model_file(tmp_path / "m.ftm", dimension=3, units=16)
+    out = udp_peer(10.0)
+    command = [sys.executable, "-m", "foretell", "run", "--model", str(model), "--mode"]
+    command += ["callresponse", "--osc-in", "127.0.0.1:0", "--no-log"]
+    command += ["--osc-out", f"127.0.0.1:{out.getsockname()[1]}"]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    assert process.stderr is not None
+    try:
+        line = process.stderr.readline()
+        port = int(re.search(r"listening for OSC on 127\.0\.0\.1:(\d+)", line).group(1))  # type: ignore[union-attr]
+        client = SimpleUDPClient("127.0.0.1", port)
+        for i in range(5):
+            client.send_message("/interface", [0.1 * i, 0.5])
+        assert recv_osc(out, timeout=10) is not None  # its answer, after the silence
+        process.send_signal(signal.SIGINT)
+        _, rest = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        out.close()
+    stopped = next(s for s in rest.splitlines() if "stopped after" in s)
+    found = re.search(r"and (\d+) model events \(0 answering each input, (\d+) in its own", stopped)
+    assert found is not None and int(found.group(1)) == int(found.group(2)) > 0, stopped
+    assert "0 answers" not in stopped

@@ -73,7 +73,9 @@ def _values(lines: list[str], prefix: str) -> list[tuple[float, ...]]:
 def _summary(lines: list[str]) -> tuple[int, int, int]:
     """(inputs, answers, generated events) from foretell's stop line."""
     for line in lines:
-        found = re.search(r"after (\d+) inputs and \d+ model events \((\d+) answers, (\d+)", line)
+        found = re.search(
+            r"after (\d+) inputs and \d+ model events \((\d+) answering each input, (\d+)", line
+        )
         if found:
             inputs, answers, generated = (int(g) for g in found.groups())
             return inputs, answers, generated

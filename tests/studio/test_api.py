@@ -307,3 +307,57 @@ def test_on_a_lan_every_request_needs_the_printed_token(project: Path) -> None:
         made = local.request("POST", f"api/takes/new?token={token}", {"name": "x"})
         assert made.status == 201
         assert local.request("GET", "api/takes?token=wrong").status == 403
+
+
+def test_perform_plays_the_projects_mode_and_a_restart_plays_it_again(project: Path) -> None:
+    config = project / "foretell.toml"
+    model = random_model_file(project.parent / "lead.ftm", dimension=3)
+    (project / "models" / "lead.ftm").write_bytes(model.read_bytes())
+    peer = udp_peer()
+    with running_studio(project, out_port=peer.getsockname()[1]) as studio:
+        client = studio.client
+        status = client.get("api/status")
+        assert status["mode"] == "useronly" and status["perform_mode"] == "callresponse"
+        before = config.read_bytes()
+        bad = client.request("POST", "api/perform", {"model": "lead", "mode": "loud"})
+        assert bad.status == 400 and "loud" in bad.json()["error"]
+        assert "\n" not in bad.json()["error"] and config.read_bytes() == before
+
+        # no mode given: the project's playing mode (call and response), and it answers
+        assert client.post("api/perform", {"model": "lead"}) == {
+            "playing": "lead",
+            "mode": "callresponse",
+        }
+        studio.play(5, controls=2)
+        message = recv_osc(peer, timeout=5)
+        assert message is not None and message[0] == "/prediction" and len(message[1]) == 2
+        text = config.read_text()
+        assert 'file = "models/lead.ftm"' in text and 'mode = "callresponse"' in text
+        assert "pi_temp = 1.0" in text and "# listen | filter" in text  # the rest as it was
+
+        # a mode change of the playing model: no reload, remembered too
+        assert client.post("api/perform", {"model": "lead", "mode": "filter"})["mode"] == "filter"
+        assert 'mode = "filter"' in config.read_text()
+        assert client.get("api/status")["perform_mode"] == "filter"
+    recv_all(peer)
+
+    # the next start plays the same model in the same mode, and answers at once
+    with running_studio(project, out_port=peer.getsockname()[1]) as again:
+        status = again.client.get("api/status")
+        assert status["model"] == "lead" and status["mode"] == "filter"
+        again.play(3, controls=2)
+        message = recv_osc(peer, timeout=5)
+        assert message is not None and message[0] == "/prediction"
+    peer.close()
+
+
+def recv_all(peer: socket.socket) -> None:
+    """Drop what is waiting on ``peer``."""
+    peer.setblocking(False)
+    try:
+        while True:
+            peer.recv(65536)
+    except BlockingIOError:
+        pass
+    finally:
+        peer.setblocking(True)

@@ -182,7 +182,7 @@ def test_the_page_is_told_how_to_go_on_from_the_page() -> None:
     assert job.stopped == "epochs" and "--" not in str(job.ending)
     assert job.ending == (
         "stopped at its last epoch (25) while still improving (best at epoch 25): "
-        'train again with more epochs ("epochs": 50)'
+        "train again with more epochs (50 in the Train form's epochs)"
     )
     settled = Job("j2", "d1", "xs", "m1")
     settled.read_line(json.dumps({**capped, "best_epoch": 12, "ending": "the cap; best at 12"}))

@@ -199,14 +199,18 @@ def test_the_whole_loop_in_chromium(studio: Studio, browser: Any, tmp_path: Path
     )
     assert "held-out NLL on second" in m1.locator(".nll").inner_text()
 
-    # perform with m1, in filter mode: it answers every input, over OSC
+    # perform with m1: the mode beside Perform starts at the project's (call and response);
+    # in filter mode it answers every input, over OSC, and the project remembers both
+    assert m1.locator("select.perform-mode").input_value() == "callresponse"
+    m1.locator("select.perform-mode").select_option("filter")
     m1.locator("button.perform").click()
     wait_for(lambda: studio.get("/api/models")["playing"] == "m1", timeout=10, what="m1 to play")
     page.wait_for_selector(".model[data-name=m1].playing .badge.playing:not([hidden])")
     assert "m1" in page.locator("#playing-pill").inner_text()
-    go(page, "perform")
-    dashboard(page).click("button[data-mode=filter]")
     page.wait_for_function("document.querySelector('#mode-pill').textContent === 'filter'")
+    config = (studio.root / "foretell.toml").read_text()
+    assert 'file = "models/m1.ftm"' in config and 'mode = "filter"' in config
+    go(page, "perform")
     studio.predictions()
     studio.play(60, every=0.02, phase=2.0)
     time.sleep(0.5)
@@ -343,4 +347,78 @@ def test_the_page_fits_a_phone(studio: Studio, browser: Any) -> None:
     canvas = page.locator(".take canvas").first
     store = canvas.evaluate("c => [c.width, c.height, c.clientWidth, c.clientHeight]")
     assert store[0] == round(store[2] * 3) and store[1] == round(store[3] * 3), store
+    assert page.errors == []
+
+
+# -- the Perform tab: one scroll bar, the page's ----------------------------------------------
+
+SCROLLING = """() => [document.documentElement, ...document.querySelectorAll('body *')]
+  .filter((e) => {
+    const s = getComputedStyle(e);
+    const scroller = e === document.documentElement || /(auto|scroll)/.test(s.overflowY);
+    return scroller && e.scrollHeight > e.clientHeight + 1;
+  }).map((e) => `${e.tagName}#${e.id}.${e.className} ${e.scrollHeight}/${e.clientHeight}`)"""
+
+
+@pytest.mark.parametrize(
+    "screen",
+    [
+        {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 3, "is_mobile": True},
+        {"viewport": {"width": 1280, "height": 800}, "device_scale_factor": 1},
+        {"viewport": {"width": 1440, "height": 900}, "device_scale_factor": 1},
+    ],
+    ids=["phone-390x844", "laptop-1280x800", "desktop-1440x900"],
+)
+def test_the_perform_tab_scrolls_only_the_page(
+    studio: Studio, browser: Any, screen: dict[str, Any]
+) -> None:
+    """The dashboard's frame grows to what it shows: nothing scrolls inside it, nothing in it is
+    cut off, and only the studio's page scrolls (the dashboard's pad and panel all reachable)."""
+    touch = bool(screen.get("is_mobile"))
+    page = open_studio(browser, studio, "perform", has_touch=touch, **screen)
+    frame = dashboard(page)
+    frame.wait_for_function("window.foretell && window.foretell.connected")
+    studio.play(100)
+    wait_for(lambda: frame.evaluate(SCROLLING) == [], timeout=10, what="nothing to scroll in")
+    time.sleep(1.0)  # a few more frames: still nothing scrolls inside
+    assert frame.evaluate(SCROLLING) == []
+    outside = [e for e in page.evaluate(SCROLLING) if not e.startswith("HTML")]
+    assert outside == [], f"scrolls inside the studio's page: {outside}"
+    shown = page.evaluate("document.querySelector('#dashboard').clientHeight")
+    inner = frame.evaluate("document.documentElement.scrollHeight")
+    assert shown >= inner, (shown, inner)
+    lowest = frame.evaluate(
+        "Math.max(...[...document.querySelectorAll('body *')]"
+        ".map((e) => e.getBoundingClientRect().bottom)) - innerHeight"
+    )
+    assert lowest <= 1, f"the dashboard's lowest part is {lowest:.0f} px below its frame"
+    assert page.errors == []
+
+
+# -- train: what the page says to change, the form has ------------------------------------------
+
+
+def test_more_epochs_are_asked_for_in_the_train_form(studio: Studio, browser: Any) -> None:
+    """A job capped while still improving says to train with more epochs: the Train form takes
+    them, and the job runs that many."""
+    studio.play(300)
+    studio.running.client.post("api/takes/new", {"name": "next"}, 201)
+    wait_for(lambda: len(studio.get("/api/takes")["takes"]) == 2, timeout=10, what="two takes")
+    first = next(t["name"] for t in studio.get("/api/takes")["takes"] if not t["current"])
+    studio.running.client.post("api/datasets", {"name": "d1", "takes": [first]}, 201)
+    page = open_studio(browser, studio, "train")
+    page.wait_for_selector("#train-dataset option[value=d1]", state="attached")
+    page.select_option("#train-dataset", "d1")
+    page.select_option("#train-size", "xs")
+    page.fill("#train-name", "short")
+    page.fill("#train-epochs", "2")
+    page.click("#train-start")
+    page.wait_for_function(
+        "window.studio.job && window.studio.job.state !== 'running'", timeout=120000
+    )
+    job = page.evaluate("window.studio.job")
+    assert job["state"] == "done" and job["epochs"] == 2 and len(job["history"]) == 2, job
+    ending = page.locator("#job-ending").inner_text()
+    assert "more epochs (4 in the Train form's epochs)" in ending, ending
+    assert page.locator("#train-epochs").is_visible()
     assert page.errors == []

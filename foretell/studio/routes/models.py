@@ -14,12 +14,14 @@ from starlette.responses import FileResponse, Response
 from foretell import commands as control
 from foretell.errors import ForetellError
 from foretell.modes import get_mode
+from foretell.studio.config_file import ConfigFile
 from foretell.studio.datasets import Datasets
 from foretell.studio.errors import StudioError
 from foretell.studio.http import RouteTable, created, read_body, read_json, require_type
 from foretell.studio.jobs import Jobs
 from foretell.studio.live import Live
 from foretell.studio.models import MAX_UPLOAD, Models
+from foretell.studio.playing import project_perform_mode, remember
 from foretell.studio.scoring import ScoreCache
 from foretell.studio.takes import Takes
 
@@ -35,6 +37,7 @@ class ModelRoutes:
     jobs: Jobs
     scores: ScoreCache
     live: Live
+    config: ConfigFile
 
     def table(self) -> RouteTable:
         return [
@@ -97,23 +100,32 @@ class ModelRoutes:
         return {"deleted": name}
 
     async def perform(self, request: Request) -> dict[str, Any]:
-        """Hot-swap the model ``model`` in (as ``/foretell/load``) and, if given, set ``mode``;
-        answers once it plays (or why it does not)."""
+        """Play the model ``model`` in ``mode`` (default: the project's playing mode,
+        ``foretell.studio.playing``): hot-swapped in as ``/foretell/load`` unless it plays
+        already, the mode set, both written to ``foretell.toml`` for the next start; answers
+        once it plays (or why it does not)."""
         body = await read_json(request)
         path = self.models.path(body.get("model"))
         mode = body.get("mode")
-        if mode is not None:
-            try:
-                mode = get_mode(str(mode)).name
-            except ForetellError as exc:
-                raise StudioError(str(exc)) from None
+        if mode is None:
+            mode = await asyncio.to_thread(project_perform_mode, self.config)
+        try:
+            mode = get_mode(str(mode)).name
+        except ForetellError as exc:
+            raise StudioError(str(exc)) from None
         await self._check_dimension(path)
-        await self.live.load(path, LOAD_WAIT_S)
-        if mode is not None:
-            refused = await self.live.command(control.SetMode(mode))
-            if refused is not None:
-                raise StudioError(refused)
-        return {"playing": path.stem, "mode": (await self.live.facts()).mode}
+        playing = await self.live.playing()
+        if playing is None or playing.resolve() != path.resolve():
+            await self.live.load(path, LOAD_WAIT_S)
+        refused = await self.live.command(control.SetMode(mode))
+        if refused is not None:
+            raise StudioError(refused)
+        reply: dict[str, Any] = {"playing": path.stem, "mode": (await self.live.facts()).mode}
+        try:
+            await asyncio.to_thread(remember, self.config, path, reply["mode"])
+        except StudioError as exc:
+            reply["not_saved"] = str(exc)
+        return reply
 
     async def _check_dimension(self, path: Path) -> None:
         dimension = (await self.live.facts()).dimension

@@ -2,7 +2,7 @@
 //
 // Every action is one request to the JSON API under /api/ (docs/studio.md), the same one curl
 // can use; the page keeps no state of its own beyond the checklist (localStorage). Perform is
-// the dashboard (/) in an iframe. Each error the API answers ({"error": "one line"}) is shown in
+// the dashboard (/) in an iframe as tall as its content (only this page scrolls). Each error the API answers ({"error": "one line"}) is shown in
 // the error line next to the action that caused it.
 // Canvases: each fills a .canvas-box; a ResizeObserver keeps its CSS size and repaints it, the
 // backing store is that size × devicePixelRatio, and the store never feeds back into the layout.
@@ -337,6 +337,7 @@
     for (const section of TABS) $(section).hidden = section !== tab;
     for (const link of $("tabs").children) link.classList.toggle("active", link.dataset.tab === tab);
     if (tab === "perform" && !$("dashboard").src) $("dashboard").src = $("dashboard").dataset.src;
+    if (tab === "perform") fitDashboard(true);
     if (tab === "config" && !configDirty) loadConfig();
     if (tab === "train") refreshJobs();
     refreshTab();
@@ -348,6 +349,33 @@
     if (tab === "datasets") await Promise.all([refreshTakes(), refreshDatasets()]);
     if (tab === "train") await refreshDatasets();
     if (tab === "models") await Promise.all([refreshModels(), refreshTakes()]);
+  }
+
+  // -- the dashboard's frame: as tall as what it shows, so that only this page scrolls ---------
+
+  const FRAME_MIN = 520; // px: the frame's least height, a short window or not
+  const FRAME_EVERY_MS = 500;
+
+  function scrolls(node) {
+    const overflow = getComputedStyle(node).overflowY;
+    return node === node.ownerDocument.documentElement || overflow === "auto" || overflow === "scroll";
+  }
+
+  function fitDashboard(reset = false) {
+    // Fill the window below the tabs, then grow by whatever scrolls inside the frame (the whole
+    // dashboard on a phone, its side panel on a laptop) until nothing there does.
+    const frame = $("dashboard");
+    const doc = frame.contentDocument;
+    if (tab !== "perform" || !doc || !doc.body) return;
+    const edge = frame.offsetHeight - frame.clientHeight;
+    if (reset) {
+      const top = frame.getBoundingClientRect().top + scrollY;
+      const bottom = parseFloat(getComputedStyle($("perform").parentElement).paddingBottom) || 0;
+      frame.style.height = `${Math.max(FRAME_MIN, Math.floor(innerHeight - top - bottom))}px`;
+    }
+    const scrollers = [doc.documentElement, ...doc.body.querySelectorAll("*")].filter(scrolls);
+    const over = Math.max(0, ...scrollers.map((node) => node.scrollHeight - node.clientHeight));
+    if (over > 1) frame.style.height = `${frame.clientHeight + edge + over}px`;
   }
 
   // -- status: the header and the checklist ----------------------------------------------------
@@ -635,6 +663,8 @@
   async function startTraining(event) {
     event.preventDefault();
     const body = { dataset: $("train-dataset").value, size: $("train-size").value, name: $("train-name").value.trim() };
+    const epochs = $("train-epochs").value.trim();
+    if (epochs) body.epochs = Number(epochs);
     const reply = await act("train-error", () => api("POST", "/api/train", body));
     if (reply) watchJob(reply.job);
   }
@@ -664,7 +694,11 @@
     $("job-best").textContent = job.best ? `${nats(job.best.val)} at epoch ${job.best.epoch}` : "–";
     $("job-time").textContent = `${secs(job.elapsed_s)} · ${job.state === "running" ? secs(job.eta_s) : "–"}`;
     $("job-cancel").hidden = job.state !== "running";
-    $("job-ending").replaceChildren(...jobEnding(job));
+    const ending = `${job.id}:${job.state}:${job.model}:${job.ending}`;
+    if ($("job-ending").dataset.shown !== ending) { // kept while it says the same: a chosen mode stays
+      $("job-ending").dataset.shown = ending;
+      $("job-ending").replaceChildren(...jobEnding(job));
+    }
     $("job-error").textContent = job.error || $("job-error").textContent;
     setPainter($("loss"), drawLoss(job));
   }
@@ -673,8 +707,9 @@
     if (job.state === "running") return [];
     const parts = [el("b", {}, job.state), job.ending ? `: ${job.ending}` : ""];
     if (job.model) {
+      const mode = modeSelect(() => {});
       parts.push(" · new model ", el("b", { class: "new-model" }, job.model), " ",
-        el("button", { class: "primary", onclick: () => perform(job.model, "job-error") }, "Perform it"));
+        el("button", { class: "primary perform", onclick: () => perform(job.model, "job-error", mode.value) }, "Perform it"), " ", mode);
     }
     return parts;
   }
@@ -704,11 +739,13 @@
   function buildModel() {
     const error = el("div", { class: "error", role: "alert" });
     const name = () => node.dataset.name;
+    const mode = modeSelect(() => name() === studio.playing && perform(name(), error, mode.value));
     const node = el("div", { class: "card item model" },
       el("div", {}, el("div", { class: "item-head" }, el("span", { class: "item-name" }),
         el("span", { class: "badge playing" }, "playing")), el("div", { class: "facts" }),
       el("div", { class: "actions" },
-        el("button", { class: "perform primary", onclick: () => perform(name(), error) }, "Perform"),
+        el("button", { class: "perform primary", onclick: () => perform(name(), error, mode.value) }, "Perform"),
+        mode,
         el("a", { class: "button download" }, "download"),
         armed(el("button", { class: "delete danger" }, "delete"), () => act(error, async () => {
           await api("DELETE", `/api/models/${path(name())}`);
@@ -726,6 +763,7 @@
       m.size ? [m.size, "size"] : null, [`${m.layers}×${m.units}`, "LSTM"], [m.mixtures, "mixtures"],
       [Math.max(0, (m.dimension || 1) - 1), "controls"], trainedOn(m.data), heldOut(m), kB(m.bytes || 0), when(m.created)));
     node.querySelector(".perform").disabled = playing;
+    showMode(node.querySelector(".perform-mode"), playing);
     node.querySelector(".delete").disabled = playing;
     node.querySelector(".download").href = `/api/models/${path(m.name)}/download`;
     node.querySelector(".download").download = `${m.name}.ftm`;
@@ -753,9 +791,32 @@
     return studio.models.some((m) => m.newest_take && (m.nll_newest_take === null || m.nll_newest_take === undefined));
   }
 
-  async function perform(name, errorLine) {
-    const reply = await act(errorLine, () => api("POST", "/api/perform", { model: name }));
-    if (reply) setTimeout(() => Promise.all([refreshStatus(), refreshModels()]), 400);
+  // The modes Perform offers (those in which the model plays), beside each Perform button.
+  const PERFORM_MODES = [["callresponse", "call and response"], ["filter", "filter"], ["listen", "listen"], ["battle", "battle"]];
+
+  function modeSelect(changed) {
+    // A mode chooser; it follows the project's playing mode until the user picks one.
+    const select = el("select", { class: "perform-mode", title: "the mode Perform plays in", "aria-label": "mode",
+      onchange: () => { select.dataset.chosen = "1"; changed(); } },
+      ...PERFORM_MODES.map(([value, label]) => new Option(label, value)));
+    showMode(select, false);
+    return select;
+  }
+
+  function showMode(select, playing) {
+    // The playing model's select shows the live mode; the others the default, unless chosen.
+    const s = studio.status || {};
+    const wanted = playing ? s.mode : select.dataset.chosen ? null : s.perform_mode;
+    if (wanted && PERFORM_MODES.some(([value]) => value === wanted) && select !== document.activeElement) select.value = wanted;
+    if (playing) delete select.dataset.chosen;
+  }
+
+  async function perform(name, errorLine, mode) {
+    const body = mode ? { model: name, mode } : { model: name };
+    const reply = await act(errorLine, () => api("POST", "/api/perform", body));
+    if (!reply) return;
+    if (reply.not_saved) showError(typeof errorLine === "string" ? $(errorLine) : errorLine, `playing, but not remembered: ${reply.not_saved}`);
+    setTimeout(() => Promise.all([refreshStatus(), refreshModels()]), 400);
   }
 
   async function upload(event) {
@@ -855,6 +916,8 @@
     $("checklist-dismiss").addEventListener("click", () => setDismissed(true));
     $("checklist-show").addEventListener("click", () => setDismissed(false));
     window.addEventListener("hashchange", () => showTab(location.hash.slice(1)));
+    window.addEventListener("resize", () => fitDashboard(true));
+    $("dashboard").addEventListener("load", () => fitDashboard(true));
   }
 
   async function backgroundLists() {
@@ -868,4 +931,5 @@
   every(STATUS_EVERY_MS, refreshStatus);
   every(LIST_EVERY_MS, refreshTab, false); // showTab listed it already
   every(CHECKLIST_EVERY_MS, backgroundLists);
+  every(FRAME_EVERY_MS, () => fitDashboard(), false);
 })();
