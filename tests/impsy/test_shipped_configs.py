@@ -27,6 +27,7 @@ from typing import Any
 import mido
 import pytest
 
+from foretell.bench.impsy_rig import run_rig
 from foretell.data.log import read_log
 from foretell.impsy.config import import_model, read_run_config
 from foretell.model.random import random_model_file
@@ -315,3 +316,23 @@ def _check_output(
     unexplained = [m for m in rest if not (m.type == "note_off" or m.is_cc(123))]
     largest = max(len(messages) for messages in per_event)
     assert len(unexplained) < largest, f"{name}: {device}: {unexplained[:6]}"  # one event at most
+
+
+# -- the rig: the performer plays while the model plays ------------------------------------------
+
+RIG_PHRASES = 12
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", MIDI_NAMES)
+def test_rig_keeps_the_performers_input_while_the_model_plays(
+    name: str, tmp_path: Path, jack_server: Any
+) -> None:
+    """Phrases on the config's input devices, the model answering between them on its output
+    devices (the same ones where the config names a device both ways, feedback protection as
+    the config says): >= 99 % of the performer's messages are logged and every mapped output
+    entry is heard (``foretell.bench.impsy_rig``)."""
+    result = run_rig(CONFIGS / name, jack_server.env, tmp_path, phrases=RIG_PHRASES)
+    assert result.logged_share >= 0.99, result.describe()
+    assert result.seen == result.outputs, result.describe()
+    assert result.model_events >= RIG_PHRASES, result.describe()  # it played in every pause
