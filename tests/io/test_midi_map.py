@@ -184,3 +184,8 @@ def test_encoder_sends_a_controller_only_when_its_value_changed() -> None:
     assert len(moved) == 4  # two controllers moved; the note always plays
     encoder.release()
     assert len(encoder.encode([0.6, 0.5, 0.5, 0.25])) == 4  # after a release, all again
+
+
+def test_a_note_map_can_fix_its_velocity() -> None:
+    (on,) = MidiEncoder([MidiMap(0, "note", velocity=90)]).encode([0.5])
+    assert on == M("note_on", note=64, velocity=90)
