@@ -5,16 +5,17 @@ For every ``*.toml`` in ``--configs`` (default: the copies of IMPSY's 17 shipped
 beside it: the config is read and its model imported (``read_run_config``, ``import_model``),
 the IMPSY settings it names as unused are collected, and every MIDI input entry's message is
 read by the instrument's decoders and every output port's encoder plays one vector, timing both
-(median microseconds per message). No MIDI system is opened: the ports themselves are tested on
-a JACK server in ``tests/impsy``. This measures and reports; it asserts nothing (a config that
-fails to load is reported as such).
+(median microseconds per message). With ``--rig`` each MIDI config also plays on a dummy JACK
+server it starts (``foretell.bench.impsy_rig``): the performer plays phrases while the model
+answers on the same devices, and the line says how many of the performer's messages the log
+kept and how many mapped outputs were heard. This measures and reports; it asserts nothing (a
+config that fails to load is reported as such).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import math
 import shutil
 import statistics
 import tempfile
@@ -26,11 +27,12 @@ from typing import TYPE_CHECKING, Any
 import click
 import mido
 
+from foretell.bench.impsy_rig import random_impsy_model
 from foretell.bench.registry import register
 from foretell.errors import ForetellError
 
 if TYPE_CHECKING:
-    from foretell.model.fileformat import ModelFile
+    pass
 
 DEFAULT_CONFIGS = Path(__file__).resolve().parents[2] / "tests" / "impsy" / "configs"
 REPEATS = 200
@@ -57,14 +59,6 @@ def _with_model(folder: Path, source: Path) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
         save_model(target, random_impsy_model(int(model["dimension"])))
     return path
-
-
-def random_impsy_model(dimension: int) -> ModelFile:
-    """A small model of ``dimension`` with random weights (mapping does not need a trained one)."""
-    from foretell.model.random import random_model
-
-    info = {"name": "random", "source": "bench impsy-configs"}
-    return random_model(dimension, events=200, median_dt=math.exp(-4), info=info)
 
 
 def _median_us(action: Any, repeats: int = REPEATS) -> float:
@@ -141,6 +135,29 @@ def check_config(source: Path) -> dict[str, Any]:
     }
 
 
+def _add_rig(configs: Path, results: list[dict[str, Any]]) -> None:
+    """Each MIDI config's rig result in its line (``impsy_rig``), or why there is none."""
+    from foretell.bench.impsy_rig import dummy_jack, run_rig
+
+    with dummy_jack() as env:
+        for result in results:
+            path = configs / result["config"]
+            if not result["loads"] or "midi" not in tomllib.loads(path.read_text()):
+                continue
+            if env is None:
+                result["rig"] = "not run (jackd is missing or did not start)"
+                continue
+            with tempfile.TemporaryDirectory() as folder:
+                try:
+                    played = run_rig(path, env, Path(folder))
+                except (RuntimeError, OSError, ValueError) as exc:
+                    result["rig"] = f"failed: {exc}"
+                    continue
+            result["rig"] = played.describe()
+            result["rig_logged_share"] = round(played.logged_share, 4)
+            result["rig_outputs_seen"] = f"{played.seen}/{played.outputs}"
+
+
 @register
 @click.command("impsy-configs")
 @click.option(
@@ -151,9 +168,17 @@ def check_config(source: Path) -> dict[str, Any]:
     help="Folder of IMPSY config.toml files.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per config.")
-def impsy_configs(configs: Path, as_json: bool) -> None:
+@click.option(
+    "--rig",
+    is_flag=True,
+    help="Also play each MIDI config on a dummy JACK server (jackd): the performer's messages "
+    "logged while the model plays, and the mapped outputs heard.",
+)
+def impsy_configs(configs: Path, as_json: bool, rig: bool) -> None:
     """Load each IMPSY config, name what it leaves unused, time its MIDI mapping."""
     results = [check_config(path) for path in sorted(configs.glob("*.toml"))]
+    if rig:
+        _add_rig(configs, results)
     for result in results:
         if as_json:
             click.echo(json.dumps(result))
@@ -167,9 +192,10 @@ def impsy_configs(configs: Path, as_json: bool) -> None:
             if "inputs_mapped" in result
             else ""
         )
+        played = f"; rig: {result['rig']}" if "rig" in result else ""
         click.echo(
             f"{result['config']}: loads in {result['load_ms']} ms; MIDI {result['midi']}"
-            f"{timing}; unused: {result['unused'] or 'nothing'}"
+            f"{timing}; unused: {result['unused'] or 'nothing'}{played}"
         )
     loaded = sum(r["loads"] for r in results)
     if not as_json:

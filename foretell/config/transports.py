@@ -36,8 +36,8 @@ section is off until it names something to open. Schema, with the defaults::
     high = 127
     port = "S-1"                   # only messages of this input or output port (omit: all)
     direction = "both"             # in|out|both: a map for reading, for playing, or both
-    velocity = 100                 # dialect "impsy", a note map: its note-ons' fixed velocity
-                                   # (clamped to 1..127; a velocity map on its channel wins)
+    velocity = 100                 # a note map: its note-ons' velocity (clamped to 1..127;
+                                   # a velocity map wins); omit: 100 (dialect "impsy": 127)
 
     [serial]
     port = "/dev/ttyACM0"          # omit: no serial transport

@@ -244,7 +244,7 @@ class MidiEncoder:
         return next((n for c, n in self._sounding.values() if c == channel), None)
 
     def _note(self, index: int, m: MidiMap, values: Sequence[float]) -> list[mido.Message]:
-        velocity = DEFAULT_VELOCITY
+        velocity = DEFAULT_VELOCITY if m.velocity is None else min(max(m.velocity, 1), 127)
         v = self._velocity
         if v is not None and v.control < len(values):
             velocity = from_unit(v, values[v.control])

@@ -44,6 +44,15 @@ T = TypeVar("T")
 class MidiError(ForetellError):
     """A MIDI port cannot be found or opened, or no MIDI backend is available."""
 
+    retry = True  # a device may be plugged in later: worth opening again
+
+
+class MidiSetupError(MidiError):
+    """No MIDI system to talk to (no backend, no JACK server, an unknown API) or a port name that
+    matches several ports: a setup mistake to say at once, not a device to wait for."""
+
+    retry = False
+
 
 # -- lookup -------------------------------------------------------------------------------------
 
@@ -82,7 +91,7 @@ def backend(api: str | None = None) -> Any:
 
 def _check_api(api: str) -> None:
     if api not in APIS:
-        raise MidiError(f"MIDI API {api!r} is unknown (expected one of: {', '.join(APIS)})")
+        raise MidiSetupError(f"MIDI API {api!r} is unknown (expected one of: {', '.join(APIS)})")
 
 
 def default_api() -> str:
@@ -135,7 +144,7 @@ def jack_answers() -> bool:
 
 
 def _no_backend(detail: str) -> MidiError:
-    return MidiError(f"no MIDI backend is available ({detail}); MIDI ports cannot be used")
+    return MidiSetupError(f"no MIDI backend is available ({detail}); MIDI ports cannot be used")
 
 
 def _check_system(midi: Any) -> None:
@@ -192,7 +201,7 @@ def resolve(name: str, available: Sequence[str], direction: str) -> str:
         return found[0]
     listed = ", ".join(repr(a) for a in available) or "none"
     if found:
-        raise MidiError(f"MIDI {direction} {name!r} is ambiguous (matches: {listed})")
+        raise MidiSetupError(f"MIDI {direction} {name!r} is ambiguous (matches: {listed})")
     raise MidiError(f"MIDI {direction} {name!r} not found (available: {listed})")
 
 

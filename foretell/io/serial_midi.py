@@ -3,9 +3,9 @@ a DIN-MIDI or TRS-MIDI adapter on a Raspberry Pi's UART, usually at 31250 baud.
 
 The link is ``SerialLink`` (reader thread, reconnects, writes that never block); only what a
 chunk of bytes means differs: the bytes are parsed by mido's ``Parser`` (running status and
-system real-time bytes included) and each message read by ``ImpsyDecoder``, IMPSY's mapping
-(note number and CC value / 127, first match, the whole vector per change). Out, each model
-event is played by ``ImpsyEncoder`` and written as one chunk of MIDI bytes.
+system real-time bytes included) and each message read by ``ImpsyDecoder``, IMPSY 1.0's mapping
+(every map that takes it, the whole vector per change). Out, each model event is played by
+``ImpsyEncoder`` (controllers only when changed) and written as one chunk of MIDI bytes.
 """
 
 from __future__ import annotations

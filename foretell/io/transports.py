@@ -39,10 +39,12 @@ LONGEST_RETRY = 30.0  # seconds between attempts at most
 class Reopener:
     """Opens transports that may not be there yet, and keeps trying those that are not.
 
-    ``open(part, opening, clock)`` runs ``opening`` (the part's ``start``); if that fails with a
+    ``open(part, opening, clock)`` runs ``opening`` (the part's ``start``). If that fails with a
     ``ForetellError`` or ``OSError`` it logs one warning line naming the part and why, and tries
     again ``FIRST_RETRY`` seconds later, doubling the wait up to ``LONGEST_RETRY`` (quietly: one
-    more line when it opens). Runs on the engine's loop; ``stop`` cancels what is pending.
+    more line when it opens). An error marked ``retry = False`` (no MIDI system at all, an
+    ambiguous port name: ``MidiSetupError``) is a setup mistake: it is raised, and the start
+    stops. Runs on the engine's loop; ``stop`` cancels what is pending.
     """
 
     def __init__(self, first: float = FIRST_RETRY, longest: float = LONGEST_RETRY) -> None:
@@ -63,6 +65,8 @@ class Reopener:
         try:
             opening()
         except (ForetellError, OSError) as exc:
+            if not getattr(exc, "retry", True):
+                raise  # nothing to wait for (no MIDI system at all): the start stops
             tries = self.failed.get(name, 0) + 1
             self.failed[name] = tries
             if tries == 1:

@@ -30,13 +30,12 @@ JACK = "mido.backends.rtmidi/UNIX_JACK"
 
 
 def for_this_machine(config: RunConfig, logs: Path) -> RunConfig:
-    """Free OSC/WebSocket ports on 127.0.0.1, logs in ``logs``, no serial device."""
+    """Free OSC ports on 127.0.0.1, logs in ``logs``, no serial device; WebSocket addresses as
+    the config gives them (a server that cannot open must not stop the show)."""
     config = override(config, "osc", listen_host="127.0.0.1", listen_port=0)
     config = override(config, "osc", send_host="127.0.0.1", send_port=free_udp_port())
     config = override(config, "log", dir=logs)
     config = override(config, "model", seed=0)
-    if config.websocket.enabled:
-        config = override(config, "websocket", host="127.0.0.1", port=0)
     return dataclasses.replace(config, serial=SerialConfig())
 
 

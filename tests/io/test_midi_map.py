@@ -157,3 +157,35 @@ def test_scaling_round_trips_within_one_step(kind: str) -> None:
 def test_bad_maps_are_config_errors(kwargs: dict[str, object]) -> None:
     with pytest.raises(ConfigError, match=r"midi\.map"):
         MidiMap(0, **kwargs)  # type: ignore[arg-type]
+
+
+def test_output_rounds_half_up_like_impsy() -> None:
+    """Python's round sent 38.5 to 38 and 0.5 of a CC to 64 only by luck (banker's rounding)."""
+    cc = MidiMap(0, "cc", number=1)
+    assert [from_unit(cc, v) for v in (0.3, 38.5 / 127, 0.5, 1.5 / 127)] == [38, 39, 64, 2]
+    bend = MidiMap(0, "pitchwheel")
+    assert [from_unit(bend, v) for v in (0.0, 0.5, 1.0)] == [-8192, 0, 8191]
+
+
+def test_encoder_sends_a_controller_only_when_its_value_changed() -> None:
+    maps = [
+        MidiMap(0, "cc", number=1),
+        MidiMap(1, "pitchwheel"),
+        MidiMap(2, "note"),
+        MidiMap(3, "cc", channel=2, number=1),  # the same controller on another channel
+    ]
+    encoder = MidiEncoder(maps)
+    assert len(encoder.encode([0.5, 0.5, 0.5, 0.5])) == 4
+    again = encoder.encode([0.502, 0.5, 0.5, 0.5])  # 0.502 is still CC value 64
+    assert again == [M("note_off", note=64), M("note_on", note=64, velocity=100)]
+    moved = encoder.encode([0.6, 0.5, 0.5, 0.25])
+    assert moved[0] == M("control_change", control=1, value=76)
+    assert moved[1] == M("control_change", channel=1, control=1, value=32)
+    assert len(moved) == 4  # two controllers moved; the note always plays
+    encoder.release()
+    assert len(encoder.encode([0.6, 0.5, 0.5, 0.25])) == 4  # after a release, all again
+
+
+def test_a_note_map_can_fix_its_velocity() -> None:
+    (on,) = MidiEncoder([MidiMap(0, "note", velocity=90)]).encode([0.5])
+    assert on == M("note_on", note=64, velocity=90)

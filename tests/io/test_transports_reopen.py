@@ -93,3 +93,13 @@ def test_the_main_input_failing_to_open_still_stops_the_start(tmp_path: Path) ->
         config = override(_config(tmp_path), "osc", listen_port=port)
         with pytest.raises(Exception, match="cannot listen for OSC"):
             start_engine(config)
+
+
+def test_an_ambiguous_midi_port_name_is_a_setup_mistake_that_stops_the_start(
+    tmp_path: Path,
+) -> None:
+    """A name that matches several ports will not become right by waiting."""
+    midi = MidiConfig(outputs=("2",))  # "X-TOUCH MINI 20:1" and "Synth 24:0"
+    config = override(_config(tmp_path), "midi", **vars(midi))
+    with pytest.raises(Exception, match="is ambiguous"):
+        start_engine(config, MidiPorts(FakeBackend()))
