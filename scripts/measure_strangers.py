@@ -71,10 +71,11 @@ def osc(stranger: Stranger, folder: Path) -> None:
         path = engine.snapshot().instruments[0].log_path
         received = engine.session.osc_in.received  # type: ignore[union-attr]
     rows = read_log(path).rows
-    mine_logged = sum(r.source == "user" for r in rows)
+    mine_logged = sum(abs(r.values[0] - 0.1) < 1e-6 for r in rows)  # the stranger plays 0.9
     print(
         f"osc flood: performer inputs logged {mine_logged}/1000, guest rows "
-        f"{sum(r.source == 'guest' for r in rows)} in {flooded:.1f} s, datagrams read {received}"
+        f"{sum(r.source == 'guest' for r in rows)} in {flooded:.1f} s (the stranger's rows "
+        f"{sum(abs(r.values[0] - 0.9) < 1e-6 for r in rows)}), datagrams read {received}"
     )
     config = _config(folder / "bundles")
     with start_engine(config) as engine, stranger.socket() as sock:

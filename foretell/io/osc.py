@@ -15,10 +15,11 @@
 
 Who sends matters: control verbs are obeyed from the performer's hosts only (``control_from``);
 inputs from any other host are a guest's (played, logged as such, never learned from), at most
-``GUEST_INPUT_RATE`` a second per host. Every host may send ``DATAGRAM_RATE`` datagrams a second
-(the excess is dropped before it is decoded, so a flood costs one read each and the performer's
-datagrams keep their place in the socket buffer), and one datagram (a bundle) carries at most
-``BUNDLE_INPUTS`` inputs: the excess of each is counted (``rate_limited``) and dropped.
+``GUEST_INPUT_RATE`` a second per host. A guest host may send ``DATAGRAM_RATE`` datagrams a
+second (the excess is dropped before it is decoded: a flood costs one read each), and its
+datagrams wait in a socket buffer apart from the performer's where the kernel allows
+(``foretell.io.udp_split``). One datagram (a bundle) carries at most ``BUNDLE_INPUTS`` inputs,
+whoever sends it. What is dropped is counted (``rate_limited``).
 
 Neither sockets nor the loop are touched until ``start()``. Errors raise ``OscError``.
 """
@@ -274,9 +275,9 @@ class OscPort:
     counts the port's datagrams; ``slowest_wakeup`` is the longest one wake-up took (seconds of
     wall time; ``slowest_wakeup_cpu`` in this thread's CPU time, which a busy machine's other
     processes do not inflate), ``slow_wakeups`` those over ``SLOW_WAKEUP``.
-    Control verbs are rate-limited per sending host (``limiter``), datagrams per host
-    (``datagrams``: the excess is dropped unread and counted in ``flooded``), a guest's inputs per
-    host (``guest_inputs``).
+    Control verbs are rate-limited per sending host (``limiter``), a guest host's datagrams
+    (``datagrams``: the excess is dropped unread and counted in ``flooded``) and inputs
+    (``guest_inputs``) too.
     """
 
     def __init__(self, host: str, port: int) -> None:
@@ -286,6 +287,8 @@ class OscPort:
         self.datagrams = datagram_limiter()
         self.guest_inputs = guest_input_limiter()
         self.flooded = 0
+        self._performer: ControlSources | None = None
+        self._hosts: dict[str, bool] = {}  # host -> one of the performer's (a bounded cache)
         self.received = self.wakeups = self.slow_wakeups = 0
         self.slowest_wakeup = self.slowest_wakeup_cpu = 0.0
         self._sockets: list[socket.socket] = []
@@ -323,6 +326,7 @@ class OscPort:
                 f"cannot listen for OSC on {self.host}:{self.port} ({exc.strerror})"
             ) from exc
         self._sockets, self._loop = sockets, asyncio.get_running_loop()
+        self._performer = routes.control_from
         for sock in sockets:
             sock.setblocking(False)
             self._loop.add_reader(sock.fileno(), self._readable, sock)
@@ -343,7 +347,7 @@ class OscPort:
                 break  # e.g. an ICMP error queued on the socket; the next read goes on
             self.received += 1
             host = str(sender[0])
-            if self.datagrams.allow(host):
+            if self._is_performer(host) or self.datagrams.allow(host):
                 self.router.collect(data, host, batch, self.limiter, self.guest_inputs)
             else:
                 self._flooded(host)
@@ -355,6 +359,15 @@ class OscPort:
         self.slowest_wakeup = max(self.slowest_wakeup, took)
         self.slowest_wakeup_cpu = max(self.slowest_wakeup_cpu, time.thread_time() - cpu)
         self.slow_wakeups += took > SLOW_WAKEUP
+
+    def _is_performer(self, host: str) -> bool:
+        known = self._hosts.get(host)
+        if known is None:
+            if len(self._hosts) >= 1024:  # a spray of forged senders costs bounded memory
+                self._hosts.clear()
+            performer = self._performer
+            known = self._hosts[host] = performer is not None and performer.allows(host)
+        return known
 
     def _flooded(self, host: str) -> None:
         self.flooded += 1

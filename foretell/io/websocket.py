@@ -13,8 +13,11 @@ Clients on the performer's hosts (this machine and ``control_from``; see
 ``foretell.config.control_sources``) may steer and are never turned away for room; any other
 host is a guest: its inputs are played (logged as a guest's, never learned from, at most
 ``GUEST_INPUT_RATE`` a second), its commands refused as OSC refuses them, and it holds at most
-``per_source`` of the ``max_clients`` places. Inputs from all clients feed the instrument and every
-client gets every output.
+``per_source`` of the ``max_clients`` places. Connections are counted as they are accepted, before
+the handshake: a guest host may hold twice ``per_source`` (handshakes under way included), all
+guests together twice ``max_clients``; one over is aborted at once, and a handshake not done in
+``OPEN_TIMEOUT`` seconds is dropped, so slow strangers cannot use up the process's open files.
+Inputs from all clients feed the instrument and every client gets every output.
 
 A client that does not read must never stall anything: a message is written
 only while that client's unsent bytes stay under ``buffer``, otherwise it is dropped and counted;
@@ -36,9 +39,10 @@ import asyncio
 import json
 import logging
 import socket
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from foretell.commands import Command, parse_command
 from foretell.config.control_sources import ControlSources
@@ -153,6 +157,7 @@ class WebSocketServer:
         self.guest_inputs = guest_input_limiter()  # inputs per guest host
         self.buffer, self.stall_timeout, self.max_clients = buffer, stall_timeout, max_clients
         self.clients: list[Client] = []
+        self.connected: Counter[str] = Counter()  # open connections per guest host
         self.received = self.dropped = self.disconnected = self.refused = 0
         self._inbox: Inbox | None = None
         self._socket: socket.socket | None = None
@@ -189,6 +194,7 @@ class WebSocketServer:
             max_size=MAX_MESSAGE,
             compression=None,
             open_timeout=OPEN_TIMEOUT,
+            create_connection=_guarded_connection(self),
             logger=_WarningsOnly(log, {}),
             process_request=self._doors,
         )
@@ -276,6 +282,26 @@ class WebSocketServer:
         finally:
             if client in self.clients:
                 self.clients.remove(client)
+
+    def admit(self, host: str) -> bool:
+        """Whether a connection just accepted from ``host`` may stay (counted if so)."""
+        if self.control_from.allows(host):
+            return True
+        guests = sum(self.connected.values())
+        if self.connected[host] >= 2 * self.per_source or guests >= 2 * self.max_clients:
+            self.refused += 1
+            if self._inbox is not None:
+                detail = f"{host} refused ({self.connected[host]} connections from it already)"
+                self._inbox.on_reject("refused_client", f"WebSocket: {detail}")
+            return False
+        self.connected[host] += 1
+        return True
+
+    def release(self, host: str) -> None:
+        """A counted connection from ``host`` has closed."""
+        self.connected[host] -= 1
+        if self.connected[host] <= 0:
+            del self.connected[host]
 
     def _no_room(self, client: Client) -> str | None:
         """Why ``client`` cannot have a place (``None``: it can). The performer's hosts have
@@ -368,6 +394,31 @@ class WebSocketServer:
         if client in self.clients:
             self.clients.remove(client)
         transport.abort()
+
+
+def _guarded_connection(server: WebSocketServer) -> Any:
+    """websockets' server connection, admitted by ``server`` as soon as it is accepted."""
+    from websockets.asyncio.server import ServerConnection
+
+    class Guarded(ServerConnection):
+        counted: str | None = None
+
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            super().connection_made(transport)
+            peer = transport.get_extra_info("peername")
+            host = str(peer[0]) if peer else "?"
+            if not server.admit(host):  # refused before the handshake: nothing logged or held
+                cast(asyncio.Transport, transport).abort()
+            elif not server.control_from.allows(host):
+                self.counted = host
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            if self.counted is not None:
+                server.release(self.counted)
+                self.counted = None
+            super().connection_lost(exc)
+
+    return Guarded
 
 
 class WebSocketSource(Source):

@@ -8,7 +8,11 @@ import asyncio
 import contextlib
 import dataclasses
 import json
+import resource
 import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +25,7 @@ from foretell.config.transports import WebSocketConfig
 from foretell.dashboard.server import serve_dashboard
 from foretell.model.random import random_model_file
 from foretell.perform.session import EngineHandle, start_engine
+from tests.dashboard.test_slowloris import SLOWLORIS
 from tests.netns import Stranger
 from tests.osc_peers import wait_for
 
@@ -140,3 +145,29 @@ def test_a_stranger_with_the_token_cannot_steer_through_the_dashboard(
     finally:
         loop = engine.call(asyncio.get_running_loop)
         asyncio.run_coroutine_threadsafe(page.aclose(), loop).result(5)
+
+
+def test_slow_strangers_cannot_use_up_the_show_s_open_files(
+    engine: EngineHandle, stranger: Stranger
+) -> None:
+    """1,100 connections to the WebSocket port sending a handshake a byte at a time, the show
+    under systemd's default 1,024 open files: the performer's client still comes in and steers."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (1024, hard))
+    target = [stranger.gateway, str(_ws_port(engine)), "1100", "4"]
+    attack = subprocess.Popen(
+        ["ip", "netns", "exec", stranger.name, sys.executable, "-c", SLOWLORIS, *target],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        time.sleep(1.5)  # every connection made and its first line sent
+        with connect(f"ws://127.0.0.1:{_ws_port(engine)}", open_timeout=5) as mine:
+            mine.send(json.dumps({"command": "mode", "args": ["filter"]}))
+            wait_for(lambda: engine.snapshot().instruments[0].settings.mode == "filter")
+        held = int(attack.communicate(timeout=60)[0].strip())
+    finally:
+        attack.kill()
+        attack.wait()
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert held <= 8
