@@ -28,6 +28,7 @@ from foretell.commands import Command, Outcome, Reset, SetPause
 from foretell.events import Event
 from foretell.io.base import Sink, Source
 from foretell.perform.instrument import Instrument, InstrumentSnapshot, Listener
+from foretell.perform.lateness import LoopLag
 from foretell.perform.scheduler import Scheduler
 
 
@@ -84,6 +85,7 @@ class EngineSnapshot:
     instruments: tuple[InstrumentSnapshot, ...]
     sinks: tuple[SinkStatus, ...]
     stale: int
+    wakeups: dict[str, float | int] | None = None  # how late the loop woke (LoopLag.summary)
 
 
 class Engine:
@@ -92,6 +94,7 @@ class Engine:
     ``sources`` pairs each source with the name of the instrument it feeds. Sinks are listed per
     instrument on the instrument itself; ``sinks`` here are the ones the engine opens and closes.
     ``listeners`` hear every event from the start (more can be added while it runs: a display).
+    ``lag``, if given, measures how late the loop wakes while the engine runs (real runs).
     """
 
     def __init__(
@@ -103,8 +106,10 @@ class Engine:
         sinks: Sequence[Sink] = (),
         listeners: Sequence[Listener] = (),
         services: Sequence[Service] = (),
+        lag: LoopLag | None = None,
     ) -> None:
         self.clock = clock
+        self.lag = lag
         self.scheduler = scheduler
         self.instruments = {inst.name: inst for inst in instruments}
         if len(self.instruments) != len(instruments):
@@ -143,6 +148,8 @@ class Engine:
             for source, name in self.sources:
                 source.start(EngineInbox(self, self.instruments[name], source.origin))
                 started.append(source)
+            if self.lag is not None:
+                self.lag.start()
         except Exception:
             for part in reversed(started):
                 part.stop()
@@ -155,6 +162,8 @@ class Engine:
 
     def stop(self) -> None:
         """Close sources, stop instruments (and their logs), withdraw queued events, close sinks."""
+        if self.lag is not None:
+            self.lag.stop()
         for source, _ in self.sources:
             source.stop()
         for service in self.services:
@@ -214,4 +223,5 @@ class Engine:
             instruments=tuple(self.instrument_snapshot(name) for name in self.instruments),
             sinks=tuple(SinkStatus(repr(s), s.sent, s.dropped) for s in self.sinks),
             stale=self.scheduler.stale,
+            wakeups=None if self.lag is None else self.lag.summary(),
         )
