@@ -64,6 +64,18 @@ class Live:
         outcome = await self.show(self.engine.command, command)
         return outcome.refused
 
+    async def carry_out(self, command: control.Command, wait_s: float) -> str | None:
+        """Apply ``command`` and, for a ``load``, wait until the model plays; why it was refused
+        (or did not play within ``wait_s``), or None."""
+        outcome = await self.show(self.engine.command, command)
+        if outcome.refused is not None or outcome.played is None:
+            return outcome.refused
+        try:
+            played = asyncio.shield(asyncio.wrap_future(outcome.played))
+            return await asyncio.wait_for(played, wait_s)
+        except TimeoutError:
+            return f"still loading after {wait_s:g} s"
+
     async def load(self, path: Path, wait_s: float) -> None:
         """Hot-swap the model file ``path`` (of the models folder) in; return once it plays,
         ``StudioError`` with why not (or 504 if it still loads after ``wait_s``)."""
