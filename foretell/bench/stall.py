@@ -217,7 +217,7 @@ def run_bench(
         figures["idle"] = measured(studio, sock, rate, window, lambda: 0)
         for name, action in actions:
             figures[name] = measured(studio, sock, rate, window, action)
-        figures["load"] = _load_beside_plots(studio, sock, rate, window, plot)
+        figures["load"] = load_beside_plots(studio, sock, rate, window, plot)
     finally:
         studio.stop()
         sock.close()
@@ -226,7 +226,7 @@ def run_bench(
     return figures
 
 
-def _load_beside_plots(
+def load_beside_plots(
     studio: Studio, sock: Any, rate: float, window: float, plot: Callable[[], int]
 ) -> dict[str, Any]:
     """``POST /api/perform`` of the uploaded model while eight plots run."""

@@ -2,12 +2,14 @@
 
 ``Studio`` owns the project's parts and hands them to the routes of each part of the loop
 (``foretell.studio.routes``: takes, training, models, config; ``foretell.studio.http`` their
-plumbing), which answer each request on the engine's loop: what is quick (listing, a command to
-the engine through ``foretell.studio.live``) is done there; what reads or writes whole files
-(datasets, uploads, plots) runs in a worker thread; training and scoring run in child processes
-at idle priority (``foretell.studio.jobs``, ``foretell.studio.scoring``), so the engine's loop
-never waits for them. The page uses this API and nothing else, so everything it does can be
-scripted with curl. Every refusal is one ``{"error": ...}`` line with its status.
+plumbing), which answer each request on the server's loop, never the engine's: what is quick
+(listing, a command to the engine through ``foretell.studio.live``, which crosses over to the
+show's loop) is done there; what parses or writes whole files (take scans, plots, datasets,
+upload checks) runs in the studio's worker processes (``foretell.studio.workers``); training
+and scoring run in child processes at idle priority (``foretell.studio.jobs``,
+``foretell.studio.scoring``), so the show never waits for them. The page uses this API and
+nothing else, so everything it does can be scripted with curl. Every refusal is one
+``{"error": ...}`` line with its status.
 
 Who may call it is settled in front of it (``foretell.dashboard.doors``: the Host, a foreign
 page's Origin, the LAN token). Here, every request that changes something must also carry a body
