@@ -5,7 +5,7 @@ One ``foretell studio`` plays a benchmark model (dimension 4) in filter mode, wi
 studio, the filter round trip (``/interface`` out, ``/prediction`` back, over real UDP) runs at
 ``--rate`` per second for ``--window`` seconds, the action starting 0.2 s in:
 
-- ``status``: the first ``GET /api/status`` (it scans every take);
+- ``status``: the first ``GET /api/status``, then ``GET /api/takes`` (which scans every take);
 - ``rename``: ``POST /api/takes/big/rename``;
 - ``plot``: ``GET /api/takes/NAME/plot`` of the big take;
 - ``dataset``: ``POST /api/datasets`` built from the big take;
@@ -125,6 +125,8 @@ class Studio:
         except urllib.error.HTTPError as error:
             error.read()
             return int(error.code)
+        except OSError:  # refused, reset or timed out: no status
+            return 0
 
     def post_json(self, path: str, body: dict[str, Any]) -> int:
         return self.request("POST", path, json.dumps(body).encode(), "application/json")
@@ -184,7 +186,10 @@ def run_bench(
     studio = Studio(foretell, root / "project", sock.getsockname()[1], model)
     plot = lambda: studio.request("GET", "api/takes/big2/plot")  # noqa: E731
     actions: list[tuple[str, Callable[[], int]]] = [
-        ("status", lambda: studio.request("GET", "api/status")),
+        (
+            "status",
+            lambda: max(studio.request("GET", "api/status"), studio.request("GET", "api/takes")),
+        ),
         ("rename", lambda: studio.post_json("api/takes/big/rename", {"name": "big2"})),
         ("plot", plot),
         ("dataset", lambda: studio.post_json("api/datasets", {"name": "d1", "takes": ["big2"]})),

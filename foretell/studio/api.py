@@ -32,6 +32,7 @@ from starlette.requests import Request
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
+from foretell.data.log import take_from_name
 from foretell.perform.engine import Engine
 from foretell.perform.show_loop import ShowLoop
 from foretell.project.layout import Project
@@ -100,9 +101,8 @@ class Studio:
         snap, facts = await asyncio.gather(self.live.snapshot(), self.live.facts())
         running = self.jobs.running
         current = facts.current_take
-        takes, datasets, models = await asyncio.gather(
-            self.takes.listing(current), self.datasets.listing(), self.models.listing()
-        )
+        takes = self.takes.names()  # no take is read: a status is quick, whatever their size
+        datasets, models = await asyncio.gather(self.datasets.listing(), self.models.listing())
         return {
             "project": self.project.root.name,
             "id": self.id,
@@ -112,7 +112,7 @@ class Studio:
             "model": None if snap.model is None else Path(snap.model).stem,
             "mode": snap.settings.mode,
             "paused": snap.settings.paused,
-            "take": next((take["name"] for take in takes if take["current"]), None),
+            "take": None if current is None else take_from_name(current),
             "takes": len(takes),
             "datasets": len(datasets),
             "models": len(models),
