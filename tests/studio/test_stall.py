@@ -2,9 +2,10 @@
 real UDP to a real ``foretell studio`` process while it scans, renames, plots and builds a
 dataset from a 1,000,000-row take, takes an upload, and loads a model beside eight plots.
 
-Bounds are loose (a busy 2-core machine must pass): before the fix one scan froze an answer for
-946 ms, a rename 582 ms, and a load waited 10-16 s behind eight plots. ``foretell bench stall``
-measures the figures.
+Bounds are loose (a busy 2-core machine must pass): no answer later than ``STALL_MS`` or three
+times the slowest of an idle window measured first (what the machine's other work costs), where
+before the fix one scan froze an answer for 946 ms idle (2.1 s at load 15), a rename 582 ms, and
+a load waited 10-16 s behind eight plots. ``foretell bench stall`` measures the figures.
 """
 
 from __future__ import annotations
@@ -51,7 +52,8 @@ def test_heavy_studio_work_never_holds_up_an_answer(tmp_path: Path) -> None:
     finally:
         studio.stop()
         sock.close()
+    bound = max(STALL_MS, 3 * idle["max_ms"])
     for name, f in figures.items():
         assert f["status"] in (200, 201), (name, f)
-        assert f["lost"] == 0 and f["max_ms"] < STALL_MS, (name, f)
+        assert f["lost"] == 0 and f["max_ms"] < bound, (name, f, idle)
     assert figures["load"]["load_s"] < LOAD_S, figures["load"]
