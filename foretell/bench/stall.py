@@ -19,7 +19,9 @@ At the end, what the engine itself says of its loop's wake-ups (``foretell.perfo
 
 Each action reports the round trips' p50/p99/max (ms) and how many answers were lost, and the
 seconds the action took; the machine's load average is printed beside them. ``--foretell``
-runs another installation's ``foretell`` (e.g. main's) under the same bench, for comparison.
+runs another installation's ``foretell`` (e.g. main's) under the same bench, for comparison;
+``--realtime`` starts the studio with ``--realtime`` (the show's thread at ``SCHED_FIFO``: on a
+machine busy with other work, what the studio itself costs the show stands out from the rest).
 
 It measures and reports; it asserts nothing.
 """
@@ -27,6 +29,7 @@ It measures and reports; it asserts nothing.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import datetime as _dt
 import json
 import os
@@ -81,8 +84,16 @@ class Studio:
     """``FORETELL studio PROJECT`` in a child process, its OSC port and page address read from
     what it prints."""
 
-    def __init__(self, foretell: list[str], project: Path, out_port: int, model: Path) -> None:
+    def __init__(
+        self,
+        foretell: list[str],
+        project: Path,
+        out_port: int,
+        model: Path,
+        options: tuple[str, ...] = (),
+    ) -> None:
         command = [*foretell, "studio", str(project), "--port", "0", "--osc-in", "127.0.0.1:0"]
+        command += list(options)
         command += ["--osc-out", f"127.0.0.1:{out_port}", "--seed", "0"]
         command += ["--model", str(model), "--mode", "filter"]
         env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
@@ -173,7 +184,12 @@ def measured(
 
 
 def run_bench(
-    foretell: list[str], root: Path, rows: int, rate: float, window: float
+    foretell: list[str],
+    root: Path,
+    rows: int,
+    rate: float,
+    window: float,
+    options: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     from foretell.project.layout import init_project
 
@@ -183,7 +199,7 @@ def run_bench(
     upload = bench_model(root / "big.ftm", units=512)
     write_take(project.folder("logs") / "big-4d-mdrnn.log", rows)
     sock = udp_client()
-    studio = Studio(foretell, root / "project", sock.getsockname()[1], model)
+    studio = Studio(foretell, root / "project", sock.getsockname()[1], model, options)
     plot = lambda: studio.request("GET", "api/takes/big2/plot")  # noqa: E731
     actions: list[tuple[str, Callable[[], int]]] = [
         (
@@ -261,20 +277,33 @@ def load_beside_plots(
     type=click.Path(path_type=Path),
     help="Another installation's foretell command to bench (default: this one).",
 )
+@click.option(
+    "--realtime", is_flag=True, help="Run the studio with --realtime (the show at SCHED_FIFO)."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def stall_bench(
-    rows: int, rate: float, window: float, foretell_path: Path | None, as_json: bool
+    rows: int,
+    rate: float,
+    window: float,
+    foretell_path: Path | None,
+    realtime: bool,
+    as_json: bool,
 ) -> None:
     """Filter round trips while the studio does each heavy action on a big take."""
     foretell = [str(foretell_path)] if foretell_path else [sys.executable, "-m", "foretell"]
     load_before = " ".join(Path("/proc/loadavg").read_text().split()[:3])
     with tempfile.TemporaryDirectory(prefix="foretell-bench-stall-") as folder:
-        figures = run_bench(foretell, Path(folder), rows, rate, window)
+        options = ("--realtime",) if realtime else ()
+        if realtime:  # the bench's own client too, or its waits would be the figure
+            with contextlib.suppress(OSError, AttributeError):
+                os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(10))
+        figures = run_bench(foretell, Path(folder), rows, rate, window, options)
     result = {
         "machine": machine(),
         "foretell": " ".join(foretell),
         "rows": rows,
         "rate": rate,
+        "realtime": realtime,
         "load_before": load_before,
         "load_after": " ".join(Path("/proc/loadavg").read_text().split()[:3]),
         "goals": GOALS,

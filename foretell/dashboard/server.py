@@ -40,6 +40,7 @@ import concurrent.futures
 import contextlib
 import json
 import logging
+import os
 import socket
 import threading
 from collections import deque
@@ -468,6 +469,8 @@ class ServerThread:
         self._started.wait()
 
     def _main(self) -> None:
+        with contextlib.suppress(OSError, AttributeError):  # under --realtime: not the server
+            os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
         try:
             asyncio.run(self._serve())
         except BaseException as exc:
