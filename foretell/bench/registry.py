@@ -43,6 +43,7 @@ def load_parts() -> None:
         "fuzz",
         "impsy_configs",
         "studio",
+        "stall",
     )
     for module_name in modules:
         try:

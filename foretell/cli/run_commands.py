@@ -301,7 +301,16 @@ def _osc_lines(session: Session) -> list[str]:
     from foretell.io.osc import OscSource
 
     ports = {id(s.udp): s.udp for s, _ in session.engine.sources if isinstance(s, OscSource)}
-    return [
+    lag = session.engine.lag
+    woke = []
+    if lag is not None and lag.checks:
+        late = lag.summary()
+        woke = [
+            f"foretell: the show's loop woke up to {late['max_ms']:.2f} ms late (p99 "
+            f"{late['p99_ms']:.2f} ms, {late['over_5ms']} of {late['checks']} checks over 5 ms; "
+            "what an input waited before it was read)"
+        ]
+    return woke + [
         f"foretell: OSC on {udp.host}:{udp.port}: {udp.received} datagrams in {udp.wakeups} "
         f"wake-ups, slowest {udp.slowest_wakeup * 1e3:.2f} ms "
         f"({udp.slowest_wakeup_cpu * 1e3:.2f} ms of CPU; {udp.slow_wakeups} over 5 ms)"

@@ -5,7 +5,8 @@
   behind the rates and latency figures.
 - ``foretell.dashboard.server``: the Starlette app (static page + one WebSocket), the publisher
   that streams throttled frames to each page without ever making the engine wait, and
-  ``serve_dashboard(engine, host, port, models_dir)``, which starts it on the engine's loop.
+  ``serve_dashboard(engine, host, port, models_dir)``, which starts its publisher on the engine's
+  loop and its server on a thread of its own.
   It serves every instrument of the engine: an ensemble gets one strip per instrument.
 - ``static/``: the page itself (plain HTML, JS and CSS; no build step); ``strips.js`` draws and
   steers an ensemble's strips.

@@ -1,22 +1,25 @@
-"""The dashboard server: a Starlette app (page + WebSocket) run by uvicorn on the engine's loop.
+"""The dashboard server: a Starlette app (page + WebSocket) run by uvicorn beside the engine.
 
 ``serve_dashboard(engine, host, port, models_dir)`` is called on the engine's loop (``foretell run
 --dashboard``, ``foretell demo``, tests): it binds the port at once (so a busy port fails there,
-as a ``DashboardError``), starts uvicorn and the publisher as tasks on that loop and returns the
-``Dashboard``; ``await dashboard.aclose()`` (or ``stop()`` then ``wait_closed()``) ends it.
+as a ``DashboardError``), starts the publisher on that loop and uvicorn on a thread and loop of
+its own (``ServerThread``), and returns the ``Dashboard``; ``await dashboard.aclose()`` (or
+``stop()`` then ``wait_closed()``) ends it.
 
 Strangers: connections are capped per host and in all, and their headers timed, as they are
 accepted (``foretell.dashboard.guard``: before the token check, which needs the headers).
 
-Threads and waiting: everything runs on the engine's loop, so the page reads and steers the same
-state the engine owns, with no locks. The engine never waits for a page:
+Threads and waiting: the show's loop runs the engine and nothing else of the server. Requests
+are answered on the server's loop; whatever they read of the engine or ask of it crosses over
+through ``ShowLoop`` (a short call between events). The engine never waits for a page:
 
 - the engine's listener (``Publisher.on_event``) only records the event and appends one short
-  JSON line to each page's ``ClientFeed``;
+  JSON line to each page's ``ClientFeed`` (thread-safe; it wakes the page's sender on the
+  server's loop);
 - ``Publisher.run`` takes a snapshot ``fps`` times a second (only while a page is connected) and
   puts the state and the expectation into each feed, where a newer frame replaces a stale one;
-- one task per page drains its feed into the socket; a page that lags loses its oldest events
-  (counted in ``ClientFeed.dropped``), never slows the loop.
+- one task per page, on the server's loop, drains its feed into the socket; a page that lags
+  loses its oldest events (counted in ``ClientFeed.dropped``), never slows the show.
 
 Ensembles: one publisher serves every instrument of the engine. Events then carry their
 instrument's name; each page looks at one instrument (``ClientFeed.focus``, changed with
@@ -42,6 +45,7 @@ import concurrent.futures
 import contextlib
 import json
 import logging
+import os
 import socket
 import threading
 from collections import deque
@@ -512,6 +516,8 @@ class ServerThread:
         self._started.wait()
 
     def _main(self) -> None:
+        with contextlib.suppress(OSError, AttributeError):  # under --realtime: not the server
+            os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
         try:
             asyncio.run(self._serve())
         except BaseException as exc:

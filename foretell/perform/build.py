@@ -50,6 +50,7 @@ from foretell.perform import steering
 from foretell.perform.batching import BatchedRuntime, BatchingOscSource, StepBatcher
 from foretell.perform.engine import Engine, Service
 from foretell.perform.instrument import Instrument, ModelLoader, Settings
+from foretell.perform.lateness import LoopLag
 from foretell.perform.listening import CrossListening
 from foretell.perform.scheduler import Scheduler
 from foretell.settings import SETTINGS
@@ -443,6 +444,7 @@ def build_engine(
         listeners,
         [] if services is None else services(instruments),
         optional=everything,
+        lag=LoopLag(clock) if isinstance(clock, LoopClock) else None,
     )
     return Session(config, engine, sources, outputs, everything, listening, batcher)
 

@@ -31,6 +31,7 @@ from foretell.io.base import Sink, Source
 if TYPE_CHECKING:
     from foretell.io.transports import Transports
 from foretell.perform.instrument import Instrument, InstrumentSnapshot, Listener
+from foretell.perform.lateness import LoopLag
 from foretell.perform.scheduler import Scheduler
 
 
@@ -89,6 +90,7 @@ class EngineSnapshot:
     instruments: tuple[InstrumentSnapshot, ...]
     sinks: tuple[SinkStatus, ...]
     stale: int
+    wakeups: dict[str, float | int] | None = None  # how late the loop woke (LoopLag.summary)
 
 
 class Engine:
@@ -99,6 +101,7 @@ class Engine:
     ``listeners`` hear every event from the start (more can be added while it runs: a display).
     ``optional`` holds the sources and sinks whose failing to open does not stop the start (MIDI,
     serial, WebSocket): they are opened through its ``reopener``, which keeps trying.
+    ``lag``, if given, measures how late the loop wakes while the engine runs (real runs).
     """
 
     def __init__(
@@ -111,9 +114,11 @@ class Engine:
         listeners: Sequence[Listener] = (),
         services: Sequence[Service] = (),
         optional: Transports | None = None,
+        lag: LoopLag | None = None,
     ) -> None:
         self.clock = clock
         self.optional = optional
+        self.lag = lag
         self.scheduler = scheduler
         self.instruments = {inst.name: inst for inst in instruments}
         if len(self.instruments) != len(instruments):
@@ -153,6 +158,8 @@ class Engine:
                 inbox = EngineInbox(self, self.instruments[name], source.origin)
                 self._open(source, lambda s=source, i=inbox: s.start(i))  # type: ignore[misc]
                 started.append(source)
+            if self.lag is not None:
+                self.lag.start()
         except Exception:
             if self.optional is not None:
                 self.optional.reopener.stop()
@@ -176,6 +183,8 @@ class Engine:
         """Close sources, stop instruments (and their logs), withdraw queued events, close sinks."""
         if self.optional is not None:
             self.optional.reopener.stop()
+        if self.lag is not None:
+            self.lag.stop()
         for source, _ in self.sources:
             source.stop()
         for service in self.services:
@@ -235,4 +244,5 @@ class Engine:
             instruments=tuple(self.instrument_snapshot(name) for name in self.instruments),
             sinks=tuple(SinkStatus(repr(s), s.sent, s.dropped) for s in self.sinks),
             stale=self.scheduler.stale,
+            wakeups=None if self.lag is None else self.lag.summary(),
         )

@@ -2,12 +2,14 @@
 
 ``Studio`` owns the project's parts and hands them to the routes of each part of the loop
 (``foretell.studio.routes``: takes, training, models, config; ``foretell.studio.http`` their
-plumbing), which answer each request on the engine's loop: what is quick (listing, a command to
-the engine through ``foretell.studio.live``) is done there; what reads or writes whole files
-(datasets, uploads, plots) runs in a worker thread; training and scoring run in child processes
-at idle priority (``foretell.studio.jobs``, ``foretell.studio.scoring``), so the engine's loop
-never waits for them. The page uses this API and nothing else, so everything it does can be
-scripted with curl. Every refusal is one ``{"error": ...}`` line with its status.
+plumbing), which answer each request on the server's loop, never the engine's: what is quick
+(listing, a command to the engine through ``foretell.studio.live``, which crosses over to the
+show's loop) is done there; what parses or writes whole files (take scans, plots, datasets,
+upload checks) runs in the studio's worker processes (``foretell.studio.workers``); training
+and scoring run in child processes at idle priority (``foretell.studio.jobs``,
+``foretell.studio.scoring``), so the show never waits for them. The page uses this API and
+nothing else, so everything it does can be scripted with curl. Every refusal is one
+``{"error": ...}`` line with its status.
 
 Who may call it is settled in front of it (``foretell.dashboard.doors``: the Host, a foreign
 page's Origin, the LAN token). Here, every request that changes something must also carry a body
@@ -30,6 +32,7 @@ from starlette.requests import Request
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
+from foretell.data.log import take_from_name
 from foretell.perform.engine import Engine
 from foretell.perform.show_loop import ShowLoop
 from foretell.project.layout import Project
@@ -107,8 +110,8 @@ class Studio:
         snap, facts = await asyncio.gather(self.live.snapshot(), self.live.facts())
         running = self.jobs.running
         current = facts.current_take
-        takes, datasets, models, perform_mode = await asyncio.gather(
-            self.takes.listing(current),
+        takes = self.takes.names()  # no take is read: a status is quick, whatever their size
+        datasets, models, perform_mode = await asyncio.gather(
             self.datasets.listing(),
             self.models.listing(),
             asyncio.to_thread(project_perform_mode, self.config),
@@ -123,7 +126,7 @@ class Studio:
             "mode": snap.settings.mode,
             "perform_mode": perform_mode,
             "paused": snap.settings.paused,
-            "take": next((take["name"] for take in takes if take["current"]), None),
+            "take": None if current is None else take_from_name(current),
             "takes": len(takes),
             "datasets": len(datasets),
             "models": len(models),

@@ -84,7 +84,7 @@ class Datasets(Shelf):
         finally:
             staged.unlink(missing_ok=True)
             staged.with_suffix(".json").unlink(missing_ok=True)
-        return {"dataset": self.describe(out), "skipped": skipped}
+        return {"dataset": await self.described(out), "skipped": skipped}
 
     def delete(self, name: object) -> None:
         path = self.path(name)

@@ -19,6 +19,8 @@ from foretell.perform.instrument import InstrumentSnapshot
 from foretell.perform.show_loop import ShowLoop
 from foretell.studio.errors import StudioError
 
+STILL_LOADING = "still loading"
+
 
 @dataclass(frozen=True)
 class Facts:
@@ -64,19 +66,24 @@ class Live:
         outcome = await self.show(self.engine.command, command)
         return outcome.refused
 
-    async def load(self, path: Path, wait_s: float) -> None:
-        """Hot-swap the model file ``path`` (of the models folder) in; return once it plays,
-        ``StudioError`` with why not (or 504 if it still loads after ``wait_s``)."""
-        outcome = await self.show(self.engine.command, control.LoadModel(path.name))
-        if outcome.refused is not None:
-            raise StudioError(outcome.refused.replace(str(path.parent), "models"))
-        if outcome.played is None:
-            return
+    async def carry_out(self, command: control.Command, wait_s: float) -> str | None:
+        """Apply ``command`` and, for a ``load``, wait until the model plays; why it was refused
+        (``STILL_LOADING`` if it did not play within ``wait_s``), or None."""
+        outcome = await self.show(self.engine.command, command)
+        if outcome.refused is not None or outcome.played is None:
+            return outcome.refused
         try:
-            why = await asyncio.wait_for(
+            return await asyncio.wait_for(
                 asyncio.shield(asyncio.wrap_future(outcome.played)), wait_s
             )
         except TimeoutError:
-            raise StudioError(f"model {path.stem!r} is still loading", 504) from None
+            return STILL_LOADING
+
+    async def load(self, path: Path, wait_s: float) -> None:
+        """Hot-swap the model file ``path`` (of the models folder) in; return once it plays,
+        ``StudioError`` with why not (or 504 if it still loads after ``wait_s``)."""
+        why = await self.carry_out(control.LoadModel(path.name), wait_s)
+        if why == STILL_LOADING:
+            raise StudioError(f"model {path.stem!r} is still loading", 504)
         if why is not None:
-            raise StudioError(why)
+            raise StudioError(why.replace(str(path.parent), "models"))

@@ -79,6 +79,14 @@ class Shelf:
         except (OSError, ValueError, ForetellError) as exc:
             return broken(path, exc)
 
+    async def described(self, path: Path) -> Facts:
+        """``describe(path)``, the file read as ``read_many`` reads (a worker, for datasets)."""
+        stat = path.stat()
+        version = (stat.st_mtime_ns, stat.st_size)
+        if self._facts.get(path, (None,))[0] != version:
+            self._facts[path] = (version, (await self.read_many([path]))[0])
+        return self.describe(path)
+
     def describe(self, path: Path) -> Facts:
         """What ``path`` holds (read again only when the file changed)."""
         stat = path.stat()

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
-import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +22,7 @@ from foretell.data.log import (
     SIDECAR_SUFFIX,
     SOURCES_BY_NAME,
     dimension_from_name,
-    read_log,
+    sample_log,
     take_file_name,
     take_from_name,
 )
@@ -77,6 +76,10 @@ class Takes:
             if take_from_name(path) == name:
                 return path
         raise StudioError(f"no take called {name!r}", 404)
+
+    def names(self) -> list[str]:
+        """The names of the takes (no file is read)."""
+        return [str(take_from_name(path)) for path in self._files()]
 
     def exists(self, name: str) -> bool:
         return any(take_from_name(path) == name for path in self._files())
@@ -206,17 +209,15 @@ def _read_more(path: Path, tally: _Tally) -> _Tally:
 
 def plot_take(path: Path) -> dict[str, Any]:
     """The plot of the take in ``path`` (in a worker process): see ``Takes.plot``."""
-    rows = _rows(path)
-    step = max(1, math.ceil(len(rows) / PLOT_POINTS))
-    kept = rows[::step]
-    start = kept[0][0] if kept else 0.0
-    controls = max((len(values) for _, _, values in kept), default=0)
+    count, kept = sample_log(path, PLOT_POINTS)
+    start = kept[0].time if kept else 0.0
+    controls = max((len(row.values) for row in kept), default=0)
     return {
         "name": take_from_name(path),
-        "rows": len(rows),
-        "t": [round(t - start, 4) for t, _, _ in kept],
-        "values": [[values[i] for _, _, values in kept] for i in range(controls)],
-        "model": [source == "model" for _, source, _ in kept],
+        "rows": count,
+        "t": [round(row.time - start, 4) for row in kept],
+        "values": [[round(row.values[i], 4) for row in kept] for i in range(controls)],
+        "model": [row.source == "model" for row in kept],
     }
 
 
@@ -230,9 +231,3 @@ def _plain(name: str | None) -> bool:
 
 def _sidecar(path: Path) -> Path:
     return path.with_name(path.name.removesuffix(".log") + SIDECAR_SUFFIX)
-
-
-def _rows(path: Path) -> list[tuple[float, str, list[float]]]:
-    """The readable rows of a log as (POSIX seconds, source, values); broken rows skipped."""
-    contents = read_log(path)
-    return [(row.time, row.source, [round(v, 4) for v in row.values]) for row in contents.rows]

@@ -30,6 +30,10 @@ PROCESSES = 2
 
 
 def _lower_priority() -> None:
+    """In the child: the normal policy (a real-time show's children inherit its policy), then
+    ``nice WORKER_NICE``."""
+    with contextlib.suppress(OSError, AttributeError):
+        os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
     with contextlib.suppress(OSError, AttributeError):
         os.nice(WORKER_NICE)
 

@@ -176,6 +176,45 @@ def test_hot_load_carries_state_and_refuses_a_wrong_dimension(tmp_path: Path) ->
     assert len(sink.events) == 4
 
 
+def test_a_command_says_what_became_of_it_and_a_load_when_it_plays(tmp_path: Path) -> None:
+    inst, _clock, _ = instrument("filter")
+    inst.models_dir = tmp_path
+    assert inst.on_command(control.SetMode("listen")) == control.Outcome()
+    missing = inst.on_command(control.LoadModel("missing.ftm"))
+    assert not missing.accepted and "missing.ftm" in str(missing.refused)
+    save_model(tmp_path / "other.ftm", random_model(units=16, seed=5))
+    plays = inst.on_command(control.LoadModel("other.ftm"))
+    assert plays.accepted and plays.played is not None and plays.played.result(0) is None
+    save_model(tmp_path / "wrong.ftm", random_model(dimension=3, units=16))
+    wrong = inst.on_command(control.LoadModel("wrong.ftm"))  # read at once here: refused
+    assert "dimension 3" in str(wrong.refused)
+    bare, _, _ = instrument("useronly", with_model=False, dimension=4)
+    assert "needs a model" in str(bare.on_command(control.SetMode("filter")).refused)
+
+
+def test_a_load_replaced_by_a_newer_one_says_so(tmp_path: Path) -> None:
+    pending: list[tuple[Path, Any]] = []
+    inst, _clock, _ = instrument("filter")
+    inst.models_dir = tmp_path
+    inst.loader = lambda path, done: pending.append((path, done))
+    for name in ("a", "b", "c"):
+        save_model(tmp_path / f"{name}.ftm", random_model(units=16, seed=5))
+    first, _, last = (inst.on_command(control.LoadModel(f"{n}.ftm")) for n in ("a", "b", "c"))
+    path, done = pending.pop(0)
+    done(load_runtime(path))  # a is read; c is asked for next, b is dropped
+    assert first.played is not None and first.played.result(0) == "replaced by c.ftm"
+    path, done = pending.pop(0)
+    done(load_runtime(path))
+    assert last.played is not None and last.played.result(0) is None
+    assert str(inst.model_name).endswith("c.ftm")
+    save_model(tmp_path / "wrong.ftm", random_model(dimension=3, units=16))
+    wrong = inst.on_command(control.LoadModel("wrong.ftm"))
+    assert wrong.accepted and wrong.played is not None and not wrong.played.done()
+    path, done = pending.pop(0)
+    done(load_runtime(path))  # read off the loop, then refused: the outcome says why
+    assert "dimension 3" in str(wrong.played.result(0))
+
+
 def test_modes_that_need_a_model_are_refused_without_one() -> None:
     inst, _clock, _ = instrument("useronly", with_model=False, dimension=4)
     inst.on_command(control.SetMode("filter"))

@@ -15,6 +15,8 @@ from foretell.studio.errors import StudioError
 from foretell.studio.http import RouteTable, read_body, require_type
 from foretell.studio.live import Live
 
+LOAD_WAIT_S = 15.0  # how long a model the config names may take to play before it is refused
+
 
 @dataclass(frozen=True)
 class ConfigRoutes:
@@ -37,12 +39,12 @@ class ConfigRoutes:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
             raise StudioError("the config is not UTF-8 text") from None
-        old = self.config.read()
-        new = await asyncio.to_thread(self.config.replace, text)
+        old = self.config.read()  # None: broken by hand (a valid text replaces it)
+        new = await asyncio.to_thread(self.config.replace, text, old)
         commands, later = live_changes(old, new)
         applied, refused = [], []
         for command in commands:
-            why = await self.live.command(command)
+            why = await self.live.carry_out(command, LOAD_WAIT_S)
             if why is None:
                 applied.append(describe(command))
             else:
