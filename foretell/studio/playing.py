@@ -3,8 +3,9 @@ mode it plays in, so that the next start (``foretell studio``, ``foretell run --
 systemd unit) comes back playing the same.
 
 ``perform_mode(config)`` is the mode Perform plays in when none is asked for: the configured
-``[interaction] mode`` when it is one in which the model plays, else call-and-response (a fresh
-project says ``useronly`` only because it has no model yet). ``remember(file, model, mode)``
+``[interaction] mode`` when it is one in which the model plays (filter, callresponse, battle),
+else call-and-response; ``answering_mode`` refuses a mode in which the model stays silent
+(listen, useronly), since Perform is for hearing it. ``remember(file, model, mode)``
 sets ``[model] file`` and ``[interaction] mode`` in the file's text, keeping every other line
 and comment as it is, and writes it through ``ConfigFile.replace`` (checked as a start checks
 it, one rename). A file whose keys are written in a way this edit cannot reach (a dotted key,
@@ -20,17 +21,39 @@ from pathlib import Path
 
 from foretell.config import RunConfig
 from foretell.errors import ForetellError
-from foretell.modes import get_mode
+from foretell.modes import MODES, Mode, get_mode
 from foretell.studio.config_file import ConfigFile
 from foretell.studio.errors import StudioError
 
 FALLBACK_MODE = "callresponse"
 
 
+def answers(mode: Mode) -> bool:
+    """Whether the model plays in ``mode`` (each input answered, or phrases of its own)."""
+    return mode.answer_each_input or mode.generate != "never"
+
+
+ANSWERING = tuple(name for name, mode in MODES.items() if answers(mode))
+
+
 def perform_mode(config: RunConfig) -> str:
     """The mode Perform plays in unless told: the configured one if the model plays in it."""
     configured = get_mode(config.interaction.mode)
-    return configured.name if configured.needs_model else FALLBACK_MODE
+    return configured.name if answers(configured) else FALLBACK_MODE
+
+
+def answering_mode(name: object) -> str:
+    """The mode called ``name`` if the model plays in it; ``StudioError`` (one line) if not."""
+    try:
+        mode = get_mode(str(name))
+    except ForetellError as exc:
+        raise StudioError(str(exc)) from None
+    if not answers(mode):
+        raise StudioError(
+            f"in mode {mode.name} the model does not play; Perform plays in "
+            f"{', '.join(ANSWERING)} (set {mode.name} under Config or on the dashboard)"
+        )
+    return mode.name
 
 
 def project_perform_mode(file: ConfigFile) -> str:
