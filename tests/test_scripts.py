@@ -35,8 +35,18 @@ def test_the_scripts_install_in_place_quietly(script: str, tmp_path: Path) -> No
         ROOT / "foretell", copy / "foretell", ignore=shutil.ignore_patterns("__pycache__")
     )
     command = [sys.executable, *flags, "-m", "pip", "install", "-q", "-e", str(copy)]
-    command += ["--no-deps", "--no-build-isolation", "--prefix", str(tmp_path / "prefix")]
+    # --ignore-installed: into the prefix only; without it pip would first uninstall the
+    # foretell this interpreter runs (a --prefix does not keep it from doing so)
+    command += ["--no-deps", "--no-build-isolation", "--ignore-installed"]
+    command += ["--prefix", str(tmp_path / "prefix")]
     ran = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    still = subprocess.run(
+        [sys.executable, "-c", "import foretell; print(foretell.__file__)"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path / "prefix",  # not beside the copy, which would be found first
+    )
+    assert still.stdout.strip() == str(ROOT / "foretell" / "__init__.py"), still.stderr
     assert ran.returncode == 0, ran.stderr
     assert "Editable installation" not in ran.stderr, ran.stderr
     assert ran.stdout.strip() == "" and ran.stderr.strip() == "", ran.stderr
