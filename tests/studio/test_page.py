@@ -428,3 +428,20 @@ def test_more_epochs_are_asked_for_in_the_train_form(studio: Studio, browser: An
     assert "more epochs (4 in the Train form's epochs)" in ending, ending
     assert page.locator("#train-epochs").is_visible()
     assert page.errors == []
+
+
+def test_a_refused_perform_is_one_line_under_its_model(studio: Studio, browser: Any) -> None:
+    random_model_file(studio.root / "models" / "wide.ftm", dimension=CONTROLS + 3, units=16)
+    page = open_studio(browser, studio, "models")
+    wide = page.locator(".model[data-name=wide]")
+    wide.wait_for()
+    assert wide.locator("select.perform-mode").input_value() == "callresponse"
+    wide.locator("button.perform").click()
+    error = wide.locator(".error")
+    page.wait_for_function(
+        "document.querySelector('.model[data-name=wide] .error').textContent.length > 0"
+    )
+    line = error.inner_text().strip()
+    assert "dimension" in line and "\n" not in line, line
+    assert studio.get("/api/status")["model"] is None
+    assert 'file = "models/wide.ftm"' not in (studio.root / "foretell.toml").read_text()
