@@ -61,7 +61,7 @@ def project_perform_mode(file: ConfigFile) -> str:
     would refuse: edited by hand)."""
     try:
         return perform_mode(file.read())
-    except ForetellError:
+    except (ForetellError, OSError):
         return FALLBACK_MODE
 
 
@@ -69,21 +69,33 @@ def remember(file: ConfigFile, model: Path, mode: str) -> RunConfig:
     """Write ``model`` (a file of the project) and ``mode`` into ``file``; the config it now
     holds. ``StudioError`` (and nothing written) if the text cannot be edited to say so."""
     shown = Path(os.path.relpath(model.resolve(), file.path.parent.resolve())).as_posix()
-    text = set_key(file.text(), "model", "file", _string(shown))
-    text = set_key(text, "interaction", "mode", _string(mode))
+    try:
+        text = set_key(file.text(), "model", "file", _string(shown))
+        text = set_key(text, "interaction", "mode", _string(mode))
+        _check_edit(file, text, shown, mode)
+        return file.replace(text)
+    except (OSError, UnicodeError) as exc:
+        raise StudioError(f"{file.path.name} could not be written ({exc})") from None
+
+
+def _check_edit(file: ConfigFile, text: str, model: str, mode: str) -> None:
+    """``StudioError`` unless ``text`` reads as TOML with ``model`` and ``mode`` set."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise StudioError(
             f"{file.path.name} could not be edited ({exc}): nothing was written"
         ) from None
-    model_key, mode_key = data.get("model", {}).get("file"), data.get("interaction", {}).get("mode")
-    if model_key != shown or mode_key != mode:
+    sections = [data.get("model"), data.get("interaction")]
+    found = [
+        section.get(key) if isinstance(section, dict) else None
+        for section, key in zip(sections, ("file", "mode"), strict=True)
+    ]
+    if found != [model, mode]:
         raise StudioError(
             f"{file.path.name} sets model.file or interaction.mode in a form the studio does not "
             "edit: nothing was written (set them under Config)"
         )
-    return file.replace(text)
 
 
 def _string(value: str) -> str:
