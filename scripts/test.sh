@@ -21,7 +21,8 @@ fi
 
 python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-.venv/bin/python -m pip install -q -e ".[train,test]"
+# -W: setuptools' "Editable installation" notice, which every in-place install prints
+.venv/bin/python -W "ignore:Editable installation:UserWarning" -m pip install -q -e ".[train,test]"
 
 .venv/bin/ruff check foretell tests scripts
 .venv/bin/ruff format --check foretell tests scripts

@@ -28,4 +28,8 @@ def init(folder: Path, controls: int | None, dimension: int | None) -> None:
     project = init_project(folder, chosen)
     click.echo(f"foretell: made {project.root}/ for {chosen - 1} controls:", err=True)
     click.echo(f"foretell:   {project.config.name}, {'/, '.join(FOLDERS)}/", err=True)
-    click.echo(f"foretell: play into it: foretell run --config {project.config}", err=True)
+    click.echo(
+        f"foretell: record, train and perform in a browser: foretell studio {project.root}",
+        err=True,
+    )
+    click.echo(f"foretell: or play into it: foretell run --config {project.config}", err=True)

@@ -8,8 +8,10 @@
       datasets/       datasets built from the logs (foretell dataset logs -o datasets/NAME.npz)
       models/         trained models (the config's [model] dir: `load NAME` finds them here)
 
-The config names no model yet: ``foretell run --config DIR/foretell.toml`` logs the performer
-(mode ``useronly``) until one is trained. Nothing is overwritten: a folder that already holds a
+``foretell studio DIR`` serves the project in a browser (record, train, perform); ``foretell run
+--config DIR/foretell.toml`` plays it headless. The config names no model yet: both log the
+performer (mode ``useronly``) until one is trained, and the studio's Perform writes the model it
+plays (and its mode) into the config. Nothing is overwritten: a folder that already holds a
 ``foretell.toml`` is refused, and folders that exist are kept as they are.
 """
 

@@ -3,8 +3,9 @@ mode it plays in, so that the next start (``foretell studio``, ``foretell run --
 systemd unit) comes back playing the same.
 
 ``perform_mode(config)`` is the mode Perform plays in when none is asked for: the configured
-``[interaction] mode`` when it is one in which the model plays, else call-and-response (a fresh
-project says ``useronly`` only because it has no model yet). ``remember(file, model, mode)``
+``[interaction] mode`` when it is one in which the model plays (filter, callresponse, battle),
+else call-and-response; ``answering_mode`` refuses a mode in which the model stays silent
+(listen, useronly), since Perform is for hearing it. ``remember(file, model, mode)``
 sets ``[model] file`` and ``[interaction] mode`` in the file's text, keeping every other line
 and comment as it is, and writes it through ``ConfigFile.replace`` (checked as a start checks
 it, one rename). A file whose keys are written in a way this edit cannot reach (a dotted key,
@@ -20,47 +21,79 @@ from pathlib import Path
 
 from foretell.config import RunConfig
 from foretell.errors import ForetellError
-from foretell.modes import get_mode
+from foretell.modes import MODES, Mode, get_mode
 from foretell.studio.config_file import ConfigFile
 from foretell.studio.errors import StudioError
 
 FALLBACK_MODE = "callresponse"
 
 
+def answers(mode: Mode) -> bool:
+    """Whether the model plays in ``mode`` (each input answered, or phrases of its own)."""
+    return mode.answer_each_input or mode.generate != "never"
+
+
+ANSWERING = tuple(name for name, mode in MODES.items() if answers(mode))
+
+
 def perform_mode(config: RunConfig) -> str:
     """The mode Perform plays in unless told: the configured one if the model plays in it."""
     configured = get_mode(config.interaction.mode)
-    return configured.name if configured.needs_model else FALLBACK_MODE
+    return configured.name if answers(configured) else FALLBACK_MODE
+
+
+def answering_mode(name: object) -> str:
+    """The mode called ``name`` if the model plays in it; ``StudioError`` (one line) if not."""
+    try:
+        mode = get_mode(str(name))
+    except ForetellError as exc:
+        raise StudioError(str(exc)) from None
+    if not answers(mode):
+        raise StudioError(
+            f"in mode {mode.name} the model does not play; Perform plays in "
+            f"{', '.join(ANSWERING)} (set {mode.name} under Config or on the dashboard)"
+        )
+    return mode.name
 
 
 def project_perform_mode(file: ConfigFile) -> str:
     """``perform_mode`` of the project's file (call-and-response while the file is one a start
     would refuse: edited by hand)."""
-    try:
-        return perform_mode(file.read())
-    except ForetellError:
-        return FALLBACK_MODE
+    config = file.read()
+    return FALLBACK_MODE if config is None else perform_mode(config)
 
 
 def remember(file: ConfigFile, model: Path, mode: str) -> RunConfig:
     """Write ``model`` (a file of the project) and ``mode`` into ``file``; the config it now
     holds. ``StudioError`` (and nothing written) if the text cannot be edited to say so."""
     shown = Path(os.path.relpath(model.resolve(), file.path.parent.resolve())).as_posix()
-    text = set_key(file.text(), "model", "file", _string(shown))
-    text = set_key(text, "interaction", "mode", _string(mode))
+    try:
+        text = set_key(file.text(), "model", "file", _string(shown))
+        text = set_key(text, "interaction", "mode", _string(mode))
+        _check_edit(file, text, shown, mode)
+        return file.replace(text, file.read())  # the ports it holds are its own
+    except (OSError, UnicodeError) as exc:
+        raise StudioError(f"{file.path.name} could not be written ({exc})") from None
+
+
+def _check_edit(file: ConfigFile, text: str, model: str, mode: str) -> None:
+    """``StudioError`` unless ``text`` reads as TOML with ``model`` and ``mode`` set."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise StudioError(
             f"{file.path.name} could not be edited ({exc}): nothing was written"
         ) from None
-    model_key, mode_key = data.get("model", {}).get("file"), data.get("interaction", {}).get("mode")
-    if model_key != shown or mode_key != mode:
+    sections = [data.get("model"), data.get("interaction")]
+    found = [
+        section.get(key) if isinstance(section, dict) else None
+        for section, key in zip(sections, ("file", "mode"), strict=True)
+    ]
+    if found != [model, mode]:
         raise StudioError(
             f"{file.path.name} sets model.file or interaction.mode in a form the studio does not "
             "edit: nothing was written (set them under Config)"
         )
-    return file.replace(text)
 
 
 def _string(value: str) -> str:

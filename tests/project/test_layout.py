@@ -65,6 +65,14 @@ def test_init_asks_for_the_controls_when_not_told(tmp_path: Path) -> None:
     assert load_config(tmp_path / "p" / "foretell.toml").interaction.dimension == 3
 
 
+def test_init_offers_the_studio_and_the_headless_run(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["init", str(tmp_path / "p"), "--controls", "2"])
+    assert result.exit_code == 0, result.output
+    commands = [line.split(": ", 2)[-1] for line in result.output.splitlines()]
+    assert f"foretell studio {tmp_path / 'p'}" in commands
+    assert f"foretell run --config {tmp_path / 'p' / 'foretell.toml'}" in commands
+
+
 def test_init_refuses_a_second_time_in_one_line(tmp_path: Path) -> None:
     first = subprocess.run(
         [sys.executable, "-m", "foretell", "init", str(tmp_path), "--controls", "3"],
@@ -91,6 +99,8 @@ def test_run_with_the_project_config_logs_into_the_project(tmp_path: Path) -> No
     command += ["--osc-in", "127.0.0.1:0"]
     process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
     assert process.stderr is not None
+    said = process.stderr.readline()  # no model yet: the configured mode waits, said once
+    assert "mode callresponse needs a model" in said and "logging the player" in said, said
     first = process.stderr.readline()
     found = re.search(r"listening for OSC on 127\.0\.0\.1:(\d+)", first)
     assert found is not None, first

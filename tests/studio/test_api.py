@@ -322,6 +322,9 @@ def test_perform_plays_the_projects_mode_and_a_restart_plays_it_again(project: P
         bad = client.request("POST", "api/perform", {"model": "lead", "mode": "loud"})
         assert bad.status == 400 and "loud" in bad.json()["error"]
         assert "\n" not in bad.json()["error"] and config.read_bytes() == before
+        silent = client.request("POST", "api/perform", {"model": "lead", "mode": "listen"})
+        assert silent.status == 400 and "the model does not play" in silent.json()["error"]
+        assert client.get("api/status")["model"] is None and config.read_bytes() == before
 
         # no mode given: the project's playing mode (call and response), and it answers
         assert client.post("api/perform", {"model": "lead"}) == {

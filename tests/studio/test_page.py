@@ -69,7 +69,9 @@ def take(studio: Studio, name: str) -> dict[str, Any]:
 
 def drag_on_pad(page: Any, steps: int = 40) -> None:
     """Press on the dashboard's pad (in the Perform tab's iframe), draw a wave across, release."""
-    box = page.frame_locator("#dashboard").locator("#pad").bounding_box()
+    pad = page.frame_locator("#dashboard").locator("#pad")
+    pad.scroll_into_view_if_needed()  # the frame is as tall as the dashboard: the page scrolls
+    box = pad.bounding_box()
     side = min(box["width"], box["height"])
     left = box["x"] + (box["width"] - side) / 2
     top = box["y"] + (box["height"] - side) / 2
@@ -213,9 +215,13 @@ def test_the_whole_loop_in_chromium(studio: Studio, browser: Any, tmp_path: Path
     go(page, "perform")
     studio.predictions()
     studio.play(60, every=0.02, phase=2.0)
-    time.sleep(0.5)
-    answers = studio.predictions()
-    assert len(answers) >= 54 and all(len(a) == CONTROLS for a in answers), len(answers)
+    answers: list[list[float]] = []
+    wait_for(
+        lambda: len(answers.__iadd__(studio.predictions())) >= 54,
+        timeout=10,
+        what="an answer to (nearly) every input",
+    )
+    assert all(len(a) == CONTROLS for a in answers), answers
     wait_for(lambda: step_done(page, "perform"), timeout=10, what="the checklist's perform")
 
     # compare the two on the take neither was trained on: the trained one is better
@@ -422,3 +428,20 @@ def test_more_epochs_are_asked_for_in_the_train_form(studio: Studio, browser: An
     assert "more epochs (4 in the Train form's epochs)" in ending, ending
     assert page.locator("#train-epochs").is_visible()
     assert page.errors == []
+
+
+def test_a_refused_perform_is_one_line_under_its_model(studio: Studio, browser: Any) -> None:
+    random_model_file(studio.root / "models" / "wide.ftm", dimension=CONTROLS + 3, units=16)
+    page = open_studio(browser, studio, "models")
+    wide = page.locator(".model[data-name=wide]")
+    wide.wait_for()
+    assert wide.locator("select.perform-mode").input_value() == "callresponse"
+    wide.locator("button.perform").click()
+    error = wide.locator(".error")
+    page.wait_for_function(
+        "document.querySelector('.model[data-name=wide] .error').textContent.length > 0"
+    )
+    line = error.inner_text().strip()
+    assert "dimension" in line and "\n" not in line, line
+    assert studio.get("/api/status")["model"] is None
+    assert 'file = "models/wide.ftm"' not in (studio.root / "foretell.toml").read_text()

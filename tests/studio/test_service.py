@@ -96,7 +96,7 @@ def test_the_service_boots_a_configured_project_into_playing(tmp_path: Path) -> 
                 for i in range(4):  # a short phrase, then silence: call and response answers
                     values = [(i * 0.2 + k * 0.1) % 1 for k in range(3)]
                     player.sendto(encode_floats("/interface", values), ("127.0.0.1", in_port))
-                answered = recv_osc(peer, timeout=0.4)  # over the 0.1 s threshold
+                answered = recv_osc(peer, timeout=0.25)  # over the 0.1 s threshold
                 assert process.poll() is None, process.stderr.read() if process.stderr else ""
         assert answered is not None and answered[0] == "/prediction" and len(answered[1]) == 3
         print(f"launch to first answer: {time.monotonic() - started:.2f} s")

@@ -34,6 +34,7 @@
   };
   const PAST = 8; // seconds of history on the timeline
   const FUTURE = 2; // seconds of what comes next
+  const LANE_GUTTER = 24; // px left of the lanes for their names (c1 ... c16)
   const KEEP = 12; // seconds of events kept
   const MAX_EVENTS = 6000;
   const TRAIL = 4; // seconds of trail in the XY view and on the pad
@@ -334,12 +335,18 @@
 
   function drawLanes(canvas, events, n, next, gap = 6, marks = false) {
     // One lane per control: the past PAST seconds of events, what comes next FUTURE seconds on.
+    // The lanes' names (c1, c2, ...) sit in a gutter of their own, never over the events.
     const { ctx, w, h } = fit(canvas);
     const now = engineNow();
     const start = now - PAST;
-    const X = (t) => ((t - start) / (PAST + FUTURE)) * w;
+    const gutter = LANE_GUTTER;
+    const X = (t) => gutter + ((t - start) / (PAST + FUTURE)) * (w - gutter);
     const laneH = (h - gap * (n + 1)) / n;
     const xNow = X(now);
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(gutter, 0, w - gutter, h);
+    ctx.clip(); // what was played just before the window does not spill into the gutter
     ctx.fillStyle = `rgba(${COLOURS.expect},0.05)`;
     ctx.fillRect(xNow, 0, w - xNow, h);
     for (let i = 0; i < n; i += 1) {
@@ -352,7 +359,6 @@
       for (const origin of ["model", ...ORIGINS]) drawLaneEvents(ctx, events, origin, i, X, Y, start);
     }
     if (marks) drawMarks(ctx, X, h, start);
-    for (let i = 0; i < n; i += 1) label(ctx, `c${i + 1}`, 6, gap + i * (laneH + gap) + 12, COLOURS.label, true);
     for (let s = Math.ceil(start); s < now + FUTURE; s += 1) {
       ctx.fillStyle = COLOURS.grid;
       ctx.fillRect(X(s), 0, 1, h);
@@ -361,6 +367,9 @@
     ctx.fillRect(xNow, 0, 1.5, h);
     label(ctx, "now", xNow + 4, h - 4, COLOURS.now);
     if (next) drawCountdownMark(ctx, next, X, h, now);
+    ctx.restore();
+    const labelY = (i) => gap + i * (laneH + gap) + Math.min(12, laneH / 2 + 4);
+    for (let i = 0; i < n; i += 1) label(ctx, `c${i + 1}`, 2, labelY(i), COLOURS.label);
   }
 
   function drawLaneGrid(ctx, w, top, laneH) {
@@ -438,9 +447,9 @@
     if (!next) return page.state && page.state.model ? "" : "no model";
     const left = next.due - engineNow();
     const who = next.e.model_plays ? "model plays" : "expects you";
-    if (left >= 0) return `${who} in ${left.toFixed(2)} s`;
+    if (left >= 0) return `${who} in ${left.toFixed(2)}\u00a0s`; // a number keeps its unit
     if (next.e.model_plays) return "model plays now";
-    return `expected you ${(-left).toFixed(1)} s ago`;
+    return `expected you ${(-left).toFixed(1)}\u00a0s ago`;
   }
 
   const DT_LOW = -3; // log10 seconds: 1 ms ...

@@ -12,8 +12,6 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 
 from foretell import commands as control
-from foretell.errors import ForetellError
-from foretell.modes import get_mode
 from foretell.studio.config_file import ConfigFile
 from foretell.studio.datasets import Datasets
 from foretell.studio.errors import StudioError
@@ -21,7 +19,7 @@ from foretell.studio.http import RouteTable, created, read_body, read_json, requ
 from foretell.studio.jobs import Jobs
 from foretell.studio.live import Live
 from foretell.studio.models import MAX_UPLOAD, Models
-from foretell.studio.playing import project_perform_mode, remember
+from foretell.studio.playing import answering_mode, project_perform_mode, remember
 from foretell.studio.scoring import ScoreCache
 from foretell.studio.takes import Takes
 
@@ -109,10 +107,7 @@ class ModelRoutes:
         mode = body.get("mode")
         if mode is None:
             mode = await asyncio.to_thread(project_perform_mode, self.config)
-        try:
-            mode = get_mode(str(mode)).name
-        except ForetellError as exc:
-            raise StudioError(str(exc)) from None
+        mode = answering_mode(mode)
         await self._check_dimension(path)
         playing = await self.live.playing()
         if playing is None or playing.resolve() != path.resolve():

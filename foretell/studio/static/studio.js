@@ -792,7 +792,7 @@
   }
 
   // The modes Perform offers (those in which the model plays), beside each Perform button.
-  const PERFORM_MODES = [["callresponse", "call and response"], ["filter", "filter"], ["listen", "listen"], ["battle", "battle"]];
+  const PERFORM_MODES = [["callresponse", "call and response"], ["filter", "filter"], ["battle", "battle"]];
 
   function modeSelect(changed) {
     // A mode chooser; it follows the project's playing mode until the user picks one.
