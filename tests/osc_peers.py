@@ -1,11 +1,11 @@
-"""Loopback OSC peers for tests: a free UDP port, the next message a peer receives, a wait."""
+"""Loopback OSC peers for tests: a free UDP port, the next message a peer receives (waiting on a
+condition: ``tests.waiting``)."""
 
 from __future__ import annotations
 
 import socket
-import time
-from collections.abc import Callable
-from typing import Any
+
+from tests.waiting import wait_until
 
 
 def free_udp_port() -> int:
@@ -26,22 +26,7 @@ def recv_osc(sock: socket.socket, timeout: float = 2.0) -> tuple[str, list[objec
         return None
 
 
-def wait_for(check: Callable[[], object], timeout: float = 5.0, what: str = "condition") -> Any:
-    """Poll ``check`` until it gives something true, and return that; fail after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def wait_until(condition: Callable[[], object], timeout: float = 2.0) -> None:
-    """Poll ``condition`` until it holds or ``timeout`` s pass (the caller asserts after)."""
-    end = time.monotonic() + timeout
-    while not condition() and time.monotonic() < end:
-        time.sleep(0.01)
+wait_for = wait_until  # the older name, kept for the tests that use it
 
 
 def udp_peer(timeout: float = 2.0) -> socket.socket:

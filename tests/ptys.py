@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.waiting import wait_until
+
 SOCAT = shutil.which("socat")
 
 
@@ -38,10 +40,7 @@ class PtyPair:
             ],
             stderr=subprocess.DEVNULL,
         )
-        end = time.monotonic() + 5
-        while not (self.device.exists() and self.peer.exists()):
-            assert time.monotonic() < end, "socat did not create its ptys"
-            time.sleep(0.01)
+        wait_until(lambda: self.device.exists() and self.peer.exists(), what="socat's ptys")
         self.fd = os.open(self.peer, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
 
     def unplug(self) -> None:
@@ -52,10 +51,9 @@ class PtyPair:
             self.process.terminate()
             self.process.wait(5)
             self.process = None
-        end = time.monotonic() + 5
-        while self.device.exists() or self.peer.exists():
-            assert time.monotonic() < end, "socat left its links behind"
-            time.sleep(0.01)
+        wait_until(
+            lambda: not (self.device.exists() or self.peer.exists()), what="socat's links to go"
+        )
 
     def write(self, data: bytes) -> None:
         assert self.fd is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from pathlib import Path
@@ -67,7 +68,7 @@ def test_client_feed_keeps_order_drops_the_oldest_and_conflates_frames() -> None
     feed.put_latest("state", "s1")
     feed.put_latest("state", "s2")
     assert feed.dropped == 3
-    assert list(feed._events) == ["2", "3", "4"] and feed._latest == {"state": "s2"}
+    assert asyncio.run(feed.take()) == ["2", "3", "4", "s2"]
 
 
 def publisher(tmp_path: Path, mode: str = "filter") -> tuple[Publisher, Engine]:
@@ -83,10 +84,8 @@ def publisher(tmp_path: Path, mode: str = "filter") -> tuple[Publisher, Engine]:
 
 
 def messages(feed: ClientFeed) -> list[dict[str, object]]:
-    found = [json.loads(text) for text in [*feed._events, *feed._latest.values()]]
-    feed._events.clear()
-    feed._latest.clear()
-    return found
+    """What a page would be sent next (the feed is emptied, as by the server's send loop)."""
+    return [json.loads(text) for text in asyncio.run(asyncio.wait_for(feed.take(), 5))]
 
 
 def test_publisher_streams_events_state_and_expectation(tmp_path: Path) -> None:
@@ -229,6 +228,6 @@ def test_ensemble_frames_stay_small_and_cheap_for_48_instruments() -> None:
     per_frame = (time.perf_counter() - start) / 30
     kinds = [next(iter(m)) for m in messages(feeds[0])]
     assert kinds == ["state", "expect", "ensemble"]  # one each a page: newer replace older
-    strips = json.dumps(json.loads(feeds[1]._latest["ensemble"]))
+    strips = json.dumps(next(m for m in messages(feeds[1]) if "ensemble" in m))
     assert len(strips) < 48 * 400, len(strips)  # ~300 bytes an instrument
     assert per_frame < 0.02, per_frame  # ~1 ms here; 30 of them a second on the engine's loop

@@ -18,7 +18,7 @@ import pytest
 
 from foretell.data.log import read_log
 from tests.dashboard.conftest import Live
-from tests.dashboard.test_browser import wait_for
+from tests.dashboard.test_browser import next_frames, wait_for
 
 DPRS = (1, 1.25, 2, 3)
 STABLE_FOR = 5.0  # seconds the canvases must keep their size
@@ -103,7 +103,8 @@ def test_every_size_and_density_fits_the_window_and_holds_still(
     try:
         for page in pages.values():
             page.wait_for_function("window.foretell.connected && window.foretell.state !== null")
-        time.sleep(0.3)  # a few frames drawn
+        for page in pages.values():
+            next_frames(page)
         first = {key: page.evaluate(MEASURE) for key, page in pages.items()}
         time.sleep(STABLE_FOR)
         later = {key: page.evaluate(MEASURE) for key, page in pages.items()}
@@ -128,11 +129,12 @@ def test_resize_and_a_new_density_are_followed(live: Live, browser: Any) -> None
     page = open_page(browser, live, 1920, 1080, 2)
     try:
         page.wait_for_function("window.foretell.connected && window.foretell.state !== null")
-        time.sleep(0.3)
+        next_frames(page)
         big = page.evaluate(MEASURE)
         assert problems(big, "1920x1080 @2") == []
         page.set_viewport_size({"width": 1280, "height": 800})
-        time.sleep(0.5)
+        wait_for(lambda: page.evaluate("innerWidth") == 1280, what="the window's new size")
+        next_frames(page)
         small = page.evaluate(MEASURE)
         assert problems(small, "resized to 1280x800 @2") == []
         xy_before = next(c for c in big["canvases"] if c["name"] == "xy")
@@ -150,7 +152,7 @@ def test_resize_and_a_new_density_are_followed(live: Live, browser: Any) -> None
                 {"width": 1280, "height": 800, "deviceScaleFactor": dpr, "mobile": False},
             )
             wait_for(lambda d=dpr: page.evaluate("devicePixelRatio") == d, what=f"DPR {dpr}")
-            time.sleep(0.3)
+            next_frames(page)
             moved = page.evaluate(MEASURE)
             assert problems(moved, f"1280x800 now @{dpr}") == []
             xy = next(c for c in moved["canvases"] if c["name"] == "xy")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import time
@@ -11,8 +12,10 @@ from typing import Any
 import pytest
 from websockets.sync.client import connect
 
-from foretell.dashboard.server import DashboardError, _bind
+from foretell.dashboard.server import Dashboard, DashboardError
+from foretell.perform.engine import Engine
 from tests.dashboard.conftest import Live
+from tests.perform.helpers import instrument
 
 
 def fetch(url: str) -> bytes:
@@ -66,8 +69,14 @@ def test_frames_come_at_30_per_second_or_more(live: Live) -> None:
 
 
 def test_a_busy_port_is_one_clear_error() -> None:
+    inst, clock, _ = instrument()
+    engine = Engine(clock, inst.scheduler, [inst])
+
+    async def start(port: int) -> None:
+        Dashboard(engine, "127.0.0.1", port).start()
+
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         with pytest.raises(DashboardError, match="choose another port"):
-            _bind("127.0.0.1", taken.getsockname()[1])
+            asyncio.run(start(taken.getsockname()[1]))

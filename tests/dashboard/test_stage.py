@@ -49,7 +49,7 @@ def test_panic_pauses_resets_and_ends_every_note_on_every_midi_output() -> None:
 
     engine.panic()
     assert all(i.settings.paused for i in insts)
-    assert all(i._raw is None for i in insts)  # reset: the model's next step starts afresh
+    assert all(i.snapshot().expected is None for i in insts)  # reset: nothing predicted yet
     for output in ("Synth 24:0", "X-TOUCH MINI 20:1"):
         sent = midi.outputs[output].sent
         all_off = {m.channel for m in sent if m.type == "control_change" and m.control == 123}

@@ -4,11 +4,16 @@ sends over real UDP obeys them."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from tests.dashboard.conftest import Live
-from tests.dashboard.test_browser import COUNT_COLOUR, drag_on_pad, predictions, wait_for
+from tests.dashboard.test_browser import (
+    COUNT_COLOUR,
+    answers_since,
+    drag_on_pad,
+    predictions,
+    wait_for,
+)
 
 HELD_RGB = [0xFF, 0xD2, 0x4A]
 
@@ -36,16 +41,15 @@ def test_range_and_hold_from_the_page(live: Live, browser: Any) -> None:
         "document.getElementById('steer-info').innerText.includes('c2 held at 0.75')"
     )
     assert "c1 in [0.3, 0.6]" in page.locator("#steer-info").inner_text()
-    time.sleep(0.2)
-    assert page.evaluate(COUNT_COLOUR, ["#timeline", HELD_RGB]) > 100, "no held line drawn"
+    page.wait_for_function(f"({COUNT_COLOUR})(['#timeline', {HELD_RGB}]) > 100")  # a held line
 
     page.click("button[data-mode=filter]")
     wait_for(lambda: live.settings().mode == "filter", what="filter mode")
     predictions(live.osc_out)
+    before = live.instrument().inputs
     drag_on_pad(page, steps=20)
-    time.sleep(0.3)
-    answers = predictions(live.osc_out)
-    assert len(answers) >= 10
+    answers: list[list[float]] = []
+    wait_for(lambda: answers_since(live, before, answers), what="answers to the pad")
     assert all(0.3 <= a[0] <= 0.6 and abs(a[1] - 0.75) < 1e-6 for a in answers), answers
 
     page.fill("#steer-low", "2")

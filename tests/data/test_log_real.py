@@ -68,11 +68,12 @@ def killed_session(tmp_path_factory: pytest.TempPathFactory) -> Path:
         def flood() -> None:
             while not flooding.is_set():
                 client.sendto(encode_floats("/interface", [0.9, 0.9, 0.9]), ("127.0.0.1", port))
-                time.sleep(0.0001)
+                time.sleep(0.0001)  # a flood, not a busy loop on a shared machine
 
         thread = threading.Thread(target=flood)
         thread.start()
-        time.sleep(0.2)
+        for _ in range(20):
+            client.recv(1024)  # the flood is answered, so it is being logged
         os.kill(process.pid, signal.SIGKILL)  # a real kill -9, mid-write
         process.wait(5)
         flooding.set()

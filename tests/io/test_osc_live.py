@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import select
 import shutil
 import socket
 import subprocess
@@ -19,6 +21,7 @@ from foretell.io.osc_codec import decode_packet, encode_floats
 from foretell.model.random import random_model_file
 from foretell.perform.session import EngineHandle, start_engine
 from tests.osc_peers import free_udp_port
+from tests.waiting import udp_port_bound, wait_until
 
 LIBLO = shutil.which("oscsend") and shutil.which("oscdump")
 
@@ -49,16 +52,20 @@ def _receive(sock: socket.socket, timeout: float = 2.0) -> tuple[str, list[objec
     return decode_packet(sock.recv(65536))[0]
 
 
-def _drain(sock: socket.socket, seconds: float) -> list[tuple[str, list[object]]]:
-    messages = []
-    end = time.monotonic() + seconds
-    while (left := end - time.monotonic()) > 0:
-        sock.settimeout(left)
-        try:
-            messages.append(decode_packet(sock.recv(65536))[0])
-        except TimeoutError:
-            break
-    return messages
+def _dumped(dump: subprocess.Popen[str], count: int, timeout: float = 5.0) -> list[list[str]]:
+    """The next ``count`` ``/prediction`` lines oscdump prints, split into fields (read from its
+    pipe unbuffered, so nothing it prints after them is taken)."""
+    assert dump.stdout is not None
+    text = ""
+    end = time.monotonic() + timeout
+    while text.count("/prediction") < count and (left := end - time.monotonic()) > 0:
+        if select.select([dump.stdout], [], [], left)[0]:
+            chunk = os.read(dump.stdout.fileno(), 65536)
+            assert chunk, "oscdump stopped"
+            text += chunk.decode()
+    lines = [line.split() for line in text.splitlines() if "/prediction" in line]
+    assert len(lines) == count, f"oscdump printed {len(lines)} of {count} predictions"
+    return lines
 
 
 def test_filter_round_trip_and_log(model: Path, client: socket.socket, tmp_path: Path) -> None:
@@ -83,16 +90,18 @@ def test_liblo_peers_round_trip(model: Path, tmp_path: Path) -> None:
     port = free_udp_port()
     dump = subprocess.Popen(["oscdump", "-L", str(port)], stdout=subprocess.PIPE, text=True)
     try:
-        time.sleep(0.3)
+        wait_until(lambda: udp_port_bound(port), what=f"oscdump to bind UDP port {port}")
         config = _config(model, port, tmp_path, mode="filter")
         with start_engine(config) as engine:
             host, engine_port = engine.osc_address
+            lines = []
             for values in (["0.1", "0.2", "0.3"], ["0.9", "0.8", "0.7"]):
                 subprocess.run(
                     ["oscsend", host, str(engine_port), "/interface", "fff", *values],
                     check=True,
                     timeout=5,
                 )
+                lines += _dumped(dump, 1)  # answered (inputs of one wake-up get one answer)
             subprocess.run(
                 ["oscsend", host, str(engine_port), "/foretell/mode", "s", "listen"],
                 check=True,
@@ -108,13 +117,15 @@ def test_liblo_peers_round_trip(model: Path, tmp_path: Path) -> None:
                 check=True,
                 timeout=5,
             )
-            time.sleep(0.3)
-            snap = engine.snapshot().instruments[0]
+            snap = wait_until(
+                lambda: (s := engine.snapshot().instruments[0]).inputs == 3 and s,
+                what="the third input",
+            )
     finally:
         dump.terminate()
         out, _ = dump.communicate(timeout=5)
-    lines = [line.split() for line in out.splitlines() if "/prediction" in line]
-    assert len(lines) == 2 and all(fields[1:3] == ["/prediction", "fff"] for fields in lines)
+    assert "/prediction" not in out and snap.answers == 2  # listen mode sent nothing
+    assert all(fields[1:3] == ["/prediction", "fff"] for fields in lines)
     assert all(0.0 <= float(v) <= 1.0 for fields in lines for v in fields[3:])
     assert snap.settings.mode == "listen" and snap.settings.pi_temp == 0.5 and snap.inputs == 3
 
@@ -167,16 +178,22 @@ def test_callresponse_real_time(model: Path, client: socket.socket, tmp_path: Pa
         target = engine.osc_address
         for _ in range(5):
             client.sendto(encode_floats("/interface", [0.5, 0.5, 0.5]), target)
-            time.sleep(0.02)
-        assert _drain(client, 0.2) == []  # the user is playing; the model listens
-        answered = _drain(client, 0.8)
-        assert len(answered) >= 3  # silence: the model plays on by itself
+        played = time.monotonic()
+        _receive(client, timeout=5)  # silence: the model takes its turn ...
+        assert time.monotonic() - played >= 0.3  # ... never before the threshold
+        assert wait_until(lambda: engine.snapshot().instruments[0].responding)
+        for _ in range(2):
+            _receive(client)  # and plays on by itself
         client.sendto(encode_floats("/interface", [0.5, 0.5, 0.5]), target)
-        assert len(_drain(client, 0.05)) <= 1  # an event already in flight may still arrive
-        assert _drain(client, 0.15) == []  # the user is back: it stopped
-        snap = engine.snapshot().instruments[0]
+        snap = wait_until(
+            lambda: (s := engine.snapshot().instruments[0]).inputs == 6 and s,
+            what="the performer's return",
+        )
+        assert not snap.responding  # the user is back: it stopped, its next event cancelled
     assert snap.generated >= 3 and snap.timing_ms["p50_ms"] is not None
-    assert snap.timing_ms["p50_ms"] < 2.0 and snap.cancelled >= 1
+    # how late events play is measured by ``foretell bench live``; here only that it is counted
+    # and sane on a shared machine
+    assert snap.timing_ms["p50_ms"] < 20.0 and snap.cancelled >= 1
 
 
 def test_live_control_and_hot_load(model: Path, client: socket.socket, tmp_path: Path) -> None:
@@ -195,10 +212,10 @@ def test_live_control_and_hot_load(model: Path, client: socket.socket, tmp_path:
         load.add_arg(other.name)  # by name, in the models folder (the model's)
         client.sendto(load.build().dgram, target)
         client.sendto(encode_floats("/foretell/mode", []), target)  # bad: no name
-        deadline = time.monotonic() + 3
-        while engine.snapshot().instruments[0].model != str(other):
-            assert time.monotonic() < deadline, "the model was not hot-loaded"
-            time.sleep(0.02)
+        wait_until(
+            lambda: engine.snapshot().instruments[0].model == str(other),
+            what="the model to be hot-loaded",
+        )
         client.sendto(encode_floats("/interface", [0.5, 0.5, 0.5]), target)
         assert _receive(client)[1] == [0.5, 0.5, 0.5]  # thru
         snap = engine.snapshot().instruments[0]
@@ -215,8 +232,9 @@ def test_without_a_model_it_logs_only(client: socket.socket, tmp_path: Path) -> 
         client.sendto(encode_floats("/interface", [0.5]), engine.osc_address)  # a stranger's
         for i in range(5):
             client.sendto(encode_floats("/interface", [i / 5, 0.5]), engine.osc_address)
-        time.sleep(0.1)
-        snap = engine.snapshot().instruments[0]
+        snap = wait_until(
+            lambda: (s := engine.snapshot().instruments[0]).inputs == 5 and s, what="5 inputs"
+        )
     assert snap.inputs == 5 and snap.dimension == 3 and snap.log_path is not None
     assert snap.rejected == {"wrong_count": 1}
     assert len(read_log(snap.log_path).rows) == 5

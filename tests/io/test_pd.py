@@ -9,7 +9,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +17,7 @@ import pytest
 
 from foretell.model.random import random_model_file
 from tests.osc_peers import free_udp_port
+from tests.waiting import wait_until
 
 PD = shutil.which("pd")
 PATCHES = Path(__file__).parents[2] / "examples" / "pd"
@@ -40,16 +40,20 @@ def foretell_run(tmp_path: Path, *options: str) -> Iterator[tuple[int, int, list
     with errors.open("w") as sink:
         run = subprocess.Popen(command, stderr=sink, stdout=subprocess.DEVNULL)
         try:
-            end = time.monotonic() + 60
-            while "listening for OSC" not in errors.read_text() and time.monotonic() < end:
-                assert run.poll() is None, errors.read_text()
-                time.sleep(0.05)
+            wait_until(lambda: _printed(run, errors, "listening for OSC"), 60, "foretell run")
             yield port_in, port_out, lines
         finally:
             run.send_signal(signal.SIGINT)
             run.wait(30)
     lines.extend(errors.read_text().splitlines())
     assert run.returncode == 0, lines
+
+
+def _printed(process: subprocess.Popen[bytes], log: Path, text: str) -> bool:
+    """Whether ``process`` has written ``text`` to ``log``; fails at once if it has exited."""
+    written = log.read_text()
+    assert process.poll() is None, written
+    return text in written
 
 
 def pd(patches: list[str], send: str, timeout: float) -> list[str]:
@@ -126,11 +130,8 @@ def _bridge(send: str, log: Path) -> list[str]:
     command += [str(PATCHES / "foretell-bridge.pd"), str(PATCHES / "foretell-synth.pd")]
     with log.open("w") as sink:
         process = subprocess.Popen(command, stderr=sink)
-        end = time.monotonic() + 20
         try:
-            while "foretell-synth:" not in log.read_text() and time.monotonic() < end:
-                assert process.poll() is None, log.read_text()
-                time.sleep(0.05)
+            wait_until(lambda: _printed(process, log, "foretell-synth:"), 20, "the synth to play")
         finally:
             process.terminate()
             process.wait(10)

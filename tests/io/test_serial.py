@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import select
-import time
 from pathlib import Path
 
 import pytest
@@ -26,6 +25,7 @@ from foretell.model.random import random_model_file
 from foretell.perform.session import EngineHandle
 from tests.io.transport_engine import engine_with
 from tests.ptys import PtyPair
+from tests.waiting import wait_until
 
 # -- codec --------------------------------------------------------------------------------------
 
@@ -73,13 +73,6 @@ def _link(engine: EngineHandle) -> SerialLink:
     return link
 
 
-def _wait(condition: object, seconds: float = 5.0) -> None:
-    end = time.monotonic() + seconds
-    while not condition():  # type: ignore[operator]
-        assert time.monotonic() < end, "timed out"
-        time.sleep(0.01)
-
-
 def test_round_trip_and_bad_input_through_a_pty(model: Path, tmp_path: Path, pty: PtyPair) -> None:
     serial = SerialConfig(port=str(pty.device), reconnect=0.05)
     with _engine(model, tmp_path, serial) as engine:
@@ -94,7 +87,7 @@ def test_round_trip_and_bad_input_through_a_pty(model: Path, tmp_path: Path, pty
         assert len(pty.read_lines(1)) == 1
         pty.write(b"7" * (MAX_LINE + 10) + b"\n2,0.5,0.5\n")  # overlong, then clipped
         assert len(pty.read_lines(1)) == 1
-        _wait(lambda: engine.snapshot().instruments[0].rejected.get("malformed") == 2)
+        wait_until(lambda: engine.snapshot().instruments[0].rejected.get("malformed") == 2)
         snap = engine.snapshot().instruments[0]
     assert snap.inputs == 7 and snap.answers == 7
     assert snap.rejected == {"malformed": 2, "wrong_count": 1, "clipped": 1}
@@ -118,10 +111,10 @@ def test_unplug_and_replug_without_stopping(model: Path, tmp_path: Path, pty: Pt
         pty.write(b"0.1,0.2,0.3\n")
         assert len(pty.read_lines(1)) == 1
         pty.unplug()
-        _wait(lambda: not link.connected.is_set())
+        wait_until(lambda: not link.connected.is_set())
         engine.call(lambda: None)  # the engine's loop still answers while the device is gone
         pty.plug()
-        _wait(link.connected.is_set)
+        wait_until(link.connected.is_set)
         assert link.connections == 2
         pty.write(b"0.4,0.5,0.6\n")
         assert len(pty.read_lines(1)) == 1

@@ -31,6 +31,8 @@ from foretell.perform.instrument import Instrument, Settings
 from foretell.perform.scheduler import Scheduler
 from tests.fixtures import bundled_performances
 
+pytest.importorskip("torch", reason="learning while playing needs the train extra (torch)")
+
 FAST = FinetuneConfig(epochs=3, patience=3, max_seconds=10, check_events=1000)
 GAP = 0.002  # seconds between fed inputs
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import tracemalloc
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 
@@ -32,13 +35,29 @@ def test_batched_step_matches_individual_steps(layers: int, sigma: str) -> None:
             np.testing.assert_allclose(state.cell, single_state.cell, atol=1e-6, rtol=0)
 
 
+def _allocated(make: Callable[[], object]) -> int:
+    """Bytes that what ``make`` builds holds on to (numpy's arrays included)."""
+    tracemalloc.start()
+    try:
+        kept = make()
+        size = tracemalloc.get_traced_memory()[0]
+        del kept
+        return size
+    finally:
+        tracemalloc.stop()
+
+
 def test_shared_runtimes_share_weights_but_not_state() -> None:
-    a, b = shared_runtimes(random_model(), [np.random.default_rng(0), np.random.default_rng(1)])
-    assert a._fused is b._fused and a._head_w is b._head_w
+    model = random_model(units=64)
+    rngs = [np.random.default_rng(i) for i in range(8)]
+    shared = _allocated(lambda: shared_runtimes(model, rngs))
+    apart = _allocated(lambda: [Runtime(model, rng) for rng in rngs])
+    assert shared < apart / 4  # one copy of the fused weights, not eight
+    a, b = shared_runtimes(model, rngs[:2])
     a.predict(np.array([0.02, 0.9, 0.1, 0.5]))
     assert np.abs(a.get_state().hidden).sum() > 0
     assert np.abs(b.get_state().hidden).sum() == 0
-    assert a._buffer is not b._buffer and a.rng is not b.rng
+    assert a.rng is not b.rng
 
 
 def test_a_batch_of_one_is_a_plain_step() -> None:

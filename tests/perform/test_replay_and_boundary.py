@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from foretell.config import RunConfig, override
@@ -12,6 +11,7 @@ from foretell.model.random import random_model_file
 from foretell.perform.replay import replay
 from foretell.perform.session import start_engine
 from tests.fixtures import bundled_performances
+from tests.waiting import wait_until
 
 
 def test_replaying_a_real_performance_into_callresponse(tmp_path: Path) -> None:
@@ -23,8 +23,10 @@ def test_replaying_a_real_performance_into_callresponse(tmp_path: Path) -> None:
     config = override(config, "log", dir=tmp_path)
     with start_engine(config) as engine:
         sent = replay(performance, engine.osc_address, speed=4.0)
-        time.sleep(0.4)
-        snap = engine.snapshot().instruments[0]
+        snap = wait_until(
+            lambda: (s := engine.snapshot().instruments[0]).generated and s,
+            what="the model to answer the silence after the replay",
+        )
     assert sent == 40 and snap.inputs == 40 and snap.generated > 0
 
 

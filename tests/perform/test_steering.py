@@ -19,13 +19,14 @@ from foretell.perform.build import build_engine
 from foretell.perform.session import start_engine
 from tests.osc_peers import udp_peer
 from tests.perform.helpers import instrument, play
+from tests.waiting import wait_until
 
 STEER = (
     ("/foretell/range", [0, 0.2, 0.4]),
     ("/foretell/hold", [1, 0.5]),
     ("/foretell/dtrange", [0.05, 0.1]),
 )
-TIMING = 0.01  # seconds: arrival jitter allowed over loopback on a shared machine
+TIMING = 0.01  # seconds: how far the median gap between arrivals may stray from the dt range
 
 
 def test_constraints_shape_what_battle_plays() -> None:
@@ -94,30 +95,43 @@ def test_battle_over_real_udp_obeys_every_constraint(tmp_path: Path) -> None:
     ):
         for address, args in STEER:
             steer.sendto(encode_floats(address, args), engine.osc_address)
-        time.sleep(0.3)  # what was queued before the constraints plays out
-        _drain(peer, 0.05)
-        arrivals = _drain(peer, 2.0)
+        steered = wait_until(
+            lambda: (s := engine.snapshot().instruments[0]).settings.constraints.dt_range and s,
+            what="the three constraints",
+        )
+        # the event queued before the constraints plays out, then only steered ones are sent
+        wait_until(lambda: engine.snapshot().instruments[0].generated >= steered.generated + 2)
+        _skip_waiting(peer)
+        arrivals = [_arrival(peer) for _ in range(16)]
         snap = engine.snapshot().instruments[0]
     assert snap.rejected == {}
+    assert steered.settings.constraints.ranges[0] == pytest.approx((0.2, 0.4))  # float32 OSC
     values = np.array([v for _, v in arrivals])
-    assert len(values) > 15
     assert ((values[:, 0] >= 0.2) & (values[:, 0] <= 0.4)).all()
     assert np.allclose(values[:, 1], 0.5) and values[:, 2].std() > 0.01
-    gaps = np.diff([t for t, _ in arrivals])
-    assert gaps.min() > 0.05 - TIMING and gaps.max() < 0.1 + TIMING
+    # dt itself is checked exactly on a fake clock above; over UDP, a loaded machine delays single
+    # arrivals, so only their median gap is held to the range
+    gap = float(np.median(np.diff([t for t, _ in arrivals])))
+    assert 0.05 - TIMING < gap < 0.1 + TIMING
 
 
-def _drain(sock: socket.socket, seconds: float) -> list[tuple[float, list[float]]]:
-    found = []
-    end = time.monotonic() + seconds
-    while (left := end - time.monotonic()) > 0:
-        sock.settimeout(left)
-        try:
-            data = sock.recv(65536)
-        except TimeoutError:
-            break
-        found.append((time.monotonic(), [float(v) for v in decode_packet(data)[0][1]]))  # type: ignore[arg-type]
-    return found
+def _skip_waiting(sock: socket.socket) -> None:
+    """Discard every datagram already waiting on ``sock``."""
+    sock.setblocking(False)
+    try:
+        while True:
+            sock.recv(65536)
+    except BlockingIOError:
+        pass
+    finally:
+        sock.setblocking(True)
+
+
+def _arrival(sock: socket.socket, timeout: float = 5.0) -> tuple[float, list[float]]:
+    """The next datagram's arrival time and values."""
+    sock.settimeout(timeout)
+    data = sock.recv(65536)
+    return time.monotonic(), [float(v) for v in decode_packet(data)[0][1]]  # type: ignore[arg-type]
 
 
 def test_each_instrument_of_an_ensemble_has_its_own_steering(tmp_path: Path) -> None:

@@ -7,7 +7,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -19,6 +18,7 @@ from foretell.config import load_config
 from foretell.data.log import read_log
 from foretell.errors import ConfigError
 from foretell.project.layout import FOLDERS, init_project
+from tests.waiting import wait_until
 
 
 def test_a_project_has_its_folders_and_a_config_that_loads(tmp_path: Path) -> None:
@@ -107,8 +107,12 @@ def test_run_with_the_project_config_logs_into_the_project(tmp_path: Path) -> No
     performer = SimpleUDPClient("127.0.0.1", int(found.group(1)))
     for i in range(3):
         performer.send_message("/interface", [i / 4, 0.5, 0.25])
-        time.sleep(0.05)
-    time.sleep(0.3)
+
+    def logged() -> int:
+        logs = project.folder("logs").glob("*-4d-mdrnn.log")
+        return sum(r.source == "user" for log in logs for r in read_log(log).rows)
+
+    wait_until(lambda: logged() == 3, what="the three inputs in the project's log")
     process.send_signal(signal.SIGINT)
     _, rest = process.communicate(timeout=30)
     assert process.returncode == 0, rest

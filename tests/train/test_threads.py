@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,10 +26,15 @@ from foretell.train.threads import (
 @contextmanager
 def burners(count: int) -> Iterator[None]:
     """``count`` real CPU-bound processes, bounded in time, stopped on exit."""
-    code = "import time\nend = time.time() + 60\nwhile time.time() < end: pass"
-    procs = [subprocess.Popen([sys.executable, "-c", code]) for _ in range(count)]
+    code = "import time\nend = time.time() + 60\nprint('busy', flush=True)\n"
+    code += "while time.time() < end: pass"
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+        for _ in range(count)
+    ]
     try:
-        time.sleep(0.3)  # they are running, not starting up
+        for proc in procs:  # each says it is in its loop: running, not starting up
+            assert proc.stdout is not None and proc.stdout.readline() == "busy\n"
         yield
     finally:
         for proc in procs:
