@@ -14,7 +14,7 @@ from foretell.errors import ConfigError, ControlError
 from foretell.model.constraints import Constraints
 from foretell.model.fileformat import load_model, read_metadata
 from foretell.model.generate import generate_performance, write_performance_csv
-from foretell.model.runtime import Runtime, load_runtime
+from foretell.model.protocol import Voice, load_voice
 from foretell.model.trace import trace_dataset
 from foretell.perform import steering
 
@@ -111,9 +111,9 @@ def trace(
     With --hold/--range/--dtrange the NLL is that of the constrained model (held controls
     conditioned on, ranges truncated; a normalised density), and events outside a range are
     counted apart."""
-    runtime = load_runtime(model)
+    runtime = load_voice(model)
     dataset = load_data(data, clip=clip)
-    constraints = constraints_from_flags(holds, ranges, dtrange, runtime.spec.dimension - 1)
+    constraints = constraints_from_flags(holds, ranges, dtrange, runtime.model.dimension - 1)
     result = trace_dataset(runtime, dataset, constraints)
     if out is not None:
         result.save(out)
@@ -139,7 +139,7 @@ def generate(
     model: Path, steps: int, pi_temp: float, sigma_temp: float, seed: int | None, out: Path
 ) -> None:
     """Let MODEL play by itself (fed its own samples) and write the performance as CSV."""
-    runtime: Runtime = load_runtime(model, seed=seed)
+    runtime: Voice = load_voice(model, seed=seed)
     performance = generate_performance(runtime, steps, pi_temp, sigma_temp)
     write_performance_csv(out, performance)
     click.echo(
