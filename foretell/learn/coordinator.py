@@ -37,6 +37,7 @@ from foretell.perform.instrument import Instrument
 log = logging.getLogger(__name__)
 NO_TORCH = "learning needs the `train` extra (pip install 'foretell[train]'); playing on without it"
 Post = Callable[[Callable[[], None]], None]
+FINE_TUNED_KINDS = ("dense",)  # the kinds of model foretell.learn.finetune trains
 
 
 def torch_available() -> bool:
@@ -81,6 +82,15 @@ class Learner:
         if inst.runtime is None:
             log.warning(
                 "%s: learning needs a model to start from; playing on without it", inst.name
+            )
+            self.state = "unavailable"
+            return False
+        if inst.runtime.model.kind not in FINE_TUNED_KINDS:
+            log.warning(
+                "%s: learning while playing fine-tunes %s models, not %s; playing on without it",
+                inst.name,
+                " or ".join(FINE_TUNED_KINDS),
+                inst.runtime.model.kind,
             )
             self.state = "unavailable"
             return False

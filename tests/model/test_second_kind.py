@@ -107,3 +107,21 @@ def test_an_ensemble_shares_and_batches_a_walk_model(walk_file: Path) -> None:
     voices = [session.engine.instruments[n].runtime for n in names]
     assert all(isinstance(v, BatchedVoice) for v in voices)
     assert len({id(v.model) for v in voices if v is not None}) == 1  # one copy of the weights
+
+
+@pytest.mark.usefixtures("registered")
+def test_learning_while_playing_says_it_fine_tunes_dense_models_only(
+    walk_file: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    pytest.importorskip("torch")
+    from foretell.config.learn import LearnConfig, LearnSchedule
+    from foretell.data.dataset import bundled_dataset_path
+    from foretell.learn.coordinator import Learner
+
+    inst, clock, _ = instrument("filter")
+    assert inst.swap_runtime(load_voice(walk_file, seed=1))
+    config = LearnConfig(LearnSchedule("demand"), tmp_path / "models", bundled_dataset_path())
+    learner = Learner(config, inst, clock)
+    assert learner.start() is False and learner.state == "unavailable"
+    assert "fine-tunes dense models, not walk" in caplog.text
+    assert not (tmp_path / "models").exists()  # nothing adopted, nothing written
