@@ -12,7 +12,7 @@ from foretell.commands import parse_command
 from foretell.data.logs_to_dataset import load_data
 from foretell.errors import ConfigError, ControlError
 from foretell.model.constraints import Constraints
-from foretell.model.fileformat import load_model, read_metadata
+from foretell.model.fileformat import ModelSpec, load_model, read_metadata
 from foretell.model.generate import generate_performance, write_performance_csv
 from foretell.model.protocol import Voice, load_voice
 from foretell.model.trace import trace_dataset
@@ -32,6 +32,7 @@ def info(model: Path, as_json: bool) -> None:
         "foretell_version": meta.get("foretell_version"),
         "format_version": meta.get("format_version"),
         "created": meta.get("created"),
+        "kind": spec.kind,
         "parameters": spec.parameter_count(),
         **spec.to_dict(),
         "info": loaded.info,
@@ -39,18 +40,28 @@ def info(model: Path, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(summary))
         return
-    t = spec.transform
     click.echo(
         f"{model}  (format v{meta.get('format_version')}, foretell {meta.get('foretell_version')})"
     )
+    if isinstance(spec, ModelSpec):
+        _echo_dense(spec)
+    else:
+        click.echo(
+            f"  {spec.kind}: dimension {spec.dimension}, {spec.parameter_count():,} parameters"
+        )
+        click.echo(f"  architecture: {json.dumps(spec.to_dict())}")
+    for key, value in loaded.info.items():
+        click.echo(f"  {key}: {json.dumps(value) if isinstance(value, dict | list) else value}")
+
+
+def _echo_dense(spec: ModelSpec) -> None:
+    t = spec.transform
     click.echo(
         f"  MDRNN: dimension {spec.dimension}, {spec.layers} x {spec.units} LSTM, "
         f"{spec.mixtures} mixtures, {spec.parameter_count():,} parameters"
     )
     click.echo(f"  dt transform: {t.dt_kind} (offset {t.dt_offset:g} s), min dt {t.dt_min:g} s")
     click.echo(f"  sigma: {spec.sigma_activation}, floor weight {spec.floor_weight:g}")
-    for key, value in loaded.info.items():
-        click.echo(f"  {key}: {json.dumps(value) if isinstance(value, dict | list) else value}")
 
 
 def constraints_from_flags(

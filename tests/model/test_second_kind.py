@@ -69,6 +69,10 @@ def test_a_registered_kind_loads_generates_and_traces(walk_file: Path, tmp_path:
     assert traced.exit_code == 0, traced.output
     summary = json.loads(traced.output)
     assert summary["events"] == 49 and np.isfinite(summary["mean_nll"])
+    shown = runner.invoke(cli, ["info", str(walk_file)])
+    assert shown.exit_code == 0 and "walk: dimension 4, 4 parameters" in shown.output
+    as_json = json.loads(runner.invoke(cli, ["info", str(walk_file), "--json"]).output)
+    assert (as_json["kind"], as_json["parameters"], as_json["dimension"]) == ("walk", 4, 4)
 
 
 @pytest.mark.usefixtures("registered")
