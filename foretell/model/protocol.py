@@ -35,9 +35,12 @@ by model and calls it; nothing else needs to know whether a voice is stepped alo
 ``save_model(path, ModelFile(spec, weights, info))`` then writes ``"kind": spec.kind`` into the
 file's metadata; ``load_model`` reads it back through the kind's ``read_spec`` and checks the
 tensors against ``spec.tensor_shapes()``; ``build_model(file)`` and ``load_voice(path, seed)``
-give the kind's model and a voice on it. ``foretell run``, batching, trace, generate, the
-dashboard, hot swap and the learner's swaps then work unchanged. A file without a kind is dense
-(every file written before kinds existed).
+give the kind's model and a voice on it. ``foretell run``, ``generate``, ``trace`` and ``info``,
+batching, the dashboard and hot swap then work unchanged (``tests/model/walk_kind.py`` is a small
+kind that shows it, ``tests/model/test_second_kind.py`` the proof). Learning while playing
+fine-tunes the kinds in ``foretell.learn.coordinator.FINE_TUNED_KINDS`` (dense); a kind that
+wants it brings its fine-tuning. A file without a kind is dense (every file written before kinds
+existed).
 
 What a kind must keep: ``sample`` draws from the voice's own generator in a fixed order (same
 seed, same events, same output), returns a valid event (dt >= its minimum, controls in [0, 1])
