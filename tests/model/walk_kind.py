@@ -3,9 +3,9 @@ plugs in as a new module plus one line in ``foretell.model.kinds.KINDS``.
 
 Kind ``walk``: each value of the next event is its value now plus Gaussian noise, in the network
 space of a ``DataTransform`` (``log(dt + offset)`` for dt), one spread per dimension (its only
-tensor, ``spread``). Simple, but a real model: its likelihood is exact, its samples obey the
-constraints (held controls exactly, ranges by truncation to the bound), its voices share the
-weights and keep their own state.
+tensor, ``spread``). Simple, but a real model: its likelihood is exact (it scores without
+constraints only), its samples obey the constraints (held controls exactly, ranges by clamping to
+the bound), its voices share the weights and keep their own state.
 """
 
 from __future__ import annotations
