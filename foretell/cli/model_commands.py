@@ -12,9 +12,9 @@ from foretell.commands import parse_command
 from foretell.data.logs_to_dataset import load_data
 from foretell.errors import ConfigError, ControlError
 from foretell.model.constraints import Constraints
-from foretell.model.fileformat import load_model, read_metadata
+from foretell.model.fileformat import ModelSpec, load_model, read_metadata
 from foretell.model.generate import generate_performance, write_performance_csv
-from foretell.model.runtime import Runtime, load_runtime
+from foretell.model.protocol import Voice, load_voice
 from foretell.model.trace import trace_dataset
 from foretell.perform import steering
 
@@ -32,6 +32,7 @@ def info(model: Path, as_json: bool) -> None:
         "foretell_version": meta.get("foretell_version"),
         "format_version": meta.get("format_version"),
         "created": meta.get("created"),
+        "kind": spec.kind,
         "parameters": spec.parameter_count(),
         **spec.to_dict(),
         "info": loaded.info,
@@ -39,18 +40,28 @@ def info(model: Path, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(summary))
         return
-    t = spec.transform
     click.echo(
         f"{model}  (format v{meta.get('format_version')}, foretell {meta.get('foretell_version')})"
     )
+    if isinstance(spec, ModelSpec):
+        _echo_dense(spec)
+    else:
+        click.echo(
+            f"  {spec.kind}: dimension {spec.dimension}, {spec.parameter_count():,} parameters"
+        )
+        click.echo(f"  architecture: {json.dumps(spec.to_dict())}")
+    for key, value in loaded.info.items():
+        click.echo(f"  {key}: {json.dumps(value) if isinstance(value, dict | list) else value}")
+
+
+def _echo_dense(spec: ModelSpec) -> None:
+    t = spec.transform
     click.echo(
         f"  MDRNN: dimension {spec.dimension}, {spec.layers} x {spec.units} LSTM, "
         f"{spec.mixtures} mixtures, {spec.parameter_count():,} parameters"
     )
     click.echo(f"  dt transform: {t.dt_kind} (offset {t.dt_offset:g} s), min dt {t.dt_min:g} s")
     click.echo(f"  sigma: {spec.sigma_activation}, floor weight {spec.floor_weight:g}")
-    for key, value in loaded.info.items():
-        click.echo(f"  {key}: {json.dumps(value) if isinstance(value, dict | list) else value}")
 
 
 def constraints_from_flags(
@@ -111,9 +122,9 @@ def trace(
     With --hold/--range/--dtrange the NLL is that of the constrained model (held controls
     conditioned on, ranges truncated; a normalised density), and events outside a range are
     counted apart."""
-    runtime = load_runtime(model)
+    runtime = load_voice(model)
     dataset = load_data(data, clip=clip)
-    constraints = constraints_from_flags(holds, ranges, dtrange, runtime.spec.dimension - 1)
+    constraints = constraints_from_flags(holds, ranges, dtrange, runtime.model.dimension - 1)
     result = trace_dataset(runtime, dataset, constraints)
     if out is not None:
         result.save(out)
@@ -139,7 +150,7 @@ def generate(
     model: Path, steps: int, pi_temp: float, sigma_temp: float, seed: int | None, out: Path
 ) -> None:
     """Let MODEL play by itself (fed its own samples) and write the performance as CSV."""
-    runtime: Runtime = load_runtime(model, seed=seed)
+    runtime: Voice = load_voice(model, seed=seed)
     performance = generate_performance(runtime, steps, pi_temp, sigma_temp)
     write_performance_csv(out, performance)
     click.echo(

@@ -149,15 +149,14 @@ def build_config(
 def why_unplayable(path: Path, dimension: int | None) -> str | None:
     """Why the model file ``path`` cannot play an instrument of ``dimension`` (None: it can)."""
     from foretell.errors import ForetellError
-    from foretell.model.fileformat import load_model
-    from foretell.model.runtime import Runtime
+    from foretell.model.protocol import load
 
     try:
-        spec = Runtime(load_model(path)).spec
+        model = load(path)
     except ForetellError as exc:
         return str(exc)
-    if dimension is not None and spec.dimension != dimension:
-        return size_mismatch(path, spec.dimension, dimension)
+    if dimension is not None and model.dimension != dimension:
+        return size_mismatch(path, model.dimension, dimension)
     return None
 
 

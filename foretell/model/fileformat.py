@@ -4,7 +4,11 @@ Loading never executes code (safetensors holds raw tensors and a JSON header; no
 the format version, a SHA-256 of every weight, and every tensor's shape against the architecture,
 and reports any problem as one ``ModelFileError`` line. See ``docs/model-format.md``.
 
-Tensors (PyTorch's LSTM conventions, gate order i, f, g, o):
+The metadata's ``kind`` names the kind of model (``foretell.model.kinds``; none means ``dense``),
+whose ``read_spec`` reads the architecture; the tensors are checked against its spec. The dense
+MDRNN's spec is ``ModelSpec`` below.
+
+Dense tensors (PyTorch's LSTM conventions, gate order i, f, g, o):
 ``lstm.{l}.weight_ih (4H, In_l)``, ``lstm.{l}.weight_hh (4H, H)``, ``lstm.{l}.bias (4H)`` (the sum
 of PyTorch's two biases), ``head.weight (P, H)``, ``head.bias (P)`` with ``P = 2*K*D + K``.
 """
@@ -16,13 +20,14 @@ import hashlib
 import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar
 
 import numpy as np
 
 from foretell import __version__
 from foretell.errors import ModelFileError
 from foretell.model.checks import integer, number
+from foretell.model.kinds import DEFAULT_KIND, kind_module
 from foretell.model.mixture import MixtureShape
 from foretell.model.transform import DataTransform
 
@@ -37,14 +42,33 @@ MAX_HEADER = 4 << 20  # bytes of a safetensors header (JSON): ours are a few kB
 SIGMA_ACTIVATIONS = ("softplus", "elu1")
 
 
+class FileSpec(Protocol):
+    """What a model file needs of any kind's architecture (``foretell.model.protocol``)."""
+
+    kind: ClassVar[str]  # written to the metadata; ``foretell.model.kinds`` maps it to code
+
+    @property
+    def dimension(self) -> int: ...
+
+    def tensor_shapes(self) -> dict[str, tuple[int, ...]]: ...
+
+    def parameter_count(self) -> int: ...
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+S = TypeVar("S", bound=FileSpec)
+
+
 @dataclass(frozen=True)
 class ModelSpec:
-    """Everything needed to rebuild a model from its weights (nanoGPT's ``model_args``).
+    """Everything needed to rebuild a dense model from its weights (nanoGPT's ``model_args``).
 
     ``sigma_activation``: ``softplus`` gives ``sigma = softplus(a) + sigma_min`` (foretell);
     ``elu1`` gives ``sigma = elu(a) + 1 + sigma_min`` (IMPSY's ``elu_plus_one_plus_epsilon``).
     """
 
+    kind: ClassVar[str] = DEFAULT_KIND
     dimension: int
     layers: int
     units: int
@@ -115,14 +139,15 @@ class ModelSpec:
 
 
 @dataclass(frozen=True)
-class ModelFile:
-    """A loaded model: its spec, its float32 weights and free-form metadata (training, source)."""
+class ModelFile(Generic[S]):
+    """A loaded model: its spec (of any kind), float32 weights and free-form metadata (training,
+    source)."""
 
-    spec: ModelSpec
+    spec: S
     weights: dict[str, np.ndarray]
     info: dict[str, Any] = field(default_factory=dict)
 
-    def with_info(self, **updates: Any) -> ModelFile:
+    def with_info(self, **updates: Any) -> ModelFile[S]:
         return replace(self, info={**self.info, **updates})
 
 
@@ -139,7 +164,7 @@ def weights_digest(
     return digest.hexdigest()
 
 
-def check_weights(spec: ModelSpec, weights: dict[str, np.ndarray], source: str) -> None:
+def check_weights(spec: FileSpec, weights: dict[str, np.ndarray], source: str) -> None:
     """Raise naming the first missing, extra, misshapen or non-finite tensor."""
     expected = spec.tensor_shapes()
     missing = sorted(set(expected) - set(weights))
@@ -170,6 +195,7 @@ def save_model(path: str | Path, model: ModelFile) -> Path:
         "format_version": FORMAT_VERSION,
         "foretell_version": __version__,
         "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "kind": model.spec.kind,
         "architecture": model.spec.to_dict(),
         "weights_sha256": weights_digest(weights),
         "sha256": weights_digest(weights, model.spec.to_dict()),
@@ -250,7 +276,11 @@ def _load(path: Path) -> ModelFile:
     from safetensors import safe_open
 
     meta = read_metadata(path)
-    spec = ModelSpec.from_dict(meta.get("architecture", {}))
+    try:
+        kind = kind_module(meta.get("kind", DEFAULT_KIND)).KIND
+    except ModelFileError as exc:
+        raise ModelFileError(f"{path}: {exc}") from exc
+    spec = kind.read_spec(meta.get("architecture", {}))
     try:
         with safe_open(str(path), framework="np") as handle:
             weights = {name: handle.get_tensor(name) for name in handle.keys()}  # noqa: SIM118

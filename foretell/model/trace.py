@@ -1,10 +1,11 @@
-"""Held-out scoring: run the runtime one step at a time over each performance from a fresh state.
+"""Held-out scoring: run a voice one step at a time over each performance from a fresh state.
 
-For a performance of ``n`` events the runtime sees events ``0..n-2`` and scores events ``1..n-1``:
-``nll[i] = -log p(x[i+1] | x[0..i])`` in the data space, in nats. ``raw[i]`` is the network's raw
-output after input ``i`` (layout in ``foretell.model.mixture``), so ``raw`` has ``n`` rows (the last
-predicts an event that is not in the data). This is both the evaluation users run on their own
-data and the parity tool for imported models.
+For a performance of ``n`` events the voice sees events ``0..n-2`` and scores events ``1..n-1``:
+``nll[i] = -log p(x[i+1] | x[0..i])`` in the data space, in nats. ``raw[i]`` is the model's
+prediction after input ``i`` (the dense MDRNN's raw mixture parameters,
+``foretell.model.mixture``), so ``raw`` has ``n`` rows (the last predicts an event that is not in
+the data). This is both the evaluation users run on their own data and the parity tool for imported
+models.
 """
 
 from __future__ import annotations
@@ -17,9 +18,8 @@ import numpy as np
 
 from foretell.data.dataset import Dataset
 from foretell.errors import DatasetError
-from foretell.model import constraints as steering
 from foretell.model.constraints import Constraints
-from foretell.model.runtime import Runtime
+from foretell.model.protocol import Voice
 
 
 @dataclass(frozen=True)
@@ -51,35 +51,34 @@ class TraceResult:
 
 
 def trace_performance(
-    runtime: Runtime, performance: np.ndarray, constraints: Constraints | None = None
+    voice: Voice, performance: np.ndarray, constraints: Constraints | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Raw outputs ``(n, P)`` and next-event NLLs ``(n-1,)`` for one performance (under
+    """Predictions ``(n, P)`` and next-event NLLs ``(n-1,)`` for one performance (under
     ``constraints``: ``inf`` for an event outside a range, see ``foretell.model.constraints``)."""
-    runtime.reset()
-    raw = np.empty((len(performance), runtime.spec.mixture.params), dtype=np.float32)
+    voice.reset()
+    raw: np.ndarray | None = None
     for i, event in enumerate(performance):
-        raw[i] = runtime.predict(event)
-    if constraints is None or not constraints.active:
-        return raw, -runtime.log_likelihood(raw[:-1], performance[1:])
-    plan = steering.plan(runtime.spec, constraints)
-    log_p = [
-        steering.log_likelihood(runtime.spec, r, event, plan)
-        for r, event in zip(raw[:-1], performance[1:], strict=True)
-    ]
-    return raw, -np.array(log_p)
+        prediction = voice.observe(event)
+        if raw is None:
+            raw = np.empty((len(performance), prediction.size), dtype=prediction.dtype)
+        raw[i] = prediction
+    if raw is None:  # nothing played, nothing scored
+        return np.empty((0, 0), dtype=np.float32), np.empty(0)
+    return raw, -voice.model.log_likelihood(raw[:-1], performance[1:], constraints)
 
 
 def trace_dataset(
-    runtime: Runtime, dataset: Dataset, constraints: Constraints | None = None
+    voice: Voice, dataset: Dataset, constraints: Constraints | None = None
 ) -> TraceResult:
-    if dataset.dimension != runtime.spec.dimension:
+    dimension = voice.model.dimension
+    if dataset.dimension != dimension:
         raise DatasetError(
             f"{dataset.name} has dimension {dataset.dimension} but the model expects "
-            f"{runtime.spec.dimension} (dt + {runtime.spec.dimension - 1} controls)"
+            f"{dimension} (dt + {dimension - 1} controls)"
         )
     raws, nlls = [], []
     for performance in dataset.performances:
-        raw, nll = trace_performance(runtime, performance, constraints)
+        raw, nll = trace_performance(voice, performance, constraints)
         raws.append(raw)
         nlls.append(nll)
     return TraceResult(raws, nlls)

@@ -13,8 +13,8 @@ from foretell import commands as control
 from foretell.clock import FakeClock
 from foretell.data.log import read_log
 from foretell.model.fileformat import save_model
+from foretell.model.protocol import load_voice
 from foretell.model.random import random_model
-from foretell.model.runtime import load_runtime
 from foretell.perform.instrument import Instrument, Settings
 from foretell.perform.scheduler import Scheduler
 from tests.perform.helpers import instrument, play
@@ -201,17 +201,17 @@ def test_a_load_replaced_by_a_newer_one_says_so(tmp_path: Path) -> None:
         save_model(tmp_path / f"{name}.ftm", random_model(units=16, seed=5))
     first, _, last = (inst.on_command(control.LoadModel(f"{n}.ftm")) for n in ("a", "b", "c"))
     path, done = pending.pop(0)
-    done(load_runtime(path))  # a is read; c is asked for next, b is dropped
+    done(load_voice(path))  # a is read; c is asked for next, b is dropped
     assert first.played is not None and first.played.result(0) == "replaced by c.ftm"
     path, done = pending.pop(0)
-    done(load_runtime(path))
+    done(load_voice(path))
     assert last.played is not None and last.played.result(0) is None
     assert str(inst.model_name).endswith("c.ftm")
     save_model(tmp_path / "wrong.ftm", random_model(dimension=3, units=16))
     wrong = inst.on_command(control.LoadModel("wrong.ftm"))
     assert wrong.accepted and wrong.played is not None and not wrong.played.done()
     path, done = pending.pop(0)
-    done(load_runtime(path))  # read off the loop, then refused: the outcome says why
+    done(load_voice(path))  # read off the loop, then refused: the outcome says why
     assert "dimension 3" in str(wrong.played.result(0))
 
 
@@ -301,10 +301,10 @@ def test_one_model_load_in_flight_and_the_newest_wins(tmp_path: Path) -> None:
         inst.on_command(control.LoadModel(f"{name}.ftm"))
     assert [p.name for p, _ in started] == ["a.ftm"]
     path, done = started[0]
-    done(load_runtime(path))  # a finishes; c was asked for since: c is read next, a not kept
+    done(load_voice(path))  # a finishes; c was asked for since: c is read next, a not kept
     assert [p.name for p, _ in started] == ["a.ftm", "c.ftm"] and inst.model_name != str(path)
     path, done = started[1]
-    done(load_runtime(path))
+    done(load_voice(path))
     assert inst.model_name == str(tmp_path / "c.ftm")
 
 
