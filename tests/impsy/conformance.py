@@ -30,7 +30,7 @@ from foretell.io.websocket import WebSocketError
 from foretell.io.websocket_impsy import ImpsyLineDecoder, ImpsyWebSocketSink
 from foretell.model.fileformat import ModelFile, load_model
 from foretell.model.random import random_model_file
-from foretell.model.runtime import Runtime
+from foretell.model.runtime import DenseModel, DenseVoice
 from foretell.perform.build import build_engine
 from foretell.perform.instrument import Instrument, Settings
 from foretell.perform.scheduler import Scheduler
@@ -173,14 +173,14 @@ class _Spec:
 
 
 class ScriptedModel:
-    """A stand-in ``Runtime``: samples the case's model outputs in order, records each input."""
+    """A stand-in voice: samples the case's model outputs in order, records each input."""
 
     def __init__(self, dimension: int, outputs: Sequence[Sequence[float]] = ()) -> None:
-        self.spec = _Spec(dimension)
+        self.model = _Spec(dimension)
         self.outputs = [np.array(o, dtype=np.float64) for o in outputs]
         self.inputs: list[list[float]] = []
 
-    def predict(self, event: np.ndarray) -> np.ndarray:
+    def observe(self, event: np.ndarray) -> np.ndarray:
         self.inputs.append([float(v) for v in event])
         return np.zeros(1)
 
@@ -191,16 +191,16 @@ class ScriptedModel:
         self.inputs.append([])
 
 
-class RecordingRuntime(Runtime):
-    """A real model that also records each input it is fed."""
+class RecordingRuntime(DenseVoice):
+    """A real model's voice that also records each input it is fed."""
 
     def __init__(self, model: ModelFile) -> None:
-        super().__init__(model)
+        super().__init__(DenseModel(model))
         self.inputs: list[list[float]] = []
 
-    def predict(self, event: np.ndarray) -> np.ndarray:
+    def observe(self, event: np.ndarray) -> np.ndarray:
         self.inputs.append([float(v) for v in event])
-        return super().predict(event)
+        return super().observe(event)
 
 
 def run_playback(case: dict[str, Any]) -> list[dict[str, Any]]:

@@ -27,7 +27,7 @@ from foretell.impsy.convert import impsy_spec, to_foretell
 from foretell.impsy.h5_layouts import KerasWeights
 from foretell.model.fileformat import ModelFile
 from foretell.model.mixture import sample_net
-from foretell.model.runtime import Runtime
+from foretell.model.runtime import DenseModel, DenseVoice
 from tests.impsy import conformance as run
 
 (CASE,) = run.cases("model")
@@ -118,7 +118,7 @@ class ImpsyReference:
 # -- foretell, through an IMPSY import ---------------------------------------------------------
 
 
-def foretell_steps(runtime: Runtime, case: dict[str, Any]) -> list[dict[str, Any] | None]:
+def foretell_steps(runtime: DenseVoice, case: dict[str, Any]) -> list[dict[str, Any] | None]:
     """Each step as foretell performs it, in the vector's units (``None`` for a reset)."""
     spec = runtime.spec
     k, d = spec.mixtures, spec.dimension
@@ -131,7 +131,7 @@ def foretell_steps(runtime: Runtime, case: dict[str, Any]) -> list[dict[str, Any
             continue
         event = np.array(step["input"])
         model_input = np.asarray(spec.transform.to_net(event))
-        raw = np.array(runtime.predict(event), dtype=np.float64)
+        raw = np.array(runtime.observe(event), dtype=np.float64)
         mu = spec.mixture.split(raw)[0]
         mixture, means, spreads = [], [], []
         for draw in case["uniform_draws"]:
@@ -157,13 +157,13 @@ def foretell_steps(runtime: Runtime, case: dict[str, Any]) -> list[dict[str, Any
     return found
 
 
-def own_model() -> tuple[Runtime, ImpsyReference]:
+def own_model() -> tuple[DenseVoice, ImpsyReference]:
     shape = CASE["expected"]["introspected"]
     weights = keras_arrays(shape["dimension"], shape["layers"], shape["units"], shape["mixtures"])
     arch = from_shapes(shape["dimension"], shape["layers"], shape["units"], shape["mixtures"])
     model = ModelFile(impsy_spec(arch, IMPSY_SCALE_FACTOR), to_foretell(weights))
     reference = ImpsyReference(weights, shape["mixtures"], shape["dimension"])
-    return Runtime(model, np.random.default_rng(0)), reference
+    return DenseModel(model).voice(np.random.default_rng(0)), reference
 
 
 def test_fixed_weight_model_follows_impsys_conventions() -> None:
@@ -216,7 +216,7 @@ COMMITTED = run.SPEC / CASE["model_file"]
 def test_committed_tflite_matches_the_vector() -> None:  # pragma: no cover - needs the file
     from foretell.impsy.keras_import import import_impsy_model
 
-    runtime = Runtime(import_impsy_model(Path(COMMITTED)).model, np.random.default_rng(0))
+    runtime = DenseModel(import_impsy_model(Path(COMMITTED)).model).voice(np.random.default_rng(0))
     found = foretell_steps(runtime, CASE)
     for got, want in zip(found, CASE["expected"]["steps"], strict=True):
         if got is None or want is None:

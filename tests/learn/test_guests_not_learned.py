@@ -21,7 +21,7 @@ from foretell.io.osc import OscSource
 from foretell.io.osc_codec import encode_floats
 from foretell.learn.coordinator import Learner
 from foretell.model.random import random_model
-from foretell.model.runtime import Runtime
+from foretell.model.runtime import DenseModel
 from foretell.perform.engine import Engine
 from foretell.perform.instrument import Instrument, Settings
 from foretell.perform.scheduler import Scheduler
@@ -41,7 +41,7 @@ def _rig(tmp_path: Path) -> tuple[Engine, Instrument, Learner, OscSource]:
         clock,
         Scheduler(clock),
         [ListSink()],
-        runtime=Runtime(random_model(units=16), np.random.default_rng(0)),
+        runtime=DenseModel(random_model(units=16)).voice(np.random.default_rng(0)),
         log_writer=LogWriter(tmp_path / "logs", None, clock),
     )
     config = LearnConfig(LearnSchedule("demand"), tmp_path / "models", None, FAST, min_events=100)
