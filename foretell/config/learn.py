@@ -41,7 +41,7 @@ class LearnConfig:
     store: Path  # the models directory every version is kept in
     original: Path | None = None  # the dataset replayed against forgetting
     finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
-    min_events: int = 100  # user events logged before the first fine-tune
+    min_events: int = 100  # the performer's events logged before the first fine-tune
     nice: int = 19  # the lowest priority: the engine (and everything else) goes first
 
 
