@@ -244,6 +244,8 @@ def run_bench(
         sock.close()
     woke = [line.strip() for line in studio.lines if "show's loop woke" in line]
     figures["engine_says"] = woke[0].removeprefix("foretell: ") if woke else None
+    said = [line.strip() for line in studio.lines if not line.startswith("foretell: ")]
+    figures["studio_said"] = said[-20:] or None  # anything but its own lines: an error, a trace
     return figures
 
 

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -29,9 +30,11 @@ WORKER_NICE = 10
 PROCESSES = 2
 
 
-def _lower_priority() -> None:
-    """In the child: the normal policy (a real-time show's children inherit its policy), then
-    ``nice WORKER_NICE``."""
+def _worker_setup() -> None:
+    """In the child: Ctrl-C ignored (it reaches the terminal's whole process group; the studio
+    stops its workers itself), the normal policy (a real-time show's children inherit its
+    policy), then ``nice WORKER_NICE``."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     with contextlib.suppress(OSError, AttributeError):
         os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
     with contextlib.suppress(OSError, AttributeError):
@@ -50,7 +53,7 @@ class Workers:
             self._pool = ProcessPoolExecutor(
                 self.processes,
                 mp_context=multiprocessing.get_context("spawn"),
-                initializer=_lower_priority,
+                initializer=_worker_setup,
             )
         return self._pool
 
