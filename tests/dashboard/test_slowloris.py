@@ -68,14 +68,16 @@ def systemd_files_limit() -> Iterator[None]:
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
-def _held(dashboard: Any, host: str, loop: asyncio.AbstractEventLoop) -> int:
-    """The connections from ``host`` the page's server holds now (asked on its loop)."""
+def _held(dashboard: Any, host: str) -> int:
+    """The connections from ``host`` the page's server holds now (asked on the server's own
+    loop, on its thread)."""
+    served = dashboard._server  # the ServerThread
 
     async def count() -> int:
-        connections = dashboard._server.server_state.connections
+        connections = served.server.server_state.connections
         return sum(c.client is not None and c.client[0] == host for c in connections)
 
-    return asyncio.run_coroutine_threadsafe(count(), loop).result(5)
+    return asyncio.run_coroutine_threadsafe(count(), served.loop).result(5)
 
 
 def _answered(url: str) -> float:
@@ -105,13 +107,12 @@ def test_a_slowloris_costs_the_token_holder_nothing(
         stdout=subprocess.PIPE,
         text=True,
     )
-    loop = lan_live.engine.call(asyncio.get_running_loop)
     try:
         time.sleep(1.5)  # every connection made and its first header line sent
         took = [_answered(mine) for _ in range(20)]
-        held = [_held(dashboard, stranger.address, loop)]
+        held = [_held(dashboard, stranger.address)]
         attack.communicate(timeout=60)
-        held.append(_held(dashboard, stranger.address, loop))
+        held.append(_held(dashboard, stranger.address))
     finally:
         attack.kill()
         attack.wait()
