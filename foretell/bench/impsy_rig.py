@@ -46,6 +46,13 @@ JACK = "mido.backends.rtmidi/UNIX_JACK"
 GAPS = (0.01, 0.13)  # seconds after each message, in turn: the model answers in the longer gaps
 PAUSE = 0.3  # seconds after each phrase (IMPSY's configs answer after 0.1 s of silence)
 VALUES = (0, 127, 64, 1, 126, 100, 27)  # CC values, the model's saturated ones first
+# Frames per JACK cycle (at 48 kHz, 43 ms). The dummy driver runs without real-time priority: on
+# a shared 2-core machine at load 12 to 16, a client that the scheduler has not run for a whole
+# 512-frame cycle (11 ms) misses it, and JACK drops that cycle's MIDI for it: 3, 8 and 2 of 120
+# performer messages never reached foretell in 3 runs, none in 2 runs with 2048 frames (side by
+# side, load 12 to 14).
+RIG_PERIOD = 2048
+RIG_MODEL_DT = 0.05  # seconds: the rig's model plays at about a trained IMPSY model's pace
 
 
 @dataclass(frozen=True)
@@ -307,12 +314,13 @@ def run_rig(
     )
 
 
-def random_impsy_model(dimension: int) -> ModelFile:
-    """A small model of ``dimension`` with random weights (mapping does not need a trained one)."""
+def random_impsy_model(dimension: int, median_dt: float = math.exp(-4)) -> ModelFile:
+    """A small model of ``dimension`` with random weights (mapping does not need a trained one)
+    whose intervals are about ``median_dt`` seconds."""
     from foretell.model.random import random_model
 
     info = {"name": "random", "source": "bench impsy-configs"}
-    return random_model(dimension, events=200, median_dt=math.exp(-4), info=info)
+    return random_model(dimension, events=200, median_dt=median_dt, info=info)
 
 
 def _prepared(config: Path, data: dict[str, Any], folder: Path) -> Path:
@@ -325,14 +333,14 @@ def _prepared(config: Path, data: dict[str, Any], folder: Path) -> Path:
     if "file" in model:
         target = (folder / model["file"]).with_suffix(".ftm")
         target.parent.mkdir(parents=True, exist_ok=True)
-        save_model(target, random_impsy_model(int(model["dimension"])))
+        save_model(target, random_impsy_model(int(model["dimension"]), RIG_MODEL_DT))
     return path
 
 
 @contextlib.contextmanager
-def dummy_jack() -> Iterator[dict[str, str] | None]:
-    """A JACK server with the dummy driver for the rig: its environment, or ``None`` where
-    ``jackd`` is not installed or does not start."""
+def dummy_jack(period: int = RIG_PERIOD) -> Iterator[dict[str, str] | None]:
+    """A JACK server with the dummy driver for the rig (``period`` frames a cycle at 48 kHz): its
+    environment, or ``None`` where ``jackd`` is not installed or does not start."""
     jackd = shutil.which("jackd")
     if jackd is None or shutil.which("jack_lsp") is None:
         yield None
@@ -347,7 +355,10 @@ def dummy_jack() -> Iterator[dict[str, str] | None]:
     command = [jackd, "--no-realtime", "-t", "10000", "-n", name, "-d", "dummy"]
     with tempfile.TemporaryFile("w+") as log:
         process = subprocess.Popen(
-            [*command, "-r", "48000", "-p", "512"], env=env, stdout=log, stderr=subprocess.STDOUT
+            [*command, "-r", "48000", "-p", str(period)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         try:
             end = time.monotonic() + 10.0

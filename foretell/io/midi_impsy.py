@@ -23,8 +23,9 @@ its rig receives the same messages.
 - Routes (``[[midi.route]]``, IMPSY's ``thru_matrix``): the values read from an input port are
   also played at once on the route's outputs, through those outputs' maps.
 - Feedback (``NoteEchoGuard``): with ``feedback_guard`` (IMPSY's ``feedback_protection``), a
-  note arriving from a device within ``echo_window`` (``feedback_threshold``) of the same note
-  being sent to it on that channel is dropped; nothing else the performer plays is.
+  note-on arriving from a device within ``echo_window`` (``feedback_threshold``) of the same
+  note-on (note and velocity) being sent to it last on that channel is dropped; nothing else the
+  performer plays is.
 
 Like ``midi_map`` the codecs are pure; the transports are ``MidiSource``/``MidiSink`` with these
 codecs, one per port.
@@ -171,25 +172,31 @@ def _expression(m: MidiMap, channel: int, raw: int) -> mido.Message:
 
 
 class NoteEchoGuard(EchoGuard):
-    """IMPSY's feedback protection: only a note that repeats the last note sent to that device
-    on its channel, within ``window`` seconds, is an echo (consumed); every other message is
+    """IMPSY's feedback protection: only a note-on repeating the last note-on sent to that device
+    on its channel (the same note and, stricter than IMPSY, the same velocity: a device's echo
+    repeats the bytes), within ``window`` seconds, is an echo (consumed); every other message is
     the performer's."""
 
     def __init__(self, window: float, clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__(window, clock)
-        self._notes: dict[tuple[str, int], tuple[int, float]] = {}  # (device, ch) -> note, when
+        self._notes: dict[tuple[str, int], tuple[bytes, float]] = {}  # (device, ch) -> sent
 
     def sent(self, device: str, message: mido.Message) -> None:
         if message.type == "note_on" and message.velocity > 0:
-            self._notes[(device, message.channel)] = (message.note, self.clock())
+            self._notes[(device, message.channel)] = (bytes(message.bytes()), self.clock())
 
     def is_echo(self, device: str, message: mido.Message) -> bool:
-        if message.type not in ("note_on", "note_off"):
+        if message.type != "note_on":
             return False
-        last = self._notes.get((device, message.channel))
-        if last is None or last[0] != message.note or self.clock() - last[1] > self.window:
+        key = (device, message.channel)
+        last = self._notes.get(key)
+        if (
+            last is None
+            or last[0] != bytes(message.bytes())
+            or self.clock() - last[1] > self.window
+        ):
             return False
-        del self._notes[(device, message.channel)]
+        del self._notes[key]
         self.dropped[device] += 1
         return True
 

@@ -53,6 +53,7 @@ class Reopener:
         self.failed: dict[str, int] = {}  # part -> failed attempts, while it is not open
         self.opened_late: dict[str, int] = {}  # part -> failed attempts before it opened
         self._timers: dict[int, Timer] = {}
+        self._said: set[str] = set()  # the reasons already given
 
     def open(self, part: Source | Sink, opening: Callable[[], None], clock: Clock) -> None:
         self._attempt(part, opening, clock, self.first)
@@ -69,12 +70,10 @@ class Reopener:
                 raise  # nothing to wait for (no MIDI system at all): the start stops
             tries = self.failed.get(name, 0) + 1
             self.failed[name] = tries
-            if tries == 1:
-                log.warning(
-                    "%s cannot open (%s); playing without it, trying again in the background",
-                    name,
-                    str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
-                )
+            why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            if tries == 1 and why not in self._said:  # a shared server's two ends: one line
+                self._said.add(why)
+                log.warning("%s; playing without it, trying again in the background", why)
             retry = min(wait * 2, self.longest)
             self._timers[id(part)] = clock.call_at(
                 clock.now() + wait, lambda: self._attempt(part, opening, clock, retry)

@@ -2,8 +2,9 @@
 
 foretell's ``EchoGuard``: a note, CC or pitch bend from a device is an echo only if the very same
 bytes went to that device within the window (20 ms by default), one echo per message sent.
-IMPSY's (``NoteEchoGuard``, dialect "impsy"): only a note repeating the last note sent to that
-device on its channel, within ``feedback_threshold``. Both count echoes per device."""
+IMPSY's (``NoteEchoGuard``, dialect "impsy"): only a note-on repeating the last note-on sent to
+that device on its channel (note and velocity), within ``feedback_threshold``. Both count
+echoes per device."""
 
 from __future__ import annotations
 
@@ -58,9 +59,10 @@ def test_impsy_guard_drops_only_a_note_echoing_the_last_note_out() -> None:
     guard.sent("s1", M("note_on", channel=2, note=60, velocity=127))
     guard.sent("s1", M("note_on", channel=2, note=62, velocity=127))  # the last note out
     assert not guard.is_echo("s1", M("control_change", channel=2, control=19, value=64))  # a CC
-    assert not guard.is_echo("s1", M("note_on", channel=2, note=60, velocity=90))  # not the last
-    assert not guard.is_echo("s1", M("note_on", channel=3, note=62, velocity=90))  # other channel
-    assert not guard.is_echo("other", M("note_on", channel=2, note=62, velocity=90))
+    assert not guard.is_echo("s1", M("note_on", channel=2, note=60, velocity=127))  # not the last
+    assert not guard.is_echo("s1", M("note_on", channel=3, note=62, velocity=127))  # other channel
+    assert not guard.is_echo("other", M("note_on", channel=2, note=62, velocity=127))
+    assert not guard.is_echo("s1", M("note_on", channel=2, note=62, velocity=90))  # played: 90
     clock.now = 0.015
     assert guard.is_echo("s1", M("note_on", channel=2, note=62, velocity=127))
     assert not guard.is_echo("s1", M("note_on", channel=2, note=62, velocity=127))  # consumed
