@@ -223,6 +223,12 @@ def moved(cells: np.ndarray) -> np.ndarray:
     return out
 
 
+def kinds_of(spec: object) -> tuple[ControlKind, ...] | None:
+    """The control kinds of a model's spec: a moves model's, ``None`` for any other kind."""
+    controls = getattr(spec, "controls", None)
+    return controls if isinstance(controls, tuple) else None
+
+
 def snap_to_cells(controls: Sequence[ControlKind], event: np.ndarray) -> np.ndarray:
     """``event`` with each discrete control on the value of the cell holding it."""
     out = np.array(event, dtype=np.float64)
