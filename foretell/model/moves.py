@@ -32,6 +32,8 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import accumulate
 from typing import Any
 
 import numpy as np
@@ -328,14 +330,11 @@ class MovesVoice:
         self._cell_values = {c: layout.controls[c].cell_values().tolist() for c in self._discrete}
         self._last_cells: list[int] | None = None
         self._loc, self._scale = list(spec.transform.loc), list(spec.transform.scale)
-        self._set_starts: dict[int, int] = {}
-        start = layout.sets_start
-        for c, size in zip(layout.set_controls, layout.set_sizes, strict=True):
-            self._set_starts[c] = start
-            start += layout.mixtures * size
-        self._uniforms: list[float] = []
+        self._uniforms: list[list[float]] = []
         self._normals: list[list[float]] = []
         self._next_random = 0
+        self._plan = _sample_plan(spec)
+        self._inputs = layout.inputs
 
     # -- state ---------------------------------------------------------------------------------
 
@@ -362,19 +361,17 @@ class MovesVoice:
     def observe(self, event: np.ndarray) -> np.ndarray:
         """Condition on ``event`` and which of its discrete controls moved; return the
         prediction of the next event (``prediction``, reused by the next call)."""
-        values = [float(v) for v in event]
+        values = event.tolist() if isinstance(event, np.ndarray) else [float(v) for v in event]
         cells = self._cells_of(values)
         last = self._last_cells
         d = self.spec.dimension
-        self.model.core.encode(np.asarray(values), self._buffer[:d])
-        self._buffer[d : self.layout.inputs] = (
-            [1.0] * len(cells)
-            if last is None
-            else [float(a != b) for a, b in zip(cells, last, strict=True)]
-        )
+        self.model.core.encode(event, self._buffer[:d])
+        buffer = self._buffer
+        for i, cell in enumerate(cells):  # one moved flag per discrete control
+            buffer[d + i] = 1.0 if last is None or cell != last[i] else 0.0
         self._last_cells = cells
         self.model.core.forward(self._views, self._scratch, self._raw, self._gates)
-        self.prediction[self.model.params :] = values
+        self.prediction[self.model.params :] = event
         return self.prediction
 
     def predict(
@@ -382,10 +379,13 @@ class MovesVoice:
     ) -> np.ndarray:
         return self.sample(self.prediction, pi_temp, sigma_temp, constraints)
 
-    def _draw(self) -> tuple[float, list[float]]:
+    def _draw(self) -> tuple[list[float], list[float]]:
+        """One uniform for the (component, moving set) and one per discrete control, one normal
+        per Gaussian dimension: drawn from the generator in blocks."""
         if self._next_random >= len(self._uniforms):
-            self._uniforms = self.rng.random(RANDOM_BLOCK).tolist()
-            self._normals = self.rng.standard_normal((RANDOM_BLOCK, self.spec.dimension)).tolist()
+            widths = (1 + len(self._discrete), self.layout.gaussians)
+            self._uniforms = self.rng.random((RANDOM_BLOCK, widths[0])).tolist()
+            self._normals = self.rng.standard_normal((RANDOM_BLOCK, widths[1])).tolist()
             self._next_random = 0
         i = self._next_random
         self._next_random += 1
@@ -399,66 +399,66 @@ class MovesVoice:
         constraints: Constraints | None = None,
     ) -> np.ndarray:
         """Draw the next event (data space) after the one ``prediction`` followed; see the module
-        docstring for the temperatures and ``constraints``."""
-        layout, spec = self.layout, self.spec
-        k, g, dc = layout.mixtures, layout.gaussians, layout.densities
-        params = self.model.params
-        raw = prediction[:params]
-        last = prediction[params:].tolist()
-        previous = self._cells_of(last)
-        uniform, normal = self._draw()
-        rng = self.rng
-        held = set() if constraints is None else set(constraints.holds)
-        joint = raw[layout.joint_start :].tolist()
-        if held & set(self._discrete):
+        docstring for the temperatures and ``constraints``. Works on Python floats over lists
+        prepared once (several times faster than NumPy for a handful of values)."""
+        plan = self._plan
+        raw = prediction[: plan.params]
+        event = prediction[plan.params :].tolist()  # starts as the previous event
+        own = prediction is self.prediction and self._last_cells is not None
+        previous = self._last_cells if own and self._last_cells else self._cells_of(event)
+        uniforms, normal = self._draw()
+        steer = constraints is not None and constraints.active
+        held = set(constraints.holds) if steer and constraints is not None else set()
+        joint = raw[plan.joint_start :].tolist()
+        if held & plan.discrete_set:
             joint = self._without_held(joint, held)
-        m, slot = divmod(choose_component(joint, pi_temp, uniform), layout.slots)
-        mu = raw[m * g : (m + 1) * g].tolist()
-        sigma = raw[k * g + m * g : k * g + (m + 1) * g].tolist()
-        spread = [math.sqrt(max(sigma_temp, 0.0))] * g
-        if constraints is not None:
-            for j, c in enumerate(layout.gaussian_controls, start=1):
+        m, slot = divmod(_choose(joint, pi_temp, uniforms[0]), plan.slots)
+        mu = raw[m * plan.g : (m + 1) * plan.g].tolist()
+        sigma = raw[plan.kg + m * plan.g : plan.kg + (m + 1) * plan.g].tolist()
+        root = math.sqrt(max(sigma_temp, 0.0))
+        spread = [root * s for s in sigma]
+        if steer and constraints is not None and constraints.control_temps:
+            for j, c in enumerate(self.layout.gaussian_controls, start=1):
                 spread[j] *= math.sqrt(constraints.control_temps.get(c, 1.0))
-        event = list(last)
-        u0 = mu[0] + spread[0] * sigma[0] * normal[0]
-        event[0] = spec.transform.event_from_net([u0] + [0.0] * len(layout.controls))[0]
-        for j, c in enumerate(layout.continuous_controls, start=1):
-            value = (mu[j] + spread[j] * sigma[j] * normal[j]) * self._scale[1 + c] + self._loc[
-                1 + c
-            ]
+        event[0] = self._dt_of(mu[0] + spread[0] * normal[0])
+        for j, c, scale, loc in plan.continuous:
+            value = (mu[j] + spread[j] * normal[j]) * scale + loc
             event[1 + c] = min(max(value, 0.0), 1.0)
-        moving = self._moving_controls(slot, rng) - held
-        allowed = self._allowed_cells(constraints)
-        for j, c in enumerate(layout.grid_controls, start=dc):
-            if c in moving:
+        moving = plan.movers[slot] if slot < len(plan.movers) else self._other_movers()
+        allowed = self._allowed_cells(constraints) if steer else {}
+        for i, (j, c, position) in enumerate(plan.grids, start=1):
+            if c in moving and c not in held:
                 event[1 + c] = self._grid_value(
-                    c, mu[j], sigma[j] * spread[j], rng, allowed.get(c), previous
+                    c, mu[j], spread[j], uniforms[i], allowed.get(c), previous[position]
                 )
-        for c, start in self._set_starts.items():
-            if c in moving:
-                size = layout.controls[c].cells
+        for i, (c, start, size, position) in enumerate(plan.sets, start=1 + len(plan.grids)):
+            if c in moving and c not in held:
                 logits = raw[start + m * size : start + (m + 1) * size].tolist()
                 event[1 + c] = self._set_value(
-                    c, logits, pi_temp, float(rng.random()), allowed.get(c), previous
+                    c, logits, pi_temp, uniforms[i], allowed.get(c), previous[position]
                 )
         for c, cells in allowed.items():
             if c not in moving and c not in held:  # a range truncates what stays too
                 event[1 + c] = self._nearest_allowed(c, event[1 + c], cells)
-        if constraints is not None and constraints.active:
+        if steer and constraints is not None:
             event = steering.exact(event, constraints)
         return np.array(event)
 
+    def _dt_of(self, z: float) -> float:
+        """dt in seconds from its network value (``DataTransform.event_from_net``'s rule)."""
+        t = self.spec.transform
+        u = z * t.scale[0] + t.loc[0]
+        dt = math.exp(min(u, 700.0)) - t.dt_offset if t.dt_kind == "log" else u
+        return max(dt, t.dt_min)
+
     def _without_held(self, joint: list[float], held: set[int]) -> list[float]:
         """The joint logits with every slot that moves a held control taken out."""
-        layout, mask = self.layout, 0
-        for bit, c in enumerate(self._discrete):
-            if c in held:
-                mask |= 1 << bit
-        slots = [code & mask == 0 for code in layout.patterns] + [False] * int(layout.has_other)
-        kept = [v if slots[i % layout.slots] else -math.inf for i, v in enumerate(joint)]
-        if all(v == -math.inf for v in kept):
-            return joint
-        return [v if v != -math.inf else -1e300 for v in kept]
+        plan = self._plan
+        kept = [
+            v if not (held & plan.slot_sets[i % plan.slots]) else -1e300
+            for i, v in enumerate(joint)
+        ]
+        return joint if all(v == -1e300 for v in kept) else kept
 
     def _allowed_cells(self, constraints: Constraints | None) -> dict[int, list[int]]:
         """Per ranged discrete control, the cells whose values lie inside its range."""
@@ -478,42 +478,40 @@ class MovesVoice:
         values = self._cell_values[control]
         return values[min(cells, key=lambda i: abs(values[i] - value))]
 
-    def _moving_controls(self, slot: int, rng: np.random.Generator) -> set[int]:
-        layout = self.layout
-        if slot < len(layout.patterns):
-            code = layout.patterns[slot]
-        else:  # "other": any subset the model does not name, each as likely
-            named, count = set(layout.patterns), len(self._discrete)
-            code = next(
-                (c for c in rng.integers(0, 2**count, 64).tolist() if c not in named),
-                layout.patterns[0],
-            )
-        return {c for bit, c in enumerate(self._discrete) if code >> bit & 1}
+    def _other_movers(self) -> frozenset[int]:
+        """A moving set the model does not name, each as likely (the "other" slot)."""
+        named, count = set(self.layout.patterns), len(self._discrete)
+        code = next(
+            (c for c in self.rng.integers(0, 2**count, 64).tolist() if c not in named),
+            self.layout.patterns[0],
+        )
+        return frozenset(c for bit, c in enumerate(self._discrete) if code >> bit & 1)
 
     def _grid_value(
         self,
         control: int,
         mu: float,
         spread: float,
-        rng: np.random.Generator,
+        uniform: float,
         allowed: list[int] | None,
-        cells: list[int],
+        previous: int,
     ) -> float:
         """A grid value from the component's logistic, never in the previous cell (nor outside
         ``allowed``): redrawn, else the nearest such cell to the draw."""
         edges, values = self._edges[control], self._cell_values[control]
-        previous = cells[self._discrete.index(control)]
         scale, loc = self._scale[1 + control], self._loc[1 + control]
-        ok = set(range(len(values)) if allowed is None else allowed) - {previous}
+        value = mu * scale + loc
+        for attempt in range(REDRAWS if spread > 0 else 1):
+            if spread > 0:
+                u = uniform if attempt == 0 else float(self.rng.random())
+                u = min(max(u, 1e-12), 1.0 - 1e-12)
+                value = (mu + spread * math.log(u / (1.0 - u))) * scale + loc
+            cell = bisect.bisect_left(edges, value)
+            if cell != previous and (allowed is None or cell in allowed):
+                return values[cell]
+        ok = [i for i in (range(len(values)) if allowed is None else allowed) if i != previous]
         if not ok:
             return values[previous]
-        value = mu * scale + loc
-        for _ in range(REDRAWS if spread > 0 else 1):
-            if spread > 0:
-                u = min(max(float(rng.random()), 1e-12), 1.0 - 1e-12)
-                value = (mu + spread * math.log(u / (1.0 - u))) * scale + loc
-            if bisect.bisect_left(edges, value) in ok:
-                return values[bisect.bisect_left(edges, value)]
         return values[min(ok, key=lambda i: (abs(values[i] - value), i))]
 
     def _set_value(
@@ -523,17 +521,78 @@ class MovesVoice:
         pi_temp: float,
         uniform: float,
         allowed: list[int] | None,
-        cells: list[int],
+        previous: int,
     ) -> float:
         """A set value from the component's categorical, never the previous one (nor one
         outside ``allowed``)."""
         values = self._cell_values[control]
-        previous = cells[self._discrete.index(control)]
         ok = set(range(len(values)) if allowed is None else allowed) - {previous}
         if not ok:
             return values[previous]
         finite = [v if i in ok else -1e300 for i, v in enumerate(logits)]
         return values[choose_component(finite, pi_temp, uniform)]
+
+
+def _choose(values: list[float], pi_temp: float, uniform: float) -> int:
+    """``choose_component``'s draw (the same index for the same uniform), its running sum and
+    search in C: the (component, moving set) pairs are some tens of logits."""
+    top = max(values)
+    if pi_temp <= 0.0:
+        return values.index(top)
+    scale = 1.0 / pi_temp
+    running = list(accumulate([math.exp((v - top) * scale) for v in values]))
+    return min(bisect.bisect_right(running, uniform * running[-1]), len(running) - 1)
+
+
+@dataclass(frozen=True)
+class _SamplePlan:
+    """What ``MovesVoice.sample`` reads at every draw, prepared once from the layout."""
+
+    params: int
+    joint_start: int
+    slots: int
+    g: int
+    kg: int
+    continuous: tuple[tuple[int, int, float, float], ...]  # (dimension, control, scale, loc)
+    grids: tuple[tuple[int, int, int], ...]  # (dimension, control, position among discrete)
+    sets: tuple[tuple[int, int, int, int], ...]  # (control, logits start, size, position)
+    movers: tuple[frozenset[int], ...]  # the controls each named moving set moves
+    slot_sets: tuple[frozenset[int], ...]  # per slot, the same ("other": every discrete one)
+    discrete_set: frozenset[int]
+
+
+def _sample_plan(spec: MovesSpec) -> _SamplePlan:
+    layout = spec.layout
+    k, g, dc = layout.mixtures, layout.gaussians, layout.densities
+    loc, scale = spec.transform.loc, spec.transform.scale
+    discrete = list(layout.discrete)
+    sets, start = [], layout.sets_start
+    for c, size in zip(layout.set_controls, layout.set_sizes, strict=True):
+        sets.append((c, start, size, discrete.index(c)))
+        start += k * size
+    movers = tuple(
+        frozenset(c for bit, c in enumerate(discrete) if code >> bit & 1)
+        for code in layout.patterns
+    )
+    every = frozenset(discrete)
+    return _SamplePlan(
+        params=layout.params,
+        joint_start=layout.joint_start,
+        slots=layout.slots,
+        g=g,
+        kg=k * g,
+        continuous=tuple(
+            (j, c, scale[1 + c], loc[1 + c])
+            for j, c in enumerate(layout.continuous_controls, start=1)
+        ),
+        grids=tuple(
+            (j, c, discrete.index(c)) for j, c in enumerate(layout.grid_controls, start=dc)
+        ),
+        sets=tuple(sets),
+        movers=movers,
+        slot_sets=movers + ((every,) if layout.has_other else ()),
+        discrete_set=every,
+    )
 
 
 def _read_spec(data: Any) -> MovesSpec:
