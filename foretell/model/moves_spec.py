@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from dataclasses import fields as dataclass_fields
+from functools import cached_property
 from typing import Any, ClassVar
 
 from foretell.errors import ModelFileError
@@ -29,7 +30,7 @@ class MovesSpec(ModelSpec):
     patterns: tuple[int, ...] = (0,)
     other_patterns: bool = False
 
-    @property
+    @cached_property
     def layout(self) -> MovesLayout:
         return MovesLayout(self.mixtures, self.controls, self.patterns, self.other_patterns)
 
