@@ -57,11 +57,19 @@ def info(model: Path, as_json: bool) -> None:
 def _echo_dense(spec: ModelSpec) -> None:
     t = spec.transform
     click.echo(
-        f"  MDRNN: dimension {spec.dimension}, {spec.layers} x {spec.units} LSTM, "
+        f"  {'MDRNN' if spec.layout is None else 'MDRNN, moves'}: dimension {spec.dimension}, "
+        f"{spec.layers} x {spec.units} LSTM, "
         f"{spec.mixtures} mixtures, {spec.parameter_count():,} parameters"
     )
     click.echo(f"  dt transform: {t.dt_kind} (offset {t.dt_offset:g} s), min dt {t.dt_min:g} s")
     click.echo(f"  sigma: {spec.sigma_activation}, floor weight {spec.floor_weight:g}")
+    layout = spec.layout
+    if layout is not None:  # a moves model: its controls' kinds and moving sets
+        kinds = ", ".join(
+            f"x{i + 1} {k.kind}" + (f" ({k.cells} values)" if k.discrete else "")
+            for i, k in enumerate(layout.controls)
+        )
+        click.echo(f"  moves: {kinds}; {len(layout.patterns)} moving sets named")
 
 
 def constraints_from_flags(

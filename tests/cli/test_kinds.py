@@ -146,3 +146,20 @@ def test_generate_plays_one_knob_at_a_time_on_the_grid(
     controls = spec.controls
     counts = moved(cell_indices(values, controls))[1:].sum(axis=1)
     assert counts.max() <= 1  # never two knobs at once: no such moving set was seen
+
+
+def test_info_shows_the_kinds_and_resume_fine_tunes_a_moves_model(
+    trained: dict[str, Path], knobs: Path, tmp_path: Path
+) -> None:
+    shown = foretell("info", str(trained["default"]))
+    assert shown.returncode == 0, shown.stderr
+    assert "MDRNN, moves: dimension 5" in shown.stdout
+    assert "moves: x1 grid (128 values), x2 grid (128 values)" in shown.stdout
+    assert "MDRNN: dimension 5" in foretell("info", str(trained["dense"])).stdout
+    out = tmp_path / "resumed.ftm"
+    resumed = foretell("train", str(knobs), "--resume", str(trained["default"]), "--out",
+                       str(out), "--json")  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr
+    summary = json.loads(resumed.stdout)
+    assert summary["recent_nll_after"] < summary["recent_nll_before"]
+    assert isinstance(load_model(out).spec, MovesSpec)
