@@ -14,8 +14,8 @@ from foretell.errors import ConfigError, ControlError
 from foretell.model.constraints import Constraints
 from foretell.model.fileformat import ModelSpec, load_model, read_metadata
 from foretell.model.generate import generate_performance, write_performance_csv
-from foretell.model.protocol import Voice, load_voice
-from foretell.model.trace import trace_dataset
+from foretell.model.protocol import Voice, load, load_voice
+from foretell.model.trace import basis_kinds, trace_dataset
 from foretell.perform import steering
 
 
@@ -57,11 +57,19 @@ def info(model: Path, as_json: bool) -> None:
 def _echo_dense(spec: ModelSpec) -> None:
     t = spec.transform
     click.echo(
-        f"  MDRNN: dimension {spec.dimension}, {spec.layers} x {spec.units} LSTM, "
+        f"  {'MDRNN' if spec.layout is None else 'MDRNN, moves'}: dimension {spec.dimension}, "
+        f"{spec.layers} x {spec.units} LSTM, "
         f"{spec.mixtures} mixtures, {spec.parameter_count():,} parameters"
     )
     click.echo(f"  dt transform: {t.dt_kind} (offset {t.dt_offset:g} s), min dt {t.dt_min:g} s")
     click.echo(f"  sigma: {spec.sigma_activation}, floor weight {spec.floor_weight:g}")
+    layout = spec.layout
+    if layout is not None:  # a moves model: its controls' kinds and moving sets
+        kinds = ", ".join(
+            f"x{i + 1} {k.kind}" + (f" ({k.cells} values)" if k.discrete else "")
+            for i, k in enumerate(layout.controls)
+        )
+        click.echo(f"  moves: {kinds}; {len(layout.patterns)} moving sets named")
 
 
 def constraints_from_flags(
@@ -106,6 +114,21 @@ def constraints_from_flags(
     "--range", "ranges", multiple=True, metavar="I=LO:HI", help="Score with control I in [LO, HI]."
 )
 @click.option("--dtrange", metavar="LO:HI", help="Score with the interval in [LO, HI] seconds.")
+@click.option(
+    "--basis",
+    type=click.Choice(["auto", "cells", "density"]),
+    default="auto",
+    show_default=True,
+    help="How grid and set controls are scored: cells (the probability of the value's cell, "
+    "comparable between dense and moves models), density (a dense model's density); auto: "
+    "cells for a moves model, density for a dense one.",
+)
+@click.option(
+    "--cells-from",
+    type=click.Path(path_type=Path),
+    help="With --basis cells: take the grids and sets from this moves model (default: "
+    "detected in DATA).",
+)
 def trace(
     model: Path,
     data: Path,
@@ -115,6 +138,8 @@ def trace(
     holds: tuple[str, ...],
     ranges: tuple[str, ...],
     dtrange: str | None,
+    basis: str,
+    cells_from: Path | None,
 ) -> None:
     """Score every next event of DATA (.npz, or performance logs: a log file or a folder of
     them, the performer's rows) under MODEL, one step at a time from a fresh state.
@@ -125,7 +150,9 @@ def trace(
     runtime = load_voice(model)
     dataset = load_data(data, clip=clip)
     constraints = constraints_from_flags(holds, ranges, dtrange, runtime.model.dimension - 1)
-    result = trace_dataset(runtime, dataset, constraints)
+    reference = load(cells_from) if cells_from is not None else None
+    cells = basis_kinds(runtime.model, dataset, basis, reference)
+    result = trace_dataset(runtime, dataset, constraints, cells)
     if out is not None:
         result.save(out)
     summary = result.summary()
@@ -134,7 +161,8 @@ def trace(
     else:
         click.echo(
             f"{summary['events']} events scored over {summary['performances']} performances: "
-            f"mean NLL {summary['mean_nll']:.4f} nats/event (data space)"
+            f"mean NLL {summary['mean_nll']:.4f} nats/event (data space, "
+            f"{summary['nll_basis']} basis)"
             + (f"; {summary['outside']} outside the constraints" if summary["outside"] else "")
         )
 

@@ -27,6 +27,7 @@ import numpy as np
 from foretell import __version__
 from foretell.errors import ModelFileError
 from foretell.model.checks import integer, number
+from foretell.model.control_kinds import MovesLayout
 from foretell.model.kinds import DEFAULT_KIND, kind_module
 from foretell.model.mixture import MixtureShape
 from foretell.model.transform import DataTransform
@@ -83,17 +84,35 @@ class ModelSpec:
     def mixture(self) -> MixtureShape:
         return MixtureShape(self.mixtures, self.dimension)
 
+    @property
+    def layout(self) -> MovesLayout | None:
+        """Where a moves model's parameters sit in its output (``foretell.model.moves_spec``);
+        ``None`` for the dense model."""
+        return None
+
+    @property
+    def input_dimension(self) -> int:
+        """The network's input width: D, plus one moved flag per discrete control."""
+        layout = self.layout
+        return self.dimension if layout is None else layout.inputs
+
+    @property
+    def head_params(self) -> int:
+        """P, the width of the head's output."""
+        layout = self.layout
+        return self.mixture.params if layout is None else layout.params
+
     def tensor_shapes(self) -> dict[str, tuple[int, ...]]:
         """The exact tensors (and shapes) a model file of this spec must hold."""
         h = self.units
         shapes: dict[str, tuple[int, ...]] = {}
         for layer in range(self.layers):
-            inputs = self.dimension if layer == 0 else h
+            inputs = self.input_dimension if layer == 0 else h
             shapes[f"lstm.{layer}.weight_ih"] = (4 * h, inputs)
             shapes[f"lstm.{layer}.weight_hh"] = (4 * h, h)
             shapes[f"lstm.{layer}.bias"] = (4 * h,)
-        shapes["head.weight"] = (self.mixture.params, h)
-        shapes["head.bias"] = (self.mixture.params,)
+        shapes["head.weight"] = (self.head_params, h)
+        shapes["head.bias"] = (self.head_params,)
         return shapes
 
     def parameter_count(self) -> int:

@@ -18,6 +18,7 @@ DEFAULT_KIND = "dense"  # what every file without a ``kind`` holds (all files be
 KINDS: Mapping[str, str] = MappingProxyType(
     {
         "dense": "foretell.model.runtime",  # the MDRNN: stacked LSTM + Gaussian mixture
+        "moves": "foretell.model.moves",  # which controls move, grids and sets (issue 31)
     }
 )
 

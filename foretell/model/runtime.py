@@ -76,7 +76,7 @@ def _layer_views(
 ) -> list[LayerViews]:
     """Views of one layer's slices in ``buffer (..., D + L*H)``, ``cells (..., L, H)`` and
     ``gates (..., 4H)``: one voice's vectors or N voices' rows alike."""
-    d, h = spec.dimension, spec.units
+    d, h = spec.input_dimension, spec.units
     views = []
     for layer in range(spec.layers):
         start = 0 if layer == 0 else d + (layer - 1) * h

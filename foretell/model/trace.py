@@ -10,22 +10,29 @@ models.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from foretell.data.dataset import Dataset
-from foretell.errors import DatasetError
+from foretell.errors import ConfigError, DatasetError
+from foretell.model.basis import dense_cells_log_likelihood
 from foretell.model.constraints import Constraints
-from foretell.model.protocol import Voice
+from foretell.model.control_kinds import ControlKind, detect_kinds, kinds_of
+from foretell.model.protocol import Model, Voice
+from foretell.model.runtime import DenseModel
+
+Basis = Literal["density", "cells"]
 
 
 @dataclass(frozen=True)
 class TraceResult:
     raw: list[np.ndarray]  # per performance (n, P)
     nll: list[np.ndarray]  # per performance (n - 1,)
+    basis: Basis = "density"  # how discrete controls were scored (``foretell.model.basis``)
 
     def summary(self) -> dict[str, Any]:
         """Mean and median NLL over the scored events; events outside a constraint's range
@@ -38,6 +45,7 @@ class TraceResult:
             "events": int(scored.size),
             "outside": int(everything.size - scored.size),
             "performances": len(self.nll),
+            "nll_basis": self.basis,
         }
 
     def save(self, path: Path) -> None:
@@ -51,10 +59,15 @@ class TraceResult:
 
 
 def trace_performance(
-    voice: Voice, performance: np.ndarray, constraints: Constraints | None = None
+    voice: Voice,
+    performance: np.ndarray,
+    constraints: Constraints | None = None,
+    cells: Sequence[ControlKind] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Predictions ``(n, P)`` and next-event NLLs ``(n-1,)`` for one performance (under
-    ``constraints``: ``inf`` for an event outside a range, see ``foretell.model.constraints``)."""
+    ``constraints``: ``inf`` for an event outside a range, see ``foretell.model.constraints``).
+    A dense model given ``cells`` scores their discrete controls by cell (``foretell.model.basis``);
+    a moves model always does, with its own kinds."""
     voice.reset()
     raw: np.ndarray | None = None
     for i, event in enumerate(performance):
@@ -64,12 +77,21 @@ def trace_performance(
         raw[i] = prediction
     if raw is None:  # nothing played, nothing scored
         return np.empty((0, 0), dtype=np.float32), np.empty(0)
-    return raw, -voice.model.log_likelihood(raw[:-1], performance[1:], constraints)
+    model = voice.model
+    if isinstance(model, DenseModel) and cells is not None and any(k.discrete for k in cells):
+        if constraints is not None and constraints.active:
+            raise ConfigError("the cells basis is scored without --hold, --range or --dtrange")
+        return raw, -dense_cells_log_likelihood(model.spec, raw[:-1], performance[1:], cells)
+    return raw, -model.log_likelihood(raw[:-1], performance[1:], constraints)
 
 
 def trace_dataset(
-    voice: Voice, dataset: Dataset, constraints: Constraints | None = None
+    voice: Voice,
+    dataset: Dataset,
+    constraints: Constraints | None = None,
+    cells: Sequence[ControlKind] | None = None,
 ) -> TraceResult:
+    """Every performance traced (``trace_performance``); the result says its basis."""
     dimension = voice.model.dimension
     if dataset.dimension != dimension:
         raise DatasetError(
@@ -78,7 +100,40 @@ def trace_dataset(
         )
     raws, nlls = [], []
     for performance in dataset.performances:
-        raw, nll = trace_performance(voice, performance, constraints)
+        raw, nll = trace_performance(voice, performance, constraints, cells)
         raws.append(raw)
         nlls.append(nll)
-    return TraceResult(raws, nlls)
+    return TraceResult(raws, nlls, basis_of(voice.model, cells))
+
+
+def basis_of(model: Model, cells: Sequence[ControlKind] | None) -> Basis:
+    """``cells`` where some discrete control is scored by its cell, else ``density``."""
+    if model_kinds(model) is not None:
+        return "cells"
+    dense_on_cells = isinstance(model, DenseModel) and cells is not None
+    return "cells" if dense_on_cells and any(k.discrete for k in cells or ()) else "density"
+
+
+def model_kinds(model: Model) -> tuple[ControlKind, ...] | None:
+    """A moves model's control kinds (``None`` for any other kind)."""
+    return kinds_of(model.file.spec)
+
+
+def basis_kinds(
+    model: Model, dataset: Dataset, basis: str, reference: Model | None = None
+) -> tuple[ControlKind, ...] | None:
+    """The kinds a dense model is scored with under ``basis``: ``density`` none; ``cells`` those
+    of ``reference`` (a moves model) when given, else those detected in ``dataset``; ``auto``
+    none. A moves model always scores its own (``density`` is refused)."""
+    own = model_kinds(model)
+    if own is not None:
+        if basis == "density":
+            raise ConfigError(
+                "a moves model scores its grid and set controls by cell: use --basis cells"
+            )
+        return own
+    if basis != "cells":
+        return None
+    if reference is not None and model_kinds(reference) is not None:
+        return model_kinds(reference)
+    return detect_kinds(np.concatenate(dataset.performances))
