@@ -48,6 +48,7 @@ class Models(Shelf):
         return {
             "name": path.stem,
             "file": path.name,
+            "kind": meta.get("kind", "dense"),
             "bytes": path.stat().st_size,
             "size": trained.get("size"),
             "units": arch.get("units"),

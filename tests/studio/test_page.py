@@ -445,3 +445,15 @@ def test_a_refused_perform_is_one_line_under_its_model(studio: Studio, browser: 
     assert "dimension" in line and "\n" not in line, line
     assert studio.get("/api/status")["model"] is None
     assert 'file = "models/wide.ftm"' not in (studio.root / "foretell.toml").read_text()
+
+
+def test_a_broken_model_says_why_and_cannot_be_performed(studio: Studio, browser: Any) -> None:
+    (studio.root / "models" / "bad.ftm").write_bytes(b"FTM\x00 not a model at all")
+    page = open_studio(browser, studio, "models")
+    bad = page.locator(".model[data-name=bad]")
+    bad.wait_for()
+    line = bad.locator(".facts").inner_text().strip()
+    assert line.startswith("cannot be read: ") and "undefined" not in line, line
+    assert bad.locator("button.perform").is_disabled()
+    assert not bad.locator("button.delete").is_disabled()
+    assert page.errors == []

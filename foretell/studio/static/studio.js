@@ -757,16 +757,27 @@
   function updateModel(node, m) {
     const playing = m.playing || m.name === studio.playing;
     node.classList.toggle("playing", playing);
+    node.classList.toggle("broken", Boolean(m.broken));
     node.querySelector(".item-name").textContent = m.name;
     node.querySelector(".badge.playing").hidden = !playing;
-    node.querySelector(".facts").replaceWith(facts(
-      m.size ? [m.size, "size"] : null, [`${m.layers}×${m.units}`, "LSTM"], [m.mixtures, "mixtures"],
-      [Math.max(0, (m.dimension || 1) - 1), "controls"], trainedOn(m.data), heldOut(m), kB(m.bytes || 0), when(m.created)));
-    node.querySelector(".perform").disabled = playing;
+    node.querySelector(".facts").replaceWith(m.broken ? brokenFacts(m.broken) : modelFacts(m));
+    node.querySelector(".perform").disabled = playing || Boolean(m.broken);
     showMode(node.querySelector(".perform-mode"), playing);
     node.querySelector(".delete").disabled = playing;
     node.querySelector(".download").href = `/api/models/${path(m.name)}/download`;
     node.querySelector(".download").download = `${m.name}.ftm`;
+  }
+
+  function modelFacts(m) {
+    const kind = m.kind && m.kind !== "dense" ? [m.kind, "model"] : null;
+    const lstm = m.layers && m.units ? [`${m.layers}×${m.units}`, "LSTM"] : null;
+    return facts(m.size ? [m.size, "size"] : null, kind, lstm, m.mixtures ? [m.mixtures, "mixtures"] : null,
+      [Math.max(0, (m.dimension || 1) - 1), "controls"], trainedOn(m.data), heldOut(m), kB(m.bytes || 0), when(m.created));
+  }
+
+  function brokenFacts(why) {
+    // A file in models/ that cannot be read: why, in the listing's one line (delete it here).
+    return facts(el("span", { class: "broken-why" }, `cannot be read: ${why}`));
   }
 
   function trainedOn(data) {
