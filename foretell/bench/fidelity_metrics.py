@@ -6,7 +6,7 @@ Every function takes events as arrays ``(n, 1+N)`` (column 0 dt in seconds, then
 - **Value lattices.** What values a control takes in the data (``value_lattice``): a small *set*
   (at most ``SET_MAX`` distinct values: pads, notes, switches), an ordered *grid* ``k / M`` (the
   data's values all within ``GRID_TOLERANCE`` steps of a multiple of ``1/M``, with ``M`` from the
-  smallest gap between distinct values, at most 65535: 7-bit MIDI's 1/127, the LightPad's 1/128,
+  smallest gap between distinct values, at most 16384: 7-bit MIDI's 1/127, the LightPad's 1/128,
   a serial 0..1023), or *continuous*. ``on_lattice`` says which generated values land on it.
 - **Moves.** A control moves when its value differs from the previous row's (every control moves
   in a segment's first row, measured against ``previous``: the event the segment follows).
@@ -28,8 +28,8 @@ import numpy as np
 
 from foretell.bench.quality import ks_statistic
 
-SET_MAX = 24  # a control with at most this many distinct values is a set
-GRID_MAX = 65_535  # the finest grid looked for (16 bits)
+SET_MAX = 16  # a control with at most this many distinct values is a set
+GRID_MAX = 16_384  # the finest grid looked for (14 bits)
 GRID_TOLERANCE = 1e-3  # in grid steps: float32 data and 6-digit CSVs sit well inside it
 MIDI_STEPS = 127
 

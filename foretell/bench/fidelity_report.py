@@ -176,7 +176,7 @@ How each figure is measured (`foretell/bench/fidelity.py`, `fidelity_metrics.py`
   same seed and are measured on the same held-out performances. Synthetic instruments are drawn
   with the seed, so the seeds' range covers the data as well as the training.
 - **Grid/set** (column *controls*): what values each control takes in the training data: a set
-  (at most 24 distinct values: the pads), a grid k/M (every value a multiple of 1/M: 7-bit MIDI's
+  (at most 16 distinct values: the pads), a grid k/M (every value a multiple of 1/M: 7-bit MIDI's
   1/127, the LightPad's 1/128) or continuous.
 - **Held-out NLL on the common basis** (nats per event, lower is better): a grid or set
   control's value scored as the probability of its cell (the grid step around it, or the span
