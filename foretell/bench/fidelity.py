@@ -21,8 +21,9 @@ Each saved model is measured on the same held-out performances (the measures are
   values on the data's grid or set, KS per control and for dt, MIDI messages per event if sent
   by an encoder that sends only changed 7-bit values, and the histogram of each set control
   (the pads) by total variation;
-- **cost**: training wall time (launch to saved model) and the NumPy step (predict + sample)
-  timed during generation, median.
+- **cost**: training wall time (launch to saved model; the variants train in turn, in
+  alternating order from seed to seed) and the NumPy step (predict + sample), the models taking
+  turns step by step (median of 2000 each); each against dense's, seed by seed.
 
 ``--out DIR`` writes ``fidelity.md`` (the table), ``fidelity.json`` and the figures there. This
 measures; it asserts nothing.
@@ -214,6 +215,28 @@ def playing_measures(
     }
 
 
+STEPS_SIDE_BY_SIDE = 2000
+WARMUP_STEPS = 200
+
+
+def side_by_side_steps(models: Sequence[Path], first: np.ndarray) -> list[np.ndarray]:
+    """Milliseconds per step (predict + sample, each model playing on from ``first``), the
+    models taking turns step by step so that both see the same machine."""
+    from foretell.model.runtime import load_runtime
+
+    runtimes = [load_runtime(model, seed=0) for model in models]
+    events = [np.asarray(first, dtype=np.float64) for _ in runtimes]
+    times = np.empty((len(runtimes), STEPS_SIDE_BY_SIDE))
+    clock = time.perf_counter_ns
+    for i in range(-WARMUP_STEPS, STEPS_SIDE_BY_SIDE):
+        for m, runtime in enumerate(runtimes):
+            start = clock()
+            events[m] = runtime.sample(runtime.predict(events[m]))
+            if i >= 0:
+                times[m, i] = clock() - start
+    return list(times / 1e6)
+
+
 def measure_model(
     model: Path, held_out: Sequence[np.ndarray], controls: Sequence[fm.Lattice], seed: int
 ) -> dict[str, Any]:
@@ -221,42 +244,45 @@ def measure_model(
     return {
         **held_out_nll(model, held_out, controls),
         **playing_measures(played, held_out, controls),
-        "step_ms": round(float(np.median(step_ms)), 4),
-        "step_p99_ms": round(float(np.percentile(step_ms, 99)), 4),
+        "step_ms_generating": round(float(np.median(step_ms)), 4),
     }
 
 
 def bench_one(
     name: str, seed: int, scale: float, size: str, chosen: Sequence[Variant], epochs: int | None
 ) -> list[dict[str, Any]]:
-    """Hold out ``name``'s test set, train each variant on the rest, measure each model."""
+    """Hold out ``name``'s test set, train each variant on the rest (in turn, the first
+    variant first on even seeds and last on odd ones), measure each model, and time their steps
+    side by side."""
     dataset = instrument_data(name, seed, scale)
     split = split_test(dataset)
     trainable = list(split.trainable.performances)
     held_out = [segment for segment in split.test if len(segment) > 1]
     controls = fm.lattices(np.concatenate(trainable))
-    runs = []
+    extra = () if epochs is None else ("--epochs", str(epochs))
+    runs: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="foretell-bench-fidelity-") as tmp:
         data = Path(tmp) / f"{name}.npz"
         save_dataset(data, trainable)
-        for variant in chosen:
-            model = Path(tmp) / f"{name}-{variant.name}.ftm"
-            extra = () if epochs is None else ("--epochs", str(epochs))
-            timed = timed_train(data, model, size, seed, *variant.options, *extra)
-            runs.append(
-                {
-                    "instrument": name,
-                    "variant": variant.name,
-                    "seed": seed,
-                    "controls": dataset.dimension - 1,
-                    "events": dataset.events,
-                    "lattices": [lattice.describe() for lattice in controls],
-                    "wall_seconds": timed["wall_seconds"],
-                    "epochs_run": timed.get("epochs_run"),
-                    **measure_model(model, held_out, controls, seed),
-                }
-            )
-    return runs
+        models = {variant.name: Path(tmp) / f"{name}-{variant.name}.ftm" for variant in chosen}
+        for variant in chosen if seed % 2 == 0 else list(reversed(chosen)):
+            timed = timed_train(data, models[variant.name], size, seed, *variant.options, *extra)
+            runs[variant.name] = {
+                "instrument": name,
+                "variant": variant.name,
+                "seed": seed,
+                "controls": dataset.dimension - 1,
+                "events": dataset.events,
+                "lattices": [lattice.describe() for lattice in controls],
+                "wall_seconds": timed["wall_seconds"],
+                "epochs_run": timed.get("epochs_run"),
+                **measure_model(models[variant.name], held_out, controls, seed),
+            }
+        steps = side_by_side_steps(list(models.values()), held_out[0][0])
+    for variant_name, times in zip(models, steps, strict=True):
+        runs[variant_name]["step_ms"] = round(float(np.median(times)), 4)
+        runs[variant_name]["step_p99_ms"] = round(float(np.percentile(times, 99)), 4)
+    return [runs[variant.name] for variant in chosen]
 
 
 # -- the summary over seeds ----------------------------------------------------------------------
@@ -312,6 +338,7 @@ def summarise(
                     if values
                     else None
                 )
+            figures.update(ratios_to_dense(runs, name, variant))
             rows.append(
                 {
                     "instrument": name,
@@ -329,6 +356,34 @@ def summarise(
                 }
             )
     return rows
+
+
+def ratios_to_dense(
+    runs: Sequence[dict[str, Any]], name: str, variant: str
+) -> dict[str, dict[str, float] | None]:
+    """``wall_ratio`` and ``step_ratio``: the variant's against dense's, seed by seed (mean and
+    range over the seeds; None for dense itself)."""
+    out: dict[str, dict[str, float] | None] = {"wall_ratio": None, "step_ratio": None}
+    if variant == "dense":
+        return out
+    pairs = [
+        (r, d)
+        for r in runs
+        for d in runs
+        if r["instrument"] == d["instrument"] == name
+        and r["seed"] == d["seed"]
+        and r["variant"] == variant
+        and d["variant"] == "dense"
+    ]
+    for key, figure in (("wall_ratio", "wall_seconds"), ("step_ratio", "step_ms")):
+        values = [r[figure] / d[figure] for r, d in pairs if d[figure] > 0]
+        if values:
+            out[key] = {
+                "mean": round(statistics.fmean(values), 3),
+                "min": round(min(values), 3),
+                "max": round(max(values), 3),
+            }
+    return out
 
 
 def parse_names(text: str) -> list[str]:

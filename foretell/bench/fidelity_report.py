@@ -30,6 +30,9 @@ COLUMNS = (
 )
 
 
+RATIOS = {"wall_seconds": "wall_ratio", "step_ms": "step_ratio"}
+
+
 def spread(figure: dict[str, float] | None, digits: int) -> str:
     """``mean (min to max)``, or the mean alone for one seed, or n/a."""
     if figure is None:
@@ -59,6 +62,9 @@ def table_lines(result: dict[str, Any]) -> list[str]:
             cells = [name, variant, ", ".join(row["lattices"])]
             for key, _, digits in COLUMNS:
                 cells.append(spread(row[key], digits))
+                ratio = row.get(RATIOS.get(key, ""))
+                if ratio is not None:
+                    cells[-1] += f", {ratio['mean']:.2f}x dense"
                 if key == "moved_tv":
                     cells.append(f"{row['moved_mean']:.2f} ({row['human_moved_mean']:.2f})")
                 if key == "midi_messages":
@@ -200,8 +206,10 @@ How each figure is measured (`foretell/bench/fidelity.py`, `fidelity_metrics.py`
   controls whose 7-bit value `round(127 v)` changed), beside the human playing's.
 - **set histogram TV**: for a set control (the pads' pad), the share of events on each value
   (a generated value counted at the nearest), generated against human.
-- **train wall s**: `foretell train` from launch to saved model (a fresh process); **step ms**:
-  the NumPy step (predict + sample) timed during generation, median.
+- **train wall s**: `foretell train` from launch to saved model (a fresh process; the models
+  train in turn, which first alternating from seed to seed); **step ms**: the NumPy step
+  (predict + sample), the models taking turns step by step, median of 2000 steps each. For the
+  default, each also as a ratio to dense's, seed by seed (the mean of the ratios).
 """
 
 

@@ -89,3 +89,23 @@ def test_bad_options_get_one_line() -> None:
         parse_seeds("0,x")
     result = CliRunner().invoke(cli, ["bench", "fidelity", "--instruments", "harp"])
     assert result.exit_code != 0 and "unknown instrument" in str(result.exception)
+
+
+def test_ratios_to_dense_pair_runs_seed_by_seed() -> None:
+    from foretell.bench.fidelity import ratios_to_dense
+
+    def run(variant: str, seed: int, wall: float, step: float) -> dict[str, Any]:
+        return {
+            "instrument": "knobs",
+            "variant": variant,
+            "seed": seed,
+            "wall_seconds": wall,
+            "step_ms": step,
+        }
+
+    runs = [run("dense", 0, 10, 0.1), run("default", 0, 12, 0.1), run("dense", 1, 20, 0.2)]
+    runs.append(run("default", 1, 20, 0.3))
+    ratios = ratios_to_dense(runs, "knobs", "default")
+    assert ratios["wall_ratio"] == {"mean": 1.1, "min": 1.0, "max": 1.2}
+    assert ratios["step_ratio"] == {"mean": 1.25, "min": 1.0, "max": 1.5}
+    assert ratios_to_dense(runs, "knobs", "dense") == {"wall_ratio": None, "step_ratio": None}
