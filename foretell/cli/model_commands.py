@@ -14,8 +14,9 @@ from foretell.errors import ConfigError, ControlError
 from foretell.model.constraints import Constraints
 from foretell.model.fileformat import load_model, read_metadata
 from foretell.model.generate import generate_performance, write_performance_csv
-from foretell.model.runtime import Runtime, load_runtime
-from foretell.model.trace import trace_dataset
+from foretell.model.moves import load_any_runtime
+from foretell.model.runtime import Runtime
+from foretell.model.trace import basis_kinds, trace_dataset
 from foretell.perform import steering
 
 
@@ -95,6 +96,21 @@ def constraints_from_flags(
     "--range", "ranges", multiple=True, metavar="I=LO:HI", help="Score with control I in [LO, HI]."
 )
 @click.option("--dtrange", metavar="LO:HI", help="Score with the interval in [LO, HI] seconds.")
+@click.option(
+    "--basis",
+    type=click.Choice(["auto", "cells", "density"]),
+    default="auto",
+    show_default=True,
+    help="How grid and set controls are scored: cells (the probability of the value's cell, "
+    "comparable between dense and moves models), density (a dense model's density); auto: "
+    "cells for a moves model, density for a dense one.",
+)
+@click.option(
+    "--cells-from",
+    type=click.Path(path_type=Path),
+    help="With --basis cells: take the grids and sets from this moves model (default: "
+    "detected in DATA).",
+)
 def trace(
     model: Path,
     data: Path,
@@ -104,6 +120,8 @@ def trace(
     holds: tuple[str, ...],
     ranges: tuple[str, ...],
     dtrange: str | None,
+    basis: str,
+    cells_from: Path | None,
 ) -> None:
     """Score every next event of DATA (.npz, or performance logs: a log file or a folder of
     them, the performer's rows) under MODEL, one step at a time from a fresh state.
@@ -111,10 +129,12 @@ def trace(
     With --hold/--range/--dtrange the NLL is that of the constrained model (held controls
     conditioned on, ranges truncated; a normalised density), and events outside a range are
     counted apart."""
-    runtime = load_runtime(model)
+    runtime = load_any_runtime(model)
     dataset = load_data(data, clip=clip)
     constraints = constraints_from_flags(holds, ranges, dtrange, runtime.spec.dimension - 1)
-    result = trace_dataset(runtime, dataset, constraints)
+    reference = load_any_runtime(cells_from) if cells_from is not None else None
+    cells = basis_kinds(runtime, dataset, basis, reference)
+    result = trace_dataset(runtime, dataset, constraints, cells)
     if out is not None:
         result.save(out)
     summary = result.summary()
@@ -123,7 +143,8 @@ def trace(
     else:
         click.echo(
             f"{summary['events']} events scored over {summary['performances']} performances: "
-            f"mean NLL {summary['mean_nll']:.4f} nats/event (data space)"
+            f"mean NLL {summary['mean_nll']:.4f} nats/event (data space, "
+            f"{summary['nll_basis']} basis)"
             + (f"; {summary['outside']} outside the constraints" if summary["outside"] else "")
         )
 
@@ -139,7 +160,7 @@ def generate(
     model: Path, steps: int, pi_temp: float, sigma_temp: float, seed: int | None, out: Path
 ) -> None:
     """Let MODEL play by itself (fed its own samples) and write the performance as CSV."""
-    runtime: Runtime = load_runtime(model, seed=seed)
+    runtime: Runtime = load_any_runtime(model, seed=seed)
     performance = generate_performance(runtime, steps, pi_temp, sigma_temp)
     write_performance_csv(out, performance)
     click.echo(

@@ -158,6 +158,17 @@ def run_training(
 )
 @click.option("--val-split", type=float, help="Fraction held out for validation [default: 0.1].")
 @click.option(
+    "--dense",
+    is_flag=True,
+    help="Train the dense model (every control continuous, every control moving in every "
+    "event: IMPSY's behaviour) instead of picking each control's kind from the data.",
+)
+@click.option(
+    "--kinds",
+    help="Override the kinds picked from the data, e.g. x1=set,x3=continuous (or "
+    "all=continuous); kinds: continuous, grid, set.",
+)
+@click.option(
     "--threads",
     type=click.IntRange(1),
     help="Torch threads [default: one per CPU free to this process when training starts].",
@@ -204,12 +215,15 @@ def train(
     """Train an MDRNN on DATA (.npz), early-stopped on validation NLL; writes MODEL.ftm and its
     loss curves (MODEL.curves.csv, MODEL.curves.png). Ctrl-C stops and keeps the best model."""
     resume, replay = options.pop("resume"), options.pop("replay")
+    dense, kinds = options.pop("dense"), options.pop("kinds")
     if resume is not None:
         if progress_json:
             raise click.UsageError("--progress-json does not apply to --resume")
         _resume(resume, data, replay, out, clip, as_json, options)
         return
-    config = training_config(size, **options)
+    if dense and kinds:
+        raise click.UsageError("--dense and --kinds do not go together")
+    config = training_config(size, **options, kinds="dense" if dense else kinds)
     out = (out if out is not None else Path(f"{data.stem}-{size}.ftm")).resolve()
     result = run_training(data, config, out, clip=clip, progress="json" if progress_json else None)
     from foretell.train.progress import end_line

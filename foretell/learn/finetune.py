@@ -111,7 +111,7 @@ def _epoch_segments(
     if original is not None and config.replay > 0:
         wanted = round(config.replay * sum(len(h) for h in heads))
         replayed = _draw(original.performances, wanted, rng)
-    return Segments.build([*heads, *replayed], model.spec.transform)
+    return Segments.build([*heads, *replayed], model.spec.transform, model.spec)
 
 
 def _train_epoch(
@@ -143,11 +143,11 @@ def finetune(
             f"the new data does not have the model's dimension {base.spec.dimension}"
         )
     heads, tails = hold_out_recent(new, config.val_fraction)
-    recent = Segments.build(tails, transform)
+    recent = Segments.build(tails, transform, base.spec)
     check = None
     if original is not None:
         sample = _draw(original.performances, config.check_events, np.random.default_rng(1))
-        check = Segments.build(sample, transform) if sample else None
+        check = Segments.build(sample, transform, base.spec) if sample else None
 
     net = MDRNN.from_model_file(base)
     recent_before = evaluate(net, recent)

@@ -23,6 +23,7 @@ import numpy as np
 from foretell import __version__
 from foretell.errors import ModelFileError
 from foretell.model.checks import integer, number
+from foretell.model.control_kinds import MAX_PATTERNS, ControlKind, MovesLayout
 from foretell.model.mixture import MixtureShape
 from foretell.model.transform import DataTransform
 
@@ -43,6 +44,10 @@ class ModelSpec:
 
     ``sigma_activation``: ``softplus`` gives ``sigma = softplus(a) + sigma_min`` (foretell);
     ``elu1`` gives ``sigma = elu(a) + 1 + sigma_min`` (IMPSY's ``elu_plus_one_plus_epsilon``).
+
+    ``controls`` (one ``ControlKind`` per control), ``patterns`` (the moving sets it names)
+    and ``other_patterns`` (a slot for the rest) make it a moves model
+    (``foretell.model.control_kinds``); ``None``, as in every older file, is the dense model.
     """
 
     dimension: int
@@ -54,28 +59,58 @@ class ModelSpec:
     sigma_min: float = DEFAULT_SIGMA_MIN
     floor_weight: float = 1e-3
     floor_sigma: float = 4.0
+    controls: tuple[ControlKind, ...] | None = None
+    patterns: tuple[int, ...] = ()
+    other_patterns: bool = False
 
     @property
     def mixture(self) -> MixtureShape:
         return MixtureShape(self.mixtures, self.dimension)
+
+    @property
+    def layout(self) -> MovesLayout | None:
+        """Where a moves model's parameters sit in its output; ``None`` for a dense model."""
+        if self.controls is None:
+            return None
+        return MovesLayout(self.mixtures, self.controls, self.patterns, self.other_patterns)
+
+    @property
+    def input_dimension(self) -> int:
+        """The network's input width: D, plus one moved flag per discrete control."""
+        layout = self.layout
+        return self.dimension if layout is None else layout.inputs
+
+    @property
+    def head_params(self) -> int:
+        """P, the width of the head's output."""
+        layout = self.layout
+        return self.mixture.params if layout is None else layout.params
 
     def tensor_shapes(self) -> dict[str, tuple[int, ...]]:
         """The exact tensors (and shapes) a model file of this spec must hold."""
         h = self.units
         shapes: dict[str, tuple[int, ...]] = {}
         for layer in range(self.layers):
-            inputs = self.dimension if layer == 0 else h
+            inputs = self.input_dimension if layer == 0 else h
             shapes[f"lstm.{layer}.weight_ih"] = (4 * h, inputs)
             shapes[f"lstm.{layer}.weight_hh"] = (4 * h, h)
             shapes[f"lstm.{layer}.bias"] = (4 * h,)
-        shapes["head.weight"] = (self.mixture.params, h)
-        shapes["head.bias"] = (self.mixture.params,)
+        shapes["head.weight"] = (self.head_params, h)
+        shapes["head.bias"] = (self.head_params,)
         return shapes
 
     def parameter_count(self) -> int:
         return int(sum(np.prod(s) for s in self.tensor_shapes().values()))
 
     def to_dict(self) -> dict[str, Any]:
+        data = self._dense_dict()
+        if self.controls is not None:
+            data["controls"] = [kind.to_dict() for kind in self.controls]
+            data["patterns"] = list(self.patterns)
+            data["other_patterns"] = self.other_patterns
+        return data
+
+    def _dense_dict(self) -> dict[str, Any]:
         return {
             "dimension": self.dimension,
             "layers": self.layers,
@@ -111,7 +146,33 @@ class ModelSpec:
         )
         if spec.transform.dimension != spec.dimension:
             raise ModelFileError("model architecture is invalid: transform and dimension disagree")
+        if "controls" in data:
+            spec = replace(spec, **_moves_fields(data, spec.dimension - 1))
         return spec
+
+
+def _moves_fields(data: dict[str, Any], count: int) -> dict[str, Any]:
+    """A moves model's ``controls`` and ``patterns``, checked."""
+    controls, patterns = data.get("controls"), data.get("patterns")
+    if not isinstance(controls, list) or len(controls) != count:
+        raise ModelFileError(f"model architecture needs one control kind per control ({count})")
+    kinds = tuple(
+        ControlKind.from_dict(kind, f"model control x{i + 1}") for i, kind in enumerate(controls)
+    )
+    limit = 2 ** sum(kind.discrete for kind in kinds)
+    if (
+        not isinstance(patterns, list)
+        or not 1 <= len(patterns) <= MAX_PATTERNS
+        or not all(isinstance(p, int) and 0 <= p < limit for p in patterns)
+        or len(set(patterns)) != len(patterns)
+    ):
+        raise ModelFileError(
+            f"model architecture needs 1 to {MAX_PATTERNS} distinct moving sets below {limit}"
+        )
+    other = data.get("other_patterns")
+    if not isinstance(other, bool):
+        raise ModelFileError("model architecture needs other_patterns, true or false")
+    return {"controls": kinds, "patterns": tuple(patterns), "other_patterns": other}
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from foretell.model.control_kinds import snap_to_cells
 from foretell.model.runtime import Runtime
 
 
@@ -22,6 +23,8 @@ def generate_performance(
     event = np.full(dimension, 0.5) if first is None else np.asarray(first, dtype=np.float64)
     if first is None:
         event[0] = 0.02
+        if runtime.spec.controls is not None:  # the centred touch on the controls' grids and sets
+            event = snap_to_cells(runtime.spec.controls, event)
     runtime.reset()
     out = np.empty((steps, dimension))
     for i in range(steps):

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from foretell.errors import ModelFileError
 from foretell.model import constraints as steering
 from foretell.model.constraints import Constraints
 from foretell.model.fileformat import ModelFile, ModelSpec, load_model
@@ -57,10 +58,15 @@ class Runtime:
 
     def __init__(self, model: ModelFile, rng: np.random.Generator | None = None) -> None:
         spec = model.spec
+        if spec.controls is not None and type(self) is Runtime:
+            raise ModelFileError(
+                "this is a moves model: build its runtime with foretell.model.moves.runtime_for"
+            )
         self.model = model
         self.spec: ModelSpec = spec
         self.rng = rng if rng is not None else np.random.default_rng()
-        d, h, k = spec.dimension, spec.units, spec.mixtures
+        d, h, k = spec.input_dimension, spec.units, spec.mixtures
+        gaussians = spec.dimension if spec.layout is None else spec.layout.gaussians
         self._fused = [_fused_layer(model.weights, layer, h) for layer in range(spec.layers)]
         self._head_w = np.ascontiguousarray(model.weights["head.weight"].T, dtype=np.float32)
         self._head_b = model.weights["head.bias"].astype(np.float32)
@@ -69,8 +75,8 @@ class Runtime:
         self._cells = np.zeros((spec.layers, h), dtype=np.float32)
         self._gates = np.zeros(4 * h, dtype=np.float32)
         self._scratch = np.zeros(h, dtype=np.float32)
-        self._raw = np.zeros(spec.mixture.params, dtype=np.float32)
-        self._sigma = slice(k * d, 2 * k * d)
+        self._raw = np.zeros(spec.head_params, dtype=np.float32)
+        self._sigma = slice(k * gaussians, 2 * k * gaussians)
         self._views = self._layer_views()
         transform = spec.transform
         self._in_loc = np.asarray(transform.loc, dtype=np.float64)
@@ -83,7 +89,7 @@ class Runtime:
     def _layer_views(
         self,
     ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
-        d, h = self.spec.dimension, self.spec.units
+        d, h = self.spec.input_dimension, self.spec.units
         views = []
         for layer in range(self.spec.layers):
             start = 0 if layer == 0 else d + (layer - 1) * h
@@ -102,11 +108,11 @@ class Runtime:
         self._cells[:] = 0.0
 
     def get_state(self) -> LSTMState:
-        d, h, layers = self.spec.dimension, self.spec.units, self.spec.layers
+        d, h, layers = self.spec.input_dimension, self.spec.units, self.spec.layers
         return LSTMState(self._buffer[d:].reshape(layers, h).copy(), self._cells.copy())
 
     def set_state(self, state: LSTMState) -> None:
-        d = self.spec.dimension
+        d = self.spec.input_dimension
         self._buffer[d:] = state.hidden.reshape(-1)
         self._cells[:] = state.cell
 

@@ -33,9 +33,9 @@ class MDRNN(nn.Module):
     def __init__(self, spec: ModelSpec) -> None:
         super().__init__()
         self.spec = spec
-        self.lstm = nn.LSTM(spec.dimension, spec.units, spec.layers, batch_first=True)
-        self.head = nn.Linear(spec.units, spec.mixture.params)
-        k, d = spec.mixtures, spec.dimension
+        self.lstm = nn.LSTM(spec.input_dimension, spec.units, spec.layers, batch_first=True)
+        self.head = nn.Linear(spec.units, spec.head_params)
+        k, d = spec.mixtures, _gaussians(spec)
         self._sigma = slice(k * d, 2 * k * d)
 
     def init_head(self, weight_scale: float = 0.1) -> None:
@@ -48,7 +48,7 @@ class MDRNN(nn.Module):
         on the sharp peaks of dt (the instrument's sensor intervals) and settled about 0.8 nats
         per event worse (tried and worse: the data's quantiles as means, sigmas of 0.5, unscaled
         weights, a learning-rate warm-up, a lower learning rate)."""
-        k, d = self.spec.mixtures, self.spec.dimension
+        k, d = self.spec.mixtures, _gaussians(self.spec)
         levels = (torch.arange(k, dtype=torch.float64) + 0.5) / k  # (K,)
         means = torch.distributions.Normal(0.0, 1.0).icdf(levels).float()  # (K,)
         sigma = 1.0 - self.spec.sigma_min
@@ -71,7 +71,10 @@ class MDRNN(nn.Module):
 
     def mixture_params(self, hidden: torch.Tensor) -> torch.Tensor:
         """The head: LSTM outputs ``(..., H)`` -> raw params ``(..., P)``, sigma activated."""
-        out = self.head(hidden)  # (..., P)
+        return self.mixture_params_from(self.head(hidden))  # (..., P)
+
+    def mixture_params_from(self, out: torch.Tensor) -> torch.Tensor:
+        """The head's output ``(..., P)`` with its spreads activated."""
         sigma = self._activate_sigma(out[..., self._sigma])  # (..., K*D)
         return torch.cat([out[..., : self._sigma.start], sigma, out[..., self._sigma.stop :]], -1)
 
@@ -90,7 +93,20 @@ class MDRNN(nn.Module):
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=lower):
             hidden, _ = self.lstm(z)  # (B, T, H)
         out = self.head(hidden.float())  # (B, T, P), sigma not yet activated
+        if self.spec.layout is not None:  # a moves model's head
+            from foretell.model.torch_moves import MovesNLL
+
+            return MovesNLL.apply(out, y, weight, self.spec)
         return MixtureNLL.apply(out, y, weight, self.spec)
+
+    def event_nll(self, raw: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Network-space ``-log p`` per event: ``mdn_loss`` for a dense model,
+        ``torch_moves.moves_loss`` (targets encoded by ``foretell.model.moves``) for a moves one."""
+        if self.spec.layout is None:
+            return mdn_loss(self.spec, raw, y)
+        from foretell.model.torch_moves import moves_loss
+
+        return moves_loss(self.spec, raw, y)
 
     def _activate_sigma(self, a: torch.Tensor) -> torch.Tensor:
         if self.spec.sigma_activation == "softplus":
@@ -134,6 +150,11 @@ class MDRNN(nn.Module):
         net = cls(model.spec)
         net.load_weights(model.weights)
         return net
+
+
+def _gaussians(spec: ModelSpec) -> int:
+    """How many Gaussian dimensions the head has: D, or a moves model's dt, continuous and grid."""
+    return spec.dimension if spec.layout is None else spec.layout.gaussians
 
 
 def _numpy(tensor: torch.Tensor) -> np.ndarray:

@@ -43,7 +43,8 @@ from foretell.io.transports import Listener, Transports, build_transports
 from foretell.model.batched import shared_runtimes
 from foretell.model.constraints import Constraints
 from foretell.model.fileformat import ModelFile, load_model
-from foretell.model.runtime import Runtime, load_runtime
+from foretell.model.moves import MovesRuntime, load_any_runtime
+from foretell.model.runtime import Runtime
 from foretell.modes import get_mode
 from foretell.perform import steering
 from foretell.perform.batching import BatchedRuntime, BatchingOscSource, StepBatcher
@@ -90,7 +91,7 @@ class Session:
 def load_in_executor(path: Path, done: Callable[[Runtime | BaseException], None]) -> None:
     """A ``ModelLoader`` that reads the file on a worker thread and calls ``done`` on the loop."""
     loop = asyncio.get_running_loop()
-    future = loop.run_in_executor(None, load_runtime, path)
+    future = loop.run_in_executor(None, load_any_runtime, path)
 
     def finished(f: asyncio.Future[Runtime]) -> None:
         if f.cancelled():
@@ -299,15 +300,19 @@ def _runtimes(
     runtimes: dict[str, Runtime] = {}
     for path, members in groups.items():
         model: ModelFile = load_model(path)
+        moves = model.spec.controls is not None  # a moves model steps alone
         batched = (
-            [m for m in members if m[0] in batch] if sum(m[0] in batch for m in members) > 1 else []
+            [m for m in members if m[0] in batch]
+            if sum(m[0] in batch for m in members) > 1 and not moves
+            else []
         )
         alone = [m for m in members if m not in batched]
 
         def stepped_together(model: ModelFile, rng: np.random.Generator) -> Runtime:
             return BatchedRuntime(model, rng, batcher)
 
-        for group, make in ((batched, stepped_together), (alone, Runtime)):
+        one_by_one = MovesRuntime if moves else Runtime
+        for group, make in ((batched, stepped_together), (alone, one_by_one)):
             rngs = [np.random.default_rng(seed) for _, seed in group]
             for (name, _), runtime in zip(group, shared_runtimes(model, rngs, make), strict=True):
                 runtimes[name] = runtime

@@ -98,10 +98,10 @@ class InstrumentSnapshot:
 
 def load_now(path: Path, done: Callable[[Runtime | BaseException], None]) -> None:
     """A ``ModelLoader`` that loads on the calling thread (tests, headless runs)."""
-    from foretell.model.runtime import load_runtime
+    from foretell.model.moves import load_any_runtime
 
     try:
-        done(load_runtime(path))
+        done(load_any_runtime(path))
     except Exception as exc:
         done(exc)
 

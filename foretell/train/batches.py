@@ -21,6 +21,7 @@ import numpy as np
 
 from foretell.data.dataset import Dataset
 from foretell.errors import ConfigError, DatasetError
+from foretell.model.fileformat import ModelSpec
 from foretell.model.transform import DataTransform
 
 MIN_PERFORMANCES_TO_SPLIT = 10
@@ -99,19 +100,40 @@ def _split_by_time(perfs: list[np.ndarray], val_split: float) -> Split:
 class Segments:
     """Segments concatenated in the network space, with each event's ``log|dz/dx|``."""
 
-    z: np.ndarray  # (N, D) float32
+    z: np.ndarray  # (N, D) float32: the network's inputs
     jacobian: np.ndarray  # (N,) float32
     starts: np.ndarray  # (S,) index of each segment's first event in z
     lengths: np.ndarray  # (S,)
+    y: np.ndarray | None = None  # (N, W) float32 targets, where they are not the inputs
 
     @classmethod
-    def build(cls, segments: Sequence[np.ndarray], transform: DataTransform) -> Segments:
-        events = np.concatenate(segments)
+    def build(
+        cls,
+        segments: Sequence[np.ndarray],
+        transform: DataTransform,
+        spec: ModelSpec | None = None,
+    ) -> Segments:
+        """The segments' inputs, targets and Jacobians for a dense model, or for the moves
+        model ``spec`` (``foretell.model.moves``: inputs with moved flags, target rows)."""
         lengths = np.array([len(s) for s in segments])
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+        if spec is not None and spec.layout is not None:
+            from foretell.model import moves
+
+            return cls(
+                z=np.concatenate([moves.encode_inputs(spec, s) for s in segments]),
+                jacobian=np.concatenate([moves.jacobian(spec, s) for s in segments]).astype(
+                    np.float32
+                ),
+                starts=starts,
+                lengths=lengths,
+                y=np.concatenate([moves.encode_targets(spec, s) for s in segments]),
+            )
+        events = np.concatenate(segments)
         return cls(
             z=transform.to_net(events),
             jacobian=transform.log_abs_det_jacobian(events).astype(np.float32),
-            starts=np.concatenate([[0], np.cumsum(lengths)[:-1]]),
+            starts=starts,
             lengths=lengths,
         )
 
@@ -155,7 +177,7 @@ def gather(segments: Segments, seg: np.ndarray, start: np.ndarray, stop: np.ndar
     index = np.where(mask, first[:, None] + steps[None, :], first[:, None])  # (B, T)
     return Batch(
         x=segments.z[index],
-        y=segments.z[index + 1],
+        y=(segments.z if segments.y is None else segments.y)[index + 1],
         jacobian=segments.jacobian[index + 1],
         mask=mask.astype(np.float32),
     )

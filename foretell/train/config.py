@@ -55,6 +55,7 @@ class TrainConfig:
     threads: int | None = None  # None: one per CPU free to this process (train.threads)
     precision: Precision = "auto"  # the LSTM's number format (train.precision)
     size: str | None = None  # the preset name, if one was used
+    kinds: str = "auto"  # "auto", "dense" or overrides "x1=set,x2=grid" (model.control_kinds)
 
     def check(self) -> None:
         problems = [

@@ -79,6 +79,7 @@ import torch
 
 from foretell.data.dataset import Dataset
 from foretell.errors import ConfigError
+from foretell.model.control_kinds import ControlKind, choose_controls
 from foretell.model.fileformat import ModelFile, ModelSpec
 from foretell.model.torch_mdrnn import MDRNN
 from foretell.model.transform import DataTransform
@@ -204,13 +205,19 @@ def held_out_nll(model: ModelFile, performances: Sequence[np.ndarray]) -> HeldOu
     if not kept:
         raise ConfigError("no held-out performance has two events to score")
     transform = model.spec.transform
-    overall = Segments.build(kept, transform)
-    each = tuple(evaluate(net, Segments.build([p], transform)) for p in kept)
+    overall = Segments.build(kept, transform, model.spec)
+    each = tuple(evaluate(net, Segments.build([p], transform, model.spec)) for p in kept)
     return HeldOutScore(evaluate(net, overall), each, overall.targets)
 
 
 def build_spec(
-    config: TrainConfig, dimension: int, transform: DataTransform, sigma_min: float
+    config: TrainConfig,
+    dimension: int,
+    transform: DataTransform,
+    sigma_min: float,
+    controls: tuple[ControlKind, ...] | None = None,
+    patterns: tuple[int, ...] = (),
+    other_patterns: bool = False,
 ) -> ModelSpec:
     return ModelSpec(
         dimension,
@@ -221,7 +228,42 @@ def build_spec(
         sigma_min=sigma_min,
         floor_weight=config.floor_weight,
         floor_sigma=config.floor_sigma,
+        controls=controls,
+        patterns=patterns,
+        other_patterns=other_patterns,
     )
+
+
+def model_kinds(
+    config: TrainConfig, train: Sequence[np.ndarray]
+) -> tuple[tuple[ControlKind, ...] | None, tuple[int, ...], bool]:
+    """The control kinds and named moving sets ``config.kinds`` asks for on this training data
+    (``foretell.model.control_kinds.choose_controls``), and whether the model has a slot for
+    the sets it does not name: where it saw more than it names, or has no floor to give them a
+    chance. A bad request is one ``ConfigError`` line."""
+    try:
+        controls, patterns, truncated = choose_controls(train, config.kinds)
+    except ValueError as exc:
+        raise ConfigError(f"--kinds: {exc}") from exc
+    return controls, patterns, truncated or config.floor_weight == 0
+
+
+def continuous_sigma_floor(
+    events: np.ndarray, transform: DataTransform, controls: tuple[ControlKind, ...] | None
+) -> float:
+    """``sigma_floor`` over the controls a Gaussian density scores: a grid or set control is
+    scored by its cells' probabilities, which no spread can push above one."""
+    if controls is None:
+        return sigma_floor(events, transform)
+    keep = [0] + [1 + i for i, kind in enumerate(controls) if not kind.discrete]
+    kept = DataTransform(
+        transform.dt_kind,
+        transform.dt_offset,
+        tuple(transform.loc[d] for d in keep),
+        tuple(transform.scale[d] for d in keep),
+        transform.dt_min,
+    )
+    return sigma_floor(events[:, keep], kept)
 
 
 def train(
@@ -244,13 +286,16 @@ def train(
     split = split_dataset(dataset, config.val_split, rng)
     train_events = np.concatenate(split.train)
     transform = DataTransform.fit(train_events, dt_offset=config.dt_offset)
+    controls, patterns, other = model_kinds(config, split.train)
     sigma_min = (
-        sigma_floor(train_events, transform) if config.sigma_min is None else config.sigma_min
+        continuous_sigma_floor(train_events, transform, controls)
+        if config.sigma_min is None
+        else config.sigma_min
     )
-    spec = build_spec(config, dataset.dimension, transform, sigma_min)
+    spec = build_spec(config, dataset.dimension, transform, sigma_min, controls, patterns, other)
     train_set, val_set = (
-        Segments.build(split.train, transform),
-        Segments.build(split.val, transform),
+        Segments.build(split.train, transform, spec),
+        Segments.build(split.val, transform, spec),
     )
     batch_size = batch_size_for(config, train_set.targets)
     config = replace(config, batch_size=batch_size)  # the model's info records what was used

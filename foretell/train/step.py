@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from foretell.model.torch_mdrnn import MDRNN, mdn_loss
+from foretell.model.torch_mdrnn import MDRNN
 from foretell.train.batches import Batch, Segments, whole_segments
 from foretell.train.optim import FlatAdam
 from foretell.train.threads import threads_for_whole_segments
@@ -38,7 +38,7 @@ def batch_nll(net: MDRNN, batch: Batch) -> torch.Tensor:
     real = torch.from_numpy(batch.mask > 0)  # (B, T)
     hidden, _ = net.lstm(x)  # (B, T, H)
     raw = net.mixture_params(hidden[real])  # (N, P)
-    return (mdn_loss(net.spec, raw, y[real]) - jacobian[real]).sum()
+    return (net.event_nll(raw, y[real]) - jacobian[real]).sum()
 
 
 def train_step(

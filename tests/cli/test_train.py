@@ -66,8 +66,8 @@ def test_sigma_min_and_learning_rate_options_reach_the_model(
     assert result.exit_code == 0, result.output
     model = load_model(out)
     assert model.spec.sigma_min == 0.004 and model.info["learning_rate"] == 0.003
-    result = CliRunner().invoke(cli, common)  # defaults: from the data's 1/128 steps, and
-    assert result.exit_code == 0, result.output  # batches of 8 on 1.2k events, so 2e-2
+    result = CliRunner().invoke(cli, [*common, "--dense"])  # defaults: from the data's 1/128
+    assert result.exit_code == 0, result.output  # steps, and batches of 8 on 1.2k events: 2e-2
     model = load_model(out)
     assert 0.001 < model.spec.sigma_min < 0.01
     assert model.info["learning_rate"] == pytest.approx(0.02)

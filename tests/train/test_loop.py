@@ -10,7 +10,7 @@ import pytest
 
 from foretell.data.dataset import Dataset
 from foretell.errors import ConfigError
-from foretell.model.runtime import Runtime
+from foretell.model.moves import runtime_for
 from foretell.model.trace import trace_performance
 from foretell.train.batches import split_dataset
 from tests.fixtures import bundled_performances
@@ -53,7 +53,7 @@ def test_training_reduces_validation_nll(dataset: Dataset, result: TrainResult) 
 
 def test_validation_nll_is_what_trace_reports(dataset: Dataset, result: TrainResult) -> None:
     split = split_dataset(dataset, SMALL.val_split, np.random.default_rng(SMALL.seed))
-    runtime = Runtime(result.model)
+    runtime = runtime_for(result.model)
     nll = np.concatenate([trace_performance(runtime, segment)[1] for segment in split.val])
     assert nll.mean() == pytest.approx(result.best_val_nll, abs=2e-4)
 
@@ -86,14 +86,19 @@ def test_bad_options_are_config_errors(dataset: Dataset) -> None:
 
 
 def test_sigma_min_comes_from_the_data_unless_given(dataset: Dataset, result: TrainResult) -> None:
+    """The dense model's narrowest spread is a step of the controls; a moves model scores its
+    grid controls by cell, so only dt and continuous controls set it (none here)."""
     from foretell.model.transform import DataTransform
 
     split = split_dataset(dataset, SMALL.val_split, np.random.default_rng(SMALL.seed))
     train_events = np.concatenate(split.train)
     floor = sigma_floor(train_events, DataTransform.fit(train_events))
     assert floor > DEFAULT_SIGMA_MIN  # LightPad positions are 1/128 apart
-    assert result.model.spec.sigma_min == pytest.approx(floor)
-    assert result.model.info["sigma_min"] == pytest.approx(floor)
+    dense = train(dataset, replace(SMALL, epochs=1, kinds="dense"))
+    assert dense.model.spec.sigma_min == pytest.approx(floor)
+    assert dense.model.info["sigma_min"] == pytest.approx(floor)
+    assert result.model.spec.controls is not None  # the default: LightPad's grids
+    assert result.model.spec.sigma_min == DEFAULT_SIGMA_MIN
     given = train(dataset, replace(SMALL, epochs=1, sigma_min=2e-3))
     assert given.model.spec.sigma_min == 2e-3
 

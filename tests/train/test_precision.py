@@ -56,7 +56,15 @@ def test_a_bfloat16_lstm_gives_nearly_the_float32_loss_and_float32_gradients() -
 @pytest.mark.parametrize("precision", ["float32", "bfloat16"])
 def test_training_records_its_lstm_precision(precision: str) -> None:
     data = Dataset(tuple(bundled_performances(limit=400)), 4, "small")
-    config = TrainConfig(layers=1, units=16, mixtures=2, epochs=2, threads=1, precision=precision)  # type: ignore[arg-type]
+    config = TrainConfig(
+        layers=1,
+        units=16,
+        mixtures=2,
+        epochs=2,
+        threads=1,
+        precision=precision,
+        kinds="dense",  # type: ignore[arg-type]
+    )
     result = train(data, config)
     assert result.model.info["lstm_dtype"] == precision
     assert result.best_val_nll < 0  # it learned something in either format

@@ -1,0 +1,104 @@
+"""The moves model's torch loss and network against the NumPy runtime (training = playing)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from foretell.model import moves
+from foretell.model.control_kinds import ControlKind
+from foretell.model.fileformat import ModelFile, ModelSpec, load_model, save_model
+from foretell.model.transform import DataTransform
+
+torch = pytest.importorskip("torch")
+from foretell.model.torch_mdrnn import MDRNN  # noqa: E402
+from foretell.model.torch_moves import moves_loss  # noqa: E402
+
+CONTROLS = (
+    ControlKind("grid", origin=0.0, step=0.25, levels=5),
+    ControlKind("continuous"),
+    ControlKind("set", values=(0.0, 0.5, 1.0)),
+    ControlKind("grid", origin=0.0, step=1 / 127, levels=128),
+)
+
+
+def _spec(floor: float) -> ModelSpec:
+    transform = DataTransform("log", 0.04, (-3.0, 0.5, 0.5, 0.5, 0.5), (1.0, 0.3, 0.3, 0.3, 0.3))
+    return ModelSpec(
+        5, 2, 16, 3, transform, floor_weight=floor, controls=CONTROLS, patterns=(0, 1, 4, 5),
+        other_patterns=True,
+    )  # fmt: skip
+
+
+def _performance(rng: np.random.Generator, n: int) -> np.ndarray:
+    rows = [[0.1, 0.5, 0.5, 0.5, 0.5]]
+    for _ in range(n - 1):
+        row = list(rows[-1])
+        row[0] = float(rng.exponential(0.1))
+        row[2] = float(rng.uniform())
+        for c, options in ((1, [0.0, 0.25, 0.5]), (3, [0.0, 0.5, 1.0]), (4, [0.3, 0.5, 0.7])):
+            if rng.uniform() < 0.5:
+                row[c] = float(rng.choice(options))
+        rows.append(row)
+    return np.array(rows)
+
+
+@pytest.mark.parametrize("floor", [0.0, 1e-3])
+def test_the_torch_loss_is_the_numpy_likelihood(floor: float) -> None:
+    spec = _spec(floor)
+    layout = spec.layout
+    assert layout is not None
+    rng = np.random.default_rng(0)
+    performance = _performance(rng, 400)
+    raw = rng.normal(size=(400, layout.params))
+    k, g = layout.mixtures, layout.gaussians
+    raw[:, k * g : 2 * k * g] = np.abs(raw[:, k * g : 2 * k * g]) * 0.5 + 0.01  # some narrow
+    targets = moves.encode_targets(spec, performance)
+    expected = moves.log_likelihood(spec, raw, targets)
+    got = -moves_loss(spec, torch.from_numpy(raw), torch.from_numpy(targets).double()).numpy()
+    np.testing.assert_allclose(got, expected, atol=1e-5)  # log(1 - exp) clamped at -1e-6
+    assert (np.abs(expected[1:]) < 1e3).all()  # row 0 is never a target
+
+
+def test_the_runtime_steps_the_network_torch_trained(tmp_path: Path) -> None:
+    spec = _spec(1e-3)
+    torch.manual_seed(0)
+    net = MDRNN(spec)
+    performance = _performance(np.random.default_rng(1), 300)
+    path = save_model(tmp_path / "m.ftm", ModelFile(spec, net.to_weights()))
+    runtime = moves.runtime_for(load_model(path))
+    numpy_raw = np.stack([runtime.predict(event).copy() for event in performance])
+    with torch.no_grad():
+        x = torch.from_numpy(moves.encode_inputs(spec, performance))[None]
+        torch_raw = net(x)[0][0].numpy()
+    assert numpy_raw.shape == torch_raw.shape == (300, spec.head_params)
+    assert np.abs(numpy_raw - torch_raw).max() <= 1e-5
+    scored = moves.performance_log_likelihood(spec, numpy_raw, performance)
+    with torch.no_grad():
+        y = torch.from_numpy(moves.encode_targets(spec, performance))[1:]
+        loss = net.event_nll(torch.from_numpy(torch_raw[:-1]), y).numpy()
+    np.testing.assert_allclose(-loss + moves.jacobian(spec, performance[1:]), scored, atol=1e-4)
+
+
+@pytest.mark.parametrize("floor", [0.0, 1e-3])
+def test_the_written_out_gradient_is_autograds(floor: float) -> None:
+    from foretell.model.torch_moves import MovesNLL
+
+    spec = _spec(floor)
+    torch.manual_seed(0)
+    net = MDRNN(spec).double()
+    performance = _performance(np.random.default_rng(2), 200)
+    hidden = torch.randn(1, 200, 16, dtype=torch.float64)
+    y = torch.from_numpy(moves.encode_targets(spec, performance)).double()[None, 1:]
+    weight = torch.rand(1, 199, dtype=torch.float64)
+    out = net.head(hidden[:, :-1]).detach().requires_grad_()
+    reference = (moves_loss(spec, net.mixture_params_from(out), y) * weight).sum()
+    reference.backward()
+    expected = out.grad.clone()
+    out.grad = None
+    loss = MovesNLL.apply(out, y, weight, spec)
+    loss.backward()
+    assert loss.item() == pytest.approx(reference.item(), rel=1e-9)
+    np.testing.assert_allclose(out.grad.numpy(), expected.numpy(), atol=1e-7)
