@@ -53,6 +53,7 @@ from foretell.bench.registry import register
 from foretell.bench.train import timed_train
 from foretell.data.dataset import Dataset, bundled_dataset_path, load_dataset, save_dataset
 from foretell.errors import ConfigError
+from foretell.model.control_kinds import ControlKind
 from foretell.train.batches import split_test
 
 LIGHTPAD = "lightpad-12k"
@@ -103,44 +104,60 @@ def instrument_data(name: str, seed: int, scale: float) -> Dataset:
 
 
 def held_out_nll(
-    model: Path, held_out: Sequence[np.ndarray], controls: Sequence[fm.Lattice]
+    model: Path,
+    held_out: Sequence[np.ndarray],
+    controls: Sequence[fm.Lattice],
+    trainable: np.ndarray,
 ) -> dict[str, Any]:
-    """Mean held-out NLL per event on the common basis, and the trace's own (density) NLL."""
-    from foretell.model.runtime import load_runtime
+    """Mean held-out NLL per event on the common basis: a model with control kinds as its trace
+    scores it (its own cells), a dense one as its mixture integrated over the data's cells
+    (``common_basis``); beside it, a dense model's density NLL and the trace's own cells score
+    (with the kinds training detects in ``trainable``: a check on ``common_basis``)."""
+    from foretell.model.control_kinds import detect_kinds
+    from foretell.model.moves import load_any_runtime
     from foretell.model.trace import trace_dataset
 
-    runtime = load_runtime(model, seed=0)
-    dimension = held_out[0].shape[1]
-    traced = trace_dataset(runtime, Dataset(tuple(held_out), dimension, "held-out"))
+    runtime = load_any_runtime(model, seed=0)
+    data = Dataset(tuple(held_out), held_out[0].shape[1], "held-out")
+    traced = trace_dataset(runtime, data)
     summary = traced.summary()
-    out: dict[str, Any] = {"nll_density": None, "nll_cells_of_mixture": None}
-    reported = summary.get("nll_basis", "density")
-    if is_dense(runtime.spec):
-        mine = np.concatenate(
-            [
-                -common_log_likelihood(runtime.spec, raw[:-1], segment[1:], controls)
-                for raw, segment in zip(traced.raw, held_out, strict=True)
-            ]
-        )
-        out["nll_cells_of_mixture"] = round(float(mine.mean()), 4)
-        if reported == "density":
-            out["nll_density"] = round(summary["mean_nll"], 4)
-    if reported == "density" and out["nll_cells_of_mixture"] is not None:
-        nll, source = out["nll_cells_of_mixture"], "cells of the dense mixture"
-    else:
-        nll, source = round(summary["mean_nll"], 4), f"trace ({reported})"
+    kinds_of_model = runtime.spec.controls
+    if kinds_of_model is not None:
+        return {
+            "nll": round(summary["mean_nll"], 4),
+            "nll_from": f"trace ({summary['nll_basis']}, the model's own kinds)",
+            "model_kinds": [describe_kind(kind) for kind in kinds_of_model],
+            "nll_density": None,
+            "nll_trace_cells": round(summary["mean_nll"], 4),
+            "nll_basis": basis_of(controls),
+            "scored_events": int(summary["events"]),
+        }
+    mine = np.concatenate(
+        [
+            -common_log_likelihood(runtime.spec, raw[:-1], segment[1:], controls)
+            for raw, segment in zip(traced.raw, held_out, strict=True)
+        ]
+    )
+    kinds = detect_kinds(trainable)
+    checked = trace_dataset(runtime, data, cells=kinds).summary()
     return {
-        "nll": nll,
-        "nll_from": source,
-        **out,
+        "nll": round(float(mine.mean()), 4),
+        "nll_from": "cells of the dense mixture",
+        "model_kinds": None,
+        "nll_density": round(summary["mean_nll"], 4),
+        "nll_trace_cells": round(checked["mean_nll"], 4),
         "nll_basis": basis_of(controls),
-        "scored_events": int(summary["events"]),
+        "scored_events": int(mine.size),
     }
 
 
-def is_dense(spec: Any) -> bool:
-    """A model whose raw output is one Gaussian mixture over every column (no control kinds)."""
-    return getattr(spec, "controls", None) is None
+def describe_kind(kind: ControlKind) -> str:
+    """A control kind of a model file in the words of ``Lattice.describe``."""
+    if kind.kind == "set":
+        return f"set of {len(kind.values)}"
+    if kind.kind == "grid":
+        return f"grid 1/{round(1 / kind.step)}, {kind.levels} levels from {kind.origin:.4g}"
+    return "continuous"
 
 
 def generate_beside(
@@ -148,9 +165,9 @@ def generate_beside(
 ) -> tuple[list[np.ndarray], np.ndarray]:
     """For each held-out performance, the model's own events after its first one (as many as
     follow it), and the milliseconds of every step (predict + sample)."""
-    from foretell.model.runtime import load_runtime
+    from foretell.model.moves import load_any_runtime
 
-    runtime = load_runtime(model, seed=seed)
+    runtime = load_any_runtime(model, seed=seed)
     played, times = [], []
     clock = time.perf_counter_ns
     for segment in held_out:
@@ -222,9 +239,9 @@ WARMUP_STEPS = 200
 def side_by_side_steps(models: Sequence[Path], first: np.ndarray) -> list[np.ndarray]:
     """Milliseconds per step (predict + sample, each model playing on from ``first``), the
     models taking turns step by step so that both see the same machine."""
-    from foretell.model.runtime import load_runtime
+    from foretell.model.moves import load_any_runtime
 
-    runtimes = [load_runtime(model, seed=0) for model in models]
+    runtimes = [load_any_runtime(model, seed=0) for model in models]
     events = [np.asarray(first, dtype=np.float64) for _ in runtimes]
     times = np.empty((len(runtimes), STEPS_SIDE_BY_SIDE))
     clock = time.perf_counter_ns
@@ -238,11 +255,15 @@ def side_by_side_steps(models: Sequence[Path], first: np.ndarray) -> list[np.nda
 
 
 def measure_model(
-    model: Path, held_out: Sequence[np.ndarray], controls: Sequence[fm.Lattice], seed: int
+    model: Path,
+    held_out: Sequence[np.ndarray],
+    controls: Sequence[fm.Lattice],
+    trainable: np.ndarray,
+    seed: int,
 ) -> dict[str, Any]:
     played, step_ms = generate_beside(model, held_out, seed)
     return {
-        **held_out_nll(model, held_out, controls),
+        **held_out_nll(model, held_out, controls, trainable),
         **playing_measures(played, held_out, controls),
         "step_ms_generating": round(float(np.median(step_ms)), 4),
     }
@@ -258,7 +279,8 @@ def bench_one(
     split = split_test(dataset)
     trainable = list(split.trainable.performances)
     held_out = [segment for segment in split.test if len(segment) > 1]
-    controls = fm.lattices(np.concatenate(trainable))
+    events = np.concatenate(trainable)
+    controls = fm.lattices(events)
     extra = () if epochs is None else ("--epochs", str(epochs))
     runs: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="foretell-bench-fidelity-") as tmp:
@@ -276,7 +298,7 @@ def bench_one(
                 "lattices": [lattice.describe() for lattice in controls],
                 "wall_seconds": timed["wall_seconds"],
                 "epochs_run": timed.get("epochs_run"),
-                **measure_model(models[variant.name], held_out, controls, seed),
+                **measure_model(models[variant.name], held_out, controls, events, seed),
             }
         steps = side_by_side_steps(list(models.values()), held_out[0][0])
     for variant_name, times in zip(models, steps, strict=True):
