@@ -218,7 +218,7 @@ def playing_measures(
         "moved_tv": round(fm.total_variation(moves, human_moves), 4),
         "moved_mean": round(float(np.arange(n + 1) @ moves), 3),
         "human_moved_mean": round(float(np.arange(n + 1) @ human_moves), 3),
-        "on_lattice": {k: None if v is None else round(v, 4) for k, v in on.items()},
+        "on_lattice": {k: None if v is None else round(v, 6) for k, v in on.items()},
         "ks": {k: round(v, 4) for k, v in ks.items()},
         "ks_mean_controls": round(float(np.mean([ks[f"x{j}"] for j in range(1, n + 1)])), 4),
         "midi_messages": round(float(fm.midi_messages(played, firsts).mean()), 3),

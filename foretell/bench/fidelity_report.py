@@ -43,6 +43,17 @@ def spread(figure: dict[str, float] | None, digits: int) -> str:
     return f"{mean} ({figure['min']:.{digits}f} to {figure['max']:.{digits}f})"
 
 
+def grouped(words: Sequence[str]) -> str:
+    """``a, a, b`` as ``2 x a, b`` (runs of the same description counted)."""
+    runs: list[list[Any]] = []
+    for word in words:
+        if runs and runs[-1][0] == word:
+            runs[-1][1] += 1
+        else:
+            runs.append([word, 1])
+    return ", ".join(word if count == 1 else f"{count} x {word}" for word, count in runs)
+
+
 def table_lines(result: dict[str, Any]) -> list[str]:
     """The summary as a markdown table: one row per instrument and model, means over the seeds
     with their range; the human reference beside moves and MIDI messages."""
@@ -59,7 +70,7 @@ def table_lines(result: dict[str, Any]) -> list[str]:
                     f"| {name} | {variant} | " + " | ".join(["n/a"] * (len(header) - 2)) + " |"
                 )
                 continue
-            cells = [name, variant, ", ".join(row["lattices"])]
+            cells = [name, variant, grouped(row["lattices"])]
             for key, _, digits in COLUMNS:
                 cells.append(spread(row[key], digits))
                 ratio = row.get(RATIOS.get(key, ""))
@@ -71,6 +82,76 @@ def table_lines(result: dict[str, Any]) -> list[str]:
                     cells.append(f"{row['human_midi_messages']:.2f}")
             lines.append("| " + " | ".join(cells) + " |")
     return lines
+
+
+# -- issue 31's goals against the run ------------------------------------------------------------
+
+Goal = tuple[str, str, str, float, float]  # (instrument, words, figure, bound, sign)
+GOALS: tuple[Goal, ...] = (
+    ("knobs", "moved/event TV <= 0.05", "moved_tv", 0.05, 1),
+    ("knobs", "on the grid = 100 %", "on_grid", 1.0, -1),
+    ("knobs", "MIDI messages per event <= 1.1", "midi_messages", 1.1, 1),
+    ("pads", "on a pad = 100 %", "on_grid", 1.0, -1),
+    ("pads", "pad histogram TV <= 0.05", "set_tv", 0.05, 1),
+)
+NLL_BEATS = ("fader", "pads", "knobs")
+NLL_WITHIN = {"lightpad-12k": 0.02}
+COST_RATIO = 1.3
+
+
+def goal_rows(result: dict[str, Any]) -> list[list[str]]:
+    """Issue 31's goals for the default model, each with the figure this run measured (mean
+    over the seeds) and whether it meets it; goals on instruments not run are left out."""
+    rows = {(row["instrument"], row["variant"]): row for row in result["summary"]}
+    out = []
+
+    def add(words: str, value: float | None, met: bool | None, digits: int = 3) -> None:
+        shown = "n/a" if value is None else f"{value:.{digits}f}"
+        out.append([words, shown, "n/a" if met is None else ("yes" if met else "no")])
+
+    for name, words, key, bound, sign in GOALS:
+        row = rows.get((name, "default"))
+        if row is not None:
+            value = None if row[key] is None else row[key]["mean"]
+            add(f"{name}: {words}", value, None if value is None else sign * (value - bound) <= 0)
+    for name in NLL_BEATS:
+        default, dense = rows.get((name, "default")), rows.get((name, "dense"))
+        if default is not None and dense is not None:
+            gap = default["nll"]["mean"] - dense["nll"]["mean"]
+            add(f"{name}: default NLL below dense (default - dense, nats)", gap, gap < 0)
+    for name, slack in NLL_WITHIN.items():
+        default, dense = rows.get((name, "default")), rows.get((name, "dense"))
+        if default is not None and dense is not None:
+            gap = default["nll"]["mean"] - dense["nll"]["mean"]
+            add(f"{name}: default NLL within {slack} nats of dense", gap, gap <= slack)
+    for key, words in (("wall_ratio", "training wall"), ("step_ratio", "NumPy step")):
+        ratios = [row[key]["mean"] for row in result["summary"] if row.get(key)]
+        if ratios:
+            worst = max(ratios)
+            add(f"{words} <= {COST_RATIO}x dense (worst instrument)", worst, worst <= COST_RATIO, 2)
+    return out
+
+
+def goal_lines(result: dict[str, Any]) -> list[str]:
+    rows = goal_rows(result)
+    if not rows:
+        return []
+    return [
+        "| goal (issue 31, default model) | measured | met |",
+        "|---|---|---|",
+        *["| " + " | ".join(row) + " |" for row in rows],
+    ]
+
+
+def dense_defaults(result: dict[str, Any]) -> list[str]:
+    """Instruments where the default model came out dense (every control continuous)."""
+    return sorted(
+        {
+            run["instrument"]
+            for run in result["runs"]
+            if run["variant"] == "default" and run.get("model_kinds") is None
+        }
+    )
 
 
 # -- figures --------------------------------------------------------------------------------------
@@ -128,6 +209,9 @@ def plot_summary(result: dict[str, Any], path: Path) -> Path | None:
             low = [0 if f is None else f["mean"] - f["min"] for f in figures]
             high = [0 if f is None else f["max"] - f["mean"] for f in figures]
             ax.bar(x, means, width, yerr=[low, high], label=variant, color=COLOURS[variant])
+            for position, mean in zip(x, means, strict=True):
+                if np.isnan(mean):
+                    ax.text(position, 0, "n/a", ha="center", va="bottom", fontsize=7)
         if key == "midi_messages":
             human = [rows[(name, result["variants"][0])]["human_midi_messages"] for name in names]
             ax.scatter(
@@ -233,12 +317,22 @@ def page(result: dict[str, Any], figures: Sequence[tuple[str, str]]) -> list[str
         "Dense (`foretell train --dense`: one Gaussian mixture over every control, IMPSY's model) "
         "against the default (`foretell train` with no option), on each synthetic instrument of "
         "`foretell.bench.instruments` and LightPad 12k. Each cell: mean over seeds "
-        f"{', '.join(map(str, result['seeds']))} (range in brackets).",
+        f"{', '.join(map(str, result['seeds']))} (range in parentheses).",
         "",
         *table_lines(result),
         "",
         *[f"Note: {note}." for note in result["notes"]],
+        *(
+            [
+                f"Note: on {', '.join(dense_defaults(result))} the default picked every control "
+                "continuous, which is the dense model: the two rows differ only by the "
+                "machine's noise in the timings."
+            ]
+            if dense_defaults(result)
+            else []
+        ),
         "",
+        *(["## Issue 31's goals", "", *goal_lines(result), ""] if goal_lines(result) else []),
         "## Figures",
         "",
         *[f"![{title}]({file})" for file, title in figures],

@@ -109,3 +109,34 @@ def test_ratios_to_dense_pair_runs_seed_by_seed() -> None:
     assert ratios["wall_ratio"] == {"mean": 1.1, "min": 1.0, "max": 1.2}
     assert ratios["step_ratio"] == {"mean": 1.25, "min": 1.0, "max": 1.5}
     assert ratios_to_dense(runs, "knobs", "dense") == {"wall_ratio": None, "step_ratio": None}
+
+
+def test_goals_are_read_from_the_summary() -> None:
+    from foretell.bench.fidelity_report import goal_rows, grouped
+
+    def figure(mean: float) -> dict[str, float]:
+        return {"mean": mean, "min": mean, "max": mean}
+
+    def row(name: str, variant: str, nll: float, **figures: float | None) -> dict[str, Any]:
+        values = {key: None if v is None else figure(v) for key, v in figures.items()}
+        return {"instrument": name, "variant": variant, "nll": figure(nll), **values}
+
+    summary = [
+        row("knobs", "dense", -1.0, moved_tv=0.9, on_grid=0.1, midi_messages=2.8, set_tv=None),
+        row(
+            "knobs", "default", -2.0, moved_tv=0.04, on_grid=0.9999, midi_messages=1.2, set_tv=None
+        ),
+    ]
+    summary[1]["wall_ratio"], summary[1]["step_ratio"] = figure(1.2), figure(1.5)
+    rows = {words: (value, met) for words, value, met in goal_rows({"summary": summary})}
+    assert rows == {
+        "knobs: moved/event TV <= 0.05": ("0.040", "yes"),
+        "knobs: on the grid = 100 %": ("1.000", "no"),  # 0.9999 is not all of them
+        "knobs: MIDI messages per event <= 1.1": ("1.200", "no"),
+        "knobs: default NLL below dense (default - dense, nats)": ("-1.000", "yes"),
+        "training wall <= 1.3x dense (worst instrument)": ("1.20", "yes"),
+        "NumPy step <= 1.3x dense (worst instrument)": ("1.50", "no"),
+    }
+    assert grouped(["grid 1/127"] * 4 + ["set of 8", "grid 1/127"]) == (
+        "4 x grid 1/127, set of 8, grid 1/127"
+    )
