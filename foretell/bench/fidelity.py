@@ -437,6 +437,7 @@ def run_fidelity(
     has_dense = train_has_dense()
     chosen = variants(has_dense)
     started, load_start = time.perf_counter(), load_average()
+    machine = machine_info()  # the commit at launch: the code that measures
     runs = [
         run
         for name in names
@@ -460,7 +461,7 @@ def run_fidelity(
         "variants": [v.name for v in chosen],
         "default_available": has_dense,
         "wall_seconds": round(time.perf_counter() - started, 1),
-        "machine": {**machine_info(), "load_average": {"start": load_start, "end": load_average()}},
+        "machine": {**machine, "load_average": {"start": load_start, "end": load_average()}},
         "summary": summarise(runs, names, [v.name for v in chosen]),
         "runs": runs,
         "notes": notes,
