@@ -7,8 +7,10 @@ Public API (everything else is internal):
 
 - ``foretell.data.dataset``: ``load_dataset(path)`` -> ``Dataset`` (IMPSY's ``.npz`` layout,
   validated), ``save_dataset``.
-- ``foretell.model.runtime``: ``load_runtime(path)`` -> ``Runtime`` with ``predict``, ``sample``,
-  ``reset`` (NumPy only; never imports torch).
+- ``foretell.model.protocol``: ``load_voice(path, seed)`` -> a ``Voice`` with ``observe``,
+  ``sample``, ``predict``, ``reset`` on a shared ``Model`` of any kind (``load(path)``,
+  ``model.voice(rng)``); NumPy only, never imports torch. The dense MDRNN is
+  ``foretell.model.runtime``.
 - ``foretell.model.fileformat``: ``save_model`` / ``load_model`` for ``.ftm`` files
   (safetensors + JSON metadata).
 - ``foretell.train.loop``: ``train(...)`` (needs the ``train`` extra: torch).

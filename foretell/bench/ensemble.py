@@ -12,7 +12,8 @@ The engine runs as its own process with N ``[instrument.NAME]`` sections sharing
   give each scheduled event's |sent - scheduled| (timing p50/p99 ms).
 - scaling: the filter part for growing N; the largest N whose pooled round trip still meets the
   single-instrument figures (p50 <= 0.25 ms, p99 <= 1 ms).
-- step: N separate ``Runtime.predict`` calls against one ``predict_batch`` of N, in-process.
+- step: N separate ``observe`` calls against one stacked step of N voices (``step_together``),
+  in-process.
 
 It measures; it asserts nothing. The load average is recorded beside each result.
 """
@@ -41,9 +42,8 @@ from foretell.bench.harness import (
 )
 from foretell.bench.registry import register
 from foretell.io.osc_codec import encode_floats
-from foretell.model.batched import predict_batch, shared_runtimes
 from foretell.model.fileformat import load_model
-from foretell.model.runtime import Runtime
+from foretell.model.runtime import DenseModel, step_together
 
 FIGURE_P50_MS, FIGURE_P99_MS = 0.25, 1.0
 SCALING_STEPS = (1, 2, 4, 8, 12, 16, 24, 32, 48, 64)
@@ -255,13 +255,13 @@ def _sidecar_timing_all(log_dir: Path) -> np.ndarray:
 
 def step_run(model: Path, n: int, repeats: int = 2000) -> dict[str, Any]:
     """Microseconds for n separate steps vs one batched step of n (same weights)."""
-    spec = load_model(model)
-    runtimes = shared_runtimes(spec, [np.random.default_rng(i) for i in range(n)], Runtime)
+    dense = DenseModel(load_model(model))
+    voices = [dense.voice(np.random.default_rng(i)) for i in range(n)]
     events = [np.array([0.03, 0.2, 0.5, 0.8]) for _ in range(n)]
     timings = {}
     for name, step in (
-        ("separate", lambda: [r.predict(e) for r, e in zip(runtimes, events, strict=True)]),
-        ("batched", lambda: predict_batch(runtimes, events)),
+        ("separate", lambda: [v.observe(e) for v, e in zip(voices, events, strict=True)]),
+        ("batched", lambda: step_together(dense, voices, events)),
     ):
         samples = []
         for _ in range(repeats):

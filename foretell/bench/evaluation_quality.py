@@ -13,7 +13,7 @@ from foretell.bench import quality as q
 from foretell.bench import temperatures as temps
 from foretell.bench.evaluation_setup import LARGE, SMALL, Profile, Report
 from foretell.model.fileformat import ModelFile
-from foretell.model.runtime import Runtime
+from foretell.model.protocol import build_model
 
 
 def temperature_model(
@@ -118,7 +118,7 @@ def part_quality(
     pits: dict[str, np.ndarray] = {}
     jobs = list(models.items())
     for (name, units), model in tqdm(jobs, desc="held-out NLL", disable=not report.progress):
-        runtime = Runtime(model, np.random.default_rng(0))
+        runtime = build_model(model).voice(np.random.default_rng(0))
         row: dict[str, Any] = {
             "label": f"MDRNN {units} ({name})",
             "kind": "mdrnn",

@@ -228,10 +228,10 @@ def held_out_performance(big: Dataset, bundled: Dataset, minutes: float) -> int:
 
 
 def _nll(model_path: Path, performance: np.ndarray) -> float:
-    from foretell.model.runtime import load_runtime
+    from foretell.model.protocol import load_voice
     from foretell.model.trace import trace_performance
 
-    _, nll = trace_performance(load_runtime(model_path, 0), performance)
+    _, nll = trace_performance(load_voice(model_path, 0), performance)
     return float(nll.mean())
 
 
@@ -245,7 +245,7 @@ def style_run(
     from foretell.data.log import LogWriter
     from foretell.io.base import ListSink
     from foretell.learn.coordinator import Learner
-    from foretell.model.runtime import load_runtime
+    from foretell.model.protocol import load_voice
     from foretell.perform.engine import Engine
     from foretell.perform.instrument import Instrument, Settings
     from foretell.perform.scheduler import Scheduler
@@ -263,7 +263,7 @@ def style_run(
         clock,
         Scheduler(clock),
         [sink],
-        runtime=load_runtime(model, 0),
+        runtime=load_voice(model, 0),
         log_writer=LogWriter(root / "logs", None, clock),
     )
     posted: queue.Queue[Callable[[], None]] = queue.Queue()

@@ -47,13 +47,13 @@ _PERFORM = (
     + """
 import json
 import numpy as np
-from foretell.model.runtime import load_runtime
+from foretell.model.protocol import load_voice
 
-runtime = load_runtime(sys.argv[1], seed=0)
-event = np.full(runtime.spec.dimension, 0.5)
+runtime = load_voice(sys.argv[1], seed=0)
+event = np.full(runtime.model.dimension, 0.5)
 event[0] = 0.02
 for _ in range(int(sys.argv[2])):
-    event = runtime.sample(runtime.predict(event))
+    event = runtime.sample(runtime.observe(event))
 print(json.dumps({"peak_rss_mb": peak_rss_mb(), "torch_imported": "torch" in sys.modules}))
 """
 )

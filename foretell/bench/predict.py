@@ -1,16 +1,16 @@
 """``foretell bench predict``: the time of one performance step (predict + sample), NumPy vs torch.
 
 A step is what a performance does for every event: feed the last event, get the mixture, draw the
-next event. The NumPy ``Runtime`` is timed over ``--steps`` steps after a warm-up; in the same run,
-the same model in PyTorch does the same step one event at a time with its state carried
-(``torch.no_grad``, default threads: what a user would otherwise write), using the same sampler.
-Sampling alone is timed too, and ``peak_rss_mb`` is the peak RSS of a fresh process that loads an
-s model and performs with it (``foretell.bench.memory``, which also adds ``bench memory``).
-Weights are random (a torch-initialised model when torch is present),
-which costs exactly what trained weights cost. ``--constraints`` also times the step under the
-steering constraints a performer would set (``STEERED``: a range, a held control, a dtrange),
-interleaved step by step with the plain one so both see the same machine; the ratio of their
-medians is the cost of steering. This measures; it asserts nothing.
+next event. The NumPy dense voice (``foretell.model.runtime``) is timed over ``--steps`` steps
+after a warm-up; in the same run, the same model in PyTorch does the same step one event at a time
+with its state carried (``torch.no_grad``, default threads: what a user would otherwise write),
+using the same sampler. Sampling alone is timed too, and ``peak_rss_mb`` is the peak RSS of a fresh
+process that loads an s model and performs with it (``foretell.bench.memory``, which also adds
+``bench memory``). Weights are random (a torch-initialised model when torch is present), which
+costs exactly what trained weights cost. ``--constraints`` also times the step under the steering
+constraints a performer would set (``STEERED``: a range, a held control, a dtrange), interleaved
+step by step with the plain one so both see the same machine; the ratio of their medians is the
+cost of steering. This measures; it asserts nothing.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from foretell.bench.registry import register
 from foretell.model.constraints import Constraints
 from foretell.model.fileformat import ModelFile
 from foretell.model.random import uniform_weights
-from foretell.model.runtime import Runtime
+from foretell.model.runtime import DenseModel, DenseVoice
 
 WARMUP = 200
 STEERED = Constraints(ranges={0: (0.2, 0.6)}, holds={1: 0.5}, dt_range=(0.02, 0.5))
@@ -81,7 +81,7 @@ def _percentiles(prefix: str, times: np.ndarray) -> dict[str, float]:
 
 
 def _torch_step(
-    model: ModelFile, runtime: Runtime
+    model: ModelFile, runtime: DenseVoice
 ) -> tuple[Callable[[np.ndarray], np.ndarray], int]:
     """The step a user would write with the torch model (state carried, no_grad)."""
     import torch
@@ -102,14 +102,14 @@ def _torch_step(
 
 
 def bench_steered(
-    runtime: Runtime, steered: Runtime, first: np.ndarray, steps: int
+    runtime: DenseVoice, steered: DenseVoice, first: np.ndarray, steps: int
 ) -> dict[str, Any]:
     """The plain and the constrained step side by side (two runtimes of one model)."""
-    dimension = runtime.spec.dimension
+    dimension = runtime.model.dimension
     constraints = STEERED if dimension > 2 else Constraints(ranges={0: (0.2, 0.6)})
     plain, constrained = _time_interleaved(
-        lambda e: runtime.sample(runtime.predict(e)),
-        lambda e: steered.sample(steered.predict(e), 1.0, 1.0, constraints),
+        lambda e: runtime.sample(runtime.observe(e)),
+        lambda e: steered.sample(steered.observe(e), 1.0, 1.0, constraints),
         first,
         steps,
     )
@@ -131,7 +131,8 @@ def bench_predict(
     rng = np.random.default_rng(seed)
     spec = bench_spec(units, dimension, layers, mixtures)
     model = ModelFile(spec, uniform_weights(spec, rng), {"name": "bench"})
-    runtime = Runtime(model, np.random.default_rng(seed))
+    dense = DenseModel(model)
+    runtime = dense.voice(np.random.default_rng(seed))
     first = np.full(dimension, 0.5)
     first[0] = 0.02
 
@@ -146,12 +147,12 @@ def bench_predict(
     }
     result |= peak_rss(steps=steps)
     result |= _percentiles(
-        "", _time_steps(lambda e: runtime.sample(runtime.predict(e)), first, steps)
+        "", _time_steps(lambda e: runtime.sample(runtime.observe(e)), first, steps)
     )
-    raw = runtime.predict(first).copy()
+    raw = runtime.observe(first).copy()
     result |= _percentiles("sample_", _time_steps(lambda e: runtime.sample(raw), first, steps))
     if constraints:
-        result |= bench_steered(runtime, Runtime(model, np.random.default_rng(seed)), first, steps)
+        result |= bench_steered(runtime, dense.voice(np.random.default_rng(seed)), first, steps)
     try:
         torch_step, threads = _torch_step(model, runtime)
     except ImportError:
@@ -187,7 +188,7 @@ def predict(
     constraints: bool,
     as_json: bool,
 ) -> None:
-    """Time one performance step (runtime.predict + sample) against the PyTorch model."""
+    """Time one performance step (observe + sample) against the PyTorch model."""
     result = bench_predict(units, dimension, layers, mixtures, steps, constraints=constraints)
     if as_json:
         click.echo(json.dumps(result))

@@ -38,7 +38,7 @@ from foretell.bench.registry import register
 from foretell.data.dataset import Dataset, load_dataset
 from foretell.model.fileformat import ModelSpec
 from foretell.model.mixture import LOG_2PI, log_softmax
-from foretell.model.runtime import Runtime, load_runtime
+from foretell.model.protocol import Voice, load_voice
 from foretell.model.trace import trace_performance
 from foretell.model.transform import DataTransform
 
@@ -230,7 +230,7 @@ class ModelScore:
         }
 
 
-def score_model(runtime: Runtime, held_out: Sequence[np.ndarray]) -> ModelScore:
+def score_model(runtime: Voice, held_out: Sequence[np.ndarray]) -> ModelScore:
     """Trace each held-out segment from a fresh state: NLL of every next event and its dt PIT."""
     nlls, pits = [], []
     for segment in held_out:
@@ -238,7 +238,7 @@ def score_model(runtime: Runtime, held_out: Sequence[np.ndarray]) -> ModelScore:
             continue
         raw, nll = trace_performance(runtime, segment)
         nlls.append(nll)
-        pits.append(dt_pit(runtime.spec, raw[:-1], segment[1:]))
+        pits.append(dt_pit(runtime.model.file.spec, raw[:-1], segment[1:]))
     nll = np.concatenate(nlls)
     return ModelScore(float(nll.mean()), int(nll.size), np.concatenate(pits))
 
@@ -263,14 +263,16 @@ def human_reference(train: Sequence[np.ndarray], held_out: Sequence[np.ndarray])
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def quality(model: Path, held_out: Path, train_data: Path | None, as_json: bool) -> None:
     """Held-out NLL of MODEL on HELD_OUT (.npz) against baselines, and its dt calibration."""
-    runtime = load_runtime(model, seed=0)
+    runtime = load_voice(model, seed=0)
     data: Dataset = load_dataset(held_out)
     result: dict[str, Any] = {"model": model.name, "held_out": data.name}
     result["model_score"] = score_model(runtime, data.performances).summary()
     if train_data is not None:
         train_set = load_dataset(train_data).performances
-        transform = DataTransform.fit(np.concatenate(train_set), runtime.spec.transform.dt_offset)
-        fitted = fit_baselines(train_set, transform, runtime.spec)
+        transform = DataTransform.fit(
+            np.concatenate(train_set), runtime.model.file.spec.transform.dt_offset
+        )
+        fitted = fit_baselines(train_set, transform, runtime.model.file.spec)
         result["baselines"] = {
             name: baseline_nll(b, data.performances) for name, b in fitted.items()
         }

@@ -22,7 +22,7 @@ from foretell.bench import quality
 from foretell.bench.registry import register
 from foretell.model.fileformat import ModelFile
 from foretell.model.generate import generate_performance
-from foretell.model.runtime import Runtime
+from foretell.model.protocol import Voice, build_model
 
 DISPLAY_PI = (0.5, 1.0, 1.5)
 DISPLAY_SIGMA = (0.01, 0.1, 0.5, 1.0)
@@ -30,7 +30,7 @@ TRACE_SECONDS = 12.0
 
 
 def generate_seconds(
-    runtime: Runtime, seconds: float, pi_temp: float, sigma_temp: float, max_steps: int = 20000
+    runtime: Voice, seconds: float, pi_temp: float, sigma_temp: float, max_steps: int = 20000
 ) -> np.ndarray:
     """A generated performance lasting about ``seconds`` (up to the first event past it).
 
@@ -65,9 +65,9 @@ def display_traces(
 ) -> dict[tuple[float, float], np.ndarray]:
     """One performance of ``seconds`` per (π, σ) pair, each from its own seeded generator."""
     pairs = [(p, s) for p in pi_temps for s in sigma_temps]
-    traces = {}
+    traces, built = {}, build_model(model)
     for i, (p, s) in enumerate(tqdm(pairs, desc="temperature traces", disable=not progress)):
-        runtime = Runtime(model, np.random.default_rng(seed + i))
+        runtime = built.voice(np.random.default_rng(seed + i))
         traces[(p, s)] = generate_seconds(runtime, seconds, p, s)
     return traces
 
@@ -87,9 +87,9 @@ def temperature_grid(
     Returns one record per pair (best first by mean KS) and the generated events per pair.
     """
     pairs = [(p, s) for p in pi_temps for s in sigma_temps]
-    records, samples = [], {}
+    records, samples, built = [], {}, build_model(model)
     for i, (p, s) in enumerate(tqdm(pairs, desc="temperature grid", disable=not progress)):
-        runtime = Runtime(model, np.random.default_rng(seed + 1000 + i))
+        runtime = built.voice(np.random.default_rng(seed + 1000 + i))
         events = np.concatenate([generate_performance(runtime, steps, p, s) for _ in range(runs)])
         samples[(p, s)] = events
         records.append(

@@ -12,10 +12,9 @@ from foretell.commands import parse_command
 from foretell.data.logs_to_dataset import load_data
 from foretell.errors import ConfigError, ControlError
 from foretell.model.constraints import Constraints
-from foretell.model.fileformat import load_model, read_metadata
+from foretell.model.fileformat import ModelSpec, load_model, read_metadata
 from foretell.model.generate import generate_performance, write_performance_csv
-from foretell.model.moves import load_any_runtime
-from foretell.model.runtime import Runtime
+from foretell.model.protocol import Voice, load, load_voice
 from foretell.model.trace import basis_kinds, trace_dataset
 from foretell.perform import steering
 
@@ -33,6 +32,7 @@ def info(model: Path, as_json: bool) -> None:
         "foretell_version": meta.get("foretell_version"),
         "format_version": meta.get("format_version"),
         "created": meta.get("created"),
+        "kind": spec.kind,
         "parameters": spec.parameter_count(),
         **spec.to_dict(),
         "info": loaded.info,
@@ -40,18 +40,36 @@ def info(model: Path, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(summary))
         return
-    t = spec.transform
     click.echo(
         f"{model}  (format v{meta.get('format_version')}, foretell {meta.get('foretell_version')})"
     )
+    if isinstance(spec, ModelSpec):
+        _echo_dense(spec)
+    else:
+        click.echo(
+            f"  {spec.kind}: dimension {spec.dimension}, {spec.parameter_count():,} parameters"
+        )
+        click.echo(f"  architecture: {json.dumps(spec.to_dict())}")
+    for key, value in loaded.info.items():
+        click.echo(f"  {key}: {json.dumps(value) if isinstance(value, dict | list) else value}")
+
+
+def _echo_dense(spec: ModelSpec) -> None:
+    t = spec.transform
     click.echo(
-        f"  MDRNN: dimension {spec.dimension}, {spec.layers} x {spec.units} LSTM, "
+        f"  {'MDRNN' if spec.layout is None else 'MDRNN, moves'}: dimension {spec.dimension}, "
+        f"{spec.layers} x {spec.units} LSTM, "
         f"{spec.mixtures} mixtures, {spec.parameter_count():,} parameters"
     )
     click.echo(f"  dt transform: {t.dt_kind} (offset {t.dt_offset:g} s), min dt {t.dt_min:g} s")
     click.echo(f"  sigma: {spec.sigma_activation}, floor weight {spec.floor_weight:g}")
-    for key, value in loaded.info.items():
-        click.echo(f"  {key}: {json.dumps(value) if isinstance(value, dict | list) else value}")
+    layout = spec.layout
+    if layout is not None:  # a moves model: its controls' kinds and moving sets
+        kinds = ", ".join(
+            f"x{i + 1} {k.kind}" + (f" ({k.cells} values)" if k.discrete else "")
+            for i, k in enumerate(layout.controls)
+        )
+        click.echo(f"  moves: {kinds}; {len(layout.patterns)} moving sets named")
 
 
 def constraints_from_flags(
@@ -129,11 +147,11 @@ def trace(
     With --hold/--range/--dtrange the NLL is that of the constrained model (held controls
     conditioned on, ranges truncated; a normalised density), and events outside a range are
     counted apart."""
-    runtime = load_any_runtime(model)
+    runtime = load_voice(model)
     dataset = load_data(data, clip=clip)
-    constraints = constraints_from_flags(holds, ranges, dtrange, runtime.spec.dimension - 1)
-    reference = load_any_runtime(cells_from) if cells_from is not None else None
-    cells = basis_kinds(runtime, dataset, basis, reference)
+    constraints = constraints_from_flags(holds, ranges, dtrange, runtime.model.dimension - 1)
+    reference = load(cells_from) if cells_from is not None else None
+    cells = basis_kinds(runtime.model, dataset, basis, reference)
     result = trace_dataset(runtime, dataset, constraints, cells)
     if out is not None:
         result.save(out)
@@ -160,7 +178,7 @@ def generate(
     model: Path, steps: int, pi_temp: float, sigma_temp: float, seed: int | None, out: Path
 ) -> None:
     """Let MODEL play by itself (fed its own samples) and write the performance as CSV."""
-    runtime: Runtime = load_any_runtime(model, seed=seed)
+    runtime: Voice = load_voice(model, seed=seed)
     performance = generate_performance(runtime, steps, pi_temp, sigma_temp)
     write_performance_csv(out, performance)
     click.echo(

@@ -10,7 +10,7 @@ uses for events, plus the dashboard's own:
 - ``{"state": {...}}``: mode, temperatures, model, counters, rates, latency, rejections, log
   (``state_message``) of one instrument, the one the page looks at;
 - ``{"expect": {...}}``: that instrument's predicted distribution of the next event, in the data
-  space, under the current temperatures (``expectation``);
+  space, under the current temperatures (its model's ``expected``, ``foretell.model.protocol``);
 - ``{"ensemble": {"now": t, "instruments": [...]}}``: in an ensemble, a compact state of every
   instrument (``strip_state``), one strip each on the page.
 
@@ -19,7 +19,6 @@ This module does not know about sockets, frame rates or the page; ``server`` sen
 
 from __future__ import annotations
 
-import math
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,13 +28,10 @@ from typing import Any
 import numpy as np
 
 from foretell.events import Event
-from foretell.model.fileformat import ModelSpec
+from foretell.model.protocol import Model
 from foretell.modes import MODES
 from foretell.perform import steering
 from foretell.perform.instrument import InstrumentSnapshot
-
-MIN_WEIGHT = 0.01  # mixture components lighter than this are not drawn
-
 
 # -- sliding windows ------------------------------------------------------------------------------
 
@@ -110,23 +106,15 @@ def event_message(event: Event, instrument: str | None = None) -> dict[str, Any]
 # -- state ----------------------------------------------------------------------------------------
 
 
-def model_info(path: str | None, spec: ModelSpec | None) -> dict[str, Any] | None:
+def model_info(path: str | None, model: Model | None) -> dict[str, Any] | None:
     """Name and size of the model playing (``None`` without one)."""
-    if spec is None:
+    if model is None:
         return None
-    return {
-        "name": Path(path).name if path else "(unnamed)",
-        "path": path,
-        "dimension": spec.dimension,
-        "layers": spec.layers,
-        "units": spec.units,
-        "mixtures": spec.mixtures,
-        "params": spec.parameter_count(),
-    }
+    return {"name": Path(path).name if path else "(unnamed)", "path": path, **model.describe()}
 
 
 def state_message(
-    snap: InstrumentSnapshot, spec: ModelSpec | None, activity: Activity
+    snap: InstrumentSnapshot, model: Model | None, activity: Activity
 ) -> dict[str, Any]:
     """Everything the state panel shows, from one instrument snapshot."""
     s, now = snap.settings, snap.t
@@ -146,7 +134,7 @@ def state_message(
             "thru": s.input_thru,
             "constraints": steering.describe(s.constraints),
             "dimension": snap.dimension,
-            "model": model_info(snap.model, spec),
+            "model": model_info(snap.model, model),
             "counts": {
                 "inputs": snap.inputs,
                 "answers": snap.answers,
@@ -191,60 +179,14 @@ def ensemble_message(now: float, strips: Sequence[dict[str, Any]]) -> dict[str, 
 # -- what the model expects -----------------------------------------------------------------------
 
 
-def mixture_weights(logits: np.ndarray, pi_temp: float) -> np.ndarray:
-    """``softmax(logits / pi_temp)``, the sampler's component weights (one-hot at 0)."""
-    if pi_temp <= 0.0:
-        weights = np.zeros_like(logits)
-        weights[int(np.argmax(logits))] = 1.0
-        return weights
-    scaled = (logits - logits.max()) / pi_temp
-    weights = np.exp(scaled)
-    return weights / weights.sum()
-
-
-def _dt_from_u(spec: ModelSpec, u: np.ndarray) -> np.ndarray:
-    t = spec.transform
-    dt = np.exp(np.minimum(u, 50.0)) - t.dt_offset if t.dt_kind == "log" else u
-    return np.maximum(dt, t.dt_min)
-
-
-def expectation(
-    spec: ModelSpec, raw: Sequence[float], pi_temp: float, sigma_temp: float
-) -> dict[str, Any]:
-    """The next event's mixture in the data space, as the sampler would draw it now.
-
-    Each component (heaviest first, those under ``MIN_WEIGHT`` left out) gives its weight, its dt
-    as ``[median, lo, hi]`` (±1 σ, seconds) and per control ``[mean, lo, hi]`` (±1 σ, clipped to
-    [0, 1]); σ is scaled by √σ-temperature, the weights by the π-temperature. ``dt`` is the
-    heaviest component's median: when the model expects the next event.
-    """
-    mu, sigma, logits = spec.mixture.split(np.asarray(raw, dtype=np.float64))  # (K, D), (K,)
-    weights = mixture_weights(logits, pi_temp)
-    scale = np.asarray(spec.transform.scale)
-    centre = mu * scale + np.asarray(spec.transform.loc)  # (K, D) before the dt map
-    width = sigma * scale * math.sqrt(max(sigma_temp, 0.0))  # (K, D)
-    dt = np.stack([_dt_from_u(spec, c) for c in (centre, centre - width, centre + width)], -1)
-    values = np.clip(np.stack([centre, centre - width, centre + width], -1), 0.0, 1.0)
-    order = [int(k) for k in np.argsort(-weights) if weights[k] >= MIN_WEIGHT] or [0]
-    components = [
-        {
-            "w": float(weights[k]),
-            "dt": dt[k, 0].tolist(),  # (3,)
-            "x": values[k, 1:].tolist(),  # (D-1, 3)
-        }
-        for k in order
-    ]
-    return {"components": components, "dt": components[0]["dt"][0]}
-
-
 def expect_message(
-    spec: ModelSpec | None, snap: InstrumentSnapshot, t0: float | None
+    model: Model | None, snap: InstrumentSnapshot, t0: float | None
 ) -> dict[str, Any]:
     """``{"expect": ...}``: the expectation, its instrument, its start (``t0``), who plays it."""
-    if spec is None or snap.expected is None:
+    if model is None or snap.expected is None:
         return {"expect": None}
     s = snap.settings
-    body = expectation(spec, snap.expected, s.pi_temp, s.sigma_temp)
+    body = model.expected(np.asarray(snap.expected, dtype=np.float32), s.pi_temp, s.sigma_temp)
     generates = MODES[s.mode].generate
     body["instrument"] = snap.name
     body["t0"] = snap.t if t0 is None else t0

@@ -224,8 +224,8 @@ class Publisher:
         """``name``'s state, what its expectation depends on, and that expectation (cached)."""
         inst, track = self.engine.instrument(name), self.tracks[name]
         snap = self.engine.instrument_snapshot(name)
-        spec = None if inst.runtime is None else inst.runtime.spec
-        state = _dumps(state_message(snap, spec, track.activity))
+        model = None if inst.runtime is None else inst.runtime.model
+        state = _dumps(state_message(snap, model, track.activity))
         s = snap.settings
         key = (
             name,
@@ -239,7 +239,7 @@ class Publisher:
         )
         if key != track.expect_key:
             track.expect_key = key
-            track.expect_text = _dumps(expect_message(spec, snap, track.t0))
+            track.expect_text = _dumps(expect_message(model, snap, track.t0))
         return state, key, track.expect_text
 
     def _ensemble(self) -> dict[str, Any]:

@@ -5,7 +5,7 @@ loop beside one instrument, given to the ``Engine`` at construction, which start
 hands it every event and the ``learn`` and ``rollback`` commands to its instrument. It counts the
 instrument's user events and, when its schedule says so or the performer asks
 (``/foretell/learn``), hands a job to a ``LearnerProcess`` (``foretell.learn.worker``). A helper
-thread starts that process, waits for it, builds the new ``Runtime`` and posts the result back to
+thread starts that process, waits for it, builds a voice on the new model and posts it back to
 the loop; the loop only swaps (``Instrument.swap_runtime``, which carries the LSTM state over),
 timed, between two events. ``/foretell/rollback N`` swaps version N of the store back in the same
 way. Without torch it says once that learning needs the ``train`` extra and the performance plays
@@ -31,13 +31,13 @@ from foretell.config.learn import LearnConfig
 from foretell.events import Event
 from foretell.learn.versions import ModelStore, version_file
 from foretell.learn.worker import Job, JobOutcome, LearnerProcess
-from foretell.model.fileformat import load_model
-from foretell.model.runtime import Runtime
+from foretell.model.protocol import Voice, load
 from foretell.perform.instrument import Instrument
 
 log = logging.getLogger(__name__)
 NO_TORCH = "learning needs the `train` extra (pip install 'foretell[train]'); playing on without it"
 Post = Callable[[Callable[[], None]], None]
+FINE_TUNED_KINDS = ("dense",)  # the kinds of model foretell.learn.finetune trains
 
 
 def torch_available() -> bool:
@@ -85,6 +85,15 @@ class Learner:
             )
             self.state = "unavailable"
             return False
+        if inst.runtime.model.kind not in FINE_TUNED_KINDS:
+            log.warning(
+                "%s: learning while playing fine-tunes %s models, not %s; playing on without it",
+                inst.name,
+                " or ".join(FINE_TUNED_KINDS),
+                inst.runtime.model.kind,
+            )
+            self.state = "unavailable"
+            return False
         if self._post is None:
             loop = asyncio.get_running_loop()
 
@@ -93,7 +102,7 @@ class Learner:
                     loop.call_soon_threadsafe(fn)
 
             self._post = post
-        self.current = self.store.adopt(inst.runtime.model, inst.model_name).number
+        self.current = self.store.adopt(inst.runtime.model.file, inst.model_name).number
         self.newest = self.current
         self.state = "idle"
         self._since = self.clock.now()
@@ -191,21 +200,21 @@ class Learner:
             outcome = process.wait()
         except Exception as exc:
             outcome = JobOutcome(error=f"cannot start the learner ({exc})")
-        runtime: Runtime | BaseException | None = None
+        runtime: Voice | BaseException | None = None
         if outcome.version is not None:
             runtime = self._build(outcome.version, rng)
         assert self._post is not None
         self._post(lambda: self._finished(outcome, runtime))
 
-    def _build(self, number: int, rng: np.random.Generator | None) -> Runtime | BaseException:
+    def _build(self, number: int, rng: np.random.Generator | None) -> Voice | BaseException:
         try:
-            return Runtime(load_model(self.store.path(number)), rng)  # checks the number
+            return load(self.store.path(number)).voice(rng)  # checks the number
         except Exception as exc:
             return exc
 
     # -- back on the loop -----------------------------------------------------------------------
 
-    def _finished(self, outcome: JobOutcome, runtime: Runtime | BaseException | None) -> None:
+    def _finished(self, outcome: JobOutcome, runtime: Voice | BaseException | None) -> None:
         self._process = None
         if self.state == "training":
             self.state = "idle"
@@ -217,18 +226,18 @@ class Learner:
             self.counts["failed"] += 1
             self.last["error"] = outcome.error
             log.warning("%s: fine-tune failed (%s); playing on", name, outcome.error)
-        elif isinstance(runtime, Runtime) and outcome.version is not None:
-            self.counts["accepted"] += 1
-            self.newest = outcome.version
-            self._swap(runtime, outcome.version)
         elif isinstance(runtime, BaseException):
             self.counts["failed"] += 1
             self.last["error"] = str(runtime)
+        elif runtime is not None and outcome.version is not None:
+            self.counts["accepted"] += 1
+            self.newest = outcome.version
+            self._swap(runtime, outcome.version)
         else:
             self.counts["rejected"] += 1
             log.info("%s: fine-tune not kept (%s)", name, outcome.metrics.get("reason"))
 
-    def _swap(self, runtime: Runtime, number: int) -> None:
+    def _swap(self, runtime: Voice, number: int) -> None:
         """Swap ``runtime`` in now (between events), timing the engine-side cost."""
         inst = self.instrument
         started = time.perf_counter()
@@ -258,7 +267,7 @@ class Learner:
 
         threading.Thread(target=load, name="foretell-rollback", daemon=True).start()
 
-    def _rolled_back(self, number: int, runtime: Runtime | BaseException) -> None:
+    def _rolled_back(self, number: int, runtime: Voice | BaseException) -> None:
         if isinstance(runtime, BaseException):
             self.instrument.rejections.add("bad_model", f"version {number}: {runtime}")
             return

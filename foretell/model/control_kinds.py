@@ -27,6 +27,7 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Literal
 
 import numpy as np
@@ -223,6 +224,12 @@ def moved(cells: np.ndarray) -> np.ndarray:
     return out
 
 
+def kinds_of(spec: object) -> tuple[ControlKind, ...] | None:
+    """The control kinds of a model's spec: a moves model's, ``None`` for any other kind."""
+    controls = getattr(spec, "controls", None)
+    return controls if isinstance(controls, tuple) else None
+
+
 def snap_to_cells(controls: Sequence[ControlKind], event: np.ndarray) -> np.ndarray:
     """``event`` with each discrete control on the value of the cell holding it."""
     out = np.array(event, dtype=np.float64)
@@ -273,75 +280,75 @@ class MovesLayout:
     patterns: tuple[int, ...]
     other: bool = False  # a slot for every moving set not named (else only the floor has them)
 
-    @property
+    @cached_property
     def continuous_controls(self) -> tuple[int, ...]:
         return tuple(i for i, k in enumerate(self.controls) if k.kind == "continuous")
 
-    @property
+    @cached_property
     def grid_controls(self) -> tuple[int, ...]:
         return tuple(i for i, k in enumerate(self.controls) if k.kind == "grid")
 
-    @property
+    @cached_property
     def set_controls(self) -> tuple[int, ...]:
         return tuple(i for i, k in enumerate(self.controls) if k.kind == "set")
 
-    @property
+    @cached_property
     def discrete(self) -> tuple[int, ...]:
         """Grid and set controls in control order: bit i of a pattern is ``discrete[i]``."""
         return discrete_indices(self.controls)
 
-    @property
+    @cached_property
     def densities(self) -> int:
         """Gaussian dimensions: dt and every continuous control (the first of G)."""
         return 1 + len(self.continuous_controls)
 
-    @property
+    @cached_property
     def gaussian_controls(self) -> tuple[int, ...]:
         """The controls of the G dimensions after dt: continuous ones, then grid ones."""
         return self.continuous_controls + self.grid_controls
 
-    @property
+    @cached_property
     def gaussians(self) -> int:
         """G: dt, every continuous control and every grid control."""
         return 1 + len(self.gaussian_controls)
 
-    @property
+    @cached_property
     def set_sizes(self) -> tuple[int, ...]:
         return tuple(self.controls[i].cells for i in self.set_controls)
 
-    @property
+    @cached_property
     def movers(self) -> tuple[int, ...]:
         """The order of the ``moved`` target columns: grid controls, then set controls."""
         return self.grid_controls + self.set_controls
 
-    @property
+    @cached_property
     def has_other(self) -> bool:
         return self.other and len(self.patterns) < 2 ** len(self.discrete)
 
-    @property
+    @cached_property
     def slots(self) -> int:
         return len(self.patterns) + int(self.has_other)
 
-    @property
+    @cached_property
     def log_other_share(self) -> float:
         """``-log`` of how many subsets share the "other" slot."""
         rest = 2 ** len(self.discrete) - len(self.patterns)
         return -math.log(rest) if rest > 0 else 0.0
 
-    @property
+    @cached_property
     def inputs(self) -> int:
         """The network's input: the event's D values and one moved flag per discrete control."""
         return 1 + len(self.controls) + len(self.discrete)
 
-    @property
+    @cached_property
     def sets_start(self) -> int:
         return 2 * self.mixtures * self.gaussians
 
-    @property
+    @cached_property
     def joint_start(self) -> int:
         return self.sets_start + self.mixtures * sum(self.set_sizes)
 
-    @property
+    @cached_property
     def params(self) -> int:
         return self.joint_start + self.mixtures * self.slots
 
@@ -361,6 +368,10 @@ class MovesLayout:
         prev_lo, prev_hi`` (each grid control's cell and previous cell, network space),
         ``set, set_prev`` (each set control's value index and previous one), ``moved`` (grid
         controls, then sets: 1 where it moves), ``slot`` (the moving set's slot)."""
+        return self._columns
+
+    @cached_property
+    def _columns(self) -> dict[str, slice]:
         ng, ns = len(self.grid_controls), len(self.set_controls)
         out, start = {}, 0
         for name, width in (
@@ -371,7 +382,7 @@ class MovesLayout:
             start += width
         return out
 
-    @property
+    @cached_property
     def target_width(self) -> int:
         return max(part.stop for part in self.target_columns().values())
 

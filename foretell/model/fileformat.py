@@ -4,7 +4,11 @@ Loading never executes code (safetensors holds raw tensors and a JSON header; no
 the format version, a SHA-256 of every weight, and every tensor's shape against the architecture,
 and reports any problem as one ``ModelFileError`` line. See ``docs/model-format.md``.
 
-Tensors (PyTorch's LSTM conventions, gate order i, f, g, o):
+The metadata's ``kind`` names the kind of model (``foretell.model.kinds``; none means ``dense``),
+whose ``read_spec`` reads the architecture; the tensors are checked against its spec. The dense
+MDRNN's spec is ``ModelSpec`` below.
+
+Dense tensors (PyTorch's LSTM conventions, gate order i, f, g, o):
 ``lstm.{l}.weight_ih (4H, In_l)``, ``lstm.{l}.weight_hh (4H, H)``, ``lstm.{l}.bias (4H)`` (the sum
 of PyTorch's two biases), ``head.weight (P, H)``, ``head.bias (P)`` with ``P = 2*K*D + K``.
 """
@@ -16,14 +20,15 @@ import hashlib
 import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar
 
 import numpy as np
 
 from foretell import __version__
 from foretell.errors import ModelFileError
 from foretell.model.checks import integer, number
-from foretell.model.control_kinds import MAX_PATTERNS, ControlKind, MovesLayout
+from foretell.model.control_kinds import MovesLayout
+from foretell.model.kinds import DEFAULT_KIND, kind_module
 from foretell.model.mixture import MixtureShape
 from foretell.model.transform import DataTransform
 
@@ -38,18 +43,33 @@ MAX_HEADER = 4 << 20  # bytes of a safetensors header (JSON): ours are a few kB
 SIGMA_ACTIVATIONS = ("softplus", "elu1")
 
 
+class FileSpec(Protocol):
+    """What a model file needs of any kind's architecture (``foretell.model.protocol``)."""
+
+    kind: ClassVar[str]  # written to the metadata; ``foretell.model.kinds`` maps it to code
+
+    @property
+    def dimension(self) -> int: ...
+
+    def tensor_shapes(self) -> dict[str, tuple[int, ...]]: ...
+
+    def parameter_count(self) -> int: ...
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+S = TypeVar("S", bound=FileSpec)
+
+
 @dataclass(frozen=True)
 class ModelSpec:
-    """Everything needed to rebuild a model from its weights (nanoGPT's ``model_args``).
+    """Everything needed to rebuild a dense model from its weights (nanoGPT's ``model_args``).
 
     ``sigma_activation``: ``softplus`` gives ``sigma = softplus(a) + sigma_min`` (foretell);
     ``elu1`` gives ``sigma = elu(a) + 1 + sigma_min`` (IMPSY's ``elu_plus_one_plus_epsilon``).
-
-    ``controls`` (one ``ControlKind`` per control), ``patterns`` (the moving sets it names)
-    and ``other_patterns`` (a slot for the rest) make it a moves model
-    (``foretell.model.control_kinds``); ``None``, as in every older file, is the dense model.
     """
 
+    kind: ClassVar[str] = DEFAULT_KIND
     dimension: int
     layers: int
     units: int
@@ -59,9 +79,6 @@ class ModelSpec:
     sigma_min: float = DEFAULT_SIGMA_MIN
     floor_weight: float = 1e-3
     floor_sigma: float = 4.0
-    controls: tuple[ControlKind, ...] | None = None
-    patterns: tuple[int, ...] = ()
-    other_patterns: bool = False
 
     @property
     def mixture(self) -> MixtureShape:
@@ -69,10 +86,9 @@ class ModelSpec:
 
     @property
     def layout(self) -> MovesLayout | None:
-        """Where a moves model's parameters sit in its output; ``None`` for a dense model."""
-        if self.controls is None:
-            return None
-        return MovesLayout(self.mixtures, self.controls, self.patterns, self.other_patterns)
+        """Where a moves model's parameters sit in its output (``foretell.model.moves_spec``);
+        ``None`` for the dense model."""
+        return None
 
     @property
     def input_dimension(self) -> int:
@@ -103,14 +119,6 @@ class ModelSpec:
         return int(sum(np.prod(s) for s in self.tensor_shapes().values()))
 
     def to_dict(self) -> dict[str, Any]:
-        data = self._dense_dict()
-        if self.controls is not None:
-            data["controls"] = [kind.to_dict() for kind in self.controls]
-            data["patterns"] = list(self.patterns)
-            data["other_patterns"] = self.other_patterns
-        return data
-
-    def _dense_dict(self) -> dict[str, Any]:
         return {
             "dimension": self.dimension,
             "layers": self.layers,
@@ -146,44 +154,19 @@ class ModelSpec:
         )
         if spec.transform.dimension != spec.dimension:
             raise ModelFileError("model architecture is invalid: transform and dimension disagree")
-        if "controls" in data:
-            spec = replace(spec, **_moves_fields(data, spec.dimension - 1))
         return spec
 
 
-def _moves_fields(data: dict[str, Any], count: int) -> dict[str, Any]:
-    """A moves model's ``controls`` and ``patterns``, checked."""
-    controls, patterns = data.get("controls"), data.get("patterns")
-    if not isinstance(controls, list) or len(controls) != count:
-        raise ModelFileError(f"model architecture needs one control kind per control ({count})")
-    kinds = tuple(
-        ControlKind.from_dict(kind, f"model control x{i + 1}") for i, kind in enumerate(controls)
-    )
-    limit = 2 ** sum(kind.discrete for kind in kinds)
-    if (
-        not isinstance(patterns, list)
-        or not 1 <= len(patterns) <= MAX_PATTERNS
-        or not all(isinstance(p, int) and 0 <= p < limit for p in patterns)
-        or len(set(patterns)) != len(patterns)
-    ):
-        raise ModelFileError(
-            f"model architecture needs 1 to {MAX_PATTERNS} distinct moving sets below {limit}"
-        )
-    other = data.get("other_patterns")
-    if not isinstance(other, bool):
-        raise ModelFileError("model architecture needs other_patterns, true or false")
-    return {"controls": kinds, "patterns": tuple(patterns), "other_patterns": other}
-
-
 @dataclass(frozen=True)
-class ModelFile:
-    """A loaded model: its spec, its float32 weights and free-form metadata (training, source)."""
+class ModelFile(Generic[S]):
+    """A loaded model: its spec (of any kind), float32 weights and free-form metadata (training,
+    source)."""
 
-    spec: ModelSpec
+    spec: S
     weights: dict[str, np.ndarray]
     info: dict[str, Any] = field(default_factory=dict)
 
-    def with_info(self, **updates: Any) -> ModelFile:
+    def with_info(self, **updates: Any) -> ModelFile[S]:
         return replace(self, info={**self.info, **updates})
 
 
@@ -200,7 +183,7 @@ def weights_digest(
     return digest.hexdigest()
 
 
-def check_weights(spec: ModelSpec, weights: dict[str, np.ndarray], source: str) -> None:
+def check_weights(spec: FileSpec, weights: dict[str, np.ndarray], source: str) -> None:
     """Raise naming the first missing, extra, misshapen or non-finite tensor."""
     expected = spec.tensor_shapes()
     missing = sorted(set(expected) - set(weights))
@@ -231,6 +214,7 @@ def save_model(path: str | Path, model: ModelFile) -> Path:
         "format_version": FORMAT_VERSION,
         "foretell_version": __version__,
         "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "kind": model.spec.kind,
         "architecture": model.spec.to_dict(),
         "weights_sha256": weights_digest(weights),
         "sha256": weights_digest(weights, model.spec.to_dict()),
@@ -311,7 +295,11 @@ def _load(path: Path) -> ModelFile:
     from safetensors import safe_open
 
     meta = read_metadata(path)
-    spec = ModelSpec.from_dict(meta.get("architecture", {}))
+    try:
+        kind = kind_module(meta.get("kind", DEFAULT_KIND)).KIND
+    except ModelFileError as exc:
+        raise ModelFileError(f"{path}: {exc}") from exc
+    spec = kind.read_spec(meta.get("architecture", {}))
     try:
         with safe_open(str(path), framework="np") as handle:
             weights = {name: handle.get_tensor(name) for name in handle.keys()}  # noqa: SIM118

@@ -7,28 +7,29 @@ from pathlib import Path
 
 import numpy as np
 
-from foretell.model.control_kinds import snap_to_cells
-from foretell.model.runtime import Runtime
+from foretell.model.control_kinds import kinds_of, snap_to_cells
+from foretell.model.protocol import Voice
 
 
 def generate_performance(
-    runtime: Runtime,
+    voice: Voice,
     steps: int,
     pi_temp: float = 1.0,
     sigma_temp: float = 1.0,
     first: np.ndarray | None = None,
 ) -> np.ndarray:
     """``steps`` generated events ``(steps, D)`` after ``first`` (default: a centred touch)."""
-    dimension = runtime.spec.dimension
+    dimension = voice.model.dimension
     event = np.full(dimension, 0.5) if first is None else np.asarray(first, dtype=np.float64)
     if first is None:
         event[0] = 0.02
-        if runtime.spec.controls is not None:  # the centred touch on the controls' grids and sets
-            event = snap_to_cells(runtime.spec.controls, event)
-    runtime.reset()
+        kinds = kinds_of(voice.model.file.spec)
+        if kinds is not None:  # the centred touch on the controls' grids and sets
+            event = snap_to_cells(kinds, event)
+    voice.reset()
     out = np.empty((steps, dimension))
     for i in range(steps):
-        event = runtime.sample(runtime.predict(event), pi_temp, sigma_temp)
+        event = voice.sample(voice.observe(event), pi_temp, sigma_temp)
         out[i] = event
     return out
 

@@ -1,6 +1,6 @@
 """The moves model at performance time (NumPy only): which controls move, and their values.
 
-A moves model (``ModelSpec.controls`` set; ``foretell.model.control_kinds`` for the kinds,
+A moves model (kind ``moves``, ``MovesSpec``; ``foretell.model.control_kinds`` for the kinds,
 patterns and the head's layout) is the dense MDRNN's LSTM with a wider input and another
 head. ``MovesRuntime`` runs it as ``Runtime`` runs a dense model (same LSTM step, same
 ``predict``, ``reset``, state):
@@ -32,23 +32,28 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Sequence
-from pathlib import Path
+from dataclasses import dataclass
+from itertools import accumulate
+from typing import Any
 
 import numpy as np
 
+from foretell.errors import ConfigError
 from foretell.model import constraints as steering
 from foretell.model.basis import LOG_2PI, cell_bounds, density_jacobian, log1mexp
 from foretell.model.constraints import Constraints
 from foretell.model.control_kinds import (
-    ControlKind,
     MovesLayout,
     cell_indices,
     moved,
     pattern_codes,
 )
-from foretell.model.fileformat import ModelFile, ModelSpec, load_model
+from foretell.model.expectation import MIN_WEIGHT, _dt_from_u, mixture_weights
+from foretell.model.fileformat import ModelFile, ModelSpec
 from foretell.model.mixture import choose_component, log_softmax
-from foretell.model.runtime import Runtime
+from foretell.model.moves_spec import KIND_NAME, MovesSpec
+from foretell.model.protocol import Kind, Voice
+from foretell.model.runtime import RANDOM_BLOCK, DenseModel, LSTMState, _layer_views
 
 REDRAWS = 32  # tries to leave the previous cell before taking the nearest other cell
 
@@ -60,6 +65,14 @@ def layout_of(spec: ModelSpec) -> MovesLayout:
     return layout
 
 
+def pair_log_likelihood(
+    spec: ModelSpec, raw: np.ndarray, before: np.ndarray, events: np.ndarray
+) -> np.ndarray:
+    """Data-space ``log p(events[i])`` (common basis) under ``raw[i]``, each after ``before[i]``."""
+    targets = encode_targets(spec, events, before)
+    return log_likelihood(spec, raw, targets) + jacobian(spec, events)
+
+
 def encode_inputs(spec: ModelSpec, performance: np.ndarray) -> np.ndarray:
     """``(n, inputs)`` float32: each event in the network space and which discrete controls
     moved in it (all of them in the first event)."""
@@ -68,13 +81,19 @@ def encode_inputs(spec: ModelSpec, performance: np.ndarray) -> np.ndarray:
     return np.concatenate([spec.transform.to_net(performance), flags], axis=1)
 
 
-def encode_targets(spec: ModelSpec, performance: np.ndarray) -> np.ndarray:
+def encode_targets(
+    spec: ModelSpec, performance: np.ndarray, before: np.ndarray | None = None
+) -> np.ndarray:
     """``(n, W)`` float32 target rows (``MovesLayout.target_columns``); row ``i`` is event ``i``
-    after event ``i - 1`` (row 0, never a target, after itself)."""
+    after event ``i - 1`` (row 0, never a target, after itself), or after ``before[i]``."""
     layout = layout_of(spec)
     transform = spec.transform
     events = np.asarray(performance, dtype=np.float64)
-    previous = np.concatenate([events[:1], events[:-1]])
+    previous = (
+        np.concatenate([events[:1], events[:-1]])
+        if before is None
+        else np.asarray(before, dtype=np.float64)
+    )
     z = transform.to_net(events).astype(np.float64)
     dense = [0] + [1 + c for c in layout.continuous_controls]
     bounds = []
@@ -87,7 +106,9 @@ def encode_targets(spec: ModelSpec, performance: np.ndarray) -> np.ndarray:
     sets = layout.set_controls
     values = [layout.controls[c].cell_of(events[:, 1 + c]) for c in sets]
     priors = [layout.controls[c].cell_of(previous[:, 1 + c]) for c in sets]
-    flags = moved(cell_indices(events, layout.controls))  # (n, Nd), control order
+    cells = cell_indices(events, layout.controls)  # (n, Nd), control order
+    same = cell_indices(previous, layout.controls)
+    flags = moved(cells) if before is None else cells != same
     order = [layout.discrete.index(c) for c in layout.movers]
     slot = layout.slot_of(pattern_codes(flags))
     return np.column_stack(
@@ -175,104 +196,269 @@ def performance_log_likelihood(
     return log_likelihood(spec, raw[: len(targets)], targets) + jacobian(spec, performance[1:])
 
 
-class MovesRuntime(Runtime):
-    """A moves model's runtime: ``Runtime``'s LSTM step on the event and its moved flags, the
-    moves head's sampling and scoring (see the module docstring). One performer's state."""
+class MovesModel:
+    """A moves model's weights: the dense model's fused LSTM and its step (``core``) with this
+    kind's head; immutable, shared by every voice. A prediction is the head's raw output
+    followed by the event it came after (``P + D`` values), so scoring and sampling need
+    nothing else."""
 
-    def __init__(self, model: ModelFile, rng: np.random.Generator | None = None) -> None:
-        super().__init__(model, rng)
-        self.layout = layout_of(self.spec)
-        layout, spec = self.layout, self.spec
+    kind = KIND_NAME
+
+    def __init__(self, file: ModelFile[Any]) -> None:
+        spec: MovesSpec = file.spec
+        self.file = file
+        self.spec = spec
+        self.layout = spec.layout
+        self.core = DenseModel(file)  # the LSTM step; the head's spreads sit elsewhere
+        k, g = self.layout.mixtures, self.layout.gaussians
+        self.core.sigma = slice(k * g, 2 * k * g)
+        self.params = self.layout.params
+
+    @property
+    def dimension(self) -> int:
+        return self.spec.dimension
+
+    def voice(self, rng: np.random.Generator | None = None) -> MovesVoice:
+        return MovesVoice(self, rng)
+
+    def step(self, voices: Sequence[Voice], events: Sequence[np.ndarray]) -> None:
+        """Each voice observes its event (one by one: a moves voice encodes its moved flags)."""
+        for voice, event in zip(voices, events, strict=True):
+            if not isinstance(voice, MovesVoice) or voice.model is not self:
+                raise ValueError("MovesModel.step takes only voices of this model")
+            voice.observe(event)
+
+    def log_likelihood(
+        self, predictions: np.ndarray, events: np.ndarray, constraints: Constraints | None = None
+    ) -> np.ndarray:
+        """Data-space ``log p(events[i])`` on the common basis (``foretell.model.basis``): grid
+        and set controls by their cell's probability. Scored unconstrained."""
+        if constraints is not None and constraints.active:
+            raise ConfigError("a moves model is scored without --hold, --range or --dtrange")
+        predictions = np.atleast_2d(np.asarray(predictions, dtype=np.float64))
+        raw, before = predictions[:, : self.params], predictions[:, self.params :]
+        return pair_log_likelihood(self.spec, raw, before, np.atleast_2d(events))
+
+    def carries_state(self, other: Any) -> bool:
+        """A voice of ``other`` takes this LSTM state when both are moves models of one shape."""
+        return isinstance(other, MovesModel) and (
+            self.spec.layers, self.spec.units, self.layout.inputs
+        ) == (other.spec.layers, other.spec.units, other.layout.inputs)  # fmt: skip
+
+    def reads_prediction(self, other: Any) -> bool:
+        return isinstance(other, MovesModel) and other.layout == self.layout
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            **self.core.describe(),
+            "controls": [kind.kind for kind in self.layout.controls],
+            "patterns": len(self.layout.patterns),
+        }
+
+    def expected(self, prediction: np.ndarray, pi_temp: float, sigma_temp: float) -> dict[str, Any]:
+        """``expectation``'s shape: each component's weight (summed over moving sets), dt and
+        per control ``[centre, lo, hi]`` (a grid's logistic centre ±1 scale, a set's likeliest
+        value, a continuous control's mean ±1 σ; the previous value where it seldom moves),
+        and ``moves``: each control's chance of moving."""
+        return moves_expectation(
+            self, np.asarray(prediction, dtype=np.float64), pi_temp, sigma_temp
+        )
+
+
+def moves_expectation(
+    model: MovesModel, prediction: np.ndarray, pi_temp: float, sigma_temp: float
+) -> dict[str, Any]:
+    """See ``MovesModel.expected``."""
+    layout, spec = model.layout, model.spec
+    k, g, slots = layout.mixtures, layout.gaussians, layout.slots
+    raw, before = prediction[: model.params], prediction[model.params :]
+    joint = mixture_weights(raw[layout.joint_start :], pi_temp).reshape(k, slots)
+    weights = joint.sum(1)
+    moving = np.zeros(len(layout.controls))
+    for slot, code in enumerate(layout.patterns):
+        for bit, c in enumerate(layout.discrete):
+            if code >> bit & 1:
+                moving[c] += joint[:, slot].sum()
+    for c, kind in enumerate(layout.controls):
+        if not kind.discrete:
+            moving[c] = 1.0
+    mu = raw[: k * g].reshape(k, g)
+    sigma = raw[k * g : 2 * k * g].reshape(k, g) * math.sqrt(max(sigma_temp, 0.0))
+    loc, scale = np.asarray(spec.transform.loc), np.asarray(spec.transform.scale)
+    order = [int(m) for m in np.argsort(-weights) if weights[m] >= MIN_WEIGHT] or [0]
+    components = []
+    for m in order:
+        u = mu[m, 0] * scale[0] + loc[0]
+        w = sigma[m, 0] * scale[0]
+        dt = [float(_dt_from_u(spec, np.array(v))) for v in (u, u - w, u + w)]
+        values = [[float(before[1 + c])] * 3 for c in range(len(layout.controls))]
+        for j, c in enumerate(layout.gaussian_controls, start=1):
+            centre, width = mu[m, j] * scale[1 + c] + loc[1 + c], sigma[m, j] * scale[1 + c]
+            values[c] = [
+                float(np.clip(v, 0.0, 1.0)) for v in (centre, centre - width, centre + width)
+            ]
+        start = layout.sets_start
+        for c, size in zip(layout.set_controls, layout.set_sizes, strict=True):
+            best = int(np.argmax(raw[start + m * size : start + (m + 1) * size]))
+            value = float(layout.controls[c].cell_values()[best])
+            values[c] = [value, value, value]
+            start += k * size
+        components.append({"w": float(weights[m]), "dt": dt, "x": values})
+    first: dict[str, Any] = components[0]
+    return {"components": components, "dt": first["dt"][0], "moves": moving.tolist()}
+
+
+class MovesVoice:
+    """One performer on a ``MovesModel``: its LSTM state, prediction buffer and generator."""
+
+    def __init__(self, model: MovesModel, rng: np.random.Generator | None = None) -> None:
+        spec, layout = model.spec, model.layout
+        self.model = model
+        self.spec = spec
+        self.layout = layout
+        self.rng = rng if rng is not None else np.random.default_rng()
+        d, h, inputs = spec.dimension, spec.units, layout.inputs
+        self._buffer = np.zeros(inputs + spec.layers * h, dtype=np.float32)
+        self._cells = np.zeros((spec.layers, h), dtype=np.float32)
+        self._gates = np.zeros(4 * h, dtype=np.float32)
+        self._scratch = np.zeros(h, dtype=np.float32)
+        self.prediction = np.zeros(model.params + d, dtype=np.float32)
+        self._raw = self.prediction[: model.params]
+        self._views = _layer_views(spec, self._buffer, self._cells, self._gates)
         self._discrete = list(layout.discrete)
         self._edges = {c: layout.controls[c].inner_edges().tolist() for c in self._discrete}
         self._cell_values = {c: layout.controls[c].cell_values().tolist() for c in self._discrete}
-        self._last: list[float] | None = None
-        self._last_cells: list[int] = []
+        self._last_cells: list[int] | None = None
         self._loc, self._scale = list(spec.transform.loc), list(spec.transform.scale)
-        self._set_starts: dict[int, int] = {}
-        start = layout.sets_start
-        for c, size in zip(layout.set_controls, layout.set_sizes, strict=True):
-            self._set_starts[c] = start
-            start += layout.mixtures * size
+        self._uniforms: list[list[float]] = []
+        self._normals: list[list[float]] = []
+        self._next_random = 0
+        self._plan = _sample_plan(spec)
+        self._inputs = layout.inputs
+
+    # -- state ---------------------------------------------------------------------------------
 
     def reset(self) -> None:
-        super().reset()
-        self._last = None
+        self._buffer[:] = 0.0
+        self._cells[:] = 0.0
+        self._last_cells = None
 
-    def _encode_input(self, event: np.ndarray) -> None:
-        values = [float(v) for v in event]
-        cells = [bisect.bisect_left(self._edges[c], values[1 + c]) for c in self._discrete]
-        if self._last is None:
-            flags = [1.0] * len(cells)
-        else:
-            flags = [float(a != b) for a, b in zip(cells, self._last_cells, strict=True)]
-        super()._encode_input(np.asarray(values))
+    def get_state(self) -> LSTMState:
+        d, h, layers = self.layout.inputs, self.spec.units, self.spec.layers
+        return LSTMState(self._buffer[d:].reshape(layers, h).copy(), self._cells.copy())
+
+    def set_state(self, state: object) -> None:
+        if not isinstance(state, LSTMState):
+            raise TypeError(f"a moves voice takes an LSTMState, not {type(state).__name__}")
+        self._buffer[self.layout.inputs :] = state.hidden.reshape(-1)
+        self._cells[:] = state.cell
+
+    # -- the step ------------------------------------------------------------------------------
+
+    def _cells_of(self, event: Sequence[float]) -> list[int]:
+        return [bisect.bisect_left(self._edges[c], event[1 + c]) for c in self._discrete]
+
+    def observe(self, event: np.ndarray) -> np.ndarray:
+        """Condition on ``event`` and which of its discrete controls moved; return the
+        prediction of the next event (``prediction``, reused by the next call)."""
+        values = event.tolist() if isinstance(event, np.ndarray) else [float(v) for v in event]
+        cells = self._cells_of(values)
+        last = self._last_cells
         d = self.spec.dimension
-        self._buffer[d : d + len(flags)] = flags
-        self._last, self._last_cells = values, cells
+        self.model.core.encode(event, self._buffer[:d])
+        buffer = self._buffer
+        for i, cell in enumerate(cells):  # one moved flag per discrete control
+            buffer[d + i] = 1.0 if last is None or cell != last[i] else 0.0
+        self._last_cells = cells
+        self.model.core.forward(self._views, self._scratch, self._raw, self._gates)
+        self.prediction[self.model.params :] = event
+        return self.prediction
+
+    def predict(
+        self, pi_temp: float = 1.0, sigma_temp: float = 1.0, constraints: Constraints | None = None
+    ) -> np.ndarray:
+        return self.sample(self.prediction, pi_temp, sigma_temp, constraints)
+
+    def _draw(self) -> tuple[list[float], list[float]]:
+        """One uniform for the (component, moving set) and one per discrete control, one normal
+        per Gaussian dimension: drawn from the generator in blocks."""
+        if self._next_random >= len(self._uniforms):
+            widths = (1 + len(self._discrete), self.layout.gaussians)
+            self._uniforms = self.rng.random((RANDOM_BLOCK, widths[0])).tolist()
+            self._normals = self.rng.standard_normal((RANDOM_BLOCK, widths[1])).tolist()
+            self._next_random = 0
+        i = self._next_random
+        self._next_random += 1
+        return self._uniforms[i], self._normals[i]
 
     def sample(
         self,
-        raw: np.ndarray,
+        prediction: np.ndarray,
         pi_temp: float = 1.0,
         sigma_temp: float = 1.0,
         constraints: Constraints | None = None,
     ) -> np.ndarray:
-        """Draw the next event (data space) after the last one ``predict`` saw; see the module
-        docstring for the temperatures and ``constraints``."""
-        layout, spec = self.layout, self.spec
-        k, g, dc = layout.mixtures, layout.gaussians, layout.densities
-        uniform, normal = self._draw()
-        rng = self.rng
-        held = set() if constraints is None else set(constraints.holds)
-        joint = raw[layout.joint_start :].tolist()
-        if held & set(self._discrete):
+        """Draw the next event (data space) after the one ``prediction`` followed; see the module
+        docstring for the temperatures and ``constraints``. Works on Python floats over lists
+        prepared once (several times faster than NumPy for a handful of values)."""
+        plan = self._plan
+        raw = prediction[: plan.params]
+        event = prediction[plan.params :].tolist()  # starts as the previous event
+        own = prediction is self.prediction and self._last_cells is not None
+        previous = self._last_cells if own and self._last_cells else self._cells_of(event)
+        uniforms, normal = self._draw()
+        steer = constraints is not None and constraints.active
+        held = set(constraints.holds) if steer and constraints is not None else set()
+        joint = raw[plan.joint_start :].tolist()
+        if held & plan.discrete_set:
             joint = self._without_held(joint, held)
-        m, slot = divmod(choose_component(joint, pi_temp, uniform), layout.slots)
-        mu = raw[m * g : (m + 1) * g].tolist()
-        sigma = raw[k * g + m * g : k * g + (m + 1) * g].tolist()
-        spread = [math.sqrt(max(sigma_temp, 0.0))] * g
-        if constraints is not None:
-            for j, c in enumerate(layout.gaussian_controls, start=1):
+        m, slot = divmod(_choose(joint, pi_temp, uniforms[0]), plan.slots)
+        mu = raw[m * plan.g : (m + 1) * plan.g].tolist()
+        sigma = raw[plan.kg + m * plan.g : plan.kg + (m + 1) * plan.g].tolist()
+        root = math.sqrt(max(sigma_temp, 0.0))
+        spread = [root * s for s in sigma]
+        if steer and constraints is not None and constraints.control_temps:
+            for j, c in enumerate(self.layout.gaussian_controls, start=1):
                 spread[j] *= math.sqrt(constraints.control_temps.get(c, 1.0))
-        event = list(self._last) if self._last is not None else [0.0] + [0.5] * len(layout.controls)
-        u0 = mu[0] + spread[0] * sigma[0] * normal[0]
-        event[0] = spec.transform.event_from_net([u0] + [0.0] * len(layout.controls))[0]
-        for j, c in enumerate(layout.continuous_controls, start=1):
-            value = (mu[j] + spread[j] * sigma[j] * normal[j]) * self._scale[1 + c] + self._loc[
-                1 + c
-            ]
+        event[0] = self._dt_of(mu[0] + spread[0] * normal[0])
+        for j, c, scale, loc in plan.continuous:
+            value = (mu[j] + spread[j] * normal[j]) * scale + loc
             event[1 + c] = min(max(value, 0.0), 1.0)
-        moving = self._moving_controls(slot, rng) - held
-        allowed = self._allowed_cells(constraints)
-        for j, c in enumerate(layout.grid_controls, start=dc):
-            if c in moving:
-                event[1 + c] = self._grid_value(c, mu[j], sigma[j] * spread[j], rng, allowed.get(c))
-        for c, start in self._set_starts.items():
-            if c in moving:
-                size = layout.controls[c].cells
+        moving = plan.movers[slot] if slot < len(plan.movers) else self._other_movers()
+        allowed = self._allowed_cells(constraints) if steer else {}
+        for i, (j, c, position) in enumerate(plan.grids, start=1):
+            if c in moving and c not in held:
+                event[1 + c] = self._grid_value(
+                    c, mu[j], spread[j], uniforms[i], allowed.get(c), previous[position]
+                )
+        for i, (c, start, size, position) in enumerate(plan.sets, start=1 + len(plan.grids)):
+            if c in moving and c not in held:
                 logits = raw[start + m * size : start + (m + 1) * size].tolist()
                 event[1 + c] = self._set_value(
-                    c, logits, pi_temp, float(rng.random()), allowed.get(c)
+                    c, logits, pi_temp, uniforms[i], allowed.get(c), previous[position]
                 )
         for c, cells in allowed.items():
             if c not in moving and c not in held:  # a range truncates what stays too
                 event[1 + c] = self._nearest_allowed(c, event[1 + c], cells)
-        if constraints is not None and constraints.active:
+        if steer and constraints is not None:
             event = steering.exact(event, constraints)
         return np.array(event)
 
+    def _dt_of(self, z: float) -> float:
+        """dt in seconds from its network value (``DataTransform.event_from_net``'s rule)."""
+        t = self.spec.transform
+        u = z * t.scale[0] + t.loc[0]
+        dt = math.exp(min(u, 700.0)) - t.dt_offset if t.dt_kind == "log" else u
+        return max(dt, t.dt_min)
+
     def _without_held(self, joint: list[float], held: set[int]) -> list[float]:
         """The joint logits with every slot that moves a held control taken out."""
-        layout, mask = self.layout, 0
-        for bit, c in enumerate(self._discrete):
-            if c in held:
-                mask |= 1 << bit
-        slots = [code & mask == 0 for code in layout.patterns] + [False] * int(layout.has_other)
-        kept = [v if slots[i % layout.slots] else -math.inf for i, v in enumerate(joint)]
-        if all(v == -math.inf for v in kept):
-            return joint
-        return [v if v != -math.inf else -1e300 for v in kept]
+        plan = self._plan
+        kept = [
+            v if not (held & plan.slot_sets[i % plan.slots]) else -1e300
+            for i, v in enumerate(joint)
+        ]
+        return joint if all(v == -1e300 for v in kept) else kept
 
     def _allowed_cells(self, constraints: Constraints | None) -> dict[int, list[int]]:
         """Per ranged discrete control, the cells whose values lie inside its range."""
@@ -292,44 +478,40 @@ class MovesRuntime(Runtime):
         values = self._cell_values[control]
         return values[min(cells, key=lambda i: abs(values[i] - value))]
 
-    def _moving_controls(self, slot: int, rng: np.random.Generator) -> set[int]:
-        layout = self.layout
-        if slot < len(layout.patterns):
-            code = layout.patterns[slot]
-        else:  # "other": any subset the model does not name, each as likely
-            named, count = set(layout.patterns), len(self._discrete)
-            code = next(
-                (c for c in rng.integers(0, 2**count, 64).tolist() if c not in named),
-                layout.patterns[0],
-            )
-        return {c for bit, c in enumerate(self._discrete) if code >> bit & 1}
-
-    def _previous_cell(self, control: int) -> int:
-        return self._last_cells[self._discrete.index(control)] if self._last is not None else -1
+    def _other_movers(self) -> frozenset[int]:
+        """A moving set the model does not name, each as likely (the "other" slot)."""
+        named, count = set(self.layout.patterns), len(self._discrete)
+        code = next(
+            (c for c in self.rng.integers(0, 2**count, 64).tolist() if c not in named),
+            self.layout.patterns[0],
+        )
+        return frozenset(c for bit, c in enumerate(self._discrete) if code >> bit & 1)
 
     def _grid_value(
         self,
         control: int,
         mu: float,
         spread: float,
-        rng: np.random.Generator,
+        uniform: float,
         allowed: list[int] | None,
+        previous: int,
     ) -> float:
         """A grid value from the component's logistic, never in the previous cell (nor outside
         ``allowed``): redrawn, else the nearest such cell to the draw."""
         edges, values = self._edges[control], self._cell_values[control]
-        previous = self._previous_cell(control)
         scale, loc = self._scale[1 + control], self._loc[1 + control]
-        ok = set(range(len(values)) if allowed is None else allowed) - {previous}
+        value = mu * scale + loc
+        for attempt in range(REDRAWS if spread > 0 else 1):
+            if spread > 0:
+                u = uniform if attempt == 0 else float(self.rng.random())
+                u = min(max(u, 1e-12), 1.0 - 1e-12)
+                value = (mu + spread * math.log(u / (1.0 - u))) * scale + loc
+            cell = bisect.bisect_left(edges, value)
+            if cell != previous and (allowed is None or cell in allowed):
+                return values[cell]
+        ok = [i for i in (range(len(values)) if allowed is None else allowed) if i != previous]
         if not ok:
             return values[previous]
-        value = mu * scale + loc
-        for _ in range(REDRAWS if spread > 0 else 1):
-            if spread > 0:
-                u = min(max(float(rng.random()), 1e-12), 1.0 - 1e-12)
-                value = (mu + spread * math.log(u / (1.0 - u))) * scale + loc
-            if bisect.bisect_left(edges, value) in ok:
-                return values[bisect.bisect_left(edges, value)]
         return values[min(ok, key=lambda i: (abs(values[i] - value), i))]
 
     def _set_value(
@@ -339,35 +521,86 @@ class MovesRuntime(Runtime):
         pi_temp: float,
         uniform: float,
         allowed: list[int] | None,
+        previous: int,
     ) -> float:
         """A set value from the component's categorical, never the previous one (nor one
         outside ``allowed``)."""
         values = self._cell_values[control]
-        previous = self._previous_cell(control)
         ok = set(range(len(values)) if allowed is None else allowed) - {previous}
         if not ok:
             return values[previous]
         finite = [v if i in ok else -1e300 for i, v in enumerate(logits)]
         return values[choose_component(finite, pi_temp, uniform)]
 
-    def log_likelihood(self, raw: np.ndarray, event: np.ndarray) -> np.ndarray:
-        """Data-space ``log p(event)`` (common basis) under ``raw``, after the last event
-        ``predict`` saw (a moves model scores an event against its previous one)."""
-        previous = self._last if self._last is not None else event
-        pair = np.asarray([previous, event], dtype=np.float64)
-        return performance_log_likelihood(self.spec, np.asarray(raw)[None, :], pair)
+
+def _choose(values: list[float], pi_temp: float, uniform: float) -> int:
+    """``choose_component``'s draw (the same index for the same uniform), its running sum and
+    search in C: the (component, moving set) pairs are some tens of logits."""
+    top = max(values)
+    if pi_temp <= 0.0:
+        return values.index(top)
+    scale = 1.0 / pi_temp
+    running = list(accumulate([math.exp((v - top) * scale) for v in values]))
+    return min(bisect.bisect_right(running, uniform * running[-1]), len(running) - 1)
 
 
-def runtime_for(model: ModelFile, rng: np.random.Generator | None = None) -> Runtime:
-    """The runtime that plays ``model``: ``MovesRuntime`` for a moves model, else ``Runtime``."""
-    return MovesRuntime(model, rng) if model.spec.controls is not None else Runtime(model, rng)
+@dataclass(frozen=True)
+class _SamplePlan:
+    """What ``MovesVoice.sample`` reads at every draw, prepared once from the layout."""
+
+    params: int
+    joint_start: int
+    slots: int
+    g: int
+    kg: int
+    continuous: tuple[tuple[int, int, float, float], ...]  # (dimension, control, scale, loc)
+    grids: tuple[tuple[int, int, int], ...]  # (dimension, control, position among discrete)
+    sets: tuple[tuple[int, int, int, int], ...]  # (control, logits start, size, position)
+    movers: tuple[frozenset[int], ...]  # the controls each named moving set moves
+    slot_sets: tuple[frozenset[int], ...]  # per slot, the same ("other": every discrete one)
+    discrete_set: frozenset[int]
 
 
-def load_any_runtime(path: str | Path, seed: int | None = None) -> Runtime:
-    """Load a model file of either kind and build its runtime, its generator seeded by ``seed``."""
-    return runtime_for(load_model(path), np.random.default_rng(seed))
+def _sample_plan(spec: MovesSpec) -> _SamplePlan:
+    layout = spec.layout
+    k, g, dc = layout.mixtures, layout.gaussians, layout.densities
+    loc, scale = spec.transform.loc, spec.transform.scale
+    discrete = list(layout.discrete)
+    sets, start = [], layout.sets_start
+    for c, size in zip(layout.set_controls, layout.set_sizes, strict=True):
+        sets.append((c, start, size, discrete.index(c)))
+        start += k * size
+    movers = tuple(
+        frozenset(c for bit, c in enumerate(discrete) if code >> bit & 1)
+        for code in layout.patterns
+    )
+    every = frozenset(discrete)
+    return _SamplePlan(
+        params=layout.params,
+        joint_start=layout.joint_start,
+        slots=layout.slots,
+        g=g,
+        kg=k * g,
+        continuous=tuple(
+            (j, c, scale[1 + c], loc[1 + c])
+            for j, c in enumerate(layout.continuous_controls, start=1)
+        ),
+        grids=tuple(
+            (j, c, discrete.index(c)) for j, c in enumerate(layout.grid_controls, start=dc)
+        ),
+        sets=tuple(sets),
+        movers=movers,
+        slot_sets=movers + ((every,) if layout.has_other else ()),
+        discrete_set=every,
+    )
 
 
-def moves_per_event(performance: np.ndarray, kinds: Sequence[ControlKind]) -> np.ndarray:
-    """How many discrete controls move in each event after the first."""
-    return moved(cell_indices(performance, kinds))[1:].sum(axis=1)
+def _read_spec(data: Any) -> MovesSpec:
+    return MovesSpec.from_dict(data)
+
+
+def _build(file: ModelFile) -> MovesModel:
+    return MovesModel(file)
+
+
+KIND = Kind(KIND_NAME, read_spec=_read_spec, build=_build)

@@ -155,29 +155,35 @@ class MovesNLL(torch.autograd.Function):
         else:
             slope, sigma = torch.where(a > 0, 1.0, a.exp()), F.elu(a).add_(1.0 + spec.sigma_min)
         inv = sigma.reciprocal_().view(n, k, g)  # 1 / s
-        mu = flat[:, :kg].view(n, k, g)
-        moved = yy[:, col["moved"]]  # (N, Ng + Ns)
+        mu = flat[:, :kg].reshape(n, k, g)
+        moved = yy[:, col["moved"]].contiguous()  # (N, Ng + Ns)
         grad = torch.zeros_like(flat)
         g_mu = grad[:, :kg].view(n, k, g)  # filled with dL_k/dmu, scaled by -w r below
         g_s = torch.empty(n, k, g, dtype=out.dtype)  # dL_k/ds
-        # Gaussians
-        zc = yy[:, col["z"]]  # (N, Dc)
-        u = (zc.unsqueeze(1) - mu[..., :dc]).mul_(inv[..., :dc])  # (N, K, Dc)
-        per_k = inv[..., :dc].log().sum(-1).sub_((u * u).sum(-1), alpha=0.5)  # (N, K)
+        # Gaussians (contiguous copies: elementwise kernels on strided views are much slower)
+        zc = yy[:, col["z"]].contiguous()  # (N, Dc)
+        mu_d, inv_d = mu[..., :dc].contiguous(), inv[..., :dc].contiguous()  # (N, K, Dc)
+        u = (zc.unsqueeze(1) - mu_d).mul_(inv_d)  # (N, K, Dc)
+        per_k = inv_d.log().sum(-1).sub_((u * u).sum(-1), alpha=0.5)  # (N, K)
         per_k.add_(-0.5 * dc * LOG_2PI)
-        g_mu[..., :dc] = u * inv[..., :dc]
-        g_s[..., :dc] = (u * u).sub_(1.0).mul_(inv[..., :dc])
-        # grid cells: C(cell) - log(1 - exp(C(previous))), where the control moves
+        g_mu[..., :dc] = u * inv_d
+        g_s[..., :dc] = (u * u).sub_(1.0).mul_(inv_d)
+        # grid cells: C(cell) - log(1 - exp(C(previous))), where the control moves, both
+        # cells in one pass over (N, K, 2 Ng)
         if ng:
             mg, ig = mu[..., dc:], inv[..., dc:]  # (N, K, Ng)
+            mg2, ig2 = torch.cat([mg, mg], -1), torch.cat([ig, ig], -1)  # (N, K, 2 Ng)
+            lo, hi, prev_lo, prev_hi = (yy[:, col[c]] for c in ("lo", "hi", "prev_lo", "prev_hi"))
+            lows = torch.cat([lo, prev_lo], -1).unsqueeze(1)  # (N, 1, 2 Ng)
+            highs = torch.cat([hi, prev_hi], -1).unsqueeze(1)
+            both, both_mu, both_s = _cell_and_slopes(mg2, ig2, lows, highs)  # (N, K, 2 Ng)
+            cell, prev = both[..., :ng], both[..., ng:]
             f = moved[:, :ng].unsqueeze(1)  # (N, 1, Ng)
-            cell, d_mu, d_s = _cell_and_slopes(mg, ig, yy[:, col["lo"]], yy[:, col["hi"]])
-            prev, p_mu, p_s = _cell_and_slopes(mg, ig, yy[:, col["prev_lo"]], yy[:, col["prev_hi"]])
             keep = log1mexp(prev)  # log(1 - P(previous))
             factor = (prev - keep).exp_()  # d(-keep)/d(prev) = exp(prev - keep)
             per_k.add_(((cell - keep) * f).sum(-1))
-            g_mu[..., dc:] = (d_mu + factor * p_mu).mul_(f)
-            g_s[..., dc:] = (d_s + factor * p_s).mul_(f)
+            g_mu[..., dc:] = (both_mu[..., :ng] + factor * both_mu[..., ng:]).mul_(f)
+            g_s[..., dc:] = (both_s[..., :ng] + factor * both_s[..., ng:]).mul_(f)
         # sets
         start = layout.sets_start
         set_grads = []
@@ -237,9 +243,9 @@ class MovesNLL(torch.autograd.Function):
 def _cell_and_slopes(
     mu: torch.Tensor, inv: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """A logistic cell's log mass ``C`` ``(N, K, Ng)`` and ``dC/dmu``, ``dC/ds``."""
-    a = (lo.unsqueeze(1) - mu).mul_(inv)  # (N, K, Ng)
-    b = (hi.unsqueeze(1) - mu).mul_(inv)
+    """A logistic cell's log mass ``C`` and ``dC/dmu``, ``dC/ds`` (shapes broadcast)."""
+    a = (lo - mu).mul_(inv)
+    b = (hi - mu).mul_(inv)
     sp_a, sp_b = F.softplus(a), F.softplus(b)
     sp_na, sp_nb = sp_a - a, sp_b - b  # softplus(-x) = softplus(x) - x
     cell = log1mexp(a - b).sub_(sp_nb).sub_(sp_a)

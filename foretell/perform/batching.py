@@ -1,22 +1,25 @@
 """Batch the model steps that coincide: inputs that reach instruments sharing a model in one loop
-wake-up are stepped in one matrix product per layer (``foretell.model.batched``).
+wake-up are stepped together, in one ``Model.step`` per model (``foretell.model.protocol``).
 
 What is batched, exactly: the ``/interface`` inputs that the ensemble's OSC sockets deliver while
 the loop handles one wake-up (every socket the poll found readable, every datagram waiting on
-each, a socket of one instrument or one shared by several), in groups of at least ``MIN_GROUP``
-(4; below that, stacking the states costs more than the one product saves: ``foretell bench
-ensemble`` measures the step both ways).
+each, a socket of one instrument or one shared by several). The model decides how it steps them
+(the dense MDRNN: one matrix product per layer from 4 voices on, below that one by one, because
+stacking the states costs more than the one product saves: ``foretell bench ensemble`` measures
+the step both ways).
 ``BatchingOscSource`` delivers them to their instruments with ``answer=False``; each instrument
-checks, logs and feeds its input, and its ``BatchedRuntime`` only records the step
+checks, logs and feeds its input, and its ``BatchedVoice`` only records the step
 (``StepBatcher.defer``). On the next loop turn (``clock.call_at(now)``) the batcher runs every
-recorded step, grouped by shared weights, one ``predict_batch`` per group, and then each
-instrument whose newest input wants an answer answers it (``Instrument.answer_latest``).
+recorded step, grouped by shared model, one ``Model.step`` per group, and then each instrument
+whose newest input wants an answer answers it (``Instrument.answer_latest``). The instrument
+plays a ``BatchedVoice`` as it would any voice: it never knows that it is batched.
 
 What is not batched: scheduled model events (call-response, battle) and cross-listened inputs are
 stepped when they happen, one by one, because the next event is sampled at once from the step's
 result. A deferred step is also run early (alone, or with whatever else is pending) whenever its
-runtime is read: ``sample``, ``get_state``, ``set_state``, ``reset``, or a second step for the
-same runtime. The price of batching is that answer's wait for the next loop turn (tens of µs).
+voice is read: ``sample``, ``predict``, ``get_state``, ``set_state``, ``reset``, or a second step
+for the same voice. The price of batching is that answer's wait for the next loop turn (tens of
+µs).
 """
 
 from __future__ import annotations
@@ -30,30 +33,26 @@ from foretell.clock import Clock, Timer
 from foretell.commands import Command
 from foretell.io.base import Inbox
 from foretell.io.osc import OscPort, OscRoutes, OscSource
-from foretell.model.batched import predict_batch
 from foretell.model.constraints import Constraints
-from foretell.model.fileformat import ModelFile
-from foretell.model.runtime import LSTMState, Runtime
+from foretell.model.protocol import Model, Voice
 from foretell.perform.engine import EngineInbox
 from foretell.perform.instrument import Instrument
 
-MIN_GROUP = 4  # fewer steps than this run one by one: the stacking costs more than it saves
-
 
 class StepBatcher:
-    """Deferred steps of ``BatchedRuntime``s and the answers that wait on them (one per engine)."""
+    """Deferred steps of ``BatchedVoice``s and the answers that wait on them (one per engine)."""
 
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
         self.steps = self.batches = self.largest = 0
-        self._pending: dict[int, tuple[BatchedRuntime, np.ndarray]] = {}
+        self._pending: dict[int, tuple[Voice, np.ndarray]] = {}
         self._answers: dict[str, Instrument] = {}
         self._timer: Timer | None = None
 
-    def defer(self, runtime: BatchedRuntime, event: np.ndarray) -> None:
-        if id(runtime) in self._pending:
-            self.flush()  # a runtime's steps run in order
-        self._pending[id(runtime)] = (runtime, np.array(event, dtype=np.float64))
+    def defer(self, voice: Voice, event: np.ndarray) -> None:
+        if id(voice) in self._pending:
+            self.flush()  # a voice's steps run in order
+        self._pending[id(voice)] = (voice, np.array(event, dtype=np.float64))
 
     def answer_later(self, instrument: Instrument) -> None:
         """Have ``instrument`` answer its newest input once the pending steps are done."""
@@ -62,20 +61,18 @@ class StepBatcher:
             self._timer = self.clock.call_at(self.clock.now(), self.finish)
 
     def flush(self) -> None:
-        """Run every pending step, one ``predict_batch`` per group of shared weights."""
+        """Run every pending step, one ``Model.step`` per group of voices sharing a model."""
         pending, self._pending = self._pending, {}
-        groups: dict[int, list[tuple[BatchedRuntime, np.ndarray]]] = {}
-        for runtime, event in pending.values():
-            groups.setdefault(id(runtime._fused), []).append((runtime, event))
-        for group in groups.values():
-            if len(group) < MIN_GROUP:
-                for runtime, event in group:
-                    Runtime.predict(runtime, event)
-            else:
-                predict_batch([r for r, _ in group], [e for _, e in group])
-            self.steps += len(group)
+        groups: dict[int, tuple[Model, list[Voice], list[np.ndarray]]] = {}
+        for voice, event in pending.values():
+            _, voices, events = groups.setdefault(id(voice.model), (voice.model, [], []))
+            voices.append(voice)
+            events.append(event)
+        for model, voices, events in groups.values():
+            model.step(voices, events)
+            self.steps += len(voices)
             self.batches += 1
-            self.largest = max(self.largest, len(group))
+            self.largest = max(self.largest, len(voices))
 
     def finish(self) -> None:
         """The wake-up's batch: step everything pending, then answer."""
@@ -90,44 +87,60 @@ class StepBatcher:
         return {"steps": self.steps, "batches": self.batches, "mean": mean, "largest": self.largest}
 
 
-class BatchedRuntime(Runtime):
-    """A ``Runtime`` whose ``predict`` is deferred to ``batcher``.
+class BatchedVoice:
+    """A ``Voice`` whose ``observe`` is deferred to ``batcher`` (everything else is ``voice``'s).
 
-    ``predict`` returns the runtime's parameter buffer at once; it is filled when the batch runs,
-    which is always before anything reads it (every reader flushes first).
+    ``observe`` returns the voice's prediction buffer at once; the batch fills it in place, which
+    is always before anything reads it (every reader flushes first).
     """
 
-    def __init__(
-        self, model: ModelFile, rng: np.random.Generator | None, batcher: StepBatcher
-    ) -> None:
-        super().__init__(model, rng)
+    def __init__(self, voice: Voice, batcher: StepBatcher) -> None:
+        self.voice = voice
         self.batcher = batcher
 
-    def predict(self, event: np.ndarray) -> np.ndarray:
-        self.batcher.defer(self, event)
-        return self._raw
+    @property
+    def model(self) -> Model:
+        return self.voice.model
+
+    @property
+    def rng(self) -> np.random.Generator:
+        return self.voice.rng
+
+    @property
+    def prediction(self) -> np.ndarray:
+        return self.voice.prediction
+
+    def observe(self, event: np.ndarray) -> np.ndarray:
+        self.batcher.defer(self.voice, event)
+        return self.voice.prediction
 
     def sample(
         self,
-        raw: np.ndarray,
+        prediction: np.ndarray,
         pi_temp: float = 1.0,
         sigma_temp: float = 1.0,
         constraints: Constraints | None = None,
     ) -> np.ndarray:
         self.batcher.flush()
-        return super().sample(raw, pi_temp, sigma_temp, constraints)
+        return self.voice.sample(prediction, pi_temp, sigma_temp, constraints)
+
+    def predict(
+        self, pi_temp: float = 1.0, sigma_temp: float = 1.0, constraints: Constraints | None = None
+    ) -> np.ndarray:
+        self.batcher.flush()
+        return self.voice.predict(pi_temp, sigma_temp, constraints)
 
     def reset(self) -> None:
         self.batcher.flush()
-        super().reset()
+        self.voice.reset()
 
-    def get_state(self) -> LSTMState:
+    def get_state(self) -> object:
         self.batcher.flush()
-        return super().get_state()
+        return self.voice.get_state()
 
-    def set_state(self, state: LSTMState) -> None:
+    def set_state(self, state: object) -> None:
         self.batcher.flush()
-        super().set_state(state)
+        self.voice.set_state(state)
 
 
 class _DeferringInbox:
@@ -140,7 +153,7 @@ class _DeferringInbox:
 
     def on_input(self, values: Sequence[object], *, answer: bool = True) -> None:
         self.inbox.on_input(values, answer=False)
-        if answer and isinstance(self.instrument.runtime, BatchedRuntime):
+        if answer and isinstance(self.instrument.runtime, BatchedVoice):
             self.batcher.answer_later(self.instrument)
         elif answer:  # not (or no longer) batched: answer now, as a plain source would
             self.instrument.answer_latest()

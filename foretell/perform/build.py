@@ -40,14 +40,11 @@ from foretell.events import Event
 from foretell.io.base import Sink
 from foretell.io.osc import OscPort, OscRoutes, OscSink, OscSource, refuse_feedback
 from foretell.io.transports import Listener, Transports, build_transports
-from foretell.model.batched import shared_runtimes
 from foretell.model.constraints import Constraints
-from foretell.model.fileformat import ModelFile, load_model
-from foretell.model.moves import MovesRuntime, load_any_runtime
-from foretell.model.runtime import Runtime
+from foretell.model.protocol import Voice, load, load_voice
 from foretell.modes import get_mode
 from foretell.perform import steering
-from foretell.perform.batching import BatchedRuntime, BatchingOscSource, StepBatcher
+from foretell.perform.batching import BatchedVoice, BatchingOscSource, StepBatcher
 from foretell.perform.engine import Engine, Service
 from foretell.perform.instrument import Instrument, ModelLoader, Settings
 from foretell.perform.listening import CrossListening
@@ -88,12 +85,12 @@ class Session:
         return self.outputs[self.instrument.name]
 
 
-def load_in_executor(path: Path, done: Callable[[Runtime | BaseException], None]) -> None:
+def load_in_executor(path: Path, done: Callable[[Voice | BaseException], None]) -> None:
     """A ``ModelLoader`` that reads the file on a worker thread and calls ``done`` on the loop."""
     loop = asyncio.get_running_loop()
-    future = loop.run_in_executor(None, load_any_runtime, path)
+    future = loop.run_in_executor(None, load_voice, path)
 
-    def finished(f: asyncio.Future[Runtime]) -> None:
+    def finished(f: asyncio.Future[Voice]) -> None:
         if f.cancelled():
             return
         error = f.exception()
@@ -155,9 +152,9 @@ def _check_steering(config: RunConfig, controls: int | None) -> None:
         )
 
 
-def _dimension(config: RunConfig, runtime: Runtime | None) -> int | None:
+def _dimension(config: RunConfig, runtime: Voice | None) -> int | None:
     """Values per event of an instrument: its model's, else the configured one (or unknown)."""
-    return runtime.spec.dimension if runtime is not None else config.interaction.dimension
+    return runtime.model.dimension if runtime is not None else config.interaction.dimension
 
 
 def build_instrument(
@@ -166,7 +163,7 @@ def build_instrument(
     clock: Clock,
     scheduler: Scheduler,
     sinks: Sequence[Sink],
-    runtime: Runtime | None,
+    runtime: Voice | None,
     loader: ModelLoader,
     **log_meta: object,
 ) -> Instrument:
@@ -288,45 +285,34 @@ def _shared_ports(resolved: Sequence[tuple[str, RunConfig]]) -> dict[str, OscPor
 
 def _runtimes(
     resolved: Sequence[tuple[str, RunConfig]], batch: set[str], batcher: StepBatcher
-) -> dict[str, Runtime]:
-    """Load each model file once; instruments naming the same file share its weights.
+) -> dict[str, Voice]:
+    """Load each model file once; instruments naming the same file share its model, each with a
+    voice of its own.
 
-    Where two or more sharers have ``batch`` on, theirs are ``BatchedRuntime``s on ``batcher``.
+    Where two or more sharers have ``batch`` on, theirs are ``BatchedVoice``s on ``batcher``.
     """
     groups: dict[Path, list[tuple[str, int | None]]] = {}
     for name, config in resolved:
         if config.model.file is not None:
             groups.setdefault(config.model.file.resolve(), []).append((name, config.model.seed))
-    runtimes: dict[str, Runtime] = {}
+    runtimes: dict[str, Voice] = {}
     for path, members in groups.items():
-        model: ModelFile = load_model(path)
-        moves = model.spec.controls is not None  # a moves model steps alone
-        batched = (
-            [m for m in members if m[0] in batch]
-            if sum(m[0] in batch for m in members) > 1 and not moves
-            else []
-        )
-        alone = [m for m in members if m not in batched]
-
-        def stepped_together(model: ModelFile, rng: np.random.Generator) -> Runtime:
-            return BatchedRuntime(model, rng, batcher)
-
-        one_by_one = MovesRuntime if moves else Runtime
-        for group, make in ((batched, stepped_together), (alone, one_by_one)):
-            rngs = [np.random.default_rng(seed) for _, seed in group]
-            for (name, _), runtime in zip(group, shared_runtimes(model, rngs, make), strict=True):
-                runtimes[name] = runtime
+        model = load(path)
+        together = sum(m[0] in batch for m in members) > 1
+        for name, seed in members:
+            voice = model.voice(np.random.default_rng(seed))
+            runtimes[name] = BatchedVoice(voice, batcher) if together and name in batch else voice
     return runtimes
 
 
 def _osc_ends(
-    config: RunConfig, runtime: Runtime | None, batcher: StepBatcher, shared: OscPort | None
+    config: RunConfig, runtime: Voice | None, batcher: StepBatcher, shared: OscPort | None
 ) -> tuple[OscSource, OscSink]:
-    """An instrument's OSC input (batching when its runtime is batched) and output."""
+    """An instrument's OSC input (batching when its voice is batched) and output."""
     osc = config.osc
     refuse_feedback(osc.listen_host, osc.listen_port, osc.send_host, osc.send_port)
     routes = osc_routes(config)
-    if isinstance(runtime, BatchedRuntime):
+    if isinstance(runtime, BatchedVoice):
         source: OscSource = BatchingOscSource(
             osc.listen_host, osc.listen_port, routes, batcher, shared
         )

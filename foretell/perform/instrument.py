@@ -1,8 +1,9 @@
 """One instrument: a performer's input stream, a model's state and the interaction between them.
 
 An ``Instrument`` is the engine's unit of state (several can live in one engine): its settings
-(mode, temperatures, timescale, threshold, thru), its model ``Runtime`` (weights may be shared,
-state is its own), its log, its outputs, and its counters. It is the ``Inbox`` its sources call.
+(mode, temperatures, timescale, threshold, thru), its ``runtime`` (a ``Voice`` on a model of any
+kind, ``foretell.model.protocol``: the model may be shared, the state is its own), its log, its
+outputs, and its counters. It is the ``Inbox`` its sources call.
 Everything runs on the engine's loop, so commands are applied between events, never racing them.
 
 Data flows one way: input -> check -> log -> model (condition) -> sample -> scheduler -> sinks.
@@ -42,7 +43,7 @@ from foretell.events import Event, InputRejected, OutOfRange, check_values
 from foretell.io.base import Sink
 from foretell.limits import MAX_MODEL_DT, MIN_PLAYED_DT
 from foretell.model.constraints import Constraints
-from foretell.model.runtime import Runtime
+from foretell.model.protocol import Voice
 from foretell.modes import Mode, get_mode
 from foretell.perform import steering, turns
 from foretell.perform.rejections import Rejections
@@ -51,7 +52,7 @@ from foretell.settings import BY_VERB
 
 log = logging.getLogger(__name__)
 Listener = Callable[[str, Event], None]
-ModelLoader = Callable[[Path, Callable[[Runtime | BaseException], None]], None]
+ModelLoader = Callable[[Path, Callable[[Voice | BaseException], None]], None]
 PRIME_DT = 0.1  # seconds: the interval of the neutral event that primes a fresh model
 
 
@@ -91,17 +92,17 @@ class InstrumentSnapshot:
     timing_ms: dict[str, float | None]
     log_path: str | None
     log_rows: int
-    expected: tuple[float, ...] | None  # the raw mixture parameters of the next event
+    expected: tuple[float, ...] | None  # the model's prediction of the next event
     learning: dict[str, Any] | None = None  # foretell.learn.coordinator.Learner.status()
     not_logged: int = 0  # rows the log's disk refused (see foretell.data.log)
 
 
-def load_now(path: Path, done: Callable[[Runtime | BaseException], None]) -> None:
+def load_now(path: Path, done: Callable[[Voice | BaseException], None]) -> None:
     """A ``ModelLoader`` that loads on the calling thread (tests, headless runs)."""
-    from foretell.model.moves import load_any_runtime
+    from foretell.model.protocol import load_voice
 
     try:
-        done(load_any_runtime(path))
+        done(load_voice(path))
     except Exception as exc:
         done(exc)
 
@@ -116,7 +117,7 @@ class Instrument:
         clock: Clock,
         scheduler: Scheduler,
         sinks: Sequence[Sink],
-        runtime: Runtime | None = None,
+        runtime: Voice | None = None,
         log_writer: LogWriter | None = None,
         dimension: int | None = None,
         loader: ModelLoader = load_now,
@@ -125,9 +126,9 @@ class Instrument:
         models_dir: Path | None = None,
     ) -> None:
         if runtime is not None:
-            if dimension not in (None, runtime.spec.dimension):
+            if dimension not in (None, runtime.model.dimension):
                 raise ValueError(f"dimension {dimension} differs from the model's")
-            dimension = runtime.spec.dimension
+            dimension = runtime.model.dimension
         elif get_mode(settings.mode).needs_model:
             settings = replace(settings, mode="useronly")
         self.name = name
@@ -320,28 +321,26 @@ class Instrument:
         self._last_fed = None
         self._resume()
 
-    def swap_runtime(self, runtime: Runtime, name: str | None = None) -> bool:
-        """Use ``runtime`` from now on, carrying the LSTM state over when the shapes allow."""
-        if self.dimension is not None and runtime.spec.dimension != self.dimension:
+    def swap_runtime(self, runtime: Voice, name: str | None = None) -> bool:
+        """Play ``runtime`` from now on, carrying the state (and the prediction still to be
+        drawn) over where the new model takes them."""
+        model = runtime.model
+        if self.dimension is not None and model.dimension != self.dimension:
             self.rejections.add(
-                "bad_model", f"model has dimension {runtime.spec.dimension}, not {self.dimension}"
+                "bad_model", f"model has dimension {model.dimension}, not {self.dimension}"
             )
             return False
         old = self.runtime
-        same_shape = old is not None and (old.spec.layers, old.spec.units) == (
-            runtime.spec.layers,
-            runtime.spec.units,
-        )
-        if old is not None and same_shape:
+        if old is not None and old.model.carries_state(model):
             runtime.set_state(old.get_state())
-        elif old is not None:
-            self._raw = None
-        if old is not None and old.spec.mixtures != runtime.spec.mixtures:
+        if old is not None and not (
+            old.model.carries_state(model) and model.reads_prediction(old.model)
+        ):
             self._raw = None
         self.runtime = runtime
         self.model_name = name or self.model_name
         if self.dimension is None:
-            self._adopt_dimension(runtime.spec.dimension)
+            self._adopt_dimension(model.dimension)
         return True
 
     def _load(self, path: Path) -> None:
@@ -352,7 +351,7 @@ class Instrument:
         self._loading = path
         self.loader(path, lambda result: self._loaded(path, result))
 
-    def _loaded(self, path: Path, result: Runtime | BaseException) -> None:
+    def _loaded(self, path: Path, result: Voice | BaseException) -> None:
         self._loading = None
         if self._load_next is not None:  # a newer request came in: that one wins
             path, self._load_next = self._load_next, None
@@ -379,7 +378,7 @@ class Instrument:
         assert self.runtime is not None
         if dt is None:
             dt = 0.0 if self._last_fed is None else t - self._last_fed
-        self._raw = self.runtime.predict(np.array([dt, *values]))
+        self._raw = self.runtime.observe(np.array([dt, *values]))
         self._last_fed = t
 
     def _prime(self) -> None:

@@ -97,7 +97,7 @@ def upload_name(file_name: object) -> tuple[str, str]:
 def _checked(path: Path, shown: str) -> Any:
     """The model in ``path`` once it loads (a foretell file, or an IMPSY one imported)."""
     from foretell.model.fileformat import load_model
-    from foretell.model.runtime import Runtime
+    from foretell.model.protocol import build_model
 
     try:
         if path.suffix == SUFFIX:
@@ -106,7 +106,7 @@ def _checked(path: Path, shown: str) -> Any:
             from foretell.impsy.keras_import import import_impsy_model
 
             model = import_impsy_model(path).model
-        Runtime(model)  # builds as foretell run would build it
+        build_model(model).voice()  # builds as foretell run would build it
     except ForetellError as exc:
         raise StudioError(str(exc).replace(str(path), shown)) from None
     return model

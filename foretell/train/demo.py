@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from foretell.model.generate import generate_performance, write_performance_csv
-from foretell.model.moves import load_any_runtime
+from foretell.model.protocol import load_voice
 from foretell.plotting import pyplot_or_none, save_figure
 
 log = logging.getLogger(__name__)
@@ -57,12 +57,12 @@ class DemoRun:
 
 def generate_demo(model_path: Path, out_dir: Path, steps: int, seed: int) -> DemoRun:
     """Generate ``steps`` events from the model and write ``performance.csv`` and ``.png``."""
-    runtime = load_any_runtime(model_path, seed=seed)
+    runtime = load_voice(model_path, seed=seed)
     performance = generate_performance(runtime, steps)
     csv_path = out_dir / "demo-performance.csv"
     write_performance_csv(csv_path, performance)
     png_path = plot_performance(out_dir / "demo-performance.png", performance)
-    return DemoRun(model_path, runtime.model.info, performance, csv_path, png_path)
+    return DemoRun(model_path, runtime.model.file.info, performance, csv_path, png_path)
 
 
 def plot_performance(path: Path, performance: np.ndarray, title: str = "") -> Path | None:

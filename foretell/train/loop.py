@@ -81,6 +81,7 @@ from foretell.data.dataset import Dataset
 from foretell.errors import ConfigError
 from foretell.model.control_kinds import ControlKind, choose_controls
 from foretell.model.fileformat import ModelFile, ModelSpec
+from foretell.model.moves_spec import moves_spec
 from foretell.model.torch_mdrnn import MDRNN
 from foretell.model.transform import DataTransform
 from foretell.train.batches import Segments, epoch_batches, split_dataset
@@ -219,7 +220,7 @@ def build_spec(
     patterns: tuple[int, ...] = (),
     other_patterns: bool = False,
 ) -> ModelSpec:
-    return ModelSpec(
+    dense = ModelSpec(
         dimension,
         config.layers,
         config.units,
@@ -228,10 +229,8 @@ def build_spec(
         sigma_min=sigma_min,
         floor_weight=config.floor_weight,
         floor_sigma=config.floor_sigma,
-        controls=controls,
-        patterns=patterns,
-        other_patterns=other_patterns,
     )
+    return dense if controls is None else moves_spec(dense, controls, patterns, other_patterns)
 
 
 def model_kinds(

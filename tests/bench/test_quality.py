@@ -13,7 +13,7 @@ from foretell.bench import quality as q
 from foretell.cli import cli
 from foretell.data.dataset import bundled_dataset_path, save_dataset
 from foretell.model.random import random_model, random_model_file
-from foretell.model.runtime import Runtime
+from foretell.model.runtime import DenseModel
 from foretell.model.transform import DataTransform
 from tests.fixtures import bundled_performances
 
@@ -41,8 +41,8 @@ def test_baselines_fit_and_score_real_data() -> None:
 
 def test_dt_pit_is_uniform_for_events_drawn_from_the_prediction() -> None:
     model = random_model(units=8)
-    runtime = Runtime(model, np.random.default_rng(1))
-    raw = runtime.predict(np.array([0.02, 0.5, 0.5, 0.5])).copy()
+    runtime = DenseModel(model).voice(np.random.default_rng(1))
+    raw = runtime.observe(np.array([0.02, 0.5, 0.5, 0.5])).copy()
     events = np.array([runtime.sample(raw) for _ in range(4000)])
     pit = q.dt_pit(model.spec, np.repeat(raw[None], len(events), 0), events)
     coverage = q.coverage(pit)

@@ -14,7 +14,7 @@ from tests.fixtures import bundled_performances
 pytest.importorskip("torch")
 from foretell.bench.train import BUSY_LOOP, bench_dataset, describe, time_beside_busy
 from foretell.model.fileformat import load_model
-from foretell.model.runtime import Runtime
+from foretell.model.runtime import DenseModel
 from foretell.model.trace import trace_performance
 
 
@@ -29,7 +29,7 @@ def test_the_saved_model_never_saw_the_test_performances(tmp_path: Path) -> None
     assert run["test_by"] == "performance" and run["test_performances"] == len(split.test)
     model = load_model(kept)
     assert model.info["data_events"] == split.trainable.events  # the test set was not given
-    runtime = Runtime(model)
+    runtime = DenseModel(model).voice()
     traced = np.concatenate([trace_performance(runtime, p)[1] for p in split.test])
     assert run["test_nll"] == pytest.approx(traced.mean(), abs=2e-3)
     assert run["test_nll"] != pytest.approx(run["best_val_nll"], abs=1e-3)

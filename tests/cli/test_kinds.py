@@ -16,6 +16,7 @@ from foretell.bench.instruments import INSTRUMENTS
 from foretell.data.dataset import save_dataset
 from foretell.model.control_kinds import cell_indices, moved
 from foretell.model.fileformat import ModelFile, ModelSpec, load_model, save_model
+from foretell.model.moves_spec import MovesSpec
 from foretell.model.transform import DataTransform
 
 # ``foretell generate --steps 300 --pi-temp 0.8 --sigma-temp 0.7 --seed 3`` on ``_old_file``,
@@ -75,10 +76,10 @@ def trained(knobs: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, 
 
 def test_train_picks_grids_for_midi_knobs_and_dense_on_request(trained: dict[str, Path]) -> None:
     default, dense = load_model(trained["default"]), load_model(trained["dense"])
-    assert default.spec.controls is not None
+    assert isinstance(default.spec, MovesSpec) and default.spec.kind == "moves"
     assert [k.kind for k in default.spec.controls] == ["grid"] * 4
     assert set(default.spec.patterns) == {0, 1, 2, 4, 8}
-    assert dense.spec.controls is None
+    assert type(dense.spec) is ModelSpec and dense.spec.kind == "dense"
     assert default.info["config"]["kinds"] == "auto" and dense.info["config"]["kinds"] == "dense"
 
 
@@ -90,8 +91,8 @@ def test_kinds_override_and_bad_requests_are_one_line(knobs: Path, tmp_path: Pat
         "--out", str(out),
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    controls = load_model(out).spec.controls
-    assert controls is not None and controls[1].kind == "continuous"
+    spec = load_model(out).spec
+    assert isinstance(spec, MovesSpec) and spec.controls[1].kind == "continuous"
     bad = foretell("train", str(knobs), "--kinds", "x9=set", "--out", str(out))
     assert bad.returncode == 1 and bad.stderr.strip().count("\n") == 0
     assert "--kinds: 'x9=set': the data has controls x1..x4" in bad.stderr
@@ -140,7 +141,25 @@ def test_generate_plays_one_knob_at_a_time_on_the_grid(
     assert rows[0] == ["dt", "x1", "x2", "x3", "x4"] and len(rows) == 401  # one full row each
     values = np.array(rows[1:], dtype=np.float64)
     assert np.abs(values[:, 1:] * 127 - np.round(values[:, 1:] * 127)).max() < 1e-3
-    controls = load_model(trained["default"]).spec.controls
-    assert controls is not None
+    spec = load_model(trained["default"]).spec
+    assert isinstance(spec, MovesSpec)
+    controls = spec.controls
     counts = moved(cell_indices(values, controls))[1:].sum(axis=1)
     assert counts.max() <= 1  # never two knobs at once: no such moving set was seen
+
+
+def test_info_shows_the_kinds_and_resume_fine_tunes_a_moves_model(
+    trained: dict[str, Path], knobs: Path, tmp_path: Path
+) -> None:
+    shown = foretell("info", str(trained["default"]))
+    assert shown.returncode == 0, shown.stderr
+    assert "MDRNN, moves: dimension 5" in shown.stdout
+    assert "moves: x1 grid (128 values), x2 grid (128 values)" in shown.stdout
+    assert "MDRNN: dimension 5" in foretell("info", str(trained["dense"])).stdout
+    out = tmp_path / "resumed.ftm"
+    resumed = foretell("train", str(knobs), "--resume", str(trained["default"]), "--out",
+                       str(out), "--json")  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr
+    summary = json.loads(resumed.stdout)
+    assert summary["recent_nll_after"] < summary["recent_nll_before"]
+    assert isinstance(load_model(out).spec, MovesSpec)

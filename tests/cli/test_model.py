@@ -11,7 +11,7 @@ from foretell.data.dataset import save_dataset
 from foretell.data.logs_to_dataset import build_dataset
 from foretell.model.fileformat import save_model
 from foretell.model.random import random_model
-from foretell.model.runtime import Runtime
+from foretell.model.runtime import DenseModel
 from tests.fixtures import bundled_performances, write_take
 
 
@@ -39,9 +39,9 @@ def test_trace_scores_every_next_event_in_the_data_space(tmp_path: Path) -> None
     assert [r.shape for r in out["raw"]] == [(120, model.spec.mixture.params)] * 2
     assert [n.shape for n in out["nll"]] == [(119,)] * 2
     # the same numbers by hand: fresh state, data-space log-likelihood
-    runtime = Runtime(model)
-    raws = np.array([runtime.predict(e).copy() for e in perfs[0]])
-    expected = -runtime.log_likelihood(raws[:-1], perfs[0][1:])
+    runtime = DenseModel(model).voice()
+    raws = np.array([runtime.observe(e).copy() for e in perfs[0]])
+    expected = -runtime.model.log_likelihood(raws[:-1], perfs[0][1:])
     np.testing.assert_allclose(out["nll"][0], expected, rtol=1e-5)
     assert summary["mean_nll"] == np.concatenate(list(out["nll"])).mean()
 

@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 
 from foretell.clock import FakeClock
-from foretell.dashboard.frames import RecentValues, expectation, mixture_weights
+from foretell.dashboard.frames import RecentValues
 from foretell.dashboard.server import ClientFeed, Publisher
 from foretell.io.base import ListSink
+from foretell.model.expectation import mixture_weights
 from foretell.model.random import random_model_file
 from foretell.modes import MODES
 from foretell.perform.engine import Engine
@@ -40,8 +41,8 @@ def test_mixture_weights_follow_the_pi_temperature() -> None:
 
 def test_expectation_at_zero_temperatures_is_what_the_sampler_plays() -> None:
     rt = runtime(seed=3)
-    raw = rt.predict(np.array([0.05, 0.2, 0.7, 0.4])).copy()
-    body = expectation(rt.spec, raw.tolist(), 0.0, 0.0)
+    raw = rt.observe(np.array([0.05, 0.2, 0.7, 0.4])).copy()
+    body = rt.model.expected(raw, 0.0, 0.0)
     assert len(body["components"]) == 1
     top = body["components"][0]
     sample = rt.sample(raw, 0.0, 0.0)
@@ -52,8 +53,8 @@ def test_expectation_at_zero_temperatures_is_what_the_sampler_plays() -> None:
 
 def test_expectation_spreads_grow_with_sigma_temperature() -> None:
     rt = runtime(seed=4)
-    raw = rt.predict(np.array([0.05, 0.2, 0.7, 0.4])).tolist()
-    narrow, wide = expectation(rt.spec, raw, 1.0, 0.25), expectation(rt.spec, raw, 1.0, 2.0)
+    raw = rt.observe(np.array([0.05, 0.2, 0.7, 0.4])).copy()
+    narrow, wide = rt.model.expected(raw, 1.0, 0.25), rt.model.expected(raw, 1.0, 2.0)
     assert sum(c["w"] for c in narrow["components"]) == pytest.approx(1.0, abs=0.05)
     for a, b in zip(narrow["components"], wide["components"], strict=True):
         assert a["dt"][2] - a["dt"][1] < b["dt"][2] - b["dt"][1]

@@ -13,7 +13,7 @@ import pytest
 from foretell.data.dataset import bundled_dataset_path, load_dataset
 from foretell.impsy.keras_import import import_impsy_model
 from foretell.model.fileformat import load_model, save_model
-from foretell.model.runtime import Runtime
+from foretell.model.runtime import DenseModel
 from foretell.model.trace import trace_performance
 from tests.impsy.conftest import DIM2, DIM4, IMPSY11, REFERENCES
 
@@ -60,7 +60,7 @@ def test_imported_model_reproduces_impsy_reference_outputs(
     shipped: Callable[[str], Path], file_name: str, tmp_path: Path
 ) -> None:
     model_path = save_model(tmp_path / "imported.ftm", import_impsy_model(shipped(file_name)).model)
-    runtime = Runtime(load_model(model_path))
+    runtime = DenseModel(load_model(model_path)).voice()
     perfs, raws = reference(shipped, file_name.rsplit(".", 1)[0])
     for perf, expected in zip(perfs, raws, strict=True):
         raw, nll = trace_performance(runtime, perf)
@@ -82,7 +82,7 @@ def test_h5_and_keras_files_of_one_model_hold_the_same_weights(
 def test_nll_is_reported_in_the_data_space(shipped: Callable[[str], Path]) -> None:
     """Scaled-space density + log|dz/dx| = D log(scale): the Jacobian of IMPSY's x10."""
     imported = import_impsy_model(shipped(f"{DIM4}.h5"))
-    runtime = Runtime(imported.model)
+    runtime = DenseModel(imported.model).voice()
     perf = reference(shipped, DIM4)[0][0]
     raw, nll = trace_performance(runtime, perf)
     z = perf[1:].astype(np.float64) * 10.0
@@ -148,7 +148,7 @@ def test_impsy11_keras_file_matches_a_float64_forward_of_its_own_weights(
 ) -> None:
     path = shipped(f"{IMPSY11}.keras")
     imported = import_impsy_model(path)
-    runtime = Runtime(imported.model)
+    runtime = DenseModel(imported.model).voice()
     arrays = keras3_arrays(path)
     for perf in load_dataset(bundled_dataset_path()).performances[:2]:
         raw, nll = trace_performance(runtime, perf[:300])

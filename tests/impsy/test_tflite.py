@@ -13,7 +13,7 @@ from foretell.errors import ImportModelError
 from foretell.impsy.keras_import import import_impsy_model, read_keras_file
 from foretell.impsy.tflite_import import FlexOpsError, read_tflite_file
 from foretell.model.fileformat import load_model, save_model
-from foretell.model.runtime import Runtime
+from foretell.model.runtime import DenseModel
 from foretell.model.trace import trace_performance
 from tests.impsy.conftest import DIM4, IMPSY11, REFERENCES
 
@@ -50,8 +50,8 @@ def test_tflite_plays_like_its_keras_twin(shipped: Callable[[str], Path], tmp_pa
     keras = save_model(tmp_path / "k.ftm", import_impsy_model(shipped(f"{IMPSY11}.keras")).model)
     perfs, _ = reference(shipped, DIM4)  # LightPad inputs: (dt, x, y, pressure)
     for perf in perfs:
-        raw_t, _ = trace_performance(Runtime(load_model(tflite)), perf)
-        raw_k, _ = trace_performance(Runtime(load_model(keras)), perf)
+        raw_t, _ = trace_performance(DenseModel(load_model(tflite)).voice(), perf)
+        raw_k, _ = trace_performance(DenseModel(load_model(keras)).voice(), perf)
         assert np.abs(raw_t - raw_k).max() <= PARITY_TOLERANCE
 
 
@@ -106,7 +106,7 @@ def test_tflite_with_impsy_reference_weights_reproduces_impsy(
     assert replaced >= len(pairs)
     swapped = tmp_path / f"{DIM4}.tflite"
     swapped.write_bytes(bytes(data))
-    runtime = Runtime(import_impsy_model(swapped).model)
+    runtime = DenseModel(import_impsy_model(swapped).model).voice()
     perfs, raws = reference(shipped, DIM4)
     for perf, expected in zip(perfs, raws, strict=True):
         raw, _ = trace_performance(runtime, perf)

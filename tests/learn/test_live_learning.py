@@ -25,7 +25,7 @@ from foretell.learn import coordinator
 from foretell.learn.coordinator import Learner
 from foretell.model.fileformat import weights_digest
 from foretell.model.random import random_model
-from foretell.model.runtime import Runtime
+from foretell.model.runtime import DenseModel
 from foretell.perform.engine import Engine
 from foretell.perform.instrument import Instrument, Settings
 from foretell.perform.scheduler import Scheduler
@@ -52,7 +52,7 @@ def build(tmp_path: Path, finetune: FinetuneConfig = FAST) -> Rig:
         clock,
         Scheduler(clock),
         [sink],
-        runtime=Runtime(random_model(units=16), np.random.default_rng(0)),
+        runtime=DenseModel(random_model(units=16)).voice(np.random.default_rng(0)),
         log_writer=LogWriter(tmp_path / "logs", None, clock),
     )
     config = LearnConfig(
@@ -99,7 +99,7 @@ async def feed_until(rig: Rig, events: np.ndarray, done: Callable[[], bool]) -> 
 
 def digest(rig: Rig) -> str:
     assert rig.instrument.runtime is not None
-    return weights_digest(rig.instrument.runtime.model.weights)
+    return weights_digest(rig.instrument.runtime.model.file.weights)
 
 
 def played() -> np.ndarray:

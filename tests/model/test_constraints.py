@@ -17,7 +17,7 @@ from foretell.model import constraints as steering
 from foretell.model.constraints import Constraints
 from foretell.model.fileformat import ModelSpec
 from foretell.model.random import random_model
-from foretell.model.runtime import Runtime
+from foretell.model.runtime import DenseModel
 from foretell.model.transform import DataTransform
 
 K, D = 4, 3  # components; dimensions (dt and two controls)
@@ -151,8 +151,8 @@ def test_a_runtime_samples_constrained_events_in_the_data_space_deterministicall
     constraints = Constraints(ranges={0: (0.2, 0.3)}, holds={2: 0.75}, dt_range=(0.05, 0.2))
     events = []
     for _ in range(2):
-        runtime = Runtime(model, np.random.default_rng(5))
-        raw = runtime.predict(np.array([0.02, 0.5, 0.5, 0.5]))
+        runtime = DenseModel(model).voice(np.random.default_rng(5))
+        raw = runtime.observe(np.array([0.02, 0.5, 0.5, 0.5]))
         events.append([runtime.sample(raw, 1.0, 1.0, constraints) for _ in range(300)])
     first = np.array(events[0])
     np.testing.assert_array_equal(first, np.array(events[1]))

@@ -123,4 +123,5 @@ def test_cli_info_prints_metadata_and_parameter_count(tmp_path: Path) -> None:
     summary = json.loads(result.stdout)
     assert summary["parameters"] == model.spec.parameter_count()
     assert (summary["units"], summary["layers"], summary["dimension"]) == (16, 2, 4)
+    assert summary["kind"] == "dense"
     assert summary["format_version"] == 1

@@ -5,7 +5,7 @@ import pytest
 
 from foretell.model.mixture import MixtureShape, choose_component, log_density, sample_net
 from foretell.model.random import random_model
-from foretell.model.runtime import Runtime
+from foretell.model.runtime import DenseModel
 
 SHAPE = MixtureShape(mixtures=2, dimension=2)
 # mu (2 x 2), sigma (2 x 2), logits (2)
@@ -82,17 +82,17 @@ def test_sigma_temperature_scales_the_variance() -> None:
 
 
 def test_runtime_samples_are_always_valid_events_even_when_hot() -> None:
-    runtime = Runtime(random_model(), np.random.default_rng(3))
+    runtime = DenseModel(random_model()).voice(np.random.default_rng(3))
     event = np.array([0.02, 0.5, 0.5, 0.5])
     for _ in range(2000):
-        event = runtime.sample(runtime.predict(event), pi_temp=5.0, sigma_temp=25.0)
+        event = runtime.sample(runtime.observe(event), pi_temp=5.0, sigma_temp=25.0)
         assert event[0] >= runtime.spec.transform.dt_min
         assert np.all((event[1:] >= 0) & (event[1:] <= 1))
 
 
 def test_cold_runtime_samples_are_the_top_mean() -> None:
-    runtime = Runtime(random_model(), np.random.default_rng(4))
-    raw = runtime.predict(np.array([0.02, 0.5, 0.5, 0.5])).copy()
+    runtime = DenseModel(random_model()).voice(np.random.default_rng(4))
+    raw = runtime.observe(np.array([0.02, 0.5, 0.5, 0.5])).copy()
     mu, _, logits = runtime.spec.mixture.split(raw)
     expected = runtime.spec.transform.from_net(mu[int(np.argmax(logits))])
     np.testing.assert_allclose(runtime.sample(raw, 0.0, 0.0), expected, rtol=1e-6)

@@ -13,6 +13,7 @@ from foretell.model import moves
 from foretell.model.basis import dense_cells_log_likelihood
 from foretell.model.control_kinds import ControlKind, cell_indices, moved
 from foretell.model.fileformat import ModelFile, ModelSpec
+from foretell.model.moves_spec import MovesSpec
 from foretell.model.transform import DataTransform
 
 GRID = ControlKind("grid", origin=0.0, step=0.25, levels=5)
@@ -27,7 +28,7 @@ def _spec(
 ) -> ModelSpec:
     d = 1 + len(controls)
     transform = DataTransform("log", 0.04, (-3.0,) + (0.5,) * (d - 1), (1.0,) + (0.3,) * (d - 1))
-    return ModelSpec(
+    return MovesSpec(
         d, 1, 4, 2, transform, floor_weight=floor, controls=controls, patterns=patterns,
         other_patterns=other,
     )  # fmt: skip
@@ -149,12 +150,12 @@ def test_the_likelihood_sums_to_one_over_every_next_event(prev: tuple[float, flo
     assert total == pytest.approx(1.0, abs=1e-8)
 
 
-def _runtime(spec: ModelSpec, seed: int) -> moves.MovesRuntime:
+def _runtime(spec: ModelSpec, seed: int) -> moves.MovesVoice:
     weights = {
         n: np.random.default_rng(seed).normal(size=s).astype(np.float32) * 0.3
         for n, s in spec.tensor_shapes().items()
     }
-    return moves.MovesRuntime(ModelFile(spec, weights), np.random.default_rng(seed))
+    return moves.MovesModel(ModelFile(spec, weights)).voice(np.random.default_rng(seed))
 
 
 def test_samples_follow_the_likelihood_and_land_on_the_grid_and_set() -> None:
@@ -162,8 +163,9 @@ def test_samples_follow_the_likelihood_and_land_on_the_grid_and_set() -> None:
     spec = _spec(floor=0.0)
     runtime = _runtime(spec, 2)
     before = np.array([0.1, 0.5, 0.5])
-    raw = runtime.predict(before).astype(np.float64).copy()
-    draws = [runtime.sample(raw) for _ in range(20000)]
+    prediction = runtime.observe(before).copy()
+    raw = prediction[: spec.head_params].astype(np.float64)
+    draws = [runtime.sample(prediction) for _ in range(20000)]
     outcomes = Counter((float(x[1]), float(x[2])) for x in draws)
     assert set(outcomes) <= {(g, s) for g in GRID.cell_values() for s in SET.values}
     for (grid_value, set_value), count in outcomes.most_common(6):
@@ -182,8 +184,8 @@ def test_what_does_not_move_keeps_its_value_exactly_and_what_moves_leaves_its_ce
     runtime = _runtime(spec, 3)
     event = np.array([0.1, 0.5, 0.5])
     for _ in range(2000):
-        following = runtime.sample(runtime.predict(event))
-        flags = moved(cell_indices(np.stack([event, following]), spec.controls or ()))[1]
+        following = runtime.sample(runtime.observe(event))
+        flags = moved(cell_indices(np.stack([event, following]), spec.controls))[1]
         for flag, c in zip(flags, (0, 1), strict=True):
             if not flag:
                 assert following[1 + c] == event[1 + c]
@@ -199,7 +201,7 @@ def test_exactly_one_moving_set_gives_exactly_one_mover() -> None:
     event = np.concatenate([[0.1], np.full(8, 64 / 127)])
     counts = []
     for _ in range(3000):
-        following = runtime.sample(runtime.predict(event))
+        following = runtime.sample(runtime.observe(event))
         counts.append(int(moved(cell_indices(np.stack([event, following]), controls))[1].sum()))
         event = following
     assert set(counts) == {1}
@@ -209,9 +211,9 @@ def test_temperature_zero_picks_the_likeliest_and_still_leaves_the_previous_cell
     spec = _spec()
     runtime = _runtime(spec, 6)
     event = np.array([0.1, 0.5, 0.5])
-    raw = runtime.predict(event).copy()
-    first = runtime.sample(raw, pi_temp=0.0, sigma_temp=0.0)
-    assert all((runtime.sample(raw, 0.0, 0.0) == first).all() for _ in range(20))
+    prediction = runtime.observe(event).copy()
+    first = runtime.sample(prediction, pi_temp=0.0, sigma_temp=0.0)
+    assert all((runtime.sample(prediction, 0.0, 0.0) == first).all() for _ in range(20))
     assert first[1] in GRID.cell_values() and first[2] in SET.values
 
 

@@ -9,7 +9,9 @@ import pytest
 
 from foretell.model import moves
 from foretell.model.control_kinds import ControlKind
-from foretell.model.fileformat import ModelFile, ModelSpec, load_model, save_model
+from foretell.model.fileformat import ModelFile, load_model, save_model
+from foretell.model.moves_spec import MovesSpec
+from foretell.model.protocol import build_model
 from foretell.model.transform import DataTransform
 
 torch = pytest.importorskip("torch")
@@ -24,9 +26,9 @@ CONTROLS = (
 )
 
 
-def _spec(floor: float) -> ModelSpec:
+def _spec(floor: float) -> MovesSpec:
     transform = DataTransform("log", 0.04, (-3.0, 0.5, 0.5, 0.5, 0.5), (1.0, 0.3, 0.3, 0.3, 0.3))
-    return ModelSpec(
+    return MovesSpec(
         5, 2, 16, 3, transform, floor_weight=floor, controls=CONTROLS, patterns=(0, 1, 4, 5),
         other_patterns=True,
     )  # fmt: skip
@@ -68,8 +70,10 @@ def test_the_runtime_steps_the_network_torch_trained(tmp_path: Path) -> None:
     net = MDRNN(spec)
     performance = _performance(np.random.default_rng(1), 300)
     path = save_model(tmp_path / "m.ftm", ModelFile(spec, net.to_weights()))
-    runtime = moves.runtime_for(load_model(path))
-    numpy_raw = np.stack([runtime.predict(event).copy() for event in performance])
+    runtime = build_model(load_model(path)).voice()
+    numpy_raw = np.stack(
+        [runtime.observe(event)[: spec.head_params].copy() for event in performance]
+    )
     with torch.no_grad():
         x = torch.from_numpy(moves.encode_inputs(spec, performance))[None]
         torch_raw = net(x)[0][0].numpy()

@@ -5,8 +5,9 @@ from pathlib import Path
 import numpy as np
 
 from foretell.model.fileformat import ModelFile, save_model
+from foretell.model.protocol import load_voice
 from foretell.model.random import random_model
-from foretell.model.runtime import Runtime, load_runtime
+from foretell.model.runtime import DenseModel
 from tests.fixtures import bundled_performances
 
 
@@ -45,34 +46,34 @@ def reference_outputs(model: ModelFile, events: np.ndarray) -> np.ndarray:
 
 def test_runtime_matches_a_plain_float64_lstm_over_real_data() -> None:
     model = random_model(units=32, layers=3)
-    runtime = Runtime(model)
+    runtime = DenseModel(model).voice()
     events = np.concatenate(bundled_performances(300))
-    got = np.array([runtime.predict(e).copy() for e in events])
+    got = np.array([runtime.observe(e).copy() for e in events])
     np.testing.assert_allclose(got, reference_outputs(model, events), atol=2e-5)
 
 
 def test_reset_and_state_round_trip() -> None:
-    runtime = Runtime(random_model())
+    runtime = DenseModel(random_model()).voice()
     events = bundled_performances(50)[0]
-    first = [runtime.predict(e).copy() for e in events]
+    first = [runtime.observe(e).copy() for e in events]
     runtime.reset()
-    again = [runtime.predict(e).copy() for e in events]
+    again = [runtime.observe(e).copy() for e in events]
     np.testing.assert_array_equal(first, again)
     state = runtime.get_state()
-    after = runtime.predict(events[0]).copy()
-    runtime.predict(events[1])
+    after = runtime.observe(events[0]).copy()
+    runtime.observe(events[1])
     runtime.set_state(state)
-    np.testing.assert_array_equal(runtime.predict(events[0]), after)
+    np.testing.assert_array_equal(runtime.observe(events[0]), after)
 
 
 def test_seeded_runtimes_sample_the_same_performance(tmp_path: Path) -> None:
     path = save_model(tmp_path / "m.ftm", random_model())
 
     def play(seed: int) -> np.ndarray:
-        runtime = load_runtime(path, seed=seed)
+        runtime = load_voice(path, seed=seed)
         event, out = np.array([0.02, 0.5, 0.5, 0.5]), []
         for _ in range(100):
-            event = runtime.sample(runtime.predict(event))
+            event = runtime.sample(runtime.observe(event))
             out.append(event)
         return np.array(out)
 

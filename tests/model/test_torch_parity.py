@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from foretell.model.fileformat import ModelFile, ModelSpec, load_model, save_model
-from foretell.model.runtime import Runtime
+from foretell.model.runtime import DenseModel
 from foretell.model.transform import DataTransform
 from tests.fixtures import bundled_performances
 
@@ -31,8 +31,8 @@ def _torch_model(layers: int, units: int, seed: int) -> tuple[MDRNN, np.ndarray]
 def test_runtime_matches_torch_over_1000_steps(tmp_path: Path, layers: int, units: int) -> None:
     net, performance = _torch_model(layers, units, seed=layers)
     path = save_model(tmp_path / "m.ftm", ModelFile(net.spec, net.to_weights()))
-    runtime = Runtime(load_model(path))
-    numpy_raw = np.stack([runtime.predict(event).copy() for event in performance[:1000]])
+    runtime = DenseModel(load_model(path)).voice()
+    numpy_raw = np.stack([runtime.observe(event).copy() for event in performance[:1000]])
     z = torch.from_numpy(net.spec.transform.to_net(performance[:1000]))[None]  # (1, T, D)
     with torch.no_grad():
         torch_raw = net(z)[0][0].numpy()  # (T, P)

@@ -11,13 +11,15 @@ from foretell.clock import FakeClock
 from foretell.data.log import LogWriter
 from foretell.io.base import ListSink
 from foretell.model.random import random_model
-from foretell.model.runtime import Runtime
+from foretell.model.runtime import DenseModel, DenseVoice
 from foretell.perform.instrument import Instrument, Settings
 from foretell.perform.scheduler import Scheduler
 
 
-def runtime(seed: int = 0, dimension: int = 4, units: int = 16) -> Runtime:
-    return Runtime(random_model(dimension=dimension, units=units), np.random.default_rng(seed))
+def runtime(seed: int = 0, dimension: int = 4, units: int = 16) -> DenseVoice:
+    return DenseModel(random_model(dimension=dimension, units=units)).voice(
+        np.random.default_rng(seed)
+    )
 
 
 def instrument(

@@ -89,7 +89,7 @@ def test_shared_weights_separate_state(
         insts = handle.session.engine.instruments
         a, b = insts["a"].runtime, insts["b"].runtime
         assert a is not None and b is not None and a is not b
-        assert a._fused is b._fused  # one copy of the weights
+        assert a.model is b.model  # one copy of the weights
         _send(handle, "a", "/interface", 0.9, 0.1, 0.5)
         assert recv_osc(peers["a"]) is not None
         hidden = handle.call(lambda: (a.get_state().hidden.copy(), b.get_state().hidden.copy()))

@@ -7,7 +7,7 @@ from pathlib import Path
 from foretell.clock import FakeClock
 from foretell.config import config_from_dict
 from foretell.model.random import random_model_file
-from foretell.perform.batching import BatchedRuntime, BatchingOscSource, _DeferringInbox
+from foretell.perform.batching import BatchedVoice, BatchingOscSource, _DeferringInbox
 from foretell.perform.build import Session, build_engine
 from foretell.perform.instrument import load_now
 
@@ -54,12 +54,12 @@ def test_coinciding_inputs_are_one_batch_and_answer_as_if_alone(tmp_path: Path) 
     stats = session.batcher.stats()
     assert stats["largest"] == 4 and stats["steps"] == 40 and stats["batches"] == 10
     runtimes = [i.runtime for i in session.engine.instruments.values()]
-    assert all(isinstance(r, BatchedRuntime) for r in runtimes)
-    assert not any(isinstance(i.runtime, BatchedRuntime) for i in plain.engine.instruments.values())
+    assert all(isinstance(r, BatchedVoice) for r in runtimes)
+    assert not any(isinstance(i.runtime, BatchedVoice) for i in plain.engine.instruments.values())
     assert isinstance(session.sources["a"], BatchingOscSource)
 
 
-def test_a_second_input_for_the_same_runtime_runs_the_first_step_first(tmp_path: Path) -> None:
+def test_a_second_input_for_the_same_voice_runs_the_first_step_first(tmp_path: Path) -> None:
     model = random_model_file(tmp_path / "m.ftm")
     _, session = _answers(model, batch=True)
     inst = session.engine.instruments["a"]

@@ -13,8 +13,8 @@ from foretell import commands as control
 from foretell.clock import FakeClock
 from foretell.data.log import read_log
 from foretell.model.fileformat import save_model
+from foretell.model.protocol import load_voice
 from foretell.model.random import random_model
-from foretell.model.runtime import load_runtime
 from foretell.perform.instrument import Instrument, Settings
 from foretell.perform.scheduler import Scheduler
 from tests.perform.helpers import instrument, play
@@ -262,10 +262,10 @@ def test_one_model_load_in_flight_and_the_newest_wins(tmp_path: Path) -> None:
         inst.on_command(control.LoadModel(f"{name}.ftm"))
     assert [p.name for p, _ in started] == ["a.ftm"]
     path, done = started[0]
-    done(load_runtime(path))  # a finishes; c was asked for since: c is read next, a not kept
+    done(load_voice(path))  # a finishes; c was asked for since: c is read next, a not kept
     assert [p.name for p, _ in started] == ["a.ftm", "c.ftm"] and inst.model_name != str(path)
     path, done = started[1]
-    done(load_runtime(path))
+    done(load_voice(path))
     assert inst.model_name == str(tmp_path / "c.ftm")
 
 

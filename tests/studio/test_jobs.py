@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from foretell.errors import ConfigError
-from foretell.model.runtime import load_runtime
+from foretell.model.protocol import load_voice
 from foretell.studio.jobs import Busy, Job, Jobs, ModelExists
 from tests.fixtures import small_dataset
 from tests.studio.helpers import child_pids, command_line, needs_proc, until
@@ -69,7 +69,7 @@ def test_a_job_trains_to_done_with_its_history_and_a_loadable_model(
     assert "--" not in ending  # no command-line options on the page
     assert 0 < view["elapsed_s"] == job.to_json()["elapsed_s"]  # stopped counting at the end
     json.dumps(view, allow_nan=False)
-    assert load_runtime(models / "m1.ftm").spec.units == 32
+    assert load_voice(models / "m1.ftm").model.file.spec.units == 32
     made = {path.name for path in models.iterdir()}
     assert {"m1.ftm", "m1.curves.csv"} <= made <= {"m1.ftm", "m1.curves.csv", "m1.curves.png"}
 

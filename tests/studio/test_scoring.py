@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from foretell.data.logs_to_dataset import load_data
+from foretell.model.protocol import load_voice
 from foretell.model.random import random_model_file
-from foretell.model.runtime import load_runtime
 from foretell.model.trace import trace_dataset
 from foretell.studio.scoring import Score, ScoreCache, ScoringError, score
 from tests.fixtures import bundled_performances, write_take
@@ -29,7 +29,7 @@ def take(tmp_path: Path) -> Path:
 
 def test_score_is_the_models_mean_nll_on_the_performers_events(model: Path, take: Path) -> None:
     result = asyncio.run(score(model, take))
-    expected = trace_dataset(load_runtime(model), load_data(take)).summary()
+    expected = trace_dataset(load_voice(model), load_data(take)).summary()
     assert result["events"] == 78 and math.isfinite(result["nll"])
     assert result["nll"] == pytest.approx(expected["mean_nll"], rel=1e-6)
 

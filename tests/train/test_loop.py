@@ -10,7 +10,7 @@ import pytest
 
 from foretell.data.dataset import Dataset
 from foretell.errors import ConfigError
-from foretell.model.moves import runtime_for
+from foretell.model.protocol import build_model
 from foretell.model.trace import trace_performance
 from foretell.train.batches import split_dataset
 from tests.fixtures import bundled_performances
@@ -53,7 +53,7 @@ def test_training_reduces_validation_nll(dataset: Dataset, result: TrainResult) 
 
 def test_validation_nll_is_what_trace_reports(dataset: Dataset, result: TrainResult) -> None:
     split = split_dataset(dataset, SMALL.val_split, np.random.default_rng(SMALL.seed))
-    runtime = runtime_for(result.model)
+    runtime = build_model(result.model).voice()  # the default's moves model: its own kind
     nll = np.concatenate([trace_performance(runtime, segment)[1] for segment in split.val])
     assert nll.mean() == pytest.approx(result.best_val_nll, abs=2e-4)
 
