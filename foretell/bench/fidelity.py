@@ -54,6 +54,7 @@ from foretell.bench.train import timed_train
 from foretell.data.dataset import Dataset, bundled_dataset_path, load_dataset, save_dataset
 from foretell.errors import ConfigError
 from foretell.model.control_kinds import ControlKind
+from foretell.model.fileformat import ModelSpec
 from foretell.train.batches import split_test
 
 LIGHTPAD = "lightpad-12k"
@@ -113,20 +114,21 @@ def held_out_nll(
     scores it (its own cells), a dense one as its mixture integrated over the data's cells
     (``common_basis``); beside it, a dense model's density NLL and the trace's own cells score
     (with the kinds training detects in ``trainable``: a check on ``common_basis``)."""
-    from foretell.model.control_kinds import detect_kinds
-    from foretell.model.moves import load_any_runtime
+    from foretell.model.control_kinds import detect_kinds, kinds_of
+    from foretell.model.protocol import load_voice
     from foretell.model.trace import trace_dataset
 
-    runtime = load_any_runtime(model, seed=0)
+    voice = load_voice(model, seed=0)
+    spec = voice.model.file.spec
     data = Dataset(tuple(held_out), held_out[0].shape[1], "held-out")
-    traced = trace_dataset(runtime, data)
+    traced = trace_dataset(voice, data)
     summary = traced.summary()
-    kinds_of_model = runtime.spec.controls
-    if kinds_of_model is not None:
+    kinds_of_model = kinds_of(spec)
+    if kinds_of_model is not None or not isinstance(spec, ModelSpec):
         return {
             "nll": round(summary["mean_nll"], 4),
             "nll_from": f"trace ({summary['nll_basis']}, the model's own kinds)",
-            "model_kinds": [describe_kind(kind) for kind in kinds_of_model],
+            "model_kinds": [describe_kind(kind) for kind in kinds_of_model or ()],
             "nll_density": None,
             "nll_trace_cells": round(summary["mean_nll"], 4),
             "nll_basis": basis_of(controls),
@@ -134,12 +136,12 @@ def held_out_nll(
         }
     mine = np.concatenate(
         [
-            -common_log_likelihood(runtime.spec, raw[:-1], segment[1:], controls)
+            -common_log_likelihood(spec, raw[:-1], segment[1:], controls)
             for raw, segment in zip(traced.raw, held_out, strict=True)
         ]
     )
     kinds = detect_kinds(trainable)
-    checked = trace_dataset(runtime, data, cells=kinds).summary()
+    checked = trace_dataset(voice, data, cells=kinds).summary()
     return {
         "nll": round(float(mine.mean()), 4),
         "nll_from": "cells of the dense mixture",
@@ -165,18 +167,18 @@ def generate_beside(
 ) -> tuple[list[np.ndarray], np.ndarray]:
     """For each held-out performance, the model's own events after its first one (as many as
     follow it), and the milliseconds of every step (predict + sample)."""
-    from foretell.model.moves import load_any_runtime
+    from foretell.model.protocol import load_voice
 
-    runtime = load_any_runtime(model, seed=seed)
+    voice = load_voice(model, seed=seed)
     played, times = [], []
     clock = time.perf_counter_ns
     for segment in held_out:
-        runtime.reset()
+        voice.reset()
         event = np.asarray(segment[0], dtype=np.float64)
         out = np.empty((len(segment) - 1, segment.shape[1]))
         for i in range(len(out)):
             start = clock()
-            event = runtime.sample(runtime.predict(event))
+            event = voice.sample(voice.observe(event))
             times.append(clock() - start)
             out[i] = event
         played.append(out)
@@ -239,16 +241,16 @@ WARMUP_STEPS = 200
 def side_by_side_steps(models: Sequence[Path], first: np.ndarray) -> list[np.ndarray]:
     """Milliseconds per step (predict + sample, each model playing on from ``first``), the
     models taking turns step by step so that both see the same machine."""
-    from foretell.model.moves import load_any_runtime
+    from foretell.model.protocol import load_voice
 
-    runtimes = [load_any_runtime(model, seed=0) for model in models]
-    events = [np.asarray(first, dtype=np.float64) for _ in runtimes]
-    times = np.empty((len(runtimes), STEPS_SIDE_BY_SIDE))
+    voices = [load_voice(model, seed=0) for model in models]
+    events = [np.asarray(first, dtype=np.float64) for _ in voices]
+    times = np.empty((len(voices), STEPS_SIDE_BY_SIDE))
     clock = time.perf_counter_ns
     for i in range(-WARMUP_STEPS, STEPS_SIDE_BY_SIDE):
-        for m, runtime in enumerate(runtimes):
+        for m, voice in enumerate(voices):
             start = clock()
-            events[m] = runtime.sample(runtime.predict(events[m]))
+            events[m] = voice.sample(voice.observe(events[m]))
             if i >= 0:
                 times[m, i] = clock() - start
     return list(times / 1e6)

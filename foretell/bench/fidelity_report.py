@@ -206,8 +206,8 @@ def plot_summary(result: dict[str, Any], path: Path) -> Path | None:
             x = np.arange(len(names)) + (i - (len(result["variants"]) - 1) / 2) * width
             figures = [rows[(name, variant)][key] for name in names]
             means = [np.nan if f is None else f["mean"] for f in figures]
-            low = [0 if f is None else f["mean"] - f["min"] for f in figures]
-            high = [0 if f is None else f["max"] - f["mean"] for f in figures]
+            low = [0 if f is None else max(f["mean"] - f["min"], 0.0) for f in figures]
+            high = [0 if f is None else max(f["max"] - f["mean"], 0.0) for f in figures]
             ax.bar(x, means, width, yerr=[low, high], label=variant, color=COLOURS[variant])
             for position, mean in zip(x, means, strict=True):
                 if np.isnan(mean):

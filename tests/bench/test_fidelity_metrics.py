@@ -250,14 +250,14 @@ def test_with_every_control_continuous_the_common_basis_is_the_trace() -> None:
     from foretell.bench.harness import bench_spec
     from foretell.model.fileformat import ModelFile
     from foretell.model.random import uniform_weights
-    from foretell.model.runtime import Runtime
+    from foretell.model.runtime import DenseModel
     from foretell.model.trace import trace_performance
 
     spec = bench_spec(units=8, dimension=3, layers=1, mixtures=3)
     rng = np.random.default_rng(5)
-    runtime = Runtime(ModelFile(spec, uniform_weights(spec, rng)), rng)
+    voice = DenseModel(ModelFile(spec, uniform_weights(spec, rng))).voice(rng)
     performance = np.column_stack([rng.uniform(0.01, 0.3, 40), rng.uniform(size=(40, 2))])
-    raw, nll = trace_performance(runtime, performance)
+    raw, nll = trace_performance(voice, performance)
     continuous = [Lattice("continuous")] * 2
     mine = -common_log_likelihood(spec, raw[:-1], performance[1:], continuous)
     assert mine == pytest.approx(nll, rel=1e-5)
