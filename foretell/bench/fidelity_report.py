@@ -143,6 +143,21 @@ def goal_lines(result: dict[str, Any]) -> list[str]:
     ]
 
 
+def cross_check(result: dict[str, Any]) -> str | None:
+    """The largest gap between a dense model's common-basis NLL here and training's own code."""
+    gaps = [
+        abs(run["nll"] - run["nll_trace_cells"])
+        for run in result["runs"]
+        if run["variant"] == "dense" and run.get("nll_trace_cells") is not None
+    ]
+    if not gaps:
+        return None
+    return (
+        f"the dense models' common-basis NLL, computed again by `foretell trace --basis cells`, "
+        f"differs by at most {max(gaps):.4f} nats over {len(gaps)} models (both kept to 4 decimals)"
+    )
+
+
 def dense_defaults(result: dict[str, Any]) -> list[str]:
     """Instruments where the default model came out dense (every control continuous)."""
     return sorted(
@@ -276,7 +291,9 @@ How each figure is measured (`foretell/bench/fidelity.py`, `fidelity_metrics.py`
   dense mixture's cell probability is its density integrated over the cell: for each diagonal
   Gaussian component (after the model's affine data transform) the product over cell controls of
   Phi(b) - Phi(a), times the densities of the others, summed over components with the floor
-  component. Brute-force checks: `tests/bench/test_fidelity_metrics.py`.
+  component. Brute-force checks: `tests/bench/test_fidelity_metrics.py`; and each dense
+  model's figure is computed a second time by training's own code (`foretell trace --basis
+  cells`, with the kinds `foretell train` detects): `nll_trace_cells` in the JSON.
 - **Generated playing.** For each held-out performance the model is given its first event and
   plays as many events as follow it (π and σ temperature 1), fed its own samples.
 - **moved/event TV**: a control moves when its value differs from the previous row's; the share
@@ -322,6 +339,7 @@ def page(result: dict[str, Any], figures: Sequence[tuple[str, str]]) -> list[str
         *table_lines(result),
         "",
         *[f"Note: {note}." for note in result["notes"]],
+        *([f"Check: {cross_check(result)}."] if cross_check(result) else []),
         *(
             [
                 f"Note: on {', '.join(dense_defaults(result))} the default picked every control "

@@ -74,6 +74,7 @@ def test_the_report_is_written(pads_run: tuple[Path, dict[str, Any]]) -> None:
     assert json.loads((out / "fidelity.json").read_text())["runs"] == result["runs"]
     page = (out / "fidelity.md").read_text()
     assert "| pads | dense |" in page
+    assert "Check: the dense models' common-basis NLL, computed again" in page
     for line in table_lines(result):
         assert line in page
     if pytest.importorskip("matplotlib"):
