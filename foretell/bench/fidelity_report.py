@@ -128,7 +128,7 @@ def goal_rows(result: dict[str, Any]) -> list[list[str]]:
         ratios = [row[key]["mean"] for row in result["summary"] if row.get(key)]
         if ratios:
             worst = max(ratios)
-            add(f"{words} <= {COST_RATIO}x dense (worst instrument)", worst, worst <= COST_RATIO, 2)
+            add(f"{words} <= {COST_RATIO}x dense (worst instrument)", worst, worst <= COST_RATIO)
     return out
 
 
@@ -314,6 +314,21 @@ How each figure is measured (`foretell/bench/fidelity.py`, `fidelity_metrics.py`
 """
 
 
+def paragraphs(result: dict[str, Any]) -> list[str]:
+    """The run's notes, the cross-check and the dense defaults, one paragraph each."""
+    texts = [f"Note: {note}." for note in result["notes"]]
+    check = cross_check(result)
+    if check:
+        texts.append(f"Check: {check}.")
+    if dense_defaults(result):
+        texts.append(
+            f"Note: on {', '.join(dense_defaults(result))} the default picked every control "
+            "continuous, which is the dense model: the two rows differ only by the machine's "
+            "noise in the timings."
+        )
+    return [line for text in texts for line in (text, "")]
+
+
 def page(result: dict[str, Any], figures: Sequence[tuple[str, str]]) -> list[str]:
     m = result["machine"]
     loads = m["load_average"]
@@ -329,7 +344,13 @@ def page(result: dict[str, Any], figures: Sequence[tuple[str, str]]) -> list[str
         f"{result['wall_seconds'] / 60:.1f} minutes on {m['cpu']} ({m['cores']} cores), "
         f"load average {loads['start']} at the start, {loads['end']} at the end "
         f"(the cores were shared with other work: timings are conservative), commit "
-        f"`{m['git']['commit']}`. Every number is in [fidelity.json](fidelity.json).",
+        f"`{m['git']['commit']}`"
+        + (
+            f" (with uncommitted changes to {', '.join(m['git']['uncommitted'])})"
+            if m["git"].get("uncommitted")
+            else ""
+        )
+        + ". Every number is in [fidelity.json](fidelity.json).",
         "",
         "Dense (`foretell train --dense`: one Gaussian mixture over every control, IMPSY's model) "
         "against the default (`foretell train` with no option), on each synthetic instrument of "
@@ -338,18 +359,7 @@ def page(result: dict[str, Any], figures: Sequence[tuple[str, str]]) -> list[str
         "",
         *table_lines(result),
         "",
-        *[f"Note: {note}." for note in result["notes"]],
-        *([f"Check: {cross_check(result)}."] if cross_check(result) else []),
-        *(
-            [
-                f"Note: on {', '.join(dense_defaults(result))} the default picked every control "
-                "continuous, which is the dense model: the two rows differ only by the "
-                "machine's noise in the timings."
-            ]
-            if dense_defaults(result)
-            else []
-        ),
-        "",
+        *paragraphs(result),
         *(["## Issue 31's goals", "", *goal_lines(result), ""] if goal_lines(result) else []),
         "## Figures",
         "",

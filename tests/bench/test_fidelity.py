@@ -135,8 +135,8 @@ def test_goals_are_read_from_the_summary() -> None:
         "knobs: on the grid = 100 %": ("1.000", "no"),  # 0.9999 is not all of them
         "knobs: MIDI messages per event <= 1.1": ("1.200", "no"),
         "knobs: default NLL below dense (default - dense, nats)": ("-1.000", "yes"),
-        "training wall <= 1.3x dense (worst instrument)": ("1.20", "yes"),
-        "NumPy step <= 1.3x dense (worst instrument)": ("1.50", "no"),
+        "training wall <= 1.3x dense (worst instrument)": ("1.200", "yes"),
+        "NumPy step <= 1.3x dense (worst instrument)": ("1.500", "no"),
     }
     assert grouped(["grid 1/127"] * 4 + ["set of 8", "grid 1/127"]) == (
         "4 x grid 1/127, set of 8, grid 1/127"
