@@ -29,7 +29,7 @@ def train_quietly(
     from foretell.train.config import TrainConfig, with_defaults_for
     from foretell.train.loop import train
 
-    config = TrainConfig(units=units, seed=seed, epochs=epochs)
+    config = TrainConfig(units=units, seed=seed, epochs=epochs, kinds="dense")
     config = with_defaults_for(replace(config, patience=patience or config.patience), dataset)
     bar = tqdm(total=config.epochs, desc=desc or f"train {units}", disable=not progress)
 

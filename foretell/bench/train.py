@@ -39,8 +39,12 @@ from foretell.train.batches import TestSplit, split_test
 SHARED_100K = Path("..") / "shared" / "data" / "lightpad-100k.npz"
 
 
-def timed_train(data: Path, out: Path, size: str, seed: int, *extra: str) -> dict[str, Any]:
-    """Run ``foretell train`` in a new process; its JSON summary plus the process's wall time."""
+def timed_train(
+    data: Path, out: Path, size: str, seed: int, *extra: str, dense: bool = True
+) -> dict[str, Any]:
+    """Run ``foretell train`` in a new process; its JSON summary plus the process's wall time.
+    ``dense``: the dense model these benchmarks have always measured (``--dense``); without it
+    the kinds ``foretell train`` picks from the data."""
     command = [
         sys.executable,
         "-m",
@@ -54,6 +58,7 @@ def timed_train(data: Path, out: Path, size: str, seed: int, *extra: str) -> dic
         "--out",
         str(out),
         "--json",
+        *(["--dense"] if dense else []),
         *extra,
     ]
     started = time.perf_counter()

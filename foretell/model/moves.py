@@ -1,17 +1,18 @@
 """The moves model at performance time (NumPy only): which controls move, and their values.
 
 A moves model (kind ``moves``, ``MovesSpec``; ``foretell.model.control_kinds`` for the kinds,
-patterns and the head's layout) is the dense MDRNN's LSTM with a wider input and another
-head. ``MovesRuntime`` runs it as ``Runtime`` runs a dense model (same LSTM step, same
-``predict``, ``reset``, state):
+patterns and the head's layout) is the dense MDRNN's LSTM with a wider input and another head.
+``MovesModel`` and ``MovesVoice`` implement ``foretell.model.protocol`` (the dense model's LSTM
+step, ``DenseModel.forward``, does the recurrent work):
 
-- ``predict(event)`` also feeds which discrete controls moved since the last event;
-- ``sample(raw, pi_temp, sigma_temp)`` draws the component and the moving set together, dt and
-  continuous controls from the component's Gaussians, each moving grid control on its grid (its
-  previous cell left out), each moving set control from its categorical (its previous value left
-  out); every other control keeps its previous value exactly;
-- ``log_likelihood`` is the density of ``foretell.model.torch_moves`` (the training loss), in the
-  data space on the common basis (``foretell.model.basis``).
+- ``observe(event)`` also feeds which discrete controls moved since the last event, and its
+  prediction carries the head's output followed by the event itself;
+- ``sample(prediction, pi_temp, sigma_temp)`` draws the component and the moving set together,
+  dt and continuous controls from the component's Gaussians, each moving grid control on its
+  grid (its previous cell left out), each moving set control from its categorical (its previous
+  value left out); every other control keeps its previous value exactly;
+- ``MovesModel.log_likelihood`` is the density of ``foretell.model.torch_moves`` (the training
+  loss), in the data space on the common basis (``foretell.model.basis``).
 
 Temperatures: π-temperature divides the logits of every discrete choice (the component with its
 moving set, and a set control's value; 0 takes the most likely), so it also sharpens which

@@ -1,7 +1,8 @@
 """A model's NLL on a take, for the studio's model list and comparisons.
 
-``score`` runs ``foretell trace MODEL TAKE --json`` as a low-priority child
-(``foretell.studio.children``), so a long take never stalls the engine's loop. ``ScoreCache``
+``score`` runs ``foretell trace MODEL TAKE --json --basis cells`` as a low-priority child
+(``foretell.studio.children``), so a long take never stalls the engine's loop; the cells basis
+(``docs/model-format.md``) puts dense and moves models on one scale. ``ScoreCache``
 keeps each score while neither file changes, and scores one pair at a time in the background for
 pages that show ``null`` until a score is ready. Everything runs on the studio's asyncio loop.
 """
@@ -36,7 +37,9 @@ async def score(model_path: Path, take_path: Path, timeout_s: float = SCORE_TIME
     """``{"events", "nll"}``: the mean NLL (nats/event) of ``model_path`` on the performer's
     events of ``take_path`` (a log; a dataset works too). Raises ``ScoringError`` with the
     child's one-line error, or after ``timeout_s``."""
-    process = await children.start("trace", str(model_path), str(take_path), "--json")
+    process = await children.start(
+        "trace", str(model_path), str(take_path), "--json", "--basis", "cells"
+    )  # one basis for dense and moves models, so that they compare
     try:
         stdout, stderr = await asyncio.wait_for(process.communicate(), timeout_s)
     except TimeoutError:

@@ -11,7 +11,7 @@ import pytest
 from foretell.data.logs_to_dataset import load_data
 from foretell.model.protocol import load_voice
 from foretell.model.random import random_model_file
-from foretell.model.trace import trace_dataset
+from foretell.model.trace import basis_kinds, trace_dataset
 from foretell.studio.scoring import Score, ScoreCache, ScoringError, score
 from tests.fixtures import bundled_performances, write_take
 from tests.studio.helpers import child_pids, needs_proc, until
@@ -28,8 +28,12 @@ def take(tmp_path: Path) -> Path:
 
 
 def test_score_is_the_models_mean_nll_on_the_performers_events(model: Path, take: Path) -> None:
+    """On the cells basis, where dense and moves models compare (``foretell trace --basis``)."""
     result = asyncio.run(score(model, take))
-    expected = trace_dataset(load_voice(model), load_data(take)).summary()
+    voice, data = load_voice(model), load_data(take)
+    cells = basis_kinds(voice.model, data, "cells")
+    expected = trace_dataset(voice, data, None, cells).summary()
+    assert expected["nll_basis"] == "cells"
     assert result["events"] == 78 and math.isfinite(result["nll"])
     assert result["nll"] == pytest.approx(expected["mean_nll"], rel=1e-6)
 
