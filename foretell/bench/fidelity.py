@@ -290,7 +290,9 @@ def bench_one(
         save_dataset(data, trainable)
         models = {variant.name: Path(tmp) / f"{name}-{variant.name}.ftm" for variant in chosen}
         for variant in chosen if seed % 2 == 0 else list(reversed(chosen)):
-            timed = timed_train(data, models[variant.name], size, seed, *variant.options, *extra)
+            timed = timed_train(
+                data, models[variant.name], size, seed, *variant.options, *extra, dense=False
+            )
             runs[variant.name] = {
                 "instrument": name,
                 "variant": variant.name,

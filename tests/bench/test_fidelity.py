@@ -47,6 +47,10 @@ def test_each_variant_is_measured_on_the_same_held_out_pads(
     assert [(r["instrument"], r["variant"], r["seed"]) for r in result["runs"]] == [
         ("pads", name, 0) for name in names
     ]
+    kinds = {run["variant"]: run["model_kinds"] for run in result["runs"]}
+    assert kinds["dense"] is None  # the dense model has no control kinds
+    if "default" in kinds:  # the default picks the pads' set and the velocities' grid
+        assert kinds["default"] == ["set of 8", "grid 1/127, 128 levels from 0"]
     for run in result["runs"]:
         assert run["lattices"] == ["set of 8", "grid 1/127"]
         assert run["nll_basis"] == "cells x1,x2; density dt"
