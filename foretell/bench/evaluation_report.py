@@ -346,6 +346,15 @@ def _readme_quality(results: dict[str, Any], figures: Sequence[dict[str, str]]) 
     )
 
 
+OTHER_PAGES = [
+    "## Other pages",
+    "",
+    "- [Fidelity](fidelity.md): does the model play like the player's hands? Dense against "
+    "default on synthetic instruments and LightPad 12k (`foretell bench fidelity`).",
+    "",
+]
+
+
 def write_readme(report: Report) -> Path:
     results, figures = report.results, report.figures
     lines = _readme_header(results) + _readme_figures(report) + _readme_comparison(results)
@@ -357,6 +366,7 @@ def write_readme(report: Report) -> Path:
         _readme_quality,
     ):
         lines += section(results, figures)
+    lines += OTHER_PAGES
     if report.notes:
         lines += ["## Notes", "", *[f"- {n}" for n in report.notes], ""]
     path = report.out / "README.md"

@@ -35,6 +35,7 @@ def load_parts() -> None:
         "predict",
         "train",
         "generalise",
+        "fidelity",
         "live",
         "ensemble",
         "temperatures",
