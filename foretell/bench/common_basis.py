@@ -9,9 +9,9 @@ probability that the value it plays, clipped to [0, 1] as ``DataTransform.from_n
 is nearest to the data's value.
 
 - A grid ``k / M`` value ``v`` has the cell ``[v - 1/(2M), v + 1/(2M)]``; a set value the cell
-  between the midpoints to its neighbours. A cell reaching past 0 or 1 extends to infinity
-  (clipping puts all that mass on the edge), so the cells of a control's lattice partition the
-  line and their probabilities sum to 1.
+  between the midpoints to its neighbours. A grid cell reaching past 0 or 1, and a set's first
+  and last cells, extend to infinity (clipping puts all that mass on the edge), so the cells of
+  a control's lattice partition the line and their probabilities sum to 1.
 - Components are diagonal Gaussians after an affine map of each control (``z = (x - loc) /
   scale``), so a component's cell probability is ``Phi(b) - Phi(a)`` on the mapped cell ``[a,
   b]``, and the event's probability is ``sum_k w_k p_k(dt) prod_cont p_k(x_j) prod_cell

@@ -22,7 +22,7 @@ Each saved model is measured on the same held-out performances (the measures are
   by an encoder that sends only changed 7-bit values, and the histogram of each set control
   (the pads) by total variation;
 - **cost**: training wall time (launch to saved model; the variants train in turn, in
-  alternating order from seed to seed) and the NumPy step (predict + sample), the models taking
+  alternating order from seed to seed) and the NumPy step (observe + sample), the models taking
   turns step by step (median of 2000 each); each against dense's, seed by seed.
 
 ``--out DIR`` writes ``fidelity.md`` (the table), ``fidelity.json`` and the figures there. This
@@ -166,7 +166,7 @@ def generate_beside(
     model: Path, held_out: Sequence[np.ndarray], seed: int
 ) -> tuple[list[np.ndarray], np.ndarray]:
     """For each held-out performance, the model's own events after its first one (as many as
-    follow it), and the milliseconds of every step (predict + sample)."""
+    follow it), and the milliseconds of every step (observe + sample)."""
     from foretell.model.protocol import load_voice
 
     voice = load_voice(model, seed=seed)
@@ -239,7 +239,7 @@ WARMUP_STEPS = 200
 
 
 def side_by_side_steps(models: Sequence[Path], first: np.ndarray) -> list[np.ndarray]:
-    """Milliseconds per step (predict + sample, each model playing on from ``first``), the
+    """Milliseconds per step (observe + sample, each model playing on from ``first``), the
     models taking turns step by step so that both see the same machine."""
     from foretell.model.protocol import load_voice
 

@@ -285,8 +285,9 @@ How each figure is measured (`foretell/bench/fidelity.py`, `fidelity_metrics.py`
   1/127, the LightPad's 1/128) or continuous.
 - **Held-out NLL on the common basis** (nats per event, lower is better): a grid or set
   control's value scored as the probability of its cell (the grid step around it, or the span
-  between the midpoints to the neighbouring set values; the cells at 0 and 1 reach to infinity,
-  as a sample clipped to [0, 1] lands there), dt and continuous controls by their density. A
+  between the midpoints to the neighbouring set values; the end cells, at 0 and 1 on a grid
+  and at a set's smallest and largest value, reach to infinity, as a clipped sample lands
+  there), dt and continuous controls by their density. A
   model that reports its own common-basis NLL in its trace (`nll_basis`) is scored by that; a
   dense mixture's cell probability is its density integrated over the cell: for each diagonal
   Gaussian component (after the model's affine data transform) the product over cell controls of
@@ -309,7 +310,7 @@ How each figure is measured (`foretell/bench/fidelity.py`, `fidelity_metrics.py`
   (a generated value counted at the nearest), generated against human.
 - **train wall s**: `foretell train` from launch to saved model (a fresh process; the models
   train in turn, which first alternating from seed to seed); **step ms**: the NumPy step
-  (predict + sample), the models taking turns step by step, median of 2000 steps each. For the
+  (observe + sample), the models taking turns step by step, median of 2000 steps each. For the
   default, each also as a ratio to dense's, seed by seed (the mean of the ratios).
 """
 
