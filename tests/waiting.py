@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TypeVar
 
 T = TypeVar("T")
-POLL_S = 0.005  # seconds between two looks at the condition
+POLL_S = 0.02  # seconds between two looks: a look may ask the server under test (HTTP, a page)
 
 
 def wait_until(predicate: Callable[[], T], timeout: float = 5.0, what: str = "the condition") -> T:
