@@ -31,7 +31,7 @@ from pathlib import Path
 from foretell import limits
 from foretell.errors import ControlError
 from foretell.modes import get_mode
-from foretell.names import BadName, plain_name
+from foretell.names import MODEL_SUFFIX, BadName, plain_name
 from foretell.settings import BY_VERB, SETTINGS, flag, shown
 
 
@@ -204,8 +204,6 @@ VERBS = (
 SHAPES = {"range": "i f f", "hold": "i f", "release": "i", "controltemp": "i f", "dtrange": "f f"}
 IMPSY_VERBS = ("mode", "pause", "reset", *(s.verb for s in SETTINGS if s.impsy))
 
-
-MODEL_SUFFIX = ".ftm"
 MAX_NAME = 255  # characters of a model name (a path inside the models folder)
 
 

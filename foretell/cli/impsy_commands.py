@@ -9,6 +9,7 @@ import click
 from foretell.errors import ImportModelError
 from foretell.impsy.keras_import import ImportedModel, import_impsy_model
 from foretell.model.fileformat import save_model
+from foretell.names import MODEL_SUFFIX
 
 
 def _report(imported: ImportedModel, source: Path, out: Path) -> None:
@@ -42,7 +43,7 @@ def import_impsy(model: Path, out: Path | None, scale: float | None, force: bool
     """Import an IMPSY model (.keras, .h5 or builtins-only .tflite) as a foretell model file;
     no TensorFlow needed."""
     imported = import_impsy_model(model, scale=scale)
-    out = out if out is not None else model.with_suffix(".ftm")
+    out = out if out is not None else model.with_suffix(MODEL_SUFFIX)
     if out.exists() and not force:
         raise ImportModelError(f"{out} already exists; pass --force to overwrite it")
     save_model(out, imported.model)
