@@ -52,7 +52,7 @@ from foretell.model.protocol import Voice
 from foretell.modes import Mode, get_mode
 from foretell.perform import steering, turns
 from foretell.perform.rejections import Rejections
-from foretell.perform.scheduler import Scheduler, Ticket
+from foretell.perform.scheduler import LatenessStats, Scheduler, Ticket
 from foretell.settings import BY_VERB
 
 log = logging.getLogger(__name__)
@@ -94,7 +94,7 @@ class InstrumentSnapshot:
     stale: int
     cancelled: int
     rejected: dict[str, int]
-    timing_ms: dict[str, float | None]
+    timing_ms: dict[str, float | None]  # |sent - due| of this instrument's own scheduled events
     log_path: str | None
     log_rows: int
     expected: tuple[float, ...] | None  # the model's prediction of the next event
@@ -150,6 +150,7 @@ class Instrument:
         self.listeners = listeners
         self.rejections = Rejections(name, self._note_reject)
         self.inputs = self.answers = self.generated = self.cancelled = self.stale = 0
+        self.lateness = LatenessStats()  # its own events' share of the run's scheduler figures
         self._raw: np.ndarray | None = None
         self._last_fed: float | None = None
         self._origin: float | None = None  # when it started (or was reset): the first input's dt
@@ -552,6 +553,7 @@ class Instrument:
     def _played(self, event: Event, sent: float) -> None:
         self._pending = None
         self.generated += 1
+        self.lateness.add(sent - event.t)  # event.t is the deadline it was scheduled for
         if self.log is not None:
             row = self.log.write(event, sent) if self.settings.log_predictions else 0
             self.log.note("timing", row=row, scheduled=event.t, sent=sent)
@@ -604,7 +606,7 @@ class Instrument:
             stale=self.stale,
             cancelled=self.cancelled,
             rejected=dict(self.rejections.counts),
-            timing_ms=self.scheduler.lateness.percentiles_ms(),
+            timing_ms=self.lateness.percentiles_ms(),
             log_path=None if self.log is None or self.log.path is None else str(self.log.path),
             log_rows=0 if self.log is None else self.log.rows,
             expected=None if raw is None else tuple(float(v) for v in raw),
