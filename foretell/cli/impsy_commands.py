@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from foretell.errors import ImportModelError
+from foretell.events import controls_of
 from foretell.impsy.keras_import import ImportedModel, import_impsy_model
 from foretell.model.fileformat import save_model
 from foretell.names import MODEL_SUFFIX
@@ -18,7 +19,7 @@ def _report(imported: ImportedModel, source: Path, out: Path) -> None:
     click.echo(f"imported {source.name}: {imported.layout}")
     click.echo(f"  architecture from {arch.source}")
     click.echo(
-        f"  MDRNN: dimension {spec.dimension} (dt + {spec.dimension - 1} controls), "
+        f"  MDRNN: dimension {spec.dimension} (dt + {controls_of(spec.dimension)} controls), "
         f"{spec.layers} x {spec.units} LSTM, {spec.mixtures} mixtures, "
         f"{spec.parameter_count():,} parameters"
     )

@@ -44,7 +44,7 @@ from foretell import commands as control
 from foretell.clock import Clock, Timer
 from foretell.data.log import LogWriter, take_file_name
 from foretell.errors import ControlError, LogFormatError
-from foretell.events import Event, InputRejected, OutOfRange, check_values
+from foretell.events import Event, InputRejected, OutOfRange, check_values, controls_of
 from foretell.io.base import Sink
 from foretell.limits import MAX_MODEL_DT, MIN_PLAYED_DT
 from foretell.model.constraints import Constraints
@@ -230,7 +230,7 @@ class Instrument:
 
     def _on_input(self, values: Sequence[object], answer: bool, origin: str, guest: bool) -> None:
         t = self.clock.now()
-        controls = None if self.dimension is None else self.dimension - 1
+        controls = controls_of(self.dimension)
         try:
             checked, clipped = check_values(values, controls, self.settings.out_of_range)
         except InputRejected as rejected:
@@ -430,10 +430,10 @@ class Instrument:
 
     def _prime(self) -> None:
         assert self.dimension is not None
-        self._feed(self.clock.now(), (0.5,) * (self.dimension - 1), dt=PRIME_DT)
+        self._feed(self.clock.now(), (0.5,) * controls_of(self.dimension), dt=PRIME_DT)
 
     def _steer(self, command: steering.SteeringCommand) -> None:
-        controls = None if self.dimension is None else self.dimension - 1
+        controls = controls_of(self.dimension)
         try:
             constraints = steering.apply(self.settings.constraints, command, controls)
         except ControlError as exc:
