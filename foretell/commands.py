@@ -14,6 +14,10 @@ NAME`` (hot-load a model file from the models folder, by name, without stopping)
 (close the log and go on in a new one, the take ``NAME``: a plain name), ``learn``
 (fine-tune now, with ``foretell run --learn``), ``rollback N`` (play model version N of the
 learned ones again). Numbers must lie in ``foretell.limits.RANGES``.
+
+Every command checks itself when it is built, by the same rules and with the same one-line
+messages as ``parse_command``: ``SetRange(0, 0.9, 0.1)`` raises ``ControlError`` in code as
+``range 0 0.9 0.1`` does over OSC.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from pathlib import Path
 from foretell import limits
 from foretell.errors import ControlError
 from foretell.modes import get_mode
-from foretell.names import BadName, plain_name
+from foretell.names import MODEL_SUFFIX, BadName, plain_name
 from foretell.settings import BY_VERB, SETTINGS, flag, shown
 
 
@@ -35,10 +39,17 @@ from foretell.settings import BY_VERB, SETTINGS, flag, shown
 class SetMode:
     mode: str
 
+    def __post_init__(self) -> None:
+        get_mode(_text("mode", [self.mode]))
+
 
 @dataclass(frozen=True)
 class SetPause:
     paused: bool | None  # None toggles
+
+    def __post_init__(self) -> None:
+        if self.paused is not None:
+            object.__setattr__(self, "paused", flag("pause", [self.paused]))
 
 
 @dataclass(frozen=True)
@@ -54,6 +65,12 @@ class SetSetting:
     name: str
     value: float | bool
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or self.name not in BY_VERB:
+            valid = ", ".join(BY_VERB)
+            raise ControlError(f"{shown([self.name])[1:-1]} is not a live setting (valid: {valid})")
+        object.__setattr__(self, "value", BY_VERB[self.name].parse([self.value]))
+
 
 @dataclass(frozen=True)
 class SetRange:
@@ -63,6 +80,9 @@ class SetRange:
     low: float
     high: float
 
+    def __post_init__(self) -> None:
+        _check_numbers(self, "range", ("control", "low", "high"))
+
 
 @dataclass(frozen=True)
 class Hold:
@@ -71,6 +91,9 @@ class Hold:
     control: int
     value: float
 
+    def __post_init__(self) -> None:
+        _check_numbers(self, "hold", ("control", "value"))
+
 
 @dataclass(frozen=True)
 class Release:
@@ -78,11 +101,17 @@ class Release:
 
     control: int
 
+    def __post_init__(self) -> None:
+        _check_numbers(self, "release", ("control",))
+
 
 @dataclass(frozen=True)
 class SetControlTemp:
     control: int
     value: float
+
+    def __post_init__(self) -> None:
+        _check_numbers(self, "controltemp", ("control", "value"))
 
 
 @dataclass(frozen=True)
@@ -91,6 +120,9 @@ class SetDtRange:
 
     low: float
     high: float
+
+    def __post_init__(self) -> None:
+        _check_numbers(self, "dtrange", ("low", "high"))
 
 
 @dataclass(frozen=True)
@@ -104,12 +136,21 @@ class LoadModel:
 
     name: str
 
+    def __post_init__(self) -> None:
+        model_name(_text("load", [self.name]))
+
 
 @dataclass(frozen=True)
 class NewTake:
     """Close the log and go on in a new one, called ``name`` (a plain name)."""
 
     name: str
+
+    def __post_init__(self) -> None:
+        try:
+            plain_name(self.name, "take")
+        except BadName as exc:
+            raise ControlError(f"take: {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -120,6 +161,9 @@ class Learn:
 @dataclass(frozen=True)
 class Rollback:
     version: int
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "version", _version([self.version]))
 
 
 @dataclass(frozen=True)
@@ -160,8 +204,6 @@ VERBS = (
 SHAPES = {"range": "i f f", "hold": "i f", "release": "i", "controltemp": "i f", "dtrange": "f f"}
 IMPSY_VERBS = ("mode", "pause", "reset", *(s.verb for s in SETTINGS if s.impsy))
 
-
-MODEL_SUFFIX = ".ftm"
 MAX_NAME = 255  # characters of a model name (a path inside the models folder)
 
 
@@ -187,6 +229,25 @@ def _numbers(verb: str, args: Sequence[object]) -> list[float]:
     if verb in ("range", "dtrange") and values[-2] > values[-1]:
         raise ControlError(f"{verb}: low {values[-2]:g} is above high {values[-1]:g}")
     return values
+
+
+def _check_numbers(command: object, verb: str, fields: tuple[str, ...]) -> None:
+    """Check a steering command's ``fields`` as ``parse_command`` checks ``verb``'s arguments
+    (``_numbers``), and keep them as it would build them: a control index an ``int``, a
+    value a ``float``."""
+    values = _numbers(verb, [getattr(command, field) for field in fields])
+    for field, kind, value in zip(fields, SHAPES[verb].split(), values, strict=True):
+        object.__setattr__(command, field, int(value) if kind == "i" else value)
+
+
+def _version(args: Sequence[object]) -> int:
+    """The model version ``rollback`` takes (an integer 0..1e9); ``ControlError`` otherwise."""
+    if len(args) != 1 or isinstance(args[0], bool) or not isinstance(args[0], int | float):
+        raise ControlError(f"rollback takes a version number, got {shown(args)}")
+    number = float(args[0])
+    if not (math.isfinite(number) and number.is_integer() and 0 <= number <= 1e9):
+        raise ControlError(f"rollback takes a version number, got {number!r}")
+    return int(number)
 
 
 def model_name(text: str) -> str:
@@ -249,19 +310,11 @@ def parse_command(verb: str, args: Sequence[object]) -> Command:
         case "unconstrain":
             return Unconstrain()
         case "load":
-            return LoadModel(model_name(_text(verb, args)))
+            return LoadModel(_text(verb, args))
         case "take":
-            try:
-                return NewTake(plain_name(_text(verb, args), "take"))
-            except BadName as exc:
-                raise ControlError(f"take: {exc}") from None
+            return NewTake(_text(verb, args))
         case "learn":
             return Learn()
         case "rollback":
-            if len(args) != 1 or isinstance(args[0], bool) or not isinstance(args[0], int | float):
-                raise ControlError(f"rollback takes a version number, got {shown(args)}")
-            number = float(args[0])
-            if not (math.isfinite(number) and number.is_integer() and 0 <= number <= 1e9):
-                raise ControlError(f"rollback takes a version number, got {number!r}")
-            return Rollback(int(number))
+            return Rollback(_version(args))
     raise ControlError(f"unknown command {verb[:40]!r} (valid: {', '.join(VERBS)})")

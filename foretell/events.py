@@ -9,6 +9,10 @@ is not the performer's (logged as a ``guest`` row, never learned from). Events a
 
 Raw input from a transport is checked by ``check_values`` before it becomes an event; this module
 does not know about transports, models or logs.
+
+A model, a log and an instrument have a *dimension*: the values of one event as the model sees it,
+dt first, then the controls; ``controls_of(dimension)`` and ``dimension_for(controls)`` say the one
+from the other (the performer's event carries the controls only).
 """
 
 from __future__ import annotations
@@ -16,10 +20,24 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, overload
 
 Source = Literal["user", "model"]
 OutOfRange = Literal["clip", "reject"]
+
+
+@overload
+def controls_of(dimension: int) -> int: ...
+@overload
+def controls_of(dimension: None) -> None: ...
+def controls_of(dimension: int | None) -> int | None:
+    """How many controls an event of ``dimension`` values has (dt is the first); None: unknown."""
+    return None if dimension is None else dimension - 1
+
+
+def dimension_for(controls: int) -> int:
+    """The dimension of an instrument with ``controls`` controls: dt and the controls."""
+    return controls + 1
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 MAX_LENGTH = 64
+MODEL_SUFFIX = ".ftm"  # a foretell model file's name ends so (docs/model-format.md)
 _PLAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 
 

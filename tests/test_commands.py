@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from foretell import commands as control
@@ -72,3 +74,51 @@ def test_every_mode_is_data() -> None:
     assert set(MODES) == {"listen", "filter", "callresponse", "battle", "useronly"}
     assert get_mode("polyphony") is MODES["filter"]
     assert not MODES["useronly"].needs_model and MODES["battle"].generate == "always"
+
+
+@pytest.mark.parametrize(
+    ("verb", "args", "build"),
+    [
+        ("range", [0, 0.9, 0.1], lambda: control.SetRange(0, 0.9, 0.1)),
+        ("range", [1.5, 0.1, 0.2], lambda: control.SetRange(1.5, 0.1, 0.2)),  # type: ignore[arg-type]
+        ("range", [-1, 0.1, 0.2], lambda: control.SetRange(-1, 0.1, 0.2)),
+        ("range", [0, -0.5, 0.2], lambda: control.SetRange(0, -0.5, 0.2)),
+        ("hold", [2, 1.5], lambda: control.Hold(2, 1.5)),
+        ("hold", [2, float("nan")], lambda: control.Hold(2, float("nan"))),
+        ("hold", [2, "x"], lambda: control.Hold(2, "x")),  # type: ignore[arg-type]
+        ("release", [2000], lambda: control.Release(2000)),
+        ("controltemp", [0, 11], lambda: control.SetControlTemp(0, 11)),
+        ("dtrange", [1, 0.5], lambda: control.SetDtRange(1, 0.5)),
+        ("dtrange", [0, 61], lambda: control.SetDtRange(0, 61)),
+        ("pitemp", [-1.0], lambda: control.SetSetting("pitemp", -1.0)),
+        ("timescale", [True], lambda: control.SetSetting("timescale", True)),
+        ("thru", ["maybe"], lambda: control.SetSetting("thru", "maybe")),  # type: ignore[arg-type]
+        ("mode", ["dance"], lambda: control.SetMode("dance")),
+        ("mode", [3], lambda: control.SetMode(3)),  # type: ignore[arg-type]
+        ("pause", ["maybe"], lambda: control.SetPause("maybe")),  # type: ignore[arg-type]
+        ("load", ["../secret.ftm"], lambda: control.LoadModel("../secret.ftm")),
+        ("load", ["notes.txt"], lambda: control.LoadModel("notes.txt")),
+        ("take", ["../up"], lambda: control.NewTake("../up")),
+        ("rollback", [1.5], lambda: control.Rollback(1.5)),  # type: ignore[arg-type]
+        ("rollback", [-1], lambda: control.Rollback(-1)),
+    ],
+)
+def test_a_command_built_in_code_is_checked_as_parsed(
+    verb: str, args: list[object], build: Callable[[], control.Command]
+) -> None:
+    """Construction and parsing cannot disagree: the same rule, the same one-line message."""
+    with pytest.raises(ControlError) as parsed:
+        control.parse_command(verb, args)
+    with pytest.raises(ControlError) as built:
+        build()
+    assert str(built.value) == str(parsed.value)
+
+
+def test_a_command_built_in_code_keeps_the_values_the_parser_would() -> None:
+    assert control.SetRange(2.0, 0, 1) == control.parse_command("range", [2, 0, 1])  # type: ignore[arg-type]
+    assert isinstance(control.SetRange(2.0, 0, 1).control, int)  # type: ignore[arg-type]
+    assert control.SetSetting("thru", 1) == control.parse_command("thru", [1])
+    assert control.SetPause(0) == control.SetPause(False)  # type: ignore[arg-type]
+    assert control.Rollback(3) == control.parse_command("rollback", [3.0])
+    with pytest.raises(ControlError, match="'nope' is not a live setting"):
+        control.SetSetting("nope", 1.0)

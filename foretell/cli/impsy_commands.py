@@ -7,8 +7,10 @@ from pathlib import Path
 import click
 
 from foretell.errors import ImportModelError
+from foretell.events import controls_of
 from foretell.impsy.keras_import import ImportedModel, import_impsy_model
 from foretell.model.fileformat import save_model
+from foretell.names import MODEL_SUFFIX
 
 
 def _report(imported: ImportedModel, source: Path, out: Path) -> None:
@@ -17,7 +19,7 @@ def _report(imported: ImportedModel, source: Path, out: Path) -> None:
     click.echo(f"imported {source.name}: {imported.layout}")
     click.echo(f"  architecture from {arch.source}")
     click.echo(
-        f"  MDRNN: dimension {spec.dimension} (dt + {spec.dimension - 1} controls), "
+        f"  MDRNN: dimension {spec.dimension} (dt + {controls_of(spec.dimension)} controls), "
         f"{spec.layers} x {spec.units} LSTM, {spec.mixtures} mixtures, "
         f"{spec.parameter_count():,} parameters"
     )
@@ -42,7 +44,7 @@ def import_impsy(model: Path, out: Path | None, scale: float | None, force: bool
     """Import an IMPSY model (.keras, .h5 or builtins-only .tflite) as a foretell model file;
     no TensorFlow needed."""
     imported = import_impsy_model(model, scale=scale)
-    out = out if out is not None else model.with_suffix(".ftm")
+    out = out if out is not None else model.with_suffix(MODEL_SUFFIX)
     if out.exists() and not force:
         raise ImportModelError(f"{out} already exists; pass --force to overwrite it")
     save_model(out, imported.model)

@@ -16,6 +16,7 @@ from foretell.cli.io_commands import apply_transport_flags, transport_options
 from foretell.config import MAX_DIMENSION, RunConfig, override
 from foretell.config.instruments import parse_instrument_flag
 from foretell.errors import ConfigError
+from foretell.events import dimension_for
 from foretell.impsy.config import import_model, read_run_config
 from foretell.modes import get_mode, mode_names
 
@@ -57,12 +58,12 @@ def size_options(controls_help: str) -> Callable[[F], F]:
 
 def dimension_of(controls: int | None, dimension: int | None) -> int | None:
     """The dimension ``--controls`` or ``--dimension`` gives (1 + controls); both must agree."""
-    if controls is not None and dimension is not None and dimension != controls + 1:
+    if controls is not None and dimension is not None and dimension != dimension_for(controls):
         raise click.UsageError(
             f"--controls {controls} and --dimension {dimension} disagree "
-            f"(--dimension is 1 + the controls: {controls + 1}); give one of them"
+            f"(--dimension is 1 + the controls: {dimension_for(controls)}); give one of them"
         )
-    return dimension if controls is None else controls + 1
+    return dimension if controls is None else dimension_for(controls)
 
 
 def build_config(

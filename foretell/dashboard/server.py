@@ -87,13 +87,13 @@ from foretell.events import Event
 from foretell.io.origins import WILDCARDS
 from foretell.io.rate_limit import guest_input_limiter
 from foretell.modes import MODES
+from foretell.names import MODEL_SUFFIX
 from foretell.perform.engine import Engine
 from foretell.perform.instrument import Instrument
 from foretell.perform.show_loop import ShowLoop
 
 log = logging.getLogger(__name__)
 DEFAULT_PORT = 8765
-MODEL_SUFFIX = ".ftm"
 
 
 class DashboardError(ForetellError):

@@ -46,7 +46,7 @@ from foretell import __version__
 from foretell.clock import Clock
 from foretell.data.append_file import AppendFile
 from foretell.errors import LogFormatError
-from foretell.events import Event
+from foretell.events import Event, dimension_for
 
 log = logging.getLogger(__name__)
 
@@ -360,6 +360,6 @@ def read_log(path: str | Path, dimension: int | None = None) -> LogContents:
             continue
         if controls is None:
             controls = len(row.values)
-            dimension = controls + 1
+            dimension = dimension_for(controls)
         rows.append(row)
     return LogContents(path, dimension, tuple(rows), tuple(broken))

@@ -18,13 +18,14 @@ from typing import Any
 
 from foretell.errors import ModelFileError
 from foretell.model.fileformat import ModelFile, save_model, weights_digest
+from foretell.names import MODEL_SUFFIX
 
 INDEX = "versions.json"
 
 
 def version_file(number: int) -> str:
     """The file name of version ``number`` in a store."""
-    return f"v{number:03d}.ftm"
+    return f"v{number:03d}{MODEL_SUFFIX}"
 
 
 @dataclass(frozen=True)

@@ -30,9 +30,8 @@ def mixture_weights(logits: np.ndarray, pi_temp: float) -> np.ndarray:
 
 
 def _dt_from_u(spec: ModelSpec, u: np.ndarray) -> np.ndarray:
-    t = spec.transform
-    dt = np.exp(np.minimum(u, 50.0)) - t.dt_offset if t.dt_kind == "log" else u
-    return np.maximum(dt, t.dt_min)
+    """Seconds from dt's network units before the affine step: the sampler's own inverse."""
+    return spec.transform.dt_from_net_units(u)
 
 
 def expectation(

@@ -37,6 +37,7 @@ DtKind = Literal["log", "linear"]
 DEFAULT_DT_OFFSET = 0.04  # seconds: what training uses (foretell.train.config.TrainConfig)
 DEFAULT_DT_MIN = 1e-4  # seconds: the smallest interval a sample may return
 MIN_SCALE = 0.02
+MAX_LOG_DT = 700.0  # the largest log dt the inverse takes: exp() overflows float64 past ~709
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,16 @@ class DataTransform:
         """dt (seconds) before the affine step: ``log(dt + offset)`` or dt itself (monotonic)."""
         return np.log(dt + self.dt_offset) if self.dt_kind == "log" else dt
 
+    def dt_from_net_units(self, u: np.ndarray) -> np.ndarray:
+        """The inverse of ``dt_to_net_units``: seconds, at least ``dt_min`` (never inf)."""
+        dt = np.exp(np.minimum(u, MAX_LOG_DT)) - self.dt_offset if self.dt_kind == "log" else u
+        return np.maximum(dt, self.dt_min)
+
+    def one_dt_from_net_units(self, u: float) -> float:
+        """``dt_from_net_units`` for one Python float (the fast path of sampling)."""
+        dt = math.exp(min(u, MAX_LOG_DT)) - self.dt_offset if self.dt_kind == "log" else u
+        return max(dt, self.dt_min)
+
     def to_net(self, events: np.ndarray) -> np.ndarray:
         """Data space ``(..., D)`` -> network space ``(..., D)`` as float32."""
         events = np.asarray(events, dtype=np.float64)
@@ -114,12 +125,7 @@ class DataTransform:
         """Network space ``(..., D)`` -> a valid event (dt >= dt_min, controls in [0, 1])."""
         u = np.asarray(z, dtype=np.float64) * np.asarray(self.scale) + np.asarray(self.loc)
         events = np.empty_like(u)
-        dt = (
-            np.exp(np.minimum(u[..., 0], 700.0)) - self.dt_offset
-            if self.dt_kind == "log"
-            else u[..., 0]
-        )
-        events[..., 0] = np.maximum(dt, self.dt_min)
+        events[..., 0] = self.dt_from_net_units(u[..., 0])
         events[..., 1:] = np.clip(u[..., 1:], 0.0, 1.0)
         return events
 
@@ -134,5 +140,4 @@ class DataTransform:
     def event_from_net(self, z: list[float]) -> list[float]:
         """``from_net`` for one event as Python floats (the fast path of sampling)."""
         u = [v * s + c for v, s, c in zip(z, self.scale, self.loc, strict=True)]
-        dt = math.exp(min(u[0], 700.0)) - self.dt_offset if self.dt_kind == "log" else u[0]
-        return [max(dt, self.dt_min), *(min(max(v, 0.0), 1.0) for v in u[1:])]
+        return [self.one_dt_from_net_units(u[0]), *(min(max(v, 0.0), 1.0) for v in u[1:])]

@@ -37,7 +37,7 @@ from foretell.config.instruments import InstrumentConfig, listen_spec
 from foretell.config.sections import transport_sections
 from foretell.data.log import LogWriter
 from foretell.errors import ConfigError, ControlError
-from foretell.events import Event
+from foretell.events import Event, controls_of
 from foretell.io.base import Sink
 from foretell.io.osc import OscPort, OscRoutes, OscSink, OscSource, refuse_feedback
 from foretell.io.transports import Listener, Transports, build_transports
@@ -197,7 +197,7 @@ def build_instrument(
             "the instrument's size: give --controls N (or --dimension N+1, or [interaction] "
             "dimension), or a model"
         )
-    _check_steering(config, None if dimension is None else dimension - 1)
+    _check_steering(config, controls_of(dimension))
     if config.log.enabled:
         meta = {"config": _jsonable(config), **log_meta}
         log = LogWriter(config.log.dir, dimension, clock, meta)
@@ -355,7 +355,7 @@ def _transports(
 
             ports = MidiPorts(api=sections.midi.api)
         dimension = dimensions[name]
-        controls = None if dimension is None else dimension - 1
+        controls = controls_of(dimension)
         built[name] = build_transports(
             sections.midi,
             sections.serial,

@@ -44,7 +44,7 @@ from foretell import commands as control
 from foretell.clock import Clock, Timer
 from foretell.data.log import LogWriter, take_file_name
 from foretell.errors import ControlError, LogFormatError
-from foretell.events import Event, InputRejected, OutOfRange, check_values
+from foretell.events import Event, InputRejected, OutOfRange, check_values, controls_of
 from foretell.io.base import Sink
 from foretell.limits import MAX_MODEL_DT, MIN_PLAYED_DT
 from foretell.model.constraints import Constraints
@@ -52,7 +52,7 @@ from foretell.model.protocol import Voice
 from foretell.modes import Mode, get_mode
 from foretell.perform import steering, turns
 from foretell.perform.rejections import Rejections
-from foretell.perform.scheduler import Scheduler, Ticket
+from foretell.perform.scheduler import LatenessStats, Scheduler, Ticket
 from foretell.settings import BY_VERB
 
 log = logging.getLogger(__name__)
@@ -94,7 +94,7 @@ class InstrumentSnapshot:
     stale: int
     cancelled: int
     rejected: dict[str, int]
-    timing_ms: dict[str, float | None]
+    timing_ms: dict[str, float | None]  # |sent - due| of this instrument's own scheduled events
     log_path: str | None
     log_rows: int
     expected: tuple[float, ...] | None  # the model's prediction of the next event
@@ -150,6 +150,7 @@ class Instrument:
         self.listeners = listeners
         self.rejections = Rejections(name, self._note_reject)
         self.inputs = self.answers = self.generated = self.cancelled = self.stale = 0
+        self.lateness = LatenessStats()  # its own events' share of the run's scheduler figures
         self._raw: np.ndarray | None = None
         self._last_fed: float | None = None
         self._origin: float | None = None  # when it started (or was reset): the first input's dt
@@ -229,7 +230,7 @@ class Instrument:
 
     def _on_input(self, values: Sequence[object], answer: bool, origin: str, guest: bool) -> None:
         t = self.clock.now()
-        controls = None if self.dimension is None else self.dimension - 1
+        controls = controls_of(self.dimension)
         try:
             checked, clipped = check_values(values, controls, self.settings.out_of_range)
         except InputRejected as rejected:
@@ -429,10 +430,10 @@ class Instrument:
 
     def _prime(self) -> None:
         assert self.dimension is not None
-        self._feed(self.clock.now(), (0.5,) * (self.dimension - 1), dt=PRIME_DT)
+        self._feed(self.clock.now(), (0.5,) * controls_of(self.dimension), dt=PRIME_DT)
 
     def _steer(self, command: steering.SteeringCommand) -> None:
-        controls = None if self.dimension is None else self.dimension - 1
+        controls = controls_of(self.dimension)
         try:
             constraints = steering.apply(self.settings.constraints, command, controls)
         except ControlError as exc:
@@ -552,6 +553,7 @@ class Instrument:
     def _played(self, event: Event, sent: float) -> None:
         self._pending = None
         self.generated += 1
+        self.lateness.add(sent - event.t)  # event.t is the deadline it was scheduled for
         if self.log is not None:
             row = self.log.write(event, sent) if self.settings.log_predictions else 0
             self.log.note("timing", row=row, scheduled=event.t, sent=sent)
@@ -604,7 +606,7 @@ class Instrument:
             stale=self.stale,
             cancelled=self.cancelled,
             rejected=dict(self.rejections.counts),
-            timing_ms=self.scheduler.lateness.percentiles_ms(),
+            timing_ms=self.lateness.percentiles_ms(),
             log_path=None if self.log is None or self.log.path is None else str(self.log.path),
             log_rows=0 if self.log is None else self.log.rows,
             expected=None if raw is None else tuple(float(v) for v in raw),

@@ -36,7 +36,7 @@ class LiveDemoResult:
     model_times: list[float]  # when each /prediction arrived (s since start)
     model_values: list[list[float]]
     phrases: list[tuple[float, float]]  # (start, end) of each phrase, s since start
-    timing_ms: dict[str, float | None]  # the scheduler's |sent - due| figures
+    timing_ms: dict[str, float | None]  # the instrument's scheduled events' |sent - due| figures
     log_path: str | None
     rest_seconds: float = REST_SECONDS
 

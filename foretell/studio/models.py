@@ -19,12 +19,11 @@ from typing import Any, ClassVar
 
 from foretell.errors import ForetellError
 from foretell.model.fileformat import read_metadata, save_model
-from foretell.names import plain_name
+from foretell.names import MODEL_SUFFIX, plain_name
 from foretell.studio.errors import StudioError, disk_error, written
 from foretell.studio.shelf import Shelf
 from foretell.studio.workers import Workers
 
-SUFFIX = ".ftm"
 IMPSY_SUFFIXES = (".h5", ".keras")
 MAX_UPLOAD = 64 << 20  # bytes
 
@@ -33,7 +32,7 @@ MAX_UPLOAD = 64 << 20  # bytes
 class Models(Shelf):
     """The models in ``folder``."""
 
-    suffix: ClassVar[str] = SUFFIX
+    suffix: ClassVar[str] = MODEL_SUFFIX
     kind: ClassVar[str] = "model"
 
     workers: Workers
@@ -75,14 +74,14 @@ class Models(Shelf):
         """The stem and suffix an upload called ``file_name`` is kept under; ``StudioError`` if
         the name is refused or taken (checked before the body is read)."""
         stem, suffix = upload_name(file_name)
-        if (self.folder / f"{stem}{SUFFIX}").exists():
+        if (self.folder / f"{stem}{MODEL_SUFFIX}").exists():
             raise StudioError(f"a model called {stem!r} exists already", 409)
         return stem, suffix
 
     async def upload(self, file_name: object, body: bytes) -> dict[str, Any]:
         """Check and keep an uploaded model as ``NAME.ftm``; ``StudioError`` if it is refused."""
         stem, suffix = self.upload_target(file_name)
-        target = self.folder / f"{stem}{SUFFIX}"
+        target = self.folder / f"{stem}{MODEL_SUFFIX}"
         if len(body) > MAX_UPLOAD:
             raise StudioError(f"an upload is at most {MAX_UPLOAD >> 20} MB", 413)
         with written("the upload"):
@@ -112,7 +111,7 @@ def keep(staged: Path, target: Path) -> None:
     try:
         os.link(staged, target)
     except FileExistsError:
-        kind = "model" if target.suffix == SUFFIX else "file"
+        kind = "model" if target.suffix == MODEL_SUFFIX else "file"
         raise StudioError(f"a {kind} called {target.stem!r} exists already", 409) from None
     except OSError as exc:
         raise disk_error(exc, f"cannot keep {target.name}") from None
@@ -123,10 +122,10 @@ def check_upload(received: Path, shown: str) -> Path:
     """The file to keep for the upload ``received`` once it loads (in a worker process): the
     file itself (a foretell model) or the imported model saved beside it (IMPSY)."""
     model = _checked(received, shown)
-    if received.suffix == SUFFIX:
+    if received.suffix == MODEL_SUFFIX:
         return received
     with written("the imported model"):
-        return save_model(received.with_name(f"import{SUFFIX}"), model)
+        return save_model(received.with_name(f"import{MODEL_SUFFIX}"), model)
 
 
 def upload_name(file_name: object) -> tuple[str, str]:
@@ -137,7 +136,7 @@ def upload_name(file_name: object) -> tuple[str, str]:
         )
     stem, _, extension = file_name.rpartition(".")
     suffix = f".{extension.lower()}"
-    if suffix not in (SUFFIX, *IMPSY_SUFFIXES):
+    if suffix not in (MODEL_SUFFIX, *IMPSY_SUFFIXES):
         raise StudioError(f"a model upload is a .ftm, .h5 or .keras file, not {suffix[:20]!r}")
     return plain_name(stem, "model"), suffix
 
@@ -148,7 +147,7 @@ def _checked(path: Path, shown: str) -> Any:
     from foretell.model.protocol import build_model
 
     try:
-        if path.suffix == SUFFIX:
+        if path.suffix == MODEL_SUFFIX:
             model = load_model(path)
         else:
             from foretell.impsy.keras_import import import_impsy_model

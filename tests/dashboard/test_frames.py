@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +16,7 @@ from foretell.clock import FakeClock
 from foretell.dashboard.frames import RecentValues
 from foretell.dashboard.server import ClientFeed, Publisher, loadable
 from foretell.io.base import ListSink
-from foretell.model.expectation import mixture_weights
+from foretell.model.expectation import expectation, mixture_weights
 from foretell.model.random import random_model_file
 from foretell.modes import MODES
 from foretell.perform.engine import Engine
@@ -50,6 +52,19 @@ def test_expectation_at_zero_temperatures_is_what_the_sampler_plays() -> None:
     assert top["dt"][0] == pytest.approx(sample[0]) == pytest.approx(body["dt"])
     assert [x[0] for x in top["x"]] == pytest.approx(sample[1:].tolist())
     assert all(lo == mean == hi for mean, lo, hi in top["x"])
+
+
+def test_expectation_maps_dt_back_as_the_sampler_does_even_far_out() -> None:
+    """One inverse transform: the page's dt is the sampler's, also where log dt passes 50."""
+    rt = runtime(seed=3)
+    raw = rt.observe(np.array([0.05, 0.2, 0.7, 0.4])).copy()
+    spec = rt.model.spec
+    far = replace(spec, transform=replace(spec.transform, loc=(60.0, *spec.transform.loc[1:])))
+    body = expectation(far, raw, 0.0, 0.0)
+    mu, _, logits = far.mixture.split(np.asarray(raw, dtype=np.float64))
+    played = far.transform.event_from_net(mu[int(np.argmax(logits))].tolist())
+    assert body["dt"] == pytest.approx(played[0], rel=1e-12)
+    assert body["dt"] > math.exp(50.0)
 
 
 def test_expectation_spreads_grow_with_sigma_temperature() -> None:

@@ -12,9 +12,12 @@ import pytest
 from foretell import commands as control
 from foretell.clock import FakeClock
 from foretell.data.log import read_log
+from foretell.events import Event
+from foretell.io.base import ListSink
 from foretell.model.fileformat import save_model
 from foretell.model.protocol import load_voice
 from foretell.model.random import random_model
+from foretell.model.runtime import DenseModel
 from foretell.perform.instrument import Instrument, Settings
 from foretell.perform.scheduler import Scheduler
 from tests.perform.helpers import instrument, play
@@ -316,3 +319,37 @@ def test_a_symlink_out_of_the_models_folder_is_refused(tmp_path: Path) -> None:
     inst.models_dir = tmp_path / "models"
     inst.on_command(control.LoadModel("link.ftm"))
     assert inst.rejections.counts["bad_command"] == 1 and inst.model_name is None
+
+
+class SlowSink(ListSink):
+    """An output that holds the loop ``seconds`` on every send (on a FakeClock)."""
+
+    def __init__(self, clock: FakeClock, seconds: float) -> None:
+        super().__init__()
+        self.clock, self.seconds = clock, seconds
+
+    def _send(self, event: Event) -> bool:
+        self.clock.wait_until(self.clock.now() + self.seconds)
+        return super()._send(event)
+
+
+def test_each_instrument_reports_the_lateness_of_its_own_events() -> None:
+    """Two instruments share a run's scheduler; the one behind a slow output is the late one,
+    and each snapshot says so (it showed the run's mixed figure for both)."""
+    clock = FakeClock()
+    scheduler = Scheduler(clock)
+    sinks = {"slow": SlowSink(clock, 0.005), "quick": ListSink()}
+    instruments = []
+    for seed, (name, sink) in enumerate(sinks.items()):
+        sink.start()
+        voice = DenseModel(random_model(dimension=4, units=16)).voice(np.random.default_rng(seed))
+        settings = Settings(mode="battle", timescale=10.0)  # intervals well apart
+        inst = Instrument(name, settings, clock, scheduler, [sink], runtime=voice)
+        inst.start()
+        instruments.append(inst)
+    clock.advance(30.0)
+    slow, quick = (inst.snapshot() for inst in instruments)
+    assert slow.generated >= 10 and quick.generated >= 10
+    assert slow.timing_ms["p50_ms"] == pytest.approx(5.0) == slow.timing_ms["p99_ms"]
+    assert quick.timing_ms["p50_ms"] == 0.0 and quick.timing_ms["p99_ms"] < 1.0
+    assert scheduler.lateness.count == slow.generated + quick.generated  # the run's, split

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 
 from foretell import commands as control
+from foretell.events import controls_of
 from foretell.studio.config_file import ConfigFile
 from foretell.studio.datasets import Datasets
 from foretell.studio.errors import StudioError
@@ -128,7 +129,7 @@ class ModelRoutes:
         if dimension is not None and theirs != dimension:
             raise StudioError(
                 f"model {path.stem!r} has dimension {theirs}; this instrument has {dimension} "
-                f"({dimension - 1} controls)",
+                f"({controls_of(dimension)} controls)",
                 409,
             )
 

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from foretell.model.fileformat import SIZE_PRESETS
-from foretell.names import plain_name
+from foretell.names import MODEL_SUFFIX, plain_name
 from foretell.studio.datasets import Datasets
 from foretell.studio.errors import StudioError
 from foretell.studio.http import RouteTable, created, read_json
@@ -61,7 +61,7 @@ class TrainingRoutes:
         epochs = body.get("epochs")
         if epochs is not None and not (type(epochs) is int and 1 <= epochs <= MAX_EPOCHS):
             raise StudioError(f"epochs must be a whole number from 1 to {MAX_EPOCHS}")
-        target = self.models.folder / f"{name}.ftm"
+        target = self.models.folder / f"{name}{MODEL_SUFFIX}"
         if target.exists():
             raise StudioError(f"a model called {name!r} exists already", 409)
         try:
