@@ -246,6 +246,8 @@ def import_impsy_model(path: str | Path, scale: float | None = None) -> Imported
     ``scale`` overrides IMPSY's ``SCALE_FACTOR`` (else read from the name, else 10).
     """
     path = Path(path)
+    if _sniff(path) != "tflite":
+        _require_h5py()  # here, so a missing extra is its one line, not the child's
     keras = in_child(read_keras_file, (path,), str(path))
     arch, notes = choose_architecture(keras, path)
     check_shapes(keras.weights, arch, str(path))
