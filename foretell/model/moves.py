@@ -49,12 +49,13 @@ from foretell.model.control_kinds import (
     moved,
     pattern_codes,
 )
+from foretell.model.draws import RandomBlocks
 from foretell.model.expectation import MIN_WEIGHT, _dt_from_u, mixture_weights
 from foretell.model.fileformat import ModelFile, ModelSpec
 from foretell.model.mixture import choose_component, log_softmax
 from foretell.model.moves_spec import KIND_NAME, MovesSpec
 from foretell.model.protocol import Kind, Voice
-from foretell.model.runtime import RANDOM_BLOCK, DenseModel, LSTMState, _layer_views
+from foretell.model.runtime import DenseModel, LSTMState, _layer_views
 
 REDRAWS = 32  # tries to leave the previous cell before taking the nearest other cell
 
@@ -331,9 +332,7 @@ class MovesVoice:
         self._cell_values = {c: layout.controls[c].cell_values().tolist() for c in self._discrete}
         self._last_cells: list[int] | None = None
         self._loc, self._scale = list(spec.transform.loc), list(spec.transform.scale)
-        self._uniforms: list[list[float]] = []
-        self._normals: list[list[float]] = []
-        self._next_random = 0
+        self._draws = RandomBlocks(self.rng, 1 + len(self._discrete), layout.gaussians)
         self._plan = _sample_plan(spec)
         self._inputs = layout.inputs
 
@@ -383,14 +382,7 @@ class MovesVoice:
     def _draw(self) -> tuple[list[float], list[float]]:
         """One uniform for the (component, moving set) and one per discrete control, one normal
         per Gaussian dimension: drawn from the generator in blocks."""
-        if self._next_random >= len(self._uniforms):
-            widths = (1 + len(self._discrete), self.layout.gaussians)
-            self._uniforms = self.rng.random((RANDOM_BLOCK, widths[0])).tolist()
-            self._normals = self.rng.standard_normal((RANDOM_BLOCK, widths[1])).tolist()
-            self._next_random = 0
-        i = self._next_random
-        self._next_random += 1
-        return self._uniforms[i], self._normals[i]
+        return self._draws.next()
 
     def sample(
         self,

@@ -29,12 +29,12 @@ import numpy as np
 
 from foretell.model import constraints as steering
 from foretell.model.constraints import Constraints
+from foretell.model.draws import RandomBlocks
 from foretell.model.expectation import expectation
 from foretell.model.fileformat import ModelFile, ModelSpec
 from foretell.model.mixture import log_density, sample_net
 from foretell.model.protocol import Kind, Voice
 
-RANDOM_BLOCK = 1024
 MIN_BATCH = 4  # fewer voices than this step one by one: stacking costs more than one product saves
 
 # per layer: inputs, hidden, cell, sigmoid gates (i, f, o), i, f, o, g; for one voice or N rows
@@ -263,9 +263,7 @@ class DenseVoice:
         self.prediction = np.zeros(spec.mixture.params, dtype=np.float32)
         self._views = _layer_views(spec, self._buffer, self._cells, self._gates)
         self._input = self._buffer[:d]
-        self._uniforms: list[float] = []
-        self._normals: list[list[float]] = []
-        self._next_random = 0
+        self._draws = RandomBlocks(self.rng, None, spec.dimension)
         self._planned: tuple[Constraints, steering.Plan] | None = None
 
     # -- state ---------------------------------------------------------------------------------
@@ -301,13 +299,7 @@ class DenseVoice:
     # -- sampling ------------------------------------------------------------------------------
 
     def _draw(self) -> tuple[float, list[float]]:
-        if self._next_random >= len(self._uniforms):
-            self._uniforms = self.rng.random(RANDOM_BLOCK).tolist()
-            self._normals = self.rng.standard_normal((RANDOM_BLOCK, self.spec.dimension)).tolist()
-            self._next_random = 0
-        i = self._next_random
-        self._next_random += 1
-        return self._uniforms[i], self._normals[i]
+        return self._draws.next()
 
     def sample(
         self,
