@@ -121,6 +121,33 @@ def moves_loss(spec: ModelSpec, raw: torch.Tensor, y: torch.Tensor) -> torch.Ten
     return -torch.logsumexp(per_k, dim=-1)  # (...)
 
 
+GRID_START_SCALE = math.sqrt(3.0) / math.pi  # a logistic's scale with a standard deviation of 1
+
+
+def start_grid_controls_alike(head: torch.nn.Linear, spec: ModelSpec) -> None:
+    """After ``MDRNN.init_head``: every component starts with the same distribution on each grid
+    control, a logistic centred on the data's mean with the data's spread (standard deviation 1
+    in the network space), where ``init_head`` spreads the components' means over the standard
+    normal's quantiles in every dimension.
+
+    Spread out, the components started at the ends of a grid control's range stayed narrow
+    there, and dt's sharp peaks got too few components: on the drum pads (velocity on a 7-bit
+    grid, dt on a beat) dt scored about 1.5 nats per event worse than in the dense model
+    (docs/model-format.md, the moves model's "Measured").
+    """
+    layout = spec.layout
+    if layout is None or not layout.grid_controls:
+        return
+    k, g, dc = layout.mixtures, layout.gaussians, layout.densities
+    scale = GRID_START_SCALE - spec.sigma_min
+    # the spread's activation inverted at ``scale`` (elu(a) + 1 is exp(a) below 1)
+    softplus = spec.sigma_activation == "softplus"
+    bias = math.log(math.expm1(scale)) if softplus else math.log(scale)
+    with torch.no_grad():
+        head.bias[: k * g].view(k, g)[:, dc:] = 0.0
+        head.bias[k * g : 2 * k * g].view(k, g)[:, dc:] = bias
+
+
 class MovesNLL(torch.autograd.Function):
     """``sum(weight * moves_loss(spec, activate(out), y))`` and its gradient with respect to the
     head's output ``out (..., P)`` (spreads before their activation), computed together, as

@@ -54,6 +54,7 @@ from foretell.model.control_kinds import ControlKind, choose_controls
 from foretell.model.fileformat import ModelFile, ModelSpec
 from foretell.model.moves_spec import moves_spec
 from foretell.model.torch_mdrnn import MDRNN
+from foretell.model.torch_moves import start_grid_controls_alike
 from foretell.model.transform import DataTransform
 from foretell.train.batches import Segments, epoch_batches, split_dataset
 from foretell.train.config import (
@@ -277,6 +278,7 @@ def train(
 
     net = MDRNN(spec)
     net.init_head()  # the mixture starts spread out, with equal weights
+    start_grid_controls_alike(net.head, spec)  # but alike on grid controls
     peak = initial_learning_rate(config)
     optimizer = FlatAdam(net, lr=peak, betas=(0.9, config.adam_beta2))
     plateau = Plateau(config.lr_decay_patience, config.lr_min)
