@@ -39,7 +39,7 @@ from foretell.perform.instrument import Instrument
 log = logging.getLogger(__name__)
 NO_TORCH = f"learning needs the train extra ({install_hint('train')}); playing on without it"
 Post = Callable[[Callable[[], None]], None]
-FINE_TUNED_KINDS = ("dense",)  # the kinds of model foretell.learn.finetune trains
+FINE_TUNED_KINDS = ("dense", "moves")  # the kinds of model foretell.learn.finetune trains
 
 
 def torch_available() -> bool:

@@ -38,7 +38,7 @@ tensors against ``spec.tensor_shapes()``; ``build_model(file)`` and ``load_voice
 give the kind's model and a voice on it. ``foretell run``, ``generate``, ``trace`` and ``info``,
 batching, the dashboard and hot swap then work unchanged (``tests/model/walk_kind.py`` is a small
 kind that shows it, ``tests/model/test_second_kind.py`` the proof). Learning while playing
-fine-tunes the kinds in ``foretell.learn.coordinator.FINE_TUNED_KINDS`` (dense); a kind that
+fine-tunes the kinds in ``foretell.learn.coordinator.FINE_TUNED_KINDS`` (dense, moves); a kind that
 wants it brings its fine-tuning. A file without a kind is dense (every file written before kinds
 existed).
 

@@ -127,5 +127,5 @@ def test_learning_while_playing_says_it_fine_tunes_dense_models_only(
     config = LearnConfig(LearnSchedule("demand"), tmp_path / "models", bundled_dataset_path())
     learner = Learner(config, inst, clock)
     assert learner.start() is False and learner.state == "unavailable"
-    assert "fine-tunes dense models, not walk" in caplog.text
+    assert "fine-tunes dense or moves models, not walk" in caplog.text
     assert not (tmp_path / "models").exists()  # nothing adopted, nothing written
