@@ -34,11 +34,11 @@ python3 -m venv .venv
 # deadlock a process for good when a port closed while JACK's thread waited for the GIL. That
 # cause is now avoided (foretell/io/midi_ports.py, JACK_GIL: no Python callback is left when an
 # input closes; tests/io/test_midi_jack.py checks the order). As a guard against one still
-# unknown, a run that hangs is stopped after 5 minutes (they take about 1) and, like a run that
-# fails, tried once more, saying so.
+# unknown, a run that hangs is stopped after 20 minutes (they take 6 to 8, the IMPSY rig's among
+# them) and, like a run that fails, tried once more, saying so.
 for attempt in 1 2; do
   status=0
-  timeout 300 .venv/bin/python -m pytest -q -m jack "$@" || status=$?
+  timeout 1200 .venv/bin/python -m pytest -q -m jack "$@" || status=$?
   if [ "$status" = 0 ] || [ "$status" = 5 ]; then  # 5: none of the chosen tests needs JACK
     break
   fi
