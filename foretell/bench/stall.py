@@ -260,7 +260,7 @@ def load_beside_plots(
         plots.start()
         time.sleep(0.05)  # the plots are on their way
         began = time.perf_counter()
-        status = studio.post_json("api/perform", {"model": "alt"})
+        status = studio.post_json("api/perform", {"model": "alt", "mode": "filter"})
         timing["load_s"] = round(time.perf_counter() - began, 3)
         plots.join()
         return status
