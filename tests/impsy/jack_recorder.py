@@ -14,15 +14,7 @@ import sys
 
 import mido
 
-JACK = "mido.backends.rtmidi/UNIX_JACK"
-
-
-def record(name: str) -> None:
-    backend = mido.Backend(JACK, load=True)
-    with backend.open_input(name, virtual=True, client_name=name) as port:
-        print("ready", flush=True)
-        for message in port:
-            print(message.hex(), flush=True)
+from foretell.bench.impsy_rig import JACK, record  # the rig's recorder, one of its peers
 
 
 def play(name: str) -> None:
