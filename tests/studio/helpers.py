@@ -24,8 +24,13 @@ async def until(condition: Callable[[], bool], timeout_s: float = 90.0) -> None:
 
 def child_pids() -> list[int]:
     """This process's children (every thread's), from /proc."""
-    tasks = Path(f"/proc/{os.getpid()}/task")
-    return [int(pid) for task in tasks.iterdir() for pid in (task / "children").read_text().split()]
+    pids: list[int] = []
+    for task in Path(f"/proc/{os.getpid()}/task").iterdir():
+        try:
+            pids.extend(int(pid) for pid in (task / "children").read_text().split())
+        except FileNotFoundError:  # the thread ended between listing and reading
+            continue
+    return pids
 
 
 def command_line(pid: int) -> list[str]:
