@@ -118,14 +118,14 @@ def test_the_whole_loop_in_chromium(studio: Studio, browser: Any, tmp_path: Path
     drag_on_pad(page)
     wait_for(
         lambda: take(studio, "warmup")["events"] >= 20,
-        timeout=10,
+        timeout=60,
         what="the pad's events in the take",
     )
     page.wait_for_function("document.querySelector('#counts').textContent.match(/^[1-9]/)")
     studio.play(300)
     wait_for(
         lambda: take(studio, "warmup")["events"] >= 320,
-        timeout=10,
+        timeout=60,
         what="300 OSC events in the take",
     )
     wait_for(lambda: step_done(page, "play"), timeout=15, what="the checklist's play")
@@ -142,7 +142,7 @@ def test_the_whole_loop_in_chromium(studio: Studio, browser: Any, tmp_path: Path
         "name => (window.studio.plots[name] || {t: []}).t.length > 100", arg="warmup"
     )
     assert warmup.evaluate(NOT_BACKGROUND, list(BACKGROUND)) > 200, "the take's plot is empty"
-    wait_for(lambda: step_done(page, "take"), timeout=10, what="the checklist's take")
+    wait_for(lambda: step_done(page, "take"), timeout=60, what="the checklist's take")
 
     # a dataset of the first take
     go(page, "datasets")
@@ -152,7 +152,7 @@ def test_the_whole_loop_in_chromium(studio: Studio, browser: Any, tmp_path: Path
     page.wait_for_selector(".dataset[data-name=d1]")
     assert "built d1" in page.locator("#dataset-note").inner_text()
     assert (studio.root / "datasets" / "d1.npz").is_file()
-    wait_for(lambda: step_done(page, "dataset"), timeout=10, what="the checklist's dataset")
+    wait_for(lambda: step_done(page, "dataset"), timeout=60, what="the checklist's dataset")
 
     # train xs on it: the curve is drawn while it trains, then the model is there
     go(page, "train")
@@ -191,7 +191,7 @@ def test_the_whole_loop_in_chromium(studio: Studio, browser: Any, tmp_path: Path
     page.click("#upload")
     page.wait_for_selector(".model[data-name=random]")
     assert (studio.root / "models" / "random.ftm").is_file()
-    wait_for(lambda: step_done(page, "train"), timeout=10, what="the checklist's train")
+    wait_for(lambda: step_done(page, "train"), timeout=60, what="the checklist's train")
 
     # m1's held-out NLL on the newest take it was not trained on
     m1 = page.locator(".model[data-name=m1]")
@@ -206,7 +206,7 @@ def test_the_whole_loop_in_chromium(studio: Studio, browser: Any, tmp_path: Path
     assert m1.locator("select.perform-mode").input_value() == "callresponse"
     m1.locator("select.perform-mode").select_option("filter")
     m1.locator("button.perform").click()
-    wait_for(lambda: studio.get("/api/models")["playing"] == "m1", timeout=10, what="m1 to play")
+    wait_for(lambda: studio.get("/api/models")["playing"] == "m1", timeout=60, what="m1 to play")
     page.wait_for_selector(".model[data-name=m1].playing .badge.playing:not([hidden])")
     assert "m1" in page.locator("#playing-pill").inner_text()
     page.wait_for_function("document.querySelector('#mode-pill').textContent === 'filter'")
@@ -218,11 +218,11 @@ def test_the_whole_loop_in_chromium(studio: Studio, browser: Any, tmp_path: Path
     answers: list[list[float]] = []
     wait_for(
         lambda: len(answers.__iadd__(studio.predictions())) >= 54,
-        timeout=10,
+        timeout=60,
         what="an answer to (nearly) every input",
     )
     assert all(len(a) == CONTROLS for a in answers), answers
-    wait_for(lambda: step_done(page, "perform"), timeout=10, what="the checklist's perform")
+    wait_for(lambda: step_done(page, "perform"), timeout=60, what="the checklist's perform")
 
     # compare the two on the take neither was trained on: the trained one is better
     go(page, "models")
@@ -284,7 +284,7 @@ def test_takes_are_renamed_downloaded_and_deleted(studio: Studio, browser: Any) 
     page.wait_for_selector(".take[data-name=first].current")
     studio.play(80)
     wait_for(
-        lambda: take(studio, "first")["events"] >= 80, timeout=10, what="80 events in the take"
+        lambda: take(studio, "first")["events"] >= 80, timeout=60, what="80 events in the take"
     )
     new_take(page, "next")
     page.wait_for_selector(".take[data-name=next].current")
@@ -385,7 +385,7 @@ def test_the_perform_tab_scrolls_only_the_page(
     frame = dashboard(page)
     frame.wait_for_function("window.foretell && window.foretell.connected")
     studio.play(100)
-    wait_for(lambda: frame.evaluate(SCROLLING) == [], timeout=10, what="nothing to scroll in")
+    wait_for(lambda: frame.evaluate(SCROLLING) == [], timeout=60, what="nothing to scroll in")
     time.sleep(1.0)  # a few more frames: still nothing scrolls inside
     assert frame.evaluate(SCROLLING) == []
     outside = [e for e in page.evaluate(SCROLLING) if not e.startswith("HTML")]
@@ -409,7 +409,7 @@ def test_more_epochs_are_asked_for_in_the_train_form(studio: Studio, browser: An
     them, and the job runs that many."""
     studio.play(300)
     studio.running.client.post("api/takes/new", {"name": "next"}, 201)
-    wait_for(lambda: len(studio.get("/api/takes")["takes"]) == 2, timeout=10, what="two takes")
+    wait_for(lambda: len(studio.get("/api/takes")["takes"]) == 2, timeout=60, what="two takes")
     first = next(t["name"] for t in studio.get("/api/takes")["takes"] if not t["current"])
     studio.running.client.post("api/datasets", {"name": "d1", "takes": [first]}, 201)
     page = open_studio(browser, studio, "train")
