@@ -34,6 +34,8 @@ the file's own directory, once, when it is loaded::
     control_prefix = "/foretell"   # live control: /foretell/mode, /foretell/pitemp, ...
     impsy_control = true           # also accept IMPSY's /impsy/mode, /impsy/pitemp, ...
     control_from = []              # hosts/networks besides this machine that may steer ("*": all)
+    moved = false                  # also send {output_address}/moved i i ...: the controls that
+                                   # moved (one bundle with the vector; docs/connect.md)
 
     [log]
     enabled = true
@@ -148,6 +150,7 @@ class OscConfig:
     control_prefix: str = "/foretell"
     impsy_control: bool = True
     control_from: tuple[str, ...] = ()
+    moved: bool = False
 
     @property
     def control_sources(self) -> ControlSources:

@@ -10,29 +10,9 @@ import numpy as np
 
 from foretell.dashboard.frames import event_message
 from foretell.events import Event, moved_controls
-from foretell.model.control_kinds import ControlKind
-from foretell.model.fileformat import ModelFile, save_model
-from foretell.model.moves_spec import MovesSpec
 from foretell.model.protocol import load_voice
-from foretell.model.transform import DataTransform
+from tests.moves_files import moves_model_file
 from tests.perform.helpers import instrument, play
-
-GRID = ControlKind("grid", origin=0.0, step=1 / 8, levels=9)
-
-
-def moves_model_file(path: Path) -> Path:
-    """A small moves model with random weights: two grid controls and a continuous one."""
-    transform = DataTransform("log", 0.04, (-3.0, 0.5, 0.5, 0.5), (0.8, 0.3, 0.3, 0.3))
-    spec = MovesSpec(
-        4, 1, 8, 3, transform, controls=(GRID, GRID, ControlKind("continuous")),
-        patterns=(0, 1, 2, 3), other_patterns=False,
-    )  # fmt: skip
-    rng = np.random.default_rng(0)
-    weights = {
-        n: (rng.standard_normal(s) * 0.5).astype(np.float32)
-        for n, s in spec.tensor_shapes().items()
-    }
-    return save_model(path, ModelFile(spec, weights, {"name": "m"}))
 
 
 def test_moved_controls_compares_value_by_value() -> None:
