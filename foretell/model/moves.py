@@ -19,7 +19,10 @@ moving set, and a set control's value; 0 takes the most likely), so it also shar
 controls move; σ-temperature (times a control's own ``controltemp``) multiplies the spreads of dt,
 the continuous controls and the grid controls' logistics by its square root (0 gives the mode's
 cell, the nearest other cell when that is the previous one); it does not touch which controls
-move or a set's categorical.
+move or a set's categorical. The activity temperature (``tempered_moves``) tempers only which
+controls move: each component's distribution over moving sets is raised to ``1 / T`` and
+renormalised, the component's weight kept (0: each component's likeliest set; above 1 the sets
+the model thinks rarer come more often, so on a knob box more events move none or several).
 
 Constraints: a held discrete control never moves (the moving sets that move it are taken out of
 the draw, an exact conditioning) and keeps the held value; a range on a grid or set control
@@ -375,9 +378,13 @@ class MovesVoice:
         return self.prediction
 
     def predict(
-        self, pi_temp: float = 1.0, sigma_temp: float = 1.0, constraints: Constraints | None = None
+        self,
+        pi_temp: float = 1.0,
+        sigma_temp: float = 1.0,
+        constraints: Constraints | None = None,
+        activity_temp: float = 1.0,
     ) -> np.ndarray:
-        return self.sample(self.prediction, pi_temp, sigma_temp, constraints)
+        return self.sample(self.prediction, pi_temp, sigma_temp, constraints, activity_temp)
 
     def _draw(self) -> tuple[list[float], list[float]]:
         """One uniform for the (component, moving set) and one per discrete control, one normal
@@ -390,6 +397,7 @@ class MovesVoice:
         pi_temp: float = 1.0,
         sigma_temp: float = 1.0,
         constraints: Constraints | None = None,
+        activity_temp: float = 1.0,
     ) -> np.ndarray:
         """Draw the next event (data space) after the one ``prediction`` followed; see the module
         docstring for the temperatures and ``constraints``. Works on Python floats over lists
@@ -405,6 +413,8 @@ class MovesVoice:
         joint = raw[plan.joint_start :].tolist()
         if held & plan.discrete_set:
             joint = self._without_held(joint, held)
+        if activity_temp != 1.0:
+            joint = tempered_moves(joint, plan.slots, activity_temp)
         m, slot = divmod(_choose(joint, pi_temp, uniforms[0]), plan.slots)
         mu = raw[m * plan.g : (m + 1) * plan.g].tolist()
         sigma = raw[plan.kg + m * plan.g : plan.kg + (m + 1) * plan.g].tolist()
@@ -524,6 +534,26 @@ class MovesVoice:
             return values[previous]
         finite = [v if i in ok else -1e300 for i, v in enumerate(logits)]
         return values[choose_component(finite, pi_temp, uniform)]
+
+
+def tempered_moves(joint: list[float], slots: int, activity_temp: float) -> list[float]:
+    """The joint logits of (component, moving set) with each component's moving-set
+    distribution tempered by ``activity_temp`` and the component's weight kept:
+    ``p(m) p(s | m)^(1/T) / Σ_s' p(s' | m)^(1/T)``; 0 keeps only each component's likeliest
+    moving set."""
+    out: list[float] = []
+    for start in range(0, len(joint), slots):
+        logits = joint[start : start + slots]
+        top = max(logits)
+        weight = top + math.log(sum(math.exp(v - top) for v in logits))  # log p(m), unnormed
+        if activity_temp <= 0.0:
+            best = logits.index(top)
+            out += [weight if i == best else -math.inf for i in range(slots)]
+            continue
+        scaled = [(v - top) / activity_temp for v in logits]
+        norm = math.log(sum(math.exp(v) for v in scaled))
+        out += [weight + v - norm for v in scaled]
+    return out
 
 
 def _choose(values: list[float], pi_temp: float, uniform: float) -> int:

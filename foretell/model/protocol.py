@@ -96,12 +96,19 @@ class Voice(Protocol):
         pi_temp: float = 1.0,
         sigma_temp: float = 1.0,
         constraints: Constraints | None = None,
+        activity_temp: float = 1.0,
     ) -> np.ndarray:
-        """Draw the next event from ``prediction`` under the temperatures and constraints."""
+        """Draw the next event from ``prediction`` under the temperatures and constraints
+        (``activity_temp``: how many controls move, for a kind that draws which controls move;
+        1 leaves the model as it learned, a kind without moving sets ignores it)."""
         ...
 
     def predict(
-        self, pi_temp: float = 1.0, sigma_temp: float = 1.0, constraints: Constraints | None = None
+        self,
+        pi_temp: float = 1.0,
+        sigma_temp: float = 1.0,
+        constraints: Constraints | None = None,
+        activity_temp: float = 1.0,
     ) -> np.ndarray:
         """Draw the next event from the latest prediction (``sample`` of what ``observe`` gave)."""
         ...

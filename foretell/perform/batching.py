@@ -120,15 +120,20 @@ class BatchedVoice:
         pi_temp: float = 1.0,
         sigma_temp: float = 1.0,
         constraints: Constraints | None = None,
+        activity_temp: float = 1.0,
     ) -> np.ndarray:
         self.batcher.flush()
-        return self.voice.sample(prediction, pi_temp, sigma_temp, constraints)
+        return self.voice.sample(prediction, pi_temp, sigma_temp, constraints, activity_temp)
 
     def predict(
-        self, pi_temp: float = 1.0, sigma_temp: float = 1.0, constraints: Constraints | None = None
+        self,
+        pi_temp: float = 1.0,
+        sigma_temp: float = 1.0,
+        constraints: Constraints | None = None,
+        activity_temp: float = 1.0,
     ) -> np.ndarray:
         self.batcher.flush()
-        return self.voice.predict(pi_temp, sigma_temp, constraints)
+        return self.voice.predict(pi_temp, sigma_temp, constraints, activity_temp)
 
     def reset(self) -> None:
         self.batcher.flush()

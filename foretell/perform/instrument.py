@@ -76,6 +76,7 @@ class Settings:
     paused: bool = False
     pi_temp: float = 1.0
     sigma_temp: float = 1.0
+    activity_temp: float = 1.0
     timescale: float = 1.0
     threshold: float = 0.1
     input_thru: bool = False
@@ -467,7 +468,8 @@ class Instrument:
     def _sample(self, holds: dict[int, float] | None = None) -> tuple[float, tuple[float, ...]]:
         assert self.runtime is not None and self._raw is not None
         s = self.settings
-        x = self.runtime.sample(self._raw, s.pi_temp, s.sigma_temp, self._model_constraints(holds))
+        constraints = self._model_constraints(holds)
+        x = self.runtime.sample(self._raw, s.pi_temp, s.sigma_temp, constraints, s.activity_temp)
         return min(float(x[0]), MAX_MODEL_DT), tuple(min(max(float(v), 0.0), 1.0) for v in x[1:])
 
     def _answer(self, t: float) -> None:

@@ -113,6 +113,7 @@ class WalkVoice:
         pi_temp: float = 1.0,
         sigma_temp: float = 1.0,
         constraints: Constraints | None = None,
+        activity_temp: float = 1.0,  # a walk moves every control: nothing to temper
     ) -> np.ndarray:
         d = self.model.dimension
         noise = self.rng.standard_normal(d) * math.sqrt(max(sigma_temp, 0.0))
@@ -128,7 +129,11 @@ class WalkVoice:
         return event
 
     def predict(
-        self, pi_temp: float = 1.0, sigma_temp: float = 1.0, constraints: Constraints | None = None
+        self,
+        pi_temp: float = 1.0,
+        sigma_temp: float = 1.0,
+        constraints: Constraints | None = None,
+        activity_temp: float = 1.0,
     ) -> np.ndarray:
         return self.sample(self.prediction, pi_temp, sigma_temp, constraints)
 
