@@ -193,7 +193,8 @@ def expect_message(
     if model is None or snap.expected is None:
         return {"expect": None}
     s = snap.settings
-    body = model.expected(np.asarray(snap.expected, dtype=np.float32), s.pi_temp, s.sigma_temp)
+    prediction = np.asarray(snap.expected, dtype=np.float32)
+    body = model.expected(prediction, s.pi_temp, s.sigma_temp, s.activity_temp)
     generates = MODES[s.mode].generate
     body["instrument"] = snap.name
     body["t0"] = snap.t if t0 is None else t0

@@ -260,24 +260,37 @@ class MovesModel:
             "patterns": len(self.layout.patterns),
         }
 
-    def expected(self, prediction: np.ndarray, pi_temp: float, sigma_temp: float) -> dict[str, Any]:
+    def expected(
+        self,
+        prediction: np.ndarray,
+        pi_temp: float,
+        sigma_temp: float,
+        activity_temp: float = 1.0,
+    ) -> dict[str, Any]:
         """``expectation``'s shape: each component's weight (summed over moving sets), dt and
         per control ``[centre, lo, hi]`` (a grid's logistic centre ±1 scale, a set's likeliest
         value, a continuous control's mean ±1 σ; the previous value where it seldom moves),
-        and ``moves``: each control's chance of moving."""
+        and ``moves``: each control's chance of moving (under all three temperatures)."""
         return moves_expectation(
-            self, np.asarray(prediction, dtype=np.float64), pi_temp, sigma_temp
+            self, np.asarray(prediction, dtype=np.float64), pi_temp, sigma_temp, activity_temp
         )
 
 
 def moves_expectation(
-    model: MovesModel, prediction: np.ndarray, pi_temp: float, sigma_temp: float
+    model: MovesModel,
+    prediction: np.ndarray,
+    pi_temp: float,
+    sigma_temp: float,
+    activity_temp: float = 1.0,
 ) -> dict[str, Any]:
     """See ``MovesModel.expected``."""
     layout, spec = model.layout, model.spec
     k, g, slots = layout.mixtures, layout.gaussians, layout.slots
     raw, before = prediction[: model.params], prediction[model.params :]
-    joint = mixture_weights(raw[layout.joint_start :], pi_temp).reshape(k, slots)
+    logits = raw[layout.joint_start :]
+    if activity_temp != 1.0:
+        logits = np.array(tempered_moves(logits.tolist(), slots, activity_temp))
+    joint = mixture_weights(logits, pi_temp).reshape(k, slots)
     weights = joint.sum(1)
     moving = np.zeros(len(layout.controls))
     for slot, code in enumerate(layout.patterns):

@@ -222,7 +222,13 @@ class DenseModel:
             "params": spec.parameter_count(),
         }
 
-    def expected(self, prediction: np.ndarray, pi_temp: float, sigma_temp: float) -> dict[str, Any]:
+    def expected(
+        self,
+        prediction: np.ndarray,
+        pi_temp: float,
+        sigma_temp: float,
+        activity_temp: float = 1.0,
+    ) -> dict[str, Any]:
         return expectation(self.spec, prediction, pi_temp, sigma_temp)
 
 

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from foretell.commands import parse_command
+from foretell.dashboard.frames import expect_message
 from foretell.model.moves import MovesVoice, tempered_moves
 from foretell.model.protocol import load_voice
 from tests.moves_files import moves_model_file
@@ -121,3 +122,20 @@ def test_the_live_setting_reaches_the_sampler(tmp_path: Path) -> None:
     ]
     play(inst, clock, 30)
     assert len(checked) == 30 and all(checked)
+    moves = expect_message(voice.model, inst.snapshot(), None)["expect"]["moves"]
+    assert tuple(c for c in (0, 1) if moves[c] == 1.0) == _likeliest_set(voice)
+    assert set(moves) <= {0.0, 1.0}  # the dashboard's expectation is the setting's too
+
+
+@pytest.mark.parametrize("activity", [0.5, 1.0, 3.0])
+def test_the_expected_moves_follow_the_activity(voice: MovesVoice, activity: float) -> None:
+    """The dashboard's per-control chance of moving is the tempered distribution's."""
+    shares = _expected(voice, activity)
+    body = voice.model.expected(voice.prediction, 1.0, 1.0, activity)
+    for c in (0, 1):
+        assert body["moves"][c] == pytest.approx(
+            sum(p for code, p in shares.items() if code >> c & 1), abs=1e-9
+        )
+    assert body["moves"][2] == 1.0  # a continuous control moves at every event
+    coldest = voice.model.expected(voice.prediction, 0.0, 1.0, 0.0)["moves"]
+    assert tuple(c for c in (0, 1) if coldest[c] == 1.0) == _likeliest_set(voice)

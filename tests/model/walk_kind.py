@@ -84,7 +84,13 @@ class WalkModel:
     def describe(self) -> dict[str, Any]:
         return {"dimension": self.dimension, "params": self.spec.parameter_count()}
 
-    def expected(self, prediction: np.ndarray, pi_temp: float, sigma_temp: float) -> dict[str, Any]:
+    def expected(
+        self,
+        prediction: np.ndarray,
+        pi_temp: float,
+        sigma_temp: float,
+        activity_temp: float = 1.0,
+    ) -> dict[str, Any]:
         d, t = self.dimension, self.spec.transform
         centre = t.from_net(prediction[:d].astype(np.float64))
         x = [[float(v), float(v), float(v)] for v in centre[1:]]
