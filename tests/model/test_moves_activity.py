@@ -9,9 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
+from foretell.cli import cli
 from foretell.commands import parse_command
 from foretell.dashboard.frames import expect_message
+from foretell.model.generate import generate_performance
 from foretell.model.moves import MovesVoice, tempered_moves
 from foretell.model.protocol import load_voice
 from tests.moves_files import moves_model_file
@@ -139,3 +142,18 @@ def test_the_expected_moves_follow_the_activity(voice: MovesVoice, activity: flo
     assert body["moves"][2] == 1.0  # a continuous control moves at every event
     coldest = voice.model.expected(voice.prediction, 0.0, 1.0, 0.0)["moves"]
     assert tuple(c for c in (0, 1) if coldest[c] == 1.0) == _likeliest_set(voice)
+
+
+def test_generate_takes_the_activity_temperature(tmp_path: Path) -> None:
+    """``foretell generate --activity-temp`` plays what the sampler plays at that activity."""
+    model = moves_model_file(tmp_path / "m.ftm")
+    written = {}
+    for activity in ("1", "4"):
+        out = tmp_path / f"g{activity}.csv"
+        command = ["generate", str(model), "--steps", "200", "--seed", "3", "--out", str(out)]
+        result = CliRunner().invoke(cli, [*command, "--activity-temp", activity])
+        assert result.exit_code == 0, result.output
+        written[activity] = np.loadtxt(out, delimiter=",", skiprows=1)
+    direct = generate_performance(load_voice(model, seed=3), 200, activity_temp=4.0)
+    assert np.allclose(written["4"], direct, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(written["1"], written["4"])
