@@ -58,7 +58,7 @@ from foretell.model.fileformat import ModelFile, ModelSpec
 from foretell.model.mixture import choose_component, log_softmax
 from foretell.model.moves_spec import KIND_NAME, MovesSpec
 from foretell.model.protocol import Kind, Voice
-from foretell.model.runtime import DenseModel, LSTMState, _layer_views
+from foretell.model.runtime import MIN_BATCH, DenseModel, LSTMState, _layer_views
 
 REDRAWS = 32  # tries to leave the previous cell before taking the nearest other cell
 
@@ -227,11 +227,20 @@ class MovesModel:
         return MovesVoice(self, rng)
 
     def step(self, voices: Sequence[Voice], events: Sequence[np.ndarray]) -> None:
-        """Each voice observes its event (one by one: a moves voice encodes its moved flags)."""
-        for voice, event in zip(voices, events, strict=True):
-            if not isinstance(voice, MovesVoice) or voice.model is not self:
-                raise ValueError("MovesModel.step takes only voices of this model")
-            voice.observe(event)
+        """Condition ``voices[i]`` on ``events[i]``, each as its own ``observe`` would (to
+        float32 rounding): one product per layer from ``MIN_BATCH`` voices on, as the dense
+        model does (``step_together``), one by one below."""
+        own = [self._own(voice) for voice in voices]
+        if len(own) < MIN_BATCH:
+            for voice, event in zip(own, events, strict=True):
+                voice.observe(event)
+            return
+        step_together(self, own, events)
+
+    def _own(self, voice: Voice) -> MovesVoice:
+        if not isinstance(voice, MovesVoice) or voice.model is not self:
+            raise ValueError("MovesModel.step takes only voices of this model")
+        return voice
 
     def log_likelihood(
         self, predictions: np.ndarray, events: np.ndarray, constraints: Constraints | None = None
@@ -326,6 +335,27 @@ def moves_expectation(
     return {"components": components, "dt": first["dt"][0], "moves": moving.tolist()}
 
 
+def step_together(
+    model: MovesModel, voices: Sequence[MovesVoice], events: Sequence[np.ndarray]
+) -> None:
+    """``voices`` (all of ``model``) conditioned on ``events`` with their states stacked into
+    rows: one ``forward`` for all, each voice then holding its state and prediction."""
+    for voice, event in zip(voices, events, strict=True):
+        voice.take_input(event)
+    spec = model.spec
+    buffers = np.stack([v._buffer for v in voices])  # (N, inputs + L*H)
+    cells = np.stack([v._cells for v in voices])  # (N, L, H)
+    gates = np.empty((len(voices), 4 * spec.units), dtype=np.float32)
+    scratch = np.empty((len(voices), spec.units), dtype=np.float32)
+    raw = np.empty((len(voices), model.params), dtype=np.float32)
+    model.core.forward(_layer_views(spec, buffers, cells, gates), scratch, raw, gates)
+    for i, (voice, event) in enumerate(zip(voices, events, strict=True)):
+        voice._buffer[:] = buffers[i]
+        voice._cells[:] = cells[i]
+        voice.prediction[: model.params] = raw[i]
+        voice.prediction[model.params :] = event
+
+
 class MovesVoice:
     """One performer on a ``MovesModel``: its LSTM state, prediction buffer and generator."""
 
@@ -377,6 +407,14 @@ class MovesVoice:
     def observe(self, event: np.ndarray) -> np.ndarray:
         """Condition on ``event`` and which of its discrete controls moved; return the
         prediction of the next event (``prediction``, reused by the next call)."""
+        self.take_input(event)
+        self.model.core.forward(self._views, self._scratch, self._raw, self._gates)
+        self.prediction[self.model.params :] = event
+        return self.prediction
+
+    def take_input(self, event: np.ndarray) -> None:
+        """Write ``event`` and which discrete controls moved in it into the network's input
+        (the step itself is ``observe``'s, or ``step_together``'s for many voices)."""
         values = event.tolist() if isinstance(event, np.ndarray) else [float(v) for v in event]
         cells = self._cells_of(values)
         last = self._last_cells
@@ -386,9 +424,6 @@ class MovesVoice:
         for i, cell in enumerate(cells):  # one moved flag per discrete control
             buffer[d + i] = 1.0 if last is None or cell != last[i] else 0.0
         self._last_cells = cells
-        self.model.core.forward(self._views, self._scratch, self._raw, self._gates)
-        self.prediction[self.model.params :] = event
-        return self.prediction
 
     def predict(
         self,
