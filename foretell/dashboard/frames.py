@@ -136,6 +136,7 @@ def state_message(
             "responding": snap.responding,
             "pi_temp": s.pi_temp,
             "sigma_temp": s.sigma_temp,
+            "activity_temp": s.activity_temp,
             "threshold": s.threshold,
             "timescale": s.timescale,
             "thru": s.input_thru,

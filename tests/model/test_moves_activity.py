@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from foretell.cli import cli
 from foretell.commands import parse_command
-from foretell.dashboard.frames import expect_message
+from foretell.dashboard.frames import Activity, expect_message, state_message
 from foretell.model.generate import generate_performance
 from foretell.model.moves import MovesVoice, tempered_moves
 from foretell.model.protocol import load_voice
@@ -128,6 +128,8 @@ def test_the_live_setting_reaches_the_sampler(tmp_path: Path) -> None:
     moves = expect_message(voice.model, inst.snapshot(), None)["expect"]["moves"]
     assert tuple(c for c in (0, 1) if moves[c] == 1.0) == _likeliest_set(voice)
     assert set(moves) <= {0.0, 1.0}  # the dashboard's expectation is the setting's too
+    state = state_message(inst.snapshot(), voice.model, Activity.create())["state"]
+    assert state["activity_temp"] == 0.0
 
 
 @pytest.mark.parametrize("activity", [0.5, 1.0, 3.0])
