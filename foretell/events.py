@@ -5,7 +5,12 @@ An event is a moment ``t`` (seconds on the engine's clock, see ``foretell.clock`
 played it: the performer (``user``) or the model (``model``); a user event's ``origin`` names the
 kind of source it came through (``osc``, ``midi``, ``serial``, ``websocket``, ``pad`` for the
 dashboard's; empty when unknown), for displays only; ``guest`` marks a user event from a host that
-is not the performer's (logged as a ``guest`` row, never learned from). Events are immutable.
+is not the performer's (logged as a ``guest`` row, never learned from). ``moved`` names the
+controls (0-based) that moved in the event (``moved_controls``): for a model's event those its
+model moved (a moves model's moving set and its continuous controls; for a dense model every
+control whose value changed), both measured against the event the model drew it after; for a
+performer's event those whose value differs from the performer's previous event (all of them in
+the first); ``None`` where nobody said (an event read back from a log). Events are immutable.
 
 Raw input from a transport is checked by ``check_values`` before it becomes an event; this module
 does not know about transports, models or logs.
@@ -50,6 +55,7 @@ class Event:
     source: Source
     origin: str = field(default="", compare=False)
     guest: bool = field(default=False, compare=False)
+    moved: tuple[int, ...] | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if not self.values:
@@ -61,6 +67,19 @@ class Event:
                 raise ValueError(f"control value {v!r} is outside [0, 1]")
         if self.source not in ("user", "model"):
             raise ValueError(f"unknown event source {self.source!r}")
+
+
+MOVE_TOLERANCE = 1e-6  # a smaller change is rounding (a moves model's float32 prediction)
+
+
+def moved_controls(before: Sequence[float], after: Sequence[float]) -> tuple[int, ...]:
+    """The controls (0-based) whose value in ``after`` differs from ``before`` by more than
+    ``MOVE_TOLERANCE``; every control when there is no ``before`` (empty)."""
+    if len(before) != len(after):
+        return tuple(range(len(after)))
+    return tuple(
+        i for i, (a, b) in enumerate(zip(before, after, strict=True)) if abs(a - b) > MOVE_TOLERANCE
+    )
 
 
 class InputRejected(ValueError):

@@ -6,6 +6,7 @@ setting        range        why
 =============  ===========  ==========================================================
 ``pitemp``     0 .. 10      π-temperature: 0 always picks the likeliest component
 ``sigmatemp``  0 .. 10      σ-temperature: 0 plays each component's mean
+``activitytemp`` 0 .. 10    how many controls a moves model moves: 0 its likeliest moving set
 ``timescale``  0.05 .. 20   stretches the model's intervals (20x faster to 20x slower)
 ``threshold``  0 .. 60 s    silence before call-and-response answers
 ``controltemp`` 0 .. 10     one control's own σ-temperature (on top of ``sigmatemp``)
@@ -36,6 +37,7 @@ class Range:
 RANGES = {
     "pitemp": Range(0.0, 10.0),
     "sigmatemp": Range(0.0, 10.0),
+    "activitytemp": Range(0.0, 10.0),
     "timescale": Range(0.05, 20.0),
     "threshold": Range(0.0, 60.0, "s"),
     "controltemp": Range(0.0, 10.0),

@@ -55,6 +55,8 @@ SETTINGS: tuple[Setting, ...] = (
             "π-temperature: 0 always picks the likeliest mixture component"),
     Setting("sigmatemp", "sigma_temp", "number", 1.0, "model.sigma_temp", True,
             "σ-temperature: 0 plays each component's mean"),
+    Setting("activitytemp", "activity_temp", "number", 1.0, "model.activity_temp", False,
+            "activity temperature: how many controls a moves model moves (0: its likeliest set)"),
     Setting("timescale", "timescale", "number", 1.0, "interaction.timescale", True,
             "stretches the model's intervals (0.05: 20x faster, 20: 20x slower)"),
     Setting("threshold", "threshold", "number", 0.1, "interaction.threshold", False,

@@ -25,13 +25,14 @@ def test_each_setting_defaults_agree_with_the_config_and_the_instrument() -> Non
 
 
 def test_a_config_key_sets_its_setting_at_start() -> None:
-    config = override(RunConfig(), "model", pi_temp=0.25, sigma_temp=0.5)
+    config = override(RunConfig(), "model", pi_temp=0.25, sigma_temp=0.5, activity_temp=2.0)
     config = override(config, "interaction", timescale=2.0, threshold=3.0, input_thru=True)
     settings = settings_from(config)
     values = {s.verb: getattr(settings, s.field) for s in SETTINGS}
     assert values == {
         "pitemp": 0.25,
         "sigmatemp": 0.5,
+        "activitytemp": 2.0,
         "timescale": 2.0,
         "threshold": 3.0,
         "thru": True,

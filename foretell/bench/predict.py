@@ -178,6 +178,11 @@ def bench_predict(
 @click.option("--mixtures", default=5, show_default=True, type=click.IntRange(1))
 @click.option("--steps", default=2000, show_default=True, type=click.IntRange(100))
 @click.option("--constraints", is_flag=True, help="Also time the step under steering constraints.")
+@click.option(
+    "--voices",
+    default="",
+    help="Also time N voices' steps, alone and stacked, per kind (e.g. 2,4,16; bench.voices).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def predict(
     units: int,
@@ -186,10 +191,16 @@ def predict(
     mixtures: int,
     steps: int,
     constraints: bool,
+    voices: str,
     as_json: bool,
 ) -> None:
     """Time one performance step (observe + sample) against the PyTorch model."""
     result = bench_predict(units, dimension, layers, mixtures, steps, constraints=constraints)
+    counts = [int(n) for n in voices.split(",") if n.strip()]
+    if counts:
+        from foretell.bench.voices import bench_voices
+
+        result["voices"] = bench_voices(counts, units, dimension, layers, mixtures)
     if as_json:
         click.echo(json.dumps(result))
         return
@@ -202,6 +213,11 @@ def predict(
         f"  peak RSS of a process that loads an s model and performs: "
         f"{result['peak_rss_mb']:.1f} MB (NumPy alone: {result['numpy_only_rss_mb']:.1f} MB)"
     )
+    if counts:
+        from foretell.bench.voices import describe
+
+        click.echo("  one step of N voices, each alone and stacked:")
+        click.echo("\n".join(describe(result["voices"])))
     if constraints:
         click.echo(
             f"  under constraints (range, hold, dtrange), interleaved with the plain step: "

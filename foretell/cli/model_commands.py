@@ -172,14 +172,29 @@ def trace(
 @click.option("--steps", default=1000, show_default=True, type=click.IntRange(1))
 @click.option("--pi-temp", default=1.0, show_default=True, type=click.FloatRange(0))
 @click.option("--sigma-temp", default=1.0, show_default=True, type=click.FloatRange(0))
+@click.option(
+    "--activity-temp",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(0),
+    help="How many controls a moves model moves (0: its likeliest moving set).",
+)
 @click.option("--seed", type=int, help="Seed for a reproducible performance.")
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="CSV to write.")
 def generate(
-    model: Path, steps: int, pi_temp: float, sigma_temp: float, seed: int | None, out: Path
+    model: Path,
+    steps: int,
+    pi_temp: float,
+    sigma_temp: float,
+    activity_temp: float,
+    seed: int | None,
+    out: Path,
 ) -> None:
     """Let MODEL play by itself (fed its own samples) and write the performance as CSV."""
     runtime: Voice = load_voice(model, seed=seed)
-    performance = generate_performance(runtime, steps, pi_temp, sigma_temp)
+    performance = generate_performance(
+        runtime, steps, pi_temp, sigma_temp, activity_temp=activity_temp
+    )
     write_performance_csv(out, performance)
     click.echo(
         f"wrote {len(performance)} events ({float(np.sum(performance[:, 0])):.1f} s) to {out}"

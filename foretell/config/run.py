@@ -8,6 +8,7 @@ the file's own directory, once, when it is loaded::
     dir = "models"                 # where `load NAME` finds models (default: file's folder)
     pi_temp = 1.0                  # π-temperature (0..10)
     sigma_temp = 1.0               # σ-temperature (0..10)
+    activity_temp = 1.0            # how many controls a moves model moves (0..10; 0: likeliest)
     seed = 0                       # seeds the sampler, >= 0 (omit for a fresh seed each run)
 
     [interaction]
@@ -34,6 +35,8 @@ the file's own directory, once, when it is loaded::
     control_prefix = "/foretell"   # live control: /foretell/mode, /foretell/pitemp, ...
     impsy_control = true           # also accept IMPSY's /impsy/mode, /impsy/pitemp, ...
     control_from = []              # hosts/networks besides this machine that may steer ("*": all)
+    moved = false                  # also send {output_address}/moved i i ...: the controls that
+                                   # moved (one bundle with the vector; docs/connect.md)
 
     [log]
     enabled = true
@@ -84,11 +87,13 @@ class ModelConfig:
     dir: Path | None = None
     pi_temp: float = 1.0
     sigma_temp: float = 1.0
+    activity_temp: float = 1.0
     seed: int | None = None
 
     def __post_init__(self) -> None:
         _in_range("pitemp", "model.pi_temp", self.pi_temp)
         _in_range("sigmatemp", "model.sigma_temp", self.sigma_temp)
+        _in_range("activitytemp", "model.activity_temp", self.activity_temp)
         seed_ok = self.seed is None or 0 <= self.seed < 2**63
         _require(seed_ok, "model.seed", self.seed, "an integer >= 0")
 
@@ -148,6 +153,7 @@ class OscConfig:
     control_prefix: str = "/foretell"
     impsy_control: bool = True
     control_from: tuple[str, ...] = ()
+    moved: bool = False
 
     @property
     def control_sources(self) -> ControlSources:

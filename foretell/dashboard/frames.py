@@ -6,11 +6,16 @@ uses for events, plus the dashboard's own:
 - ``{"interface": [v, ...], "t": t, "dt": dt, "from": ORIGIN}``: a performer's event (engine
   clock, seconds; ``from`` the kind of source it came through: ``pad``, ``osc``, ``midi``, ...);
 - ``{"prediction": [v, ...], "t": t, "dt": dt}``: a model event, as it was played; in an
-  ensemble both carry ``"instrument": NAME`` too;
+  ensemble both carry ``"instrument": NAME`` too; both carry ``"moved": [i, ...]``, the 0-based
+  controls that moved in the event (``foretell.events.Event.moved``: for a model event the
+  controls its model moved, for a dense model every control whose value changed, both against
+  the event the model drew it after; for a performer's event those whose value differs from
+  the performer's previous event on that instrument), left out where the event does not say;
 - ``{"state": {...}}``: mode, temperatures, model, counters, rates, latency, rejections, log
   (``state_message``) of one instrument, the one the page looks at;
 - ``{"expect": {...}}``: that instrument's predicted distribution of the next event, in the data
-  space, under the current temperatures (its model's ``expected``, ``foretell.model.protocol``);
+  space, under the current temperatures (its model's ``expected``, ``foretell.model.protocol``;
+  a moves model adds ``"moves"``: per control, the probability that it moves in the next event);
 - ``{"ensemble": {"now": t, "instruments": [...]}}``: in an ensemble, a compact state of every
   instrument (``strip_state``), one strip each on the page.
 
@@ -90,12 +95,14 @@ class Activity:
 
 
 def event_message(event: Event, instrument: str | None = None) -> dict[str, Any]:
-    """``{"interface"|"prediction": values, "t", "dt"}`` for a user or model event.
+    """``{"interface"|"prediction": values, "t", "dt", "moved"}`` for a user or model event.
 
     ``instrument`` (given in an ensemble) names who played or heard it.
     """
     key = "interface" if event.source == "user" else "prediction"
     message: dict[str, Any] = {key: list(event.values), "t": event.t, "dt": event.dt}
+    if event.moved is not None:
+        message["moved"] = list(event.moved)
     if event.source == "user":
         message["from"] = event.origin or "other"
     if instrument is not None:
@@ -129,6 +136,7 @@ def state_message(
             "responding": snap.responding,
             "pi_temp": s.pi_temp,
             "sigma_temp": s.sigma_temp,
+            "activity_temp": s.activity_temp,
             "threshold": s.threshold,
             "timescale": s.timescale,
             "thru": s.input_thru,
@@ -186,7 +194,8 @@ def expect_message(
     if model is None or snap.expected is None:
         return {"expect": None}
     s = snap.settings
-    body = model.expected(np.asarray(snap.expected, dtype=np.float32), s.pi_temp, s.sigma_temp)
+    prediction = np.asarray(snap.expected, dtype=np.float32)
+    body = model.expected(prediction, s.pi_temp, s.sigma_temp, s.activity_temp)
     generates = MODES[s.mode].generate
     body["instrument"] = snap.name
     body["t0"] = snap.t if t0 is None else t0

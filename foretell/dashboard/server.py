@@ -286,6 +286,7 @@ class Publisher:
             snap.expected,
             s.pi_temp,
             s.sigma_temp,
+            s.activity_temp,
             s.mode,
             s.paused,
             snap.responding,

@@ -11,7 +11,10 @@
   ``add_reader``; each wake-up drains every waiting datagram, so each instrument answers only its
   newest input), ``OscSource`` (one instrument's place on a port, its own or shared) and
   ``OscSink`` (a non-blocking ``sendto``; a full buffer or unreachable peer drops the datagram and
-  counts it, never blocks).
+  counts it, never blocks). With ``moved`` on, each event goes out as one bundle of
+  ``{address} f f ...`` (the whole vector, as always) followed by ``{address}/moved i i ...``,
+  the 0-based controls that moved in it (``foretell.events.Event.moved``; no arguments when
+  none did).
 
 Who sends matters: control verbs are obeyed from the performer's hosts only (``control_from``);
 inputs from any other host are a guest's (played, logged as such, never learned from), at most
@@ -38,7 +41,13 @@ from foretell.config.control_sources import ControlSources
 from foretell.errors import ControlError, OscError
 from foretell.events import Event
 from foretell.io.base import Inbox, Sink, Source
-from foretell.io.osc_codec import OscDecodeError, decode_packet, encode_floats
+from foretell.io.osc_codec import (
+    OscDecodeError,
+    decode_packet,
+    encode_bundle,
+    encode_floats,
+    encode_ints,
+)
 from foretell.io.rate_limit import (
     BUNDLE_INPUTS,
     RateLimiter,
@@ -423,15 +432,19 @@ class OscSource(Source):
 
 
 class OscSink(Sink):
-    """Sends each event as ``{address} f f ...`` (its control values) to host:port.
+    """Sends each event as ``{address} f f ...`` (its control values) to host:port; with
+    ``moved``, in a bundle with ``{address}/moved i i ...`` after it (the module docstring).
 
     ``send`` runs on the engine's loop (called by the scheduler); it never blocks: a datagram the
     OS cannot take at once, or one refused by the peer, is counted in ``dropped``.
     """
 
-    def __init__(self, host: str, port: int, address: str = "/prediction") -> None:
+    def __init__(
+        self, host: str, port: int, address: str = "/prediction", moved: bool = False
+    ) -> None:
         super().__init__()
         self.host, self.port, self.osc_address = host, port, address
+        self.moved_address = f"{address}/moved" if moved else None
         self._socket: socket.socket | None = None
         self._target: tuple[str, int] | None = None
 
@@ -443,8 +456,12 @@ class OscSink(Sink):
 
     def _send(self, event: Event) -> bool:
         assert self._socket is not None and self._target is not None
+        datagram = encode_floats(self.osc_address, event.values)
+        if self.moved_address is not None:
+            moved = range(len(event.values)) if event.moved is None else event.moved
+            datagram = encode_bundle([datagram, encode_ints(self.moved_address, moved)])
         try:
-            self._socket.sendto(encode_floats(self.osc_address, event.values), self._target)
+            self._socket.sendto(datagram, self._target)
         except OSError:
             return False
         return True

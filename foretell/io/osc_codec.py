@@ -62,6 +62,27 @@ def encode_floats(address: str, values: Sequence[float]) -> bytes:
     return prefix + packer.pack(*values)
 
 
+def encode_ints(address: str, values: Sequence[int]) -> bytes:
+    """An OSC message ``address i i ...`` (32-bit integers; no arguments when ``values`` is
+    empty)."""
+    return (
+        _padded(address)
+        + _padded("," + "i" * len(values))
+        + struct.pack(f">{len(values)}i", *values)
+    )
+
+
+IMMEDIATELY = 1  # the OSC time tag that means "now"
+
+
+def encode_bundle(messages: Sequence[bytes]) -> bytes:
+    """An OSC bundle (time tag "immediately") of encoded ``messages``, in that order."""
+    parts = [_padded("#bundle"), struct.pack(">Q", IMMEDIATELY)]
+    for message in messages:
+        parts += [struct.pack(">i", len(message)), message]
+    return b"".join(parts)
+
+
 # -- decoding -----------------------------------------------------------------------------------
 
 

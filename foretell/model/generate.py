@@ -17,6 +17,7 @@ def generate_performance(
     pi_temp: float = 1.0,
     sigma_temp: float = 1.0,
     first: np.ndarray | None = None,
+    activity_temp: float = 1.0,
 ) -> np.ndarray:
     """``steps`` generated events ``(steps, D)`` after ``first`` (default: a centred touch)."""
     dimension = voice.model.dimension
@@ -29,7 +30,7 @@ def generate_performance(
     voice.reset()
     out = np.empty((steps, dimension))
     for i in range(steps):
-        event = voice.sample(voice.observe(event), pi_temp, sigma_temp)
+        event = voice.sample(voice.observe(event), pi_temp, sigma_temp, None, activity_temp)
         out[i] = event
     return out
 

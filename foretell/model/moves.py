@@ -19,7 +19,10 @@ moving set, and a set control's value; 0 takes the most likely), so it also shar
 controls move; σ-temperature (times a control's own ``controltemp``) multiplies the spreads of dt,
 the continuous controls and the grid controls' logistics by its square root (0 gives the mode's
 cell, the nearest other cell when that is the previous one); it does not touch which controls
-move or a set's categorical.
+move or a set's categorical. The activity temperature (``tempered_moves``) tempers only which
+controls move: each component's distribution over moving sets is raised to ``1 / T`` and
+renormalised, the component's weight kept (0: each component's likeliest set; above 1 the sets
+the model thinks rarer come more often, so on a knob box more events move none or several).
 
 Constraints: a held discrete control never moves (the moving sets that move it are taken out of
 the draw, an exact conditioning) and keeps the held value; a range on a grid or set control
@@ -55,7 +58,7 @@ from foretell.model.fileformat import ModelFile, ModelSpec
 from foretell.model.mixture import choose_component, log_softmax
 from foretell.model.moves_spec import KIND_NAME, MovesSpec
 from foretell.model.protocol import Kind, Voice
-from foretell.model.runtime import DenseModel, LSTMState, _layer_views
+from foretell.model.runtime import MIN_BATCH, DenseModel, LSTMState, _layer_views
 
 REDRAWS = 32  # tries to leave the previous cell before taking the nearest other cell
 
@@ -224,11 +227,20 @@ class MovesModel:
         return MovesVoice(self, rng)
 
     def step(self, voices: Sequence[Voice], events: Sequence[np.ndarray]) -> None:
-        """Each voice observes its event (one by one: a moves voice encodes its moved flags)."""
-        for voice, event in zip(voices, events, strict=True):
-            if not isinstance(voice, MovesVoice) or voice.model is not self:
-                raise ValueError("MovesModel.step takes only voices of this model")
-            voice.observe(event)
+        """Condition ``voices[i]`` on ``events[i]``, each as its own ``observe`` would (to
+        float32 rounding): one product per layer from ``MIN_BATCH`` voices on, as the dense
+        model does (``step_together``), one by one below."""
+        own = [self._own(voice) for voice in voices]
+        if len(own) < MIN_BATCH:
+            for voice, event in zip(own, events, strict=True):
+                voice.observe(event)
+            return
+        step_together(self, own, events)
+
+    def _own(self, voice: Voice) -> MovesVoice:
+        if not isinstance(voice, MovesVoice) or voice.model is not self:
+            raise ValueError("MovesModel.step takes only voices of this model")
+        return voice
 
     def log_likelihood(
         self, predictions: np.ndarray, events: np.ndarray, constraints: Constraints | None = None
@@ -257,24 +269,37 @@ class MovesModel:
             "patterns": len(self.layout.patterns),
         }
 
-    def expected(self, prediction: np.ndarray, pi_temp: float, sigma_temp: float) -> dict[str, Any]:
+    def expected(
+        self,
+        prediction: np.ndarray,
+        pi_temp: float,
+        sigma_temp: float,
+        activity_temp: float = 1.0,
+    ) -> dict[str, Any]:
         """``expectation``'s shape: each component's weight (summed over moving sets), dt and
         per control ``[centre, lo, hi]`` (a grid's logistic centre ±1 scale, a set's likeliest
         value, a continuous control's mean ±1 σ; the previous value where it seldom moves),
-        and ``moves``: each control's chance of moving."""
+        and ``moves``: each control's chance of moving (under all three temperatures)."""
         return moves_expectation(
-            self, np.asarray(prediction, dtype=np.float64), pi_temp, sigma_temp
+            self, np.asarray(prediction, dtype=np.float64), pi_temp, sigma_temp, activity_temp
         )
 
 
 def moves_expectation(
-    model: MovesModel, prediction: np.ndarray, pi_temp: float, sigma_temp: float
+    model: MovesModel,
+    prediction: np.ndarray,
+    pi_temp: float,
+    sigma_temp: float,
+    activity_temp: float = 1.0,
 ) -> dict[str, Any]:
     """See ``MovesModel.expected``."""
     layout, spec = model.layout, model.spec
     k, g, slots = layout.mixtures, layout.gaussians, layout.slots
     raw, before = prediction[: model.params], prediction[model.params :]
-    joint = mixture_weights(raw[layout.joint_start :], pi_temp).reshape(k, slots)
+    logits = raw[layout.joint_start :]
+    if activity_temp != 1.0:
+        logits = np.array(tempered_moves(logits.tolist(), slots, activity_temp))
+    joint = mixture_weights(logits, pi_temp).reshape(k, slots)
     weights = joint.sum(1)
     moving = np.zeros(len(layout.controls))
     for slot, code in enumerate(layout.patterns):
@@ -308,6 +333,27 @@ def moves_expectation(
         components.append({"w": float(weights[m]), "dt": dt, "x": values})
     first: dict[str, Any] = components[0]
     return {"components": components, "dt": first["dt"][0], "moves": moving.tolist()}
+
+
+def step_together(
+    model: MovesModel, voices: Sequence[MovesVoice], events: Sequence[np.ndarray]
+) -> None:
+    """``voices`` (all of ``model``) conditioned on ``events`` with their states stacked into
+    rows: one ``forward`` for all, each voice then holding its state and prediction."""
+    for voice, event in zip(voices, events, strict=True):
+        voice.take_input(event)
+    spec = model.spec
+    buffers = np.stack([v._buffer for v in voices])  # (N, inputs + L*H)
+    cells = np.stack([v._cells for v in voices])  # (N, L, H)
+    gates = np.empty((len(voices), 4 * spec.units), dtype=np.float32)
+    scratch = np.empty((len(voices), spec.units), dtype=np.float32)
+    raw = np.empty((len(voices), model.params), dtype=np.float32)
+    model.core.forward(_layer_views(spec, buffers, cells, gates), scratch, raw, gates)
+    for i, (voice, event) in enumerate(zip(voices, events, strict=True)):
+        voice._buffer[:] = buffers[i]
+        voice._cells[:] = cells[i]
+        voice.prediction[: model.params] = raw[i]
+        voice.prediction[model.params :] = event
 
 
 class MovesVoice:
@@ -361,6 +407,14 @@ class MovesVoice:
     def observe(self, event: np.ndarray) -> np.ndarray:
         """Condition on ``event`` and which of its discrete controls moved; return the
         prediction of the next event (``prediction``, reused by the next call)."""
+        self.take_input(event)
+        self.model.core.forward(self._views, self._scratch, self._raw, self._gates)
+        self.prediction[self.model.params :] = event
+        return self.prediction
+
+    def take_input(self, event: np.ndarray) -> None:
+        """Write ``event`` and which discrete controls moved in it into the network's input
+        (the step itself is ``observe``'s, or ``step_together``'s for many voices)."""
         values = event.tolist() if isinstance(event, np.ndarray) else [float(v) for v in event]
         cells = self._cells_of(values)
         last = self._last_cells
@@ -370,14 +424,15 @@ class MovesVoice:
         for i, cell in enumerate(cells):  # one moved flag per discrete control
             buffer[d + i] = 1.0 if last is None or cell != last[i] else 0.0
         self._last_cells = cells
-        self.model.core.forward(self._views, self._scratch, self._raw, self._gates)
-        self.prediction[self.model.params :] = event
-        return self.prediction
 
     def predict(
-        self, pi_temp: float = 1.0, sigma_temp: float = 1.0, constraints: Constraints | None = None
+        self,
+        pi_temp: float = 1.0,
+        sigma_temp: float = 1.0,
+        constraints: Constraints | None = None,
+        activity_temp: float = 1.0,
     ) -> np.ndarray:
-        return self.sample(self.prediction, pi_temp, sigma_temp, constraints)
+        return self.sample(self.prediction, pi_temp, sigma_temp, constraints, activity_temp)
 
     def _draw(self) -> tuple[list[float], list[float]]:
         """One uniform for the (component, moving set) and one per discrete control, one normal
@@ -390,6 +445,7 @@ class MovesVoice:
         pi_temp: float = 1.0,
         sigma_temp: float = 1.0,
         constraints: Constraints | None = None,
+        activity_temp: float = 1.0,
     ) -> np.ndarray:
         """Draw the next event (data space) after the one ``prediction`` followed; see the module
         docstring for the temperatures and ``constraints``. Works on Python floats over lists
@@ -405,6 +461,8 @@ class MovesVoice:
         joint = raw[plan.joint_start :].tolist()
         if held & plan.discrete_set:
             joint = self._without_held(joint, held)
+        if activity_temp != 1.0:
+            joint = tempered_moves(joint, plan.slots, activity_temp)
         m, slot = divmod(_choose(joint, pi_temp, uniforms[0]), plan.slots)
         mu = raw[m * plan.g : (m + 1) * plan.g].tolist()
         sigma = raw[plan.kg + m * plan.g : plan.kg + (m + 1) * plan.g].tolist()
@@ -524,6 +582,26 @@ class MovesVoice:
             return values[previous]
         finite = [v if i in ok else -1e300 for i, v in enumerate(logits)]
         return values[choose_component(finite, pi_temp, uniform)]
+
+
+def tempered_moves(joint: list[float], slots: int, activity_temp: float) -> list[float]:
+    """The joint logits of (component, moving set) with each component's moving-set
+    distribution tempered by ``activity_temp`` and the component's weight kept:
+    ``p(m) p(s | m)^(1/T) / Σ_s' p(s' | m)^(1/T)``; 0 keeps only each component's likeliest
+    moving set."""
+    out: list[float] = []
+    for start in range(0, len(joint), slots):
+        logits = joint[start : start + slots]
+        top = max(logits)
+        weight = top + math.log(sum(math.exp(v - top) for v in logits))  # log p(m), unnormed
+        if activity_temp <= 0.0:
+            best = logits.index(top)
+            out += [weight if i == best else -math.inf for i in range(slots)]
+            continue
+        scaled = [(v - top) / activity_temp for v in logits]
+        norm = math.log(sum(math.exp(v) for v in scaled))
+        out += [weight + v - norm for v in scaled]
+    return out
 
 
 def _choose(values: list[float], pi_temp: float, uniform: float) -> int:

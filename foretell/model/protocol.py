@@ -96,12 +96,19 @@ class Voice(Protocol):
         pi_temp: float = 1.0,
         sigma_temp: float = 1.0,
         constraints: Constraints | None = None,
+        activity_temp: float = 1.0,
     ) -> np.ndarray:
-        """Draw the next event from ``prediction`` under the temperatures and constraints."""
+        """Draw the next event from ``prediction`` under the temperatures and constraints
+        (``activity_temp``: how many controls move, for a kind that draws which controls move;
+        1 leaves the model as it learned, a kind without moving sets ignores it)."""
         ...
 
     def predict(
-        self, pi_temp: float = 1.0, sigma_temp: float = 1.0, constraints: Constraints | None = None
+        self,
+        pi_temp: float = 1.0,
+        sigma_temp: float = 1.0,
+        constraints: Constraints | None = None,
+        activity_temp: float = 1.0,
     ) -> np.ndarray:
         """Draw the next event from the latest prediction (``sample`` of what ``observe`` gave)."""
         ...
@@ -162,10 +169,17 @@ class Model(Protocol):
         """Its size for displays: ``dimension`` and ``params`` at least, then what the kind has."""
         ...
 
-    def expected(self, prediction: Prediction, pi_temp: float, sigma_temp: float) -> dict[str, Any]:
+    def expected(
+        self,
+        prediction: Prediction,
+        pi_temp: float,
+        sigma_temp: float,
+        activity_temp: float = 1.0,
+    ) -> dict[str, Any]:
         """The next event as the sampler would draw it now, for the dashboard: ``components``,
         each ``{"w": weight, "dt": [median, lo, hi], "x": [[mean, lo, hi] per control]}``,
-        heaviest first, and ``dt``, when the model expects the next event (seconds)."""
+        heaviest first, and ``dt``, when the model expects the next event (seconds); a kind
+        that draws which controls move adds ``moves``, each control's chance of moving."""
         ...
 
 

@@ -222,7 +222,13 @@ class DenseModel:
             "params": spec.parameter_count(),
         }
 
-    def expected(self, prediction: np.ndarray, pi_temp: float, sigma_temp: float) -> dict[str, Any]:
+    def expected(
+        self,
+        prediction: np.ndarray,
+        pi_temp: float,
+        sigma_temp: float,
+        activity_temp: float = 1.0,
+    ) -> dict[str, Any]:
         return expectation(self.spec, prediction, pi_temp, sigma_temp)
 
 
@@ -307,10 +313,11 @@ class DenseVoice:
         pi_temp: float = 1.0,
         sigma_temp: float = 1.0,
         constraints: Constraints | None = None,
+        activity_temp: float = 1.0,
     ) -> np.ndarray:
         """Draw the next event (data space) from ``prediction``; see ``mixture`` for the
         temperatures and ``constraints`` for ranges, held values, control temperatures and a dt
-        range."""
+        range. ``activity_temp`` does nothing here: a dense event moves every control."""
         uniform, normal = self._draw()
         transform = self.spec.transform
         if constraints is None or not constraints.active:
@@ -321,7 +328,11 @@ class DenseVoice:
         return np.array(steering.exact(transform.event_from_net(z), constraints))
 
     def predict(
-        self, pi_temp: float = 1.0, sigma_temp: float = 1.0, constraints: Constraints | None = None
+        self,
+        pi_temp: float = 1.0,
+        sigma_temp: float = 1.0,
+        constraints: Constraints | None = None,
+        activity_temp: float = 1.0,
     ) -> np.ndarray:
         """Draw the next event from the latest ``observe``'s prediction."""
         return self.sample(self.prediction, pi_temp, sigma_temp, constraints)

@@ -4,9 +4,9 @@ wake-up are stepped together, in one ``Model.step`` per model (``foretell.model.
 What is batched, exactly: the ``/interface`` inputs that the ensemble's OSC sockets deliver while
 the loop handles one wake-up (every socket the poll found readable, every datagram waiting on
 each, a socket of one instrument or one shared by several). The model decides how it steps them
-(the dense MDRNN: one matrix product per layer from 4 voices on, below that one by one, because
-stacking the states costs more than the one product saves: ``foretell bench ensemble`` measures
-the step both ways).
+(the dense MDRNN and the moves model: one matrix product per layer from 4 voices on, below that
+one by one, because stacking the states costs more than the one product saves: ``foretell bench
+ensemble`` and ``foretell bench predict --voices`` measure the step both ways).
 ``BatchingOscSource`` delivers them to their instruments with ``answer=False``; each instrument
 checks, logs and feeds its input, and its ``BatchedVoice`` only records the step
 (``StepBatcher.defer``). On the next loop turn (``clock.call_at(now)``) the batcher runs every
@@ -120,15 +120,20 @@ class BatchedVoice:
         pi_temp: float = 1.0,
         sigma_temp: float = 1.0,
         constraints: Constraints | None = None,
+        activity_temp: float = 1.0,
     ) -> np.ndarray:
         self.batcher.flush()
-        return self.voice.sample(prediction, pi_temp, sigma_temp, constraints)
+        return self.voice.sample(prediction, pi_temp, sigma_temp, constraints, activity_temp)
 
     def predict(
-        self, pi_temp: float = 1.0, sigma_temp: float = 1.0, constraints: Constraints | None = None
+        self,
+        pi_temp: float = 1.0,
+        sigma_temp: float = 1.0,
+        constraints: Constraints | None = None,
+        activity_temp: float = 1.0,
     ) -> np.ndarray:
         self.batcher.flush()
-        return self.voice.predict(pi_temp, sigma_temp, constraints)
+        return self.voice.predict(pi_temp, sigma_temp, constraints, activity_temp)
 
     def reset(self) -> None:
         self.batcher.flush()

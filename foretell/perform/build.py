@@ -339,7 +339,7 @@ def _osc_ends(
         )
     else:
         source = OscSource(osc.listen_host, osc.listen_port, routes, shared)
-    return source, OscSink(osc.send_host, osc.send_port, osc.output_address)
+    return source, OscSink(osc.send_host, osc.send_port, osc.output_address, osc.moved)
 
 
 def _transports(

@@ -44,7 +44,14 @@ from foretell import commands as control
 from foretell.clock import Clock, Timer
 from foretell.data.log import LogWriter, take_file_name
 from foretell.errors import ControlError, LogFormatError
-from foretell.events import Event, InputRejected, OutOfRange, check_values, controls_of
+from foretell.events import (
+    Event,
+    InputRejected,
+    OutOfRange,
+    check_values,
+    controls_of,
+    moved_controls,
+)
 from foretell.io.base import Sink
 from foretell.limits import MAX_MODEL_DT, MIN_PLAYED_DT
 from foretell.model.constraints import Constraints
@@ -69,6 +76,7 @@ class Settings:
     paused: bool = False
     pi_temp: float = 1.0
     sigma_temp: float = 1.0
+    activity_temp: float = 1.0
     timescale: float = 1.0
     threshold: float = 0.1
     input_thru: bool = False
@@ -161,6 +169,7 @@ class Instrument:
         self._running = False
         self._steered: tuple[Constraints, float, Constraints] | None = None
         self._last_values: tuple[float, ...] = ()  # the performer's newest input
+        self._fed_values: tuple[float, ...] = ()  # the controls of the event the model last saw
         self._loading: Path | None = None  # the model file being read now
         self._load_next: Path | None = None  # the newest one asked for meanwhile
         self._load_waiters: list[tuple[Path, concurrent.futures.Future[str | None]]] = []
@@ -241,7 +250,9 @@ class Instrument:
         if self.dimension is None:
             self._adopt_dimension(len(checked) + 1)
         dt = 0.0 if self._last_user is None else t - self._last_user
-        event = Event(t, dt, checked, "user", origin, guest)
+        event = Event(
+            t, dt, checked, "user", origin, guest, moved_controls(self._last_values, checked)
+        )
         self._last_user, self._last_values = t, checked
         self.inputs += 1
         if self.log is not None:
@@ -426,7 +437,7 @@ class Instrument:
             since = self._last_fed if self._last_fed is not None else self._origin
             dt = 0.0 if since is None else max(t - since, 0.0)
         self._raw = self.runtime.observe(np.array([dt, *values]))
-        self._last_fed = t
+        self._last_fed, self._fed_values = t, values
 
     def _prime(self) -> None:
         assert self.dimension is not None
@@ -457,7 +468,8 @@ class Instrument:
     def _sample(self, holds: dict[int, float] | None = None) -> tuple[float, tuple[float, ...]]:
         assert self.runtime is not None and self._raw is not None
         s = self.settings
-        x = self.runtime.sample(self._raw, s.pi_temp, s.sigma_temp, self._model_constraints(holds))
+        constraints = self._model_constraints(holds)
+        x = self.runtime.sample(self._raw, s.pi_temp, s.sigma_temp, constraints, s.activity_temp)
         return min(float(x[0]), MAX_MODEL_DT), tuple(min(max(float(v), 0.0), 1.0) for v in x[1:])
 
     def _answer(self, t: float) -> None:
@@ -465,7 +477,7 @@ class Instrument:
         on = self.settings.condition_on
         holds = {i: held[i] for i in on if i < len(held)} if on and held else None
         dt, values = self._sample(holds)
-        event = Event(t, dt, values, "model")
+        event = Event(t, dt, values, "model", moved=moved_controls(self._fed_values, values))
         sent = self.scheduler.play_now(event, self.sinks)
         self.answers += 1
         if self.log is not None and self.settings.log_predictions:
@@ -547,7 +559,7 @@ class Instrument:
         due = previous + max(dt * self.settings.timescale, MIN_PLAYED_DT)  # (timescale < 1)
         if earliest is not None:
             due = max(due, earliest)
-        event = Event(due, dt, values, "model")
+        event = Event(due, dt, values, "model", moved=moved_controls(self._fed_values, values))
         self._pending = self.scheduler.schedule(due, event, self.sinks, self._played, self._stale)
 
     def _played(self, event: Event, sent: float) -> None:

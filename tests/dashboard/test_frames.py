@@ -112,8 +112,10 @@ def test_publisher_streams_events_state_and_expectation(tmp_path: Path) -> None:
     assert pub.receive(json.dumps({"interface": [0.1, 0.2, 0.3]})) is None
     sent = messages(feed)
     t = engine.clock.now()
-    assert sent[0] == {"interface": [0.1, 0.2, 0.3], "t": t, "dt": 0.0, "from": "pad"}
+    first = {"interface": [0.1, 0.2, 0.3], "t": t, "dt": 0.0, "from": "pad", "moved": [0, 1, 2]}
+    assert sent[0] == first
     assert "prediction" in sent[1] and len(sent[1]["prediction"]) == 3  # type: ignore[arg-type]
+    assert sent[1]["moved"] == [0, 1, 2]  # a dense model changes every control
     pub.frame()
     frame = {next(iter(m)): m for m in messages(feed)}
     assert frame["state"]["state"]["counts"]["inputs"] == 1  # type: ignore[index]

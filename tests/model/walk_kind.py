@@ -84,7 +84,13 @@ class WalkModel:
     def describe(self) -> dict[str, Any]:
         return {"dimension": self.dimension, "params": self.spec.parameter_count()}
 
-    def expected(self, prediction: np.ndarray, pi_temp: float, sigma_temp: float) -> dict[str, Any]:
+    def expected(
+        self,
+        prediction: np.ndarray,
+        pi_temp: float,
+        sigma_temp: float,
+        activity_temp: float = 1.0,
+    ) -> dict[str, Any]:
         d, t = self.dimension, self.spec.transform
         centre = t.from_net(prediction[:d].astype(np.float64))
         x = [[float(v), float(v), float(v)] for v in centre[1:]]
@@ -113,6 +119,7 @@ class WalkVoice:
         pi_temp: float = 1.0,
         sigma_temp: float = 1.0,
         constraints: Constraints | None = None,
+        activity_temp: float = 1.0,  # a walk moves every control: nothing to temper
     ) -> np.ndarray:
         d = self.model.dimension
         noise = self.rng.standard_normal(d) * math.sqrt(max(sigma_temp, 0.0))
@@ -128,7 +135,11 @@ class WalkVoice:
         return event
 
     def predict(
-        self, pi_temp: float = 1.0, sigma_temp: float = 1.0, constraints: Constraints | None = None
+        self,
+        pi_temp: float = 1.0,
+        sigma_temp: float = 1.0,
+        constraints: Constraints | None = None,
+        activity_temp: float = 1.0,
     ) -> np.ndarray:
         return self.sample(self.prediction, pi_temp, sigma_temp, constraints)
 
