@@ -12,7 +12,14 @@ uses for events, plus the dashboard's own:
 - ``{"expect": {...}}``: that instrument's predicted distribution of the next event, in the data
   space, under the current temperatures (its model's ``expected``, ``foretell.model.protocol``);
 - ``{"ensemble": {"now": t, "instruments": [...]}}``: in an ensemble, a compact state of every
-  instrument (``strip_state``), one strip each on the page.
+  instrument (``strip_state``), one strip each on the page;
+- ``{"settings": [{"verb", "kind", "min", "max", "step", "default", "unit", "doc"}, ...]}``: the
+  live settings a page may change, one entry per row of ``foretell.settings.SETTINGS`` in its
+  order (``settings_message``), sent once when a page connects, after ``hello``. ``verb`` is the
+  command that sets it (``{"command": "pitemp", "args": [0.5]}``); ``kind`` is ``"number"`` or
+  ``"flag"``; a number takes any value in ``min``..``max`` (the engine refuses others), ``step``
+  is the control's step, ``unit`` what follows a value (``"s"``, ``"×"`` or ``""``); a flag is
+  ``min`` 0, ``max`` 1, ``step`` 1 and its ``default`` is ``true`` or ``false``.
 
 This module does not know about sockets, frame rates or the page; ``server`` sends what it builds.
 """
@@ -32,6 +39,7 @@ from foretell.model.protocol import Model
 from foretell.modes import MODES
 from foretell.perform import steering
 from foretell.perform.instrument import InstrumentSnapshot
+from foretell.settings import SETTINGS, Setting
 
 # -- sliding windows ------------------------------------------------------------------------------
 
@@ -84,6 +92,33 @@ class Activity:
         else:
             self.outputs.add(now)
             self.latency.add(now, max(now - event.t, 0.0))
+
+
+# -- the live settings ---------------------------------------------------------------------------
+
+
+def setting_entry(setting: Setting) -> dict[str, Any]:
+    """One setting as a page builds its control (see the module docstring)."""
+    low: float = 0
+    high: float = 1
+    step: float = 1  # a flag
+    if setting.allowed is not None:
+        low, high, step = setting.allowed.low, setting.allowed.high, setting.step
+    return {
+        "verb": setting.verb,
+        "kind": setting.kind,
+        "min": low,
+        "max": high,
+        "step": step,
+        "default": setting.default,
+        "unit": setting.unit,
+        "doc": setting.doc,
+    }
+
+
+def settings_message() -> dict[str, Any]:
+    """``{"settings": [...]}``: every live setting, its range and default, in table order."""
+    return {"settings": [setting_entry(setting) for setting in SETTINGS]}
 
 
 # -- events ---------------------------------------------------------------------------------------
