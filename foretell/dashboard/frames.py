@@ -8,7 +8,8 @@ uses for events, plus the dashboard's own:
 - ``{"prediction": [v, ...], "t": t, "dt": dt}``: a model event, as it was played; in an
   ensemble both carry ``"instrument": NAME`` too;
 - ``{"state": {...}}``: mode, temperatures, model, counters, rates, latency, rejections, log
-  (``state_message``) of one instrument, the one the page looks at;
+  (``state_message``) of one instrument, the one the page looks at; its ``settings`` holds
+  every live setting's value by verb (``{"pitemp": 1.0, ..., "thru": false}``);
 - ``{"expect": {...}}``: that instrument's predicted distribution of the next event, in the data
   space, under the current temperatures (its model's ``expected``, ``foretell.model.protocol``);
 - ``{"ensemble": {"now": t, "instruments": [...]}}``: in an ensemble, a compact state of every
@@ -167,6 +168,7 @@ def state_message(
             "threshold": s.threshold,
             "timescale": s.timescale,
             "thru": s.input_thru,
+            "settings": {setting.verb: getattr(s, setting.field) for setting in SETTINGS},
             "constraints": steering.describe(s.constraints),
             "dimension": snap.dimension,
             "model": model_info(snap.model, model),

@@ -146,6 +146,16 @@ def test_publisher_streams_events_state_and_expectation(tmp_path: Path) -> None:
     pub.frame()
     frame = {next(iter(m)): m for m in messages(feed)}
     assert frame["state"]["state"]["counts"]["inputs"] == 1  # type: ignore[index]
+    assert pub.receive(json.dumps({"command": "thru", "args": ["on"]})) is None
+    pub.frame()
+    state = next(m["state"] for m in messages(feed) if "state" in m)
+    assert state["settings"] == {  # type: ignore[index]
+        "pitemp": 1.0,
+        "sigmatemp": 1.0,
+        "timescale": 1.0,
+        "threshold": 0.1,
+        "thru": True,
+    }
     assert frame["expect"]["expect"]["t0"] == t  # type: ignore[index]
     pub.frame()
     assert [next(iter(m)) for m in messages(feed)] == ["state"]  # nothing new to expect
