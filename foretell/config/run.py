@@ -49,9 +49,11 @@ the file's own directory, once, when it is loaded::
     above, each with its own [instrument.NAME.midi], .serial, .websocket if it likes (schema in
     ``foretell.config.instruments``; examples/configs/ensemble*.toml show them)
 
-An unknown key or a bad value (a number out of its range or not finite: ``foretell.limits``) is
-one ``ConfigError`` line naming it and the valid choices. This module does no I/O besides reading
-the file it is given; it opens no sockets and no logs.
+The live settings' keys (``pi_temp``, ``sigma_temp``, ``threshold``, ``timescale``,
+``input_thru``) are fields made from their table (``foretell.config.live_keys``). An unknown key
+or a bad value (a number out of its range or not finite: ``foretell.settings``,
+``foretell.limits``) is one ``ConfigError`` line naming it and the valid choices. This module
+does no I/O besides reading the file it is given; it opens no sockets and no logs.
 """
 
 from __future__ import annotations
