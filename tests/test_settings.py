@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -112,7 +113,8 @@ def test_an_instrument_key_of_each_setting_overrides_and_otherwise_inherits(
 def test_each_setting_has_its_command_line_option(setting: Setting) -> None:
     shown = CliRunner().invoke(cli, ["run", "--help"], terminal_width=200).output
     assert setting.option.replace("/", " / ") in shown and setting.help in shown
-    given = build_config(**{setting.field: _other(setting)})  # as the option passes it
+    passed: dict[str, Any] = {setting.field: _other(setting)}  # as the option passes it
+    given = build_config(**passed)
     assert config_value(given, setting.config_key) == _other(setting)
     if setting.kind == "number":  # the option's value reaches the config key's check
         result = CliRunner().invoke(cli, ["run", setting.option, str(_beyond(setting))])
