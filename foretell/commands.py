@@ -13,7 +13,8 @@ toggles), ``reset``, the live settings ``pitemp T``, ``sigmatemp T``, ``timescal
 NAME`` (hot-load a model file from the models folder, by name, without stopping), ``take NAME``
 (close the log and go on in a new one, the take ``NAME``: a plain name), ``learn``
 (fine-tune now, with ``foretell run --learn``), ``rollback N`` (play model version N of the
-learned ones again). Numbers must lie in ``foretell.limits.RANGES``.
+learned ones again). Numbers must lie in their ranges (a setting's row of
+``foretell.settings.SETTINGS``, ``foretell.limits.RANGES`` for steering).
 
 Every command checks itself when it is built, by the same rules and with the same one-line
 messages as ``parse_command``: ``SetRange(0, 0.9, 0.1)`` raises ``ControlError`` in code as

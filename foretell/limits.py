@@ -1,21 +1,19 @@
-"""The range of every live setting, one table checked at every door (config, OSC, WebSocket,
-dashboard), so no value a stranger or a typo sends can silence or flood the performance.
+"""Ranges checked at every door (config, OSC, WebSocket, dashboard), so no value a stranger or a
+typo sends can silence or flood the performance.
 
-=============  ===========  ==========================================================
-setting        range        why
-=============  ===========  ==========================================================
-``pitemp``     0 .. 10      π-temperature: 0 always picks the likeliest component
-``sigmatemp``  0 .. 10      σ-temperature: 0 plays each component's mean
-``activitytemp`` 0 .. 10    how many controls a moves model moves: 0 its likeliest moving set
-``timescale``  0.05 .. 20   stretches the model's intervals (20x faster to 20x slower)
-``threshold``  0 .. 60 s    silence before call-and-response answers
-``controltemp`` 0 .. 10     one control's own σ-temperature (on top of ``sigmatemp``)
-``dtrange``    0 .. 60 s    bounds of the interval between the model's events
-``value``      0 .. 1       a control value (``range`` bounds, ``hold``)
-=============  ===========  ==========================================================
+Each live setting's range is in its row of ``foretell.settings.SETTINGS`` (π, σ and activity 0..10,
+timescale 0.05..20, threshold 0..60 s); the steering verbs' numbers are here:
 
-Every value must also be finite. ``check(setting, value)`` returns the value as a float or raises
-``ValueError`` naming the setting and its range.
+===============  ===========  ========================================================
+name             range        why
+===============  ===========  ========================================================
+``controltemp``  0 .. 10      one control's own σ-temperature (on top of ``sigmatemp``)
+``dtrange``      0 .. 60 s    bounds of the interval between the model's events
+``value``        0 .. 1       a control value (``range`` bounds, ``hold``)
+===============  ===========  ========================================================
+
+Every value must also be finite. ``check(name, value)`` (``check_range`` for a range given)
+returns the value as a float or raises ``ValueError`` naming it and its range.
 """
 
 from __future__ import annotations
@@ -35,11 +33,6 @@ class Range:
 
 
 RANGES = {
-    "pitemp": Range(0.0, 10.0),
-    "sigmatemp": Range(0.0, 10.0),
-    "activitytemp": Range(0.0, 10.0),
-    "timescale": Range(0.05, 20.0),
-    "threshold": Range(0.0, 60.0, "s"),
     "controltemp": Range(0.0, 10.0),
     "dtrange": Range(0.0, 60.0, "s"),
     "value": Range(0.0, 1.0),
@@ -48,11 +41,16 @@ MAX_MODEL_DT = 60.0  # seconds: the longest interval the model may wait before i
 MIN_PLAYED_DT = 0.001  # seconds between the model's own events: 1,000 a second at most
 
 
-def check(setting: str, value: float) -> float:
-    """``value`` as a float if it is finite and inside ``setting``'s range, else ``ValueError``."""
-    allowed = RANGES[setting]
+def check(name: str, value: float) -> float:
+    """``value`` as a float if it is finite and inside ``RANGES[name]``, else ``ValueError``."""
+    return check_range(name, RANGES[name], value)
+
+
+def check_range(name: str, allowed: Range, value: float) -> float:
+    """``value`` as a float if it is finite and inside ``allowed``, else ``ValueError`` naming
+    ``name`` and the range."""
     number = float(value)
     if not (math.isfinite(number) and allowed.low <= number <= allowed.high):
         shown = f"{number!r}"[:40]
-        raise ValueError(f"{setting} must be a finite number in {allowed.describe()}, got {shown}")
+        raise ValueError(f"{name} must be a finite number in {allowed.describe()}, got {shown}")
     return number

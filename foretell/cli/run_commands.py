@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from foretell.cli.io_commands import apply_transport_flags, transport_options
+from foretell.cli.live_options import live_options, live_overrides
 from foretell.config import MAX_DIMENSION, RunConfig, override
 from foretell.config.instruments import parse_instrument_flag
 from foretell.errors import ConfigError
@@ -75,18 +76,15 @@ def build_config(
     osc_out: str | None = None,
     log_dir: Path | None = None,
     no_log: bool = False,
-    pi_temp: float | None = None,
-    sigma_temp: float | None = None,
-    threshold: float | None = None,
-    timescale: float | None = None,
-    thru: bool | None = None,
     seed: int | None = None,
     dimension: int | None = None,
     instruments: tuple[str, ...] = (),
     models_dir: Path | None = None,
     control_from: tuple[str, ...] = (),
+    **live: float | bool | None,
 ) -> RunConfig:
-    """The config file (if any) with the command-line options applied over it."""
+    """The config file (if any) with the command-line options applied over it (``live``: the
+    live settings' options, by field name: ``pi_temp``, ``input_thru``, ...)."""
     config = import_model(read_run_config(config_path)) if config_path else RunConfig()
     if instruments:
         added = tuple(parse_instrument_flag(text) for text in instruments)
@@ -95,20 +93,11 @@ def build_config(
         config,
         "model",
         file=model.resolve() if model else None,
-        pi_temp=pi_temp,
-        sigma_temp=sigma_temp,
         seed=seed,
         dir=models_dir.resolve() if models_dir else None,
     )
-    config = override(
-        config,
-        "interaction",
-        mode=mode,
-        threshold=threshold,
-        timescale=timescale,
-        input_thru=thru,
-        dimension=dimension,
-    )
+    config = live_overrides(config, live)
+    config = override(config, "interaction", mode=mode, dimension=dimension)
     if control_from:
         entries = tuple(e for text in control_from for e in text.split(",") if e.strip())
         config = override(config, "osc", control_from=(*config.osc.control_from, *entries))
@@ -343,13 +332,7 @@ def playing_options(command: F) -> F:
             "--osc-in", help="Listen for OSC on PORT or HOST:PORT (default 0.0.0.0:6000)."
         ),
         click.option("--osc-out", help="Send predictions to HOST:PORT (default 127.0.0.1:6001)."),
-        click.option("--pi-temp", type=float, help="π-temperature of sampling."),
-        click.option("--sigma-temp", type=float, help="σ-temperature of sampling."),
-        click.option(
-            "--threshold", type=float, help="Call-response: seconds of silence before answering."
-        ),
-        click.option("--timescale", type=float, help="Multiply every predicted dt by this factor."),
-        click.option("--thru/--no-thru", default=None, help="Also send user inputs to the output."),
+        *live_options(),
         click.option("--seed", type=int, help="Seed the sampler."),
         click.option(
             "--realtime",
@@ -438,11 +421,6 @@ def run(
     osc_out: str | None,
     log_dir: Path | None,
     no_log: bool,
-    pi_temp: float | None,
-    sigma_temp: float | None,
-    threshold: float | None,
-    timescale: float | None,
-    thru: bool | None,
     seed: int | None,
     controls: int | None,
     dimension: int | None,
@@ -458,6 +436,7 @@ def run(
     midi_out: tuple[str, ...],
     midi_api: str | None,
     instruments: tuple[str, ...],
+    **live: float | bool | None,
 ) -> None:
     """Perform live: OSC /interface in, /prediction out, every interaction logged. Ctrl-C stops."""
     config = build_config(
@@ -468,16 +447,12 @@ def run(
         osc_out=osc_out,
         log_dir=log_dir,
         no_log=no_log,
-        pi_temp=pi_temp,
-        sigma_temp=sigma_temp,
-        threshold=threshold,
-        timescale=timescale,
-        thru=thru,
         seed=seed,
         dimension=dimension_of(controls, dimension),
         instruments=instruments,
         models_dir=models_dir,
         control_from=control_from,
+        **live,
     )
     config = apply_transport_flags(config, ws, serial, midi_in, midi_out, midi_api)
     if realtime:

@@ -7,6 +7,7 @@ Where each part lives:
 - ``instruments``: one ``[instrument.NAME]`` table of an ensemble;
 - ``transports``: ``[midi]``, ``[serial]``, ``[websocket]``;
 - ``sections``: each instrument's transport sections, checked across instruments;
+- ``live_keys``: the live settings' keys (``pi_temp``, ``threshold``, ...), from their table;
 - ``learn``: ``[learn]`` (learning while playing); ``dashboard``: ``[dashboard]``.
 
 IMPSY's config format is read by ``foretell.impsy.config``, which maps it onto these.

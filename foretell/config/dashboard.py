@@ -15,36 +15,33 @@
     threshold = 0.4
     timescale = 1.2
 
-A preset's numbers are checked against ``foretell.limits`` (one ``ConfigError`` naming it).
+A preset holds every number setting of ``foretell.settings`` by its config key (``pi_temp``,
+``sigma_temp``, ``timescale``, ``threshold``), each defaulting to the setting's default and
+checked against its range (one ``ConfigError`` naming the preset).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from foretell import limits
+from foretell.config.live_keys import live_keys
 from foretell.errors import ConfigError
-
-PRESET_SETTINGS = {"pi_temp": "pitemp", "sigma_temp": "sigmatemp", "threshold": "threshold"}
-PRESET_SETTINGS["timescale"] = "timescale"
+from foretell.settings import NUMBERS
 
 
 @dataclass(frozen=True)
+@live_keys(NUMBERS)
 class Preset:
-    """π, σ, threshold and timescale under a name."""
+    """The number settings (π, σ, timescale, threshold) under a name."""
 
     name: str
-    pi_temp: float = 1.0
-    sigma_temp: float = 1.0
-    threshold: float = 0.1
-    timescale: float = 1.0
 
     def __post_init__(self) -> None:
         if not self.name.strip():
             raise ConfigError("dashboard.preset.name must not be empty")
-        for key, setting in PRESET_SETTINGS.items():
+        for setting in NUMBERS:
             try:
-                limits.check(setting, getattr(self, key))
+                setting.check(getattr(self, setting.key))
             except ValueError as exc:
                 raise ConfigError(f"dashboard preset {self.name!r}: {exc}") from None
 

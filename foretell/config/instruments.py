@@ -48,27 +48,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from foretell.config.live_keys import live_keys
 from foretell.config.transports import MidiConfig, SerialConfig, WebSocketConfig
 from foretell.errors import ConfigError, ControlError
 from foretell.modes import get_mode
+from foretell.settings import SETTINGS
 
 LISTEN_KINDS = ("model", "user", "all")
 TRANSPORTS = ("midi", "serial", "websocket")
 
 
 @dataclass(frozen=True)
+@live_keys(SETTINGS, inherit=True)
 class InstrumentConfig:
-    """One instrument of an ensemble (see the module docstring); ``None`` inherits."""
+    """One instrument of an ensemble (see the module docstring); ``None`` inherits. Every live
+    setting's key (``pi_temp``, ``threshold``, ...) is one too, from their table."""
 
     name: str = "main"
     model: Path | None = None
     seed: int | None = None
-    pi_temp: float | None = None
-    sigma_temp: float | None = None
     mode: str | None = None
-    threshold: float | None = None
-    timescale: float | None = None
-    input_thru: bool | None = None
     dimension: int | None = None
     listen_host: str | None = None
     listen_port: int | None = None

@@ -52,9 +52,11 @@ the file's own directory, once, when it is loaded::
     above, each with its own [instrument.NAME.midi], .serial, .websocket if it likes (schema in
     ``foretell.config.instruments``; examples/configs/ensemble*.toml show them)
 
-An unknown key or a bad value (a number out of its range or not finite: ``foretell.limits``) is
-one ``ConfigError`` line naming it and the valid choices. This module does no I/O besides reading
-the file it is given; it opens no sockets and no logs.
+The live settings' keys (``pi_temp``, ``sigma_temp``, ``threshold``, ``timescale``,
+``input_thru``) are fields made from their table (``foretell.config.live_keys``). An unknown key
+or a bad value (a number out of its range or not finite: ``foretell.settings``,
+``foretell.limits``) is one ``ConfigError`` line naming it and the valid choices. This module
+does no I/O besides reading the file it is given; it opens no sockets and no logs.
 """
 
 from __future__ import annotations
@@ -68,13 +70,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
-from foretell import limits
 from foretell.commands import Command, parse_command
 from foretell.config.control_sources import ControlSources
 from foretell.config.dashboard import DashboardConfig
 from foretell.config.instruments import TRANSPORTS, InstrumentConfig
+from foretell.config.live_keys import check_live_keys, live_keys
 from foretell.config.transports import MidiConfig, SerialConfig, WebSocketConfig
 from foretell.errors import ConfigError, ControlError
+from foretell.settings import in_section
 
 TRANSPORT_KEYS = tuple(f"{kind}." for kind in TRANSPORTS)
 MAX_DIMENSION = 1024  # 1 + controls: far above any instrument, small enough to stay bounded
@@ -82,28 +85,27 @@ ModeName = Literal["listen", "filter", "polyphony", "callresponse", "battle", "u
 
 
 @dataclass(frozen=True)
+@live_keys(in_section("model"))
 class ModelConfig:
+    """``[model]``; its live settings' keys (``pi_temp``, ``sigma_temp``, ...) come from their table."""
+
     file: Path | None = None
     dir: Path | None = None
-    pi_temp: float = 1.0
-    sigma_temp: float = 1.0
-    activity_temp: float = 1.0
     seed: int | None = None
 
     def __post_init__(self) -> None:
-        _in_range("pitemp", "model.pi_temp", self.pi_temp)
-        _in_range("sigmatemp", "model.sigma_temp", self.sigma_temp)
-        _in_range("activitytemp", "model.activity_temp", self.activity_temp)
+        check_live_keys(self, in_section("model"), "model")
         seed_ok = self.seed is None or 0 <= self.seed < 2**63
         _require(seed_ok, "model.seed", self.seed, "an integer >= 0")
 
 
 @dataclass(frozen=True)
+@live_keys(in_section("interaction"))
 class InteractionConfig:
+    """``[interaction]``; its live settings' keys (``threshold``, ``timescale``, ``input_thru``)
+    come from their table."""
+
     mode: ModeName = "callresponse"
-    threshold: float = 0.1
-    timescale: float = 1.0
-    input_thru: bool = False
     out_of_range: Literal["clip", "reject"] = "clip"
     dimension: int | None = None
     late_limit: float = 0.05
@@ -117,8 +119,7 @@ class InteractionConfig:
         self.steering_commands()  # checks every entry as its OSC verb would
         ok = all(0 <= i < MAX_DIMENSION for i in self.condition_on)
         _require(ok, "interaction.condition_on", list(self.condition_on), "control numbers >= 0")
-        _in_range("threshold", "interaction.threshold", self.threshold)
-        _in_range("timescale", "interaction.timescale", self.timescale)
+        check_live_keys(self, in_section("interaction"), "interaction")
         late_ok = 0 < self.late_limit <= 10
         _require(late_ok, "interaction.late_limit", self.late_limit, "seconds in (0, 10]")
         dim_ok = self.dimension is None or 2 <= self.dimension <= MAX_DIMENSION
@@ -214,16 +215,6 @@ OSC_RESERVED = frozenset(" #*,?[]{}")  # not allowed in an OSC address (OSC 1.0 
 def _require(ok: bool, key: str, value: object, valid: str) -> None:
     if not ok:
         raise ConfigError(f"{key} = {value!r} is invalid (expected {valid})")
-
-
-def _in_range(setting: str, key: str, value: float) -> None:
-    try:
-        limits.check(setting, value)
-    except ValueError:
-        raise ConfigError(
-            f"{key} = {value!r} is invalid (expected a finite number in "
-            f"{limits.RANGES[setting].describe()})"
-        ) from None
 
 
 # -- reading ------------------------------------------------------------------------------------

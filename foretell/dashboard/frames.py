@@ -12,12 +12,20 @@ uses for events, plus the dashboard's own:
   the event the model drew it after; for a performer's event those whose value differs from
   the performer's previous event on that instrument), left out where the event does not say;
 - ``{"state": {...}}``: mode, temperatures, model, counters, rates, latency, rejections, log
-  (``state_message``) of one instrument, the one the page looks at;
+  (``state_message``) of one instrument, the one the page looks at; its ``settings`` holds
+  every live setting's value by verb (``{"pitemp": 1.0, ..., "thru": false}``);
 - ``{"expect": {...}}``: that instrument's predicted distribution of the next event, in the data
   space, under the current temperatures (its model's ``expected``, ``foretell.model.protocol``;
   a moves model adds ``"moves"``: per control, the probability that it moves in the next event);
 - ``{"ensemble": {"now": t, "instruments": [...]}}``: in an ensemble, a compact state of every
-  instrument (``strip_state``), one strip each on the page.
+  instrument (``strip_state``), one strip each on the page;
+- ``{"settings": [{"verb", "kind", "min", "max", "step", "default", "unit", "doc"}, ...]}``: the
+  live settings a page may change, one entry per row of ``foretell.settings.SETTINGS`` in its
+  order (``settings_message``), sent once when a page connects, after ``hello``. ``verb`` is the
+  command that sets it (``{"command": "pitemp", "args": [0.5]}``); ``kind`` is ``"number"`` or
+  ``"flag"``; a number takes any value in ``min``..``max`` (the engine refuses others), ``step``
+  is the control's step, ``unit`` what follows a value (``"s"``, ``"×"`` or ``""``); a flag is
+  ``min`` 0, ``max`` 1, ``step`` 1 and its ``default`` is ``true`` or ``false``.
 
 This module does not know about sockets, frame rates or the page; ``server`` sends what it builds.
 """
@@ -37,6 +45,7 @@ from foretell.model.protocol import Model
 from foretell.modes import MODES
 from foretell.perform import steering
 from foretell.perform.instrument import InstrumentSnapshot
+from foretell.settings import SETTINGS, Setting
 
 # -- sliding windows ------------------------------------------------------------------------------
 
@@ -91,6 +100,33 @@ class Activity:
             self.latency.add(now, max(now - event.t, 0.0))
 
 
+# -- the live settings ---------------------------------------------------------------------------
+
+
+def setting_entry(setting: Setting) -> dict[str, Any]:
+    """One setting as a page builds its control (see the module docstring)."""
+    low: float = 0
+    high: float = 1
+    step: float = 1  # a flag
+    if setting.allowed is not None:
+        low, high, step = setting.allowed.low, setting.allowed.high, setting.step
+    return {
+        "verb": setting.verb,
+        "kind": setting.kind,
+        "min": low,
+        "max": high,
+        "step": step,
+        "default": setting.default,
+        "unit": setting.unit,
+        "doc": setting.doc,
+    }
+
+
+def settings_message() -> dict[str, Any]:
+    """``{"settings": [...]}``: every live setting, its range and default, in table order."""
+    return {"settings": [setting_entry(setting) for setting in SETTINGS]}
+
+
 # -- events ---------------------------------------------------------------------------------------
 
 
@@ -140,6 +176,7 @@ def state_message(
             "threshold": s.threshold,
             "timescale": s.timescale,
             "thru": s.input_thru,
+            "settings": {setting.verb: getattr(s, setting.field) for setting in SETTINGS},
             "constraints": steering.describe(s.constraints),
             "dimension": snap.dimension,
             "model": model_info(snap.model, model),

@@ -71,6 +71,7 @@ from foretell.dashboard.frames import (
     ensemble_message,
     event_message,
     expect_message,
+    settings_message,
     state_message,
     strip_state,
 )
@@ -221,6 +222,7 @@ class Publisher:
         self.tracks = {name: Track() for name in engine.instruments}
         self.ensemble = len(self.tracks) > 1
         self.feeds: set[ClientFeed] = set()
+        self._settings = _dumps(settings_message())  # the same for every page
 
     @property
     def instrument(self) -> Instrument:
@@ -318,8 +320,9 @@ class Publisher:
     def connect(
         self, host: str = "127.0.0.1", loop: asyncio.AbstractEventLoop | None = None
     ) -> ClientFeed:
-        """A feed for a new page on ``host``, primed with a greeting and the frames (looking at
-        ``name``), drained on ``loop`` (the server's; default: this one)."""
+        """A feed for a new page on ``host``, primed with a greeting, the live settings' ranges
+        (``settings_message``) and the frames (looking at ``name``), drained on ``loop`` (the
+        server's; default: this one)."""
         performer = self.control_from.allows(host)
         feed = ClientFeed(512 * (1 + len(self.tracks)), self.name, loop, host, performer)
         hello = {
@@ -331,6 +334,7 @@ class Publisher:
             "presets": self.presets,
         }
         feed.push(_dumps({"hello": hello}))
+        feed.push(self._settings)
         self.feeds.add(feed)
         self.frame([feed])
         return feed

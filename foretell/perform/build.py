@@ -226,16 +226,13 @@ def resolve(config: RunConfig, inst: InstrumentConfig, index: int) -> RunConfig:
     if seed is None and config.model.seed is not None:
         seed = config.model.seed + index
     out = dataclasses.replace(config, instrument=())
-    out = override(
-        out, "model", file=inst.model, seed=seed, pi_temp=inst.pi_temp, sigma_temp=inst.sigma_temp
-    )
+    out = override(out, "model", file=inst.model, seed=seed)
+    for setting in SETTINGS:
+        out = override(out, setting.section, **{setting.key: getattr(inst, setting.key)})
     out = override(
         out,
         "interaction",
         mode=inst.mode,
-        threshold=inst.threshold,
-        timescale=inst.timescale,
-        input_thru=inst.input_thru,
         dimension=inst.dimension,
         ranges=inst.ranges,
         holds=inst.holds,

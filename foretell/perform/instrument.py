@@ -60,7 +60,7 @@ from foretell.modes import Mode, get_mode
 from foretell.perform import steering, turns
 from foretell.perform.rejections import Rejections
 from foretell.perform.scheduler import LatenessStats, Scheduler, Ticket
-from foretell.settings import BY_VERB
+from foretell.settings import BY_VERB, DEFAULTS
 
 log = logging.getLogger(__name__)
 Listener = Callable[[str, Event], None]
@@ -70,16 +70,17 @@ PRIME_DT = 0.1  # seconds: the interval of the neutral event that primes a fresh
 
 @dataclass(frozen=True)
 class Settings:
-    """An instrument's live-adjustable settings (replaced whole by each command)."""
+    """An instrument's live-adjustable settings (replaced whole by each command); a live
+    setting's field takes its default from its row (``foretell.settings``)."""
 
     mode: str = "callresponse"
     paused: bool = False
-    pi_temp: float = 1.0
-    sigma_temp: float = 1.0
-    activity_temp: float = 1.0
-    timescale: float = 1.0
-    threshold: float = 0.1
-    input_thru: bool = False
+    pi_temp: float = DEFAULTS["pi_temp"]
+    sigma_temp: float = DEFAULTS["sigma_temp"]
+    activity_temp: float = DEFAULTS["activity_temp"]
+    timescale: float = DEFAULTS["timescale"]
+    threshold: float = DEFAULTS["threshold"]
+    input_thru: bool = DEFAULTS["input_thru"]
     out_of_range: OutOfRange = "clip"
     log_predictions: bool = True
     constraints: Constraints = field(default_factory=Constraints)  # dt_range as played

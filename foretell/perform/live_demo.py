@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from foretell.config import RunConfig
+from foretell.config import RunConfig, override
 from foretell.io.osc_codec import decode_packet
 from foretell.perform.replay import replay
 from foretell.perform.session import EngineHandle, start_engine
@@ -94,15 +94,16 @@ class _PredictionListener:
 def demo_config(model: Path, log_dir: Path, reply_port: int, threshold: float) -> RunConfig:
     """Call-and-response on loopback: OSC in on a free port, predictions to ``reply_port``."""
     base = RunConfig()
-    return dataclasses.replace(
+    config = dataclasses.replace(
         base,
         model=dataclasses.replace(base.model, file=model, seed=0),
-        interaction=dataclasses.replace(base.interaction, mode="callresponse", threshold=threshold),
+        interaction=dataclasses.replace(base.interaction, mode="callresponse"),
         osc=dataclasses.replace(
             base.osc, listen_host="127.0.0.1", listen_port=0, send_port=reply_port
         ),
         log=dataclasses.replace(base.log, dir=log_dir),
     )
+    return override(config, "interaction", threshold=threshold)  # a live setting's key
 
 
 def _phrases(

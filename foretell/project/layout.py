@@ -22,6 +22,7 @@ from pathlib import Path
 
 from foretell.config import MAX_DIMENSION, RunConfig
 from foretell.errors import ConfigError
+from foretell.settings import BY_VERB
 
 CONFIG_NAME = "foretell.toml"
 FOLDERS = ("logs", "datasets", "models")
@@ -45,10 +46,16 @@ def _line(setting: str, comment: str) -> str:
     return f"{setting:<30} # {comment}"
 
 
+def _live(verb: str, comment: str) -> str:
+    """A live setting's key at its default, ``comment`` given its range as ``{range}``."""
+    setting = BY_VERB[verb]
+    return _line(f"{setting.key} = {setting.default}", comment.format(range=setting.describe()))
+
+
 def config_text(dimension: int) -> str:
     """The project's ``foretell.toml``: the settings a musician changes first, commented."""
     defaults = RunConfig()
-    m, i, o = defaults.model, defaults.interaction, defaults.osc
+    i, o = defaults.interaction, defaults.osc
     lines = [
         "# foretell project config: `foretell run --config foretell.toml` (relative paths are",
         "# this folder's). Every key is optional; these are the defaults (docs/performance.md).",
@@ -56,14 +63,14 @@ def config_text(dimension: int) -> str:
         "[model]",
         _line('dir = "models"', "trained models; `load NAME` (/foretell/load) finds them here"),
         _line('# file = "models/NAME.ftm"', "the model to play (none yet: logging only)"),
-        _line(f"pi_temp = {m.pi_temp}", "π-temperature (0..10): 0 the likeliest component"),
-        _line(f"sigma_temp = {m.sigma_temp}", "σ-temperature (0..10): 0 each component's mean"),
+        _live("pitemp", "π-temperature ({range}): 0 the likeliest component"),
+        _live("sigmatemp", "σ-temperature ({range}): 0 each component's mean"),
         "",
         "[interaction]",
         _line(f"dimension = {dimension}", "1 + the number of controls your instrument sends"),
         _line(f'mode = "{i.mode}"', "listen | filter | callresponse | battle | useronly"),
-        _line(f"threshold = {i.threshold}", "seconds of your silence before the model answers"),
-        _line(f"timescale = {i.timescale}", "multiplies the model's intervals (0.05..20)"),
+        _live("threshold", "seconds of your silence before the model answers"),
+        _live("timescale", "multiplies the model's intervals ({range})"),
         "",
         "[osc]",
         _line(f"listen_port = {o.listen_port}", f"send your controls here, to {o.input_address}"),

@@ -13,8 +13,10 @@ import numpy as np
 import pytest
 
 from foretell.clock import FakeClock
-from foretell.dashboard.frames import RecentValues
+from foretell.commands import SetSetting, parse_command
+from foretell.dashboard.frames import RecentValues, settings_message
 from foretell.dashboard.server import ClientFeed, Publisher, loadable
+from foretell.errors import ControlError
 from foretell.io.base import ListSink
 from foretell.model.expectation import expectation, mixture_weights
 from foretell.model.random import random_model_file
@@ -33,6 +35,33 @@ def test_recent_values_rate_and_percentiles() -> None:
     figures = window.percentiles_ms(1.0)
     assert figures["n"] == 100 and figures["p50"] == pytest.approx(4.5)
     assert window.percentiles_ms(10.0) == {"p50": None, "p99": None, "n": 0}
+
+
+def test_the_settings_message_gives_each_setting_s_range_as_the_engine_checks_it() -> None:
+    entries = {e["verb"]: e for e in settings_message()["settings"]}
+    assert list(entries) == ["pitemp", "sigmatemp", "timescale", "threshold", "thru"]
+    assert entries["pitemp"] == {
+        "verb": "pitemp",
+        "kind": "number",
+        "min": 0.0,
+        "max": 10.0,
+        "step": 0.01,
+        "default": 1.0,
+        "unit": "",
+        "doc": "π-temperature: 0 always picks the likeliest mixture component",
+    }
+    assert (entries["timescale"]["min"], entries["timescale"]["max"]) == (0.05, 20.0)
+    assert (entries["threshold"]["unit"], entries["timescale"]["unit"]) == ("s", "×")
+    thru = entries["thru"]
+    assert (thru["kind"], thru["min"], thru["max"], thru["step"]) == ("flag", 0, 1, 1)
+    assert thru["default"] is False
+    for verb, entry in entries.items():  # what the page offers is exactly what is accepted
+        for edge in (entry["min"], entry["max"], entry["default"]):
+            assert isinstance(parse_command(verb, [edge]), SetSetting)
+        if entry["kind"] == "number":
+            for beyond in (entry["min"] - entry["step"], entry["max"] + entry["step"]):
+                with pytest.raises(ControlError, match=verb):
+                    parse_command(verb, [beyond])
 
 
 def test_mixture_weights_follow_the_pi_temperature() -> None:
@@ -119,6 +148,16 @@ def test_publisher_streams_events_state_and_expectation(tmp_path: Path) -> None:
     pub.frame()
     frame = {next(iter(m)): m for m in messages(feed)}
     assert frame["state"]["state"]["counts"]["inputs"] == 1  # type: ignore[index]
+    assert pub.receive(json.dumps({"command": "thru", "args": ["on"]})) is None
+    pub.frame()
+    state = next(m["state"] for m in messages(feed) if "state" in m)
+    assert state["settings"] == {  # type: ignore[index]
+        "pitemp": 1.0,
+        "sigmatemp": 1.0,
+        "timescale": 1.0,
+        "threshold": 0.1,
+        "thru": True,
+    }
     assert frame["expect"]["expect"]["t0"] == t  # type: ignore[index]
     pub.frame()
     assert [next(iter(m)) for m in messages(feed)] == ["state"]  # nothing new to expect

@@ -58,6 +58,26 @@ def test_stream_carries_state_events_and_commands(live: Live) -> None:
     assert live.settings().mode == "filter"
 
 
+def test_a_page_is_sent_the_live_settings_once_and_their_ranges_hold(live: Live) -> None:
+    with connect(live.url.replace("http", "ws") + "ws") as ws:
+        first = received(ws, "settings")
+        kinds = [next(iter(m)) for m in first]
+        assert kinds[:2] == ["hello", "settings"]
+        entries = {e["verb"]: e for e in first[1]["settings"]}
+        assert set(entries) == {"pitemp", "sigmatemp", "timescale", "threshold", "thru"}
+        top = entries["timescale"]
+        assert (top["min"], top["max"], top["default"], top["unit"]) == (0.05, 20.0, 1.0, "×")
+        assert entries["thru"]["kind"] == "flag" and entries["thru"]["default"] is False
+        ws.send(json.dumps({"command": "timescale", "args": [top["max"]]}))
+        ws.send(json.dumps({"command": "timescale", "args": [top["max"] + top["step"]]}))
+        later = received(ws, "error")
+        error = next(m["error"] for m in later if "error" in m)
+        assert "timescale must be a finite number in 0.05..20" in error
+        later += received(ws, "state")  # a frame or two after the commands
+        assert not any("settings" in m for m in later)  # once, at connection
+    assert live.settings().timescale == 20.0
+
+
 def test_frames_come_at_30_per_second_or_more(live: Live) -> None:
     with connect(live.url.replace("http", "ws") + "ws") as ws:
         received(ws, "state")
