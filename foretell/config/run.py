@@ -87,7 +87,7 @@ ModeName = Literal["listen", "filter", "polyphony", "callresponse", "battle", "u
 @dataclass(frozen=True)
 @live_keys(in_section("model"))
 class ModelConfig:
-    """``[model]``; its live settings' keys (``pi_temp``, ``sigma_temp``, ...) come from their table."""
+    """``[model]``; its live settings' keys (``pi_temp``, ...) come from their table."""
 
     file: Path | None = None
     dir: Path | None = None

@@ -39,7 +39,7 @@ def test_recent_values_rate_and_percentiles() -> None:
 
 def test_the_settings_message_gives_each_setting_s_range_as_the_engine_checks_it() -> None:
     entries = {e["verb"]: e for e in settings_message()["settings"]}
-    assert list(entries) == ["pitemp", "sigmatemp", "timescale", "threshold", "thru"]
+    assert list(entries) == ["pitemp", "sigmatemp", "activitytemp", "timescale", "threshold", "thru"]
     assert entries["pitemp"] == {
         "verb": "pitemp",
         "kind": "number",
@@ -154,6 +154,7 @@ def test_publisher_streams_events_state_and_expectation(tmp_path: Path) -> None:
     assert state["settings"] == {  # type: ignore[index]
         "pitemp": 1.0,
         "sigmatemp": 1.0,
+        "activitytemp": 1.0,
         "timescale": 1.0,
         "threshold": 0.1,
         "thru": True,
