@@ -12,6 +12,7 @@ import { $ } from "./shared/dom.js";
 import { kindOf, ORIGINS } from "./shared/messages.js";
 import { commandTo, connect, forgetTokenInAddress, send } from "./connection.js";
 import {
+  applySettings,
   bindSlider,
   buildModeButtons,
   loadPresets,
@@ -61,6 +62,9 @@ function receive(message) {
     case "hello":
       onHello(message.hello);
       break;
+    case "settings":
+      applySettings(message.settings);
+      break;
     case "error":
       toast(message.error);
       break;
@@ -105,6 +109,7 @@ function onHello(hello) {
   if (ensemble) {
     strips = stripsView.build($("strips"), page.instruments, hello.modes, stripUI);
     if (compactChosen !== null) strips.setCompact(compactChosen); // the user's choice stands
+    if (page.settings.length) applySettings(page.settings); // the new strips' sliders
     showLayout();
     buildFocusChoice(page.instruments);
   }

@@ -1,5 +1,6 @@
-// The side panel's controls: modes, the sampling sliders, presets, steering, the model files,
-// and the stage controls (pause, thru, panic, keyboard shortcuts).
+// The side panel's controls: modes, the sampling sliders (their ranges from the engine's
+// "settings" message, the HTML's as the fallback), presets, steering, the model files, and the
+// stage controls (pause, thru, panic, keyboard shortcuts).
 import { $ } from "./shared/dom.js";
 import { command, send } from "./connection.js";
 import { isEnsemble, page, toast } from "./page.js";
@@ -81,6 +82,40 @@ export function reflectSlider(input, value) {
     input.value = value;
     showSlider(input);
   }
+}
+
+/**
+ * Every slider of a verb the engine declared takes its range (min, max, step), its unit and
+ * its description from the engine; a verb it does not declare keeps the page's own.
+ * @param {import("./shared/messages.js").Setting[]} settings
+ */
+export function applySettings(settings) {
+  if (!Array.isArray(settings)) return;
+  page.settings = settings;
+  const byVerb = new Map(settings.filter((s) => s && s.kind === "number").map((s) => [s.verb, s]));
+  for (const input of document.querySelectorAll("input[type=range][data-verb]")) {
+    const setting = byVerb.get(input.dataset.verb);
+    if (setting) rangeFrom(input, setting);
+  }
+  for (const input of document.querySelectorAll("input[type=range][data-strip-verb]")) {
+    const setting = byVerb.get(input.dataset.stripVerb);
+    if (setting) rangeFrom(input, setting);
+  }
+}
+
+/**
+ * @param {any} input
+ * @param {import("./shared/messages.js").Setting} setting
+ */
+function rangeFrom(input, setting) {
+  const value = Number(input.value); // kept: setting min/max first could clamp it
+  for (const key of ["min", "max", "step"]) {
+    if (Number.isFinite(setting[key])) input[key] = String(setting[key]);
+  }
+  if (typeof setting.unit === "string" && setting.unit) input.dataset.unit = setting.unit;
+  if (typeof setting.doc === "string" && setting.doc) input.title = setting.doc;
+  input.value = String(value);
+  if (input.valueLabel) showSlider(input);
 }
 
 // -- presets: π, σ, threshold and timescale under a name -------------------------------------

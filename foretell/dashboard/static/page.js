@@ -32,6 +32,8 @@ export const page = {
   tracks: {}, // instrument name -> { events, counts }
   ensemble: null, // the latest ensemble frame
   compact: false, // an ensemble's strips as dense rows (strips.js)
+  /** @type {import("./shared/messages.js").Setting[]} */
+  settings: [], // the engine's live settings, as its "settings" message gave them
   sent: 0,
   frames: 0,
   fps: 0,

@@ -17,6 +17,7 @@ function slider(name, verb, symbol, ui) {
   const input = el("input", {
     type: "range",
     class: `strip-${verb}`,
+    "data-strip-verb": verb,
     min: "0",
     max: "2",
     step: "0.01",

@@ -54,10 +54,16 @@
  */
 
 /**
+ * A live setting the engine accepts (sent once on connect): its command verb, its range.
+ * @typedef {{verb: string, kind: "number" | "flag", min?: number, max?: number, step?: number,
+ *   default?: number, unit?: string, doc?: string}} Setting
+ */
+
+/**
  * The message kinds the page reads, in the order a message is checked for them.
  * interface, prediction: EventMessage; state: {state: State}; expect: {expect: Expect | null};
  * ensemble: {ensemble: {now: number, instruments: Strip[]}}; hello: {hello: Hello};
- * error: {error: string} (a command refused, in one line).
+ * settings: {settings: Setting[]}; error: {error: string} (a command refused, in one line).
  */
 export const KINDS = Object.freeze([
   "interface",
@@ -66,6 +72,7 @@ export const KINDS = Object.freeze([
   "expect",
   "ensemble",
   "hello",
+  "settings",
   "error",
 ]);
 
