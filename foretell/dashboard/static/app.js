@@ -9,7 +9,7 @@
 // The parts: page.js (state, clock), connection.js (the socket), lanes.js and views.js
 // (drawing), pad.js, synth.js, controls.js and panel.js (the side panel), strips.js (ensembles).
 import { $ } from "./shared/dom.js";
-import { kindOf, ORIGINS } from "./shared/messages.js";
+import { kindOf, movedOf, ORIGINS } from "./shared/messages.js";
 import { commandTo, connect, forgetTokenInAddress, send } from "./connection.js";
 import {
   applySettings,
@@ -85,7 +85,7 @@ function addEvent(origin, values, message) {
   const name = message.instrument ?? page.focus;
   const track = trackOf(name);
   const events = track.events;
-  events.push({ source, origin, v: values, t: message.t, dt: message.dt });
+  events.push({ source, origin, v: values, t: message.t, dt: message.dt, moved: movedOf(message) });
   track.counts[source] += 1;
   if (name === page.focus) synth.play(source, values);
   const old = (/** @type {number} */ drop) =>

@@ -1,10 +1,24 @@
 // The lanes: one per control, the past PAST seconds of events and what comes next FUTURE
 // seconds on; the compact activity lane of a big ensemble; the countdown to the expected event.
+//
+// A control that moved in an event is drawn as a point on its lane; one the event held (a sparse
+// model's event moves only some controls) only continues its line, faintly, at the value it kept.
 import { ORIGINS } from "./shared/messages.js";
 import { COLOURS, fitCanvas, label } from "./paint.js";
 import { engineNow, expectBase, FUTURE, PAST, page } from "./page.js";
 
 const LANE_GUTTER = 24; // px left of the lanes for their names (c1 ... c16)
+const MOVED_ALPHA = 0.55; // the line into a point where the control moved
+const HELD_ALPHA = 0.18; // the line into a point where it held its value
+
+/**
+ * Whether control `i` moved in `ev` (an event that does not say moved every control).
+ * @param {import("./page.js").PageEvent} ev
+ * @param {number} i
+ */
+export function movedAt(ev, i) {
+  return ev.moved === null || ev.moved.has(i);
+}
 
 /**
  * @param {HTMLCanvasElement} canvas
@@ -96,32 +110,50 @@ function drawExpectedLane(ctx, next, i, X, Y, xNow) {
   }
 }
 
-/** One source's events on lane i: their line and points. */
+/** One source's events on lane i: their line, and a point where the control moved. */
 function drawLaneEvents(ctx, events, origin, i, X, Y, start) {
   const colour = COLOURS[origin];
   const model = origin === "model";
   ctx.strokeStyle = colour;
   ctx.fillStyle = colour;
   ctx.lineWidth = model ? 1 : 1.5;
-  ctx.globalAlpha = 0.55;
-  ctx.beginPath();
-  let first = true;
-  for (const ev of events) {
-    if (ev.origin !== origin || ev.t < start - 1 || ev.v.length <= i) continue;
-    const x = X(ev.t);
-    const y = Y(ev.v[i]);
-    if (first) ctx.moveTo(x, y);
-    else ctx.lineTo(x, y);
-    first = false;
-  }
-  ctx.stroke();
+  ctx.globalAlpha = MOVED_ALPHA;
+  traceLine(ctx, events, origin, i, X, Y, start, true);
+  ctx.globalAlpha = HELD_ALPHA;
+  traceLine(ctx, events, origin, i, X, Y, start, false);
   ctx.globalAlpha = 1;
   for (const ev of events) {
-    if (ev.origin !== origin || ev.t < start - 1 || ev.v.length <= i) continue;
+    if (ev.origin !== origin || ev.t < start - 1 || ev.v.length <= i || !movedAt(ev, i)) continue;
     if (model)
       ctx.fillRect(X(ev.t) - 2.5, Y(ev.v[i]) - 2.5, 5, 5); // a larger square under
     else ctx.fillRect(X(ev.t) - 1.5, Y(ev.v[i]) - 1.5, 3, 3);
   }
+}
+
+/** The line's segments into the events where control i moved (`moved`) or held (`!moved`). */
+function traceLine(ctx, events, origin, i, X, Y, start, moved) {
+  ctx.beginPath();
+  let first = true;
+  let penThere = false; // the pen is at the previous event's point
+  let px = 0;
+  let py = 0;
+  for (const ev of events) {
+    if (ev.origin !== origin || ev.t < start - 1 || ev.v.length <= i) continue;
+    const x = X(ev.t);
+    const y = Y(ev.v[i]);
+    if (movedAt(ev, i) === moved) {
+      if (first) ctx.moveTo(x, y);
+      else {
+        if (!penThere) ctx.moveTo(px, py);
+        ctx.lineTo(x, y);
+      }
+      penThere = true;
+    } else penThere = false;
+    first = false;
+    px = x;
+    py = y;
+  }
+  ctx.stroke();
 }
 
 function drawCountdownMark(ctx, next, X, h, now) {
@@ -154,7 +186,7 @@ function drawConstraint(ctx, w, i, Y) {
 }
 
 /**
- * One thin lane: the last PAST seconds, every control of every event overlaid.
+ * One thin lane: the last PAST seconds, the controls that moved in each event overlaid.
  * @param {HTMLCanvasElement} canvas
  * @param {import("./page.js").PageEvent[]} events
  * @param {number} n controls
@@ -173,7 +205,7 @@ export function drawActivity(canvas, events, n) {
       if (ev.origin !== origin || ev.t < start) continue;
       const x = X(ev.t);
       for (let i = 0; i < Math.min(n, ev.v.length); i += 1) {
-        ctx.fillRect(x - 1, Y(ev.v[i]) - 1, 2.5, 2.5);
+        if (movedAt(ev, i)) ctx.fillRect(x - 1, Y(ev.v[i]) - 1, 2.5, 2.5);
       }
     }
   }

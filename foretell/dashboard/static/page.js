@@ -9,8 +9,9 @@ export const KEEP = 12; // seconds of events kept
 export const MAX_EVENTS = 6000;
 
 /**
- * One event as the page keeps it.
- * @typedef {{source: "user" | "model", origin: string, v: number[], t: number, dt: number}} PageEvent
+ * One event as the page keeps it. `moved`: the controls that moved (null: all of them).
+ * @typedef {{source: "user" | "model", origin: string, v: number[], t: number, dt: number,
+ *   moved: Set<number> | null}} PageEvent
  */
 
 export const page = {

@@ -10,8 +10,9 @@
 /**
  * A user event ("interface") or a model event ("prediction"): its values (one per control, 0..1),
  * when it played on the engine's clock and the time since the event before it.
+ * `moved`: the 0-based controls that moved in this event (absent: all of them, a dense model).
  * @typedef {{interface?: number[], prediction?: number[], t: number, dt: number, from?: Origin,
- *   instrument?: string}} EventMessage
+ *   instrument?: string, moved?: number[]}} EventMessage
  */
 
 /**
@@ -96,4 +97,14 @@ export function unpack(text) {
  */
 export function kindOf(message) {
   return KINDS.find((kind) => kind in message) ?? null;
+}
+
+/**
+ * The controls that moved in an event, or null when it does not say (all of them moved).
+ * @param {EventMessage} message
+ * @returns {Set<number> | null}
+ */
+export function movedOf(message) {
+  const moved = message.moved;
+  return Array.isArray(moved) ? new Set(moved.filter(Number.isInteger)) : null;
 }
