@@ -5,8 +5,8 @@
 #   2. the PATH step (source .venv/bin/activate) and every "Use it" example in order, with
 #      `foretell` from the PATH: collect over OSC (a scripted performer plays), make a dataset,
 #      train, perform (each run stopped with Ctrl-C after it has started),
-#   3. the wheel: python -m build, twine check, a fresh venv with the wheel installed,
-#      `foretell demo` from it (bundled data found inside the wheel), its size.
+#   3. the wheel: python -m build, twine check, every page file in it, a fresh venv with the wheel
+#      installed, `foretell demo` from it (bundled data found inside the wheel), its size.
 # Cheap by default: the clone's and the wheel's venvs reuse this checkout's installed packages
 # (one .pth line) instead of installing torch again; --full installs everything afresh.
 # Usage: bash scripts/newcomer-check.sh [--full]
@@ -93,6 +93,12 @@ say "3. the wheel"
 if grep -iE "deprecat|license" "$work/build.log"; then say "build warnings above"; exit 1; fi
 .venv/bin/python -m twine check --strict dist/*.whl
 wheel="$(ls dist/foretell-*.whl)"
+# every file of the pages (their shared modules under dashboard/static/shared/ too) is in the wheel
+git ls-files 'foretell/*/static/*' | .venv/bin/python -c '
+import sys, zipfile
+names = set(zipfile.ZipFile(sys.argv[1]).namelist())
+missing = [line.strip() for line in sys.stdin if line.strip() not in names]
+sys.exit(f"the wheel lacks {missing}" if missing else None)' "$wheel"
 fresh_venv "$work/wheel-venv"
 if [ "$full" = 1 ]; then
   "$work/wheel-venv/bin/pip" install -q "$wheel[train]"

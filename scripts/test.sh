@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs everything the tests need (Debian packages when run as root, a virtual environment with
-# foretell and its extras), then runs lint, format check, type check and the test suite.
+# foretell and its extras; Node.js and the pinned Biome for the pages' JavaScript), then runs lint,
+# format check, type check and the test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-apt_packages=(liblo-tools socat chromium jackd2 puredata-core)
+apt_packages=(liblo-tools socat chromium jackd2 puredata-core nodejs npm)
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
@@ -28,6 +29,18 @@ python3 -m venv .venv
 .venv/bin/ruff format --check foretell tests scripts
 .venv/bin/mypy foretell
 .venv/bin/python scripts/check_imports.py
+
+# The pages' JavaScript (ES modules served as written, no build step): Biome's lint and format
+# check, pinned by package.json and package-lock.json. Skipped, saying why, without Node.js.
+if command -v node >/dev/null && command -v npm >/dev/null; then
+  if npm ci --no-audit --no-fund --loglevel=error >/dev/null; then
+    node_modules/.bin/biome ci --colors=off foretell
+  else
+    echo "note: npm ci failed (is the npm registry reachable?); the JavaScript check is skipped" >&2
+  fi
+else
+  echo "note: Node.js/npm not installed; the JavaScript lint and format check is skipped" >&2
+fi
 .venv/bin/python -m pytest -q -m "not jack" "$@"
 
 # The MIDI tests on a dummy JACK server, in a run of their own: python-rtmidi's JACK input could

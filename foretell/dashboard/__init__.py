@@ -8,8 +8,11 @@
   ``serve_dashboard(engine, host, port, models_dir)``, which starts its publisher on the engine's
   loop and its server on a thread of its own.
   It serves every instrument of the engine: an ensemble gets one strip per instrument.
-- ``static/``: the page itself (plain HTML, JS and CSS; no build step); ``strips.js`` draws and
-  steers an ensemble's strips.
+- ``static/``: the page itself (plain HTML, CSS and native ES modules; no bundler, no build
+  step): ``app.js`` is the entry module, ``strips.js`` draws and steers an ensemble's strips.
+  ``static/shared/`` (served at ``/shared/``) holds what the dashboard and the studio's page
+  share: the theme, canvas sizing and labels, DOM helpers, and the WebSocket messages' shapes
+  (``messages.js``). ``biome.json`` at the repository's root lints and formats them.
 
 Importing this package imports neither Starlette nor uvicorn; ``server`` does.
 """

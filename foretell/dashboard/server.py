@@ -45,6 +45,7 @@ import concurrent.futures
 import contextlib
 import json
 import logging
+import mimetypes
 import os
 import socket
 import threading
@@ -102,8 +103,13 @@ class DashboardError(ForetellError):
 
 
 def static_dir() -> Path:
-    """The page's files, shipped inside the package."""
+    """The page's files, shipped inside the package (``shared/`` in it: the studio's too)."""
     return Path(str(resources.files("foretell.dashboard") / "static"))
+
+
+# The pages are ES modules, which a browser runs only when served with a JavaScript type; some
+# systems map ".js" to text/plain (Windows, from its registry), so the type is set here.
+mimetypes.add_type("text/javascript", ".js")
 
 
 def _dumps(message: dict[str, Any]) -> str:

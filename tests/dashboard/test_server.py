@@ -42,6 +42,18 @@ def test_page_and_model_list_are_served(live: Live) -> None:
     assert listing["models"] == ["other.ftm", "random.ftm"] and listing["current"] == "random.ftm"
 
 
+def test_the_pages_modules_are_served_as_javascript(live: Live) -> None:
+    """A browser runs a module script only with a JavaScript type: the page's own and the
+    shared ones (under /shared/, which the studio's page loads too)."""
+    for path, kind in [
+        ("app.js", "text/javascript"),
+        ("shared/messages.js", "text/javascript"),
+        ("shared/theme.css", "text/css"),
+    ]:
+        with urllib.request.urlopen(live.url + path, timeout=5) as response:
+            assert response.headers.get_content_type() == kind, path
+
+
 def test_stream_carries_state_events_and_commands(live: Live) -> None:
     with connect(live.url.replace("http", "ws") + "ws") as ws:
         first = received(ws, "state")
