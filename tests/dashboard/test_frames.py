@@ -39,7 +39,8 @@ def test_recent_values_rate_and_percentiles() -> None:
 
 def test_the_settings_message_gives_each_setting_s_range_as_the_engine_checks_it() -> None:
     entries = {e["verb"]: e for e in settings_message()["settings"]}
-    assert list(entries) == ["pitemp", "sigmatemp", "activitytemp", "timescale", "threshold", "thru"]
+    verbs = ["pitemp", "sigmatemp", "activitytemp", "timescale", "threshold", "thru"]
+    assert list(entries) == verbs
     assert entries["pitemp"] == {
         "verb": "pitemp",
         "kind": "number",
