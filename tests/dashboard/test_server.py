@@ -14,6 +14,7 @@ from websockets.sync.client import connect
 
 from foretell.dashboard.server import Dashboard, DashboardError
 from foretell.perform.engine import Engine
+from foretell.settings import SETTINGS
 from tests.dashboard.conftest import Live
 from tests.perform.helpers import instrument
 
@@ -76,7 +77,7 @@ def test_a_page_is_sent_the_live_settings_once_and_their_ranges_hold(live: Live)
         kinds = [next(iter(m)) for m in first]
         assert kinds[:2] == ["hello", "settings"]
         entries = {e["verb"]: e for e in first[1]["settings"]}
-        assert set(entries) == {"pitemp", "sigmatemp", "timescale", "threshold", "thru"}
+        assert set(entries) == {s.verb for s in SETTINGS} >= {"pitemp", "activitytemp", "thru"}
         top = entries["timescale"]
         assert (top["min"], top["max"], top["default"], top["unit"]) == (0.05, 20.0, 1.0, "×")
         assert entries["thru"]["kind"] == "flag" and entries["thru"]["default"] is False

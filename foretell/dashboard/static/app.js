@@ -194,6 +194,7 @@ function onState(state) {
   stateCount += 1;
   reflectSlider($("pitemp"), state.pi_temp);
   reflectSlider($("sigmatemp"), state.sigma_temp);
+  reflectSlider($("activitytemp"), state.activity_temp);
   reflectSlider($("threshold"), state.threshold);
   reflectSlider($("timescale"), state.timescale);
   if (stateCount % 3 === 1) {

@@ -23,7 +23,8 @@
 /**
  * The focus instrument's state, several times a second.
  * @typedef {{now: number, instrument: string, mode: string, modes: string[], generates: string,
- *   paused: boolean, responding: boolean, pi_temp: number, sigma_temp: number, threshold: number,
+ *   paused: boolean, responding: boolean, pi_temp: number, sigma_temp: number, activity_temp: number,
+ *   threshold: number,
  *   timescale: number, thru: boolean, constraints: Constraints, dimension: number,
  *   model: {name: string, path: string | null, layers: number, units: number, mixtures: number,
  *     dimension: number, params: number} | null,
