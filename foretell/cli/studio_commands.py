@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
 import click
 
 from foretell.cli.io_commands import apply_transport_flags
-from foretell.cli.run_commands import build_config, perform, playing_options, raise_priority
+from foretell.cli.run_commands import (
+    build_config,
+    playing_options,
+    raise_priority,
+    say_started,
+    say_stopped,
+)
 from foretell.config import override
 from foretell.errors import ConfigError
 from foretell.project.layout import open_project
@@ -63,5 +68,17 @@ def studio(
     config = apply_transport_flags(config, ws, serial, midi_in, midi_out, midi_api)
     if realtime:
         click.echo(f"foretell: running at {raise_priority()}", err=True)
-    models = project.folder("models").resolve()
-    asyncio.run(perform(config, (host, port), models, studio=project))
+    from foretell.perform.show_loop import ShowLoop
+    from foretell.run import Page, run
+    from foretell.studio.api import Studio
+
+    page = Page(
+        host,
+        port,
+        project.folder("models").resolve(),
+        parts=lambda engine: Studio(project, engine, ShowLoop.here()),
+        name="studio",
+        path="studio/",
+        moved_by="--port PORT",
+    )
+    say_stopped(run(config, page, on_start=say_started))
