@@ -308,12 +308,8 @@ def run(
     control_from: tuple[str, ...],
     learn: str | None,
     learn_data: Path | None,
-    ws: str | None,
-    serial: str | None,
-    midi_in: tuple[str, ...],
-    midi_out: tuple[str, ...],
-    midi_api: str | None,
     instruments: tuple[str, ...],
+    **transports: Any,
 ) -> None:
     """Perform live: OSC /interface in, /prediction out, every interaction logged. Ctrl-C stops."""
     config = build_config(
@@ -335,7 +331,7 @@ def run(
         models_dir=models_dir,
         control_from=control_from,
     )
-    config = apply_transport_flags(config, ws, serial, midi_in, midi_out, midi_api)
+    config = apply_transport_flags(config, transports)
     if realtime:
         click.echo(f"foretell: running at {raise_priority()}", err=True)
     served = config.dashboard  # [dashboard]: served without the flag when enabled

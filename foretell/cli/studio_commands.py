@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from foretell.cli.io_commands import apply_transport_flags
+from foretell.cli.io_commands import apply_transport_flags, transport_flags
 from foretell.cli.run_commands import (
     build_config,
     playing_options,
@@ -43,16 +43,12 @@ def studio(
     port: int,
     host: str,
     realtime: bool,
-    ws: str | None,
-    serial: str | None,
-    midi_in: tuple[str, ...],
-    midi_out: tuple[str, ...],
-    midi_api: str | None,
     **playing: Any,
 ) -> None:
     """Record takes, build datasets, train, compare and perform from a browser: the project in
     FOLDER (default: this folder) played with its foretell.toml, the options overriding it."""
     project = open_project(folder if folder is not None else Path.cwd())
+    transports = transport_flags(playing)
     config = build_config(
         project.config,
         log_dir=project.folder("logs"),
@@ -65,7 +61,7 @@ def studio(
             "([[instrument]]): run it with foretell run --config"
         )
     config = override(config, "log", enabled=True)
-    config = apply_transport_flags(config, ws, serial, midi_in, midi_out, midi_api)
+    config = apply_transport_flags(config, transports)
     if realtime:
         click.echo(f"foretell: running at {raise_priority()}", err=True)
     from foretell.perform.show_loop import ShowLoop

@@ -53,7 +53,6 @@ from foretell.errors import ConfigError, ControlError
 from foretell.modes import get_mode
 
 LISTEN_KINDS = ("model", "user", "all")
-TRANSPORTS = ("midi", "serial", "websocket")
 
 
 @dataclass(frozen=True)

@@ -69,8 +69,8 @@ from foretell import limits
 from foretell.commands import Command, parse_command
 from foretell.config.control_sources import ControlSources
 from foretell.config.dashboard import DashboardConfig
-from foretell.config.instruments import TRANSPORTS, InstrumentConfig
-from foretell.config.transports import MidiConfig, SerialConfig, WebSocketConfig
+from foretell.config.instruments import InstrumentConfig
+from foretell.config.transports import TRANSPORTS, MidiConfig, SerialConfig, WebSocketConfig
 from foretell.errors import ConfigError, ControlError
 
 TRANSPORT_KEYS = tuple(f"{kind}." for kind in TRANSPORTS)
