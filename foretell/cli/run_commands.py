@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from foretell.cli.io_commands import apply_transport_flags, transport_options
+from foretell.cli.io_commands import apply_transport_flags, transport_flags, transport_options
 from foretell.config import MAX_DIMENSION, RunConfig, override
 from foretell.config.instruments import parse_instrument_flag
 from foretell.errors import ConfigError
@@ -287,50 +287,18 @@ def playing_options(command: F) -> F:
     help="With --learn: the original dataset, replayed against forgetting.",
 )
 def run(
-    model: Path | None,
     config_path: Path | None,
-    mode: str | None,
-    osc_in: str | None,
-    osc_out: str | None,
-    log_dir: Path | None,
-    no_log: bool,
-    pi_temp: float | None,
-    sigma_temp: float | None,
-    threshold: float | None,
-    timescale: float | None,
-    thru: bool | None,
-    seed: int | None,
     controls: int | None,
     dimension: int | None,
     realtime: bool,
     dashboard: str | None,
-    models_dir: Path | None,
-    control_from: tuple[str, ...],
     learn: str | None,
     learn_data: Path | None,
-    instruments: tuple[str, ...],
-    **transports: Any,
+    **options: Any,
 ) -> None:
     """Perform live: OSC /interface in, /prediction out, every interaction logged. Ctrl-C stops."""
-    config = build_config(
-        config_path,
-        model=model,
-        mode=mode,
-        osc_in=osc_in,
-        osc_out=osc_out,
-        log_dir=log_dir,
-        no_log=no_log,
-        pi_temp=pi_temp,
-        sigma_temp=sigma_temp,
-        threshold=threshold,
-        timescale=timescale,
-        thru=thru,
-        seed=seed,
-        dimension=dimension_of(controls, dimension),
-        instruments=instruments,
-        models_dir=models_dir,
-        control_from=control_from,
-    )
+    transports = transport_flags(options)
+    config = build_config(config_path, dimension=dimension_of(controls, dimension), **options)
     config = apply_transport_flags(config, transports)
     if realtime:
         click.echo(f"foretell: running at {raise_priority()}", err=True)
