@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 import mido
 
 if TYPE_CHECKING:
+    from foretell.events import Event
     from foretell.model.fileformat import ModelFile
 
 JACK = "mido.backends.rtmidi/UNIX_JACK"
@@ -143,27 +144,39 @@ def play(phrases_json: str) -> None:
         port.close()
 
 
-async def _perform(config: Any, played: int) -> dict[str, int]:
-    from foretell.perform.build import build_engine
+def _perform(config: Any, played: int) -> dict[str, int]:
+    """A library run (``foretell.run``) of ``config``: ``started`` once its ports are up, then,
+    after a line on stdin, until ``played`` inputs came (5 s at most); the events it played."""
+    from foretell.run import Running, run
 
     counts = {"user": 0, "model": 0}
-    session = build_engine(config)
-    session.engine.add_listener(
-        lambda _, event: counts.__setitem__(event.source, counts[event.source] + 1)
-    )
-    session.engine.start()
-    loop = asyncio.get_running_loop()
-    try:
-        await asyncio.sleep(1.0)  # the engine's ports join the JACK graph
-        print("started", flush=True)
-        await loop.run_in_executor(None, sys.stdin.readline)  # the performer has played
-        end = time.monotonic() + 5.0
-        while counts["user"] < played and time.monotonic() < end:
-            await asyncio.sleep(0.02)
-    finally:
-        session.engine.stop()
-    await asyncio.sleep(0.2)  # the note-offs at stop cross the JACK graph
-    sources = session.transports.sources
+    ran: list[Running] = []
+
+    def count(_: str, event: Event) -> None:
+        counts[event.source] += 1
+
+    async def performance(running: Running) -> None:
+        try:
+            await asyncio.sleep(1.0)  # the engine's ports join the JACK graph
+            print("started", flush=True)
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(None, sys.stdin.readline)  # the performer has played
+            end = time.monotonic() + 5.0
+            while counts["user"] < played and time.monotonic() < end:
+                await asyncio.sleep(0.02)
+        finally:
+            running.stop()
+
+    tasks: list[asyncio.Task[None]] = []  # held until the run ends
+
+    def on_start(running: Running) -> None:
+        ran.append(running)
+        running.session.engine.add_listener(count)
+        tasks.append(asyncio.get_running_loop().create_task(performance(running)))
+
+    run(config, on_start=on_start)
+    time.sleep(0.2)  # the note-offs at stop cross the JACK graph
+    sources = ran[0].session.transports.sources
     counts["heard"] = sum(getattr(source, "received", 0) for source in sources)
     counts["echoes"] = sum(
         n
@@ -189,7 +202,7 @@ def perform(config_path: str, played: str) -> None:
     config = override(config, "log", dir=Path(config_path).parent / "logs", enabled=True)
     config = override(config, "model", seed=0)
     config = dataclasses.replace(config, serial=SerialConfig())
-    counts = asyncio.run(_perform(config, int(played)))
+    counts = _perform(config, int(played))
     print(json.dumps(counts), flush=True)
 
 
