@@ -83,3 +83,22 @@ def test_the_websocket_example_works_beside_osc(tmp_path: Path) -> None:
             assert "interface" in json.loads(client.recv(2))
             assert len(json.loads(client.recv(2))["prediction"]) == 3
         assert engine.call(engine.transports.describe) == [f"WebSocket on ws://127.0.0.1:{port}"]
+
+
+def test_every_transport_switch_is_an_option_of_run_and_studio() -> None:
+    from foretell.cli.run_commands import run
+    from foretell.cli.studio_commands import studio
+    from foretell.config.transports import TRANSPORT_FLAGS, TRANSPORTS
+
+    assert {flag.option for flag in TRANSPORT_FLAGS} == {
+        "--ws",
+        "--serial",
+        "--midi-in",
+        "--midi-out",
+        "--midi-api",
+    }
+    for command in (run, studio):
+        options = {opt for param in command.params for opt in getattr(param, "opts", [])}
+        assert {flag.option for flag in TRANSPORT_FLAGS} <= options
+    for kind in TRANSPORTS.values():  # no switch given: the section stays as it was
+        assert not any(v is not None for v in kind.from_flags({}).values())
