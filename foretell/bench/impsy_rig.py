@@ -144,10 +144,10 @@ def play(phrases_json: str) -> None:
         port.close()
 
 
-def _perform(config: Any, played: int) -> dict[str, int]:
+async def _perform(config: Any, played: int) -> dict[str, int]:
     """A library run (``foretell.run``) of ``config``: ``started`` once its ports are up, then,
     after a line on stdin, until ``played`` inputs came (5 s at most); the events it played."""
-    from foretell.run import Running, run
+    from foretell.run import Running, run_async
 
     counts = {"user": 0, "model": 0}
     ran: list[Running] = []
@@ -174,8 +174,8 @@ def _perform(config: Any, played: int) -> dict[str, int]:
         running.session.engine.add_listener(count)
         tasks.append(asyncio.get_running_loop().create_task(performance(running)))
 
-    run(config, on_start=on_start)
-    time.sleep(0.2)  # the note-offs at stop cross the JACK graph
+    await run_async(config, on_start=on_start)
+    await asyncio.sleep(0.2)  # the note-offs at stop cross the JACK graph
     sources = ran[0].session.transports.sources
     counts["heard"] = sum(getattr(source, "received", 0) for source in sources)
     counts["echoes"] = sum(
@@ -202,7 +202,7 @@ def perform(config_path: str, played: str) -> None:
     config = override(config, "log", dir=Path(config_path).parent / "logs", enabled=True)
     config = override(config, "model", seed=0)
     config = dataclasses.replace(config, serial=SerialConfig())
-    counts = _perform(config, int(played))
+    counts = asyncio.run(_perform(config, int(played)))
     print(json.dumps(counts), flush=True)
 
 
