@@ -14,6 +14,8 @@ Public API (everything else is internal):
 - ``foretell.model.fileformat``: ``save_model`` / ``load_model`` for ``.ftm`` files
   (safetensors + JSON metadata).
 - ``foretell.train.loop``: ``train(...)`` (needs the ``train`` extra: torch).
+- ``foretell.run``: ``run(config)`` -> ``RunSummary``: play a ``RunConfig`` (what ``foretell run``
+  does) until Ctrl-C or ``Running.stop()``, and say what happened.
 - ``foretell.perform``: the performance engine; ``foretell.io``: its transports.
 - ``foretell.impsy``: import IMPSY's Keras models and config files.
 - ``foretell.errors``: ``ForetellError`` and its subclasses, each a one-line message.

@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 import mido
 
 if TYPE_CHECKING:
+    from foretell.events import Event
     from foretell.model.fileformat import ModelFile
 
 JACK = "mido.backends.rtmidi/UNIX_JACK"
@@ -144,26 +145,38 @@ def play(phrases_json: str) -> None:
 
 
 async def _perform(config: Any, played: int) -> dict[str, int]:
-    from foretell.perform.build import build_engine
+    """A library run (``foretell.run``) of ``config``: ``started`` once its ports are up, then,
+    after a line on stdin, until ``played`` inputs came (5 s at most); the events it played."""
+    from foretell.run import Running, run_async
 
     counts = {"user": 0, "model": 0}
-    session = build_engine(config)
-    session.engine.add_listener(
-        lambda _, event: counts.__setitem__(event.source, counts[event.source] + 1)
-    )
-    session.engine.start()
-    loop = asyncio.get_running_loop()
-    try:
-        await asyncio.sleep(1.0)  # the engine's ports join the JACK graph
-        print("started", flush=True)
-        await loop.run_in_executor(None, sys.stdin.readline)  # the performer has played
-        end = time.monotonic() + 5.0
-        while counts["user"] < played and time.monotonic() < end:
-            await asyncio.sleep(0.02)
-    finally:
-        session.engine.stop()
+    ran: list[Running] = []
+
+    def count(_: str, event: Event) -> None:
+        counts[event.source] += 1
+
+    async def performance(running: Running) -> None:
+        try:
+            await asyncio.sleep(1.0)  # the engine's ports join the JACK graph
+            print("started", flush=True)
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(None, sys.stdin.readline)  # the performer has played
+            end = time.monotonic() + 5.0
+            while counts["user"] < played and time.monotonic() < end:
+                await asyncio.sleep(0.02)
+        finally:
+            running.stop()
+
+    tasks: list[asyncio.Task[None]] = []  # held until the run ends
+
+    def on_start(running: Running) -> None:
+        ran.append(running)
+        running.session.engine.add_listener(count)
+        tasks.append(asyncio.get_running_loop().create_task(performance(running)))
+
+    await run_async(config, on_start=on_start)
     await asyncio.sleep(0.2)  # the note-offs at stop cross the JACK graph
-    sources = session.transports.sources
+    sources = ran[0].session.transports.sources
     counts["heard"] = sum(getattr(source, "received", 0) for source in sources)
     counts["echoes"] = sum(
         n

@@ -1,17 +1,19 @@
 """``foretell ports``: the MIDI and serial ports this machine offers, by the names config uses.
 
-Also the transport switches of ``foretell run``: ``--ws``, ``--serial``, ``--midi-in/-out``.
+Also the transport switches of ``foretell run`` and ``foretell studio``, each transport's from
+its entry in ``foretell.config.transports.TRANSPORTS`` (``--ws``, ``--serial``, ``--midi-in``,
+``--midi-out``, ``--midi-api``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import click
 
 from foretell.config import RunConfig, override
-from foretell.errors import ConfigError
+from foretell.config.transports import TRANSPORT_FLAGS, TRANSPORTS, Flag
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -43,16 +45,22 @@ def _serial_lines() -> list[str]:
     return lines if len(lines) > 1 else [*lines, "  none"]
 
 
-MIDI_API_HELP = (
-    "MIDI system: alsa|jack|coremidi|winmm (PipeWire: jack under pw-jack). "
-    "Default: ALSA where /dev/snd/seq exists, else JACK when a server answers."
-)
+def _option(flag: Flag) -> Callable[[F], F]:
+    """The click option of a transport's switch."""
+    kind = click.Choice(flag.choices) if flag.choices else None
+    return click.option(
+        flag.option,
+        flag.dest,
+        multiple=flag.multiple,
+        metavar=flag.metavar or None,
+        type=kind,
+        help=flag.help,
+    )
 
 
 def midi_api_option(command: F) -> F:
-    from foretell.config.transports import MIDI_APIS
-
-    return click.option("--midi-api", type=click.Choice(MIDI_APIS), help=MIDI_API_HELP)(command)
+    (api,) = [flag for flag in TRANSPORT_FLAGS if flag.option == "--midi-api"]
+    return _option(api)(command)
 
 
 @click.command()
@@ -67,48 +75,20 @@ def ports(midi_api: str | None) -> None:
 
 
 def transport_options(command: F) -> F:
-    """Add ``--ws``, ``--serial``, ``--midi-in``, ``--midi-out`` and ``--midi-api`` to a command."""
-    options = [
-        click.option("--ws", metavar="PORT|HOST:PORT", help="Serve WebSocket JSON (127.0.0.1)."),
-        click.option(
-            "--serial", metavar="DEVICE[:BAUD]", help="A serial device (default 115200 baud)."
-        ),
-        click.option(
-            "--midi-in",
-            multiple=True,
-            metavar="NAME",
-            help="MIDI input port (repeatable; see 'foretell ports'; 'virtual:NAME').",
-        ),
-        click.option(
-            "--midi-out",
-            multiple=True,
-            metavar="NAME",
-            help="MIDI output port (repeatable; 'virtual:NAME' creates one).",
-        ),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return midi_api_option(command)
+    """Add every transport's switches to a command (their values: ``apply_transport_flags``)."""
+    for flag in reversed(TRANSPORT_FLAGS):
+        command = _option(flag)(command)
+    return command
 
 
-def apply_transport_flags(
-    config: RunConfig,
-    ws: str | None,
-    serial: str | None,
-    midi_in: tuple[str, ...],
-    midi_out: tuple[str, ...],
-    midi_api: str | None = None,
-) -> RunConfig:
-    """``config`` with the transport switches applied over its sections."""
-    if ws:
-        host, _, port = ws.rpartition(":")
-        if not port.isdigit():
-            raise ConfigError(f"--ws {ws!r} is not PORT or HOST:PORT")
-        config = override(config, "websocket", host=host or None, port=int(port))
-    if serial:
-        device, _, baud = serial.rpartition(":")
-        if device and baud.isdigit():
-            config = override(config, "serial", port=device, baud=int(baud))
-        else:
-            config = override(config, "serial", port=serial)
-    return override(config, "midi", inputs=midi_in or None, outputs=midi_out or None, api=midi_api)
+def apply_transport_flags(config: RunConfig, values: Mapping[str, Any]) -> RunConfig:
+    """``config`` with the transport switches' ``values`` (by ``Flag.dest``) applied over its
+    sections."""
+    for kind in TRANSPORTS.values():
+        config = override(config, kind.kind, **kind.from_flags(values))
+    return config
+
+
+def transport_flags(options: dict[str, Any]) -> dict[str, Any]:
+    """Take the transport switches' values out of a command's ``options``."""
+    return {flag.dest: options.pop(flag.dest) for flag in TRANSPORT_FLAGS}

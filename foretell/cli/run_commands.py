@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
-import gc
-import signal
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from foretell.cli.io_commands import apply_transport_flags, transport_options
+from foretell.cli.io_commands import apply_transport_flags, transport_flags, transport_options
 from foretell.cli.live_options import live_options, live_overrides
 from foretell.config import MAX_DIMENSION, RunConfig, override
 from foretell.config.instruments import parse_instrument_flag
@@ -22,11 +19,7 @@ from foretell.impsy.config import import_model, read_run_config
 from foretell.modes import get_mode, mode_names
 
 if TYPE_CHECKING:
-    from foretell.config.learn import LearnConfig
-    from foretell.perform.build import ServiceMaker, Session
-    from foretell.perform.engine import Service
-    from foretell.perform.instrument import Instrument
-    from foretell.project.layout import Project
+    from foretell.run import Running, RunSummary
 
 
 def _host_port(text: str, default_host: str, option: str) -> tuple[str, int]:
@@ -169,153 +162,16 @@ def raise_priority() -> str:
         return f"normal priority (real-time refused: {exc}; needs CAP_SYS_NICE or an rtprio limit)"
 
 
-def _learner(learn: LearnConfig) -> ServiceMaker:
-    """A learner beside the run's first instrument (``--learn``)."""
-    from foretell.learn.coordinator import Learner
-
-    def make(instruments: Sequence[Instrument]) -> list[Service]:
-        return [Learner(learn, instruments[0], instruments[0].clock)]
-
-    return make
-
-
-async def perform(
-    config: RunConfig,
-    dashboard: tuple[str, int] | None = None,
-    models_dir: Path | None = None,
-    learn: LearnConfig | None = None,
-    studio: Project | None = None,
-) -> None:
-    """Play ``config`` until Ctrl-C or SIGTERM; with ``dashboard`` (host, port) serve the page,
-    and with ``studio`` the studio's page and API for that project beside it."""
-    from foretell.perform.build import build_engine
-
-    session = build_engine(config, services=None if learn is None else _learner(learn))
-    transports = session.transports
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    session.engine.start()
-    if learn is not None and session.engine.services[0].status()["state"] != "unavailable":
-        what = f"learning {learn.schedule.describe()} into {learn.store}"
-        click.echo(f"foretell: {what}", err=True)
-    page = parts = None
-    try:
-        if dashboard is not None:
-            from foretell.dashboard.server import DashboardError, serve_dashboard
-
-            if studio is not None:
-                from foretell.perform.show_loop import ShowLoop
-                from foretell.studio.api import Studio
-
-                parts = Studio(studio, session.engine, ShowLoop.here())
-            served = config.dashboard
-            try:
-                page = serve_dashboard(
-                    session.engine,
-                    *dashboard,
-                    models_dir,
-                    names=served.names,
-                    presets=served.presets(),
-                    routes=() if parts is None else parts.routes(),
-                    on_close=None if parts is None else parts.aclose,
-                    control_from=config.osc.control_sources,
-                )
-            except DashboardError as exc:  # the option that moves it, this command's own
-                option = "--port PORT" if studio is not None else "--dashboard PORT"
-                raise DashboardError(f"{exc} with {option}") from None
-            banner = page.banner() if parts is None else page.banner("studio", "studio/")
-            for line in banner:
-                click.echo(line, err=True)
-        gc.freeze()  # everything built so far is long-lived: keep it out of collections
-        for line in _instrument_lines(session) or [_started_line(config, session)]:
-            click.echo(line, err=True)
-        steer = config.osc.control_sources.describe()
-        click.echo(f"foretell: control verbs (/foretell/*, /impsy/*) taken from {steer}", err=True)
-        if transports.describe():
-            click.echo("foretell: also " + "; ".join(transports.describe()), err=True)
-        await stop.wait()
-    finally:
-        if page is not None:
-            await page.aclose()
-        session.engine.stop()
-    for line in _stopped_lines(session) + _osc_lines(session):
+def say_started(running: Running) -> None:
+    """Print what a run says once it plays (``on_start`` of ``foretell.run.run``)."""
+    for line in running.lines():
         click.echo(line, err=True)
-    if transports.counters():
-        counts = ", ".join(f"{k} {v}" for k, v in transports.counters().items())
-        click.echo(f"foretell: transports: {counts}", err=True)
 
 
-def _instrument_lines(session: Session) -> list[str]:
-    """One line per instrument of an ensemble (none for a single instrument)."""
-    if not session.config.instrument:
-        return []
-    lines = []
-    for name, inst in session.engine.instruments.items():
-        source = session.sources[name]
-        host, port = source.address
-        out = session.outputs[name]
-        lines.append(
-            f"foretell: instrument {name}: OSC in {source.routes.input_address} on {host}:{port}, "
-            f"out {out.osc_address} to "
-            f"{out.host}:{out.port}; mode {inst.settings.mode}; model {inst.model_name or 'none'}"
-        )
-    return lines
-
-
-def _stopped_lines(session: Session) -> list[str]:
-    """The summary at exit: one line, or one per instrument of an ensemble (with its log)."""
-    ensemble = bool(session.config.instrument)
-    lines = []
-    for inst in session.engine.instruments.values():
-        snap = inst.snapshot()
-        rejected = ", ".join(f"{k} {v}" for k, v in snap.rejected.items()) or "none"
-        line = (
-            f"stopped after {snap.inputs} inputs and {snap.answers + snap.generated} model events "
-            f"({snap.answers} answering each input, {snap.generated} in its own time, "
-            f"{snap.stale} stale); "
-            f"rejected: {rejected}"
-        )
-        if snap.not_logged:
-            line += f"; {snap.not_logged} rows not logged (the log's disk refused them)"
-        if ensemble:
-            line = f"instrument {snap.name}: {line}; log {snap.log_path or 'off'}"
-        lines.append(f"foretell: {line}")
-    return lines
-
-
-def _osc_lines(session: Session) -> list[str]:
-    """How each OSC port fared: datagrams read and the longest one wake-up took."""
-    from foretell.io.osc import OscSource
-
-    ports = {id(s.udp): s.udp for s, _ in session.engine.sources if isinstance(s, OscSource)}
-    lag = session.engine.lag
-    woke = []
-    if lag is not None and lag.checks:
-        late = lag.summary()
-        woke = [
-            f"foretell: the show's loop woke up to {late['max_ms']:.2f} ms late (p99 "
-            f"{late['p99_ms']:.2f} ms, {late['over_5ms']} of {late['checks']} checks over 5 ms; "
-            "what an input waited before it was read)"
-        ]
-    return woke + [
-        f"foretell: OSC on {udp.host}:{udp.port}: {udp.received} datagrams in {udp.wakeups} "
-        f"wake-ups, slowest {udp.slowest_wakeup * 1e3:.2f} ms "
-        f"({udp.slowest_wakeup_cpu * 1e3:.2f} ms of CPU; {udp.slow_wakeups} over 5 ms)"
-        for udp in ports.values()
-    ]
-
-
-def _started_line(config: RunConfig, session: Session) -> str:
-    inst = session.instrument
-    host, port = session.osc_in.address
-    osc = config.osc
-    return (
-        f"foretell: listening for OSC on {host}:{port}, sending {osc.output_address} to "
-        f"{osc.send_host}:{osc.send_port}; mode {inst.settings.mode}; model "
-        f"{config.model.file or 'none'}; log {inst.log.path if inst.log else 'off'}"
-    )
+def say_stopped(summary: RunSummary) -> None:
+    """Print a run's summary at exit."""
+    for line in summary.lines():
+        click.echo(line, err=True)
 
 
 def playing_options(command: F) -> F:
@@ -414,60 +270,35 @@ def playing_options(command: F) -> F:
     help="With --learn: the original dataset, replayed against forgetting.",
 )
 def run(
-    model: Path | None,
     config_path: Path | None,
-    mode: str | None,
-    osc_in: str | None,
-    osc_out: str | None,
-    log_dir: Path | None,
-    no_log: bool,
-    seed: int | None,
     controls: int | None,
     dimension: int | None,
     realtime: bool,
     dashboard: str | None,
-    models_dir: Path | None,
-    control_from: tuple[str, ...],
     learn: str | None,
     learn_data: Path | None,
-    ws: str | None,
-    serial: str | None,
-    midi_in: tuple[str, ...],
-    midi_out: tuple[str, ...],
-    midi_api: str | None,
-    instruments: tuple[str, ...],
-    **live: float | bool | None,
+    **options: Any,
 ) -> None:
     """Perform live: OSC /interface in, /prediction out, every interaction logged. Ctrl-C stops."""
-    config = build_config(
-        config_path,
-        model=model,
-        mode=mode,
-        osc_in=osc_in,
-        osc_out=osc_out,
-        log_dir=log_dir,
-        no_log=no_log,
-        seed=seed,
-        dimension=dimension_of(controls, dimension),
-        instruments=instruments,
-        models_dir=models_dir,
-        control_from=control_from,
-        **live,
-    )
-    config = apply_transport_flags(config, ws, serial, midi_in, midi_out, midi_api)
+    transports = transport_flags(options)
+    config = build_config(config_path, dimension=dimension_of(controls, dimension), **options)
+    config = apply_transport_flags(config, transports)
     if realtime:
         click.echo(f"foretell: running at {raise_priority()}", err=True)
     served = config.dashboard  # [dashboard]: served without the flag when enabled
     page = _host_port(dashboard, served.host, "--dashboard") if dashboard else None
     if page is None and served.enabled:
         page = (served.host, served.port)
-    models_dir = config.models_dir()
+    models_dir = config.models_dir().resolve()
     learning = None
     if learn is not None:
         from foretell.config.learn import learn_config
 
-        learning = learn_config(learn, models_dir.resolve() / "versions", learn_data)
-    asyncio.run(perform(config, page, models_dir.resolve(), learning))
+        learning = learn_config(learn, models_dir / "versions", learn_data)
+    from foretell.run import Page, run
+
+    shown = None if page is None else Page(*page, models_dir, moved_by="--dashboard PORT")
+    say_stopped(run(config, shown, learning, on_start=say_started))
 
 
 @click.command()

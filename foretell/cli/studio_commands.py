@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
 import click
 
-from foretell.cli.io_commands import apply_transport_flags
-from foretell.cli.run_commands import build_config, perform, playing_options, raise_priority
+from foretell.cli.io_commands import apply_transport_flags, transport_flags
+from foretell.cli.run_commands import (
+    build_config,
+    playing_options,
+    raise_priority,
+    say_started,
+    say_stopped,
+)
 from foretell.config import override
 from foretell.errors import ConfigError
 from foretell.project.layout import open_project
@@ -38,16 +43,12 @@ def studio(
     port: int,
     host: str,
     realtime: bool,
-    ws: str | None,
-    serial: str | None,
-    midi_in: tuple[str, ...],
-    midi_out: tuple[str, ...],
-    midi_api: str | None,
     **playing: Any,
 ) -> None:
     """Record takes, build datasets, train, compare and perform from a browser: the project in
     FOLDER (default: this folder) played with its foretell.toml, the options overriding it."""
     project = open_project(folder if folder is not None else Path.cwd())
+    transports = transport_flags(playing)
     config = build_config(
         project.config,
         log_dir=project.folder("logs"),
@@ -60,8 +61,20 @@ def studio(
             "([[instrument]]): run it with foretell run --config"
         )
     config = override(config, "log", enabled=True)
-    config = apply_transport_flags(config, ws, serial, midi_in, midi_out, midi_api)
+    config = apply_transport_flags(config, transports)
     if realtime:
         click.echo(f"foretell: running at {raise_priority()}", err=True)
-    models = project.folder("models").resolve()
-    asyncio.run(perform(config, (host, port), models, studio=project))
+    from foretell.perform.show_loop import ShowLoop
+    from foretell.run import Page, run
+    from foretell.studio.api import Studio
+
+    page = Page(
+        host,
+        port,
+        project.folder("models").resolve(),
+        parts=lambda engine: Studio(project, engine, ShowLoop.here()),
+        name="studio",
+        path="studio/",
+        moved_by="--port PORT",
+    )
+    say_stopped(run(config, page, on_start=say_started))

@@ -16,7 +16,7 @@ from foretell.model.fileformat import PRESET_LAYERS, SIZE_PRESETS
 from foretell.train.precision import PRECISIONS
 
 if TYPE_CHECKING:
-    from foretell.perform.session import EngineHandle
+    from foretell.run import Running
     from foretell.train.config import TrainConfig
     from foretell.train.loop import EpochRecord, TrainResult
     from foretell.train.progress import ProgressLines
@@ -309,94 +309,35 @@ def demo(
 ) -> None:
     """Train (or reuse) a small model on the bundled LightPad data, let it play, then answer a
     simulated performer live over OSC in call-and-response."""
-    from foretell.train.demo import generate_demo, summarise
+    from foretell import demo as the_demo
+    from foretell.demo.generated import generate_demo, summarise
 
     out_dir = out_dir.resolve()
-    model_path = out_dir / "demo-model.ftm"
+    model_path = the_demo.model_path(out_dir)
     data = bundled_dataset_path()
-    reused = not retrain and _reusable(model_path, data)
+    reused = not retrain and the_demo.reusable(model_path, data)
     if not reused:
         config = training_config("s", seed=seed)
-        click.echo(f"training a small model on {data.name} ({_expected(data, config)})...")
+        _require_torch()
+        promise = the_demo.training_promise(data, config)
+        click.echo(f"training a small model on {data.name} ({promise})...")
         run_training(data, config, model_path)
-    demo_run = generate_demo(model_path, out_dir, steps, seed)
-    for line in summarise(demo_run, reused):
+    for line in summarise(generate_demo(model_path, out_dir, steps, seed), reused):
         click.echo(line)
-    if phrases or dashboard_port is not None:
-        _live_demo(model_path, out_dir, max(phrases, 1), dashboard_port)
-
-
-def _expected(data: Path, config: TrainConfig) -> str:
-    """The demo's promise, for this machine: size, expected seconds, the CPUs it has now."""
-    _require_torch()
-    from foretell.train.config import batch_size_for, epochs_for
-    from foretell.train.demo import expected_training_seconds
-    from foretell.train.precision import lstm_in_bfloat16
-    from foretell.train.threads import training_threads
-
-    dataset_events = load_dataset(data).events
-    events = min(dataset_events, config.epoch_events or 1 << 62)
-    batch_size = batch_size_for(config, events)
-    threads = training_threads(units=config.units, batch_size=batch_size)
-    bfloat16 = lstm_in_bfloat16(config.precision)
-    epochs = epochs_for(config, dataset_events)
-    seconds = expected_training_seconds(events, config.units, epochs, threads, bfloat16)
-    return (
-        f"size s, {epochs} epochs: about {seconds:.0f} s here on {threads} "
-        f"CPU{'s' if threads > 1 else ''}, longer if the machine is busy"
+    if not phrases and dashboard_port is None:
+        return
+    phrases = max(phrases, 1)
+    click.echo(
+        f"live: a simulated performer plays {phrases} phrases over OSC; the model answers..."
     )
 
-
-def _live_demo(model_path: Path, out_dir: Path, phrases: int, dashboard_port: int | None) -> None:
-    """The live part: a replayed real performance over OSC, the model answering."""
-    import threading
-
-    from foretell.perform.live_demo import plot_live, run_live_demo, summarise_live
-
-    performance = load_dataset(bundled_dataset_path()).performances[0]
-    keep_going = None
-    on_engine = None
-    if dashboard_port is not None:
-        from foretell.dashboard.server import serve_dashboard
-
-        keep_going = threading.Event()
-        keep_going.set()
-
-        def on_engine(handle: EngineHandle) -> None:
-            engine = handle.session.engine  # type: ignore[union-attr]
-            handle.call(lambda: serve_dashboard(engine, "127.0.0.1", dashboard_port, out_dir))
+    def playing(_: Running) -> None:
+        if dashboard_port is not None:
             click.echo(
                 f"dashboard: http://127.0.0.1:{dashboard_port}/ (the simulated performer plays "
                 "on; Ctrl-C ends the demo)"
             )
 
-    click.echo(
-        f"live: a simulated performer plays {phrases} phrases over OSC; the model answers..."
-    )
-    result = run_live_demo(
-        model_path,
-        performance,
-        out_dir / "logs",
-        phrases,
-        on_engine=on_engine,
-        keep_going=keep_going,
-    )
-    for line in summarise_live(result):
+    _, lines = the_demo.play_live(model_path, out_dir, phrases, dashboard_port, playing)
+    for line in lines:
         click.echo(line)
-    picture = plot_live(out_dir / "demo-live.png", result, performance)
-    if picture is not None:
-        click.echo(f"  picture: {picture}")
-
-
-def _reusable(model_path: Path, data: Path) -> bool:
-    """Whether ``model_path`` is a readable model trained on exactly ``data``."""
-    from foretell.errors import ForetellError
-    from foretell.model.fileformat import load_model
-
-    if not model_path.is_file():
-        return False
-    try:
-        info = load_model(model_path).info
-    except ForetellError:
-        return False
-    return bool(info.get("data_fingerprint") == load_dataset(data).fingerprint())

@@ -55,7 +55,6 @@ from foretell.modes import get_mode
 from foretell.settings import SETTINGS
 
 LISTEN_KINDS = ("model", "user", "all")
-TRANSPORTS = ("midi", "serial", "websocket")
 
 
 @dataclass(frozen=True)

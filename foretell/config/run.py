@@ -73,9 +73,9 @@ from typing import Any, Literal, get_args, get_origin
 from foretell.commands import Command, parse_command
 from foretell.config.control_sources import ControlSources
 from foretell.config.dashboard import DashboardConfig
-from foretell.config.instruments import TRANSPORTS, InstrumentConfig
+from foretell.config.instruments import InstrumentConfig
 from foretell.config.live_keys import check_live_keys, live_keys
-from foretell.config.transports import MidiConfig, SerialConfig, WebSocketConfig
+from foretell.config.transports import TRANSPORTS, MidiConfig, SerialConfig, WebSocketConfig
 from foretell.errors import ConfigError, ControlError
 from foretell.settings import in_section
 

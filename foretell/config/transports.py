@@ -60,13 +60,21 @@ section is off until it names something to open. Schema, with the defaults::
                                    # mapped by [[websocket.map]] tables (as [[midi.map]], dialect
                                    # "impsy"; foretell.io.websocket_impsy)
 
+Every transport is one entry of ``TRANSPORTS`` (kind -> ``TransportKind``): its section class,
+what it connects, the function that builds its parts (``foretell.io.transports``, imported when
+the section is on), its command-line switches and what two instruments may not share. A run's
+and an instrument's section of each kind (``RunConfig.KIND``, ``InstrumentConfig.KIND``), the
+switches of ``foretell run`` and ``foretell studio``, the checks across instruments and the
+build all come from it.
+
 This module only describes; it opens nothing.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal, Protocol
 
 from foretell.errors import ConfigError
 
@@ -231,3 +239,133 @@ class WebSocketConfig:
     @property
     def enabled(self) -> bool:
         return self.port is not None
+
+
+# -- the registry -------------------------------------------------------------------------------
+
+
+class Section(Protocol):
+    """What every transport section offers: whether it names something to open."""
+
+    @property
+    def enabled(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Flag:
+    """One command-line switch of a transport (``foretell run``, ``foretell studio``)."""
+
+    option: str  # "--serial"
+    metavar: str  # "": click's own (the choices)
+    help: str
+    multiple: bool = False
+    choices: tuple[str, ...] = ()
+
+    @property
+    def dest(self) -> str:
+        """The name its value goes by: ``--midi-in`` -> ``midi_in``."""
+        return self.option.lstrip("-").replace("-", "_")
+
+
+@dataclass(frozen=True)
+class TransportKind:
+    """One transport: its ``[KIND]`` section, how it is built and switched on from the
+    command line (``from_flags``: the switches' values by ``dest`` -> the section's keys),
+    and ``shares``: what of a section two instruments may not both use, as a key and the way
+    to name it (``None``: nothing to check)."""
+
+    kind: str
+    section: type
+    about: str
+    builder: str  # "module:function" (see foretell.io.transports.build_transports)
+    flags: tuple[Flag, ...] = ()
+    from_flags: Callable[[Mapping[str, Any]], dict[str, Any]] = lambda _: {}
+    shares: Callable[[Any], tuple[object, str] | None] = lambda _: None
+
+
+def _websocket_flags(values: Mapping[str, Any]) -> dict[str, Any]:
+    text = values.get("ws")
+    if not text:
+        return {}
+    host, _, port = text.rpartition(":")
+    if not port.isdigit():
+        raise ConfigError(f"--ws {text!r} is not PORT or HOST:PORT")
+    return {"host": host or None, "port": int(port)}
+
+
+def _serial_flags(values: Mapping[str, Any]) -> dict[str, Any]:
+    text = values.get("serial")
+    if not text:
+        return {}
+    device, _, baud = text.rpartition(":")
+    return {"port": device, "baud": int(baud)} if device and baud.isdigit() else {"port": text}
+
+
+def _midi_flags(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "inputs": values.get("midi_in") or None,
+        "outputs": values.get("midi_out") or None,
+        "api": values.get("midi_api"),
+    }
+
+
+MIDI_API_HELP = (
+    "MIDI system: alsa|jack|coremidi|winmm (PipeWire: jack under pw-jack). "
+    "Default: ALSA where /dev/snd/seq exists, else JACK when a server answers."
+)
+
+# In the order they are built (and described when a run starts).
+TRANSPORTS: dict[str, TransportKind] = {
+    kind.kind: kind
+    for kind in (
+        TransportKind(
+            "websocket",
+            WebSocketConfig,
+            "WebSocket JSON (or IMPSY's text) for web pages and scripts",
+            "foretell.io.transports:websocket_parts",
+            (Flag("--ws", "PORT|HOST:PORT", "Serve WebSocket JSON (127.0.0.1)."),),
+            _websocket_flags,
+            lambda s: ((s.host, s.port), str(s.port)) if s.port else None,
+        ),
+        TransportKind(
+            "serial",
+            SerialConfig,
+            "a serial device (Arduino, Teensy): lines of values, or raw MIDI bytes",
+            "foretell.io.transports:serial_parts",
+            (Flag("--serial", "DEVICE[:BAUD]", "A serial device (default 115200 baud)."),),
+            _serial_flags,
+            lambda s: (s.port, s.port) if s.port else None,
+        ),
+        TransportKind(
+            "midi",
+            MidiConfig,
+            "MIDI ports (ALSA, JACK, CoreMIDI, Windows)",
+            "foretell.io.transports:midi_parts",
+            (
+                Flag(
+                    "--midi-in",
+                    "NAME",
+                    "MIDI input port (repeatable; see 'foretell ports'; 'virtual:NAME').",
+                    multiple=True,
+                ),
+                Flag(
+                    "--midi-out",
+                    "NAME",
+                    "MIDI output port (repeatable; 'virtual:NAME' creates one).",
+                    multiple=True,
+                ),
+                Flag("--midi-api", "", MIDI_API_HELP, choices=MIDI_APIS),
+            ),
+            _midi_flags,
+        ),
+    )
+}
+TRANSPORT_FLAGS = tuple(flag for kind in TRANSPORTS.values() for flag in kind.flags)
+
+
+def transport_kind(section: object) -> TransportKind:
+    """The registry entry of a section, by its class."""
+    for kind in TRANSPORTS.values():
+        if type(section) is kind.section:
+            return kind
+    raise TypeError(f"{section!r} is not a transport section")

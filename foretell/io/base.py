@@ -56,6 +56,10 @@ class Source(ABC):
         """The kind of source this is, stamped on its inputs: its module's name (``osc``, ...)."""
         return type(self).__module__.rsplit(".", 1)[-1]
 
+    def describe(self) -> str | None:
+        """What it is and where, in a few words for the start line (``None``: nothing to say)."""
+        return None
+
     def start(self, inbox: Inbox) -> None:
         """Open the transport and begin delivering to ``inbox``."""
         if self._inbox is not None:
@@ -91,6 +95,10 @@ class Sink(ABC):
     @property
     def started(self) -> bool:
         return self._open_now
+
+    def describe(self) -> str | None:
+        """What it is and where, in a few words for the start line (``None``: nothing to say)."""
+        return None
 
     def start(self) -> None:
         if not self._open_now:
@@ -136,3 +144,8 @@ class ListSink(Sink):
     def _send(self, event: Event) -> bool:
         self.events.append(event)
         return True
+
+
+def waiting(part: Source | Sink) -> str:
+    """What a transport's start line adds while it is not open yet."""
+    return "" if part.started else " (not open yet: trying again)"

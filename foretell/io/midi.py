@@ -28,7 +28,7 @@ from typing import Any
 import mido
 
 from foretell.events import Event
-from foretell.io.base import Inbox, Sink, Source
+from foretell.io.base import Inbox, Sink, Source, waiting
 from foretell.io.midi_map import MidiDecoder, MidiEncoder
 from foretell.io.midi_ports import (
     VIRTUAL,
@@ -128,6 +128,9 @@ class MidiSink(Sink):
     def __repr__(self) -> str:
         return f"MidiSink({', '.join(self.names)})"
 
+    def describe(self) -> str:
+        return "MIDI out " + ", ".join(self.names) + waiting(self)
+
     def _open(self) -> None:
         try:
             for name in self.names:
@@ -208,6 +211,11 @@ class MidiSource(Source):
 
     def __repr__(self) -> str:
         return f"MidiSource({', '.join(self.names)})"
+
+    def describe(self) -> str:
+        heard = self.channels
+        channels = "" if heard is None else " channel " + ",".join(str(c + 1) for c in heard)
+        return "MIDI in " + ", ".join(self.names) + channels + waiting(self)
 
     @property
     def ignored(self) -> dict[str, int]:

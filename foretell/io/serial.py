@@ -317,6 +317,9 @@ class SerialSource(Source):
     def __repr__(self) -> str:
         return f"SerialSource({self.link.port!r})"
 
+    def describe(self) -> str:
+        return f"serial {self.link.port} at {self.link.baud} baud"
+
     def _open(self, inbox: Inbox) -> None:
         self._delivering = inbox
         self.link.open(inbox)

@@ -1,10 +1,11 @@
-"""Build the configured MIDI, serial and WebSocket transports of one instrument.
+"""Build the configured transports (MIDI, serial, WebSocket: ``TRANSPORTS``) of one instrument.
 
-``build_transports(midi, serial, websocket, controls)`` turns the config sections into sources,
-sinks and listeners, opening nothing (``foretell.perform.build`` hands them to the engine it
-builds, each instrument its own sections, one ``MidiPorts`` for the whole run so a MIDI port
-several instruments name is opened once). Any combination can be active. Each transport module
-is imported only when its section is enabled, so a run without MIDI never imports mido or rtmidi.
+``build_transports(*sections, controls=...)`` turns the config sections into sources, sinks and
+listeners, opening nothing (``foretell.perform.build`` hands them to the engine it builds, each
+instrument its own sections, one ``shared`` table for the whole run so a MIDI port several
+instruments name is opened once). Any combination can be active. Each kind's builder (named by
+its ``TransportKind``) imports its transport module only when its section is enabled, so a run
+without MIDI never imports mido or rtmidi. Each part says what it is (``describe``).
 
 These transports do not stop the show when they cannot open (a MIDI device not plugged in yet, a
 WebSocket address the machine does not have until the venue's network gives it): the engine
@@ -15,14 +16,22 @@ input (OSC, opened by the engine itself) failing stops the start.
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from foretell.clock import Clock, Timer
 from foretell.config.control_sources import ControlSources
-from foretell.config.transports import MidiConfig, SerialConfig, WebSocketConfig
+from foretell.config.transports import (
+    TRANSPORTS,
+    MidiConfig,
+    Section,
+    SerialConfig,
+    WebSocketConfig,
+    transport_kind,
+)
 from foretell.errors import ConfigError, ForetellError
 from foretell.events import Event
 from foretell.io.base import Sink, Source
@@ -127,7 +136,7 @@ class Transports:
     def describe(self) -> list[str]:
         """One phrase per transport (call after ``engine.start()`` for the bound ports)."""
         parts: list[Source | Sink] = [*self.sources, *self.sinks]
-        phrases = [(part, _phrase(part)) for part in parts]
+        phrases = [(part, part.describe()) for part in parts]
         return [f"{phrase}{self._owner(part, ' ({})')}" for part, phrase in phrases if phrase]
 
     def counters(self) -> dict[str, int]:
@@ -148,53 +157,48 @@ class Transports:
         return "" if label is None else form.format(label)
 
 
-def _phrase(part: Source | Sink) -> str | None:
-    from foretell.io.midi import MidiSink, MidiSource
-    from foretell.io.serial import SerialSource
-    from foretell.io.websocket import WebSocketSource
+@dataclass
+class BuildContext:
+    """What a transport's builder is given besides its section: values per event, who may
+    steer, and ``shared``: parts of the whole run by kind (the MIDI ports), made by the first
+    builder that needs them."""
 
-    waiting = "" if part.started else " (not open yet: trying again)"
-    if isinstance(part, WebSocketSource):
-        server = part.server
-        host, port = server.address if part.started else (server.host, server.port)
-        return f"WebSocket on ws://{host}:{port}{waiting}"
-    if isinstance(part, SerialSource):
-        return f"serial {part.link.port} at {part.link.baud} baud"
-    if isinstance(part, MidiSource | MidiSink):
-        direction = "in" if isinstance(part, MidiSource) else "out"
-        channel = part.channels if isinstance(part, MidiSource) else None
-        heard = "" if channel is None else " channel " + ",".join(str(c + 1) for c in channel)
-        return f"MIDI {direction} " + ", ".join(part.names) + heard + waiting
-    return None
+    controls: int | None = None
+    control_from: ControlSources | None = None
+    shared: dict[str, Any] = field(default_factory=dict)
+
+
+Builder = Callable[[Transports, Any, BuildContext], None]
 
 
 def build_transports(
-    midi: MidiConfig | None = None,
-    serial: SerialConfig | None = None,
-    websocket: WebSocketConfig | None = None,
+    *sections: Section,
     controls: int | None = None,
-    ports: MidiPorts | None = None,
+    shared: dict[str, Any] | None = None,
     control_from: ControlSources | None = None,
 ) -> Transports:
-    """Sources, sinks and listeners for every enabled section (``controls``: values per event;
-    ``ports``: the run's shared MIDI ports, a new set if not given; ``control_from``: the
-    performer's hosts, who may steer through a network transport)."""
+    """Sources, sinks and listeners for every enabled section, of any kinds (``controls``:
+    values per event; ``shared``: the run's shared parts, as ``BuildContext.shared``, a new
+    table if not given; ``control_from``: the performer's hosts, who may steer through a
+    network transport), built in ``TRANSPORTS``' order."""
+    context = BuildContext(controls, control_from, {} if shared is None else shared)
+    given = {transport_kind(section).kind: section for section in sections}
     transports = Transports()
-    if websocket is not None and websocket.enabled:
-        _add_websocket(transports, websocket, controls, control_from)
-    if serial is not None and serial.enabled:
-        _add_serial(transports, serial, controls)
-    if midi is not None and midi.enabled:
-        _add_midi(transports, midi, controls, ports)
+    for kind in TRANSPORTS.values():
+        section = given.get(kind.kind)
+        if section is not None and section.enabled:
+            _builder(kind.builder)(transports, section, context)
     return transports
 
 
-def _add_websocket(
-    transports: Transports,
-    config: WebSocketConfig,
-    controls: int | None = None,
-    control_from: ControlSources | None = None,
-) -> None:
+def _builder(where: str) -> Builder:
+    module, _, name = where.partition(":")
+    builder: Builder = getattr(importlib.import_module(module), name)
+    return builder
+
+
+def websocket_parts(transports: Transports, config: WebSocketConfig, context: BuildContext) -> None:
+    """``[websocket]``: one server, its source, and its sink (also echoing the performer)."""
     from foretell.io.websocket import WebSocketServer, WebSocketSink, WebSocketSource
 
     assert config.port is not None
@@ -206,26 +210,27 @@ def _add_websocket(
         config.max_clients,
         allowed_origins=config.allowed_origins,
         allowed_hosts=config.allowed_hosts,
-        control_from=control_from,
+        control_from=context.control_from,
     )
     sink = WebSocketSink(server)
     if config.protocol == "impsy":
         from foretell.io.websocket_impsy import impsy_protocol
 
-        sink = impsy_protocol(server, config, controls)
+        sink = impsy_protocol(server, config, context.controls)
     transports.sources.append(WebSocketSource(server))
     transports.sinks.append(sink)
     transports.listeners.append(sink.echo)
 
 
-def _add_serial(transports: Transports, config: SerialConfig, controls: int | None = None) -> None:
+def serial_parts(transports: Transports, config: SerialConfig, context: BuildContext) -> None:
+    """``[serial]``: the device's source and (``send``) sink, lines of values or raw MIDI."""
     from foretell.io.serial import SerialLink, SerialSink, SerialSource
 
     assert config.port is not None
     if config.protocol == "midi":
         from foretell.io.serial_midi import serial_midi
 
-        source, sink = serial_midi(config, controls)
+        source, sink = serial_midi(config, context.controls)
         transports.sources.append(source)
         transports.sinks.extend([sink] if config.send else [])
         return
@@ -235,10 +240,10 @@ def _add_serial(transports: Transports, config: SerialConfig, controls: int | No
         transports.sinks.append(SerialSink(link))
 
 
-def _add_midi(
-    transports: Transports, config: MidiConfig, controls: int | None, ports: MidiPorts | None
-) -> None:
-    from foretell.io.midi import EchoGuard, MidiPorts, MidiSink, MidiSource
+def midi_parts(transports: Transports, config: MidiConfig, context: BuildContext) -> None:
+    """``[midi]``: a sink for the outputs and a source for the inputs, on the run's MIDI ports
+    (``shared["midi"]``, opened on this section's ``api`` when the first section needs them)."""
+    from foretell.io.midi import EchoGuard, MidiSink, MidiSource
     from foretell.io.midi_map import (
         MidiDecoder,
         MidiEncoder,
@@ -247,6 +252,8 @@ def _add_midi(
         with_channel,
     )
 
+    ports = _midi_ports(config, context)
+    controls = context.controls
     if config.dialect == "impsy":
         _add_impsy_midi(transports, config, controls, ports)
         return
@@ -261,7 +268,6 @@ def _add_midi(
     if controls is None:
         controls = max(m.control for m in maps) + 1
     maps = with_channel(maps, config.channel)
-    ports = ports or MidiPorts(api=config.api)
     guard = EchoGuard(config.echo_window) if config.feedback_guard else None
     sink = None
     if config.outputs:
@@ -277,15 +283,24 @@ def _add_midi(
         transports.sources.append(source)
 
 
+def _midi_ports(config: MidiConfig, context: BuildContext) -> MidiPorts:
+    """The run's MIDI ports: the shared ones, else new ones on this section's ``api``."""
+    if "midi" not in context.shared:
+        from foretell.io.midi_ports import MidiPorts
+
+        context.shared["midi"] = MidiPorts(api=config.api)
+    ports: MidiPorts = context.shared["midi"]
+    return ports
+
+
 def _add_impsy_midi(
-    transports: Transports, config: MidiConfig, controls: int | None, ports: MidiPorts | None
+    transports: Transports, config: MidiConfig, controls: int | None, ports: MidiPorts
 ) -> None:
     """IMPSY's MIDI semantics, one source and one sink per port (``foretell.io.midi_impsy``)."""
-    from foretell.io.midi import MidiPorts
     from foretell.io.midi_impsy import build_impsy_midi
 
     if controls is None:
         controls = max((m.control for m in config.map), default=-1) + 1
-    sources, sinks = build_impsy_midi(config, controls, ports or MidiPorts(api=config.api))
+    sources, sinks = build_impsy_midi(config, controls, ports)
     transports.sources.extend(sources)
     transports.sinks.extend(sinks)

@@ -48,7 +48,7 @@ from foretell.commands import Command, parse_command
 from foretell.config.control_sources import ControlSources
 from foretell.errors import ControlError, ForetellError
 from foretell.events import Event
-from foretell.io.base import Inbox, Sink, Source
+from foretell.io.base import Inbox, Sink, Source, waiting
 from foretell.io.origins import HostNames, origin_allowed
 from foretell.io.rate_limit import RateLimiter, guest_input_limiter
 
@@ -431,6 +431,11 @@ class WebSocketSource(Source):
 
     def __repr__(self) -> str:
         return f"WebSocketSource({self.server.host!r}, {self.server.port})"
+
+    def describe(self) -> str:
+        server = self.server
+        host, port = server.address if self.started else (server.host, server.port)
+        return f"WebSocket on ws://{host}:{port}{waiting(self)}"
 
     def _open(self, inbox: Inbox) -> None:
         self._delivering = inbox

@@ -342,24 +342,17 @@ def _osc_ends(
 def _transports(
     config: RunConfig, dimensions: dict[str, int | None], ports: MidiPorts | None
 ) -> dict[str, Transports]:
-    """The MIDI, serial and WebSocket transports of each instrument (one ``MidiPorts`` for the
-    whole run, so a port several instruments name is opened once)."""
+    """The MIDI, serial and WebSocket transports of each instrument (one ``shared`` table for
+    the whole run, so a MIDI port several instruments name is opened once)."""
     built: dict[str, Transports] = {}
+    shared: dict[str, Any] = {} if ports is None else {"midi": ports}
     for sections in transport_sections(config):
         name = sections.instrument or next(iter(dimensions))
-        if sections.midi.enabled and ports is None:
-            from foretell.io.midi_ports import MidiPorts
-
-            ports = MidiPorts(api=sections.midi.api)
-        dimension = dimensions[name]
-        controls = controls_of(dimension)
         built[name] = build_transports(
-            sections.midi,
-            sections.serial,
-            sections.websocket,
-            controls,
-            ports,
-            config.osc.control_sources,
+            *sections.sections.values(),
+            controls=controls_of(dimensions[name]),
+            shared=shared,
+            control_from=config.osc.control_sources,
         )
     return built
 

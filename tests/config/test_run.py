@@ -100,3 +100,25 @@ def test_control_from_takes_hosts_and_networks() -> None:
     assert not allowed.allows("192.168.1.21") and not allowed.allows("not an address")
     assert RunConfig().osc.control_sources.describe() == "this machine only"
     assert config_from_dict({"osc": {"control_from": ["*"]}}).osc.control_sources.allows("8.8.8.8")
+
+
+def test_every_registered_transport_is_a_section_of_a_run_and_of_an_instrument() -> None:
+    import typing
+
+    from foretell.config.instruments import InstrumentConfig
+    from foretell.config.transports import TRANSPORTS
+
+    run_hints = typing.get_type_hints(RunConfig)
+    instrument_hints = typing.get_type_hints(InstrumentConfig)
+    for kind, entry in TRANSPORTS.items():
+        assert run_hints[kind] is entry.section
+        assert instrument_hints[kind] == entry.section | None
+        assert not entry.section().enabled  # each is off until it names something to open
+    sections = {h for h in run_hints.values() if h in {e.section for e in TRANSPORTS.values()}}
+    assert len(sections) == len(TRANSPORTS)
+
+
+def test_a_transport_section_in_an_instrument_table_is_named_in_full() -> None:
+    data = {"instrument": {"lead": {"serial": {"baud": 0}}}}
+    with pytest.raises(ConfigError, match=r"^instrument\.lead\.serial\.baud = 0 is invalid"):
+        config_from_dict(data)

@@ -76,7 +76,7 @@ def impsy_config(case: dict[str, Any], section: str = "midi", **extra: Any) -> R
 def _midi(config: RunConfig) -> tuple[ImpsySource, ImpsySink]:
     ports = MidiPorts(FakeBackend())
     controls = config.interaction.dimension - 1  # type: ignore[operator]
-    parts = build_transports(midi=config.midi, controls=controls, ports=ports)
+    parts = build_transports(config.midi, controls=controls, shared={"midi": ports})
     (source,), (sink,) = parts.sources, parts.sinks
     assert isinstance(source, ImpsySource) and isinstance(sink, ImpsySink)
     return source, sink
@@ -119,7 +119,7 @@ def run_midi_output(case: dict[str, Any]) -> list[list[list[int]]]:
 def _websocket(case: dict[str, Any]) -> tuple[ImpsyLineDecoder, ImpsyWebSocketSink, list[str]]:
     config = impsy_config(case, "websocket")
     controls = len(case.get("input_mapping") or case.get("output_mapping"))
-    parts = build_transports(websocket=config.websocket, controls=controls)
+    parts = build_transports(config.websocket, controls=controls)
     (sink,) = parts.sinks
     assert isinstance(sink, ImpsyWebSocketSink)
     decoder = sink.server.decode

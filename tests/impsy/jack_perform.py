@@ -23,7 +23,7 @@ from foretell.config import RunConfig, override
 from foretell.config.transports import SerialConfig
 from foretell.events import Event
 from foretell.impsy.config import import_model, read_run_config
-from foretell.perform.build import build_engine
+from foretell.run import Running, run_async
 from tests.osc_peers import free_udp_port
 
 JACK = "mido.backends.rtmidi/UNIX_JACK"
@@ -46,26 +46,33 @@ async def _until(condition: Any, timeout: float) -> None:
 
 
 async def perform(config: RunConfig, played: list[tuple[str, mido.Message]]) -> list[Event]:
+    """A library run of ``config`` while ``played`` is sent into it; the events it played."""
     backend = mido.Backend(JACK, load=True)
     devices = {d for d, _ in played}
     outputs = {d: backend.open_output(d, virtual=True, client_name=d) for d in devices}
     events: list[Event] = []
-    session = build_engine(config)
-    session.engine.add_listener(lambda _, event: events.append(event))
-    session.engine.start()
-    try:
-        await asyncio.sleep(0.2)
-        previous = None
-        for device, message in played:
-            if device != previous:  # JACK orders one cycle's messages by port, not by time
-                await asyncio.sleep(0.03)
-                previous = device
-            outputs[device].send(message)
-            await asyncio.sleep(0.006)
-        await _until(lambda: sum(e.source == "user" for e in events) >= len(played), 3.0)
-        await _until(lambda: sum(e.source == "model" for e in events) >= 6, 5.0)
-    finally:
-        session.engine.stop()
+    tasks: list[asyncio.Task[None]] = []  # held until the run ends
+
+    async def play(running: Running) -> None:
+        try:
+            await asyncio.sleep(0.2)
+            previous = None
+            for device, message in played:
+                if device != previous:  # JACK orders one cycle's messages by port, not by time
+                    await asyncio.sleep(0.03)
+                    previous = device
+                outputs[device].send(message)
+                await asyncio.sleep(0.006)
+            await _until(lambda: sum(e.source == "user" for e in events) >= len(played), 3.0)
+            await _until(lambda: sum(e.source == "model" for e in events) >= 6, 5.0)
+        finally:
+            running.stop()
+
+    def on_start(running: Running) -> None:
+        running.session.engine.add_listener(lambda _, event: events.append(event))
+        tasks.append(asyncio.get_running_loop().create_task(play(running)))
+
+    await run_async(config, on_start=on_start)
     await asyncio.sleep(0.2)  # the note-offs at stop cross the JACK graph
     return events
 

@@ -216,8 +216,8 @@ def test_top_level_sections_are_the_first_instruments(tmp_path: Path) -> None:
         {"midi": {"inputs": ["x"]}, "instrument": {"a": {}, "b": {"midi": {"inputs": ["y"]}}}}
     )
     a, b = transport_sections(config)
-    assert a.midi.inputs == ("x",) and b.midi.inputs == ("y",)
-    assert not a.websocket.enabled and not b.serial.enabled
+    assert a.section("midi").inputs == ("x",) and b.section("midi").inputs == ("y",)
+    assert not a.section("websocket").enabled and not b.section("serial").enabled
     assert MidiConfig().channel is None
 
 

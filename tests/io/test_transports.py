@@ -52,16 +52,20 @@ def test_nothing_is_built_by_default_and_midi_needs_a_size() -> None:
 
 
 def test_run_switches() -> None:
-    config = apply_transport_flags(RunConfig(), "0.0.0.0:9000", "/dev/ttyUSB0:9600", ("a",), ())
+    config = apply_transport_flags(
+        RunConfig(), {"ws": "0.0.0.0:9000", "serial": "/dev/ttyUSB0:9600", "midi_in": ("a",)}
+    )
     assert (config.websocket.host, config.websocket.port) == ("0.0.0.0", 9000)
     assert (config.serial.port, config.serial.baud) == ("/dev/ttyUSB0", 9600)
     assert config.midi.inputs == ("a",) and config.midi.outputs == ()
-    config = apply_transport_flags(config, "9001", "COM3", (), ("b", "virtual:c"))
+    config = apply_transport_flags(
+        config, {"ws": "9001", "serial": "COM3", "midi_out": ("b", "virtual:c")}
+    )
     assert (config.websocket.host, config.websocket.port) == ("0.0.0.0", 9001)
     assert (config.serial.port, config.serial.baud) == ("COM3", 9600)
     assert config.midi.inputs == ("a",) and config.midi.outputs == ("b", "virtual:c")
     with pytest.raises(ConfigError, match="--ws"):
-        apply_transport_flags(config, "web", None, (), ())
+        apply_transport_flags(config, {"ws": "web"})
 
 
 def test_the_websocket_example_works_beside_osc(tmp_path: Path) -> None:
@@ -79,3 +83,22 @@ def test_the_websocket_example_works_beside_osc(tmp_path: Path) -> None:
             assert "interface" in json.loads(client.recv(2))
             assert len(json.loads(client.recv(2))["prediction"]) == 3
         assert engine.call(engine.transports.describe) == [f"WebSocket on ws://127.0.0.1:{port}"]
+
+
+def test_every_transport_switch_is_an_option_of_run_and_studio() -> None:
+    from foretell.cli.run_commands import run
+    from foretell.cli.studio_commands import studio
+    from foretell.config.transports import TRANSPORT_FLAGS, TRANSPORTS
+
+    assert {flag.option for flag in TRANSPORT_FLAGS} == {
+        "--ws",
+        "--serial",
+        "--midi-in",
+        "--midi-out",
+        "--midi-api",
+    }
+    for command in (run, studio):
+        options = {opt for param in command.params for opt in getattr(param, "opts", [])}
+        assert {flag.option for flag in TRANSPORT_FLAGS} <= options
+    for kind in TRANSPORTS.values():  # no switch given: the section stays as it was
+        assert not any(v is not None for v in kind.from_flags({}).values())

@@ -1,4 +1,4 @@
-"""The demo's steps after training: let a model play, summarise and plot what it did.
+"""The demo's model playing on its own: generate, summarise and plot what it did.
 
 ``generate_demo`` runs a generated performance from a model file and writes it as CSV and a PNG
 plot (controls over time); ``summarise`` turns the result into a few lines for the CLI to print;

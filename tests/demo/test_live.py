@@ -3,8 +3,8 @@
 from pathlib import Path
 
 from foretell.data.dataset import bundled_dataset_path, load_dataset
+from foretell.demo.live import run_live_demo, summarise_live
 from foretell.model.random import random_model_file
-from foretell.perform.live_demo import run_live_demo, summarise_live
 
 
 def test_model_answers_each_phrase_during_the_rests(tmp_path: Path) -> None:

@@ -1,6 +1,7 @@
 """The live half of ``foretell demo``: a simulated performer and the model answering over OSC.
 
-A real engine runs in call-and-response on its own thread, listening on a loopback port. A
+A real run (``foretell.run.run``) plays in call-and-response on its own thread, listening on a
+loopback port. A
 simulated performer (``replay``) plays phrases of a real recorded performance to it over UDP and
 falls silent between phrases; the engine's ``/prediction`` messages go to a UDP listener here.
 Everything crosses real sockets, as it would with an instrument and a synth. The result says how
@@ -10,6 +11,7 @@ events were sent. Nothing here prints.
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import socket
 import threading
@@ -17,14 +19,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from foretell.config import RunConfig, override
 from foretell.io.osc_codec import decode_packet
 from foretell.perform.replay import replay
-from foretell.perform.session import EngineHandle, start_engine
 from foretell.plotting import pyplot_or_none, save_figure
+from foretell.run import Page, Running, RunSummary, run
 
 PHRASE_SECONDS = 3.0
 REST_SECONDS = 2.5
@@ -123,52 +126,87 @@ def run_live_demo(
     log_dir: Path,
     phrases: int = 3,
     threshold: float = 0.4,
-    on_engine: Callable[[EngineHandle], None] | None = None,
+    page: Page | None = None,
+    on_start: Callable[[Running], None] | None = None,
     keep_going: threading.Event | None = None,
     phrase_seconds: float = PHRASE_SECONDS,
     rest_seconds: float = REST_SECONDS,
 ) -> LiveDemoResult:
-    """Play ``phrases`` phrases of ``performance`` to a live engine and record its answers.
+    """Play ``phrases`` phrases of ``performance`` to a live run and record its answers.
 
-    ``on_engine`` is called once the engine runs (e.g. to serve the dashboard on its loop).
-    With ``keep_going`` set, phrases repeat until it is cleared (Ctrl-C in the CLI).
+    ``page``: serve the dashboard beside it; ``on_start`` is called once the run plays. With
+    ``keep_going`` set, phrases repeat until it is cleared (Ctrl-C in the CLI).
     """
     start = time.monotonic()
     listener = _PredictionListener(start)
     listener.thread.start()
-    handle = start_engine(demo_config(model, log_dir, listener.port, threshold))
-    spans: list[tuple[float, float]] = []
-    user_times: list[float] = []
-    try:
-        if on_engine is not None:
-            on_engine(handle)
-        pieces = _phrases(performance, phrases, phrase_seconds)
-        index = 0
+    config = demo_config(model, log_dir, listener.port, threshold)
+    started: concurrent.futures.Future[Running] = concurrent.futures.Future()
+
+    def playing(running: Running) -> None:
+        if on_start is not None:
+            on_start(running)
+        started.set_result(running)
+
+    with concurrent.futures.ThreadPoolExecutor(1, "foretell-demo-run") as pool:
+        finished = pool.submit(run, config, page, on_start=playing)
         try:
-            while index < len(pieces) or (keep_going is not None and keep_going.is_set()):
-                phrase = pieces[index % len(pieces)]
-                began = time.monotonic() - start
-                replay(phrase, handle.osc_address)
-                ended = time.monotonic() - start
-                spans.append((began, ended))
-                user_times += list(began + np.cumsum(phrase[:, 0]))
-                time.sleep(rest_seconds)
-                index += 1
-        except KeyboardInterrupt:
-            pass  # Ctrl-C ends the performance; the summary still comes
-        snapshot = handle.snapshot().instruments[0]
-    finally:
-        handle.stop()
-        listener.close()
+            running = _started(started, finished)
+            try:
+                pieces = _phrases(performance, phrases, phrase_seconds)
+                spans, user_times = _perform(pieces, running, start, rest_seconds, keep_going)
+            finally:
+                running.stop()
+            summary = finished.result()
+        finally:
+            listener.close()
     return LiveDemoResult(
         user_times=user_times,
         model_times=listener.times,
         model_values=listener.values,
         phrases=spans,
-        timing_ms=snapshot.timing_ms,
-        log_path=snapshot.log_path,
+        timing_ms=summary.instruments[0].timing_ms,
+        log_path=summary.log_path,
         rest_seconds=rest_seconds,
     )
+
+
+def _perform(
+    pieces: list[np.ndarray],
+    running: Running,
+    start: float,
+    rest_seconds: float,
+    keep_going: threading.Event | None,
+) -> tuple[list[tuple[float, float]], list[float]]:
+    """Play each phrase to the run and rest after it (on repeat while ``keep_going`` is set,
+    until Ctrl-C); return each phrase's (start, end) and when each event was sent."""
+    spans: list[tuple[float, float]] = []
+    user_times: list[float] = []
+    index = 0
+    try:
+        while index < len(pieces) or (keep_going is not None and keep_going.is_set()):
+            phrase = pieces[index % len(pieces)]
+            began = time.monotonic() - start
+            replay(phrase, running.osc_address)
+            ended = time.monotonic() - start
+            spans.append((began, ended))
+            user_times += list(began + np.cumsum(phrase[:, 0]))
+            time.sleep(rest_seconds)
+            index += 1
+    except KeyboardInterrupt:
+        pass  # Ctrl-C ends the performance; the summary still comes
+    return spans, user_times
+
+
+def _started(
+    started: concurrent.futures.Future[Running], finished: concurrent.futures.Future[RunSummary]
+) -> Running:
+    """The run once it plays; its start-up error, raised here, if it never does."""
+    either: list[concurrent.futures.Future[Any]] = [started, finished]
+    concurrent.futures.wait(either, return_when=concurrent.futures.FIRST_COMPLETED)
+    if not started.done():
+        finished.result()  # raises what stopped the start
+    return started.result()
 
 
 def summarise_live(result: LiveDemoResult) -> list[str]:
