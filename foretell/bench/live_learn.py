@@ -264,7 +264,7 @@ def style_run(
         Scheduler(clock),
         [sink],
         runtime=load_voice(model, 0),
-        log_writer=LogWriter(root / "logs", None, clock),
+        log_writer=LogWriter(root / "logs", clock),
     )
     posted: queue.Queue[Callable[[], None]] = queue.Queue()
     config = LearnConfig(

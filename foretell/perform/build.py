@@ -200,7 +200,7 @@ def build_instrument(
     _check_steering(config, controls_of(dimension))
     if config.log.enabled:
         meta = {"config": _jsonable(config), **log_meta}
-        log = LogWriter(config.log.dir, dimension, clock, meta)
+        log = LogWriter(config.log.dir, clock, meta)
     return Instrument(
         name,
         settings_from(config),

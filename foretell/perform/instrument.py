@@ -177,8 +177,7 @@ class Instrument:
         self._running = True
         self._origin = self.clock.now()
         if self.log is not None and self.dimension is not None and not self.log.is_open:
-            self.log.dimension = self.dimension
-            path = self.log.open()
+            path = self.log.open(self.dimension)
             log.debug("%s: logging to %s", self.name, path)
         self._resume()
 
@@ -327,13 +326,12 @@ class Instrument:
             self.rejections.add("bad_command", f"take {name}: a take of that name exists already")
             return
         self.log.close(keep_empty=False)  # a take with nothing played leaves no file
-        self.log.dimension = self.dimension
         try:
-            path = self.log.open(take=name)
+            path = self.log.open(self.dimension, take=name)
         except LogFormatError as exc:
             self.rejections.add("bad_command", f"take {name}: {exc}")
             with contextlib.suppress(LogFormatError):
-                self.log.open()  # go on logging, named by the time as before
+                self.log.open(self.dimension)  # go on logging, named by the time as before
             return
         log.info("%s: take %s in %s", self.name, name, path)
 
@@ -416,8 +414,7 @@ class Instrument:
     def _adopt_dimension(self, dimension: int) -> None:
         self.dimension = dimension
         if self.log is not None and self._running and not self.log.is_open:
-            self.log.dimension = dimension
-            self.log.open()
+            self.log.open(dimension)
 
     def _feed(self, t: float, values: tuple[float, ...], dt: float | None = None) -> None:
         """Condition the model on an event at ``t`` (dt defaults to the time since the last one)."""

@@ -42,7 +42,7 @@ def _rig(tmp_path: Path) -> tuple[Engine, Instrument, Learner, OscSource]:
         Scheduler(clock),
         [ListSink()],
         runtime=DenseModel(random_model(units=16)).voice(np.random.default_rng(0)),
-        log_writer=LogWriter(tmp_path / "logs", None, clock),
+        log_writer=LogWriter(tmp_path / "logs", clock),
     )
     config = LearnConfig(LearnSchedule("demand"), tmp_path / "models", None, FAST, min_events=100)
     learner = Learner(config, inst, clock)

@@ -55,7 +55,7 @@ def build(tmp_path: Path, finetune: FinetuneConfig = FAST) -> Rig:
         Scheduler(clock),
         [sink],
         runtime=DenseModel(random_model(units=16)).voice(np.random.default_rng(0)),
-        log_writer=LogWriter(tmp_path / "logs", None, clock),
+        log_writer=LogWriter(tmp_path / "logs", clock),
     )
     config = LearnConfig(
         LearnSchedule("demand"),

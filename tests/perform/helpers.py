@@ -32,7 +32,7 @@ def instrument(
     clock = FakeClock()
     sink = ListSink()
     sink.start()
-    log = LogWriter(log_dir, None, clock) if log_dir is not None else None
+    log = LogWriter(log_dir, clock) if log_dir is not None else None
     inst = Instrument(
         "main",
         replace(Settings(mode=mode), **settings),  # type: ignore[arg-type]
