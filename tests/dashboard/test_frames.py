@@ -88,8 +88,7 @@ def test_client_feed_keeps_order_drops_the_oldest_and_conflates_frames() -> None
 
 
 def publisher(tmp_path: Path, mode: str = "filter") -> tuple[Publisher, Engine]:
-    inst, clock, _ = instrument(mode=mode)
-    inst.models_dir = tmp_path  # where the instrument looks for a file named by ``load``
+    inst, clock, _ = instrument(mode=mode, models_dir=tmp_path)  # where ``load`` looks
     engine = Engine(clock, inst.scheduler, [inst])
     random_model_file(tmp_path / "a.ftm", dimension=4, seed=2)
     (tmp_path / "sub").mkdir()

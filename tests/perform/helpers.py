@@ -12,7 +12,7 @@ from foretell.data.log import LogWriter
 from foretell.io.base import ListSink
 from foretell.model.random import random_model
 from foretell.model.runtime import DenseModel, DenseVoice
-from foretell.perform.instrument import Instrument, Settings
+from foretell.perform.instrument import Instrument, ModelLoader, Settings, load_now
 from foretell.perform.scheduler import Scheduler
 
 
@@ -27,6 +27,8 @@ def instrument(
     log_dir: Path | None = None,
     with_model: bool = True,
     dimension: int | None = None,
+    loader: ModelLoader = load_now,
+    models_dir: Path | None = None,
     **settings: object,
 ) -> tuple[Instrument, FakeClock, ListSink]:
     clock = FakeClock()
@@ -42,6 +44,8 @@ def instrument(
         runtime=runtime() if with_model else None,
         log_writer=log,
         dimension=dimension,
+        loader=loader,
+        models_dir=models_dir,
     )
     inst.start()
     return inst, clock, sink

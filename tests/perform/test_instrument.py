@@ -161,11 +161,10 @@ def test_zero_temperatures_make_answers_deterministic() -> None:
 
 
 def test_hot_load_carries_state_and_refuses_a_wrong_dimension(tmp_path: Path) -> None:
-    inst, clock, sink = instrument("filter")
+    inst, clock, sink = instrument("filter", models_dir=tmp_path)
     play(inst, clock, 3)
     assert inst.runtime is not None
     state = inst.runtime.get_state()
-    inst.models_dir = tmp_path
     path = save_model(tmp_path / "other.ftm", random_model(units=16, seed=5))
     inst.on_command(control.LoadModel("other.ftm"))
     assert inst.model_name == str(path)
@@ -180,8 +179,7 @@ def test_hot_load_carries_state_and_refuses_a_wrong_dimension(tmp_path: Path) ->
 
 
 def test_a_command_says_what_became_of_it_and_a_load_when_it_plays(tmp_path: Path) -> None:
-    inst, _clock, _ = instrument("filter")
-    inst.models_dir = tmp_path
+    inst, _clock, _ = instrument("filter", models_dir=tmp_path)
     assert inst.on_command(control.SetMode("listen")) == control.Outcome()
     missing = inst.on_command(control.LoadModel("missing.ftm"))
     assert not missing.accepted and "missing.ftm" in str(missing.refused)
@@ -197,9 +195,9 @@ def test_a_command_says_what_became_of_it_and_a_load_when_it_plays(tmp_path: Pat
 
 def test_a_load_replaced_by_a_newer_one_says_so(tmp_path: Path) -> None:
     pending: list[tuple[Path, Any]] = []
-    inst, _clock, _ = instrument("filter")
-    inst.models_dir = tmp_path
-    inst.loader = lambda path, done: pending.append((path, done))
+    inst, _clock, _ = instrument(
+        "filter", loader=lambda path, done: pending.append((path, done)), models_dir=tmp_path
+    )
     for name in ("a", "b", "c"):
         save_model(tmp_path / f"{name}.ftm", random_model(units=16, seed=5))
     first, _, last = (inst.on_command(control.LoadModel(f"{n}.ftm")) for n in ("a", "b", "c"))
@@ -294,12 +292,12 @@ def test_log_records_user_and_model_rows(tmp_path: Path) -> None:
 def test_one_model_load_in_flight_and_the_newest_wins(tmp_path: Path) -> None:
     """Loads are read off the loop one at a time; requests made meanwhile collapse into the
     newest (a flood of ``load`` commands cannot queue up work)."""
-    inst, _, _ = instrument("filter")
-    inst.models_dir = tmp_path
+    started: list[tuple[Path, Any]] = []
+    inst, _, _ = instrument(
+        "filter", loader=lambda path, done: started.append((path, done)), models_dir=tmp_path
+    )
     for name in ("a", "b", "c"):
         save_model(tmp_path / f"{name}.ftm", random_model(units=16, seed=1))
-    started: list[tuple[Path, Any]] = []
-    inst.loader = lambda path, done: started.append((path, done))
     for name in ("a", "b", "c"):
         inst.on_command(control.LoadModel(f"{name}.ftm"))
     assert [p.name for p, _ in started] == ["a.ftm"]
@@ -312,11 +310,10 @@ def test_one_model_load_in_flight_and_the_newest_wins(tmp_path: Path) -> None:
 
 
 def test_a_symlink_out_of_the_models_folder_is_refused(tmp_path: Path) -> None:
-    inst, _, _ = instrument("filter")
+    inst, _, _ = instrument("filter", models_dir=tmp_path / "models")
     outside = save_model(tmp_path / "outside.ftm", random_model(units=16))
     (tmp_path / "models").mkdir()
     (tmp_path / "models" / "link.ftm").symlink_to(outside)
-    inst.models_dir = tmp_path / "models"
     inst.on_command(control.LoadModel("link.ftm"))
     assert inst.rejections.counts["bad_command"] == 1 and inst.model_name is None
 
