@@ -13,9 +13,9 @@ An ``Instrument`` is the engine's unit of state (several can live in one engine)
 - ``TakeLog`` (``take_log.py``): its performance log and takes.
 
 The instrument checks inputs and commands, hands them to its parts, tells its listeners (given at
-construction) every event, and publishes what it knows as an ``InstrumentSnapshot``: displays and
-the studio read that, never the parts. Everything runs on the engine's loop, so commands are
-applied between events, never racing them.
+construction: an engine's ``Listeners``) every event, and publishes what it knows as an
+``InstrumentSnapshot``: displays and the studio read that, never the parts. Everything runs on
+the engine's loop, so commands are applied between events, never racing them.
 
 Data flows one way: input -> check -> log -> model (condition) -> sample -> scheduler -> sinks.
 The only path back is the scheduler reporting what was played, which is fed to the model when
@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -51,6 +51,7 @@ from foretell.perform import steering
 from foretell.perform.hot_load import HotLoader, ModelLoader, load_now
 from foretell.perform.instrument_model import InstrumentModel
 from foretell.perform.instrument_settings import Settings
+from foretell.perform.listeners import Listener
 from foretell.perform.rejections import Rejections
 from foretell.perform.scheduler import LatenessStats, Scheduler
 from foretell.perform.take_log import TakeLog
@@ -60,7 +61,6 @@ from foretell.settings import BY_VERB
 __all__ = ["Instrument", "InstrumentSnapshot", "Listener", "ModelLoader", "Settings", "load_now"]
 
 log = logging.getLogger(__name__)
-Listener = Callable[[str, Event], None]
 
 
 @dataclass(frozen=True)
@@ -113,7 +113,7 @@ class Instrument:
         self.clock = clock
         self.scheduler = scheduler
         self.sinks = list(sinks)
-        self.listeners = listeners
+        self.listeners = tuple(listeners)  # each hears every event (the engine's ``Listeners``)
         self.rejections = Rejections(name, self._note_reject)
         self.takes = TakeLog(name, log_writer)
         self.loading = HotLoader(loader, models_dir, self._install)
@@ -353,6 +353,10 @@ class Instrument:
             self.takes.open(dimension)
 
     # -- reporting ------------------------------------------------------------------------------
+
+    def tells(self, listener: Listener) -> bool:
+        """Whether ``listener`` hears this instrument's events."""
+        return any(own is listener for own in self.listeners)
 
     def _tell(self, event: Event) -> None:
         for listener in self.listeners:

@@ -19,6 +19,7 @@ from foretell.io.midi_map import MidiEncoder, MidiMap
 from foretell.io.osc_codec import encode_floats
 from foretell.perform.engine import Engine
 from foretell.perform.instrument import Instrument, Settings
+from foretell.perform.listeners import Listeners
 from foretell.perform.scheduler import Scheduler
 from tests.dashboard.conftest import Live
 from tests.dashboard.test_browser import COUNT_COLOUR, OSC_RGB, USER_RGB, drag_on_pad, wait_for
@@ -34,11 +35,20 @@ def test_panic_pauses_resets_and_ends_every_note_on_every_midi_output() -> None:
     sink = MidiSink(["Synth", "X-TOUCH MINI"], MidiEncoder(NOTE_MAPS), ports=MidiPorts(midi))
     clock = FakeClock()
     scheduler = Scheduler(clock)
+    hub = Listeners()
     insts = [
-        Instrument(name, Settings(mode="battle"), clock, scheduler, [sink], runtime=runtime())
+        Instrument(
+            name,
+            Settings(mode="battle"),
+            clock,
+            scheduler,
+            [sink],
+            runtime=runtime(),
+            listeners=[hub],
+        )
         for name in ("a", "b")
     ]
-    engine = Engine(clock, scheduler, insts, sinks=[sink])
+    engine = Engine(clock, scheduler, insts, sinks=[sink], listeners=hub)
     engine.start()
     clock.advance(1.0)  # both play on their own: notes sound
     played = sum(i.generated for i in insts)

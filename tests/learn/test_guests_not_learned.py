@@ -24,6 +24,7 @@ from foretell.model.random import random_model
 from foretell.model.runtime import DenseModel
 from foretell.perform.engine import Engine
 from foretell.perform.instrument import Instrument, Settings
+from foretell.perform.listeners import Listeners
 from foretell.perform.scheduler import Scheduler
 from tests.fixtures import bundled_performances
 from tests.learn.test_live_learning import FAST
@@ -35,6 +36,7 @@ GUEST = [0.9, 0.9, 0.9]
 
 def _rig(tmp_path: Path) -> tuple[Engine, Instrument, Learner, OscSource]:
     clock = LoopClock()
+    hub = Listeners()
     inst = Instrument(
         "main",
         Settings(mode="filter"),
@@ -43,11 +45,14 @@ def _rig(tmp_path: Path) -> tuple[Engine, Instrument, Learner, OscSource]:
         [ListSink()],
         runtime=DenseModel(random_model(units=16)).voice(np.random.default_rng(0)),
         log_writer=LogWriter(tmp_path / "logs", clock),
+        listeners=[hub],
     )
     config = LearnConfig(LearnSchedule("demand"), tmp_path / "models", None, FAST, min_events=100)
     learner = Learner(config, inst, clock)
     source = OscSource("0.0.0.0", 0)
-    engine = Engine(clock, inst.scheduler, [inst], [(source, "main")], services=[learner])
+    engine = Engine(
+        clock, inst.scheduler, [inst], [(source, "main")], services=[learner], listeners=hub
+    )
     return engine, inst, learner, source
 
 

@@ -28,6 +28,7 @@ from foretell.model.random import random_model
 from foretell.model.runtime import DenseModel
 from foretell.perform.engine import Engine
 from foretell.perform.instrument import Instrument, Settings
+from foretell.perform.listeners import Listeners
 from foretell.perform.scheduler import Scheduler
 from tests.fixtures import bundled_performances
 
@@ -48,6 +49,7 @@ class Rig:
 def build(tmp_path: Path, finetune: FinetuneConfig = FAST) -> Rig:
     clock = LoopClock()
     sink = ListSink()
+    hub = Listeners()
     inst = Instrument(
         "main",
         Settings(mode="filter"),
@@ -56,6 +58,7 @@ def build(tmp_path: Path, finetune: FinetuneConfig = FAST) -> Rig:
         [sink],
         runtime=DenseModel(random_model(units=16)).voice(np.random.default_rng(0)),
         log_writer=LogWriter(tmp_path / "logs", clock),
+        listeners=[hub],
     )
     config = LearnConfig(
         LearnSchedule("demand"),
@@ -65,7 +68,7 @@ def build(tmp_path: Path, finetune: FinetuneConfig = FAST) -> Rig:
         min_events=100,
     )
     learner = Learner(config, inst, clock)
-    engine = Engine(clock, inst.scheduler, [inst], sinks=[sink], services=[learner])
+    engine = Engine(clock, inst.scheduler, [inst], sinks=[sink], services=[learner], listeners=hub)
     return Rig(engine, inst, sink, learner)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from foretell.data.log import LogWriter
 from foretell.io.base import ListSink
 from foretell.model.random import random_model
 from foretell.model.runtime import DenseModel, DenseVoice
-from foretell.perform.instrument import Instrument, ModelLoader, Settings, load_now
+from foretell.perform.instrument import Instrument, Listener, ModelLoader, Settings, load_now
 from foretell.perform.scheduler import Scheduler
 
 
@@ -29,6 +30,7 @@ def instrument(
     dimension: int | None = None,
     loader: ModelLoader = load_now,
     models_dir: Path | None = None,
+    listeners: Sequence[Listener] = (),
     **settings: object,
 ) -> tuple[Instrument, FakeClock, ListSink]:
     clock = FakeClock()
@@ -46,6 +48,7 @@ def instrument(
         dimension=dimension,
         loader=loader,
         models_dir=models_dir,
+        listeners=listeners,
     )
     inst.start()
     return inst, clock, sink

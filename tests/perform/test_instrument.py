@@ -18,7 +18,9 @@ from foretell.model.fileformat import save_model
 from foretell.model.protocol import load_voice
 from foretell.model.random import random_model
 from foretell.model.runtime import DenseModel
+from foretell.perform.engine import Engine
 from foretell.perform.instrument import Instrument, Settings
+from foretell.perform.listeners import Listeners
 from foretell.perform.scheduler import Scheduler
 from tests.perform.helpers import instrument, play
 
@@ -350,3 +352,18 @@ def test_each_instrument_reports_the_lateness_of_its_own_events() -> None:
     assert slow.timing_ms["p50_ms"] == pytest.approx(5.0) == slow.timing_ms["p99_ms"]
     assert quick.timing_ms["p50_ms"] == 0.0 and quick.timing_ms["p99_ms"] < 1.0
     assert scheduler.lateness.count == slow.generated + quick.generated  # the run's, split
+
+
+def test_the_engine_hears_instruments_built_to_tell_its_listeners() -> None:
+    """Listeners are given at construction: an engine refuses an instrument that was not built
+    to tell its ``Listeners``, and every event of one that was reaches the engine's listeners."""
+    hub = Listeners()
+    inst, clock, _ = instrument("filter", listeners=[hub])
+    heard: list[tuple[str, str]] = []
+    engine = Engine(clock, inst.scheduler, [inst], listeners=hub)
+    engine.add_listener(lambda name, event: heard.append((name, event.source)))
+    play(inst, clock, 2)
+    assert heard == [("main", "user"), ("main", "model")] * 2
+    deaf, _, _ = instrument("filter")
+    with pytest.raises(ValueError, match="does not tell the engine's listeners"):
+        Engine(clock, deaf.scheduler, [deaf], listeners=hub)
