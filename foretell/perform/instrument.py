@@ -53,7 +53,7 @@ from foretell.perform.instrument_model import InstrumentModel
 from foretell.perform.instrument_settings import Settings
 from foretell.perform.listeners import Listener
 from foretell.perform.rejections import Rejections
-from foretell.perform.scheduler import LatenessStats, Scheduler
+from foretell.perform.scheduler import Scheduler
 from foretell.perform.take_log import TakeLog
 from foretell.perform.turn_driver import TurnDriver
 from foretell.settings import BY_VERB
@@ -85,6 +85,7 @@ class InstrumentSnapshot:
     expected: tuple[float, ...] | None  # the model's prediction of the next event
     learning: dict[str, Any] | None = None  # foretell.learn.coordinator.Learner.status()
     not_logged: int = 0  # rows the log's disk refused (see foretell.data.log)
+    logging: bool = False  # the log is open: ``log_path`` is the file being written now
 
 
 class Instrument:
@@ -120,7 +121,7 @@ class Instrument:
         self.turns = TurnDriver(
             clock, scheduler, self.sinks, self.model, self.takes, lambda: self.settings, self._tell
         )
-        self.inputs = 0
+        self._inputs = 0
 
     @property
     def mode(self) -> Mode:
@@ -143,26 +144,6 @@ class Instrument:
     def log(self) -> LogWriter | None:
         """Its log's writer (None: logging is off), for services that add notes to it."""
         return self.takes.writer
-
-    @property
-    def answers(self) -> int:
-        return self.turns.answers
-
-    @property
-    def generated(self) -> int:
-        return self.turns.generated
-
-    @property
-    def stale(self) -> int:
-        return self.turns.stale
-
-    @property
-    def cancelled(self) -> int:
-        return self.turns.cancelled
-
-    @property
-    def lateness(self) -> LatenessStats:
-        return self.turns.lateness
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -233,7 +214,7 @@ class Instrument:
         if self.dimension is None:
             self._adopt_dimension(len(checked) + 1)
         event = Event(t, self.turns.hear(t, checked), checked, "user", origin, guest)
-        self.inputs += 1
+        self._inputs += 1
         self.takes.write(event)
         if self.settings.input_thru:
             self.scheduler.play_now(event, self.sinks)
@@ -367,7 +348,7 @@ class Instrument:
 
     def _counters(self) -> dict[str, Any]:
         return {
-            "inputs": self.inputs,
+            "inputs": self._inputs,
             **self.turns.counts(),
             "rejected": dict(self.rejections.counts),
         }
@@ -388,4 +369,5 @@ class Instrument:
             expected=self.model.expected,
             learning=None,  # the engine adds its services' status (Engine.instrument_snapshot)
             not_logged=self.takes.not_logged,
+            logging=self.takes.is_open,
         )

@@ -232,7 +232,7 @@ def test_ensemble_pages_select_and_steer_one_instrument(tmp_path: Path) -> None:
     a, b, c = (engine.instrument(n) for n in "abc")
     assert (a.settings.mode, b.settings.mode, c.settings.mode) == ("listen", "filter", "filter")
     assert (a.settings.pi_temp, b.settings.pi_temp, c.settings.pi_temp) == (1.0, 1.0, 0.5)
-    assert (a.inputs, b.inputs, c.inputs) == (0, 0, 2)
+    assert tuple(i.snapshot().inputs for i in (a, b, c)) == (0, 0, 2)
     for bad in ({"select": "zz"}, {"interface": [0.5, 0.5, 0.5], "instrument": 3}):
         reply = pub.receive(json.dumps(bad), feed)
         assert reply is not None and "no instrument" in json.loads(reply)["error"]

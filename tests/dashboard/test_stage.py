@@ -51,7 +51,7 @@ def test_panic_pauses_resets_and_ends_every_note_on_every_midi_output() -> None:
     engine = Engine(clock, scheduler, insts, sinks=[sink], listeners=hub)
     engine.start()
     clock.advance(1.0)  # both play on their own: notes sound
-    played = sum(i.generated for i in insts)
+    played = sum(i.snapshot().generated for i in insts)
     assert played > 2
     synth = midi.outputs["Synth 24:0"]
     assert any(m.type == "note_on" and m.velocity > 0 for m in synth.sent)
@@ -67,7 +67,9 @@ def test_panic_pauses_resets_and_ends_every_note_on_every_midi_output() -> None:
         assert any(m.type == "note_off" for m in sent), f"{output}: the sounding note not ended"
     synth.sent.clear()
     clock.advance(1.0)
-    assert sum(i.generated for i in insts) == played and synth.sent == []  # silent: paused
+    assert (
+        sum(i.snapshot().generated for i in insts) == played and synth.sent == []
+    )  # silent: paused
     engine.stop()
 
 

@@ -88,7 +88,7 @@ def test_a_fine_tune_learns_the_performer_and_not_the_stranger(
         engine.start()
         try:
             await _play(source, stranger, performer, guests=300)
-            await _until(lambda: inst.inputs == 600)
+            await _until(lambda: inst.snapshot().inputs == 600)
             engine.command(control.Learn())
             assert learner.state == "training"
             await _until(lambda: learner.state == "idle")
@@ -112,7 +112,7 @@ def test_a_stranger_alone_never_starts_a_fine_tune(tmp_path: Path, stranger: Str
         engine.start()
         try:
             await _play(source, stranger, np.zeros((0, 4)), guests=300)
-            await _until(lambda: inst.inputs == 300)
+            await _until(lambda: inst.snapshot().inputs == 300)
             engine.command(control.Learn())
         finally:
             engine.stop()

@@ -29,7 +29,7 @@ def test_filter_answers_each_input_at_once() -> None:
     inst, clock, sink = instrument("filter")
     play(inst, clock, 10)
     assert [e.source for e in sink.events] == ["model"] * 10
-    assert inst.answers == 10 and inst.inputs == 10
+    assert inst.snapshot().answers == 10 and inst.snapshot().inputs == 10
     first = sink.events[0]
     assert first.t == pytest.approx(1000.0) and len(first.values) == 3
 
@@ -39,7 +39,7 @@ def test_filter_skips_only_stale_answers_but_conditions_on_every_input() -> None
     inst.on_input([0.2, 0.2, 0.2], answer=False)
     before = inst.snapshot().expected
     inst.on_input([0.9, 0.9, 0.9], answer=True)
-    assert inst.inputs == 2 and len(sink.events) == 1
+    assert inst.snapshot().inputs == 2 and len(sink.events) == 1
     assert before != inst.snapshot().expected  # the second input moved the model
 
 
@@ -74,7 +74,7 @@ def test_callresponse_takes_over_after_threshold_and_yields_when_user_returns() 
         assert event.t == pytest.approx(previous.t + event.dt)
     count = len(sink.events)
     inst.on_input([0.5, 0.5, 0.5])  # the user is back: the model stops at once
-    assert not inst.snapshot().responding and inst.cancelled == 1
+    assert not inst.snapshot().responding and inst.snapshot().cancelled == 1
     clock.advance(0.09)
     assert len(sink.events) == count
     clock.advance(0.5)  # silent again: it answers again
@@ -96,7 +96,7 @@ def test_battle_plays_on_its_own_while_the_user_plays() -> None:
     inst.on_input([0.5, 0.5, 0.5])
     assert inst.snapshot().expected == expected  # battle: user input does not steer the model
     clock.advance(0.5)
-    assert len(sink.events) > n and inst.inputs == 1
+    assert len(sink.events) > n and inst.snapshot().inputs == 1
 
 
 def test_useronly_without_model_logs_and_passes_through(tmp_path: Path) -> None:
@@ -240,7 +240,7 @@ def test_bad_input_is_rejected_counted_and_never_stops_the_engine() -> None:
     inst.on_input([0.5, 0.5, 0.5])
     counts = inst.rejections.counts
     assert counts == {"wrong_count": 3, "wrong_type": 2, "not_finite": 2, "out_of_range": 1}
-    assert inst.inputs == 1 and len(sink.events) == 1
+    assert inst.snapshot().inputs == 1 and len(sink.events) == 1
 
 
 def test_out_of_range_values_are_clipped_when_configured() -> None:
@@ -273,7 +273,7 @@ def test_stale_scheduled_events_are_dropped_and_the_chain_reanchors() -> None:
     )
     inst.start()
     clock.advance(2.0)
-    assert sink.events == [] and inst.stale > 0
+    assert sink.events == [] and inst.snapshot().stale > 0
     clock.lag = 0.0
     clock.advance(1.0)
     assert sink.events  # back on time: it plays again
@@ -288,7 +288,7 @@ def test_log_records_user_and_model_rows(tmp_path: Path) -> None:
     rows = read_log(inst.log.path).rows
     sources = [r.source for r in rows]
     assert sources[:5] == ["user"] * 5 and "model" in sources[5:]
-    assert len(rows) == 5 + inst.generated
+    assert len(rows) == 5 + inst.snapshot().generated
 
 
 def test_one_model_load_in_flight_and_the_newest_wins(tmp_path: Path) -> None:
