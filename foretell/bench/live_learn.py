@@ -248,6 +248,7 @@ def style_run(
     from foretell.model.protocol import load_voice
     from foretell.perform.engine import Engine
     from foretell.perform.instrument import Instrument, Settings
+    from foretell.perform.listeners import Listeners
     from foretell.perform.scheduler import Scheduler
 
     big = load_dataset(big_path)
@@ -257,6 +258,7 @@ def style_run(
     cut = int(np.searchsorted(np.cumsum(perf[:, 0]), 60 * minutes))
     session, rest = perf[:cut], perf[cut:]
     clock, sink = FakeClock(), ListSink()
+    hub = Listeners()
     inst = Instrument(
         "main",
         Settings(mode="filter"),
@@ -264,7 +266,8 @@ def style_run(
         Scheduler(clock),
         [sink],
         runtime=load_voice(model, 0),
-        log_writer=LogWriter(root / "logs", None, clock),
+        log_writer=LogWriter(root / "logs", clock),
+        listeners=[hub],
     )
     posted: queue.Queue[Callable[[], None]] = queue.Queue()
     config = LearnConfig(
@@ -274,7 +277,7 @@ def style_run(
         FinetuneConfig(max_seconds=120),
     )
     learner = Learner(config, inst, clock, post=posted.put)
-    eng = Engine(clock, inst.scheduler, [inst], sinks=[sink], services=[learner])
+    eng = Engine(clock, inst.scheduler, [inst], sinks=[sink], services=[learner], listeners=hub)
     eng.start()  # the learner too
     started = time.perf_counter()
     for row in session:

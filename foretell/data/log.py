@@ -2,7 +2,8 @@
 
 Format (IMPSY's, so IMPSY's tools read foretell's logs and foretell reads IMPSY's): one file per
 session, ``{YYYY-MM-DDTHH-MM-SS}-{dim}d-mdrnn.log`` (local time, ``dim`` = 1 + controls), or
-``{take}-{dim}d-mdrnn.log`` for a named take (``open(take=...)``: the studio, ``/foretell/take``),
+``{take}-{dim}d-mdrnn.log`` for a named take (``open(dim, take=...)``: the studio,
+``/foretell/take``),
 one row per event, no header::
 
     2024-05-01T20:15:03.123456,interface,0.5,0.25,0.75
@@ -90,17 +91,12 @@ def _sidecar_of(path: Path) -> Path:
 
 
 class LogWriter:
-    """Writes one session's log and sidecar (call from the engine's loop; opens in ``open``)."""
+    """Writes one session's log and sidecar (call from the engine's loop; opens in ``open``,
+    given the dimension of the rows, which names the file)."""
 
-    def __init__(
-        self,
-        directory: Path,
-        dimension: int | None,
-        clock: Clock,
-        meta: dict[str, Any] | None = None,
-    ) -> None:
+    def __init__(self, directory: Path, clock: Clock, meta: dict[str, Any] | None = None) -> None:
         self.directory = Path(directory)
-        self.dimension = dimension
+        self.dimension: int | None = None  # known from the first ``open``
         self.clock = clock
         self.meta = dict(meta or {})
         self.path: Path | None = None
@@ -125,14 +121,14 @@ class LogWriter:
             return self._lost_closed
         return self._lost_closed + self._file.lost + self._file.waiting
 
-    def open(self, take: str | None = None) -> Path:
-        """Create the session's files (never overwriting one) and anchor the wall clock.
+    def open(self, dimension: int, take: str | None = None) -> Path:
+        """Create the session's files for rows of ``dimension`` (never overwriting one) and
+        anchor the wall clock.
 
         ``take`` (a plain name) names the file ``{take}-{dim}d-mdrnn.log``; one that exists
         already is a ``LogFormatError``. Without it the file is named by the time.
         """
-        if self.dimension is None:
-            raise LogFormatError("the log's dimension must be known before it opens")
+        self.dimension = dimension
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -143,7 +139,9 @@ class LogWriter:
         self.rows, self.notes = 0, Counter()  # each file counts its own (rows are numbered)
         now = _dt.datetime.now()
         self._anchor_wall, self._anchor_clock = now.timestamp(), self.clock.now()
-        self.path = self._create(now) if take is None else self._create_take(take)
+        self.path = (
+            self._create(now, dimension) if take is None else self._create_take(take, dimension)
+        )
         sidecar = _sidecar_of(self.path)
         try:
             self._sidecar = AppendFile.create(sidecar, self._tell)
@@ -162,10 +160,9 @@ class LogWriter:
         )
         return self.path
 
-    def _create(self, now: _dt.datetime) -> Path:
-        assert self.dimension is not None
+    def _create(self, now: _dt.datetime, dimension: int) -> Path:
         for second in range(3600):  # two sessions in one second: take the next free name
-            path = self.directory / log_name(now + _dt.timedelta(seconds=second), self.dimension)
+            path = self.directory / log_name(now + _dt.timedelta(seconds=second), dimension)
             try:
                 self._file = AppendFile.create(path, self._tell)
             except FileExistsError:
@@ -175,9 +172,8 @@ class LogWriter:
             return path
         raise LogFormatError(f"no free log file name in {self.directory}")
 
-    def _create_take(self, take: str) -> Path:
-        assert self.dimension is not None
-        path = self.directory / take_file_name(take, self.dimension)
+    def _create_take(self, take: str, dimension: int) -> Path:
+        path = self.directory / take_file_name(take, dimension)
         try:
             self._file = AppendFile.create(path, self._tell)
         except FileExistsError:

@@ -49,6 +49,7 @@ from foretell.perform.batching import BatchedVoice, BatchingOscSource, StepBatch
 from foretell.perform.engine import Engine, Service
 from foretell.perform.instrument import Instrument, ModelLoader, Settings
 from foretell.perform.lateness import LoopLag
+from foretell.perform.listeners import Listeners
 from foretell.perform.listening import CrossListening
 from foretell.perform.scheduler import Scheduler
 from foretell.settings import SETTINGS
@@ -177,9 +178,11 @@ def build_instrument(
     sinks: Sequence[Sink],
     runtime: Voice | None,
     loader: ModelLoader,
+    listeners: Listeners,
     **log_meta: object,
 ) -> Instrument:
-    """One instrument as ``config`` says (settings, model, log file opened at start)."""
+    """One instrument as ``config`` says (settings, model, log file opened at start), telling
+    ``listeners`` its events."""
     dimension = _dimension(config, runtime)
     configured = config.interaction.dimension
     if runtime is not None and configured is not None and configured != runtime.model.dimension:
@@ -200,7 +203,7 @@ def build_instrument(
     _check_steering(config, controls_of(dimension))
     if config.log.enabled:
         meta = {"config": _jsonable(config), **log_meta}
-        log = LogWriter(config.log.dir, dimension, clock, meta)
+        log = LogWriter(config.log.dir, clock, meta)
     return Instrument(
         name,
         settings_from(config),
@@ -211,6 +214,7 @@ def build_instrument(
         log_writer=log,
         dimension=dimension,
         loader=loader,
+        listeners=[listeners],
         model_name=None if config.model.file is None else str(config.model.file),
         models_dir=config.models_dir(),
     )
@@ -400,7 +404,9 @@ def build_engine(
     outputs: dict[str, OscSink] = {}
     instruments: list[Instrument] = []
     everything = Transports()
-    listeners: list[Listener] = []
+    listeners = Listeners(  # built first: each instrument is built telling it
+        [_only(name, heard) for name, _ in resolved for heard in _echoes(transports, name)]
+    )
     for name, rc in resolved:
         runtime = runtimes.get(name)
         sources[name], outputs[name] = _osc_ends(rc, runtime, batcher, shared.get(name))
@@ -408,13 +414,12 @@ def build_engine(
         meta = {"instrument": name} if config.instrument else {}
         sinks = [outputs[name], *own.sinks]
         instruments.append(
-            build_instrument(name, rc, clock, scheduler, sinks, runtime, loader, **meta)
+            build_instrument(name, rc, clock, scheduler, sinks, runtime, loader, listeners, **meta)
         )
         everything.add(own, name if config.instrument else None)
-        listeners += [_only(name, listener) for listener in own.listeners]
     listening = _listening(clock, instruments, config.instrument)
     if listening is not None:
-        listeners.append(listening.on_event)
+        listeners.add(listening.on_event)
     engine = Engine(
         clock,
         scheduler,
@@ -428,6 +433,12 @@ def build_engine(
         lag=LoopLag(clock) if isinstance(clock, LoopClock) else None,
     )
     return Session(config, engine, sources, outputs, everything, listening, batcher)
+
+
+def _echoes(transports: dict[str, Transports], name: str) -> list[Listener]:
+    """The listeners the instrument ``name``'s own transports bring (a WebSocket's echo)."""
+    own = transports.get(name)
+    return [] if own is None else list(own.listeners)
 
 
 def _listening(

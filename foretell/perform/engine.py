@@ -10,9 +10,11 @@ Services (learning while playing) work beside one instrument: the engine starts 
 with it, gives them every event, and hands them the commands they take (``Service.takes``) for
 their instrument, from every source; all are given at construction.
 
-For a display (the dashboard): call ``snapshot()`` at whatever rate you draw (it copies, never
-blocks the performance), and ``add_listener(fn)`` to be called with ``(instrument, event)`` for
-every user and model event as it happens (on the loop; keep it short). Send commands through
+Events reach listeners through one ``Listeners`` (``foretell.perform.listeners``) that every
+instrument was built to tell and the engine is given; the engine adds its services to it. For a
+display (the dashboard): call ``snapshot()`` at whatever rate you draw (it copies, never blocks
+the performance), and ``add_listener(fn)`` to be called with ``(instrument, event)`` for every
+user and model event as it happens (on the loop; keep it short). Send commands through
 ``command()`` on the loop (or ``loop.call_soon_threadsafe(engine.command, ...)`` from a thread),
 the same path OSC live control takes.
 """
@@ -30,8 +32,9 @@ from foretell.io.base import Sink, Source
 
 if TYPE_CHECKING:
     from foretell.io.transports import Transports
-from foretell.perform.instrument import Instrument, InstrumentSnapshot, Listener
+from foretell.perform.instrument import Instrument, InstrumentSnapshot
 from foretell.perform.lateness import LoopLag
+from foretell.perform.listeners import Listener, Listeners
 from foretell.perform.scheduler import Scheduler
 
 
@@ -98,7 +101,8 @@ class Engine:
 
     ``sources`` pairs each source with the name of the instrument it feeds. Sinks are listed per
     instrument on the instrument itself; ``sinks`` here are the ones the engine opens and closes.
-    ``listeners`` hear every event from the start (more can be added while it runs: a display).
+    ``listeners`` is what every instrument tells (built with ``listeners=[it]``); it hears every
+    event from the start, the services too (more can be added while it runs: a display).
     ``optional`` holds the sources and sinks whose failing to open does not stop the start (MIDI,
     serial, WebSocket): they are opened through its ``reopener``, which keeps trying.
     ``lag``, if given, measures how late the loop wakes while the engine runs (real runs).
@@ -111,7 +115,7 @@ class Engine:
         instruments: Sequence[Instrument],
         sources: Sequence[tuple[Source, str]] = (),
         sinks: Sequence[Sink] = (),
-        listeners: Sequence[Listener] = (),
+        listeners: Listeners | None = None,
         services: Sequence[Service] = (),
         optional: Transports | None = None,
         lag: LoopLag | None = None,
@@ -132,9 +136,15 @@ class Engine:
         for service in self.services:
             if service.instrument.name not in self.instruments:
                 raise ValueError(f"a service serves unknown instrument {service.instrument.name!r}")
-        self._listeners: list[Listener] = [*listeners, *(s.on_event for s in self.services)]
+        self.listeners = Listeners() if listeners is None else listeners
         for inst in instruments:
-            inst.listeners = self._listeners
+            if not inst.tells(self.listeners):
+                raise ValueError(
+                    f"instrument {inst.name!r} does not tell the engine's listeners "
+                    "(build it with listeners=[the Listeners given to the engine])"
+                )
+        for service in self.services:
+            self.listeners.add(service.on_event)
         self.running = False
 
     def instrument(self, name: str | None = None) -> Instrument:
@@ -233,10 +243,10 @@ class Engine:
             sink.silence()
 
     def add_listener(self, listener: Listener) -> None:
-        self._listeners.append(listener)
+        self.listeners.add(listener)
 
     def remove_listener(self, listener: Listener) -> None:
-        self._listeners.remove(listener)
+        self.listeners.remove(listener)
 
     def snapshot(self) -> EngineSnapshot:
         return EngineSnapshot(

@@ -1,6 +1,6 @@
 """Who plays next: each mode's turn-taking as pure functions of where an instrument stands.
 
-The instrument (``foretell.perform.instrument``) asks these at each input, each change of mode or
+The turn driver (``foretell.perform.turn_driver``) asks these at each input, each change of mode or
 pause, each silence timer and each played model event, and carries out the answer: no clock, no
 socket, no model here, so every mode's rules are tested as plain data (``tests/perform``).
 

@@ -44,13 +44,12 @@ class Live:
         return await self.show(self._facts)
 
     def _facts(self) -> Facts:
-        inst = self.engine.instrument()
-        log = inst.log
+        snap = self.engine.instrument().snapshot()
         return Facts(
-            current_take=log.path if log is not None and log.is_open else None,
-            playing=None if inst.model_name is None else Path(inst.model_name),
-            dimension=inst.dimension,
-            mode=inst.settings.mode,
+            current_take=Path(snap.log_path) if snap.logging and snap.log_path else None,
+            playing=None if snap.model is None else Path(snap.model),
+            dimension=snap.dimension,
+            mode=snap.settings.mode,
         )
 
     async def current_take(self) -> Path | None:

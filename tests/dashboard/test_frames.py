@@ -23,6 +23,7 @@ from foretell.model.random import random_model_file
 from foretell.modes import MODES
 from foretell.perform.engine import Engine
 from foretell.perform.instrument import Instrument, Settings
+from foretell.perform.listeners import Listeners
 from foretell.perform.scheduler import Scheduler
 from tests.perform.helpers import instrument, play, runtime
 
@@ -118,9 +119,9 @@ def test_client_feed_keeps_order_drops_the_oldest_and_conflates_frames() -> None
 
 
 def publisher(tmp_path: Path, mode: str = "filter") -> tuple[Publisher, Engine]:
-    inst, clock, _ = instrument(mode=mode)
-    inst.models_dir = tmp_path  # where the instrument looks for a file named by ``load``
-    engine = Engine(clock, inst.scheduler, [inst])
+    hub = Listeners()
+    inst, clock, _ = instrument(mode=mode, models_dir=tmp_path, listeners=[hub])  # ``load`` looks
+    engine = Engine(clock, inst.scheduler, [inst], listeners=hub)
     random_model_file(tmp_path / "a.ftm", dimension=4, seed=2)
     (tmp_path / "sub").mkdir()
     random_model_file(tmp_path / "sub" / "b.ftm", dimension=4, seed=3)
@@ -203,13 +204,22 @@ def ensemble_publisher(names: list[str]) -> tuple[Publisher, Engine]:
     scheduler = Scheduler(clock)
     sink = ListSink()
     sink.start()
+    hub = Listeners()
     insts = [
-        Instrument(n, Settings(mode="filter"), clock, scheduler, [sink], runtime=runtime(i))
+        Instrument(
+            n,
+            Settings(mode="filter"),
+            clock,
+            scheduler,
+            [sink],
+            runtime=runtime(i),
+            listeners=[hub],
+        )
         for i, n in enumerate(names)
     ]
     for inst in insts:
         inst.start()
-    engine = Engine(clock, scheduler, insts)
+    engine = Engine(clock, scheduler, insts, listeners=hub)
     pub = Publisher(engine, instrument=names[1])
     pub.attach()
     return pub, engine
@@ -265,7 +275,7 @@ def test_ensemble_pages_select_and_steer_one_instrument(tmp_path: Path) -> None:
     a, b, c = (engine.instrument(n) for n in "abc")
     assert (a.settings.mode, b.settings.mode, c.settings.mode) == ("listen", "filter", "filter")
     assert (a.settings.pi_temp, b.settings.pi_temp, c.settings.pi_temp) == (1.0, 1.0, 0.5)
-    assert (a.inputs, b.inputs, c.inputs) == (0, 0, 2)
+    assert tuple(i.snapshot().inputs for i in (a, b, c)) == (0, 0, 2)
     for bad in ({"select": "zz"}, {"interface": [0.5, 0.5, 0.5], "instrument": 3}):
         reply = pub.receive(json.dumps(bad), feed)
         assert reply is not None and "no instrument" in json.loads(reply)["error"]

@@ -14,6 +14,7 @@ from websockets.sync.client import connect
 
 from foretell.dashboard.server import Dashboard, DashboardError
 from foretell.perform.engine import Engine
+from foretell.perform.listeners import Listeners
 from foretell.settings import SETTINGS
 from tests.dashboard.conftest import Live
 from tests.perform.helpers import instrument
@@ -102,8 +103,9 @@ def test_frames_come_at_30_per_second_or_more(live: Live) -> None:
 
 
 def test_a_busy_port_is_one_clear_error() -> None:
-    inst, clock, _ = instrument()
-    engine = Engine(clock, inst.scheduler, [inst])
+    hub = Listeners()
+    inst, clock, _ = instrument(listeners=[hub])
+    engine = Engine(clock, inst.scheduler, [inst], listeners=hub)
 
     async def start(port: int) -> None:
         Dashboard(engine, "127.0.0.1", port).start()

@@ -19,6 +19,7 @@ from foretell.io.midi_map import MidiEncoder, MidiMap
 from foretell.io.osc_codec import encode_floats
 from foretell.perform.engine import Engine
 from foretell.perform.instrument import Instrument, Settings
+from foretell.perform.listeners import Listeners
 from foretell.perform.scheduler import Scheduler
 from tests.dashboard.conftest import Live
 from tests.dashboard.test_browser import COUNT_COLOUR, OSC_RGB, USER_RGB, drag_on_pad, wait_for
@@ -34,14 +35,23 @@ def test_panic_pauses_resets_and_ends_every_note_on_every_midi_output() -> None:
     sink = MidiSink(["Synth", "X-TOUCH MINI"], MidiEncoder(NOTE_MAPS), ports=MidiPorts(midi))
     clock = FakeClock()
     scheduler = Scheduler(clock)
+    hub = Listeners()
     insts = [
-        Instrument(name, Settings(mode="battle"), clock, scheduler, [sink], runtime=runtime())
+        Instrument(
+            name,
+            Settings(mode="battle"),
+            clock,
+            scheduler,
+            [sink],
+            runtime=runtime(),
+            listeners=[hub],
+        )
         for name in ("a", "b")
     ]
-    engine = Engine(clock, scheduler, insts, sinks=[sink])
+    engine = Engine(clock, scheduler, insts, sinks=[sink], listeners=hub)
     engine.start()
     clock.advance(1.0)  # both play on their own: notes sound
-    played = sum(i.generated for i in insts)
+    played = sum(i.snapshot().generated for i in insts)
     assert played > 2
     synth = midi.outputs["Synth 24:0"]
     assert any(m.type == "note_on" and m.velocity > 0 for m in synth.sent)
@@ -57,7 +67,9 @@ def test_panic_pauses_resets_and_ends_every_note_on_every_midi_output() -> None:
         assert any(m.type == "note_off" for m in sent), f"{output}: the sounding note not ended"
     synth.sent.clear()
     clock.advance(1.0)
-    assert sum(i.generated for i in insts) == played and synth.sent == []  # silent: paused
+    assert (
+        sum(i.snapshot().generated for i in insts) == played and synth.sent == []
+    )  # silent: paused
     engine.stop()
 
 

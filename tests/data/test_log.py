@@ -18,8 +18,8 @@ IMPSY_ROW = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6},(interface|rnn)(
 
 
 def _write_session(directory: Path, clock: FakeClock, n: int = 5) -> LogWriter:
-    writer = LogWriter(directory, 4, clock, {"model": "m.ftm"})
-    writer.open()
+    writer = LogWriter(directory, clock, {"model": "m.ftm"})
+    writer.open(4)
     for i in range(n):
         clock.advance(0.01)
         writer.write(Event(clock.now(), 0.01, (i / n, 0.5, 1.0), "user"))
@@ -63,28 +63,28 @@ def test_two_sessions_in_one_second_get_two_files(tmp_path: Path) -> None:
 
 
 def test_a_named_take_keeps_impsys_ending_and_is_never_overwritten(tmp_path: Path) -> None:
-    writer = LogWriter(tmp_path, 4, FakeClock())
-    path = writer.open(take="verse-2")
+    writer = LogWriter(tmp_path, FakeClock())
+    path = writer.open(4, take="verse-2")
     writer.write(Event(0.0, 0.01, (0.1, 0.2, 0.3), "user"))
     writer.close()
     assert path.name == "verse-2-4d-mdrnn.log"
     assert dimension_from_name(path) == 4 and take_from_name(path) == "verse-2"
     assert read_log(path).rows[0].values == (0.1, 0.2, 0.3)
     with pytest.raises(LogFormatError, match="a take called 'verse-2' exists already"):
-        LogWriter(tmp_path, 4, FakeClock()).open(take="verse-2")
+        LogWriter(tmp_path, FakeClock()).open(4, take="verse-2")
     assert len(path.read_text().splitlines()) == 1
 
 
 def test_a_take_after_an_empty_log_removes_it_and_numbers_its_rows_anew(tmp_path: Path) -> None:
     clock = FakeClock()
-    writer = LogWriter(tmp_path, 4, clock)
-    first = writer.open()
+    writer = LogWriter(tmp_path, clock)
+    first = writer.open(4)
     writer.close(keep_empty=False)  # nothing played: nothing kept
     assert not first.exists() and list(tmp_path.iterdir()) == []
-    writer.open(take="one")
+    writer.open(4, take="one")
     assert writer.write(Event(0.0, 0.01, (0.1, 0.2, 0.3), "user")) == 1
     writer.close(keep_empty=False)
-    second = writer.open(take="two")
+    second = writer.open(4, take="two")
     assert writer.write(Event(0.1, 0.01, (0.1, 0.2, 0.3), "user")) == 1  # its own row 1
     writer.close()
     assert sorted(p.name for p in tmp_path.glob("*.log")) == [
@@ -127,8 +127,8 @@ def test_dimension_from_the_first_row_when_the_name_is_not_impsys(tmp_path: Path
 def test_sidecar_records_are_capped_per_kind_and_counted(tmp_path: Path) -> None:
     from foretell.data.log import SIDECAR_CAP
 
-    writer = LogWriter(tmp_path, 3, FakeClock())
-    writer.open()
+    writer = LogWriter(tmp_path, FakeClock())
+    writer.open(3)
     for i in range(SIDECAR_CAP + 250):
         writer.note("command", n=i)
     writer.note("summary", **writer.summary())

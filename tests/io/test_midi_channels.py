@@ -164,7 +164,7 @@ def test_an_ensemble_config_gives_each_instrument_its_channel(tmp_path: Path) ->
                 if midi.outputs[SYNTH].sent:
                     break
             insts = session.engine.instruments
-            assert (insts["lead"].inputs, insts["bass"].inputs) == (0, 1)
+            assert (insts["lead"].snapshot().inputs, insts["bass"].snapshot().inputs) == (0, 1)
             sent = midi.outputs[SYNTH].sent
             assert sent and {m.channel for m in sent} == {1}  # bass answers on its channel
         finally:
@@ -259,7 +259,7 @@ def test_the_band_example_opens_each_port_once(tmp_path: Path) -> None:
                 if midi.outputs["foretell"].sent:
                     break
             insts = session.engine.instruments
-            assert (insts["lead"].inputs, insts["bass"].inputs) == (0, 1)
+            assert (insts["lead"].snapshot().inputs, insts["bass"].snapshot().inputs) == (0, 1)
             assert {m.channel for m in midi.outputs["foretell"].sent} == {1}
         finally:
             session.engine.stop()

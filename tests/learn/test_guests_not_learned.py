@@ -24,6 +24,7 @@ from foretell.model.random import random_model
 from foretell.model.runtime import DenseModel
 from foretell.perform.engine import Engine
 from foretell.perform.instrument import Instrument, Settings
+from foretell.perform.listeners import Listeners
 from foretell.perform.scheduler import Scheduler
 from tests.fixtures import bundled_performances
 from tests.learn.test_live_learning import FAST
@@ -35,6 +36,7 @@ GUEST = [0.9, 0.9, 0.9]
 
 def _rig(tmp_path: Path) -> tuple[Engine, Instrument, Learner, OscSource]:
     clock = LoopClock()
+    hub = Listeners()
     inst = Instrument(
         "main",
         Settings(mode="filter"),
@@ -42,12 +44,15 @@ def _rig(tmp_path: Path) -> tuple[Engine, Instrument, Learner, OscSource]:
         Scheduler(clock),
         [ListSink()],
         runtime=DenseModel(random_model(units=16)).voice(np.random.default_rng(0)),
-        log_writer=LogWriter(tmp_path / "logs", None, clock),
+        log_writer=LogWriter(tmp_path / "logs", clock),
+        listeners=[hub],
     )
     config = LearnConfig(LearnSchedule("demand"), tmp_path / "models", None, FAST, min_events=100)
     learner = Learner(config, inst, clock)
     source = OscSource("0.0.0.0", 0)
-    engine = Engine(clock, inst.scheduler, [inst], [(source, "main")], services=[learner])
+    engine = Engine(
+        clock, inst.scheduler, [inst], [(source, "main")], services=[learner], listeners=hub
+    )
     return engine, inst, learner, source
 
 
@@ -83,7 +88,7 @@ def test_a_fine_tune_learns_the_performer_and_not_the_stranger(
         engine.start()
         try:
             await _play(source, stranger, performer, guests=300)
-            await _until(lambda: inst.inputs == 600)
+            await _until(lambda: inst.snapshot().inputs == 600)
             engine.command(control.Learn())
             assert learner.state == "training"
             await _until(lambda: learner.state == "idle")
@@ -107,7 +112,7 @@ def test_a_stranger_alone_never_starts_a_fine_tune(tmp_path: Path, stranger: Str
         engine.start()
         try:
             await _play(source, stranger, np.zeros((0, 4)), guests=300)
-            await _until(lambda: inst.inputs == 300)
+            await _until(lambda: inst.snapshot().inputs == 300)
             engine.command(control.Learn())
         finally:
             engine.stop()

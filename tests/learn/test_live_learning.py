@@ -28,6 +28,7 @@ from foretell.model.random import random_model
 from foretell.model.runtime import DenseModel
 from foretell.perform.engine import Engine
 from foretell.perform.instrument import Instrument, Settings
+from foretell.perform.listeners import Listeners
 from foretell.perform.scheduler import Scheduler
 from tests.fixtures import bundled_performances
 
@@ -48,6 +49,7 @@ class Rig:
 def build(tmp_path: Path, finetune: FinetuneConfig = FAST) -> Rig:
     clock = LoopClock()
     sink = ListSink()
+    hub = Listeners()
     inst = Instrument(
         "main",
         Settings(mode="filter"),
@@ -55,7 +57,8 @@ def build(tmp_path: Path, finetune: FinetuneConfig = FAST) -> Rig:
         Scheduler(clock),
         [sink],
         runtime=DenseModel(random_model(units=16)).voice(np.random.default_rng(0)),
-        log_writer=LogWriter(tmp_path / "logs", None, clock),
+        log_writer=LogWriter(tmp_path / "logs", clock),
+        listeners=[hub],
     )
     config = LearnConfig(
         LearnSchedule("demand"),
@@ -65,7 +68,7 @@ def build(tmp_path: Path, finetune: FinetuneConfig = FAST) -> Rig:
         min_events=100,
     )
     learner = Learner(config, inst, clock)
-    engine = Engine(clock, inst.scheduler, [inst], sinks=[sink], services=[learner])
+    engine = Engine(clock, inst.scheduler, [inst], sinks=[sink], services=[learner], listeners=hub)
     return Rig(engine, inst, sink, learner)
 
 
@@ -122,8 +125,10 @@ def test_a_better_model_is_swapped_in_without_dropping_events(tmp_path: Path) ->
     assert status["last"]["recent_nll_after"] < status["last"]["recent_nll_before"]
     assert 0 < status["swap_ms"] < 50  # measured; the figure (< 1 ms) is a benchmark's
     inst = rig.instrument
-    assert inst.answers == inst.inputs == len(rig.sink.events)  # every input answered, none lost
-    assert inst.stale == inst.cancelled == 0
+    assert (
+        inst.snapshot().answers == inst.snapshot().inputs == len(rig.sink.events)
+    )  # every input answered, none lost
+    assert inst.snapshot().stale == inst.snapshot().cancelled == 0
     kept = rig.learner.store.versions()
     assert [v.number for v in kept] == [0, 1] and kept[1].data["logs"]
 
@@ -169,15 +174,15 @@ def test_killing_the_learner_leaves_the_performance_running(tmp_path: Path) -> N
         await feed(rig, played()[:100])
         os.kill(rig.learner.pid, signal.SIGKILL)  # type: ignore[arg-type]
         await feed_until(rig, played(), lambda: rig.learner.state == "idle")
-        answered = rig.instrument.answers
+        answered = rig.instrument.snapshot().answers
         await feed(rig, played()[:100])
-        assert rig.instrument.answers == answered + 100
+        assert rig.instrument.snapshot().answers == answered + 100
 
     slow = replace(FAST, epochs=10_000, patience=10_000, max_seconds=60)
     rig = run(tmp_path, scenario, finetune=slow)
     status = rig.learner.status()
     assert status["failed"] == 1 and "died" in status["last"]["error"], status
-    assert rig.instrument.inputs == rig.instrument.answers
+    assert rig.instrument.snapshot().inputs == rig.instrument.snapshot().answers
 
 
 def test_without_torch_it_says_so_once_and_plays_on(
@@ -194,5 +199,5 @@ def test_without_torch_it_says_so_once_and_plays_on(
         rig = run(tmp_path, scenario)
     assert [r.message for r in caplog.records].count(coordinator.NO_TORCH) == 1
     assert rig.learner.status()["state"] == "unavailable"
-    assert rig.instrument.answers == 100
+    assert rig.instrument.snapshot().answers == 100
     assert rig.instrument.rejections.counts["no_learner"] == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from foretell.data.log import LogWriter
 from foretell.io.base import ListSink
 from foretell.model.random import random_model
 from foretell.model.runtime import DenseModel, DenseVoice
-from foretell.perform.instrument import Instrument, Settings
+from foretell.perform.instrument import Instrument, Listener, ModelLoader, Settings, load_now
 from foretell.perform.scheduler import Scheduler
 
 
@@ -27,12 +28,15 @@ def instrument(
     log_dir: Path | None = None,
     with_model: bool = True,
     dimension: int | None = None,
+    loader: ModelLoader = load_now,
+    models_dir: Path | None = None,
+    listeners: Sequence[Listener] = (),
     **settings: object,
 ) -> tuple[Instrument, FakeClock, ListSink]:
     clock = FakeClock()
     sink = ListSink()
     sink.start()
-    log = LogWriter(log_dir, None, clock) if log_dir is not None else None
+    log = LogWriter(log_dir, clock) if log_dir is not None else None
     inst = Instrument(
         "main",
         replace(Settings(mode=mode), **settings),  # type: ignore[arg-type]
@@ -42,6 +46,9 @@ def instrument(
         runtime=runtime() if with_model else None,
         log_writer=log,
         dimension=dimension,
+        loader=loader,
+        models_dir=models_dir,
+        listeners=listeners,
     )
     inst.start()
     return inst, clock, sink

@@ -18,7 +18,9 @@ from foretell.model.fileformat import save_model
 from foretell.model.protocol import load_voice
 from foretell.model.random import random_model
 from foretell.model.runtime import DenseModel
+from foretell.perform.engine import Engine
 from foretell.perform.instrument import Instrument, Settings
+from foretell.perform.listeners import Listeners
 from foretell.perform.scheduler import Scheduler
 from tests.perform.helpers import instrument, play
 
@@ -27,7 +29,7 @@ def test_filter_answers_each_input_at_once() -> None:
     inst, clock, sink = instrument("filter")
     play(inst, clock, 10)
     assert [e.source for e in sink.events] == ["model"] * 10
-    assert inst.answers == 10 and inst.inputs == 10
+    assert inst.snapshot().answers == 10 and inst.snapshot().inputs == 10
     first = sink.events[0]
     assert first.t == pytest.approx(1000.0) and len(first.values) == 3
 
@@ -37,7 +39,7 @@ def test_filter_skips_only_stale_answers_but_conditions_on_every_input() -> None
     inst.on_input([0.2, 0.2, 0.2], answer=False)
     before = inst.snapshot().expected
     inst.on_input([0.9, 0.9, 0.9], answer=True)
-    assert inst.inputs == 2 and len(sink.events) == 1
+    assert inst.snapshot().inputs == 2 and len(sink.events) == 1
     assert before != inst.snapshot().expected  # the second input moved the model
 
 
@@ -72,7 +74,7 @@ def test_callresponse_takes_over_after_threshold_and_yields_when_user_returns() 
         assert event.t == pytest.approx(previous.t + event.dt)
     count = len(sink.events)
     inst.on_input([0.5, 0.5, 0.5])  # the user is back: the model stops at once
-    assert not inst.snapshot().responding and inst.cancelled == 1
+    assert not inst.snapshot().responding and inst.snapshot().cancelled == 1
     clock.advance(0.09)
     assert len(sink.events) == count
     clock.advance(0.5)  # silent again: it answers again
@@ -94,7 +96,7 @@ def test_battle_plays_on_its_own_while_the_user_plays() -> None:
     inst.on_input([0.5, 0.5, 0.5])
     assert inst.snapshot().expected == expected  # battle: user input does not steer the model
     clock.advance(0.5)
-    assert len(sink.events) > n and inst.inputs == 1
+    assert len(sink.events) > n and inst.snapshot().inputs == 1
 
 
 def test_useronly_without_model_logs_and_passes_through(tmp_path: Path) -> None:
@@ -161,11 +163,10 @@ def test_zero_temperatures_make_answers_deterministic() -> None:
 
 
 def test_hot_load_carries_state_and_refuses_a_wrong_dimension(tmp_path: Path) -> None:
-    inst, clock, sink = instrument("filter")
+    inst, clock, sink = instrument("filter", models_dir=tmp_path)
     play(inst, clock, 3)
     assert inst.runtime is not None
     state = inst.runtime.get_state()
-    inst.models_dir = tmp_path
     path = save_model(tmp_path / "other.ftm", random_model(units=16, seed=5))
     inst.on_command(control.LoadModel("other.ftm"))
     assert inst.model_name == str(path)
@@ -180,8 +181,7 @@ def test_hot_load_carries_state_and_refuses_a_wrong_dimension(tmp_path: Path) ->
 
 
 def test_a_command_says_what_became_of_it_and_a_load_when_it_plays(tmp_path: Path) -> None:
-    inst, _clock, _ = instrument("filter")
-    inst.models_dir = tmp_path
+    inst, _clock, _ = instrument("filter", models_dir=tmp_path)
     assert inst.on_command(control.SetMode("listen")) == control.Outcome()
     missing = inst.on_command(control.LoadModel("missing.ftm"))
     assert not missing.accepted and "missing.ftm" in str(missing.refused)
@@ -197,9 +197,9 @@ def test_a_command_says_what_became_of_it_and_a_load_when_it_plays(tmp_path: Pat
 
 def test_a_load_replaced_by_a_newer_one_says_so(tmp_path: Path) -> None:
     pending: list[tuple[Path, Any]] = []
-    inst, _clock, _ = instrument("filter")
-    inst.models_dir = tmp_path
-    inst.loader = lambda path, done: pending.append((path, done))
+    inst, _clock, _ = instrument(
+        "filter", loader=lambda path, done: pending.append((path, done)), models_dir=tmp_path
+    )
     for name in ("a", "b", "c"):
         save_model(tmp_path / f"{name}.ftm", random_model(units=16, seed=5))
     first, _, last = (inst.on_command(control.LoadModel(f"{n}.ftm")) for n in ("a", "b", "c"))
@@ -240,7 +240,7 @@ def test_bad_input_is_rejected_counted_and_never_stops_the_engine() -> None:
     inst.on_input([0.5, 0.5, 0.5])
     counts = inst.rejections.counts
     assert counts == {"wrong_count": 3, "wrong_type": 2, "not_finite": 2, "out_of_range": 1}
-    assert inst.inputs == 1 and len(sink.events) == 1
+    assert inst.snapshot().inputs == 1 and len(sink.events) == 1
 
 
 def test_out_of_range_values_are_clipped_when_configured() -> None:
@@ -273,7 +273,7 @@ def test_stale_scheduled_events_are_dropped_and_the_chain_reanchors() -> None:
     )
     inst.start()
     clock.advance(2.0)
-    assert sink.events == [] and inst.stale > 0
+    assert sink.events == [] and inst.snapshot().stale > 0
     clock.lag = 0.0
     clock.advance(1.0)
     assert sink.events  # back on time: it plays again
@@ -288,18 +288,18 @@ def test_log_records_user_and_model_rows(tmp_path: Path) -> None:
     rows = read_log(inst.log.path).rows
     sources = [r.source for r in rows]
     assert sources[:5] == ["user"] * 5 and "model" in sources[5:]
-    assert len(rows) == 5 + inst.generated
+    assert len(rows) == 5 + inst.snapshot().generated
 
 
 def test_one_model_load_in_flight_and_the_newest_wins(tmp_path: Path) -> None:
     """Loads are read off the loop one at a time; requests made meanwhile collapse into the
     newest (a flood of ``load`` commands cannot queue up work)."""
-    inst, _, _ = instrument("filter")
-    inst.models_dir = tmp_path
+    started: list[tuple[Path, Any]] = []
+    inst, _, _ = instrument(
+        "filter", loader=lambda path, done: started.append((path, done)), models_dir=tmp_path
+    )
     for name in ("a", "b", "c"):
         save_model(tmp_path / f"{name}.ftm", random_model(units=16, seed=1))
-    started: list[tuple[Path, Any]] = []
-    inst.loader = lambda path, done: started.append((path, done))
     for name in ("a", "b", "c"):
         inst.on_command(control.LoadModel(f"{name}.ftm"))
     assert [p.name for p, _ in started] == ["a.ftm"]
@@ -312,11 +312,10 @@ def test_one_model_load_in_flight_and_the_newest_wins(tmp_path: Path) -> None:
 
 
 def test_a_symlink_out_of_the_models_folder_is_refused(tmp_path: Path) -> None:
-    inst, _, _ = instrument("filter")
+    inst, _, _ = instrument("filter", models_dir=tmp_path / "models")
     outside = save_model(tmp_path / "outside.ftm", random_model(units=16))
     (tmp_path / "models").mkdir()
     (tmp_path / "models" / "link.ftm").symlink_to(outside)
-    inst.models_dir = tmp_path / "models"
     inst.on_command(control.LoadModel("link.ftm"))
     assert inst.rejections.counts["bad_command"] == 1 and inst.model_name is None
 
@@ -353,3 +352,18 @@ def test_each_instrument_reports_the_lateness_of_its_own_events() -> None:
     assert slow.timing_ms["p50_ms"] == pytest.approx(5.0) == slow.timing_ms["p99_ms"]
     assert quick.timing_ms["p50_ms"] == 0.0 and quick.timing_ms["p99_ms"] < 1.0
     assert scheduler.lateness.count == slow.generated + quick.generated  # the run's, split
+
+
+def test_the_engine_hears_instruments_built_to_tell_its_listeners() -> None:
+    """Listeners are given at construction: an engine refuses an instrument that was not built
+    to tell its ``Listeners``, and every event of one that was reaches the engine's listeners."""
+    hub = Listeners()
+    inst, clock, _ = instrument("filter", listeners=[hub])
+    heard: list[tuple[str, str]] = []
+    engine = Engine(clock, inst.scheduler, [inst], listeners=hub)
+    engine.add_listener(lambda name, event: heard.append((name, event.source)))
+    play(inst, clock, 2)
+    assert heard == [("main", "user"), ("main", "model")] * 2
+    deaf, _, _ = instrument("filter")
+    with pytest.raises(ValueError, match="does not tell the engine's listeners"):
+        Engine(clock, deaf.scheduler, [deaf], listeners=hub)
