@@ -70,7 +70,9 @@ class InstrumentModel:
         assert self.runtime is not None and self.prediction is not None
         constraints = self._model_constraints(settings, holds)
         s = settings
-        x = self.runtime.sample(self.prediction, s.pi_temp, s.sigma_temp, constraints, s.activity_temp)
+        x = self.runtime.sample(
+            self.prediction, s.pi_temp, s.sigma_temp, constraints, s.activity_temp
+        )
         return min(float(x[0]), MAX_MODEL_DT), tuple(min(max(float(v), 0.0), 1.0) for v in x[1:])
 
     def _model_constraints(

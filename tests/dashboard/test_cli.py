@@ -86,7 +86,8 @@ def test_the_config_serves_the_dashboard_with_its_presets(tmp_path: Path) -> Non
         with connect(url.replace("http", "ws") + "ws") as ws:
             hello = json.loads(ws.recv(timeout=5))
             hello = (hello if isinstance(hello, list) else [hello])[0]["hello"]
-        calm = {"pi_temp": 0.5, "sigma_temp": 0.3, "threshold": 0.1, "timescale": 1.0}
+        calm = {"pi_temp": 0.5, "sigma_temp": 0.3, "activity_temp": 1.0}
+        calm |= {"threshold": 0.1, "timescale": 1.0}
         assert hello["presets"] == {"calm": calm}
         port = url.split(":")[2].split("/")[0]
         request = urllib.request.Request(url, headers={"Host": f"stage.local:{port}"})

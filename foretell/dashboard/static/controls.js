@@ -118,12 +118,13 @@ function rangeFrom(input, setting) {
   if (input.valueLabel) showSlider(input);
 }
 
-// -- presets: π, σ, threshold and timescale under a name -------------------------------------
+// -- presets: π, σ, activity, threshold and timescale under a name ---------------------------
 
-const PRESET_KEYS = ["pi_temp", "sigma_temp", "threshold", "timescale"];
+const PRESET_KEYS = ["pi_temp", "sigma_temp", "activity_temp", "threshold", "timescale"];
 const PRESET_SLIDERS = {
   pi_temp: "pitemp",
   sigma_temp: "sigmatemp",
+  activity_temp: "activitytemp",
   threshold: "threshold",
   timescale: "timescale",
 };
