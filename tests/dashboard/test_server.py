@@ -58,6 +58,38 @@ def test_stream_carries_state_events_and_commands(live: Live) -> None:
     assert live.settings().mode == "filter"
 
 
+def test_the_shows_loop_builds_no_message_but_the_greeting(
+    live: Live, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Events, state, expectation: all turned into JSON on the server's loop; the show's loop
+    only hands over copies (the greeting, sent as a page connects, is built there)."""
+    from foretell.dashboard import server
+
+    built: list[tuple[str, bool]] = []
+    dumps = server._dumps
+
+    def spy(message: dict[str, Any]) -> str:
+        try:
+            here = asyncio.get_running_loop()
+        except RuntimeError:
+            here = None
+        assert live.dashboard._server is not None
+        built.append((next(iter(message)), here is live.dashboard._server.loop))
+        return dumps(message)
+
+    monkeypatch.setattr(server, "_dumps", spy)
+    with connect(live.url.replace("http", "ws") + "ws") as ws:
+        received(ws, "state")
+        ws.send(json.dumps({"command": "mode", "args": ["filter"]}))
+        ws.send(json.dumps({"interface": [0.3, 0.6, 0.9]}))
+        received(ws, "prediction")
+        received(ws, "expect")
+    kinds = {kind for kind, _ in built}
+    assert {"hello", "state", "expect", "interface", "prediction"} <= kinds
+    on_the_show = {kind for kind, on_server in built if not on_server}
+    assert on_the_show == {"hello"}, built
+
+
 def test_frames_come_at_30_per_second_or_more(live: Live) -> None:
     with connect(live.url.replace("http", "ws") + "ws") as ws:
         received(ws, "state")
