@@ -199,9 +199,15 @@ async def perform(
 ) -> None:
     """Play ``config`` until Ctrl-C or SIGTERM; with ``dashboard`` (host, port) serve the page,
     and with ``studio`` the studio's page and API for that project beside it."""
-    from foretell.perform.build import build_engine
+    from foretell.perform.build import LoaderThread, build_engine
+    from foretell.perform.show_loop import prompt_gil_handover
 
-    session = build_engine(config, services=None if learn is None else _learner(learn))
+    prompt_gil_handover()  # other threads wait for the show's, not it for them
+    session = build_engine(
+        config,
+        loader=LoaderThread().start(),  # its thread started here, not at the first load
+        services=None if learn is None else _learner(learn),
+    )
     transports = session.transports
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
