@@ -97,6 +97,7 @@ from foretell.perform.show_loop import ShowLoop
 
 log = logging.getLogger(__name__)
 DEFAULT_PORT = 8765
+MAX_PAGE_MESSAGE = 64 << 10  # bytes of one WebSocket message from a page (a pad input is ~60)
 
 
 class DashboardError(ForetellError):
@@ -444,17 +445,19 @@ class Publisher:
         self.feeds = self.feeds - {feed}
 
     def receive(self, text: str, feed: ClientFeed | None = None) -> str | None:
-        """Apply one message from a page; returns an ``{"error": ...}`` reply or ``None``.
+        """Read and apply one message from a page on this thread (a hand-stepped engine); the
+        server reads it on its loop (``read_page_message``) and applies it on the show's."""
+        return self.apply(read_page_message(text), feed)
+
+    def apply(self, message: dict[str, Any] | str, feed: ClientFeed | None = None) -> str | None:
+        """Apply one message read from a page (a string: what was wrong with it); returns an
+        ``{"error": ...}`` reply or ``None``.
 
         A message may name its ``instrument``; otherwise it is for the one ``feed`` looks at.
         """
         focus = self.name if feed is None else feed.focus
-        try:
-            message = json.loads(text)
-        except ValueError:
-            return self._reject(focus, "malformed", f"not JSON: {text[:80]!r}")
-        if not isinstance(message, dict):
-            return self._reject(focus, "malformed", f"unknown message {text[:80]!r}")
+        if isinstance(message, str):
+            return self._reject(focus, "malformed", message)
         name = message.get("select", message.get("instrument", focus))
         if not isinstance(name, str) or name not in self.tracks:
             return self._reject(focus, "malformed", f"no instrument {name!r}")
@@ -489,7 +492,8 @@ class Publisher:
                 return self._reject(name, "bad_command", str(exc))
             self.engine.command(command, name)
             return None
-        return self._reject(name, "malformed", f"unknown message {text[:80]!r}")
+        keys = ", ".join(repr(key)[:20] for key in list(message)[:4])
+        return self._reject(name, "malformed", f"unknown message (keys {keys})")
 
     def _reject(self, name: str, kind: str, detail: str) -> str:
         self.engine.instrument(name).on_reject(kind, f"dashboard: {detail}")
@@ -504,6 +508,18 @@ class Publisher:
         name = instrument if instrument in self.tracks else self.name
         model = self.engine.instrument(name).model_name
         return None if model is None else Path(model).name
+
+
+def read_page_message(text: str) -> dict[str, Any] | str:
+    """A page's message as a JSON object, or what is wrong with it (one line). Called on the
+    server's loop: parsing takes time in proportion to the text (at most ``MAX_PAGE_MESSAGE``)."""
+    try:
+        message = json.loads(text)
+    except (ValueError, RecursionError):
+        return f"not JSON: {text[:80]!r}"
+    if not isinstance(message, dict):
+        return f"unknown message {text[:80]!r}"
+    return message
 
 
 def loadable(models_dir: Path | None, current: str | None) -> dict[str, Any]:
@@ -548,7 +564,8 @@ def build_app(
         sender = asyncio.create_task(_pump(ws, feed))
         try:
             while True:
-                reply = await show(publisher.receive, await ws.receive_text(), feed)
+                message = read_page_message(await ws.receive_text())  # read here, not there
+                reply = await show(publisher.apply, message, feed)
                 if reply is not None:
                     feed.push(reply)
         except (WebSocketDisconnect, RuntimeError):
@@ -749,6 +766,7 @@ class Dashboard:
             access_log=False,
             lifespan="off",
             timeout_graceful_shutdown=1,
+            ws_max_size=MAX_PAGE_MESSAGE,
         )
         self.publisher.attach()
         beside = lambda: self.publisher.run(show)  # noqa: E731
