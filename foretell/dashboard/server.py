@@ -29,10 +29,13 @@ instrument's name; each page looks at one instrument (``ClientFeed.focus``, chan
 ``ensemble`` message with a compact state of all instruments (one strip each on the page).
 A single instrument's messages are exactly those without the names.
 
-What comes in from a page takes the engine's own paths: ``{"interface": [v, ...]}`` goes to the
-instrument's ``on_input`` (the ``Inbox`` every source calls), ``{"command": VERB, "args": [...]}``
-through ``parse_command`` to ``Engine.command`` (OSC's live control, ``/foretell/NAME/VERB``).
-Either may name its ``"instrument"``; without one it goes to the instrument the page looks at.
+What comes in from a page (at most ``MAX_PAGE_MESSAGE`` bytes a message; a bigger one closes
+the socket unread) is parsed on the server's loop (``read_page_message``) and applied on the
+show's (``Publisher.apply``), where it takes the engine's own paths: ``{"interface": [v, ...]}``
+goes to the instrument's ``on_input`` (the ``Inbox`` every source calls), ``{"command": VERB,
+"args": [...]}`` through ``parse_command`` to ``Engine.command`` (OSC's live control,
+``/foretell/NAME/VERB``). Either may name its ``"instrument"``; without one it goes to the
+instrument the page looks at.
 ``load`` takes a file name inside ``models_dir`` only; ``panic`` is ``Engine.panic`` (every
 instrument paused and reset, every output silenced). The pad's inputs are stamped ``pad``.
 Invalid messages are counted as rejections and answered with ``{"error": "..."}``. A page on a
