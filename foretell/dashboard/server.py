@@ -202,9 +202,10 @@ class Heard:
 class Handoff:
     """Events handed from the show's loop to the server's.
 
-    ``put`` (on the show's loop) appends and wakes ``wait`` (on the server's) once per ``take``;
-    beyond ``size`` waiting the oldest are dropped (counted in ``dropped``): a stalled server costs
-    the show nothing. Without a bound loop (``bind``) nothing is woken: ``take`` when you like.
+    ``put`` (on the show's loop) appends and, asked to, wakes ``wait`` (on the server's) once per
+    ``take``; beyond ``size`` waiting the oldest are dropped (counted in ``dropped``): a stalled
+    server costs the show nothing. Without a bound loop (``bind``) nothing is woken: ``take``
+    when you like.
     """
 
     def __init__(self, size: int = 8192) -> None:
@@ -220,17 +221,17 @@ class Handoff:
         self._wake = asyncio.Event()
         self._loop = asyncio.get_running_loop()
 
-    def put(self, item: Heard) -> None:
+    def put(self, item: Heard, wake: bool = True) -> None:
         with self._lock:
             if len(self._items) == self._items.maxlen:
                 self.dropped += 1
             self._items.append(item)
-            if self._woken or self._loop is None:
+            if not wake or self._woken or self._loop is None:
                 return
             self._woken = True
-            loop, wake = self._loop, self._wake
+            loop, event = self._loop, self._wake
         with contextlib.suppress(RuntimeError):  # the server's loop has closed
-            loop.call_soon_threadsafe(wake.set)
+            loop.call_soon_threadsafe(event.set)
 
     def take(self) -> list[Heard]:
         with self._lock:
@@ -331,7 +332,8 @@ class Publisher:
             return
         if event.source == "model" or self.engine.instrument(name).mode.condition_on_user:
             self._t0[name] = event.t  # the model was (or will be) fed this event
-        self.inbox.put(Heard(name, event, self.engine.clock.now()))
+        # with no page to send it to, the server's thread is not woken: it takes it at its tick
+        self.inbox.put(Heard(name, event, self.engine.clock.now()), wake=bool(self.feeds))
 
     def scene(self) -> Scene:
         """Every instrument's snapshot and model, for one frame."""
@@ -403,7 +405,8 @@ class Publisher:
 
     async def run(self, show: ShowLoop) -> None:
         """On the server's loop, until cancelled: events to pages as they come, and frames
-        ``fps`` times a second while any page is connected (the scene copied on ``show``)."""
+        ``fps`` times a second while any page is connected (the scene copied on ``show``);
+        without a page, the events are only taken into the activity windows at each tick."""
         loop = asyncio.get_running_loop()
         self.inbox.bind()
         sending = asyncio.create_task(self._send_events())
@@ -413,6 +416,8 @@ class Publisher:
             while True:
                 if self.feeds:
                     self.publish_frames(await show(self.scene))
+                else:
+                    self.publish_events()
                 due = max(due + period, loop.time())
                 await asyncio.sleep(due - loop.time())
         finally:

@@ -279,3 +279,22 @@ def test_handoff_wakes_the_server_loop_once_per_batch_and_drops_the_oldest() -> 
     taken = asyncio.run(serve())
     assert [h.event.t for h in taken] == [2.0, 3.0, 4.0] and handoff.dropped == 2
     assert handoff.take() == []
+
+
+def test_with_no_page_the_show_does_not_wake_the_server_for_each_event() -> None:
+    """Without a page, events wait for the server's own tick (no wake-up each: every one is a
+    chance for the server's thread to hold the GIL the show wants)."""
+    handoff = Handoff()
+    event = Event(t=0.0, dt=0.0, values=(0.5,), source="user")
+
+    async def serve() -> bool:
+        handoff.bind()
+        handoff.put(Heard("a", event, 0.0), wake=False)
+        try:
+            await asyncio.wait_for(handoff.wait(), 0.2)
+        except TimeoutError:
+            return False
+        return True
+
+    assert asyncio.run(serve()) is False
+    assert [h.event for h in handoff.take()] == [event]  # kept for the tick
