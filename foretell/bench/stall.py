@@ -51,6 +51,7 @@ import numpy as np
 
 from foretell.bench.harness import bench_model, latency_summary, machine, round_trips, udp_client
 from foretell.bench.registry import register
+from foretell.perform.show_loop import GIL_SWITCH_S
 
 IMPSY_H5 = Path(
     "/work/shared/data/impsy-models/musicMDRNN-dim4-layers2-units64-mixtures5-scale10.h5"
@@ -306,6 +307,9 @@ def stall_bench(
 ) -> None:
     """Filter round trips while the studio does each heavy action on a big take."""
     foretell = [str(foretell_path)] if foretell_path else [sys.executable, "-m", "foretell"]
+    # the bench's own threads (eight plots' requests) would hold its GIL for up to 5 ms while an
+    # answer waits to be read: its own stall, not the studio's
+    sys.setswitchinterval(GIL_SWITCH_S)
     load_before = " ".join(Path("/proc/loadavg").read_text().split()[:3])
     with tempfile.TemporaryDirectory(prefix="foretell-bench-stall-") as folder:
         options = ("--realtime",) if realtime else ()
