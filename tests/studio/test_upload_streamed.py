@@ -44,8 +44,33 @@ def chunked_upload(port: int, name: str, chunks: int, payload: bytes) -> tuple[b
                 sock.sendall(b"0\r\n\r\n")
         except (BrokenPipeError, ConnectionResetError):
             pass  # refused and closed under us: the answer was sent first
-        sock.settimeout(30)
-        return sock.recv(65536), sent
+        return read_answer(sock), sent
+
+
+def read_answer(sock: socket.socket) -> bytes:
+    """One HTTP answer: its head, then as many bytes of body as its Content-Length says (or
+    until the server closes)."""
+    sock.settimeout(30)
+    answer = b""
+    while True:
+        head, ended, body = answer.partition(b"\r\n\r\n")
+        if ended and len(body) >= content_length(head):
+            return answer
+        try:
+            chunk = sock.recv(65536)
+        except ConnectionResetError:
+            return answer
+        if not chunk:
+            return answer
+        answer += chunk
+
+
+def content_length(head: bytes) -> int:
+    for line in head.split(b"\r\n"):
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return int(value)
+    return 0
 
 
 def test_an_upload_past_the_cap_is_refused_as_it_arrives_without_growing_the_studio(
