@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from foretell.config import RunConfig
-from foretell.perform.build import ServiceMaker, Session, build_engine
+from foretell.perform.build import LoaderThread, ServiceMaker, Session, build_engine
+from foretell.perform.show_loop import prompt_gil_handover
 
 if TYPE_CHECKING:
     from foretell.config.learn import LearnConfig
@@ -210,8 +211,14 @@ async def run_async(
     learn: LearnConfig | None = None,
     on_start: Callable[[Running], None] | None = None,
 ) -> RunSummary:
-    """``run`` on the running loop."""
-    session = build_engine(config, services=None if learn is None else _learner(learn))
+    """``run`` on the running loop (it shortens the process's GIL switch interval:
+    ``foretell.perform.show_loop.prompt_gil_handover``)."""
+    prompt_gil_handover()  # other threads wait for the show's, not it for them
+    session = build_engine(
+        config,
+        loader=LoaderThread().start(),  # its thread started here, not at the first load
+        services=None if learn is None else _learner(learn),
+    )
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     if threading.current_thread() is threading.main_thread():

@@ -13,11 +13,13 @@ Threads and waiting: the show's loop runs the engine and nothing else of the ser
 are answered on the server's loop; whatever they read of the engine or ask of it crosses over
 through ``ShowLoop`` (a short call between events). The engine never waits for a page:
 
-- the engine's listener (``Publisher.on_event``) only records the event and appends one short
-  JSON line to each page's ``ClientFeed`` (thread-safe; it wakes the page's sender on the
-  server's loop);
-- ``Publisher.run`` takes a snapshot ``fps`` times a second (only while a page is connected) and
-  puts the state and the expectation into each feed, where a newer frame replaces a stale one;
+- the engine's listener (``Publisher.on_event``) only hands the event (immutable) to the
+  server's loop (``Handoff``: thread-safe, bounded, one wake-up per batch);
+- ``Publisher.run``, on the server's loop, records the events into the activity windows and
+  turns them into JSON for each page's ``ClientFeed``, and ``fps`` times a second (only while a
+  page is connected) asks the show's loop for a ``Scene`` (copies of the instruments' state,
+  a short call) and builds and serialises the state, expectation and ensemble frames from it
+  there, where a newer frame replaces a stale one in each feed;
 - one task per page, on the server's loop, drains its feed into the socket; a page that lags
   loses its oldest events (counted in ``ClientFeed.dropped``), never slows the show.
 
@@ -27,10 +29,13 @@ instrument's name; each page looks at one instrument (``ClientFeed.focus``, chan
 ``ensemble`` message with a compact state of all instruments (one strip each on the page).
 A single instrument's messages are exactly those without the names.
 
-What comes in from a page takes the engine's own paths: ``{"interface": [v, ...]}`` goes to the
-instrument's ``on_input`` (the ``Inbox`` every source calls), ``{"command": VERB, "args": [...]}``
-through ``parse_command`` to ``Engine.command`` (OSC's live control, ``/foretell/NAME/VERB``).
-Either may name its ``"instrument"``; without one it goes to the instrument the page looks at.
+What comes in from a page (at most ``MAX_PAGE_MESSAGE`` bytes a message; a bigger one closes
+the socket unread) is parsed on the server's loop (``read_page_message``) and applied on the
+show's (``Publisher.apply``), where it takes the engine's own paths: ``{"interface": [v, ...]}``
+goes to the instrument's ``on_input`` (the ``Inbox`` every source calls), ``{"command": VERB,
+"args": [...]}`` through ``parse_command`` to ``Engine.command`` (OSC's live control,
+``/foretell/NAME/VERB``). Either may name its ``"instrument"``; without one it goes to the
+instrument the page looks at.
 ``load`` takes a file name inside ``models_dir`` only; ``panic`` is ``Engine.panic`` (every
 instrument paused and reset, every output silenced). The pad's inputs are stamped ``pad``.
 Invalid messages are counted as rejections and answered with ``{"error": "..."}``. A page on a
@@ -88,14 +93,16 @@ from foretell.errors import ControlError, ForetellError
 from foretell.events import Event
 from foretell.io.origins import WILDCARDS
 from foretell.io.rate_limit import guest_input_limiter
+from foretell.model.protocol import Model
 from foretell.modes import MODES
 from foretell.names import MODEL_SUFFIX
 from foretell.perform.engine import Engine
-from foretell.perform.instrument import Instrument
+from foretell.perform.instrument import Instrument, InstrumentSnapshot
 from foretell.perform.show_loop import ShowLoop
 
 log = logging.getLogger(__name__)
 DEFAULT_PORT = 8765
+MAX_PAGE_MESSAGE = 64 << 10  # bytes of one WebSocket message from a page (a pad input is ~60)
 
 
 class DashboardError(ForetellError):
@@ -187,15 +194,85 @@ class ClientFeed:
         return batch
 
 
+# -- from the show's loop to the server's --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Heard:
+    """One event the engine published, as the show's loop hands it over."""
+
+    instrument: str
+    event: Event
+    now: float  # the engine's clock when it was played or heard
+
+
+class Handoff:
+    """Events handed from the show's loop to the server's.
+
+    ``put`` (on the show's loop) appends and, asked to, wakes ``wait`` (on the server's) once per
+    ``take``; beyond ``size`` waiting the oldest are dropped (counted in ``dropped``): a stalled
+    server costs the show nothing. Without a bound loop (``bind``) nothing is woken: ``take``
+    when you like.
+    """
+
+    def __init__(self, size: int = 8192) -> None:
+        self._items: deque[Heard] = deque(maxlen=size)
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake = asyncio.Event()
+        self._woken = False
+        self.dropped = 0
+
+    def bind(self) -> None:
+        """Wake ``wait`` on the running loop (the server's) from now on."""
+        self._wake = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
+
+    def put(self, item: Heard, wake: bool = True) -> None:
+        with self._lock:
+            if len(self._items) == self._items.maxlen:
+                self.dropped += 1
+            self._items.append(item)
+            if not wake or self._woken or self._loop is None:
+                return
+            self._woken = True
+            loop, event = self._loop, self._wake
+        with contextlib.suppress(RuntimeError):  # the server's loop has closed
+            loop.call_soon_threadsafe(event.set)
+
+    def take(self) -> list[Heard]:
+        with self._lock:
+            items = list(self._items)
+            self._items.clear()
+            self._woken = False
+        return items
+
+    async def wait(self) -> None:
+        await self._wake.wait()
+        self._wake.clear()
+
+
+@dataclass(frozen=True)
+class Scene:
+    """Every instrument as the show's loop saw it for one frame: built there (``Publisher.scene``,
+    copies only), turned into messages on the server's loop. The models are read, never changed:
+    a hot swap replaces an instrument's model, it does not alter the one here."""
+
+    now: float
+    snaps: dict[str, InstrumentSnapshot]
+    models: dict[str, Model | None]
+    t0: dict[str, float | None]  # the event each model's next prediction counts from
+
+
 # -- the publisher --------------------------------------------------------------------------------
 
 
 @dataclass
 class Track:
-    """What the publisher keeps per instrument: its activity and its latest expectation."""
+    """What the publisher keeps per instrument on the server's loop: its activity and its latest
+    expectation."""
 
     activity: Activity = field(default_factory=Activity.create)
-    t0: float | None = None  # the event the model's next prediction counts from
     expect_key: object = None
     expect_text: str = ""
 
@@ -204,9 +281,16 @@ class Publisher:
     """Streams every instrument's events and throttled frames to pages; applies what pages send.
 
     ``instrument`` names the one a new page looks at first (default: the engine's first); in an
-    ensemble a page may look at another (``{"select": NAME}``) and steer any. Call everything on
-    the engine's loop. ``attach()`` registers the engine listener, ``detach()`` removes it;
-    construction touches nothing.
+    ensemble a page may look at another (``{"select": NAME}``) and steer any. Two halves:
+
+    - on the engine's loop, only copies: ``on_event`` (the engine's listener, registered by
+      ``attach()``, removed by ``detach()``) hands each event over (``Handoff``), ``scene()``
+      copies the instruments' state; ``connect``, ``disconnect`` and ``receive`` run there too;
+    - on the server's loop, everything else: ``run`` (``publish_events``, ``publish_frames``)
+      keeps the activity windows and builds and serialises every message.
+
+    ``frame()`` does both halves on the calling thread (tests, a hand-stepped engine).
+    Construction touches nothing.
     """
 
     def __init__(
@@ -227,7 +311,9 @@ class Publisher:
         self.fps = fps
         self.tracks = {name: Track() for name in engine.instruments}
         self.ensemble = len(self.tracks) > 1
-        self.feeds: set[ClientFeed] = set()
+        self.feeds: frozenset[ClientFeed] = frozenset()  # replaced whole, read from either loop
+        self.inbox = Handoff()
+        self._t0: dict[str, float | None] = dict.fromkeys(self.tracks)
         self._settings = _dumps(settings_message())  # the same for every page
 
     @property
@@ -239,7 +325,7 @@ class Publisher:
     def activity(self) -> Activity:
         return self.tracks[self.name].activity
 
-    # -- from the engine ----------------------------------------------------------------------
+    # -- on the engine's loop: copies only ----------------------------------------------------
 
     def attach(self) -> None:
         self.engine.add_listener(self.on_event)
@@ -249,44 +335,70 @@ class Publisher:
             self.engine.remove_listener(self.on_event)
 
     def on_event(self, name: str, event: Event) -> None:
-        """The engine's listener: record the event and queue it for every page (short)."""
-        track = self.tracks.get(name)
-        if track is None:
+        """The engine's listener: note where the model predicts from and hand the event over."""
+        if name not in self._t0:
             return
-        track.activity.record(event, self.engine.clock.now())
         if event.source == "model" or self.engine.instrument(name).mode.condition_on_user:
-            track.t0 = event.t  # the model was (or will be) fed this event: it predicts from here
-        if self.feeds:
-            text = _dumps(event_message(event, name if self.ensemble else None))
-            for feed in self.feeds:
-                feed.push(text)
+            self._t0[name] = event.t  # the model was (or will be) fed this event
+        # with no page to send it to, the server's thread is not woken: it takes it at its tick
+        self.inbox.put(Heard(name, event, self.engine.clock.now()), wake=bool(self.feeds))
 
-    def frame(self, feeds: Iterable[ClientFeed] | None = None) -> None:
-        """Put the current frames into ``feeds`` (default: every page's).
+    def scene(self) -> Scene:
+        """Every instrument's snapshot and model, for one frame."""
+        names = list(self.engine.instruments)
+        runtimes = {name: self.engine.instrument(name).runtime for name in names}
+        return Scene(
+            now=self.engine.clock.now(),
+            snaps={name: self.engine.instrument_snapshot(name) for name in names},
+            models={name: None if rt is None else rt.model for name, rt in runtimes.items()},
+            t0=dict(self._t0),
+        )
+
+    # -- on the server's loop: messages -------------------------------------------------------
+
+    def publish_events(self) -> None:
+        """Record what was handed over into the activity windows and queue it for every page."""
+        feeds = self.feeds
+        for heard in self.inbox.take():
+            track = self.tracks[heard.instrument]
+            track.activity.record(heard.event, heard.now)
+            if feeds:
+                name = heard.instrument if self.ensemble else None
+                text = _dumps(event_message(heard.event, name))
+                for feed in feeds:
+                    feed.push(text)
+
+    def publish_frames(self, scene: Scene, feeds: Iterable[ClientFeed] | None = None) -> None:
+        """Put ``scene``'s frames into ``feeds`` (default: every page's), the events up to it
+        first.
 
         Each page gets the state of the instrument it looks at, the expectation when it changed,
         and in an ensemble the strips of all; each is built once per call, however many pages.
         """
+        self.publish_events()
         feeds = list(self.feeds if feeds is None else feeds)
         focused: dict[str, tuple[str, object, str]] = {}
         for feed in feeds:
-            if feed.focus not in focused:
-                focused[feed.focus] = self._focus_frames(feed.focus)
-            state, key, expect = focused[feed.focus]
+            focus = feed.focus
+            if focus not in focused:
+                focused[focus] = self._focus_frames(scene, focus)
+            state, key, expect = focused[focus]
             feed.put_latest("state", state)
             if key != feed.expect_key:
                 feed.expect_key = key
                 feed.put_latest("expect", expect)
         if self.ensemble and feeds:
-            strips = _dumps(self._ensemble())
+            strips = [
+                strip_state(snap, self.tracks[name].activity) for name, snap in scene.snaps.items()
+            ]
+            text = _dumps(ensemble_message(scene.now, strips))
             for feed in feeds:
-                feed.put_latest("ensemble", strips)
+                feed.put_latest("ensemble", text)
 
-    def _focus_frames(self, name: str) -> tuple[str, object, str]:
+    def _focus_frames(self, scene: Scene, name: str) -> tuple[str, object, str]:
         """``name``'s state, what its expectation depends on, and that expectation (cached)."""
-        inst, track = self.engine.instrument(name), self.tracks[name]
-        snap = self.engine.instrument_snapshot(name)
-        model = None if inst.runtime is None else inst.runtime.model
+        snap, model, t0 = scene.snaps[name], scene.models[name], scene.t0[name]
+        track = self.tracks[name]
         state = _dumps(state_message(snap, model, track.activity))
         s = snap.settings
         key = (
@@ -298,28 +410,41 @@ class Publisher:
             s.mode,
             s.paused,
             snap.responding,
-            track.t0,
+            t0,
         )
         if key != track.expect_key:
             track.expect_key = key
-            track.expect_text = _dumps(expect_message(model, snap, track.t0))
+            track.expect_text = _dumps(expect_message(model, snap, t0))
         return state, key, track.expect_text
 
-    def _ensemble(self) -> dict[str, Any]:
-        snaps = [self.engine.instrument_snapshot(name) for name in self.engine.instruments]
-        strips = [strip_state(snap, self.tracks[snap.name].activity) for snap in snaps]
-        return ensemble_message(self.engine.clock.now(), strips)
+    def frame(self, feeds: Iterable[ClientFeed] | None = None) -> None:
+        """Both halves on this thread: the scene, then its frames (a hand-stepped engine)."""
+        self.publish_frames(self.scene(), feeds)
 
-    async def run(self) -> None:
-        """Send frames ``fps`` times a second while any page is connected (until cancelled)."""
+    async def run(self, show: ShowLoop) -> None:
+        """On the server's loop, until cancelled: events to pages as they come, and frames
+        ``fps`` times a second while any page is connected (the scene copied on ``show``);
+        without a page, the events are only taken into the activity windows at each tick."""
         loop = asyncio.get_running_loop()
+        self.inbox.bind()
+        sending = asyncio.create_task(self._send_events())
         period = 1.0 / self.fps
         due = loop.time()
+        try:
+            while True:
+                if self.feeds:
+                    self.publish_frames(await show(self.scene))
+                else:
+                    self.publish_events()
+                due = max(due + period, loop.time())
+                await asyncio.sleep(due - loop.time())
+        finally:
+            sending.cancel()
+
+    async def _send_events(self) -> None:
         while True:
-            if self.feeds:
-                self.frame()
-            due = max(due + period, loop.time())
-            await asyncio.sleep(due - loop.time())
+            await self.inbox.wait()
+            self.publish_events()
 
     # -- pages --------------------------------------------------------------------------------
 
@@ -341,31 +466,31 @@ class Publisher:
         }
         feed.push(_dumps({"hello": hello}))
         feed.push(self._settings)
-        self.feeds.add(feed)
-        self.frame([feed])
+        self.feeds = self.feeds | {feed}  # its frames come with the next (``run``)
         return feed
 
     def disconnect(self, feed: ClientFeed) -> None:
-        self.feeds.discard(feed)
+        self.feeds = self.feeds - {feed}
 
     def receive(self, text: str, feed: ClientFeed | None = None) -> str | None:
-        """Apply one message from a page; returns an ``{"error": ...}`` reply or ``None``.
+        """Read and apply one message from a page on this thread (a hand-stepped engine); the
+        server reads it on its loop (``read_page_message``) and applies it on the show's."""
+        return self.apply(read_page_message(text), feed)
+
+    def apply(self, message: dict[str, Any] | str, feed: ClientFeed | None = None) -> str | None:
+        """Apply one message read from a page (a string: what was wrong with it); returns an
+        ``{"error": ...}`` reply or ``None``.
 
         A message may name its ``instrument``; otherwise it is for the one ``feed`` looks at.
         """
         focus = self.name if feed is None else feed.focus
-        try:
-            message = json.loads(text)
-        except ValueError:
-            return self._reject(focus, "malformed", f"not JSON: {text[:80]!r}")
-        if not isinstance(message, dict):
-            return self._reject(focus, "malformed", f"unknown message {text[:80]!r}")
+        if isinstance(message, str):
+            return self._reject(focus, "malformed", message)
         name = message.get("select", message.get("instrument", focus))
         if not isinstance(name, str) or name not in self.tracks:
             return self._reject(focus, "malformed", f"no instrument {name!r}")
         if "select" in message and feed is not None:
-            feed.focus = name
-            self.frame([feed])
+            feed.focus = name  # its frames come with the next (``run``)
             return None
         inst = self.engine.instrument(name)
         guest = feed is not None and not feed.performer
@@ -395,7 +520,8 @@ class Publisher:
                 return self._reject(name, "bad_command", str(exc))
             self.engine.command(command, name)
             return None
-        return self._reject(name, "malformed", f"unknown message {text[:80]!r}")
+        keys = ", ".join(repr(key)[:20] for key in list(message)[:4])
+        return self._reject(name, "malformed", f"unknown message (keys {keys})")
 
     def _reject(self, name: str, kind: str, detail: str) -> str:
         self.engine.instrument(name).on_reject(kind, f"dashboard: {detail}")
@@ -410,6 +536,18 @@ class Publisher:
         name = instrument if instrument in self.tracks else self.name
         model = self.engine.instrument(name).model_name
         return None if model is None else Path(model).name
+
+
+def read_page_message(text: str) -> dict[str, Any] | str:
+    """A page's message as a JSON object, or what is wrong with it (one line). Called on the
+    server's loop: parsing takes time in proportion to the text (at most ``MAX_PAGE_MESSAGE``)."""
+    try:
+        message = json.loads(text)
+    except (ValueError, RecursionError):
+        return f"not JSON: {text[:80]!r}"
+    if not isinstance(message, dict):
+        return f"unknown message {text[:80]!r}"
+    return message
 
 
 def loadable(models_dir: Path | None, current: str | None) -> dict[str, Any]:
@@ -454,7 +592,8 @@ def build_app(
         sender = asyncio.create_task(_pump(ws, feed))
         try:
             while True:
-                reply = await show(publisher.receive, await ws.receive_text(), feed)
+                message = read_page_message(await ws.receive_text())  # read here, not there
+                reply = await show(publisher.apply, message, feed)
                 if reply is not None:
                     feed.push(reply)
         except (WebSocketDisconnect, RuntimeError):
@@ -505,18 +644,21 @@ def _bind(host: str, port: int) -> socket.socket:
 
 class ServerThread:
     """uvicorn serving one bound socket on a thread and asyncio loop of its own, so that no
-    request, however slow, runs where the show runs. ``on_close`` (the studio's ``aclose``) is
-    awaited on that loop as the server ends."""
+    request, however slow, runs where the show runs. ``beside`` (the publisher's ``run``) runs
+    on that loop while it serves; ``on_close`` (the studio's ``aclose``) is awaited there as the
+    server ends."""
 
     def __init__(
         self,
         server: uvicorn.Server,
         sock: socket.socket,
         on_close: Callable[[], Awaitable[None]] | None = None,
+        beside: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.server = server
         self.sock = sock
         self.on_close = on_close
+        self.beside = beside
         self.loop: asyncio.AbstractEventLoop | None = None
         self._thread = threading.Thread(target=self._main, name="foretell-server", daemon=True)
         self._started = threading.Event()
@@ -540,9 +682,12 @@ class ServerThread:
     async def _serve(self) -> None:
         self.loop = asyncio.get_running_loop()
         self._started.set()
+        beside = None if self.beside is None else asyncio.create_task(_logged(self.beside()))
         try:
             await self.server.serve(sockets=[self.sock])
         finally:
+            if beside is not None:
+                beside.cancel()
             if self.on_close is not None:
                 await self.on_close()
 
@@ -555,11 +700,22 @@ class ServerThread:
         await asyncio.wrap_future(self._ended)
 
 
+async def _logged(work: Awaitable[None]) -> None:
+    """``work`` until it ends or is cancelled; what ends it otherwise is logged in one line."""
+    try:
+        await work
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        log.warning("the dashboard's publisher stopped: %s", exc)
+
+
 class Dashboard:
     """The page's server and publisher for one engine (see the module docstring).
 
     Construction opens nothing; ``start()`` (on the engine's loop) binds and starts serving, on
-    a thread and loop of its own (``ServerThread``); the publisher stays on the engine's loop.
+    a thread and loop of its own (``ServerThread``), where the publisher builds its messages;
+    the engine's loop only hands it events and snapshots.
     """
 
     def __init__(
@@ -589,7 +745,6 @@ class Dashboard:
         self.doors: Doors | None = None
         self._sock: socket.socket | None = None
         self._server: ServerThread | None = None
-        self._ticking: asyncio.Task[None] | None = None
 
     @property
     def address(self) -> tuple[str, int]:
@@ -622,10 +777,11 @@ class Dashboard:
         return lines
 
     def start(self) -> Dashboard:
-        """Bind, start the publisher on this loop (the engine's) and the server on its thread."""
-        loop = asyncio.get_running_loop()
+        """Bind, attach the publisher to the engine (call on its loop) and start the server and
+        the publisher on their thread."""
+        show = ShowLoop.here()
         self._sock = _bind(self.host, self.port)
-        app = build_app(self.publisher, ShowLoop(loop), routes=self.routes)
+        app = build_app(self.publisher, show, routes=self.routes)
         self.doors = Doors(app, self.host, self.names, self.token)
         quiet_server_logs()
         config = uvicorn.Config(
@@ -638,10 +794,11 @@ class Dashboard:
             access_log=False,
             lifespan="off",
             timeout_graceful_shutdown=1,
+            ws_max_size=MAX_PAGE_MESSAGE,
         )
         self.publisher.attach()
-        self._ticking = loop.create_task(self.publisher.run())
-        self._server = ServerThread(_LoopServer(config), self._sock, self.on_close)
+        beside = lambda: self.publisher.run(show)  # noqa: E731
+        self._server = ServerThread(_LoopServer(config), self._sock, self.on_close, beside)
         self._server.start()
         log.debug("dashboard at %s", self.url)
         return self
@@ -649,17 +806,12 @@ class Dashboard:
     def stop(self) -> None:
         """Stop publishing and ask the server to close (returns at once; idempotent)."""
         self.publisher.detach()
-        if self._ticking is not None:
-            self._ticking.cancel()
         if self._server is not None:
             self._server.stop()
 
     async def wait_closed(self) -> None:
         if self._server is not None:
             await self._server.wait_closed()
-        if self._ticking is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._ticking
 
     async def aclose(self) -> None:
         self.stop()

@@ -6,6 +6,14 @@ through ``ShowLoop``: ``await show(fn, *args)`` runs ``fn`` on the show's loop, 
 and hands its result (or exception) back to the caller's loop without blocking either;
 ``show.soon(fn, *args)`` queues it without waiting (teardown, where the answer does not
 matter). Keep ``fn`` short: it runs where the performance runs.
+
+The other threads of the show's process (the server's, the model loader's, MIDI and serial
+readers) share the GIL with the show's thread; Python makes a thread that wants it wait up to
+its switch interval (5 ms by default) before the holder must let go, and a round trip crosses
+several blocking calls, each a chance to wait again. ``prompt_gil_handover()`` shortens that
+wait to ``GIL_SWITCH_S`` for the whole process (call it once, where the show starts); a C call
+that holds the GIL throughout (a big ``json.dumps``) is not shortened: keep those off the
+process (``foretell.studio.workers``).
 """
 
 from __future__ import annotations
@@ -13,10 +21,18 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import sys
 from collections.abc import Callable
 from typing import TypeVar
 
 T = TypeVar("T")
+GIL_SWITCH_S = 0.0005  # how long the show's thread may wait for another thread to let go
+
+
+def prompt_gil_handover(interval_s: float = GIL_SWITCH_S) -> None:
+    """Make every thread of this process let go of the GIL within ``interval_s`` when another
+    (the show's) waits for it (see the module docstring)."""
+    sys.setswitchinterval(interval_s)
 
 
 class ShowLoop:

@@ -3,13 +3,15 @@
 A handler takes a request and returns a JSON-able value or a ``Response``; ``endpoint`` turns a
 ``StudioError`` (with its status), a name that is not plain or any other ``ForetellError`` (400)
 into ``{"error": "one line"}``. Bodies are read with a limit (``read_body``: refused, 413, as soon
-as they pass it) and must have the one type the route takes (``require_type``: 415).
+as they pass it), a big one (an upload) straight into a file (``body_chunks`` then ``save_body``:
+never whole in memory), and must have the one type the route takes (``require_type``: 415).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
@@ -18,7 +20,7 @@ from starlette.routing import Route
 
 from foretell.errors import ForetellError
 from foretell.names import BadName
-from foretell.studio.errors import StudioError
+from foretell.studio.errors import StudioError, written
 
 MAX_JSON = 64 << 10  # bytes of a JSON request body
 
@@ -63,18 +65,43 @@ def require_type(request: Request, expected: str) -> None:
         raise StudioError(f"send the body as {expected}, not {given or 'no type'!r}", 415)
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The request's body, refused (413) as soon as it passes ``limit`` bytes."""
+def too_large(limit: int) -> StudioError:
+    size = f"{limit >> 20} MB" if limit >= 1 << 20 else f"{limit >> 10} KB"
+    return StudioError(f"the body is larger than {size}", 413)
+
+
+def body_chunks(request: Request, limit: int) -> AsyncIterator[bytes]:
+    """The request's body as it arrives; refused (413) at once if it declares more than ``limit``
+    bytes (a body that declares nothing is counted as it comes: ``read_body``, ``save_body``)."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
-        raise StudioError(f"the body is larger than {limit >> 10} KB", 413)
+        raise too_large(limit)
+    return request.stream()
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request's body, refused (413) as soon as it passes ``limit`` bytes."""
     chunks, size = [], 0
-    async for chunk in request.stream():
+    async for chunk in body_chunks(request, limit):
         size += len(chunk)
         if size > limit:
-            raise StudioError(f"the body is larger than {limit >> 10} KB", 413)
+            raise too_large(limit)
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+async def save_body(chunks: AsyncIterable[bytes], path: Path, limit: int, what: str) -> int:
+    """Write ``chunks`` into ``path`` as they arrive (at most one chunk in memory); refused (413)
+    as soon as they pass ``limit`` bytes, a full disk as ``disk_error``; the bytes written. What
+    was written of a refused body stays for the caller to remove (its staging folder)."""
+    size = 0
+    with written(what), path.open("wb") as out:
+        async for chunk in chunks:
+            size += len(chunk)
+            if size > limit:
+                raise too_large(limit)
+            out.write(chunk)
+    return size
 
 
 async def read_json(request: Request) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """Models: the project's ``models/NAME.ftm`` files, listed with their facts, uploaded, deleted.
 
-An upload is written to a hidden folder inside ``models/`` first and must load before it becomes
+An upload is streamed into a hidden folder inside ``models/`` as it arrives (never whole in
+memory; refused, 413, as soon as it passes ``MAX_UPLOAD``) and must load before it becomes
 ``NAME.ftm``: a foretell file through the same checks ``foretell run`` makes, an IMPSY ``.h5`` or
 ``.keras`` through ``import-impsy``'s importer (its scale read from the uploaded file's name, as
 there), in a worker process (``foretell.studio.workers``). A file that does not load leaves
@@ -13,6 +14,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import AsyncIterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -21,6 +23,7 @@ from foretell.errors import ForetellError
 from foretell.model.fileformat import read_metadata, save_model
 from foretell.names import MODEL_SUFFIX, plain_name
 from foretell.studio.errors import StudioError, disk_error, written
+from foretell.studio.http import save_body
 from foretell.studio.shelf import Shelf
 from foretell.studio.workers import Workers
 
@@ -78,19 +81,17 @@ class Models(Shelf):
             raise StudioError(f"a model called {stem!r} exists already", 409)
         return stem, suffix
 
-    async def upload(self, file_name: object, body: bytes) -> dict[str, Any]:
-        """Check and keep an uploaded model as ``NAME.ftm``; ``StudioError`` if it is refused."""
+    async def upload(self, file_name: object, body: AsyncIterable[bytes]) -> dict[str, Any]:
+        """Receive (as it arrives), check and keep an uploaded model as ``NAME.ftm``;
+        ``StudioError`` if it is refused."""
         stem, suffix = self.upload_target(file_name)
         target = self.folder / f"{stem}{MODEL_SUFFIX}"
-        if len(body) > MAX_UPLOAD:
-            raise StudioError(f"an upload is at most {MAX_UPLOAD >> 20} MB", 413)
         with written("the upload"):
             self.folder.mkdir(parents=True, exist_ok=True)
             staging = Path(tempfile.mkdtemp(prefix=".upload-", dir=self.folder))
         try:
             received = staging / f"{stem}{suffix}"
-            with written("the upload"):
-                received.write_bytes(body)
+            await save_body(body, received, MAX_UPLOAD, "the upload")
             kept = await self.workers.run(check_upload, received, f"{stem}{suffix}")
             keep(kept, target)  # a foretell file byte for byte; an IMPSY one as imported
         finally:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -183,8 +184,9 @@ class Takes:
             )
         return path
 
-    async def plot(self, name: object) -> dict[str, Any]:
-        """At most ``PLOT_POINTS`` rows of a take: seconds from its start, values, whose."""
+    async def plot(self, name: object) -> bytes:
+        """At most ``PLOT_POINTS`` rows of a take: seconds from its start, values, whose; as
+        JSON, encoded in the worker (encoding holds the GIL: not on a thread beside the show)."""
         return await self.workers.run(plot_take, self.path(name))
 
 
@@ -207,18 +209,19 @@ def _read_more(path: Path, tally: _Tally) -> _Tally:
     return tally
 
 
-def plot_take(path: Path) -> dict[str, Any]:
-    """The plot of the take in ``path`` (in a worker process): see ``Takes.plot``."""
+def plot_take(path: Path) -> bytes:
+    """The plot of the take in ``path`` as JSON (in a worker process): see ``Takes.plot``."""
     count, kept = sample_log(path, PLOT_POINTS)
     start = kept[0].time if kept else 0.0
     controls = max((len(row.values) for row in kept), default=0)
-    return {
+    plot = {
         "name": take_from_name(path),
         "rows": count,
         "t": [round(row.time - start, 4) for row in kept],
         "values": [[round(row.values[i], 4) for row in kept] for i in range(controls)],
         "model": [row.source == "model" for row in kept],
     }
+    return json.dumps(plot, separators=(",", ":"), allow_nan=False).encode()
 
 
 def _plain(name: str | None) -> bool:

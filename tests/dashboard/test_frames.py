@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -15,8 +16,9 @@ import pytest
 from foretell.clock import FakeClock
 from foretell.commands import SetSetting, parse_command
 from foretell.dashboard.frames import RecentValues, settings_message
-from foretell.dashboard.server import ClientFeed, Publisher, loadable
+from foretell.dashboard.server import ClientFeed, Handoff, Heard, Publisher, loadable
 from foretell.errors import ControlError
+from foretell.events import Event
 from foretell.io.base import ListSink
 from foretell.model.expectation import expectation, mixture_weights
 from foretell.model.random import random_model_file
@@ -130,18 +132,22 @@ def publisher(tmp_path: Path, mode: str = "filter") -> tuple[Publisher, Engine]:
     return pub, engine
 
 
-def messages(feed: ClientFeed) -> list[dict[str, object]]:
-    """What a page would be sent next (the feed is emptied, as by the server's send loop)."""
+def messages(feed: ClientFeed, pub: Publisher | None = None) -> list[dict[str, object]]:
+    """What a page would be sent next (the feed is emptied, as by the server's send loop), with
+    ``pub``'s events handed over so far published first (as its ``run`` does)."""
+    if pub is not None:
+        pub.publish_events()
     return [json.loads(text) for text in asyncio.run(asyncio.wait_for(feed.take(), 5))]
 
 
 def test_publisher_streams_events_state_and_expectation(tmp_path: Path) -> None:
     pub, engine = publisher(tmp_path)
     feed = pub.connect()
-    kinds = [next(iter(m)) for m in messages(feed)]
-    assert kinds[0] == "hello" and {"state", "expect"} <= set(kinds)
+    assert [next(iter(m)) for m in messages(feed)] == ["hello"]  # the frames come with the next
+    pub.frame()
+    assert [next(iter(m)) for m in messages(feed)] == ["state", "expect"]
     assert pub.receive(json.dumps({"interface": [0.1, 0.2, 0.3]})) is None
-    sent = messages(feed)
+    sent = messages(feed, pub)
     t = engine.clock.now()
     first = {"interface": [0.1, 0.2, 0.3], "t": t, "dt": 0.0, "from": "pad", "moved": [0, 1, 2]}
     assert sent[0] == first
@@ -190,11 +196,14 @@ def test_publisher_measures_rates_and_latency(tmp_path: Path) -> None:
     inst = engine.instrument()
     play(inst, engine.clock, 20, gap=0.05)  # type: ignore[arg-type]
     now = engine.clock.now()
+    assert pub.activity.inputs.rate(now) == 0  # handed over, not yet taken in (the server's)
+    pub.publish_events()
     assert pub.activity.inputs.rate(now) == pytest.approx(10.0)
     assert pub.activity.outputs.rate(now) == pytest.approx(10.0)
     assert pub.activity.latency.percentiles_ms(now)["n"] == 20
     pub.detach()
     play(inst, engine.clock, 5)  # type: ignore[arg-type]
+    pub.publish_events()
     assert pub.activity.inputs.rate(engine.clock.now()) == pytest.approx(10.0)  # not 12.5
 
 
@@ -228,6 +237,7 @@ def ensemble_publisher(names: list[str]) -> tuple[Publisher, Engine]:
 def test_ensemble_events_and_frames_name_their_instrument(tmp_path: Path) -> None:
     pub, engine = ensemble_publisher(["a", "b", "c"])
     feed = pub.connect()
+    pub.frame()
     first = {next(iter(m)): m for m in messages(feed)}
     assert first["hello"]["hello"] == {  # type: ignore[comparison-overlap]
         "instrument": "b",
@@ -243,7 +253,7 @@ def test_ensemble_events_and_frames_name_their_instrument(tmp_path: Path) -> Non
     assert [s["name"] for s in strips] == ["a", "b", "c"]
 
     engine.instrument("c").on_input([0.1, 0.2, 0.3])  # as c's own OSC source would
-    sent = messages(feed)
+    sent = messages(feed, pub)
     assert [(next(iter(m)), m["instrument"]) for m in sent] == [
         ("interface", "c"),
         ("prediction", "c"),
@@ -261,8 +271,9 @@ def test_ensemble_pages_select_and_steer_one_instrument(tmp_path: Path) -> None:
     pub, engine = ensemble_publisher(["a", "b", "c"])
     feed = pub.connect()
     engine.instrument("c").on_input([0.2, 0.2, 0.2])
-    messages(feed)
+    messages(feed, pub)
     assert pub.receive(json.dumps({"select": "c"}), feed) is None
+    pub.frame()  # the next frame: the new focus's
     frame = {next(iter(m)): m for m in messages(feed)}
     assert frame["state"]["state"]["instrument"] == "c"  # type: ignore[index]
     assert frame["expect"]["expect"]["instrument"] == "c"  # type: ignore[index]
@@ -289,6 +300,7 @@ def test_ensemble_frames_stay_small_and_cheap_for_48_instruments() -> None:
     feeds = [pub.connect() for _ in range(3)]
     for k, name in enumerate(names):
         engine.instrument(name).on_input([k / 48, 0.5, 0.5])
+    pub.publish_events()
     for feed in feeds:
         messages(feed)
     start = time.perf_counter()
@@ -299,4 +311,43 @@ def test_ensemble_frames_stay_small_and_cheap_for_48_instruments() -> None:
     assert kinds == ["state", "expect", "ensemble"]  # one each a page: newer replace older
     strips = json.dumps(next(m for m in messages(feeds[1]) if "ensemble" in m))
     assert len(strips) < 48 * 400, len(strips)  # ~300 bytes an instrument
-    assert per_frame < 0.02, per_frame  # ~1 ms here; 30 of them a second on the engine's loop
+    assert per_frame < 0.02, per_frame  # ~1 ms here; 30 of them a second on the server's loop
+
+
+def test_handoff_wakes_the_server_loop_once_per_batch_and_drops_the_oldest() -> None:
+    """Events handed over from another thread (the show's) reach the server's loop in order;
+    past its size the oldest go, counted, and the show never waits."""
+    handoff = Handoff(size=3)
+    events = [Event(t=float(i), dt=0.0, values=(0.5,), source="user") for i in range(5)]
+    heard = [Heard("a", event, 0.0) for event in events]
+
+    async def serve() -> list[Heard]:
+        handoff.bind()
+        show = threading.Thread(target=lambda: [handoff.put(h) for h in heard])
+        show.start()
+        await asyncio.wait_for(handoff.wait(), 5)  # woken from the other thread
+        await asyncio.to_thread(show.join)
+        return handoff.take()
+
+    taken = asyncio.run(serve())
+    assert [h.event.t for h in taken] == [2.0, 3.0, 4.0] and handoff.dropped == 2
+    assert handoff.take() == []
+
+
+def test_with_no_page_the_show_does_not_wake_the_server_for_each_event() -> None:
+    """Without a page, events wait for the server's own tick (no wake-up each: every one is a
+    chance for the server's thread to hold the GIL the show wants)."""
+    handoff = Handoff()
+    event = Event(t=0.0, dt=0.0, values=(0.5,), source="user")
+
+    async def serve() -> bool:
+        handoff.bind()
+        handoff.put(Heard("a", event, 0.0), wake=False)
+        try:
+            await asyncio.wait_for(handoff.wait(), 0.2)
+        except TimeoutError:
+            return False
+        return True
+
+    assert asyncio.run(serve()) is False
+    assert [h.event for h in handoff.take()] == [event]  # kept for the tick

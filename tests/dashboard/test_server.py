@@ -92,6 +92,59 @@ def test_a_page_is_sent_the_live_settings_once_and_their_ranges_hold(live: Live)
     assert live.settings().timescale == 20.0
 
 
+def test_the_shows_loop_builds_no_message_but_the_greeting(
+    live: Live, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Events, state, expectation: all turned into JSON on the server's loop; the show's loop
+    only hands over copies (the greeting, sent as a page connects, is built there)."""
+    from foretell.dashboard import server
+
+    built: list[tuple[str, bool]] = []
+    dumps = server._dumps
+
+    def spy(message: dict[str, Any]) -> str:
+        try:
+            here = asyncio.get_running_loop()
+        except RuntimeError:
+            here = None
+        assert live.dashboard._server is not None
+        built.append((next(iter(message)), here is live.dashboard._server.loop))
+        return dumps(message)
+
+    monkeypatch.setattr(server, "_dumps", spy)
+    with connect(live.url.replace("http", "ws") + "ws") as ws:
+        received(ws, "state")
+        ws.send(json.dumps({"command": "mode", "args": ["filter"]}))
+        ws.send(json.dumps({"interface": [0.3, 0.6, 0.9]}))
+        received(ws, "prediction")
+        received(ws, "expect")
+    kinds = {kind for kind, _ in built}
+    assert {"hello", "state", "expect", "interface", "prediction"} <= kinds
+    on_the_show = {kind for kind, on_server in built if not on_server}
+    assert on_the_show == {"hello"}, built
+
+
+def test_a_page_message_past_64_kb_is_refused_unread(live: Live) -> None:
+    """A page (a guest's too) cannot hand the show a message that takes long to parse: one past
+    64 KB closes its socket (1009, too big) before it is read; the next page plays on."""
+    from websockets.exceptions import ConnectionClosed
+
+    with connect(live.url.replace("http", "ws") + "ws", max_size=None) as ws:
+        received(ws, "state")
+        ws.send(json.dumps({"interface": [0.5] * 40_000}))  # ~200 KB
+        deadline = time.monotonic() + 5
+        with pytest.raises(ConnectionClosed) as closed:
+            while time.monotonic() < deadline:
+                ws.recv(timeout=5)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+    assert live.instrument().rejected == {}  # never read, so never counted as a bad input
+    with connect(live.url.replace("http", "ws") + "ws") as ws:
+        received(ws, "state")
+        ws.send(json.dumps({"command": "mode", "args": ["filter"]}))
+        ws.send(json.dumps({"interface": [0.3, 0.6, 0.9]}))
+        assert any("prediction" in m for m in received(ws, "prediction"))
+
+
 def test_frames_come_at_30_per_second_or_more(live: Live) -> None:
     with connect(live.url.replace("http", "ws") + "ws") as ws:
         received(ws, "state")

@@ -5,6 +5,7 @@ Real training children, real worker processes, real files."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,12 @@ from foretell.studio.jobs import Jobs
 from foretell.studio.models import Models
 from foretell.studio.workers import Workers
 from tests.fixtures import small_dataset
+
+
+async def arriving(body: bytes) -> AsyncIterator[bytes]:
+    """``body`` as an upload's chunks arrive (64 KB each)."""
+    for start in range(0, len(body), 1 << 16):
+        yield body[start : start + (1 << 16)]
 
 
 def test_a_trained_model_never_replaces_one_uploaded_meanwhile(tmp_path: Path) -> None:
@@ -26,7 +33,7 @@ def test_a_trained_model_never_replaces_one_uploaded_meanwhile(tmp_path: Path) -
     async def race() -> tuple[str, str | None]:
         jobs, models = Jobs(), Models(folder, Workers())
         job = jobs.start(data, "xxs", folder / "m.ftm", "m", "d1", epochs=1)
-        await models.upload("m.ftm", uploaded.read_bytes())  # lands while the job trains
+        await models.upload("m.ftm", arriving(uploaded.read_bytes()))  # lands while the job trains
         while job.state == "running":
             await asyncio.sleep(0.05)
         await models.workers.aclose()
@@ -46,7 +53,7 @@ def test_an_upload_never_replaces_a_model_made_while_it_is_checked(tmp_path: Pat
 
     async def race() -> int:
         models = Models(folder, Workers())
-        upload = asyncio.create_task(models.upload("m.ftm", uploaded.read_bytes()))
+        upload = asyncio.create_task(models.upload("m.ftm", arriving(uploaded.read_bytes())))
         while not any(p.name.startswith(".upload-") for p in folder.iterdir()):
             await asyncio.sleep(0.001)
         (folder / "m.ftm").write_bytes(made.read_bytes())  # a training job finishing meanwhile

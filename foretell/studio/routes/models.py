@@ -16,7 +16,7 @@ from foretell.events import controls_of
 from foretell.studio.config_file import ConfigFile
 from foretell.studio.datasets import Datasets
 from foretell.studio.errors import StudioError
-from foretell.studio.http import RouteTable, created, read_body, read_json, require_type
+from foretell.studio.http import RouteTable, body_chunks, created, read_json, require_type
 from foretell.studio.jobs import Jobs
 from foretell.studio.live import Live
 from foretell.studio.models import MAX_UPLOAD, Models
@@ -81,8 +81,7 @@ class ModelRoutes:
         training = self.jobs.running
         if training is not None and str(name).rpartition(".")[0] == training.name:
             raise StudioError(f"a model called {training.name!r} is being trained", 409)
-        body = await read_body(request, MAX_UPLOAD)
-        model = await self.models.upload(name, body)
+        model = await self.models.upload(name, body_chunks(request, MAX_UPLOAD))
         return created({"model": model})
 
     async def download(self, request: Request) -> Response:

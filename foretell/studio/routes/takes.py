@@ -56,8 +56,9 @@ class TakeRoutes:
         path = self.takes.path(request.path_params["name"])
         return FileResponse(path, media_type="text/csv", filename=path.name)
 
-    async def plot(self, request: Request) -> dict[str, Any]:
-        return await self.takes.plot(request.path_params["name"])
+    async def plot(self, request: Request) -> Response:
+        plot = await self.takes.plot(request.path_params["name"])
+        return Response(plot, media_type="application/json")  # encoded in the worker
 
     async def delete(self, request: Request) -> dict[str, Any]:
         name = request.path_params["name"]
