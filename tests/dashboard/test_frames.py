@@ -143,7 +143,7 @@ def messages(feed: ClientFeed, pub: Publisher | None = None) -> list[dict[str, o
 def test_publisher_streams_events_state_and_expectation(tmp_path: Path) -> None:
     pub, engine = publisher(tmp_path)
     feed = pub.connect()
-    assert [next(iter(m)) for m in messages(feed)] == ["hello"]  # the frames come with the next
+    assert [next(iter(m)) for m in messages(feed)] == ["hello", "settings"]  # frames: the next
     pub.frame()
     assert [next(iter(m)) for m in messages(feed)] == ["state", "expect"]
     assert pub.receive(json.dumps({"interface": [0.1, 0.2, 0.3]})) is None
