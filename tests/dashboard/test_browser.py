@@ -141,6 +141,28 @@ def colour_share(pixels: bytes, rgb: tuple[int, int, int], tolerance: int = 24) 
     )
 
 
+def _all_answers_shown(page: Any, live: Live, before: int, sent: list[list[float]]) -> Any:
+    """The page's expectation once every answer since ``before`` has come over OSC (gathered in
+    ``sent``) and the page has drawn as many of the model's events, else None."""
+    sent += predictions(live.osc_out)
+    snap = live.instrument()
+    if not sent or len(sent) != snap.answers - before:
+        return None
+    if page.evaluate("window.foretell.counts.model") < snap.answers:
+        return None
+    return page.evaluate("window.foretell.expect")
+
+
+def _expecting_the_last_answer(page: Any, live: Live, before: int, sent: list[list[float]]) -> Any:
+    """The page's expectation once its means are the engine's last answer (π- and σ-temperature
+    0: the engine answers with them), else None."""
+    expect = _all_answers_shown(page, live, before, sent)
+    if not expect:
+        return None
+    means = [control[0] for control in expect["components"][0]["x"]]
+    return all(abs(a - b) < 1e-3 for a, b in zip(sent[-1], means, strict=True)) and expect
+
+
 # -- the test -------------------------------------------------------------------------------------
 
 
@@ -184,24 +206,25 @@ def test_play_watch_and_steer_in_chromium(live: Live, browser: Any, tmp_path: Pa
         lambda: (live.settings().pi_temp, live.settings().sigma_temp) == (0.0, 0.0),
         what="the engine to take both temperatures",
     )
+    before, sent = live.instrument().answers, []
     drag_on_pad(page, steps=12)
-    time.sleep(0.3)
-    last = predictions(live.osc_out)[-1]
-    expect = page.evaluate("window.foretell.expect")
+    expect = wait_for(
+        lambda: _expecting_the_last_answer(page, live, before, sent),
+        what="the page's expectation to be the mean of the engine's last answer",
+    )
     assert len(expect["components"]) == 1  # π-temperature 0: the heaviest component only
-    means = [control[0] for control in expect["components"][0]["x"]]
-    assert all(abs(a - b) < 1e-3 for a, b in zip(last, means, strict=True)), (last, means)
     assert all(lo == hi for _, lo, hi in expect["components"][0]["x"])  # σ-temperature 0
 
     # σ-temperature back up: answers are drawn around the mean, no longer the mean itself
     page.fill("#sigmatemp", "1.5")
     wait_for(lambda: live.settings().sigma_temp == 1.5, what="σ-temperature 1.5")
+    before, sent = live.instrument().answers, []
     drag_on_pad(page, steps=12)
-    time.sleep(0.3)
-    last = predictions(live.osc_out)[-1]
-    expect = page.evaluate("window.foretell.expect")
+    expect = wait_for(
+        lambda: _all_answers_shown(page, live, before, sent), what="the page to show every answer"
+    )
     means = [control[0] for control in expect["components"][0]["x"]]
-    assert any(abs(a - b) > 1e-3 for a, b in zip(last, means, strict=True)), (last, means)
+    assert any(abs(a - b) > 1e-3 for a, b in zip(sent[-1], means, strict=True)), (sent, means)
 
     # threshold, reset and hot load go through the same command path
     page.fill("#threshold", "0.5")
