@@ -46,17 +46,18 @@ def answers_since(live: Live, before: int, found: list[list[float]]) -> bool:
     return inputs >= 10 and len(found) >= 0.9 * inputs
 
 
-def next_frames(page: Any, count: int = 3) -> None:
-    """Wait until the page has drawn ``count`` more animation frames."""
+def next_frames(page: Any, count: int = 3, within: float = 30.0) -> None:
+    """Wait until the page has drawn ``count`` more animation frames (at most ``within`` s: a
+    loaded machine draws a few frames a second)."""
     drawn = page.evaluate(
-        """(count) => new Promise((done) => {
+        """([count, within]) => new Promise((done) => {
           const step = (left) => left ? requestAnimationFrame(() => step(left - 1)) : done(true);
           step(count);
-          setTimeout(() => done(false), 5000);
+          setTimeout(() => done(false), within * 1000);
         })""",
-        count,
+        [count, within],
     )
-    assert drawn, f"the page drew fewer than {count} frames in 5 s"
+    assert drawn, f"the page drew fewer than {count} frames in {within:g} s"
 
 
 def drag_on_pad(page: Any, steps: int = 30, x0: float = 0.2, x1: float = 0.8) -> None:
