@@ -142,26 +142,27 @@ def colour_share(pixels: bytes, rgb: tuple[int, int, int], tolerance: int = 24) 
     )
 
 
-def _all_answers_shown(page: Any, live: Live, before: int, sent: list[list[float]]) -> Any:
+LAST_SHOWN = """() => {
+  const model = window.foretell.events.filter((e) => e.source === "model");
+  const expect = window.foretell.expect;
+  return model.length && expect ? { last: model[model.length - 1], expect } : null;
+}"""
+
+
+def _showing_the_last_answer(page: Any, live: Live, before: int, sent: list[list[float]]) -> Any:
     """The page's expectation once every answer since ``before`` has come over OSC (gathered in
-    ``sent``) and the page has drawn as many of the model's events, else None."""
+    ``sent``), the page has the last of them and shows what the model expects after it (its
+    ``t0`` is that event's time), else None. (A lagging page may lose older events, never the
+    newest.)"""
     sent += predictions(live.osc_out)
-    snap = live.instrument()
-    if not sent or len(sent) != snap.answers - before:
+    if not sent or len(sent) != live.instrument().answers - before:
         return None
-    if page.evaluate("window.foretell.counts.model") < snap.answers:
+    shown = page.evaluate(LAST_SHOWN)
+    if not shown or any(
+        abs(a - b) > 1e-5 for a, b in zip(shown["last"]["v"], sent[-1], strict=True)
+    ):
         return None
-    return page.evaluate("window.foretell.expect")
-
-
-def _expecting_the_last_answer(page: Any, live: Live, before: int, sent: list[list[float]]) -> Any:
-    """The page's expectation once its means are the engine's last answer (π- and σ-temperature
-    0: the engine answers with them), else None."""
-    expect = _all_answers_shown(page, live, before, sent)
-    if not expect:
-        return None
-    means = [control[0] for control in expect["components"][0]["x"]]
-    return all(abs(a - b) < 1e-3 for a, b in zip(sent[-1], means, strict=True)) and expect
+    return shown["expect"] if shown["expect"]["t0"] == shown["last"]["t"] else None
 
 
 # -- the test -------------------------------------------------------------------------------------
@@ -210,10 +211,13 @@ def test_play_watch_and_steer_in_chromium(live: Live, browser: Any, tmp_path: Pa
     before, sent = live.instrument().answers, []
     drag_on_pad(page, steps=12)
     expect = wait_for(
-        lambda: _expecting_the_last_answer(page, live, before, sent),
-        what="the page's expectation to be the mean of the engine's last answer",
+        lambda: _showing_the_last_answer(page, live, before, sent),
+        timeout=30,
+        what="the page to show what the model expects after its last answer",
     )
     assert len(expect["components"]) == 1  # π-temperature 0: the heaviest component only
+    means = [control[0] for control in expect["components"][0]["x"]]
+    assert all(abs(a - b) < 1e-3 for a, b in zip(sent[-1], means, strict=True)), (sent, means)
     assert all(lo == hi for _, lo, hi in expect["components"][0]["x"])  # σ-temperature 0
 
     # σ-temperature back up: answers are drawn around the mean, no longer the mean itself
@@ -222,7 +226,9 @@ def test_play_watch_and_steer_in_chromium(live: Live, browser: Any, tmp_path: Pa
     before, sent = live.instrument().answers, []
     drag_on_pad(page, steps=12)
     expect = wait_for(
-        lambda: _all_answers_shown(page, live, before, sent), what="the page to show every answer"
+        lambda: _showing_the_last_answer(page, live, before, sent),
+        timeout=30,
+        what="the page to show what the model expects after its last answer",
     )
     means = [control[0] for control in expect["components"][0]["x"]]
     assert any(abs(a - b) > 1e-3 for a, b in zip(sent[-1], means, strict=True)), (sent, means)
