@@ -37,6 +37,12 @@ JACK_BACKEND = "mido.backends.rtmidi/UNIX_JACK"
 START_TIMEOUT = 10.0
 PR_SET_PDEATHSIG = 1
 NAME_STEM = "foretell-test-"  # + the session's process id
+# Frames per cycle at 48 kHz (43 ms). The dummy driver runs without real-time priority, and a
+# client the scheduler has not run for a whole cycle misses it: JACK drops that cycle's MIDI for
+# it. With 512 frames (11 ms) 5 of test_midi_jack's 14 tests lost messages at load 24; the IMPSY
+# rig measured the same (``foretell.bench.impsy_rig.RIG_PERIOD``).
+PERIOD = 2048
+CYCLE_S = PERIOD / 48000
 
 
 @dataclass
@@ -137,7 +143,7 @@ def _start(jackd: str, name: str, env: dict[str, str]) -> tuple[Any, Any] | str:
     # (ClientKill waits for a cycle that waits for the dead client), and every later client
     # open hangs; seen here as whole runs stalled.
     command = [jackd, "--no-realtime", "-t", "10000", "-n", name, "-d", "dummy"]
-    command += ["-r", "48000", "-p", "512"]
+    command += ["-r", "48000", "-p", str(PERIOD)]
     log = tempfile.TemporaryFile("w+")  # noqa: SIM115 (jackd talks on every client: no pipe)
     process = subprocess.Popen(
         command, env=env, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent

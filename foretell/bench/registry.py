@@ -45,6 +45,7 @@ def load_parts() -> None:
         "impsy_configs",
         "studio",
         "stall",
+        "frames",
     )
     for module_name in modules:
         try:

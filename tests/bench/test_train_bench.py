@@ -10,6 +10,7 @@ import pytest
 from foretell.data.dataset import Dataset, save_dataset
 from foretell.train.batches import split_test
 from tests.fixtures import bundled_performances
+from tests.studio.helpers import child_pids, command_line
 
 pytest.importorskip("torch")
 from foretell.bench.train import BUSY_LOOP, bench_dataset, describe, time_beside_busy
@@ -48,14 +49,5 @@ def test_beside_busy_times_training_quiet_and_beside_a_burner_that_it_stops(
     assert result["median_quiet_s"] == pytest.approx(np.median(result["quiet_s"]), abs=0.01)
     ratio = result["median_busy_s"] / result["median_quiet_s"]
     assert result["ratio"] == pytest.approx(ratio, abs=0.01)
-    burners = [
-        line for line in Path("/proc").glob("[0-9]*/cmdline") if BUSY_LOOP.encode() in _read(line)
-    ]
-    assert burners == []  # every burner was stopped
-
-
-def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError:
-        return b""
+    burners = [pid for pid in child_pids() if BUSY_LOOP in command_line(pid)]
+    assert burners == []  # every burner this process started was stopped

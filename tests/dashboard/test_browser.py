@@ -46,17 +46,18 @@ def answers_since(live: Live, before: int, found: list[list[float]]) -> bool:
     return inputs >= 10 and len(found) >= 0.9 * inputs
 
 
-def next_frames(page: Any, count: int = 3) -> None:
-    """Wait until the page has drawn ``count`` more animation frames."""
+def next_frames(page: Any, count: int = 3, within: float = 30.0) -> None:
+    """Wait until the page has drawn ``count`` more animation frames (at most ``within`` s: a
+    loaded machine draws a few frames a second)."""
     drawn = page.evaluate(
-        """(count) => new Promise((done) => {
+        """([count, within]) => new Promise((done) => {
           const step = (left) => left ? requestAnimationFrame(() => step(left - 1)) : done(true);
           step(count);
-          setTimeout(() => done(false), 5000);
+          setTimeout(() => done(false), within * 1000);
         })""",
-        count,
+        [count, within],
     )
-    assert drawn, f"the page drew fewer than {count} frames in 5 s"
+    assert drawn, f"the page drew fewer than {count} frames in {within:g} s"
 
 
 def drag_on_pad(page: Any, steps: int = 30, x0: float = 0.2, x1: float = 0.8) -> None:
@@ -141,6 +142,29 @@ def colour_share(pixels: bytes, rgb: tuple[int, int, int], tolerance: int = 24) 
     )
 
 
+LAST_SHOWN = """() => {
+  const model = window.foretell.events.filter((e) => e.source === "model");
+  const expect = window.foretell.expect;
+  return model.length && expect ? { last: model[model.length - 1], expect } : null;
+}"""
+
+
+def _showing_the_last_answer(page: Any, live: Live, before: int, sent: list[list[float]]) -> Any:
+    """The page's expectation once every answer since ``before`` has come over OSC (gathered in
+    ``sent``), the page has the last of them and shows what the model expects after it (its
+    ``t0`` is that event's time), else None. (A lagging page may lose older events, never the
+    newest.)"""
+    sent += predictions(live.osc_out)
+    if not sent or len(sent) != live.instrument().answers - before:
+        return None
+    shown = page.evaluate(LAST_SHOWN)
+    if not shown or any(
+        abs(a - b) > 1e-5 for a, b in zip(shown["last"]["v"], sent[-1], strict=True)
+    ):
+        return None
+    return shown["expect"] if shown["expect"]["t0"] == shown["last"]["t"] else None
+
+
 # -- the test -------------------------------------------------------------------------------------
 
 
@@ -184,24 +208,30 @@ def test_play_watch_and_steer_in_chromium(live: Live, browser: Any, tmp_path: Pa
         lambda: (live.settings().pi_temp, live.settings().sigma_temp) == (0.0, 0.0),
         what="the engine to take both temperatures",
     )
+    before, sent = live.instrument().answers, []
     drag_on_pad(page, steps=12)
-    time.sleep(0.3)
-    last = predictions(live.osc_out)[-1]
-    expect = page.evaluate("window.foretell.expect")
+    expect = wait_for(
+        lambda: _showing_the_last_answer(page, live, before, sent),
+        timeout=30,
+        what="the page to show what the model expects after its last answer",
+    )
     assert len(expect["components"]) == 1  # π-temperature 0: the heaviest component only
     means = [control[0] for control in expect["components"][0]["x"]]
-    assert all(abs(a - b) < 1e-3 for a, b in zip(last, means, strict=True)), (last, means)
+    assert all(abs(a - b) < 1e-3 for a, b in zip(sent[-1], means, strict=True)), (sent, means)
     assert all(lo == hi for _, lo, hi in expect["components"][0]["x"])  # σ-temperature 0
 
     # σ-temperature back up: answers are drawn around the mean, no longer the mean itself
     page.fill("#sigmatemp", "1.5")
     wait_for(lambda: live.settings().sigma_temp == 1.5, what="σ-temperature 1.5")
+    before, sent = live.instrument().answers, []
     drag_on_pad(page, steps=12)
-    time.sleep(0.3)
-    last = predictions(live.osc_out)[-1]
-    expect = page.evaluate("window.foretell.expect")
+    expect = wait_for(
+        lambda: _showing_the_last_answer(page, live, before, sent),
+        timeout=30,
+        what="the page to show what the model expects after its last answer",
+    )
     means = [control[0] for control in expect["components"][0]["x"]]
-    assert any(abs(a - b) > 1e-3 for a, b in zip(last, means, strict=True)), (last, means)
+    assert any(abs(a - b) > 1e-3 for a, b in zip(sent[-1], means, strict=True)), (sent, means)
 
     # threshold, reset and hot load go through the same command path
     page.fill("#threshold", "0.5")

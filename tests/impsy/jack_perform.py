@@ -3,8 +3,8 @@ IMPSY config on the JACK server of the environment (``tests/jack.py``) and print
 user and model events the engine played.
 
 ``PLAYED`` is a JSON list of ``[device, hex]``: each message is sent from a virtual output named
-like the device, 6 ms apart (30 ms between devices); then the model is given a few seconds to
-answer (call-response).
+like the device, 6 ms apart (two JACK cycles between devices); then the model is given a few
+seconds to answer (call-response).
 One process per config: a JACK client closed in a process stalls the next one opened there.
 """
 
@@ -24,6 +24,7 @@ from foretell.config.transports import SerialConfig
 from foretell.events import Event
 from foretell.impsy.config import import_model, read_run_config
 from foretell.run import Running, run_async
+from tests.jack import CYCLE_S
 from tests.osc_peers import free_udp_port
 
 JACK = "mido.backends.rtmidi/UNIX_JACK"
@@ -59,7 +60,7 @@ async def perform(config: RunConfig, played: list[tuple[str, mido.Message]]) -> 
             previous = None
             for device, message in played:
                 if device != previous:  # JACK orders one cycle's messages by port, not by time
-                    await asyncio.sleep(0.03)
+                    await asyncio.sleep(2 * CYCLE_S)
                     previous = device
                 outputs[device].send(message)
                 await asyncio.sleep(0.006)

@@ -6,7 +6,6 @@ out of its child's memory."""
 from __future__ import annotations
 
 import struct
-import time
 import zipfile
 import zlib
 from pathlib import Path
@@ -76,8 +75,7 @@ def _upload(project: Path, path: Path) -> tuple[int, str, float]:
             path.read_bytes(),
             "application/octet-stream",
         )
-        time.sleep(0.2)
-        peak = _peak_rss_mb(studio.process.pid)
+        peak = _peak_rss_mb(studio.process.pid)  # a high-water mark: the refusal is behind it
     return reply.status, str(reply.json().get("error", "")), peak
 
 

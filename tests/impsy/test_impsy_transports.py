@@ -60,8 +60,9 @@ def test_serial_midi_reads_and_plays_impsys_mapping(tmp_path: Path, pty: PtyPair
         pty.write(bytes(mido.Message("note_off", channel=0, note=1).bin()))  # ignored
         pty.write(b"\x90\x40\x50")  # note 64
         out = _read_midi(pty, 3)
+        _wait(lambda: link.messages == 4)  # every message parsed, the note-offs too
+        assert link.received == 2  # the note-offs mapped to nothing
         _wait(lambda: engine.snapshot().instruments[0].inputs >= 2)
-        time.sleep(0.1)  # a note-off, if it were read, would come in by now
         assert engine.snapshot().instruments[0].inputs == 2
     assert out[0].type == "note_on" and out[0].velocity == 127 and out[0].channel == 0
     assert [m.control for m in out[1:3]] == [42, 43] and 0 <= out[2].value <= 13

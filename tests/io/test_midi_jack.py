@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import mido
@@ -29,21 +29,34 @@ def _unique(stem: str) -> str:
     return f"{stem}{next(_names)}"
 
 
-async def _until(condition: Any, timeout: float = 2.0) -> None:
+async def _until(condition: Any, timeout: float = 10.0) -> None:
+    """Wait on the loop until ``condition()`` holds; fail after ``timeout`` s (a loaded machine
+    runs the dummy JACK server's cycles late)."""
     end = time.monotonic() + timeout
-    while not condition() and time.monotonic() < end:
+    while not condition():
+        assert time.monotonic() < end, f"timed out after {timeout:g} s waiting for a condition"
         await asyncio.sleep(0.005)
 
 
-async def _received(port: Any, count: int, timeout: float = 2.0) -> list[mido.Message]:
-    """What reaches a recording port: ``count`` messages, or what came before ``timeout``."""
+def _enough(
+    until: int | Callable[[list[mido.Message]], bool],
+) -> Callable[[list[mido.Message]], bool]:
+    return until if callable(until) else lambda got: len(got) >= until
+
+
+async def _received(
+    port: Any, until: int | Callable[[list[mido.Message]], bool], timeout: float = 10.0
+) -> list[mido.Message]:
+    """What reaches a recording port: ``until`` messages (or until ``until(got)`` holds), or what
+    came before ``timeout`` if they never do."""
+    done = _enough(until)
     got: list[mido.Message] = []
     end = time.monotonic() + timeout
-    while len(got) < count and time.monotonic() < end:
-        got.extend(port.iter_pending())
+    while not done(got) and time.monotonic() < end:
+        got.extend(m.copy(time=0) for m in port.iter_pending())
         await asyncio.sleep(0.005)
-    got.extend(port.iter_pending())
-    return [m.copy(time=0) for m in got]
+    got.extend(m.copy(time=0) for m in port.iter_pending())
+    return got
 
 
 async def _played(
@@ -166,23 +179,34 @@ OUTPUT_CASES = {
 
 
 async def _sent(
-    jack: JackServer, maps: Sequence[MidiMap], events: Sequence[tuple[float, ...]], mpe: bool
+    jack: JackServer,
+    maps: Sequence[MidiMap],
+    events: Sequence[tuple[float, ...]],
+    mpe: bool,
+    until: int | Callable[[list[mido.Message]], bool],
 ) -> tuple[list[mido.Message], MidiSink]:
-    """What a synth's JACK port receives when foretell plays ``events`` to it (then stops)."""
+    """What a synth's JACK port receives (``until``: see ``_received``) when foretell plays
+    ``events`` to it (then stops)."""
     name = _unique("synth")
     synth = jack.input(name)
     sink = MidiSink([name], MidiEncoder(maps, mpe=mpe), ports=MidiPorts(api="jack"))
+    probe = MidiEncoder(maps, mpe=mpe)
+    played = sum(len(probe.encode(values)) for values in events)
     sink.start()
     for values in events:
         sink.send(Event(0.0, 0.01, values, "model"))
+    # through JACK before the port closes (a port closed before the cycle that would carry its
+    # messages drops them: a loaded machine runs cycles late)
+    got = await _received(synth, played)
     sink.stop()  # releases what still sounds
-    return await _received(synth, 100, timeout=0.5), sink
+    done = _enough(until)
+    return got + await _received(synth, lambda more: done(got + more)), sink
 
 
 @pytest.mark.parametrize("case", list(OUTPUT_CASES))
 def test_every_message_kind_out_over_a_real_port(jack_server: JackServer, case: str) -> None:
     maps, events, expected = OUTPUT_CASES[case]
-    received, sink = asyncio.run(_sent(jack_server, maps, events, mpe=False))
+    received, sink = asyncio.run(_sent(jack_server, maps, events, False, len(expected)))
     assert received == expected
     assert sink.sent == len(events)
 
@@ -192,7 +216,8 @@ def test_mpe_out_gives_each_note_a_member_channel_over_a_real_port(
 ) -> None:
     maps = [MidiMap(0, "note"), MidiMap(1, "pitchwheel")]
     events = [(60 / 127, 1.0), (62 / 127, 0.0), (64 / 127, 0.5)]
-    received, _ = asyncio.run(_sent(jack_server, maps, events, mpe=True))
+    released = lambda got: sum(m.type == "note_off" for m in got) >= 3  # noqa: E731
+    received, _ = asyncio.run(_sent(jack_server, maps, events, True, released))
     notes = [m for m in received if m.type == "note_on"]
     assert [(m.note, m.channel) for m in notes] == [(60, 1), (62, 2), (64, 3)]
     bends = [m for m in received if m.type == "pitchwheel"]
@@ -232,7 +257,13 @@ def test_thru_and_the_feedback_guard_over_real_ports(jack_server: JackServer) ->
         knob_out.send(M("control_change", control=1, value=10))  # a real move
         await _until(lambda: source.received == 3)
         heard_by_synth = await _received(synth, 3)
-        back_to_knobs = await _received(knob_in, 1, timeout=0.2)
+        # a marker the model plays after it: what the knobs get before it is what thru sent them
+        sink.send(Event(0.0, 0.1, (0.25, 0.0), "model"))
+        marker = M("control_change", control=2, value=0)
+        got = await _received(knob_in, lambda got: marker in got)
+        assert marker in got, got
+        before_marker = got[: got.index(marker)]
+        back_to_knobs = [m for m in before_marker if m != M("control_change", control=1, value=32)]
         source.stop()
         sink.stop()
         return [v for v, _ in inbox.inputs], source, heard_by_synth, back_to_knobs
@@ -291,13 +322,14 @@ def test_instruments_share_ports_and_channels_over_real_ports(jack_server: JackS
         [(0.0,)],
         [(0.0,), (1.0,), (1.0,)],  # every channel, both ports (JACK orders ports freely)
     ]
-    print("PLAYED", played)
     assert [(m.channel, m.value) for m in played] == [(0, 127), (1, 0)]
 
 
 def test_a_connection_that_goes_and_comes_back(jack_server: JackServer) -> None:
     """jack_disconnect between the performer and foretell, then jack_connect: the input
-    resumes with nothing lost after the reconnection and nothing broken in between."""
+    resumes after the reconnection and hears nothing of what was sent in between. (A loaded
+    machine's dummy JACK server drops a client's MIDI from a cycle the client missed: each
+    message that must arrive is sent again until it has, and repeats are not counted.)"""
     name = _unique("keys")
     performer = jack_server.output(name)
     ours = f"{name}:{name}"
@@ -307,19 +339,31 @@ def test_a_connection_that_goes_and_comes_back(jack_server: JackServer) -> None:
         inbox = ListInbox()
         source.start(inbox)
         (foretell_in,) = jack_server.connected(ours)
-        performer.send(M("control_change", control=1, value=127))
-        await _until(lambda: source.received == 1)
+        await _heard(performer, M("control_change", control=1, value=127), source)
         jack_server.disconnect(ours, foretell_in)
         assert jack_server.connected(ours) == []
         performer.send(M("control_change", control=1, value=64))  # into the void
         await asyncio.sleep(0.2)
         jack_server.connect(ours, foretell_in)
-        performer.send(M("control_change", control=1, value=0))
-        await _until(lambda: source.received == 2)
+        await _heard(performer, M("control_change", control=1, value=0), source)
         source.stop()
         return [v for v, _ in inbox.inputs]
 
-    assert asyncio.run(scenario()) == [(1.0,), (0.0,)]
+    values = asyncio.run(scenario())
+    assert [v for k, v in enumerate(values) if k == 0 or v != values[k - 1]] == [(1.0,), (0.0,)]
+
+
+async def _heard(performer: Any, message: mido.Message, source: MidiSource) -> None:
+    """Send ``message`` until ``source`` has received one more message (20 tries, 1 s each)."""
+    before = source.received
+    for _ in range(20):
+        performer.send(message)
+        end = time.monotonic() + 1.0
+        while source.received == before and time.monotonic() < end:
+            await asyncio.sleep(0.005)
+        if source.received > before:
+            return
+    raise AssertionError(f"{message} never reached foretell in 20 tries")
 
 
 class _Recorded:

@@ -12,7 +12,6 @@ import resource
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -161,7 +160,7 @@ def test_slow_strangers_cannot_use_up_the_show_s_open_files(
         text=True,
     )
     try:
-        time.sleep(1.5)  # every connection made and its first line sent
+        assert attack.stdout is not None and attack.stdout.readline() == "sent\n"  # all in place
         with connect(f"ws://127.0.0.1:{_ws_port(engine)}", open_timeout=5) as mine:
             mine.send(json.dumps({"command": "mode", "args": ["filter"]}))
             wait_for(lambda: engine.snapshot().instruments[0].settings.mode == "filter")

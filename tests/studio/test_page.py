@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from foretell.model.random import random_model_file
-from tests.dashboard.test_browser import COUNT_COLOUR
+from tests.dashboard.test_browser import COUNT_COLOUR, next_frames
 from tests.osc_peers import wait_for
 from tests.studio.conftest import CONTROLS, Studio
 
@@ -344,7 +344,7 @@ def test_the_page_fits_a_phone(studio: Studio, browser: Any) -> None:
     page.wait_for_function("Object.keys(window.studio.plots).length > 0")
     for tab in ("perform", "takes", "datasets", "train", "models", "config"):
         go(page, tab)
-        time.sleep(0.2)
+        next_frames(page, 2)  # the tab laid out and drawn
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, f"{tab}: the page is {width} px wide on a 390 px phone"
         wide = page.evaluate(WIDER_THAN, 391)
@@ -386,7 +386,7 @@ def test_the_perform_tab_scrolls_only_the_page(
     frame.wait_for_function("window.foretell && window.foretell.connected")
     studio.play(100)
     wait_for(lambda: frame.evaluate(SCROLLING) == [], timeout=60, what="nothing to scroll in")
-    time.sleep(1.0)  # a few more frames: still nothing scrolls inside
+    next_frames(frame, 10)  # 10 more frames drawn: still nothing scrolls inside
     assert frame.evaluate(SCROLLING) == []
     outside = [e for e in page.evaluate(SCROLLING) if not e.startswith("HTML")]
     assert outside == [], f"scrolls inside the studio's page: {outside}"
