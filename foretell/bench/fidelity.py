@@ -218,6 +218,7 @@ def playing_measures(
         "moved": [round(float(p), 4) for p in moves],
         "human_moved": [round(float(p), 4) for p in human_moves],
         "moved_tv": round(fm.total_variation(moves, human_moves), 4),
+        "moved_tv_floor": round(fm.sampling_tv(human_moves, (len(generated), len(reference))), 4),
         "moved_mean": round(float(np.arange(n + 1) @ moves), 3),
         "human_moved_mean": round(float(np.arange(n + 1) @ human_moves), 3),
         "on_lattice": {k: None if v is None else round(v, 6) for k, v in on.items()},
@@ -228,6 +229,10 @@ def playing_measures(
         "set_tv": {
             key: round(fm.total_variation(mine, theirs), 4)
             for key, (_, mine, theirs) in sets.items()
+        },
+        "set_tv_floor": {
+            key: round(fm.sampling_tv(theirs, (len(generated), len(reference))), 4)
+            for key, (_, _, theirs) in sets.items()
         },
         "set_histograms": histograms,
         "generated_events": len(generated),
@@ -323,6 +328,8 @@ HEADLINE = (
     "set_tv",
     "wall_seconds",
     "step_ms",
+    "moved_tv_floor",
+    "set_tv_floor",
 )
 
 
@@ -338,6 +345,8 @@ def headline(run: dict[str, Any]) -> dict[str, float | None]:
         "set_tv": max(run["set_tv"].values()) if run["set_tv"] else None,
         "wall_seconds": run["wall_seconds"],
         "step_ms": run["step_ms"],
+        "moved_tv_floor": run.get("moved_tv_floor"),
+        "set_tv_floor": max(run["set_tv_floor"].values()) if run.get("set_tv_floor") else None,
     }
 
 

@@ -144,6 +144,20 @@ def total_variation(p: np.ndarray, q: np.ndarray) -> float:
     return 0.5 * float(np.abs(np.asarray(p, float) - np.asarray(q, float)).sum())
 
 
+def sampling_tv(
+    reference: np.ndarray, sizes: tuple[int, int], draws: int = 2000, seed: int = 0
+) -> float:
+    """The mean total variation between two samples of ``sizes`` events drawn from
+    ``reference``: what a model playing exactly like it would score against held-out playing
+    of that size (the measure's floor: sampling noise alone)."""
+    rng = np.random.default_rng(seed)
+    q = np.asarray(reference, dtype=np.float64)
+    q = q / q.sum()
+    first = rng.multinomial(max(sizes[0], 1), q, size=draws) / max(sizes[0], 1)
+    second = rng.multinomial(max(sizes[1], 1), q, size=draws) / max(sizes[1], 1)
+    return 0.5 * float(np.abs(first - second).sum(axis=1).mean())
+
+
 def midi_values(events: np.ndarray) -> np.ndarray:
     """Controls as the 7-bit values a MIDI encoder sends: ``round(127 v)``, shape ``(n, N)``."""
     return np.round(np.asarray(events, dtype=np.float64)[:, 1:] * MIDI_STEPS).astype(int)

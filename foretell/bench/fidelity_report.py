@@ -113,6 +113,9 @@ def goal_rows(result: dict[str, Any]) -> list[list[str]]:
         row = rows.get((name, "default"))
         if row is not None:
             value = None if row[key] is None else row[key]["mean"]
+            floor = row.get(f"{key}_floor")
+            if floor:  # what sampling noise alone gives at this many held-out events
+                words = f"{words} (a model playing exactly like the player: {floor['mean']:.3f})"
             add(f"{name}: {words}", value, None if value is None else sign * (value - bound) <= 0)
     for name in NLL_BEATS:
         default, dense = rows.get((name, "default")), rows.get((name, "dense"))
@@ -308,6 +311,11 @@ How each figure is measured (`foretell/bench/fidelity.py`, `fidelity_metrics.py`
   controls whose 7-bit value `round(127 v)` changed), beside the human playing's.
 - **set histogram TV**: for a set control (the pads' pad), the share of events on each value
   (a generated value counted at the nearest), generated against human.
+- **TV floors** (the goals table, `moved_tv_floor` and `set_tv_floor` in the JSON): a TV between
+  two finite samples is above 0 even where both come from one distribution. The floor is the mean
+  TV between two samples of the generated and held-out sizes drawn from the human distribution
+  (2000 multinomial draws): what a model playing exactly like the player would score. Events are
+  counted as if independent, so the floor is a lower bound where playing runs in phrases.
 - **train wall s**: `foretell train` from launch to saved model (a fresh process; the models
   train in turn, which first alternating from seed to seed); **step ms**: the NumPy step
   (observe + sample), the models taking turns step by step, median of 2000 steps each. For the

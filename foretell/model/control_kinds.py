@@ -41,6 +41,7 @@ MAX_GRID_LEVELS = 16384  # a finer grid than 14-bit is taken as continuous
 MAX_PATTERNS = 32  # moving sets the model names; rarer ones share the "other" slot
 GRID_TOLERANCE = 0.02  # of a step: how far float32 values may lie from their grid point
 EDGE = 1e3  # network units standing for an end cell's infinite edge
+FLAT_OUTSIDE = -1e4  # the flat distribution's log mass outside its range (none, kept finite)
 
 
 @dataclass(frozen=True)
@@ -259,6 +260,20 @@ def pattern_vocabulary(
     return tuple(code for code, _ in counts.most_common(cap)), len(counts) > cap
 
 
+def flat_ranges(
+    performances: Sequence[np.ndarray], controls: Sequence[ControlKind]
+) -> tuple[tuple[int, int], ...]:
+    """Per grid control (control order), the first and last cell its values take in
+    ``performances``: the span of its flat distribution (``MovesLayout.flat``)."""
+    events = np.concatenate(performances)
+    out = []
+    for i, kind in enumerate(controls):
+        if kind.kind == "grid":
+            cells = kind.cell_of(events[:, 1 + i])
+            out.append((int(cells.min()), int(cells.max())))
+    return tuple(out)
+
+
 # -- the head -------------------------------------------------------------------------------------
 
 
@@ -270,15 +285,19 @@ class MovesLayout:
     control (control order within each), ``logits (K, C_s)`` for each set control in turn, and
     the joint ``logits (K, S)`` of a component and a moving set (S slots: the named patterns,
     then "other" where the model has it: a slot shared evenly by every subset not named;
-    without it only the floor gives them any chance). All component-major. dt and the continuous
-    controls are Gaussians (``spread`` their standard deviation), the grid controls discretised
-    logistics (``spread`` their scale), all in the network space.
+    without it only the floor gives them any chance), and where the model has ``flat`` ranges,
+    ``flat logits (K, Ng)``: each component's share of a flat distribution on each grid control.
+    All component-major. dt and the continuous controls are Gaussians (``spread`` their standard
+    deviation), the grid controls discretised logistics (``spread`` their scale), all in the
+    network space, each mixed with the flat one (``sigmoid(flat logit)`` of it, even over the
+    cells ``flat[i]`` spans, its first and last cell seen in training).
     """
 
     mixtures: int
     controls: tuple[ControlKind, ...]
     patterns: tuple[int, ...]
     other: bool = False  # a slot for every moving set not named (else only the floor has them)
+    flat: tuple[tuple[int, int], ...] = ()  # per grid control: first and last cell, or none
 
     @cached_property
     def continuous_controls(self) -> tuple[int, ...]:
@@ -349,8 +368,24 @@ class MovesLayout:
         return self.sets_start + self.mixtures * sum(self.set_sizes)
 
     @cached_property
-    def params(self) -> int:
+    def flat_start(self) -> int:
+        """Where the flat logits start (the joint logits end here)."""
         return self.joint_start + self.mixtures * self.slots
+
+    @cached_property
+    def has_flat(self) -> bool:
+        return bool(self.flat) and bool(self.grid_controls)
+
+    @cached_property
+    def params(self) -> int:
+        return self.flat_start + (self.mixtures * len(self.grid_controls) if self.has_flat else 0)
+
+    def flat_log_mass(self, cells: np.ndarray, position: int) -> np.ndarray:
+        """The flat distribution's log mass on each cell of the ``position``-th grid control:
+        ``-log(cells spanned)`` inside its range, ``FLAT_OUTSIDE`` outside."""
+        first, last = self.flat[position]
+        inside = (cells >= first) & (cells <= last)
+        return np.where(inside, -math.log(last - first + 1), FLAT_OUTSIDE)
 
     def slot_of(self, codes: np.ndarray) -> np.ndarray:
         """The slot of each pattern code (unnamed ones: the "other" slot)."""
@@ -367,16 +402,20 @@ class MovesLayout:
         writes them): ``z`` (dt and the continuous controls, network space), ``lo, hi,
         prev_lo, prev_hi`` (each grid control's cell and previous cell, network space),
         ``set, set_prev`` (each set control's value index and previous one), ``moved`` (grid
-        controls, then sets: 1 where it moves), ``slot`` (the moving set's slot)."""
+        controls, then sets: 1 where it moves), ``slot`` (the moving set's slot), ``flat,
+        flat_prev`` (each grid control's flat log mass on its cell and previous cell: empty
+        without flat ranges)."""
         return self._columns
 
     @cached_property
     def _columns(self) -> dict[str, slice]:
         ng, ns = len(self.grid_controls), len(self.set_controls)
+        nf = ng if self.has_flat else 0
         out, start = {}, 0
         for name, width in (
             ("z", self.densities), ("lo", ng), ("hi", ng), ("prev_lo", ng), ("prev_hi", ng),
-            ("set", ns), ("set_prev", ns), ("moved", ng + ns), ("slot", 1),
+            ("set", ns), ("set_prev", ns), ("moved", ng + ns), ("slot", 1), ("flat", nf),
+            ("flat_prev", nf),
         ):  # fmt: skip
             out[name] = slice(start, start + width)
             start += width

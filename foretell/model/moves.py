@@ -116,6 +116,13 @@ def encode_targets(
     flags = moved(cells) if before is None else cells != same
     order = [layout.discrete.index(c) for c in layout.movers]
     slot = layout.slot_of(pattern_codes(flags))
+    flat = []
+    if layout.has_flat:
+        for rows in (events, previous):
+            flat += [
+                layout.flat_log_mass(layout.controls[c].cell_of(rows[:, 1 + c]), i)
+                for i, c in enumerate(layout.grid_controls)
+            ]
     return np.column_stack(
         [
             z[:, dense],
@@ -124,6 +131,7 @@ def encode_targets(
             np.array(priors, dtype=np.float64).reshape(len(sets), len(events)).T,
             flags[:, order],
             slot,
+            *flat,  # flat, flat_prev: (n,) per grid control each
         ]
     ).astype(np.float32)
 
@@ -164,6 +172,11 @@ def log_likelihood(spec: ModelSpec, raw: np.ndarray, targets: np.ndarray) -> np.
         mg, sg = mu[..., dc:], sigma[..., dc:]
         cell = log_cell(mg, sg, y[:, None, col["lo"]], y[:, None, col["hi"]])
         prev = log_cell(mg, sg, y[:, None, col["prev_lo"]], y[:, None, col["prev_hi"]])
+        if layout.has_flat:
+            share = raw[:, layout.flat_start :].reshape(n, k, ng)  # logits of the flat share
+            on, off = -np.logaddexp(0.0, -share), -np.logaddexp(0.0, share)  # log f, log(1 - f)
+            cell = np.logaddexp(off + cell, on + y[:, None, col["flat"]])
+            prev = np.logaddexp(off + prev, on + y[:, None, col["flat_prev"]])
         per_k = per_k + ((cell - log1mexp(prev)) * flags[:, None, :ng]).sum(-1)
     start = layout.sets_start
     rows = np.arange(n)
@@ -174,7 +187,7 @@ def log_likelihood(spec: ModelSpec, raw: np.ndarray, targets: np.ndarray) -> np.
         previous = y[:, col["set_prev"]][:, j].astype(np.int64)
         logits[rows, :, previous] -= 1e4
         per_k = per_k + log_softmax(logits)[rows, :, value] * flags[:, ng + j][:, None]
-    joint = log_softmax(raw[:, layout.joint_start :]).reshape(n, k, layout.slots)
+    joint = log_softmax(raw[:, layout.joint_start : layout.flat_start]).reshape(n, k, layout.slots)
     slot = y[:, col["slot"]][:, 0].astype(np.int64)
     per_k = per_k + joint[rows, :, slot]
     per_k = per_k + np.where(slot == len(layout.patterns), layout.log_other_share, 0.0)[:, None]
@@ -296,7 +309,7 @@ def moves_expectation(
     layout, spec = model.layout, model.spec
     k, g, slots = layout.mixtures, layout.gaussians, layout.slots
     raw, before = prediction[: model.params], prediction[model.params :]
-    logits = raw[layout.joint_start :]
+    logits = raw[layout.joint_start : layout.flat_start]
     if activity_temp != 1.0:
         logits = np.array(tempered_moves(logits.tolist(), slots, activity_temp))
     joint = mixture_weights(logits, pi_temp).reshape(k, slots)
@@ -458,7 +471,7 @@ class MovesVoice:
         uniforms, normal = self._draw()
         steer = constraints is not None and constraints.active
         held = set(constraints.holds) if steer and constraints is not None else set()
-        joint = raw[plan.joint_start :].tolist()
+        joint = raw[plan.joint_start : plan.flat_start].tolist()
         if held & plan.discrete_set:
             joint = self._without_held(joint, held)
         if activity_temp != 1.0:
@@ -477,10 +490,16 @@ class MovesVoice:
             event[1 + c] = min(max(value, 0.0), 1.0)
         moving = plan.movers[slot] if slot < len(plan.movers) else self._other_movers()
         allowed = self._allowed_cells(constraints) if steer else {}
+        shares = (
+            raw[plan.flat_start + m * plan.ng : plan.flat_start + (m + 1) * plan.ng].tolist()
+            if plan.flat
+            else []
+        )
         for i, (j, c, position) in enumerate(plan.grids, start=1):
             if c in moving and c not in held:
+                flat = (shares[i - 1], *plan.flat[i - 1]) if plan.flat else None
                 event[1 + c] = self._grid_value(
-                    c, mu[j], spread[j], uniforms[i], allowed.get(c), previous[position]
+                    c, mu[j], spread[j], uniforms[i], allowed.get(c), previous[position], flat
                 )
         for i, (c, start, size, position) in enumerate(plan.sets, start=1 + len(plan.grids)):
             if c in moving and c not in held:
@@ -546,15 +565,27 @@ class MovesVoice:
         uniform: float,
         allowed: list[int] | None,
         previous: int,
+        flat: tuple[float, int, int] | None = None,
     ) -> float:
-        """A grid value from the component's logistic, never in the previous cell (nor outside
-        ``allowed``): redrawn, else the nearest such cell to the draw."""
+        """A grid value from the component's logistic, or where it has ``flat`` (its share's
+        logit, first and last cell) from that share's even draw over the cells; never in the
+        previous cell (nor outside ``allowed``): redrawn, else the nearest such cell to the draw.
+        At σ-temperature 0 the logistic's mode."""
         edges, values = self._edges[control], self._cell_values[control]
         scale, loc = self._scale[1 + control], self._loc[1 + control]
         value = mu * scale + loc
+        share = 1.0 / (1.0 + math.exp(-min(max(flat[0], -700.0), 700.0))) if flat else 0.0
         for attempt in range(REDRAWS if spread > 0 else 1):
             if spread > 0:
                 u = uniform if attempt == 0 else float(self.rng.random())
+                if flat is not None and u < share:
+                    first, last = flat[1], flat[2]
+                    cell = min(first + int(u / share * (last - first + 1)), last)
+                    value = values[cell]
+                    if cell != previous and (allowed is None or cell in allowed):
+                        return value
+                    continue
+                u = (u - share) / (1.0 - share)
                 u = min(max(u, 1e-12), 1.0 - 1e-12)
                 value = (mu + spread * math.log(u / (1.0 - u))) * scale + loc
             cell = bisect.bisect_left(edges, value)
@@ -621,11 +652,14 @@ class _SamplePlan:
 
     params: int
     joint_start: int
+    flat_start: int
     slots: int
     g: int
     kg: int
     continuous: tuple[tuple[int, int, float, float], ...]  # (dimension, control, scale, loc)
     grids: tuple[tuple[int, int, int], ...]  # (dimension, control, position among discrete)
+    ng: int  # grid controls
+    flat: tuple[tuple[int, int], ...]  # per grid control its flat range, or none
     sets: tuple[tuple[int, int, int, int], ...]  # (control, logits start, size, position)
     movers: tuple[frozenset[int], ...]  # the controls each named moving set moves
     slot_sets: tuple[frozenset[int], ...]  # per slot, the same ("other": every discrete one)
@@ -649,6 +683,7 @@ def _sample_plan(spec: MovesSpec) -> _SamplePlan:
     return _SamplePlan(
         params=layout.params,
         joint_start=layout.joint_start,
+        flat_start=layout.flat_start,
         slots=layout.slots,
         g=g,
         kg=k * g,
@@ -659,6 +694,8 @@ def _sample_plan(spec: MovesSpec) -> _SamplePlan:
         grids=tuple(
             (j, c, discrete.index(c)) for j, c in enumerate(layout.grid_controls, start=dc)
         ),
+        ng=len(layout.grid_controls),
+        flat=layout.flat if layout.has_flat else (),
         sets=tuple(sets),
         movers=movers,
         slot_sets=movers + ((every,) if layout.has_other else ()),

@@ -3,7 +3,9 @@
 A moves model is the dense MDRNN's LSTM with a wider input (the event and one moved flag per
 discrete control) and the head of ``foretell.model.control_kinds.MovesLayout``; its spec is the
 dense spec plus ``controls`` (one ``ControlKind`` per control), ``patterns`` (the moving sets it
-names) and ``other_patterns`` (a slot shared by the sets it does not name). NumPy only: training
+names), ``other_patterns`` (a slot shared by the sets it does not name) and ``flat_ranges`` (per
+grid control, the cells its flat distribution spans; a file without them, as every file written
+before they were, has no flat part and plays as it did). NumPy only: training
 (``foretell.train``) and playing (``foretell.model.moves``) both build on it.
 """
 
@@ -29,17 +31,22 @@ class MovesSpec(ModelSpec):
     controls: tuple[ControlKind, ...] = ()
     patterns: tuple[int, ...] = (0,)
     other_patterns: bool = False
+    flat_ranges: tuple[tuple[int, int], ...] = ()
 
     @cached_property
     def layout(self) -> MovesLayout:
-        return MovesLayout(self.mixtures, self.controls, self.patterns, self.other_patterns)
+        return MovesLayout(
+            self.mixtures, self.controls, self.patterns, self.other_patterns, self.flat_ranges
+        )
 
     def to_dict(self) -> dict[str, Any]:
+        flat = {"flat_ranges": [list(r) for r in self.flat_ranges]} if self.flat_ranges else {}
         return {
             **super().to_dict(),
             "controls": [kind.to_dict() for kind in self.controls],
             "patterns": list(self.patterns),
             "other_patterns": self.other_patterns,
+            **flat,
         }
 
     @classmethod
@@ -67,12 +74,45 @@ class MovesSpec(ModelSpec):
         other = data.get("other_patterns")
         if not isinstance(other, bool):
             raise ModelFileError("model architecture needs other_patterns, true or false")
+        flat = _flat_ranges(data.get("flat_ranges", []), kinds)
         fields = {f.name: getattr(dense, f.name) for f in dataclass_fields(dense)}
-        return cls(**fields, controls=kinds, patterns=tuple(patterns), other_patterns=other)
+        return cls(
+            **fields, controls=kinds, patterns=tuple(patterns), other_patterns=other,
+            flat_ranges=flat,
+        )  # fmt: skip
+
+
+def _flat_ranges(data: Any, kinds: tuple[ControlKind, ...]) -> tuple[tuple[int, int], ...]:
+    """The flat ranges in a file's metadata: none, or one ``[first, last]`` cell per grid
+    control within its levels (``ModelFileError`` otherwise)."""
+    levels = [kind.levels for kind in kinds if kind.kind == "grid"]
+    if data == []:
+        return ()
+    if (
+        not isinstance(data, list)
+        or len(data) != len(levels)
+        or not all(
+            isinstance(r, list)
+            and len(r) == 2
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in r)
+            and 0 <= r[0] <= r[1] < count
+            for r, count in zip(data, levels, strict=False)
+        )
+    ):
+        raise ModelFileError(
+            f"model architecture's flat_ranges needs one [first, last] cell per grid control "
+            f"({len(levels)})"
+        )
+    return tuple((r[0], r[1]) for r in data)
 
 
 def moves_spec(dense: ModelSpec, controls: tuple[ControlKind, ...], patterns: tuple[int, ...],
-               other_patterns: bool) -> MovesSpec:  # fmt: skip
-    """The moves spec with ``dense``'s architecture and these kinds and moving sets."""
+               other_patterns: bool, flat_ranges: tuple[tuple[int, int], ...] = ()
+               ) -> MovesSpec:  # fmt: skip
+    """The moves spec with ``dense``'s architecture and these kinds, moving sets and flat
+    ranges."""
     fields = {f.name: getattr(dense, f.name) for f in dataclass_fields(dense)}
-    return MovesSpec(**fields, controls=controls, patterns=patterns, other_patterns=other_patterns)
+    return MovesSpec(
+        **fields, controls=controls, patterns=patterns, other_patterns=other_patterns,
+        flat_ranges=flat_ranges,
+    )  # fmt: skip

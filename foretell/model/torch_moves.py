@@ -75,7 +75,8 @@ def moves_loss(spec: ModelSpec, raw: torch.Tensor, y: torch.Tensor) -> torch.Ten
     ng, sizes = len(layout.grid_controls), layout.set_sizes
     col = layout.target_columns()
     lead = raw.shape[:-1]
-    parts = raw.split([k * g, k * g, *(k * c for c in sizes), k * layout.slots], -1)
+    nf = ng if layout.has_flat else 0
+    parts = raw.split([k * g, k * g, *(k * c for c in sizes), k * layout.slots, k * nf], -1)
     mu = parts[0].reshape(*lead, k, g)  # (..., K, G)
     sigma = parts[1].reshape(*lead, k, g)  # (..., K, G)
     moved = y[..., col["moved"]]  # (..., Ng + Ns)
@@ -90,6 +91,11 @@ def moves_loss(spec: ModelSpec, raw: torch.Tensor, y: torch.Tensor) -> torch.Ten
         prev = log_cell(
             mg, sg, y[..., col["prev_lo"]].unsqueeze(-2), y[..., col["prev_hi"]].unsqueeze(-2)
         )
+        if nf:
+            share = parts[-1].reshape(*lead, k, ng)  # logits of the flat share
+            on, off = -F.softplus(-share), -F.softplus(share)  # log f, log(1 - f)
+            cell = torch.logaddexp(off + cell, on + y[..., col["flat"]].unsqueeze(-2))
+            prev = torch.logaddexp(off + prev, on + y[..., col["flat_prev"]].unsqueeze(-2))
         per_k = per_k + ((cell - log1mexp(prev)) * moved[..., :ng].unsqueeze(-2)).sum(-1)
     # set controls: a categorical without the previous value
     for j, size in enumerate(sizes):
@@ -101,7 +107,7 @@ def moves_loss(spec: ModelSpec, raw: torch.Tensor, y: torch.Tensor) -> torch.Ten
         chosen = log_p.gather(-1, value.reshape(*lead, 1, 1).expand(*lead, k, 1)).squeeze(-1)
         per_k = per_k + chosen * moved[..., ng + j].unsqueeze(-1)  # (..., K)
     # the component and the moving set, jointly
-    joint = F.log_softmax(parts[-1], dim=-1).reshape(*lead, k, layout.slots)  # (..., K, S)
+    joint = F.log_softmax(parts[-2], dim=-1).reshape(*lead, k, layout.slots)  # (..., K, S)
     slot = y[..., col["slot"]].long()  # (..., 1)
     per_k = per_k + joint.gather(-1, slot.unsqueeze(-2).expand(*lead, k, 1)).squeeze(-1)
     if layout.has_other:
@@ -122,6 +128,7 @@ def moves_loss(spec: ModelSpec, raw: torch.Tensor, y: torch.Tensor) -> torch.Ten
 
 
 GRID_START_SCALE = math.sqrt(3.0) / math.pi  # a logistic's scale with a standard deviation of 1
+FLAT_START_LOGIT = -2.0  # each component starts with 12 % of each grid control's mass flat
 
 
 def start_grid_controls_alike(head: torch.nn.Linear, spec: ModelSpec) -> None:
@@ -146,6 +153,8 @@ def start_grid_controls_alike(head: torch.nn.Linear, spec: ModelSpec) -> None:
     with torch.no_grad():
         head.bias[: k * g].view(k, g)[:, dc:] = 0.0
         head.bias[k * g : 2 * k * g].view(k, g)[:, dc:] = bias
+        if layout.has_flat:
+            head.bias[layout.flat_start :] = FLAT_START_LOGIT
 
 
 class MovesNLL(torch.autograd.Function):
@@ -204,6 +213,15 @@ class MovesNLL(torch.autograd.Function):
             lows = torch.cat([lo, prev_lo], -1).unsqueeze(1)  # (N, 1, 2 Ng)
             highs = torch.cat([hi, prev_hi], -1).unsqueeze(1)
             both, both_mu, both_s = _cell_and_slopes(mg2, ig2, lows, highs)  # (N, K, 2 Ng)
+            if layout.has_flat:  # C = log((1 - f) L + f U), dC/dc = rho, dC/dalpha = 1 - f - rho
+                share = flat[:, layout.flat_start :].reshape(n, k, ng)
+                on, off = F.softplus(-share).neg_(), F.softplus(share).neg_()  # log f, log(1-f)
+                lows_flat = torch.cat([yy[:, col["flat"]], yy[:, col["flat_prev"]]], -1)
+                logistic = torch.cat([off, off], -1).add_(both)
+                mixed = torch.logaddexp(logistic, torch.cat([on, on], -1) + lows_flat.unsqueeze(1))
+                rho = (logistic - mixed).exp_()  # the logistic's share of the cell's mass
+                d_share = torch.cat([off, off], -1).exp_().sub_(rho)
+                both, both_mu, both_s = mixed, both_mu.mul_(rho), both_s.mul_(rho)
             cell, prev = both[..., :ng], both[..., ng:]
             f = moved[:, :ng].unsqueeze(1)  # (N, 1, Ng)
             keep = log1mexp(prev)  # log(1 - P(previous))
@@ -211,6 +229,8 @@ class MovesNLL(torch.autograd.Function):
             per_k.add_(((cell - keep) * f).sum(-1))
             g_mu[..., dc:] = (both_mu[..., :ng] + factor * both_mu[..., ng:]).mul_(f)
             g_s[..., dc:] = (both_s[..., :ng] + factor * both_s[..., ng:]).mul_(f)
+            if layout.has_flat:
+                g_flat = (d_share[..., :ng] + factor * d_share[..., ng:]).mul_(f)  # (N, K, Ng)
         # sets
         start = layout.sets_start
         set_grads = []
@@ -226,7 +246,7 @@ class MovesNLL(torch.autograd.Function):
             set_grads.append((start, size, (hot - log_p.exp_()).mul_(f.unsqueeze(-1))))
             start += k * size
         # the component and the moving set
-        log_joint = F.log_softmax(flat[:, layout.joint_start :], dim=-1)  # (N, K*S)
+        log_joint = F.log_softmax(flat[:, layout.joint_start : layout.flat_start], dim=-1)
         slot = yy[:, col["slot"]].long()  # (N, 1)
         index = slot + _component_offsets(k, slots)  # (N, K): each component's slot
         per_k.add_(log_joint.gather(1, index))
@@ -257,7 +277,9 @@ class MovesNLL(torch.autograd.Function):
             )
         d_joint = log_joint.exp_().mul_(r.sum(-1, keepdim=True))  # pi sum(r)
         d_joint.scatter_add_(1, index, -r)
-        grad[:, layout.joint_start :] = d_joint
+        grad[:, layout.joint_start : layout.flat_start] = d_joint
+        if ng and layout.has_flat:
+            grad[:, layout.flat_start :] = g_flat.mul_(r.unsqueeze(-1)).view(n, k * ng).neg_()
         ctx.save_for_backward(grad.view(out.shape))
         return -(total.view(-1) @ w.view(-1))
 

@@ -50,7 +50,7 @@ import torch
 
 from foretell.data.dataset import Dataset
 from foretell.errors import ConfigError
-from foretell.model.control_kinds import ControlKind, choose_controls
+from foretell.model.control_kinds import ControlKind, choose_controls, flat_ranges
 from foretell.model.fileformat import ModelFile, ModelSpec
 from foretell.model.moves_spec import moves_spec
 from foretell.model.torch_mdrnn import MDRNN
@@ -191,6 +191,7 @@ def build_spec(
     controls: tuple[ControlKind, ...] | None = None,
     patterns: tuple[int, ...] = (),
     other_patterns: bool = False,
+    flat_ranges: tuple[tuple[int, int], ...] = (),
 ) -> ModelSpec:
     dense = ModelSpec(
         dimension,
@@ -202,7 +203,9 @@ def build_spec(
         floor_weight=config.floor_weight,
         floor_sigma=config.floor_sigma,
     )
-    return dense if controls is None else moves_spec(dense, controls, patterns, other_patterns)
+    if controls is None:
+        return dense
+    return moves_spec(dense, controls, patterns, other_patterns, flat_ranges)
 
 
 def model_kinds(
@@ -263,7 +266,10 @@ def train(
         if config.sigma_min is None
         else config.sigma_min
     )
-    spec = build_spec(config, dataset.dimension, transform, sigma_min, controls, patterns, other)
+    flat = () if controls is None else flat_ranges(split.train, controls)
+    spec = build_spec(
+        config, dataset.dimension, transform, sigma_min, controls, patterns, other, flat
+    )
     train_set, val_set = (
         Segments.build(split.train, transform, spec),
         Segments.build(split.val, transform, spec),

@@ -22,6 +22,7 @@ from foretell.bench.fidelity_metrics import (
     moved,
     moved_counts,
     on_lattice,
+    sampling_tv,
     set_histogram,
     share_on_lattice,
     total_variation,
@@ -261,3 +262,19 @@ def test_with_every_control_continuous_the_common_basis_is_the_trace() -> None:
     continuous = [Lattice("continuous")] * 2
     mine = -common_log_likelihood(spec, raw[:-1], performance[1:], continuous)
     assert mine == pytest.approx(nll, rel=1e-5)
+
+
+def test_the_tv_floor_is_the_tv_of_two_samples_of_one_distribution() -> None:
+    """Against the mean TV of pairs of uniform samples drawn here, and the normal approximation
+    ``0.5 * sum sqrt(2 p (1 - p) / n) * sqrt(2 / pi)`` for 8 even pads at 744 events each."""
+    even = np.full(8, 1 / 8)
+    floor = sampling_tv(even, (744, 744))
+    rng = np.random.default_rng(1)
+    pairs = [
+        total_variation(*(np.bincount(rng.integers(0, 8, 744), minlength=8) / 744 for _ in "ab"))
+        for _ in range(2000)
+    ]
+    assert floor == pytest.approx(float(np.mean(pairs)), abs=0.002)
+    approximation = 0.5 * 8 * math.sqrt(2 * (1 / 8) * (7 / 8) / 744) * math.sqrt(2 / math.pi)
+    assert floor == pytest.approx(approximation, rel=0.05)
+    assert sampling_tv(even, (100_000, 100_000)) < 0.01  # vanishes with the sample

@@ -16,6 +16,7 @@ from foretell.model.control_kinds import (
     choose_controls,
     detect_kind,
     detect_kinds,
+    flat_ranges,
     moved,
     parse_kind_overrides,
     pattern_vocabulary,
@@ -106,7 +107,7 @@ def test_overrides_are_checked() -> None:
         apply_overrides(detect_kinds(noisy), {0: "grid"}, noisy)
 
 
-def _moves_spec() -> MovesSpec:
+def _moves_spec(flat: tuple[tuple[int, int], ...] = ()) -> MovesSpec:
     transform = DataTransform("log", 0.04, (-3.0, 0.5, 0.5, 0.5), (1.0, 0.3, 0.3, 0.3))
     controls = (
         ControlKind("grid", origin=0.0, step=1 / 127, levels=128),
@@ -114,19 +115,33 @@ def _moves_spec() -> MovesSpec:
         ControlKind("continuous"),
     )
     return MovesSpec(
-        4, 1, 8, 3, transform, controls=controls, patterns=(0, 1, 2), other_patterns=True
-    )
+        4, 1, 8, 3, transform, controls=controls, patterns=(0, 1, 2), other_patterns=True,
+        flat_ranges=flat,
+    )  # fmt: skip
 
 
-def test_a_moves_model_file_round_trips(tmp_path: Path) -> None:
-    spec = _moves_spec()
+@pytest.mark.parametrize("flat", [(), ((20, 127),)])
+def test_a_moves_model_file_round_trips(tmp_path: Path, flat: tuple[tuple[int, int], ...]) -> None:
+    spec = _moves_spec(flat)
     rng = np.random.default_rng(0)
     weights = {
         n: rng.standard_normal(s).astype(np.float32) for n, s in spec.tensor_shapes().items()
     }
     assert spec.tensor_shapes()["lstm.0.weight_ih"] == (32, 4 + 2)  # the event and 2 moved flags
+    head = 2 * 3 * 3 + 3 * 3 + 3 * 4 + (3 if flat else 0)  # mu, spread, set, joint, flat shares
+    assert spec.tensor_shapes()["head.bias"] == (head,)
     loaded = load_model(save_model(tmp_path / "m.ftm", ModelFile(spec, weights)))
     assert loaded.spec == spec
+    assert ("flat_ranges" in spec.to_dict()) == bool(flat)  # files without: as before
+
+
+def test_flat_ranges_span_each_grid_controls_cells_seen() -> None:
+    controls = (
+        ControlKind("set", values=(0.0, 1.0)),
+        ControlKind("grid", origin=0.0, step=0.25, levels=5),
+    )
+    performances = [np.array([[0.1, 0.0, 0.25], [0.1, 1.0, 0.5]]), np.array([[0.1, 0.0, 0.75]])]
+    assert flat_ranges(performances, controls) == ((1, 3),)
 
 
 def test_a_dense_spec_writes_what_it_always_wrote() -> None:
@@ -144,6 +159,10 @@ def test_a_dense_spec_writes_what_it_always_wrote() -> None:
         ({"patterns": [0, 99]}, "distinct moving sets below 4"),
         ({"patterns": []}, "distinct moving sets"),
         ({"other_patterns": 1}, "other_patterns, true or false"),
+        ({"flat_ranges": [[0, 128]]}, "one \\[first, last\\] cell per grid control"),
+        ({"flat_ranges": [[5, 4]]}, "flat_ranges"),
+        ({"flat_ranges": [[0, 1], [0, 1]]}, "flat_ranges"),
+        ({"flat_ranges": "all"}, "flat_ranges"),
     ],
 )
 def test_a_bad_moves_architecture_is_one_line(change: dict, message: str) -> None:  # type: ignore[type-arg]

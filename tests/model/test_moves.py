@@ -25,13 +25,17 @@ def _spec(
     patterns: tuple[int, ...] = (1, 2, 0),
     floor: float = 1e-3,
     other: bool = True,
+    flat: tuple[tuple[int, int], ...] = (),
 ) -> ModelSpec:
     d = 1 + len(controls)
     transform = DataTransform("log", 0.04, (-3.0,) + (0.5,) * (d - 1), (1.0,) + (0.3,) * (d - 1))
     return MovesSpec(
         d, 1, 4, 2, transform, floor_weight=floor, controls=controls, patterns=patterns,
-        other_patterns=other,
+        other_patterns=other, flat_ranges=flat,
     )  # fmt: skip
+
+
+FLAT = ((1, 3),)  # GRID's flat part spans its cells 1..3 (0.25, 0.5, 0.75)
 
 
 def _raw(spec: ModelSpec, seed: int) -> np.ndarray:
@@ -58,7 +62,7 @@ def _reference_log_p(spec: ModelSpec, raw: np.ndarray, prev: np.ndarray, x: np.n
     slot = layout.patterns.index(codes) if codes in layout.patterns else len(layout.patterns)
     if slot == layout.slots:  # not named, and no slot for the others: the floor's alone
         return -math.inf
-    joint = raw[layout.joint_start :]
+    joint = raw[layout.joint_start : layout.flat_start]
     joint = np.exp(joint - joint.max())
     joint /= joint.sum()
     total = 0.0
@@ -81,11 +85,20 @@ def _reference_log_p(spec: ModelSpec, raw: np.ndarray, prev: np.ndarray, x: np.n
                 np.concatenate([[-np.inf], kind.inner_edges(), [np.inf]]) - t.loc[1 + c]
             ) / t.scale[1 + c]
 
-            def mass(i: int, m: float = mu[j], s: float = sigma[j], e: np.ndarray = edges) -> float:
+            position = layout.grid_controls.index(c)
+            share = 0.0
+            if layout.flat:  # the component's flat share, even over the cells of its range
+                logit = raw[layout.flat_start + m * len(layout.flat) + position]
+                share = 1.0 / (1.0 + math.exp(-logit))
+            first, last = layout.flat[position] if layout.flat else (0, -1)
+
+            def mass(i: int, m: float = mu[j], s: float = sigma[j], e: np.ndarray = edges,
+                     f: float = share, first: int = first, last: int = last) -> float:  # fmt: skip
                 def cdf(x: float) -> float:  # the logistic's
                     return 1.0 / (1.0 + math.exp(-(x - m) / s)) if np.isfinite(x) else float(x > 0)
 
-                return cdf(e[i + 1]) - cdf(e[i])
+                even = 1.0 / (last - first + 1) if first <= i <= last else 0.0
+                return (1.0 - f) * (cdf(e[i + 1]) - cdf(e[i])) + f * even
 
             p *= mass(cell) / (1.0 - mass(before))
         for c, size in zip(layout.set_controls, layout.set_sizes, strict=True):
@@ -107,18 +120,22 @@ def _reference_log_p(spec: ModelSpec, raw: np.ndarray, prev: np.ndarray, x: np.n
 
 
 @pytest.mark.parametrize(
-    ("controls", "patterns"),
+    ("controls", "patterns", "flat"),
     [
-        ((GRID, SET), (1, 2, 0)),
-        ((GRID, SET, ControlKind("continuous")), (1, 2, 0, 3)),
-        ((SET, GRID), (3,)),
+        ((GRID, SET), (1, 2, 0), ()),
+        ((GRID, SET, ControlKind("continuous")), (1, 2, 0, 3), ()),
+        ((SET, GRID), (3,), ()),
+        ((GRID, SET), (1, 2, 0), FLAT),
+        ((SET, GRID, ControlKind("continuous")), (3, 1), FLAT),
     ],
-    ids=["grid-set", "with-continuous", "one-named"],
+    ids=["grid-set", "with-continuous", "one-named", "flat", "flat-with-continuous"],
 )
 def test_the_likelihood_matches_a_term_by_term_reference(
-    controls: tuple[ControlKind, ...], patterns: tuple[int, ...]
+    controls: tuple[ControlKind, ...],
+    patterns: tuple[int, ...],
+    flat: tuple[tuple[int, int], ...],
 ) -> None:
-    spec = _spec(controls, patterns, floor=0.0)
+    spec = _spec(controls, patterns, floor=0.0, flat=flat)
     rng = np.random.default_rng(5)
     for seed in range(6):
         raw = _raw(spec, seed)
@@ -132,10 +149,13 @@ def test_the_likelihood_matches_a_term_by_term_reference(
         )  # float32 rows
 
 
+@pytest.mark.parametrize("flat", [(), FLAT])
 @pytest.mark.parametrize("prev", [(0.5, 0.5), (0.0, 1.0), (0.99, 0.2)])
-def test_the_likelihood_sums_to_one_over_every_next_event(prev: tuple[float, float]) -> None:
+def test_the_likelihood_sums_to_one_over_every_next_event(
+    prev: tuple[float, float], flat: tuple[tuple[int, int], ...]
+) -> None:
     """Over every cell of both controls and dt's whole network axis (the floor included)."""
-    spec = _spec()
+    spec = _spec(flat=flat)
     raw = _raw(spec, 1)
     before = np.array([0.1, *prev])
     zs = np.linspace(-40.0, 40.0, 20001)
@@ -158,9 +178,12 @@ def _runtime(spec: ModelSpec, seed: int) -> moves.MovesVoice:
     return moves.MovesModel(ModelFile(spec, weights)).voice(np.random.default_rng(seed))
 
 
-def test_samples_follow_the_likelihood_and_land_on_the_grid_and_set() -> None:
+@pytest.mark.parametrize("flat", [(), FLAT])
+def test_samples_follow_the_likelihood_and_land_on_the_grid_and_set(
+    flat: tuple[tuple[int, int], ...],
+) -> None:
     """Moving sets and cells drawn 20,000 times against the probabilities the density gives."""
-    spec = _spec(floor=0.0)
+    spec = _spec(floor=0.0, flat=flat)
     runtime = _runtime(spec, 2)
     before = np.array([0.1, 0.5, 0.5])
     prediction = runtime.observe(before).copy()

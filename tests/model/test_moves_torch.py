@@ -26,11 +26,14 @@ CONTROLS = (
 )
 
 
-def _spec(floor: float) -> MovesSpec:
+FLAT = ((1, 3), (40, 100))  # some of _performance's cells lie outside: the flat part has none
+
+
+def _spec(floor: float, flat: tuple[tuple[int, int], ...] = ()) -> MovesSpec:
     transform = DataTransform("log", 0.04, (-3.0, 0.5, 0.5, 0.5, 0.5), (1.0, 0.3, 0.3, 0.3, 0.3))
     return MovesSpec(
         5, 2, 16, 3, transform, floor_weight=floor, controls=CONTROLS, patterns=(0, 1, 4, 5),
-        other_patterns=True,
+        other_patterns=True, flat_ranges=flat,
     )  # fmt: skip
 
 
@@ -47,9 +50,11 @@ def _performance(rng: np.random.Generator, n: int) -> np.ndarray:
     return np.array(rows)
 
 
-@pytest.mark.parametrize("floor", [0.0, 1e-3])
-def test_the_torch_loss_is_the_numpy_likelihood(floor: float) -> None:
-    spec = _spec(floor)
+@pytest.mark.parametrize(("floor", "flat"), [(0.0, ()), (1e-3, ()), (1e-3, FLAT)])
+def test_the_torch_loss_is_the_numpy_likelihood(
+    floor: float, flat: tuple[tuple[int, int], ...]
+) -> None:
+    spec = _spec(floor, flat)
     layout = spec.layout
     assert layout is not None
     rng = np.random.default_rng(0)
@@ -64,8 +69,11 @@ def test_the_torch_loss_is_the_numpy_likelihood(floor: float) -> None:
     assert (np.abs(expected[1:]) < 1e3).all()  # row 0 is never a target
 
 
-def test_the_runtime_steps_the_network_torch_trained(tmp_path: Path) -> None:
-    spec = _spec(1e-3)
+@pytest.mark.parametrize("flat", [(), FLAT])
+def test_the_runtime_steps_the_network_torch_trained(
+    tmp_path: Path, flat: tuple[tuple[int, int], ...]
+) -> None:
+    spec = _spec(1e-3, flat)
     torch.manual_seed(0)
     net = MDRNN(spec)
     performance = _performance(np.random.default_rng(1), 300)
@@ -86,11 +94,13 @@ def test_the_runtime_steps_the_network_torch_trained(tmp_path: Path) -> None:
     np.testing.assert_allclose(-loss + moves.jacobian(spec, performance[1:]), scored, atol=1e-4)
 
 
-@pytest.mark.parametrize("floor", [0.0, 1e-3])
-def test_the_written_out_gradient_is_autograds(floor: float) -> None:
+@pytest.mark.parametrize(("floor", "flat"), [(0.0, ()), (1e-3, ()), (0.0, FLAT), (1e-3, FLAT)])
+def test_the_written_out_gradient_is_autograds(
+    floor: float, flat: tuple[tuple[int, int], ...]
+) -> None:
     from foretell.model.torch_moves import MovesNLL
 
-    spec = _spec(floor)
+    spec = _spec(floor, flat)
     torch.manual_seed(0)
     net = MDRNN(spec).double()
     performance = _performance(np.random.default_rng(2), 200)
