@@ -149,8 +149,11 @@ def test_the_whole_loop_in_chromium(studio: Studio, browser: Any, tmp_path: Path
     page.check("#dataset-takes input[value=warmup]")
     page.fill("#dataset-name", "d1")
     page.click("#dataset-build")
-    page.wait_for_selector(".dataset[data-name=d1]")
-    assert "built d1" in page.locator("#dataset-note").inner_text()
+    page.wait_for_selector(".dataset[data-name=d1]")  # a poll may list it before the reply
+    page.wait_for_function(
+        "document.querySelector('#dataset-note').textContent.startsWith('built d1')",
+        timeout=60000,
+    )
     assert (studio.root / "datasets" / "d1.npz").is_file()
     wait_for(lambda: step_done(page, "dataset"), timeout=60, what="the checklist's dataset")
 
@@ -208,8 +211,12 @@ def test_the_whole_loop_in_chromium(studio: Studio, browser: Any, tmp_path: Path
     m1.locator("button.perform").click()
     wait_for(lambda: studio.get("/api/models")["playing"] == "m1", timeout=60, what="m1 to play")
     page.wait_for_selector(".model[data-name=m1].playing .badge.playing:not([hidden])")
-    assert "m1" in page.locator("#playing-pill").inner_text()
-    page.wait_for_function("document.querySelector('#mode-pill').textContent === 'filter'")
+    page.wait_for_function(  # the header's poll may come after the list's
+        "document.querySelector('#playing-pill').textContent.includes('m1')", timeout=60000
+    )
+    page.wait_for_function(
+        "document.querySelector('#mode-pill').textContent === 'filter'", timeout=60000
+    )
     config = (studio.root / "foretell.toml").read_text()
     assert 'file = "models/m1.ftm"' in config and 'mode = "filter"' in config
     go(page, "perform")
