@@ -58,7 +58,13 @@ from foretell.model.fileformat import ModelFile, ModelSpec
 from foretell.model.mixture import choose_component, log_softmax
 from foretell.model.moves_spec import KIND_NAME, MovesSpec
 from foretell.model.protocol import Kind, Voice
-from foretell.model.runtime import MIN_BATCH, DenseModel, LSTMState, _layer_views
+from foretell.model.runtime import (
+    DenseModel,
+    LSTMState,
+    _layer_views,
+    own_voices,
+    step_voices,
+)
 
 REDRAWS = 32  # tries to leave the previous cell before taking the nearest other cell
 
@@ -243,17 +249,8 @@ class MovesModel:
         """Condition ``voices[i]`` on ``events[i]``, each as its own ``observe`` would (to
         float32 rounding): one product per layer from ``MIN_BATCH`` voices on, as the dense
         model does (``step_together``), one by one below."""
-        own = [self._own(voice) for voice in voices]
-        if len(own) < MIN_BATCH:
-            for voice, event in zip(own, events, strict=True):
-                voice.observe(event)
-            return
-        step_together(self, own, events)
-
-    def _own(self, voice: Voice) -> MovesVoice:
-        if not isinstance(voice, MovesVoice) or voice.model is not self:
-            raise ValueError("MovesModel.step takes only voices of this model")
-        return voice
+        own = own_voices(self, voices, MovesVoice)
+        step_voices(own, events, lambda vs, es: step_together(self, vs, es))
 
     def log_likelihood(
         self, predictions: np.ndarray, events: np.ndarray, constraints: Constraints | None = None

@@ -21,9 +21,9 @@ vector products.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -69,6 +69,30 @@ def _fused_layer(
 def _frozen(array: np.ndarray) -> np.ndarray:
     array.flags.writeable = False
     return array
+
+
+V = TypeVar("V", bound=Voice)
+
+
+def own_voices(model: object, voices: Sequence[Voice], kind: type[V]) -> list[V]:
+    """``voices`` as ``model``'s own voices of type ``kind``; ``ValueError`` for any other."""
+    own = [v for v in voices if isinstance(v, kind) and v.model is model]
+    if len(own) != len(voices):
+        raise ValueError(f"{type(model).__name__}.step takes only voices of this model")
+    return own
+
+
+def step_voices(
+    voices: Sequence[V],
+    events: Sequence[np.ndarray],
+    together: Callable[[Sequence[V], Sequence[np.ndarray]], None],
+) -> None:
+    """Each voice observes its event: one by one below ``MIN_BATCH`` voices, else ``together``."""
+    if len(voices) < MIN_BATCH:
+        for voice, event in zip(voices, events, strict=True):
+            voice.observe(event)
+        return
+    together(voices, events)
 
 
 def _layer_views(
@@ -166,17 +190,8 @@ class DenseModel:
     def step(self, voices: Sequence[Voice], events: Sequence[np.ndarray]) -> None:
         """Condition ``voices[i]`` on ``events[i]``, each as its own ``observe`` would (to float32
         rounding), in one product per layer from ``MIN_BATCH`` voices on."""
-        own = [self._own(voice) for voice in voices]
-        if len(own) < MIN_BATCH:
-            for voice, event in zip(own, events, strict=True):
-                voice.observe(event)
-            return
-        step_together(self, own, events)
-
-    def _own(self, voice: Voice) -> DenseVoice:
-        if not isinstance(voice, DenseVoice) or voice.model is not self:
-            raise ValueError("DenseModel.step takes only voices of this model")
-        return voice
+        own = own_voices(self, voices, DenseVoice)
+        step_voices(own, events, lambda vs, es: step_together(self, vs, es))
 
     # -- scoring, swapping, displays ------------------------------------------------------------
 
