@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-apt_packages=(liblo-tools socat chromium jackd2 puredata-core nodejs npm)
+apt_packages=(liblo-tools socat chromium jackd2 puredata-core)
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
@@ -18,6 +18,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   else
     echo "note: ${missing[*]} not installed; tests that need them will be skipped" >&2
   fi
+fi
+
+# Node.js and npm only for the JavaScript check below, and only where none is on the PATH (a
+# machine's own Node.js may not be Debian's package: asking apt for npm beside it can fail).
+if ! command -v npm >/dev/null && [ "$(id -u)" = 0 ]; then
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; } >/dev/null 2>&1 ||
+    echo "note: apt could not install Node.js and npm; the JavaScript check will be skipped" >&2
 fi
 
 python3 -m venv .venv
