@@ -119,8 +119,8 @@ def test_the_shows_loop_builds_no_message_but_the_greeting(
         received(ws, "state")
         ws.send(json.dumps({"command": "mode", "args": ["filter"]}))
         ws.send(json.dumps({"interface": [0.3, 0.6, 0.9]}))
-        received(ws, "prediction")
-        received(ws, "expect")
+        if not any("expect" in m for m in received(ws, "prediction")):
+            received(ws, "expect")  # sent when it changes: it may have come with the prediction
     kinds = {kind for kind, _ in built}
     assert {"hello", "state", "expect", "interface", "prediction"} <= kinds
     on_the_show = {kind for kind, on_server in built if not on_server}
