@@ -36,6 +36,7 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from itertools import accumulate
 from typing import Any
@@ -391,6 +392,7 @@ class MovesVoice:
         self._draws = RandomBlocks(self.rng, 1 + len(self._discrete), layout.gaussians)
         self._plan = _sample_plan(spec)
         self._inputs = layout.inputs
+        self._moved_all = [1.0] * len(self._discrete)  # the flags of a first event
 
     # -- state ---------------------------------------------------------------------------------
 
@@ -412,7 +414,7 @@ class MovesVoice:
     # -- the step ------------------------------------------------------------------------------
 
     def _cells_of(self, event: Sequence[float]) -> list[int]:
-        return [bisect.bisect_left(self._edges[c], event[1 + c]) for c in self._discrete]
+        return [bisect.bisect_left(edges, event[d]) for d, edges in self._plan.edges]
 
     def observe(self, event: np.ndarray) -> np.ndarray:
         """Condition on ``event`` and which of its discrete controls moved; return the
@@ -424,15 +426,26 @@ class MovesVoice:
 
     def take_input(self, event: np.ndarray) -> None:
         """Write ``event`` and which discrete controls moved in it into the network's input
-        (the step itself is ``observe``'s, or ``step_together``'s for many voices)."""
+        (the step itself is ``observe``'s, or ``step_together``'s for many voices): in one
+        write, the event encoded on Python floats (``DenseModel.encode``'s arithmetic)."""
         values = event.tolist() if isinstance(event, np.ndarray) else [float(v) for v in event]
-        cells = self._cells_of(values)
+        plan = self._plan
+        cells = [bisect.bisect_left(edges, values[d]) for d, edges in plan.edges]
         last = self._last_cells
-        d = self.spec.dimension
-        self.model.core.encode(event, self._buffer[:d])
-        buffer = self._buffer
-        for i, cell in enumerate(cells):  # one moved flag per discrete control
-            buffer[d + i] = 1.0 if last is None or cell != last[i] else 0.0
+        u = values[0]
+        if plan.log_dt:
+            u = math.log(max(u, 0.0) + plan.dt_offset)
+        encoded = [(u - plan.in_loc[0]) / plan.in_scale[0]]
+        encoded += [
+            (v - a) / b for v, a, b in zip(values[1:], plan.in_loc_x, plan.in_scale_x, strict=True)
+        ]
+        if last is None:
+            encoded += self._moved_all
+        else:
+            encoded += [
+                0.0 if cell == before else 1.0 for cell, before in zip(cells, last, strict=True)
+            ]
+        self._buffer[: self._inputs] = encoded
         self._last_cells = cells
 
     def predict(
@@ -461,49 +474,72 @@ class MovesVoice:
         docstring for the temperatures and ``constraints``. Works on Python floats over lists
         prepared once (several times faster than NumPy for a handful of values)."""
         plan = self._plan
-        raw = prediction[: plan.params]
-        event = prediction[plan.params :].tolist()  # starts as the previous event
+        values = prediction.tolist()  # the head's output, then the event it followed
+        event = values[plan.params :]  # starts as the previous event
         own = prediction is self.prediction and self._last_cells is not None
         previous = self._last_cells if own and self._last_cells else self._cells_of(event)
-        uniforms, normal = self._draw()
+        uniforms, normal = self._draws.next()
         steer = constraints is not None and constraints.active
-        held = set(constraints.holds) if steer and constraints is not None else set()
-        joint = raw[plan.joint_start : plan.flat_start].tolist()
+        held = set(constraints.holds) if steer and constraints is not None else _NONE
+        joint = values[plan.joint_start : plan.flat_start]
         if held & plan.discrete_set:
             joint = self._without_held(joint, held)
         if activity_temp != 1.0:
             joint = tempered_moves(joint, plan.slots, activity_temp)
         m, slot = divmod(_choose(joint, pi_temp, uniforms[0]), plan.slots)
-        mu = raw[m * plan.g : (m + 1) * plan.g].tolist()
-        sigma = raw[plan.kg + m * plan.g : plan.kg + (m + 1) * plan.g].tolist()
+        at = m * plan.g
+        mu = values[at : at + plan.g]
+        sigma = values[plan.kg + at : plan.kg + at + plan.g]
         root = math.sqrt(max(sigma_temp, 0.0))
         spread = [root * s for s in sigma]
         if steer and constraints is not None and constraints.control_temps:
             for j, c in enumerate(self.layout.gaussian_controls, start=1):
                 spread[j] *= math.sqrt(constraints.control_temps.get(c, 1.0))
-        event[0] = self._dt_of(mu[0] + spread[0] * normal[0])
+        u = (mu[0] + spread[0] * normal[0]) * plan.dt_scale + plan.dt_loc
+        dt = math.exp(min(u, 700.0)) - plan.dt_offset if plan.log_dt else u
+        event[0] = max(dt, plan.dt_min)  # ``DataTransform.event_from_net``'s rule
         for j, c, scale, loc in plan.continuous:
             value = (mu[j] + spread[j] * normal[j]) * scale + loc
             event[1 + c] = min(max(value, 0.0), 1.0)
         moving = plan.movers[slot] if slot < len(plan.movers) else self._other_movers()
         allowed = self._allowed_cells(constraints) if steer else {}
-        shares = (
-            raw[plan.flat_start + m * plan.ng : plan.flat_start + (m + 1) * plan.ng].tolist()
-            if plan.flat
-            else []
-        )
-        for i, (j, c, position) in enumerate(plan.grids, start=1):
+        at = plan.flat_start + m * plan.ng
+        shares = values[at : at + plan.ng] if plan.flat else []
+        for i, j, c, position, edges, levels, scale, loc, flat in plan.grid_draws:
+            if c not in moving or c in held:
+                continue
+            before, width = previous[position], spread[j]
+            if width > 0.0 and c not in allowed:  # ``_grid_value``'s first try, inline
+                u, share = uniforms[i], 0.0
+                if flat is not None:
+                    share = 1.0 / (1.0 + math.exp(-min(max(shares[i - 1], -700.0), 700.0)))
+                if flat is not None and u < share:
+                    cell = min(flat[0] + int(u / share * flat[2]), flat[1])
+                else:
+                    u = (u - share) / (1.0 - share)
+                    u = min(max(u, 1e-12), 1.0 - 1e-12)
+                    cell = bisect.bisect_left(
+                        edges, (mu[j] + width * math.log(u / (1.0 - u))) * scale + loc
+                    )
+                if cell != before:
+                    event[1 + c] = levels[cell]
+                    continue
+            event[1 + c] = self._grid_value(
+                c,
+                mu[j],
+                width,
+                uniforms[i],
+                allowed.get(c),
+                before,
+                None if flat is None else (shares[i - 1], flat[0], flat[1]),
+            )
+        for i, c, start, size, position in plan.set_draws:
             if c in moving and c not in held:
-                flat = (shares[i - 1], *plan.flat[i - 1]) if plan.flat else None
-                event[1 + c] = self._grid_value(
-                    c, mu[j], spread[j], uniforms[i], allowed.get(c), previous[position], flat
-                )
-        for i, (c, start, size, position) in enumerate(plan.sets, start=1 + len(plan.grids)):
-            if c in moving and c not in held:
-                logits = raw[start + m * size : start + (m + 1) * size].tolist()
+                at = start + m * size
                 event[1 + c] = self._set_value(
-                    c, logits, pi_temp, uniforms[i], allowed.get(c), previous[position]
-                )
+                    c, values[at : at + size], pi_temp, uniforms[i], allowed.get(c),
+                    previous[position],
+                )  # fmt: skip
         for c, cells in allowed.items():
             if c not in moving and c not in held:  # a range truncates what stays too
                 event[1 + c] = self._nearest_allowed(c, event[1 + c], cells)
@@ -511,14 +547,7 @@ class MovesVoice:
             event = steering.exact(event, constraints)
         return np.array(event)
 
-    def _dt_of(self, z: float) -> float:
-        """dt in seconds from its network value (``DataTransform.event_from_net``'s rule)."""
-        t = self.spec.transform
-        u = z * t.scale[0] + t.loc[0]
-        dt = math.exp(min(u, 700.0)) - t.dt_offset if t.dt_kind == "log" else u
-        return max(dt, t.dt_min)
-
-    def _without_held(self, joint: list[float], held: set[int]) -> list[float]:
+    def _without_held(self, joint: list[float], held: AbstractSet[int]) -> list[float]:
         """The joint logits with every slot that moves a held control taken out."""
         plan = self._plan
         kept = [
@@ -605,7 +634,13 @@ class MovesVoice:
         """A set value from the component's categorical, never the previous one (nor one
         outside ``allowed``)."""
         values = self._cell_values[control]
-        ok = set(range(len(values)) if allowed is None else allowed) - {previous}
+        if allowed is None:  # every value but the previous one
+            if len(values) == 1:
+                return values[previous]
+            finite = list(logits)
+            finite[previous] = -1e300
+            return values[choose_component(finite, pi_temp, uniform)]
+        ok = set(allowed) - {previous}
         if not ok:
             return values[previous]
         finite = [v if i in ok else -1e300 for i, v in enumerate(logits)]
@@ -638,14 +673,28 @@ def _choose(values: list[float], pi_temp: float, uniform: float) -> int:
     top = max(values)
     if pi_temp <= 0.0:
         return values.index(top)
-    scale = 1.0 / pi_temp
-    running = list(accumulate([math.exp((v - top) * scale) for v in values]))
+    exp = math.exp
+    if pi_temp == 1.0:  # the same floats: (v - top) * 1.0 is v - top
+        running = list(accumulate([exp(v - top) for v in values]))
+    else:
+        scale = 1.0 / pi_temp
+        running = list(accumulate([exp((v - top) * scale) for v in values]))
     return min(bisect.bisect_right(running, uniform * running[-1]), len(running) - 1)
+
+
+_NONE: frozenset[int] = frozenset()  # no control held
+
+# (uniform index, dimension, control, position among discrete, inner edges, cell values, scale,
+# loc, flat: (first cell, last cell, cells spanned) or None)
+GridDraw = tuple[
+    int, int, int, int, list[float], list[float], float, float, tuple[int, int, int] | None
+]
 
 
 @dataclass(frozen=True)
 class _SamplePlan:
-    """What ``MovesVoice.sample`` reads at every draw, prepared once from the layout."""
+    """What ``MovesVoice.take_input`` and ``sample`` read at every step, prepared once from the
+    spec (Python floats and lists: the step works on a handful of values)."""
 
     params: int
     joint_start: int
@@ -654,29 +703,59 @@ class _SamplePlan:
     g: int
     kg: int
     continuous: tuple[tuple[int, int, float, float], ...]  # (dimension, control, scale, loc)
-    grids: tuple[tuple[int, int, int], ...]  # (dimension, control, position among discrete)
+    grid_draws: tuple[GridDraw, ...]  # per grid control, control order
     ng: int  # grid controls
     flat: tuple[tuple[int, int], ...]  # per grid control its flat range, or none
-    sets: tuple[tuple[int, int, int, int], ...]  # (control, logits start, size, position)
+    set_draws: tuple[tuple[int, int, int, int, int], ...]  # (uniform, control, logits start,
+    # size, position among discrete) per set control
     movers: tuple[frozenset[int], ...]  # the controls each named moving set moves
     slot_sets: tuple[frozenset[int], ...]  # per slot, the same ("other": every discrete one)
     discrete_set: frozenset[int]
+    edges: tuple[tuple[int, list[float]], ...]  # per discrete control: its event index, edges
+    in_loc: tuple[float, ...]  # the transform (``DenseModel.encode``, ``event_from_net``)
+    in_scale: tuple[float, ...]
+    in_loc_x: tuple[float, ...]  # the controls' part of the two
+    in_scale_x: tuple[float, ...]
+    log_dt: bool
+    dt_offset: float
+    dt_min: float
+    dt_loc: float
+    dt_scale: float
 
 
 def _sample_plan(spec: MovesSpec) -> _SamplePlan:
     layout = spec.layout
+    transform = spec.transform
     k, g, dc = layout.mixtures, layout.gaussians, layout.densities
-    loc, scale = spec.transform.loc, spec.transform.scale
+    loc, scale = transform.loc, transform.scale
     discrete = list(layout.discrete)
+    ng = len(layout.grid_controls)
     sets, start = [], layout.sets_start
-    for c, size in zip(layout.set_controls, layout.set_sizes, strict=True):
-        sets.append((c, start, size, discrete.index(c)))
+    for i, (c, size) in enumerate(zip(layout.set_controls, layout.set_sizes, strict=True)):
+        sets.append((1 + ng + i, c, start, size, discrete.index(c)))
         start += k * size
+    flat = layout.flat if layout.has_flat else ()
+    grids = tuple(
+        (
+            i,
+            j,
+            c,
+            discrete.index(c),
+            layout.controls[c].inner_edges().tolist(),
+            layout.controls[c].cell_values().tolist(),
+            float(scale[1 + c]),
+            float(loc[1 + c]),
+            (flat[i - 1][0], flat[i - 1][1], flat[i - 1][1] - flat[i - 1][0] + 1) if flat else None,
+        )
+        for i, (j, c) in enumerate(enumerate(layout.grid_controls, start=dc), start=1)
+    )
     movers = tuple(
         frozenset(c for bit, c in enumerate(discrete) if code >> bit & 1)
         for code in layout.patterns
     )
     every = frozenset(discrete)
+    in_loc = tuple(float(v) for v in loc)
+    in_scale = tuple(float(v) for v in scale)
     return _SamplePlan(
         params=layout.params,
         joint_start=layout.joint_start,
@@ -688,15 +767,23 @@ def _sample_plan(spec: MovesSpec) -> _SamplePlan:
             (j, c, scale[1 + c], loc[1 + c])
             for j, c in enumerate(layout.continuous_controls, start=1)
         ),
-        grids=tuple(
-            (j, c, discrete.index(c)) for j, c in enumerate(layout.grid_controls, start=dc)
-        ),
-        ng=len(layout.grid_controls),
-        flat=layout.flat if layout.has_flat else (),
-        sets=tuple(sets),
+        grid_draws=grids,
+        ng=ng,
+        flat=flat,
+        set_draws=tuple(sets),
         movers=movers,
         slot_sets=movers + ((every,) if layout.has_other else ()),
         discrete_set=every,
+        edges=tuple((1 + c, layout.controls[c].inner_edges().tolist()) for c in discrete),
+        in_loc=in_loc,
+        in_scale=in_scale,
+        in_loc_x=in_loc[1:],
+        in_scale_x=in_scale[1:],
+        log_dt=transform.dt_kind == "log",
+        dt_offset=float(transform.dt_offset),
+        dt_min=float(transform.dt_min),
+        dt_loc=in_loc[0],
+        dt_scale=in_scale[0],
     )
 
 
