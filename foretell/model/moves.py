@@ -68,6 +68,7 @@ from foretell.model.runtime import (
 )
 
 REDRAWS = 32  # tries to leave the previous cell before taking the nearest other cell
+_ALMOST_ONE = 1.0 - 1e-12
 
 
 def layout_of(spec: ModelSpec) -> MovesLayout:
@@ -434,7 +435,7 @@ class MovesVoice:
         last = self._last_cells
         u = values[0]
         if plan.log_dt:
-            u = math.log(max(u, 0.0) + plan.dt_offset)
+            u = math.log((0.0 if u < 0.0 else u) + plan.dt_offset)
         encoded = [(u - plan.in_loc[0]) / plan.in_scale[0]]
         encoded += [
             (v - a) / b for v, a, b in zip(values[1:], plan.in_loc_x, plan.in_scale_x, strict=True)
@@ -490,17 +491,18 @@ class MovesVoice:
         at = m * plan.g
         mu = values[at : at + plan.g]
         sigma = values[plan.kg + at : plan.kg + at + plan.g]
-        root = math.sqrt(max(sigma_temp, 0.0))
+        root = math.sqrt(0.0 if sigma_temp < 0.0 else sigma_temp)
         spread = [root * s for s in sigma]
         if steer and constraints is not None and constraints.control_temps:
             for j, c in enumerate(self.layout.gaussian_controls, start=1):
                 spread[j] *= math.sqrt(constraints.control_temps.get(c, 1.0))
         u = (mu[0] + spread[0] * normal[0]) * plan.dt_scale + plan.dt_loc
-        dt = math.exp(min(u, 700.0)) - plan.dt_offset if plan.log_dt else u
-        event[0] = max(dt, plan.dt_min)  # ``DataTransform.event_from_net``'s rule
+        dt = math.exp(700.0 if u > 700.0 else u) - plan.dt_offset if plan.log_dt else u
+        event[0] = plan.dt_min if plan.dt_min > dt else dt  # ``event_from_net``'s rule
         for j, c, scale, loc in plan.continuous:
             value = (mu[j] + spread[j] * normal[j]) * scale + loc
-            event[1 + c] = min(max(value, 0.0), 1.0)
+            value = 0.0 if value < 0.0 else value
+            event[1 + c] = 1.0 if value > 1.0 else value
         moving = plan.movers[slot] if slot < len(plan.movers) else self._other_movers()
         allowed = self._allowed_cells(constraints) if steer else {}
         at = plan.flat_start + m * plan.ng
@@ -512,12 +514,16 @@ class MovesVoice:
             if width > 0.0 and c not in allowed:  # ``_grid_value``'s first try, inline
                 u, share = uniforms[i], 0.0
                 if flat is not None:
-                    share = 1.0 / (1.0 + math.exp(-min(max(shares[i - 1], -700.0), 700.0)))
+                    x = shares[i - 1]
+                    x = -700.0 if x < -700.0 else x
+                    share = 1.0 / (1.0 + math.exp(-(700.0 if x > 700.0 else x)))
                 if flat is not None and u < share:
-                    cell = min(flat[0] + int(u / share * flat[2]), flat[1])
+                    cell = flat[0] + int(u / share * flat[2])
+                    cell = flat[1] if flat[1] < cell else cell
                 else:
                     u = (u - share) / (1.0 - share)
-                    u = min(max(u, 1e-12), 1.0 - 1e-12)
+                    u = 1e-12 if u < 1e-12 else u
+                    u = _ALMOST_ONE if u > _ALMOST_ONE else u
                     cell = bisect.bisect_left(
                         edges, (mu[j] + width * math.log(u / (1.0 - u))) * scale + loc
                     )
@@ -679,7 +685,8 @@ def _choose(values: list[float], pi_temp: float, uniform: float) -> int:
     else:
         scale = 1.0 / pi_temp
         running = list(accumulate([exp((v - top) * scale) for v in values]))
-    return min(bisect.bisect_right(running, uniform * running[-1]), len(running) - 1)
+    index, last = bisect.bisect_right(running, uniform * running[-1]), len(running) - 1
+    return last if last < index else index
 
 
 _NONE: frozenset[int] = frozenset()  # no control held

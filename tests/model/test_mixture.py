@@ -63,6 +63,42 @@ def test_component_frequencies_follow_softmax_over_temperature() -> None:
         np.testing.assert_allclose(counts / 20000, expected, atol=0.015)
 
 
+def _loop_choice(logits: list[float], pi_temp: float, uniform: float) -> int:
+    """The draw as it was first written: a running sum, stopped where it passes the threshold."""
+    top = max(logits)
+    weights = [math.exp((v - top) / pi_temp) for v in logits]
+    threshold = uniform * sum(weights)
+    total = 0.0
+    for index, weight in enumerate(weights):
+        total += weight
+        if total > threshold:
+            return index
+    return len(weights) - 1
+
+
+def test_the_draw_picks_what_a_running_sum_picks_to_the_last_bit() -> None:
+    """The same index for the same uniform, on the boundaries between components too (a
+    threshold equal to a running sum), with logits taken out (-1e300, -inf) and with NaN."""
+    rng = np.random.default_rng(5)
+    cases = []
+    for n in (1, 2, 5, 8, 40):
+        for temp in (1.0, 0.5, 1.7, 1e-3):
+            logits = (rng.normal(size=n) * 3).astype(np.float32).tolist()
+            weights = [math.exp((v - max(logits)) / temp) for v in logits]
+            total, running = sum(weights), 0.0
+            boundaries = []
+            for weight in weights:
+                running += weight
+                boundaries.append(running / total)  # a threshold on (or next to) a sum
+            uniforms = [0.0, *rng.random(50).tolist(), *boundaries, *np.nextafter(boundaries, 0)]
+            cases += [(logits, temp, float(u)) for u in uniforms if u < 1.0]
+    cases += [([0.3, -1e300, 1.2, -math.inf], 0.7, u) for u in (0.0, 0.2, 0.5, 0.9)]
+    cases += [([0.3, math.nan, 1.2], 1.0, u) for u in (0.0, 0.5, 0.99)]
+    cases += [([math.nan, 0.3, 1.2], 1.0, u) for u in (0.0, 0.5, 0.99)]
+    for logits, temp, u in cases:
+        assert choose_component(logits, temp, u) == _loop_choice(logits, temp, u), (logits, u)
+
+
 def test_zero_sigma_temperature_returns_the_mean() -> None:
     z = sample_net(SHAPE, RAW, 0.0, 0.0, 0.5, np.array([3.0, -3.0]))
     np.testing.assert_array_equal(z, [0.0, 1.0])
