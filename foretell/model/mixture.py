@@ -23,9 +23,7 @@ from the learned components, so a performance never jumps to a random place.
 from __future__ import annotations
 
 import math
-from bisect import bisect_right
 from dataclasses import dataclass
-from itertools import accumulate
 
 import numpy as np
 
@@ -85,9 +83,7 @@ def log_density(
 
 
 def choose_component(logits: np.ndarray | list[float], pi_temp: float, uniform: float) -> int:
-    """Draw a component index from ``softmax(logits / pi_temp)`` using one uniform in [0, 1):
-    the first whose running sum of weights passes ``uniform`` times their sum (the last where
-    none does)."""
+    """Draw a component index from ``softmax(logits / pi_temp)`` using one uniform in [0, 1)."""
     values = logits.tolist() if isinstance(logits, np.ndarray) else logits
     top = max(values)
     if pi_temp <= 0.0:
@@ -98,15 +94,6 @@ def choose_component(logits: np.ndarray | list[float], pi_temp: float, uniform: 
     else:
         weights = [exp((v - top) / pi_temp) for v in values]
     threshold = uniform * sum(weights)
-    running = list(accumulate(weights))  # never decreasing (weights >= 0) unless NaN
-    if running[-1] != running[-1]:
-        return _first_past(weights, threshold)
-    index, last = bisect_right(running, threshold), len(weights) - 1
-    return last if last < index else index
-
-
-def _first_past(weights: list[float], threshold: float) -> int:
-    """The first index whose running sum passes ``threshold`` (NaN weights never do)."""
     total = 0.0
     for index, weight in enumerate(weights):
         total += weight

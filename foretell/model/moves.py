@@ -384,6 +384,7 @@ class MovesVoice:
         self._scratch = np.zeros(h, dtype=np.float32)
         self.prediction = np.zeros(model.params + d, dtype=np.float32)
         self._raw = self.prediction[: model.params]
+        self._event = self.prediction[model.params :]  # the event the prediction follows
         self._views = _layer_views(spec, self._buffer, self._cells, self._gates)
         self._discrete = list(layout.discrete)
         self._edges = {c: layout.controls[c].inner_edges().tolist() for c in self._discrete}
@@ -422,7 +423,7 @@ class MovesVoice:
         prediction of the next event (``prediction``, reused by the next call)."""
         self.take_input(event)
         self.model.core.forward(self._views, self._scratch, self._raw, self._gates)
-        self.prediction[self.model.params :] = event
+        self._event[:] = event
         return self.prediction
 
     def take_input(self, event: np.ndarray) -> None:
