@@ -395,6 +395,7 @@ class MovesVoice:
         self._plan = _sample_plan(spec)
         self._inputs = layout.inputs
         self._moved_all = [1.0] * len(self._discrete)  # the flags of a first event
+        self._steered: tuple[Constraints, dict[int, list[int]]] | None = None
 
     # -- state ---------------------------------------------------------------------------------
 
@@ -505,7 +506,7 @@ class MovesVoice:
             value = 0.0 if value < 0.0 else value
             event[1 + c] = 1.0 if value > 1.0 else value
         moving = plan.movers[slot] if slot < len(plan.movers) else self._other_movers()
-        allowed = self._allowed_cells(constraints) if steer else {}
+        allowed = self._allowed_for(constraints) if steer and constraints is not None else {}
         at = plan.flat_start + m * plan.ng
         shares = values[at : at + plan.ng] if plan.flat else []
         for i, j, c, position, edges, levels, scale, loc, flat in plan.grid_draws:
@@ -562,6 +563,12 @@ class MovesVoice:
             for i, v in enumerate(joint)
         ]
         return joint if all(v == -1e300 for v in kept) else kept
+
+    def _allowed_for(self, constraints: Constraints) -> dict[int, list[int]]:
+        """``_allowed_cells`` of ``constraints``, kept while the same object is used."""
+        if self._steered is None or self._steered[0] is not constraints:
+            self._steered = (constraints, self._allowed_cells(constraints))
+        return self._steered[1]
 
     def _allowed_cells(self, constraints: Constraints | None) -> dict[int, list[int]]:
         """Per ranged discrete control, the cells whose values lie inside its range."""
