@@ -481,7 +481,7 @@ class MovesVoice:
         event = values[plan.params :]  # starts as the previous event
         own = prediction is self.prediction and self._last_cells is not None
         previous = self._last_cells if own and self._last_cells else self._cells_of(event)
-        uniforms, normal = self._draws.next()
+        uniforms, normal = self._draw()
         steer = constraints is not None and constraints.active
         held = set(constraints.holds) if steer and constraints is not None else _NONE
         joint = values[plan.joint_start : plan.flat_start]
@@ -701,7 +701,7 @@ _NONE: frozenset[int] = frozenset()  # no control held
 
 # (uniform index, dimension, control, position among discrete, inner edges, cell values, scale,
 # loc, flat: (first cell, last cell, cells spanned) or None)
-GridDraw = tuple[
+_GridDraw = tuple[
     int, int, int, int, list[float], list[float], float, float, tuple[int, int, int] | None
 ]
 
@@ -718,7 +718,7 @@ class _SamplePlan:
     g: int
     kg: int
     continuous: tuple[tuple[int, int, float, float], ...]  # (dimension, control, scale, loc)
-    grid_draws: tuple[GridDraw, ...]  # per grid control, control order
+    grid_draws: tuple[_GridDraw, ...]  # per grid control, control order
     ng: int  # grid controls
     flat: tuple[tuple[int, int], ...]  # per grid control its flat range, or none
     set_draws: tuple[tuple[int, int, int, int, int], ...]  # (uniform, control, logits start,
