@@ -396,6 +396,7 @@ class MovesVoice:
         self._inputs = layout.inputs
         self._moved_all = [1.0] * len(self._discrete)  # the flags of a first event
         self._steered: tuple[Constraints, dict[int, list[int]]] | None = None
+        self._blocked: tuple[frozenset[int], list[bool], list[int]] | None = None
 
     # -- state ---------------------------------------------------------------------------------
 
@@ -556,13 +557,17 @@ class MovesVoice:
         return np.array(event)
 
     def _without_held(self, joint: list[float], held: AbstractSet[int]) -> list[float]:
-        """The joint logits with every slot that moves a held control taken out."""
-        plan = self._plan
-        kept = [
-            v if not (held & plan.slot_sets[i % plan.slots]) else -1e300
-            for i, v in enumerate(joint)
-        ]
-        return joint if all(v == -1e300 for v in kept) else kept
+        """The joint logits with every slot that moves a held control taken out (the slots
+        kept while the same controls are held); all of them when every slot moves one."""
+        key = frozenset(held)
+        if self._blocked is None or self._blocked[0] != key:
+            plan = self._plan
+            mask = [bool(key & plan.slot_sets[i % plan.slots]) for i in range(len(joint))]
+            self._blocked = (key, mask, [i for i, out in enumerate(mask) if not out])
+        _, mask, open_slots = self._blocked
+        if all(joint[i] == -1e300 for i in open_slots):  # nothing would be left to draw
+            return joint
+        return [-1e300 if out else v for v, out in zip(joint, mask, strict=True)]
 
     def _allowed_for(self, constraints: Constraints) -> dict[int, list[int]]:
         """``_allowed_cells`` of ``constraints``, kept while the same object is used."""
