@@ -149,3 +149,27 @@ def test_goals_are_read_from_the_summary() -> None:
     assert grouped(["grid 1/127"] * 4 + ["set of 8", "grid 1/127"]) == (
         "4 x grid 1/127, set of 8, grid 1/127"
     )
+
+
+def test_each_play_of_the_held_out_performances_draws_on_its_own(tmp_path: Path) -> None:
+    """``--plays``: every play follows every held-out performance from its first event for as
+    many events as follow it, with its own generator: plays differ, and a seed repeats them."""
+    import numpy as np
+
+    from foretell.bench.fidelity import generate_beside
+    from tests.moves_files import moves_model_file
+
+    model = moves_model_file(tmp_path / "m.ftm")
+    rng = np.random.default_rng(0)
+    held_out = [np.column_stack([np.full(n, 0.05), rng.uniform(size=(n, 3))]) for n in (30, 12)]
+    played, step_ms = generate_beside(model, held_out, seed=4, plays=3)
+    assert [[len(run) for run in play] for play in played] == [[29, 11]] * 3
+    assert len(step_ms) == 3 * (29 + 11) and (step_ms > 0).all()
+    first = [np.concatenate(play) for play in played]
+    assert not np.array_equal(first[0], first[1]) and not np.array_equal(first[1], first[2])
+    again, _ = generate_beside(model, held_out, seed=4, plays=3)
+    assert all(
+        np.array_equal(a, b)
+        for p, q in zip(played, again, strict=True)
+        for a, b in zip(p, q, strict=True)
+    )
