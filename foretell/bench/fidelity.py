@@ -23,6 +23,9 @@ Each saved model is measured on the same held-out performances (the measures are
   of values on the data's grid or set, KS per control and for dt, MIDI messages per event if
   sent by an encoder that sends only changed 7-bit values, and the histogram of each set
   control (the pads) by total variation;
+- **moves one step at a time**: the model fed the held-out playing, one sample after each
+  human event, its moved count against the human's (``moved_tv_one_step``): a gap there is the
+  model's head, a gap only in the free plays comes of playing on its own samples;
 - **TV floors**: what a model playing exactly like the player would score by chance: the TV
   between two samples of the human distribution, of the generated and held-out sizes, each
   counted in effective events (events over the autocorrelation time of its own playing, as
@@ -198,6 +201,40 @@ def generate_beside(
     return played, np.asarray(times) / 1e6
 
 
+def one_step_moves(
+    model: Path, held_out: Sequence[np.ndarray], seed: int, plays: int
+) -> list[np.ndarray]:
+    """The model fed the held-out playing (teacher forced): after each human event, how many
+    controls one sample of the next event moves against it; ``plays`` times, each with its own
+    generator (seeded ``[seed, play, 1]``), one array per play and performance."""
+    from foretell.model.protocol import load
+
+    loaded = load(model)
+    counts = []
+    for play in range(plays):
+        voice = loaded.voice(np.random.default_rng([seed, play, 1]))
+        for segment in held_out:
+            voice.reset()
+            human = np.asarray(segment, dtype=np.float64)
+            drawn = np.array([voice.sample(voice.observe(event)) for event in human[:-1]])
+            counts.append((drawn[:, 1:] != human[:-1, 1:]).sum(axis=1))
+    return counts
+
+
+def one_step_measures(
+    counts: Sequence[np.ndarray], held_out: Sequence[np.ndarray], controls: int
+) -> dict[str, Any]:
+    """Moves per event drawn one step at a time on the human playing, against the human's: a
+    gap here is the model's head; a gap only when it plays on its own is its free running."""
+    firsts = [segment[0] for segment in held_out]
+    human = fm.count_distribution(fm.moved_counts([s[1:] for s in held_out], firsts), controls)
+    drawn = fm.count_distribution(np.concatenate(counts), controls)
+    return {
+        "moved_one_step": [round(float(p), 4) for p in drawn],
+        "moved_tv_one_step": round(fm.total_variation(drawn, human), 4),
+    }
+
+
 def playing_measures(
     played: Sequence[Sequence[np.ndarray]],
     held_out: Sequence[np.ndarray],
@@ -327,9 +364,11 @@ def measure_model(
     plays: int,
 ) -> dict[str, Any]:
     played, step_ms = generate_beside(model, held_out, seed, plays)
+    one_step = one_step_moves(model, held_out, seed, plays)
     return {
         **held_out_nll(model, held_out, controls, trainable),
         **playing_measures(played, held_out, controls),
+        **one_step_measures(one_step, held_out, len(controls)),
         "step_ms_generating": round(float(np.median(step_ms)), 4),
     }
 

@@ -304,7 +304,11 @@ How each figure is measured (`foretell/bench/fidelity.py`, `fidelity_metrics.py`
   against the one held-out human playing. One free run is not enough: a model's playing runs
   in phrases (on the knobs, a slow turn repeats its 7-bit value for tens of events), so one
   play's moved/event TV wanders with the phrases it happens to play (`moved_tv_one_play` in
-  the JSON: its median and range over the plays).
+  the JSON: its median and range over the plays). Beside the plays, the model fed the held-out
+  human playing draws one sample after each human event, as many times
+  (`moved_tv_one_step` in the JSON: the moved/event TV of those samples against the human's
+  moves): a gap there is in the model's head, a gap only in the plays comes of playing on its
+  own samples.
 - **moved/event TV**: a control moves when its value differs from the previous row's; the share
   of events moving 0..N controls, generated against human, by total variation distance
   (0.5 Σ|p - q|: 0 the same, 1 disjoint). The next column gives the mean number moved.

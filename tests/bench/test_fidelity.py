@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -154,8 +155,6 @@ def test_goals_are_read_from_the_summary() -> None:
 def test_each_play_of_the_held_out_performances_draws_on_its_own(tmp_path: Path) -> None:
     """``--plays``: every play follows every held-out performance from its first event for as
     many events as follow it, with its own generator: plays differ, and a seed repeats them."""
-    import numpy as np
-
     from foretell.bench.fidelity import generate_beside
     from tests.moves_files import moves_model_file
 
@@ -173,3 +172,28 @@ def test_each_play_of_the_held_out_performances_draws_on_its_own(tmp_path: Path)
         for p, q in zip(played, again, strict=True)
         for a, b in zip(p, q, strict=True)
     )
+
+
+def test_moves_one_step_at_a_time_are_the_model_s_own_chances_on_the_human_playing(
+    tmp_path: Path,
+) -> None:
+    """Fed the human playing, one sample after each human event moves each control as often
+    as the model says it will (its expected chances of moving, summed over the controls)."""
+    from foretell.bench.fidelity import one_step_measures, one_step_moves
+    from foretell.model.protocol import load_voice
+    from tests.moves_files import moves_model_file
+
+    model = moves_model_file(tmp_path / "m.ftm", seed=5)
+    rng = np.random.default_rng(1)
+    grid = rng.integers(0, 9, size=(40, 2)) / 8
+    held_out = [np.column_stack([np.full(40, 0.05), grid, rng.uniform(size=40)])]
+    counts = one_step_moves(model, held_out, seed=0, plays=200)
+    assert len(counts) == 200 and all(len(c) == 39 for c in counts)
+    voice = load_voice(model, seed=0)
+    chances = [
+        sum(voice.model.expected(voice.observe(e), 1.0, 1.0)["moves"]) for e in held_out[0][:-1]
+    ]
+    assert np.concatenate(counts).mean() == pytest.approx(np.mean(chances), abs=0.03)
+    measured = one_step_measures(counts, held_out, 3)
+    assert sum(measured["moved_one_step"]) == pytest.approx(1.0, abs=1e-3)
+    assert measured["moved_one_step"][0] == 0.0  # the continuous control moves at every event
