@@ -16,11 +16,20 @@ Each saved model is measured on the same held-out performances (the measures are
   trace's own number where it reports a common ``nll_basis``, else the dense mixture integrated
   over each cell;
 - **generated playing**: for each held-out performance the model is given its first event and
-  plays as many events as follow it, fed its own samples; against the human events that follow:
-  the distribution of controls moved per event and its total variation distance, the share of
-  values on the data's grid or set, KS per control and for dt, MIDI messages per event if sent
-  by an encoder that sends only changed 7-bit values, and the histogram of each set control
-  (the pads) by total variation;
+  plays as many events as follow it, fed its own samples; ``--plays`` (20) times, each play
+  with its own generator (seeded ``[seed, play]``), all plays pooled against the human events
+  that follow: the distribution of controls moved per event and its total variation distance
+  (and each play's alone: one free run wanders with the phrases it happens to play), the share
+  of values on the data's grid or set, KS per control and for dt, MIDI messages per event if
+  sent by an encoder that sends only changed 7-bit values, and the histogram of each set
+  control (the pads) by total variation;
+- **moves one step at a time**: the model fed the held-out playing, one sample after each
+  human event, its moved count against the human's (``moved_tv_one_step``): a gap there is the
+  model's head, a gap only in the free plays comes of playing on its own samples;
+- **TV floors**: what a model playing exactly like the player would score by chance: the TV
+  between two samples of the human distribution, of the generated and held-out sizes, each
+  counted in effective events (events over the autocorrelation time of its own playing, as
+  phrases make neighbouring events alike); beside it the floor for independent events;
 - **cost**: training wall time (launch to saved model; the variants train in turn, in
   alternating order from seed to seed) and the NumPy step (observe + sample), the models taking
   turns step by step (median of 2000 each); each against dense's, seed by seed.
@@ -60,6 +69,7 @@ from foretell.train.batches import split_test
 LIGHTPAD = "lightpad-12k"
 NAMES = (*INSTRUMENTS, LIGHTPAD)
 DEFAULT_SEEDS = "0,1,2"
+DEFAULT_PLAYS = 20  # independent plays of each held-out performance per model
 
 
 @dataclass(frozen=True)
@@ -163,44 +173,101 @@ def describe_kind(kind: ControlKind) -> str:
 
 
 def generate_beside(
-    model: Path, held_out: Sequence[np.ndarray], seed: int
-) -> tuple[list[np.ndarray], np.ndarray]:
-    """For each held-out performance, the model's own events after its first one (as many as
-    follow it), and the milliseconds of every step (observe + sample)."""
-    from foretell.model.protocol import load_voice
+    model: Path, held_out: Sequence[np.ndarray], seed: int, plays: int
+) -> tuple[list[list[np.ndarray]], np.ndarray]:
+    """``plays`` independent plays of the held-out performances, each with its own generator
+    (seeded ``[seed, play]``): per play and held-out performance, the model's own events after
+    its first one (as many as follow it); and the milliseconds of every step (observe + sample)."""
+    from foretell.model.protocol import load
 
-    voice = load_voice(model, seed=seed)
-    played, times = [], []
+    loaded = load(model)
+    played: list[list[np.ndarray]] = []
+    times = []
     clock = time.perf_counter_ns
-    for segment in held_out:
-        voice.reset()
-        event = np.asarray(segment[0], dtype=np.float64)
-        out = np.empty((len(segment) - 1, segment.shape[1]))
-        for i in range(len(out)):
-            start = clock()
-            event = voice.sample(voice.observe(event))
-            times.append(clock() - start)
-            out[i] = event
-        played.append(out)
+    for play in range(plays):
+        voice = loaded.voice(np.random.default_rng([seed, play]))
+        one = []
+        for segment in held_out:
+            voice.reset()
+            event = np.asarray(segment[0], dtype=np.float64)
+            out = np.empty((len(segment) - 1, segment.shape[1]))
+            for i in range(len(out)):
+                start = clock()
+                event = voice.sample(voice.observe(event))
+                times.append(clock() - start)
+                out[i] = event
+            one.append(out)
+        played.append(one)
     return played, np.asarray(times) / 1e6
 
 
-def playing_measures(
-    played: Sequence[np.ndarray], held_out: Sequence[np.ndarray], controls: Sequence[fm.Lattice]
+def one_step_moves(
+    model: Path, held_out: Sequence[np.ndarray], seed: int, plays: int
+) -> list[np.ndarray]:
+    """The model fed the held-out playing (teacher forced): after each human event, how many
+    controls one sample of the next event moves against it; ``plays`` times, each with its own
+    generator (seeded ``[seed, play, 1]``), one array per play and performance."""
+    from foretell.model.protocol import load
+
+    loaded = load(model)
+    counts = []
+    for play in range(plays):
+        voice = loaded.voice(np.random.default_rng([seed, play, 1]))
+        for segment in held_out:
+            voice.reset()
+            human = np.asarray(segment, dtype=np.float64)
+            drawn = np.array([voice.sample(voice.observe(event)) for event in human[:-1]])
+            counts.append((drawn[:, 1:] != human[:-1, 1:]).sum(axis=1))
+    return counts
+
+
+def one_step_measures(
+    counts: Sequence[np.ndarray], held_out: Sequence[np.ndarray], controls: int
 ) -> dict[str, Any]:
-    """Every measure of generated playing against the human events it stands beside."""
+    """Moves per event drawn one step at a time on the human playing, against the human's: a
+    gap here is the model's head; a gap only when it plays on its own is its free running."""
+    firsts = [segment[0] for segment in held_out]
+    human = fm.count_distribution(fm.moved_counts([s[1:] for s in held_out], firsts), controls)
+    drawn = fm.count_distribution(np.concatenate(counts), controls)
+    return {
+        "moved_one_step": [round(float(p), 4) for p in drawn],
+        "moved_tv_one_step": round(fm.total_variation(drawn, human), 4),
+    }
+
+
+def playing_measures(
+    played: Sequence[Sequence[np.ndarray]],
+    held_out: Sequence[np.ndarray],
+    controls: Sequence[fm.Lattice],
+) -> dict[str, Any]:
+    """Every measure of generated playing (``played``: plays, each one run per held-out
+    performance, all plays pooled) against the human events it stands beside; the TV floors
+    with the effective sizes of both sides (``fm.effective_events``)."""
     firsts = [segment[0] for segment in held_out]
     human = [segment[1:] for segment in held_out]
+    runs = [run for play in played for run in play]
+    before = firsts * len(played)
     n = len(controls)
-    moves = fm.count_distribution(fm.moved_counts(played, firsts), n)
-    human_moves = fm.count_distribution(fm.moved_counts(human, firsts), n)
-    generated, reference = np.concatenate(played), np.concatenate(human)
+    generated_counts = fm.moved_count_series(runs, before)
+    human_counts = fm.moved_count_series(human, firsts)
+    moves = fm.count_distribution(np.concatenate(generated_counts), n)
+    human_moves = fm.count_distribution(np.concatenate(human_counts), n)
+    per_play = [
+        fm.total_variation(fm.count_distribution(fm.moved_counts(play, firsts), n), human_moves)
+        for play in played
+    ]
+    moved_sizes = (
+        fm.effective_events(generated_counts, n + 1),
+        fm.effective_events(human_counts, n + 1),
+    )
+    generated, reference = np.concatenate(runs), np.concatenate(human)
     ks = fm.ks_columns(generated, reference)
     sets = {
         f"x{j}": (
             lattice,
             fm.set_histogram(generated[:, j], lattice),
             fm.set_histogram(reference[:, j], lattice),
+            set_sizes(runs, human, j, lattice),
         )
         for j, lattice in enumerate(controls, 1)
         if lattice.kind == "set"
@@ -211,32 +278,59 @@ def playing_measures(
             "generated": [round(float(p), 4) for p in mine],
             "human": [round(float(p), 4) for p in theirs],
         }
-        for key, (lattice, mine, theirs) in sets.items()
+        for key, (lattice, mine, theirs, _) in sets.items()
     }
     on = fm.share_on_lattice(generated, controls)
     return {
         "moved": [round(float(p), 4) for p in moves],
         "human_moved": [round(float(p), 4) for p in human_moves],
         "moved_tv": round(fm.total_variation(moves, human_moves), 4),
-        "moved_tv_floor": round(fm.sampling_tv(human_moves, (len(generated), len(reference))), 4),
+        "moved_tv_floor": round(fm.sampling_tv(human_moves, moved_sizes), 4),
+        "moved_tv_floor_independent": round(
+            fm.sampling_tv(human_moves, (len(generated), len(reference))), 4
+        ),
+        "moved_effective_events": {
+            "generated": round(moved_sizes[0], 1),
+            "human": round(moved_sizes[1], 1),
+        },
+        "moved_tv_one_play": {
+            "median": round(float(np.median(per_play)), 4),
+            "min": round(min(per_play), 4),
+            "max": round(max(per_play), 4),
+        },
         "moved_mean": round(float(np.arange(n + 1) @ moves), 3),
         "human_moved_mean": round(float(np.arange(n + 1) @ human_moves), 3),
         "on_lattice": {k: None if v is None else round(v, 6) for k, v in on.items()},
         "ks": {k: round(v, 4) for k, v in ks.items()},
         "ks_mean_controls": round(float(np.mean([ks[f"x{j}"] for j in range(1, n + 1)])), 4),
-        "midi_messages": round(float(fm.midi_messages(played, firsts).mean()), 3),
+        "midi_messages": round(float(fm.midi_messages(runs, before).mean()), 3),
         "human_midi_messages": round(float(fm.midi_messages(human, firsts).mean()), 3),
         "set_tv": {
             key: round(fm.total_variation(mine, theirs), 4)
-            for key, (_, mine, theirs) in sets.items()
+            for key, (_, mine, theirs, _) in sets.items()
         },
         "set_tv_floor": {
-            key: round(fm.sampling_tv(theirs, (len(generated), len(reference))), 4)
-            for key, (_, _, theirs) in sets.items()
+            key: round(fm.sampling_tv(theirs, sizes), 4)
+            for key, (_, _, theirs, sizes) in sets.items()
         },
         "set_histograms": histograms,
+        "plays": len(played),
         "generated_events": len(generated),
     }
+
+
+def set_sizes(
+    runs: Sequence[np.ndarray], human: Sequence[np.ndarray], column: int, lattice: fm.Lattice
+) -> tuple[float, float]:
+    """The effective events of a set control's histogram, generated and human."""
+    return (
+        fm.effective_events(
+            [fm.nearest_in_set(r[:, column], lattice.values) for r in runs], len(lattice.values)
+        ),
+        fm.effective_events(
+            [fm.nearest_in_set(h[:, column], lattice.values) for h in human], len(lattice.values)
+        ),
+    )
 
 
 STEPS_SIDE_BY_SIDE = 2000
@@ -267,17 +361,26 @@ def measure_model(
     controls: Sequence[fm.Lattice],
     trainable: np.ndarray,
     seed: int,
+    plays: int,
 ) -> dict[str, Any]:
-    played, step_ms = generate_beside(model, held_out, seed)
+    played, step_ms = generate_beside(model, held_out, seed, plays)
+    one_step = one_step_moves(model, held_out, seed, plays)
     return {
         **held_out_nll(model, held_out, controls, trainable),
         **playing_measures(played, held_out, controls),
+        **one_step_measures(one_step, held_out, len(controls)),
         "step_ms_generating": round(float(np.median(step_ms)), 4),
     }
 
 
 def bench_one(
-    name: str, seed: int, scale: float, size: str, chosen: Sequence[Variant], epochs: int | None
+    name: str,
+    seed: int,
+    scale: float,
+    size: str,
+    chosen: Sequence[Variant],
+    epochs: int | None,
+    plays: int = DEFAULT_PLAYS,
 ) -> list[dict[str, Any]]:
     """Hold out ``name``'s test set, train each variant on the rest (in turn, the first
     variant first on even seeds and last on odd ones), measure each model, and time their steps
@@ -307,7 +410,7 @@ def bench_one(
                 "lattices": [lattice.describe() for lattice in controls],
                 "wall_seconds": timed["wall_seconds"],
                 "epochs_run": timed.get("epochs_run"),
-                **measure_model(models[variant.name], held_out, controls, events, seed),
+                **measure_model(models[variant.name], held_out, controls, events, seed, plays),
             }
         steps = side_by_side_steps(list(models.values()), held_out[0][0])
     for variant_name, times in zip(models, steps, strict=True):
@@ -445,6 +548,7 @@ def run_fidelity(
     size: str,
     scale: float,
     epochs: int | None = None,
+    plays: int = DEFAULT_PLAYS,
 ) -> dict[str, Any]:
     """Every instrument, seed and variant; the runs, their summary and what the machine did."""
     has_dense = train_has_dense()
@@ -455,7 +559,7 @@ def run_fidelity(
         run
         for name in names
         for seed in seeds
-        for run in bench_one(name, seed, scale, size, chosen, epochs)
+        for run in bench_one(name, seed, scale, size, chosen, epochs, plays)
     ]
     notes = (
         []
@@ -471,6 +575,7 @@ def run_fidelity(
         "size": size,
         "scale": scale,
         "epochs": epochs,
+        "plays": plays,
         "variants": [v.name for v in chosen],
         "default_available": has_dense,
         "wall_seconds": round(time.perf_counter() - started, 1),
@@ -510,6 +615,13 @@ def run_fidelity(
     help="Train this many epochs at most [default: training's own choice].",
 )
 @click.option(
+    "--plays",
+    default=DEFAULT_PLAYS,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Independent plays of each held-out performance per model (each its own generator).",
+)
+@click.option(
     "--out",
     type=click.Path(path_type=Path, file_okay=False),
     help="Write fidelity.md, fidelity.json and the figures to this folder (e.g. docs/evaluation).",
@@ -521,6 +633,7 @@ def fidelity(
     size: str,
     scale: float,
     epochs: int | None,
+    plays: int,
     out: Path | None,
     as_json: bool,
 ) -> None:
@@ -529,7 +642,7 @@ def fidelity(
     data's grid, KS, MIDI messages per event, pad histograms, training and step time."""
     from foretell.bench.fidelity_report import table_lines, write_report
 
-    result = run_fidelity(parse_names(instruments), parse_seeds(seeds), size, scale, epochs)
+    result = run_fidelity(parse_names(instruments), parse_seeds(seeds), size, scale, epochs, plays)
     if out is not None:
         write_report(result, out)
     if as_json:

@@ -125,11 +125,18 @@ def moved(events: np.ndarray, previous: np.ndarray | None = None) -> np.ndarray:
     return controls != before
 
 
+def moved_count_series(
+    segments: Sequence[np.ndarray], previous: Sequence[np.ndarray | None]
+) -> list[np.ndarray]:
+    """How many controls move in each event, segment by segment."""
+    return [moved(s, p).sum(axis=1) for s, p in zip(segments, previous, strict=True)]
+
+
 def moved_counts(
     segments: Sequence[np.ndarray], previous: Sequence[np.ndarray | None]
 ) -> np.ndarray:
     """How many controls move in each event of each segment, all segments together."""
-    counts = [moved(s, p).sum(axis=1) for s, p in zip(segments, previous, strict=True)]
+    counts = moved_count_series(segments, previous)
     return np.concatenate(counts) if counts else np.zeros(0, dtype=int)
 
 
@@ -145,17 +152,66 @@ def total_variation(p: np.ndarray, q: np.ndarray) -> float:
 
 
 def sampling_tv(
-    reference: np.ndarray, sizes: tuple[int, int], draws: int = 2000, seed: int = 0
+    reference: np.ndarray, sizes: tuple[float, float], draws: int = 2000, seed: int = 0
 ) -> float:
-    """The mean total variation between two samples of ``sizes`` events drawn from
-    ``reference``: what a model playing exactly like it would score against held-out playing
-    of that size (the measure's floor: sampling noise alone)."""
+    """The mean total variation between two samples of ``sizes`` independent events (rounded;
+    ``effective_events`` for playing in phrases) drawn from ``reference``: what a model playing
+    exactly like it would score against held-out playing of that size (the measure's floor:
+    sampling noise alone)."""
     rng = np.random.default_rng(seed)
     q = np.asarray(reference, dtype=np.float64)
     q = q / q.sum()
-    first = rng.multinomial(max(sizes[0], 1), q, size=draws) / max(sizes[0], 1)
-    second = rng.multinomial(max(sizes[1], 1), q, size=draws) / max(sizes[1], 1)
-    return 0.5 * float(np.abs(first - second).sum(axis=1).mean())
+    first, second = (max(round(size), 1) for size in sizes)
+    one = rng.multinomial(first, q, size=draws) / first
+    other = rng.multinomial(second, q, size=draws) / second
+    return 0.5 * float(np.abs(one - other).sum(axis=1).mean())
+
+
+AUTOCORRELATION_WINDOW = 5  # Sokal's window: sum lags up to this many autocorrelation times
+
+
+def autocorrelation_time(segments: Sequence[np.ndarray]) -> float:
+    """The integrated autocorrelation time ``1 + 2 sum_k rho_k`` of a series cut into segments:
+    ``rho_k`` the lag-k products of pairs within one segment (a lag never crosses a segment's
+    end) over ``n`` times the variance (mean and variance over all segments), summed up to the
+    first lag ``k >= 5 tau`` (Sokal's window); 1 for independent values and for a constant."""
+    values = [np.asarray(s, dtype=np.float64) for s in segments if len(s)]
+    if not values:
+        return 1.0
+    series = np.concatenate(values)
+    centred = series - series.mean()
+    variance = float(np.mean(centred**2))
+    if variance <= 0.0:
+        return 1.0
+    owner = np.repeat(np.arange(len(values)), [len(v) for v in values])
+    tau, lag = 1.0, 1
+    while lag < len(series) and lag < AUTOCORRELATION_WINDOW * tau:
+        same = owner[lag:] == owner[:-lag]
+        if not same.any():
+            break
+        products = centred[lag:][same] * centred[:-lag][same]
+        tau += 2.0 * float(products.sum()) / (len(series) * variance)
+        lag += 1
+    return max(tau, 1.0)
+
+
+def effective_events(labels: Sequence[np.ndarray], outcomes: int) -> float:
+    """How many independent events ``labels`` (outcome indices per event, in segments) are worth
+    for a histogram over ``outcomes``: the events over the autocorrelation time of each
+    outcome's indicator, averaged with the weights ``p (1 - p)`` (each share's variance)."""
+    segments = [np.asarray(s, dtype=np.int64) for s in labels]
+    events = sum(len(s) for s in segments)
+    if events == 0:
+        return 0.0
+    shares = np.bincount(np.concatenate(segments), minlength=outcomes) / events
+    weights = shares * (1.0 - shares)
+    if weights.sum() <= 0.0:
+        return float(events)
+    taus = [
+        autocorrelation_time([s == outcome for s in segments]) if weights[outcome] > 0 else 1.0
+        for outcome in range(outcomes)
+    ]
+    return events / float(np.dot(weights, taus) / weights.sum())
 
 
 def midi_values(events: np.ndarray) -> np.ndarray:

@@ -299,7 +299,16 @@ How each figure is measured (`foretell/bench/fidelity.py`, `fidelity_metrics.py`
   model's figure is computed a second time by training's own code (`foretell trace --basis
   cells`, with the kinds `foretell train` detects): `nll_trace_cells` in the JSON.
 - **Generated playing.** For each held-out performance the model is given its first event and
-  plays as many events as follow it (π and σ temperature 1), fed its own samples.
+  plays as many events as follow it (π and σ temperature 1), fed its own samples; 20 times
+  (`--plays`), each play with its own generator, and every measure below pools the plays
+  against the one held-out human playing. One free run is not enough: a model's playing runs
+  in phrases (on the knobs, a slow turn repeats its 7-bit value for tens of events), so one
+  play's moved/event TV wanders with the phrases it happens to play (`moved_tv_one_play` in
+  the JSON: its median and range over the plays). Beside the plays, the model fed the held-out
+  human playing draws one sample after each human event, as many times
+  (`moved_tv_one_step` in the JSON: the moved/event TV of those samples against the human's
+  moves): a gap there is in the model's head, a gap only in the plays comes of playing on its
+  own samples.
 - **moved/event TV**: a control moves when its value differs from the previous row's; the share
   of events moving 0..N controls, generated against human, by total variation distance
   (0.5 Σ|p - q|: 0 the same, 1 disjoint). The next column gives the mean number moved.
@@ -313,9 +322,13 @@ How each figure is measured (`foretell/bench/fidelity.py`, `fidelity_metrics.py`
   (a generated value counted at the nearest), generated against human.
 - **TV floors** (the goals table, `moved_tv_floor` and `set_tv_floor` in the JSON): a TV between
   two finite samples is above 0 even where both come from one distribution. The floor is the mean
-  TV between two samples of the generated and held-out sizes drawn from the human distribution
-  (2000 multinomial draws): what a model playing exactly like the player would score. Events are
-  counted as if independent, so the floor is a lower bound where playing runs in phrases.
+  TV between two samples drawn from the human distribution (2000 multinomial draws), of the
+  generated and held-out sizes counted in effective events: each side's events over the
+  integrated autocorrelation time of its own series (of the moved count, or of the set value;
+  per outcome's indicator, weighted by its variance; lags within a play of one performance,
+  summed to Sokal's window of 5 times the time): what a model playing exactly like the player
+  would score. `moved_effective_events` gives both sizes; `moved_tv_floor_independent` the
+  floor were every event independent (too low where playing runs in phrases).
 - **train wall s**: `foretell train` from launch to saved model (a fresh process; the models
   train in turn, which first alternating from seed to seed); **step ms**: the NumPy step
   (observe + sample), the models taking turns step by step, median of 2000 steps each. For the

@@ -289,9 +289,11 @@ class MovesModel:
         activity_temp: float = 1.0,
     ) -> dict[str, Any]:
         """``expectation``'s shape: each component's weight (summed over moving sets), dt and
-        per control ``[centre, lo, hi]`` (a grid's logistic centre ±1 scale, a set's likeliest
-        value, a continuous control's mean ±1 σ; the previous value where it seldom moves),
-        and ``moves``: each control's chance of moving (under all three temperatures)."""
+        per control ``[centre, lo, hi]`` (a grid's logistic centre ±1 scale, mixed with its flat
+        share where it has one: ``with_flat_share``; a set's likeliest value, a continuous
+        control's mean ±1 σ; the previous value where it seldom moves), and ``moves``: each
+        control's chance of moving (under all three temperatures; the "other" slot's sets
+        each as likely, as the sampler draws them)."""
         return moves_expectation(
             self, np.asarray(prediction, dtype=np.float64), pi_temp, sigma_temp, activity_temp
         )
@@ -318,6 +320,11 @@ def moves_expectation(
         for bit, c in enumerate(layout.discrete):
             if code >> bit & 1:
                 moving[c] += joint[:, slot].sum()
+    if layout.has_other:  # the sets not named, each as likely: the share of them moving c
+        other, unnamed = joint[:, -1].sum(), 2 ** len(layout.discrete) - len(layout.patterns)
+        for bit, c in enumerate(layout.discrete):
+            named = sum(code >> bit & 1 for code in layout.patterns)
+            moving[c] += other * (2 ** (len(layout.discrete) - 1) - named) / unnamed
     for c, kind in enumerate(layout.controls):
         if not kind.discrete:
             moving[c] = 1.0
@@ -333,6 +340,10 @@ def moves_expectation(
         values = [[float(before[1 + c])] * 3 for c in range(len(layout.controls))]
         for j, c in enumerate(layout.gaussian_controls, start=1):
             centre, width = mu[m, j] * scale[1 + c] + loc[1 + c], sigma[m, j] * scale[1 + c]
+            if layout.has_flat and c in layout.grid_controls and sigma_temp > 0.0:
+                i = layout.grid_controls.index(c)  # as the sampler: its flat share, untempered
+                logit = raw[layout.flat_start + m * len(layout.grid_controls) + i]
+                centre, width = with_flat_share(centre, width, float(logit), layout, i)
             values[c] = [
                 float(np.clip(v, 0.0, 1.0)) for v in (centre, centre - width, centre + width)
             ]
@@ -345,6 +356,23 @@ def moves_expectation(
         components.append({"w": float(weights[m]), "dt": dt, "x": values})
     first: dict[str, Any] = components[0]
     return {"components": components, "dt": first["dt"][0], "moves": moving.tolist()}
+
+
+def with_flat_share(
+    centre: float, width: float, logit: float, layout: MovesLayout, position: int
+) -> tuple[float, float]:
+    """The ``position``-th grid control's centre and spread with its flat share (``logit``)
+    mixed in: the mixture's mean, and its spread by the law of total variance (the logistic's
+    ``width`` standing for its own, the flat part's the variance of the cells it spans)."""
+    share = 1.0 / (1.0 + math.exp(-min(max(logit, -700.0), 700.0)))
+    first, last = layout.flat[position]
+    cells = layout.controls[layout.grid_controls[position]].cell_values()[first : last + 1]
+    mean, variance = float(cells.mean()), float(cells.var())
+    mixed = (1.0 - share) * centre + share * mean
+    spread = (
+        (1.0 - share) * width**2 + share * variance + share * (1.0 - share) * (centre - mean) ** 2
+    )
+    return mixed, math.sqrt(spread)
 
 
 def step_together(

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -56,7 +57,11 @@ def test_each_variant_is_measured_on_the_same_held_out_pads(
         assert run["nll_basis"] == "cells x1,x2; density dt"
         assert sum(run["moved"]) == pytest.approx(1.0, abs=1e-3)
         assert len(run["moved"]) == len(run["human_moved"]) == 3
-        assert run["generated_events"] == run["scored_events"]
+        assert run["plays"] == 20  # independent plays of the held-out performances, pooled
+        assert run["generated_events"] == 20 * run["scored_events"]
+        one = run["moved_tv_one_play"]
+        assert 0 <= one["min"] <= one["median"] <= one["max"] <= 1
+        assert run["moved_tv_floor"] >= run["moved_tv_floor_independent"] > 0
         # every pad value and velocity is a distinct 7-bit value: messages are the moves
         assert run["human_midi_messages"] == pytest.approx(run["human_moved_mean"], abs=1e-3)
         assert set(run["ks"]) == {"dt", "x1", "x2"} and all(0 <= v <= 1 for v in run["ks"].values())
@@ -145,3 +150,50 @@ def test_goals_are_read_from_the_summary() -> None:
     assert grouped(["grid 1/127"] * 4 + ["set of 8", "grid 1/127"]) == (
         "4 x grid 1/127, set of 8, grid 1/127"
     )
+
+
+def test_each_play_of_the_held_out_performances_draws_on_its_own(tmp_path: Path) -> None:
+    """``--plays``: every play follows every held-out performance from its first event for as
+    many events as follow it, with its own generator: plays differ, and a seed repeats them."""
+    from foretell.bench.fidelity import generate_beside
+    from tests.moves_files import moves_model_file
+
+    model = moves_model_file(tmp_path / "m.ftm")
+    rng = np.random.default_rng(0)
+    held_out = [np.column_stack([np.full(n, 0.05), rng.uniform(size=(n, 3))]) for n in (30, 12)]
+    played, step_ms = generate_beside(model, held_out, seed=4, plays=3)
+    assert [[len(run) for run in play] for play in played] == [[29, 11]] * 3
+    assert len(step_ms) == 3 * (29 + 11) and (step_ms > 0).all()
+    first = [np.concatenate(play) for play in played]
+    assert not np.array_equal(first[0], first[1]) and not np.array_equal(first[1], first[2])
+    again, _ = generate_beside(model, held_out, seed=4, plays=3)
+    assert all(
+        np.array_equal(a, b)
+        for p, q in zip(played, again, strict=True)
+        for a, b in zip(p, q, strict=True)
+    )
+
+
+def test_moves_one_step_at_a_time_are_the_model_s_own_chances_on_the_human_playing(
+    tmp_path: Path,
+) -> None:
+    """Fed the human playing, one sample after each human event moves each control as often
+    as the model says it will (its expected chances of moving, summed over the controls)."""
+    from foretell.bench.fidelity import one_step_measures, one_step_moves
+    from foretell.model.protocol import load_voice
+    from tests.moves_files import moves_model_file
+
+    model = moves_model_file(tmp_path / "m.ftm", seed=5)
+    rng = np.random.default_rng(1)
+    grid = rng.integers(0, 9, size=(40, 2)) / 8
+    held_out = [np.column_stack([np.full(40, 0.05), grid, rng.uniform(size=40)])]
+    counts = one_step_moves(model, held_out, seed=0, plays=200)
+    assert len(counts) == 200 and all(len(c) == 39 for c in counts)
+    voice = load_voice(model, seed=0)
+    chances = [
+        sum(voice.model.expected(voice.observe(e), 1.0, 1.0)["moves"]) for e in held_out[0][:-1]
+    ]
+    assert np.concatenate(counts).mean() == pytest.approx(np.mean(chances), abs=0.03)
+    measured = one_step_measures(counts, held_out, 3)
+    assert sum(measured["moved_one_step"]) == pytest.approx(1.0, abs=1e-3)
+    assert measured["moved_one_step"][0] == 0.0  # the continuous control moves at every event

@@ -16,7 +16,9 @@ from foretell.bench.common_basis import (
 )
 from foretell.bench.fidelity_metrics import (
     Lattice,
+    autocorrelation_time,
     count_distribution,
+    effective_events,
     ks_columns,
     midi_messages,
     moved,
@@ -278,3 +280,40 @@ def test_the_tv_floor_is_the_tv_of_two_samples_of_one_distribution() -> None:
     approximation = 0.5 * 8 * math.sqrt(2 * (1 / 8) * (7 / 8) / 744) * math.sqrt(2 / math.pi)
     assert floor == pytest.approx(approximation, rel=0.05)
     assert sampling_tv(even, (100_000, 100_000)) < 0.01  # vanishes with the sample
+
+
+def phrases(rng: np.random.Generator, outcomes: int, events: int, length: int) -> np.ndarray:
+    """Labels drawn evenly, each held for ``length`` events (playing in phrases)."""
+    return np.repeat(rng.integers(0, outcomes, events // length), length)
+
+
+def test_the_autocorrelation_time_of_phrases_is_their_length() -> None:
+    """Values held for L events: rho_k = 1 - k/L, so tau = 1 + 2 sum (1 - k/L) = L."""
+    rng = np.random.default_rng(3)
+    assert autocorrelation_time([rng.normal(size=50_000)]) == pytest.approx(1.0, abs=0.1)
+    held = phrases(rng, 2, 200_000, 10).astype(float)
+    assert autocorrelation_time([held]) == pytest.approx(10.0, rel=0.1)
+    assert autocorrelation_time([np.ones(100)]) == 1.0
+    # a lag never reaches across segments: ten-event segments of one value each are not one phrase
+    segments = [np.full(10, float(v)) for v in rng.integers(0, 2, 5000)]
+    assert autocorrelation_time(segments) == pytest.approx(10.0, rel=0.1)
+
+
+def test_the_floor_with_effective_events_is_what_two_phrased_samples_show() -> None:
+    """Two samples of 8 even pads played in 20-event phrases differ by far more than
+    independent events would; ``effective_events`` makes ``sampling_tv`` say by how much."""
+    rng = np.random.default_rng(4)
+    size, length = 2000, 20
+    pairs = [
+        total_variation(
+            *(np.bincount(phrases(rng, 8, size, length), minlength=8) / size for _ in "ab")
+        )
+        for _ in range(400)
+    ]
+    sample = phrases(rng, 8, size, length)
+    effective = effective_events([sample], 8)
+    assert effective == pytest.approx(size / length, rel=0.35)
+    even = np.full(8, 1 / 8)
+    floor = sampling_tv(even, (effective, effective))
+    assert floor == pytest.approx(float(np.mean(pairs)), rel=0.2)
+    assert sampling_tv(even, (size, size)) < 0.4 * floor  # counted as independent: far too low
