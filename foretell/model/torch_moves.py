@@ -180,75 +180,24 @@ class MovesNLL(torch.autograd.Function):
         layout = spec.layout
         assert layout is not None
         k, g, dc = layout.mixtures, layout.gaussians, layout.densities
-        ng, sizes, slots = len(layout.grid_controls), layout.set_sizes, layout.slots
         col = layout.target_columns()
         flat = out.reshape(-1, out.shape[-1])  # (N, P)
         yy = y.reshape(-1, y.shape[-1])  # (N, W)
         n, kg = flat.shape[0], k * g
-        a = flat[:, kg : 2 * kg].contiguous()
-        if spec.sigma_activation == "softplus":
-            slope, sigma = torch.sigmoid(a), F.softplus(a).add_(spec.sigma_min)
-        else:
-            slope, sigma = torch.where(a > 0, 1.0, a.exp()), F.elu(a).add_(1.0 + spec.sigma_min)
-        inv = sigma.reciprocal_().view(n, k, g)  # 1 / s
-        mu = flat[:, :kg].reshape(n, k, g)
-        moved = yy[:, col["moved"]].contiguous()  # (N, Ng + Ns)
+        w = weight.reshape(n, 1).to(out.dtype)
+        slope, inv = _spreads(flat[:, kg : 2 * kg].contiguous(), spec)  # (N, K*G) each
         grad = torch.zeros_like(flat)
-        g_mu = grad[:, :kg].view(n, k, g)  # filled with dL_k/dmu, scaled by -w r below
-        g_s = torch.empty(n, k, g, dtype=out.dtype)  # dL_k/ds
-        # Gaussians (contiguous copies: elementwise kernels on strided views are much slower)
         zc = yy[:, col["z"]].contiguous()  # (N, Dc)
-        mu_d, inv_d = mu[..., :dc].contiguous(), inv[..., :dc].contiguous()  # (N, K, Dc)
-        u = (zc.unsqueeze(1) - mu_d).mul_(inv_d)  # (N, K, Dc)
-        per_k = inv_d.log().sum(-1).sub_((u * u).sum(-1), alpha=0.5)  # (N, K)
-        per_k.add_(-0.5 * dc * LOG_2PI)
-        g_mu[..., :dc] = u * inv_d
-        g_s[..., :dc] = (u * u).sub_(1.0).mul_(inv_d)
-        # grid cells: C(cell) - log(1 - exp(C(previous))), where the control moves, both
-        # cells in one pass over (N, K, 2 Ng)
-        if ng:
-            mg, ig = mu[..., dc:], inv[..., dc:]  # (N, K, Ng)
-            mg2, ig2 = torch.cat([mg, mg], -1), torch.cat([ig, ig], -1)  # (N, K, 2 Ng)
-            lo, hi, prev_lo, prev_hi = (yy[:, col[c]] for c in ("lo", "hi", "prev_lo", "prev_hi"))
-            lows = torch.cat([lo, prev_lo], -1).unsqueeze(1)  # (N, 1, 2 Ng)
-            highs = torch.cat([hi, prev_hi], -1).unsqueeze(1)
-            both, both_mu, both_s = _cell_and_slopes(mg2, ig2, lows, highs)  # (N, K, 2 Ng)
-            if layout.has_flat:  # C = log((1 - f) L + f U), dC/dc = rho, dC/dalpha = 1 - f - rho
-                share = flat[:, layout.flat_start :].reshape(n, k, ng)
-                on, off = F.softplus(-share).neg_(), F.softplus(share).neg_()  # log f, log(1-f)
-                lows_flat = torch.cat([yy[:, col["flat"]], yy[:, col["flat_prev"]]], -1)
-                logistic = torch.cat([off, off], -1).add_(both)
-                mixed = torch.logaddexp(logistic, torch.cat([on, on], -1) + lows_flat.unsqueeze(1))
-                rho = (logistic - mixed).exp_()  # the logistic's share of the cell's mass
-                d_share = torch.cat([off, off], -1).exp_().sub_(rho)
-                both, both_mu, both_s = mixed, both_mu.mul_(rho), both_s.mul_(rho)
-            cell, prev = both[..., :ng], both[..., ng:]
-            f = moved[:, :ng].unsqueeze(1)  # (N, 1, Ng)
-            keep = log1mexp(prev)  # log(1 - P(previous))
-            factor = (prev - keep).exp_()  # d(-keep)/d(prev) = exp(prev - keep)
-            per_k.add_(((cell - keep) * f).sum(-1))
-            g_mu[..., dc:] = (both_mu[..., :ng] + factor * both_mu[..., ng:]).mul_(f)
-            g_s[..., dc:] = (both_s[..., :ng] + factor * both_s[..., ng:]).mul_(f)
-            if layout.has_flat:
-                g_flat = (d_share[..., :ng] + factor * d_share[..., ng:]).mul_(f)  # (N, K, Ng)
-        # sets
-        start = layout.sets_start
-        set_grads = []
-        for j, size in enumerate(sizes):
-            logits = flat[:, start : start + k * size].view(n, k, size)
-            value = yy[:, col["set"]][:, j].long()
-            previous = yy[:, col["set_prev"]][:, j].long()
-            mask = F.one_hot(previous, size).to(out.dtype).unsqueeze(1) * MASKED
-            log_p = F.log_softmax(logits - mask, dim=-1)  # (N, K, C)
-            f = moved[:, ng + j].unsqueeze(1)  # (N, 1)
-            hot = F.one_hot(value, size).to(out.dtype).unsqueeze(1)  # (N, 1, C)
-            per_k.add_((log_p * hot).sum(-1).mul_(f))
-            set_grads.append((start, size, (hot - log_p.exp_()).mul_(f.unsqueeze(-1))))
-            start += k * size
+        per_k, g_mu, g_s = _gaussian_terms(flat, inv, zc, k, g, dc)  # (N, K), (N, K, Dc) x2
+        grid = _GridTerms.of(flat, inv, yy, w, layout) if layout.grid_controls else None
+        if grid is not None:
+            per_k.index_add_(0, grid.rows, grid.log_p)
+        moved = yy[:, col["moved"]]  # (N, Ng + Ns)
+        set_grads = _set_terms(flat, yy, moved, per_k, layout)
         # the component and the moving set
         log_joint = F.log_softmax(flat[:, layout.joint_start : layout.flat_start], dim=-1)
         slot = yy[:, col["slot"]].long()  # (N, 1)
-        index = slot + _component_offsets(k, slots)  # (N, K): each component's slot
+        index = slot + _component_offsets(k, layout.slots)  # (N, K): each component's slot
         per_k.add_(log_joint.gather(1, index))
         if layout.has_other:
             per_k.add_((slot == len(layout.patterns)).to(out.dtype) * layout.log_other_share)
@@ -267,26 +216,167 @@ class MovesNLL(torch.autograd.Function):
             columns = torch.cat([per_k, floor.unsqueeze(-1)], -1)
         top = columns.amax(-1, keepdim=True)
         total = (columns - top).exp_().sum(-1, keepdim=True).log_().add_(top)  # (N, 1)
-        w = weight.reshape(n, 1).to(out.dtype)
         r = (per_k - total).exp_().mul_(w)  # (N, K): w r_k
-        g_mu.mul_(r.unsqueeze(-1)).neg_()
-        grad[:, kg : 2 * kg] = g_s.mul_(r.unsqueeze(-1)).view(n, kg).mul_(slope).neg_()
-        for start, size, d_logits in set_grads:
-            grad[:, start : start + k * size] = (
+        # dL/d(out) = -sum_k w r_k dL_k/d(out), the joint logits' softmax aside
+        by_gaussian = grad[:, :kg].view(n, k, g)
+        by_gaussian[..., :dc] = g_mu.mul_(r.unsqueeze(-1)).neg_()
+        spread = grad[:, kg : 2 * kg].view(n, k, g)
+        spread[..., :dc] = g_s.mul_(r.unsqueeze(-1)).mul_(slope.view(n, k, g)[..., :dc]).neg_()
+        if grid is not None:
+            grid.scatter_gradient(grad, r, slope, layout)
+        for begin, size, d_logits in set_grads:
+            grad[:, begin : begin + k * size] = (
                 d_logits.mul_(r.unsqueeze(-1)).view(n, k * size).neg_()
             )
         d_joint = log_joint.exp_().mul_(r.sum(-1, keepdim=True))  # pi sum(r)
         d_joint.scatter_add_(1, index, -r)
         grad[:, layout.joint_start : layout.flat_start] = d_joint
-        if ng and layout.has_flat:
-            grad[:, layout.flat_start :] = g_flat.mul_(r.unsqueeze(-1)).view(n, k * ng).neg_()
         ctx.save_for_backward(grad.view(out.shape))
         return -(total.view(-1) @ w.view(-1))
 
     @staticmethod
     def backward(ctx: Any, grad_output: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
-        (grad,) = ctx.saved_tensors
-        return grad * grad_output, None, None, None
+        (grad,) = ctx.saved_tensors  # scaled in place: a second backward would raise
+        return grad.mul_(grad_output), None, None, None
+
+
+def _spreads(a: torch.Tensor, spec: ModelSpec) -> tuple[torch.Tensor, torch.Tensor]:
+    """The spread activation's slope and ``1 / s`` from the head's spread outputs ``a``."""
+    if spec.sigma_activation == "softplus":
+        slope, sigma = torch.sigmoid(a), F.softplus(a).add_(spec.sigma_min)
+    else:
+        slope, sigma = torch.where(a > 0, 1.0, a.exp()), F.elu(a).add_(1.0 + spec.sigma_min)
+    return slope, sigma.reciprocal_()
+
+
+def _gaussian_terms(
+    flat: torch.Tensor, inv: torch.Tensor, zc: torch.Tensor, k: int, g: int, dc: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """dt and the continuous controls: ``log N`` per component ``(N, K)`` and its derivatives
+    ``dL_k/dmu``, ``dL_k/ds`` ``(N, K, Dc)`` (contiguous copies: elementwise kernels on strided
+    views are much slower)."""
+    n = flat.shape[0]
+    mu_d = flat[:, : k * g].view(n, k, g)[..., :dc].contiguous()  # (N, K, Dc)
+    inv_d = inv.view(n, k, g)[..., :dc].contiguous()
+    u = (zc.unsqueeze(1) - mu_d).mul_(inv_d)  # (N, K, Dc)
+    uu = u * u
+    per_k = inv_d.log().sum(-1).sub_(uu.sum(-1), alpha=0.5)  # (N, K)
+    per_k.add_(-0.5 * dc * LOG_2PI)
+    return per_k, u.mul_(inv_d), uu.sub_(1.0).mul_(inv_d)
+
+
+class _GridTerms:
+    """The grid controls' part of ``L_k``, computed only where a control moves in an event
+    of weight above zero (a control that does not move contributes nothing): for each such
+    (event, control) pair ``C(cell) - log(1 - exp(C(previous)))`` per component and its
+    derivatives with respect to the control's mean, spread and flat logit."""
+
+    def __init__(
+        self,
+        rows: torch.Tensor,
+        at: torch.Tensor,
+        flat_at: torch.Tensor | None,
+        log_p: torch.Tensor,
+        d_mu: torch.Tensor,
+        d_s: torch.Tensor,
+        d_flat: torch.Tensor | None,
+    ) -> None:
+        self.rows, self.at, self.flat_at = rows, at, flat_at  # (M,), (M, K), (M, K)
+        self.log_p, self.d_mu, self.d_s, self.d_flat = log_p, d_mu, d_s, d_flat  # (M, K) each
+
+    @classmethod
+    def of(
+        cls, flat: torch.Tensor, inv: torch.Tensor, yy: torch.Tensor, w: torch.Tensor, layout: Any
+    ) -> _GridTerms:
+        k, g, dc, ng = (
+            layout.mixtures,
+            layout.gaussians,
+            layout.densities,
+            len(layout.grid_controls),
+        )
+        col = layout.target_columns()
+        moving = (yy[:, col["moved"]][:, :ng] > 0) & (w > 0)  # (N, Ng)
+        rows, controls = moving.nonzero(as_tuple=True)  # (M,) each
+        at = (controls + dc).unsqueeze(1) + _component_offsets(k, g)  # (M, K): mu's columns
+        index = rows.unsqueeze(1)  # (M, 1)
+        mu = flat[index, at]  # (M, K)
+        inv_m = inv[index, at]
+        # the cell's and the previous cell's bounds, network space: (2, M, 1)
+        bounds = yy[rows, controls + _bound_offsets(col["lo"].start, ng)]  # (4, M)
+        lows, highs = bounds[:2].unsqueeze(-1), bounds[2:].unsqueeze(-1)
+        both, d_mu, d_s = _cell_and_slopes(mu, inv_m, lows, highs)  # (2, M, K)
+        flat_at, d_share = None, None
+        if layout.has_flat:  # C = log((1 - f) L + f U), dC/dc = rho, dC/dalpha = 1 - f - rho
+            flat_at = controls.unsqueeze(1) + _component_offsets(k, ng).add(layout.flat_start)
+            share = flat[index, flat_at]  # (M, K)
+            on, off = F.softplus(-share).neg_(), F.softplus(share).neg_()  # log f, log(1 - f)
+            uniform = yy[rows, controls + _flat_offsets(col["flat"].start, ng)].unsqueeze(-1)
+            logistic = both.add_(off)  # (2, M, K)
+            mixed = torch.logaddexp(logistic, uniform + on)
+            rho = logistic.sub_(mixed).exp_()  # the logistic's share of the cell's mass
+            d_share = off.exp_().sub(rho)
+            both, d_mu, d_s = mixed, d_mu.mul_(rho), d_s.mul_(rho)
+        cell, prev = both[0], both[1]
+        keep = log1mexp(prev)  # log(1 - P(previous))
+        factor = (prev - keep).exp_()  # d(-keep)/d(prev) = exp(prev - keep)
+        d_flat = None if d_share is None else d_share[1].mul_(factor).add_(d_share[0])
+        return cls(
+            rows,
+            at,
+            flat_at,
+            cell.sub_(keep),
+            d_mu[1].mul_(factor).add_(d_mu[0]),
+            d_s[1].mul_(factor).add_(d_s[0]),
+            d_flat,
+        )
+
+    def scatter_gradient(
+        self, grad: torch.Tensor, r: torch.Tensor, slope: torch.Tensor, layout: Any
+    ) -> None:
+        """Write ``-w r_k`` times the derivatives into ``grad (N, P)`` (zero elsewhere)."""
+        index = self.rows.unsqueeze(1)  # (M, 1)
+        r_m = r[self.rows].neg_()  # (M, K)
+        spread_at = self.at + layout.mixtures * layout.gaussians
+        grad[index, self.at] = self.d_mu.mul_(r_m)
+        grad[index, spread_at] = self.d_s.mul_(r_m).mul_(slope[index, self.at])
+        if self.flat_at is not None and self.d_flat is not None:
+            grad[index, self.flat_at] = self.d_flat.mul_(r_m)
+
+
+@lru_cache(maxsize=16)
+def _bound_offsets(lo: int, ng: int) -> torch.Tensor:
+    """Target columns of lo, previous lo, hi, previous hi of grid control 0: ``(4, 1)``."""
+    return torch.tensor([[lo], [lo + 2 * ng], [lo + ng], [lo + 3 * ng]])
+
+
+@lru_cache(maxsize=16)
+def _flat_offsets(start: int, ng: int) -> torch.Tensor:
+    """Target columns of the flat log mass on the cell and the previous cell: ``(2, 1)``."""
+    return torch.tensor([[start], [start + ng]])
+
+
+def _set_terms(
+    flat: torch.Tensor, yy: torch.Tensor, moved: torch.Tensor, per_k: torch.Tensor, layout: Any
+) -> list[tuple[int, int, torch.Tensor]]:
+    """Add each moving set control's ``log softmax`` (previous value left out) to ``per_k``;
+    return where each set's logits start, its size and ``dL_k/dlogits (N, K, C)``."""
+    k, ng = layout.mixtures, len(layout.grid_controls)
+    col = layout.target_columns()
+    n = flat.shape[0]
+    start = layout.sets_start
+    grads = []
+    for j, size in enumerate(layout.set_sizes):
+        logits = flat[:, start : start + k * size].view(n, k, size)
+        value = yy[:, col["set"]][:, j].long()
+        previous = yy[:, col["set_prev"]][:, j].long()
+        mask = F.one_hot(previous, size).to(flat.dtype).unsqueeze(1) * MASKED
+        log_p = F.log_softmax(logits - mask, dim=-1)  # (N, K, C)
+        f = moved[:, ng + j].unsqueeze(1)  # (N, 1)
+        hot = F.one_hot(value, size).to(flat.dtype).unsqueeze(1)  # (N, 1, C)
+        per_k.add_((log_p * hot).sum(-1).mul_(f))
+        grads.append((start, size, (hot - log_p.exp_()).mul_(f.unsqueeze(-1))))
+        start += k * size
+    return grads
 
 
 def _cell_and_slopes(
