@@ -269,7 +269,9 @@ class _GridTerms:
     """The grid controls' part of ``L_k``, computed only where a control moves in an event
     of weight above zero (a control that does not move contributes nothing): for each such
     (event, control) pair ``C(cell) - log(1 - exp(C(previous)))`` per component and its
-    derivatives with respect to the control's mean, spread and flat logit."""
+    derivatives with respect to the control's mean, spread and flat logit. The pairs' values
+    are gathered and their gradients scattered by flat indices (``index_select``,
+    ``index_copy_``: several times faster than indexing by rows and columns)."""
 
     def __init__(
         self,
@@ -281,48 +283,53 @@ class _GridTerms:
         d_s: torch.Tensor,
         d_flat: torch.Tensor | None,
     ) -> None:
-        self.rows, self.at, self.flat_at = rows, at, flat_at  # (M,), (M, K), (M, K)
+        self.rows = rows  # (M,) the event of each pair
+        self.at, self.flat_at = at, flat_at  # (M * K,) flat indices of mu and flat logits
         self.log_p, self.d_mu, self.d_s, self.d_flat = log_p, d_mu, d_s, d_flat  # (M, K) each
 
     @classmethod
     def of(
         cls, flat: torch.Tensor, inv: torch.Tensor, yy: torch.Tensor, w: torch.Tensor, layout: Any
     ) -> _GridTerms:
-        k, g, dc, ng = (
-            layout.mixtures,
-            layout.gaussians,
-            layout.densities,
-            len(layout.grid_controls),
-        )
+        k, g, dc = layout.mixtures, layout.gaussians, layout.densities
+        ng, p, width = len(layout.grid_controls), flat.shape[1], yy.shape[1]
         col = layout.target_columns()
         moving = (yy[:, col["moved"]][:, :ng] > 0) & (w > 0)  # (N, Ng)
         rows, controls = moving.nonzero(as_tuple=True)  # (M,) each
+        m = rows.numel()
         at = (controls + dc).unsqueeze(1) + _component_offsets(k, g)  # (M, K): mu's columns
-        index = rows.unsqueeze(1)  # (M, 1)
-        mu = flat[index, at]  # (M, K)
-        inv_m = inv[index, at]
+        mu = flat.reshape(-1).index_select(0, torch.add(at, rows.unsqueeze(1), alpha=p).view(-1))
+        inv_m = inv.reshape(-1).index_select(
+            0, torch.add(at, rows.unsqueeze(1), alpha=k * g).view(-1)
+        )
         # the cell's and the previous cell's bounds, network space: (2, M, 1)
-        bounds = yy[rows, controls + _bound_offsets(col["lo"].start, ng)]  # (4, M)
-        lows, highs = bounds[:2].unsqueeze(-1), bounds[2:].unsqueeze(-1)
-        both, d_mu, d_s = _cell_and_slopes(mu, inv_m, lows, highs)  # (2, M, K)
+        cells = torch.add(controls, rows, alpha=width)  # (M,): lo's flat index less its column
+        targets = yy.reshape(-1)
+        bounds = targets.index_select(0, (cells + _bound_offsets(col["lo"].start, ng)).view(-1))
+        lows, highs = bounds.view(4, m, 1)[:2], bounds.view(4, m, 1)[2:]
+        both, d_mu, d_s = _cell_and_slopes(mu.view(m, k), inv_m.view(m, k), lows, highs)
         flat_at, d_share = None, None
         if layout.has_flat:  # C = log((1 - f) L + f U), dC/dc = rho, dC/dalpha = 1 - f - rho
-            flat_at = controls.unsqueeze(1) + _component_offsets(k, ng).add(layout.flat_start)
-            share = flat[index, flat_at]  # (M, K)
+            flat_at = _component_offsets(k, ng).add(layout.flat_start) + torch.add(
+                controls, rows, alpha=p
+            ).unsqueeze(1)  # (M, K)
+            share = flat.reshape(-1).index_select(0, flat_at.view(-1)).view(m, k)
             on, off = F.softplus(-share).neg_(), F.softplus(share).neg_()  # log f, log(1 - f)
-            uniform = yy[rows, controls + _flat_offsets(col["flat"].start, ng)].unsqueeze(-1)
+            at_flat = (cells + _flat_offsets(col["flat"].start, ng)).view(-1)
+            uniform = targets.index_select(0, at_flat).view(2, m, 1)
             logistic = both.add_(off)  # (2, M, K)
             mixed = torch.logaddexp(logistic, uniform + on)
             rho = logistic.sub_(mixed).exp_()  # the logistic's share of the cell's mass
             d_share = off.exp_().sub(rho)
             both, d_mu, d_s = mixed, d_mu.mul_(rho), d_s.mul_(rho)
+            flat_at = flat_at.view(-1)
         cell, prev = both[0], both[1]
         keep = log1mexp(prev)  # log(1 - P(previous))
         factor = (prev - keep).exp_()  # d(-keep)/d(prev) = exp(prev - keep)
         d_flat = None if d_share is None else d_share[1].mul_(factor).add_(d_share[0])
         return cls(
             rows,
-            at,
+            torch.add(at, rows.unsqueeze(1), alpha=p).view(-1),
             flat_at,
             cell.sub_(keep),
             d_mu[1].mul_(factor).add_(d_mu[0]),
@@ -334,13 +341,17 @@ class _GridTerms:
         self, grad: torch.Tensor, r: torch.Tensor, slope: torch.Tensor, layout: Any
     ) -> None:
         """Write ``-w r_k`` times the derivatives into ``grad (N, P)`` (zero elsewhere)."""
-        index = self.rows.unsqueeze(1)  # (M, 1)
-        r_m = r[self.rows].neg_()  # (M, K)
-        spread_at = self.at + layout.mixtures * layout.gaussians
-        grad[index, self.at] = self.d_mu.mul_(r_m)
-        grad[index, spread_at] = self.d_s.mul_(r_m).mul_(slope[index, self.at])
+        kg, p = layout.mixtures * layout.gaussians, grad.shape[1]
+        r_m = r.index_select(0, self.rows).neg_()  # (M, K)
+        into = grad.view(-1)
+        into.index_copy_(0, self.at, self.d_mu.mul_(r_m).view(-1))
+        spread_at = self.at + kg
+        # slope (N, K*G) is indexed as grad's spreads are, less kg and with rows of K*G
+        rows = self.rows.repeat_interleave(layout.mixtures)
+        slopes = slope.view(-1).index_select(0, spread_at - kg - rows * (p - kg))
+        into.index_copy_(0, spread_at, self.d_s.mul_(r_m).view(-1).mul_(slopes))
         if self.flat_at is not None and self.d_flat is not None:
-            grad[index, self.flat_at] = self.d_flat.mul_(r_m)
+            into.index_copy_(0, self.flat_at, self.d_flat.mul_(r_m).view(-1))
 
 
 @lru_cache(maxsize=16)
