@@ -370,7 +370,10 @@ def _set_terms(
     flat: torch.Tensor, yy: torch.Tensor, moved: torch.Tensor, per_k: torch.Tensor, layout: Any
 ) -> list[tuple[int, int, torch.Tensor]]:
     """Add each moving set control's ``log softmax`` (previous value left out) to ``per_k``;
-    return where each set's logits start, its size and ``dL_k/dlogits (N, K, C)``."""
+    return where each set's logits start, its size and ``dL_k/dlogits (N, K, C)``.
+
+    The softmax is written out: torch's ``log_softmax`` over fewer than 16 values takes a
+    path about ten times slower than over 16 (8 pads: 0.8 ms a batch of 32 x 25)."""
     k, ng = layout.mixtures, len(layout.grid_controls)
     col = layout.target_columns()
     n = flat.shape[0]
@@ -378,16 +381,22 @@ def _set_terms(
     grads = []
     for j, size in enumerate(layout.set_sizes):
         logits = flat[:, start : start + k * size].view(n, k, size)
-        value = yy[:, col["set"]][:, j].long()
-        previous = yy[:, col["set_prev"]][:, j].long()
-        mask = F.one_hot(previous, size).to(flat.dtype).unsqueeze(1) * MASKED
-        log_p = F.log_softmax(logits - mask, dim=-1)  # (N, K, C)
+        value = yy[:, col["set"].start + j].long()
+        previous = yy[:, col["set_prev"].start + j].long()
+        masked = logits - F.one_hot(previous, size).to(flat.dtype).mul_(MASKED).unsqueeze(1)
+        shifted = masked.sub_(masked.amax(-1, keepdim=True))  # (N, K, C)
+        exp = shifted.exp()
+        total = exp.sum(-1, keepdim=True)  # (N, K, 1)
+        at = value.view(n, 1, 1).expand(n, k, 1)
         f = moved[:, ng + j].unsqueeze(1)  # (N, 1)
-        hot = F.one_hot(value, size).to(flat.dtype).unsqueeze(1)  # (N, 1, C)
-        per_k.add_((log_p * hot).sum(-1).mul_(f))
-        grads.append((start, size, (hot - log_p.exp_()).mul_(f.unsqueeze(-1))))
+        per_k.add_(shifted.gather(-1, at).sub_(total.log()).squeeze(-1).mul_(f))
+        d_logits = exp.div_(total).neg_().scatter_add_(-1, at, _ONES.to(flat.dtype).expand(n, k, 1))
+        grads.append((start, size, d_logits.mul_(f.unsqueeze(-1))))  # onehot - softmax
         start += k * size
     return grads
+
+
+_ONES = torch.ones(1, 1, 1)
 
 
 def _cell_and_slopes(
