@@ -195,7 +195,7 @@ class MovesNLL(torch.autograd.Function):
         moved = yy[:, col["moved"]]  # (N, Ng + Ns)
         set_grads = _set_terms(flat, yy, moved, per_k, layout)
         # the component and the moving set
-        log_joint = F.log_softmax(flat[:, layout.joint_start : layout.flat_start], dim=-1)
+        log_joint, joint = _log_softmax(flat[:, layout.joint_start : layout.flat_start])
         slot = yy[:, col["slot"]].long()  # (N, 1)
         index = slot + _component_offsets(k, layout.slots)  # (N, K): each component's slot
         per_k.add_(log_joint.gather(1, index))
@@ -228,7 +228,7 @@ class MovesNLL(torch.autograd.Function):
             grad[:, begin : begin + k * size] = (
                 d_logits.mul_(r.unsqueeze(-1)).view(n, k * size).neg_()
             )
-        d_joint = log_joint.exp_().mul_(r.sum(-1, keepdim=True))  # pi sum(r)
+        d_joint = joint.mul_(r.sum(-1, keepdim=True))  # pi sum(r)
         d_joint.scatter_add_(1, index, -r)
         grad[:, layout.joint_start : layout.flat_start] = d_joint
         ctx.save_for_backward(grad.view(out.shape))
@@ -238,6 +238,21 @@ class MovesNLL(torch.autograd.Function):
     def backward(ctx: Any, grad_output: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
         (grad,) = ctx.saved_tensors  # scaled in place: a second backward would raise
         return grad.mul_(grad_output), None, None, None
+
+
+SHORT_SOFTMAX = 16  # torch's log_softmax over fewer values is about ten times slower
+
+
+def _log_softmax(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``log_softmax`` over the last dimension and its ``exp``; written out where that
+    dimension is shorter than ``SHORT_SOFTMAX`` (a slow path of torch's)."""
+    if x.shape[-1] >= SHORT_SOFTMAX:
+        log_p = F.log_softmax(x, dim=-1)
+        return log_p, log_p.exp()
+    shifted = x - x.amax(-1, keepdim=True)
+    exp = shifted.exp()
+    total = exp.sum(-1, keepdim=True)
+    return shifted.sub_(total.log()), exp.div_(total)
 
 
 def _spreads(a: torch.Tensor, spec: ModelSpec) -> tuple[torch.Tensor, torch.Tensor]:
