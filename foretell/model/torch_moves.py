@@ -20,7 +20,7 @@ Controls that do not move contribute nothing: they keep their value exactly. The
 Why a logistic on the grid: its mass over a cell has a closed form that is stable in both tails
 with two softplus and one ``log(1 - exp)``, where a Gaussian's needs ``log_ndtr`` twice and a
 branch per tail; at size s on the four-knob set the Gaussian's training step cost 2.1x the dense
-step, this one about 1.2x.
+step, this one about 1.1x (``MovesNLL``).
 
 Targets are one float32 row per event (``MovesLayout.target_columns``, written by
 ``foretell.model.moves.encode_targets``).
@@ -162,7 +162,10 @@ class MovesNLL(torch.autograd.Function):
     head's output ``out (..., P)`` (spreads before their activation), computed together, as
     ``foretell.model.torch_mdrnn.MixtureNLL`` does for the dense head (autograd over
     ``moves_loss`` records some sixty nodes: a training step 1.5x the dense one on the four-knob
-    set, against about 1.2x here).
+    set). A grid control's terms are computed only for the (event, control) pairs where it
+    moves (``_GridTerms``: on four knobs turned one at a time, under a fifth of them), and
+    short softmaxes are written out (``_log_softmax``); training steps cost (docs/model-format.md,
+    "Training cost") 1.1-1.3x the dense step.
 
     With ``r_k`` the posterior of component k (floor included in the normaliser), every term
     of ``L_k = log P(k, m) + log N + grid + sets`` gets ``-w r_k`` times its own derivative:
@@ -185,11 +188,12 @@ class MovesNLL(torch.autograd.Function):
         yy = y.reshape(-1, y.shape[-1])  # (N, W)
         n, kg = flat.shape[0], k * g
         w = weight.reshape(n, 1).to(out.dtype)
-        slope, inv = _spreads(flat[:, kg : 2 * kg].contiguous(), spec)  # (N, K*G) each
+        spread_d = flat[:, kg : 2 * kg].view(n, k, g)[..., :dc].contiguous()  # (N, K, Dc)
+        slope, inv = _spreads(spread_d, spec)  # (N, K, Dc) each
         grad = torch.zeros_like(flat)
         zc = yy[:, col["z"]].contiguous()  # (N, Dc)
         per_k, g_mu, g_s = _gaussian_terms(flat, inv, zc, k, g, dc)  # (N, K), (N, K, Dc) x2
-        grid = _GridTerms.of(flat, inv, yy, w, layout) if layout.grid_controls else None
+        grid = _GridTerms.of(flat, yy, w, spec) if layout.grid_controls else None
         if grid is not None:
             per_k.index_add_(0, grid.rows, grid.log_p)
         moved = yy[:, col["moved"]]  # (N, Ng + Ns)
@@ -221,9 +225,9 @@ class MovesNLL(torch.autograd.Function):
         by_gaussian = grad[:, :kg].view(n, k, g)
         by_gaussian[..., :dc] = g_mu.mul_(r.unsqueeze(-1)).neg_()
         spread = grad[:, kg : 2 * kg].view(n, k, g)
-        spread[..., :dc] = g_s.mul_(r.unsqueeze(-1)).mul_(slope.view(n, k, g)[..., :dc]).neg_()
+        spread[..., :dc] = g_s.mul_(r.unsqueeze(-1)).mul_(slope).neg_()
         if grid is not None:
-            grid.scatter_gradient(grad, r, slope, layout)
+            grid.scatter_gradient(grad, r)
         for begin, size, d_logits in set_grads:
             grad[:, begin : begin + k * size] = (
                 d_logits.mul_(r.unsqueeze(-1)).view(n, k * size).neg_()
@@ -267,12 +271,13 @@ def _spreads(a: torch.Tensor, spec: ModelSpec) -> tuple[torch.Tensor, torch.Tens
 def _gaussian_terms(
     flat: torch.Tensor, inv: torch.Tensor, zc: torch.Tensor, k: int, g: int, dc: int
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """dt and the continuous controls: ``log N`` per component ``(N, K)`` and its derivatives
+    """dt and the continuous controls (``inv``: their ``1 / s``, ``(N, K, Dc)``): ``log N`` per
+    component ``(N, K)`` and its derivatives
     ``dL_k/dmu``, ``dL_k/ds`` ``(N, K, Dc)`` (contiguous copies: elementwise kernels on strided
     views are much slower)."""
     n = flat.shape[0]
     mu_d = flat[:, : k * g].view(n, k, g)[..., :dc].contiguous()  # (N, K, Dc)
-    inv_d = inv.view(n, k, g)[..., :dc].contiguous()
+    inv_d = inv  # (N, K, Dc)
     u = (zc.unsqueeze(1) - mu_d).mul_(inv_d)  # (N, K, Dc)
     uu = u * u
     per_k = inv_d.log().sum(-1).sub_(uu.sum(-1), alpha=0.5)  # (N, K)
@@ -284,101 +289,85 @@ class _GridTerms:
     """The grid controls' part of ``L_k``, computed only where a control moves in an event
     of weight above zero (a control that does not move contributes nothing): for each such
     (event, control) pair ``C(cell) - log(1 - exp(C(previous)))`` per component and its
-    derivatives with respect to the control's mean, spread and flat logit. The pairs' values
-    are gathered and their gradients scattered by flat indices (``index_select``,
-    ``index_copy_``: several times faster than indexing by rows and columns)."""
+    derivatives with respect to the control's mean, spread and flat logit. Each pair's head
+    outputs (mean, spread, flat logit of every component) come in one ``index_select`` by flat
+    index, its targets in another, and its gradient goes back in one ``index_copy_`` (indexing
+    by rows and columns is several times slower; every operation here costs more in overhead
+    than in arithmetic)."""
 
     def __init__(
-        self,
-        rows: torch.Tensor,
-        at: torch.Tensor,
-        flat_at: torch.Tensor | None,
-        log_p: torch.Tensor,
-        d_mu: torch.Tensor,
-        d_s: torch.Tensor,
-        d_flat: torch.Tensor | None,
+        self, rows: torch.Tensor, at: torch.Tensor, log_p: torch.Tensor, d_head: torch.Tensor
     ) -> None:
-        self.rows = rows  # (M,) the event of each pair
-        self.at, self.flat_at = at, flat_at  # (M * K,) flat indices of mu and flat logits
-        self.log_p, self.d_mu, self.d_s, self.d_flat = log_p, d_mu, d_s, d_flat  # (M, K) each
+        self.rows, self.at = rows, at  # (M,) each pair's event; (H * M * K,) flat indices
+        self.log_p, self.d_head = log_p, d_head  # (M, K); (H, M, K): d/d(mu, spread, flat)
 
     @classmethod
     def of(
-        cls, flat: torch.Tensor, inv: torch.Tensor, yy: torch.Tensor, w: torch.Tensor, layout: Any
+        cls, flat: torch.Tensor, yy: torch.Tensor, w: torch.Tensor, spec: ModelSpec
     ) -> _GridTerms:
-        k, g, dc = layout.mixtures, layout.gaussians, layout.densities
-        ng, p, width = len(layout.grid_controls), flat.shape[1], yy.shape[1]
-        col = layout.target_columns()
+        layout = spec.layout
+        assert layout is not None
+        k, ng = layout.mixtures, len(layout.grid_controls)
+        p, width, col = flat.shape[1], yy.shape[1], layout.target_columns()
         moving = (yy[:, col["moved"]][:, :ng] > 0) & (w > 0)  # (N, Ng)
         rows, controls = moving.nonzero(as_tuple=True)  # (M,) each
         m = rows.numel()
-        at = (controls + dc).unsqueeze(1) + _component_offsets(k, g)  # (M, K): mu's columns
-        mu = flat.reshape(-1).index_select(0, torch.add(at, rows.unsqueeze(1), alpha=p).view(-1))
-        inv_m = inv.reshape(-1).index_select(
-            0, torch.add(at, rows.unsqueeze(1), alpha=k * g).view(-1)
-        )
-        # the cell's and the previous cell's bounds, network space: (2, M, 1)
-        cells = torch.add(controls, rows, alpha=width)  # (M,): lo's flat index less its column
-        targets = yy.reshape(-1)
-        bounds = targets.index_select(0, (cells + _bound_offsets(col["lo"].start, ng)).view(-1))
-        lows, highs = bounds.view(4, m, 1)[:2], bounds.view(4, m, 1)[2:]
-        both, d_mu, d_s = _cell_and_slopes(mu.view(m, k), inv_m.view(m, k), lows, highs)
-        flat_at, d_share = None, None
+        at = (_head_offsets(layout) + torch.add(controls, rows, alpha=p).view(1, m, 1)).view(-1)
+        head = flat.reshape(-1).index_select(0, at).view(-1, m, k)  # (H, M, K)
+        mu, raw_spread = head[0], head[1]
+        slope, inv = _spreads(raw_spread, spec)  # (M, K)
+        # targets: the cell's and the previous cell's bounds (and flat log masses): (T, M, 1)
+        cells = torch.add(controls, rows, alpha=width)
+        targets = yy.reshape(-1).index_select(0, (_target_offsets(layout) + cells).view(-1))
+        targets = targets.view(-1, m, 1)
+        both, d_mu, d_s = _cell_and_slopes(mu, inv, targets[0:2], targets[2:4])  # (2, M, K)
+        d_share = None
         if layout.has_flat:  # C = log((1 - f) L + f U), dC/dc = rho, dC/dalpha = 1 - f - rho
-            flat_at = _component_offsets(k, ng).add(layout.flat_start) + torch.add(
-                controls, rows, alpha=p
-            ).unsqueeze(1)  # (M, K)
-            share = flat.reshape(-1).index_select(0, flat_at.view(-1)).view(m, k)
+            share = head[2]
             on, off = F.softplus(-share).neg_(), F.softplus(share).neg_()  # log f, log(1 - f)
-            at_flat = (cells + _flat_offsets(col["flat"].start, ng)).view(-1)
-            uniform = targets.index_select(0, at_flat).view(2, m, 1)
             logistic = both.add_(off)  # (2, M, K)
-            mixed = torch.logaddexp(logistic, uniform + on)
+            mixed = torch.logaddexp(logistic, targets[4:6] + on)
             rho = logistic.sub_(mixed).exp_()  # the logistic's share of the cell's mass
             d_share = off.exp_().sub(rho)
             both, d_mu, d_s = mixed, d_mu.mul_(rho), d_s.mul_(rho)
-            flat_at = flat_at.view(-1)
         cell, prev = both[0], both[1]
         keep = log1mexp(prev)  # log(1 - P(previous))
         factor = (prev - keep).exp_()  # d(-keep)/d(prev) = exp(prev - keep)
-        d_flat = None if d_share is None else d_share[1].mul_(factor).add_(d_share[0])
-        return cls(
-            rows,
-            torch.add(at, rows.unsqueeze(1), alpha=p).view(-1),
-            flat_at,
-            cell.sub_(keep),
-            d_mu[1].mul_(factor).add_(d_mu[0]),
-            d_s[1].mul_(factor).add_(d_s[0]),
-            d_flat,
-        )
+        d_head = torch.empty_like(head)  # (H, M, K)
+        torch.addcmul(d_mu[0], d_mu[1], factor, out=d_head[0])
+        torch.addcmul(d_s[0], d_s[1], factor, out=d_head[1]).mul_(slope)
+        if d_share is not None:
+            torch.addcmul(d_share[0], d_share[1], factor, out=d_head[2])
+        return cls(rows, at, cell.sub_(keep), d_head)
 
-    def scatter_gradient(
-        self, grad: torch.Tensor, r: torch.Tensor, slope: torch.Tensor, layout: Any
-    ) -> None:
+    def scatter_gradient(self, grad: torch.Tensor, r: torch.Tensor) -> None:
         """Write ``-w r_k`` times the derivatives into ``grad (N, P)`` (zero elsewhere)."""
-        kg, p = layout.mixtures * layout.gaussians, grad.shape[1]
         r_m = r.index_select(0, self.rows).neg_()  # (M, K)
-        into = grad.view(-1)
-        into.index_copy_(0, self.at, self.d_mu.mul_(r_m).view(-1))
-        spread_at = self.at + kg
-        # slope (N, K*G) is indexed as grad's spreads are, less kg and with rows of K*G
-        rows = self.rows.repeat_interleave(layout.mixtures)
-        slopes = slope.view(-1).index_select(0, spread_at - kg - rows * (p - kg))
-        into.index_copy_(0, spread_at, self.d_s.mul_(r_m).view(-1).mul_(slopes))
-        if self.flat_at is not None and self.d_flat is not None:
-            into.index_copy_(0, self.flat_at, self.d_flat.mul_(r_m).view(-1))
+        grad.view(-1).index_copy_(0, self.at, self.d_head.mul_(r_m).view(-1))
 
 
 @lru_cache(maxsize=16)
-def _bound_offsets(lo: int, ng: int) -> torch.Tensor:
-    """Target columns of lo, previous lo, hi, previous hi of grid control 0: ``(4, 1)``."""
-    return torch.tensor([[lo], [lo + 2 * ng], [lo + ng], [lo + 3 * ng]])
+def _head_offsets(layout: Any) -> torch.Tensor:
+    """Flat head columns of grid control 0's mean, spread and flat logit in each component,
+    ``(H, 1, K)`` (H = 3 with a flat share, else 2)."""
+    k, g, dc, ng = layout.mixtures, layout.gaussians, layout.densities, len(layout.grid_controls)
+    component = torch.arange(k)
+    parts = [component * g + dc, component * g + k * g + dc]
+    if layout.has_flat:
+        parts.append(component * ng + layout.flat_start)
+    return torch.stack(parts).unsqueeze(1)
 
 
 @lru_cache(maxsize=16)
-def _flat_offsets(start: int, ng: int) -> torch.Tensor:
-    """Target columns of the flat log mass on the cell and the previous cell: ``(2, 1)``."""
-    return torch.tensor([[start], [start + ng]])
+def _target_offsets(layout: Any) -> torch.Tensor:
+    """Target columns of grid control 0's lo, previous lo, hi, previous hi (and flat log mass
+    on the cell and the previous cell), ``(T, 1)``."""
+    col, ng = layout.target_columns(), len(layout.grid_controls)
+    lo = col["lo"].start
+    columns = [lo, lo + 2 * ng, lo + ng, lo + 3 * ng]
+    if layout.has_flat:
+        columns += [col["flat"].start, col["flat_prev"].start]
+    return torch.tensor(columns).unsqueeze(1)
 
 
 def _set_terms(
