@@ -312,14 +312,16 @@ class _GridTerms:
         moving = (yy[:, col["moved"]][:, :ng] > 0) & (w > 0)  # (N, Ng)
         rows, controls = moving.nonzero(as_tuple=True)  # (M,) each
         m = rows.numel()
-        at = (_head_offsets(layout) + torch.add(controls, rows, alpha=p).view(1, m, 1)).view(-1)
-        head = flat.reshape(-1).index_select(0, at).view(-1, m, k)  # (H, M, K)
+        offsets = _head_offsets(layout)
+        at = (offsets + torch.add(controls, rows, alpha=p).view(1, m, 1)).view(-1)
+        head = flat.reshape(-1).index_select(0, at).view(len(offsets), m, k)  # (H, M, K)
         mu, raw_spread = head[0], head[1]
         slope, inv = _spreads(raw_spread, spec)  # (M, K)
         # targets: the cell's and the previous cell's bounds (and flat log masses): (T, M, 1)
         cells = torch.add(controls, rows, alpha=width)
-        targets = yy.reshape(-1).index_select(0, (_target_offsets(layout) + cells).view(-1))
-        targets = targets.view(-1, m, 1)
+        columns = _target_offsets(layout)
+        targets = yy.reshape(-1).index_select(0, (columns + cells).view(-1))
+        targets = targets.view(len(columns), m, 1)
         both, d_mu, d_s = _cell_and_slopes(mu, inv, targets[0:2], targets[2:4])  # (2, M, K)
         d_share = None
         if layout.has_flat:  # C = log((1 - f) L + f U), dC/dc = rho, dC/dalpha = 1 - f - rho
