@@ -12,7 +12,8 @@ batches, validation, and saving, each as wall and CPU time (``time.process_time`
 thread of the process); the parent adds the whole process's wall and CPU time
 (``resource.getrusage(RUSAGE_CHILDREN)``, its own children included: the loss-curve painter) and
 the saved model's held-out NLL. CPU time is much less noisy than wall on a shared machine.
-This measures; it asserts nothing.
+``--steps N`` instead times N training steps of dense and default taking turns in one process
+(``_steps``). This measures; it asserts nothing.
 """
 
 from __future__ import annotations
@@ -107,6 +108,61 @@ def _child(record_path: Path, argv: list[str]) -> None:
         record_path.write_text(json.dumps(record))
 
 
+def _steps(names: list[str], seed: int, scale: float, rounds: int) -> None:
+    """Training steps of dense and default taking turns in one process (this tree's code, one
+    thread): the per-step ratio without the load's drift between runs. Each model first trains
+    one epoch (``train()``, seed ``seed``) on the held-out split's trainable part; its last
+    batches are then stepped in turn, CPU time per step, median."""
+    import torch
+
+    import foretell.train.loop as loop
+    from foretell.model.torch_mdrnn import MDRNN
+    from foretell.train.batches import split_test
+    from foretell.train.config import TrainConfig
+    from foretell.train.optim import FlatAdam
+
+    torch.set_num_threads(1)
+    for name in names:
+        data = split_test(_dataset(name, seed, scale)).trainable
+        models: dict[str, Any] = {}
+        for model in ("dense", "default"):
+            seen: list[Any] = []
+            original = loop.train_step
+
+            def keep(
+                net: Any,
+                optimizer: Any,
+                batch: Any,
+                *rest: Any,
+                seen: Any = seen,
+                step: Any = original,
+            ) -> Any:
+                seen.append(batch)
+                return step(net, optimizer, batch, *rest)
+
+            loop.train_step = keep
+            kinds = {"kinds": "dense"} if model == "dense" else {}
+            config = TrainConfig(units=64, layers=2, size="s", epochs=1, seed=seed, **kinds)
+            try:
+                result = loop.train(data, config)
+            finally:
+                loop.train_step = original
+            net = MDRNN.from_model_file(result.model)
+            models[model] = (net, FlatAdam(net, lr=1e-4, betas=(0.9, 0.99)), seen[-8:], [])
+        for index in range(rounds):
+            for net, optimizer, batches, times in models.values():
+                started = time.process_time()
+                loop.train_step(net, optimizer, batches[index % len(batches)], 1.0)
+                times.append(time.process_time() - started)
+        dense, default = (1000 * statistics.median(models[m][3]) for m in ("dense", "default"))
+        load = os.getloadavg()[0]
+        print(
+            f"{name}: step dense {dense:.2f} ms, default {default:.2f} ms, "
+            f"{default / dense:.2f}x (load {load:.1f})",
+            flush=True,
+        )
+
+
 def _dataset(name: str, seed: int, scale: float) -> Any:
     from foretell.bench.instruments import INSTRUMENTS
     from foretell.data.dataset import load_dataset
@@ -179,7 +235,11 @@ def main() -> None:
     parser.add_argument("--threads", default="1")
     parser.add_argument("--out", type=Path, default=Path("train-cost.json"))
     parser.add_argument("--extra", default="", help="more options for foretell train")
+    parser.add_argument("--steps", type=int, default=0, help="only time N steps each, in turn")
     args = parser.parse_args()
+    if args.steps:
+        _steps(args.data.split(","), int(args.seeds.split(",")[0]), args.scale, args.steps)
+        return
     trees = [(n, Path(p)) for n, p in (t.split("=") for t in args.trees.split(","))]
     extra = ["--threads", args.threads] if args.threads else []
     extra += args.extra.split()
