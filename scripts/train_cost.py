@@ -235,6 +235,7 @@ def main() -> None:
     parser.add_argument("--threads", default="1")
     parser.add_argument("--out", type=Path, default=Path("train-cost.json"))
     parser.add_argument("--extra", default="", help="more options for foretell train")
+    parser.add_argument("--models", default="dense,default")
     parser.add_argument("--steps", type=int, default=0, help="only time N steps each, in turn")
     args = parser.parse_args()
     if args.steps:
@@ -255,7 +256,7 @@ def main() -> None:
                 data = Path(tmp) / f"{name}-{seed}.npz"
                 save_dataset(data, list(split.trainable.performances))
                 for tree_name, tree in trees:
-                    for model in ("dense", "default"):
+                    for model in args.models.split(","):
                         out = Path(tmp) / f"{name}-{seed}-{tree_name}-{model}.ftm"
                         run = _run_one(tree, data, out, seed, model == "dense", extra)
                         row = {
@@ -280,7 +281,8 @@ def main() -> None:
                             flush=True,
                         )
     args.out.write_text(json.dumps(results, indent=1))
-    _table(results)
+    if args.models == "dense,default":
+        _table(results)
 
 
 COLUMNS = (
