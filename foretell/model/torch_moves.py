@@ -271,18 +271,16 @@ def _spreads(a: torch.Tensor, spec: ModelSpec) -> tuple[torch.Tensor, torch.Tens
 def _gaussian_terms(
     flat: torch.Tensor, inv: torch.Tensor, zc: torch.Tensor, k: int, g: int, dc: int
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """dt and the continuous controls (``inv``: their ``1 / s``, ``(N, K, Dc)``): ``log N`` per
-    component ``(N, K)`` and its derivatives
-    ``dL_k/dmu``, ``dL_k/ds`` ``(N, K, Dc)`` (contiguous copies: elementwise kernels on strided
-    views are much slower)."""
+    """dt and the continuous controls, ``inv`` their ``1 / s`` ``(N, K, Dc)``: ``log N`` per
+    component ``(N, K)`` and its derivatives ``dL_k/dmu``, ``dL_k/ds`` ``(N, K, Dc)``
+    (contiguous copies: elementwise kernels on strided views are much slower)."""
     n = flat.shape[0]
     mu_d = flat[:, : k * g].view(n, k, g)[..., :dc].contiguous()  # (N, K, Dc)
-    inv_d = inv  # (N, K, Dc)
-    u = (zc.unsqueeze(1) - mu_d).mul_(inv_d)  # (N, K, Dc)
+    u = (zc.unsqueeze(1) - mu_d).mul_(inv)  # (N, K, Dc)
     uu = u * u
-    per_k = inv_d.log().sum(-1).sub_(uu.sum(-1), alpha=0.5)  # (N, K)
+    per_k = inv.log().sum(-1).sub_(uu.sum(-1), alpha=0.5)  # (N, K)
     per_k.add_(-0.5 * dc * LOG_2PI)
-    return per_k, u.mul_(inv_d), uu.sub_(1.0).mul_(inv_d)
+    return per_k, u.mul_(inv), uu.sub_(1.0).mul_(inv)
 
 
 class _GridTerms:
