@@ -140,3 +140,33 @@ def test_training_starts_every_component_alike_on_grid_controls() -> None:
     np.testing.assert_allclose(mu[:, 1], 0.0, atol=0.05)  # the grid control: alike
     np.testing.assert_allclose(sigma[:, 1], GRID_START_SCALE, atol=0.05)
     assert np.ptp(mu[:, 0]) > 1.5  # dt: spread over the standard normal's quantiles
+
+
+@pytest.mark.parametrize("flat", [(), FLAT])
+def test_the_written_out_gradient_is_autograds_where_no_grid_control_moves(
+    flat: tuple[tuple[int, int], ...],
+) -> None:
+    """The grid terms are computed only where a grid control moves: a batch where none does
+    (the knobs held, only dt and the other controls changing) has no such pair at all."""
+    from foretell.model.torch_moves import MovesNLL
+
+    spec = _spec(1e-3, flat)
+    torch.manual_seed(0)
+    net = MDRNN(spec).double()
+    performance = _performance(np.random.default_rng(3), 60)
+    performance[:, 1] = performance[0, 1]  # the grid controls never move after the first event
+    performance[:, 4] = performance[0, 4]
+    y = torch.from_numpy(moves.encode_targets(spec, performance)).double()[None, 1:]
+    layout = spec.layout
+    assert layout is not None
+    assert not y[..., layout.target_columns()["moved"]][..., : len(layout.grid_controls)].any()
+    weight = torch.rand(1, 59, dtype=torch.float64)
+    out = net.head(torch.randn(1, 59, 16, dtype=torch.float64)).detach().requires_grad_()
+    reference = (moves_loss(spec, net.mixture_params_from(out), y) * weight).sum()
+    reference.backward()
+    expected = out.grad.clone()
+    out.grad = None
+    loss = MovesNLL.apply(out, y, weight, spec)
+    loss.backward()
+    assert loss.item() == pytest.approx(reference.item(), rel=1e-9)
+    np.testing.assert_allclose(out.grad.numpy(), expected.numpy(), atol=1e-7)
