@@ -47,6 +47,23 @@ def test_each_flag_is_centred_on_the_training_split_and_nothing_else_changes() -
     assert shifted.y is train.y and train.z[:, 3:].min() == 0.0  # targets kept, input not touched
 
 
+def test_a_flag_that_is_0_in_most_events_is_left_as_it_is() -> None:
+    """A pad hit again and again (it changes in one event of five) keeps its raw flag; the
+    velocity's, 1 in most events, is centred."""
+    spec = _spec()
+    performance = _pads(0, 400)
+    rng = np.random.default_rng(5)
+    for i in range(1, len(performance)):  # the pad changes in about one event of five
+        if rng.uniform() > 0.2:
+            performance[i, 1] = performance[i - 1, 1]
+    train = Segments.build([performance], TRANSFORM, spec)
+    shift = FlagShift.fit(spec, train)
+    assert shift is not None
+    assert 0.1 < train.z[:, 3].mean() < 0.3 and shift.loc[0] == 0.0
+    assert shift.loc[1] == pytest.approx(train.z[:, 4].mean())
+    np.testing.assert_array_equal(shift.apply(train).z[:, 3], train.z[:, 3])
+
+
 def test_a_dense_model_has_no_flags_to_shift() -> None:
     dense = ModelSpec(3, 1, 8, 2, TRANSFORM)
     assert FlagShift.fit(dense, Segments.build([_pads(0, 50)], TRANSFORM, dense)) is None
