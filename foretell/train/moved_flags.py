@@ -9,7 +9,7 @@ itself. Training therefore feeds each such flag minus its mean on the training s
 ``fold`` writes that shift into the first layer's bias before the model is saved, so the file
 reads raw flags, as every moves model's file does: its format, the NumPy runtime and the
 network's function are unchanged; only the steps Adam takes differ. A flag that is 0 in most
-events (one of four knobs, turned in 17 % of them) is no such bias and stays as it is: centred,
+events (one of four knobs, turned in 18-20 % of them) is no such bias and stays as it is: centred,
 its "did not move" became an input in every event, and the knobs scored worse. Measured in
 docs/model-format.md (the moves model's "Measured"): on the drum pads the tempo is learned in
 more runs; dividing the centred flags by their spread as well was worse on the knobs and the
