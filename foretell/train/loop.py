@@ -65,6 +65,7 @@ from foretell.train.config import (
     settled_epochs,
     with_defaults_for,
 )
+from foretell.train.moved_flags import FlagShift
 from foretell.train.optim import FlatAdam, flatten_parameters
 from foretell.train.precision import lstm_dtype
 from foretell.train.resolution import sigma_floor
@@ -274,6 +275,9 @@ def train(
         Segments.build(split.train, transform, spec),
         Segments.build(split.val, transform, spec),
     )
+    flags = FlagShift.fit(spec, train_set)  # a moves model trains on centred moved flags
+    if flags is not None:
+        train_set, val_set = flags.apply(train_set), flags.apply(val_set)
     batch_size = batch_size_for(config, train_set.targets)
     config = replace(config, batch_size=batch_size)  # the model's info records what was used
     threads = training_threads(config.threads, config.units, batch_size)
@@ -357,8 +361,9 @@ def train(
         "lstm_dtype": str(dtype).removeprefix("torch."),
         "torch_version": torch.__version__,
     }
+    weights = net.to_weights()
     return TrainResult(
-        model=ModelFile(spec, net.to_weights(), info),
+        model=ModelFile(spec, weights if flags is None else flags.fold(weights), info),
         history=history,
         best_epoch=best_epoch,
         best_val_nll=best_val,
