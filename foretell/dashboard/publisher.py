@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +32,6 @@ from foretell.perform.engine import Engine
 from foretell.perform.instrument import Instrument
 from foretell.perform.show_loop import ShowLoop
 
-log = logging.getLogger(__name__)
 MAX_PAGE_MESSAGE = 64 << 10  # bytes of one WebSocket message from a page (a pad input is ~60)
 
 

@@ -15,9 +15,7 @@ from collections.abc import Awaitable, Callable, Iterator
 
 import uvicorn
 
-from foretell.dashboard.guard import (
-    LISTEN_QUEUE,
-)
+from foretell.dashboard.guard import LISTEN_QUEUE
 from foretell.errors import ForetellError
 
 log = logging.getLogger(__name__)
