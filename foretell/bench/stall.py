@@ -18,8 +18,11 @@ studio, the filter round trip (``/interface`` out, ``/prediction`` back, over re
 At the end, what the engine itself says of its loop's wake-ups (``foretell.perform.lateness``),
 and the studio's peak resident memory (``VmHWM``: the goal is under 400 MB whatever is uploaded).
 
-Each action reports the round trips' p50/p99/max (ms) and how many answers were lost, and the
-seconds the action took; the machine's load average is printed beside them. ``--foretell``
+Each action reports the round trips' p50/p99/max (ms) and how many answers were lost, the
+seconds the action took, and how long the show's thread (the studio's main thread) was ready to
+run but waited for a core during the window (``waited_ms``, from ``/proc``'s ``schedstat``: what
+the machine's scheduler, not the GIL, cost the show); the machine's load average is printed
+beside them. ``--foretell``
 runs another installation's ``foretell`` (e.g. main's) under the same bench, for comparison;
 ``--realtime`` starts the studio with ``--realtime`` (the show's thread at ``SCHED_FIFO``: on a
 machine busy with other work, what the studio itself costs the show stands out from the rest).
@@ -155,6 +158,15 @@ class Studio:
                 return round(int(line.split()[1]) / 1024, 1)
         return None
 
+    def show_waited_ms(self) -> float | None:
+        """How long the studio's main thread (the show's) has been ready to run but waiting for
+        a core so far (ms; None where ``/proc`` cannot say)."""
+        try:
+            fields = Path(f"/proc/{self.process.pid}/schedstat").read_text().split()
+            return int(fields[1]) / 1e6
+        except (OSError, IndexError, ValueError):
+            return None
+
     def stop(self) -> None:
         self.process.send_signal(signal.SIGINT)
         try:
@@ -190,9 +202,13 @@ def measured(
         result["took_s"] = round(time.perf_counter() - began, 3)
 
     worker = threading.Thread(target=act)
+    waited_before = studio.show_waited_ms()
     worker.start()
     times, lost = round_trips(sock, studio.port, rate, window)
     worker.join()
+    waited_after = studio.show_waited_ms()
+    if waited_before is not None and waited_after is not None:
+        result["waited_ms"] = round(waited_after - waited_before, 1)
     return {**latency_summary(times * 1e3, digits=3), "sent": len(times), "lost": lost, **result}
 
 
@@ -340,6 +356,7 @@ def stall_bench(
             click.echo(f"{name}: {f}")
             continue
         extra = f" load {f['load_s']} s" if "load_s" in f else ""
+        extra += f"; the show waited {f['waited_ms']} ms for a core" if "waited_ms" in f else ""
         click.echo(
             f"{name:8s} p50 {f['p50_ms']} ms, p99 {f['p99_ms']} ms, max {f['max_ms']} ms, "
             f"lost {f['lost']}/{f['sent']}; action {f.get('status')} in {f.get('took_s')} s{extra}"

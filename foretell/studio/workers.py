@@ -4,9 +4,17 @@ Reading a million-row take or building a dataset is CPU work in Python; on a thr
 GIL and the show's loop waits for it (an answer 946 ms late, measured). ``Workers`` runs such a
 function in a pool of ``spawn``-ed child processes at a lower CPU priority (``nice``
 ``WORKER_NICE``: short jobs that must still finish on a busy machine, where training's
-``SCHED_IDLE`` could starve them), so the studio's server thread only waits on a pipe. The
-functions and their arguments must pickle; a ``StudioError`` raised in a child comes back as one
-(its status kept). The pool starts on first use and is shut down with the studio.
+``SCHED_IDLE`` could starve them), so the studio's server thread only waits on a pipe.
+
+Each child starts a session of its own. Where the kernel groups processes by session for CPU
+time (``CONFIG_SCHED_AUTOGROUP``, on in most distributions' kernels), a child in the show's
+session is charged to the show's group: ``nice`` only shares the group's time out among its
+members, so while plots ran the show's thread waited for a core behind the machine's other
+sessions (docs/performance.md, bench stall). In a session of its own the child's time is its own
+group's, and that group is niced too (``/proc/self/autogroup``) where the kernel lets it.
+
+The functions and their arguments must pickle; a ``StudioError`` raised in a child comes back
+as one (its status kept). The pool starts on first use and is shut down with the studio.
 
 This module runs functions; it does not know what they do (``takes``, ``datasets``, ``models``).
 """
@@ -27,18 +35,30 @@ from foretell.studio.errors import StudioError
 
 T = TypeVar("T")
 WORKER_NICE = 10
+AUTOGROUP = "/proc/self/autogroup"  # the CPU group of this process's session (Linux)
+AUTOGROUP_NICE = 5  # the workers' group against the show's and the machine's other sessions
 PROCESSES = 2
 
 
 def _worker_setup() -> None:
     """In the child: Ctrl-C ignored (it reaches the terminal's whole process group; the studio
-    stops its workers itself), the normal policy (a real-time show's children inherit its
-    policy), then ``nice WORKER_NICE``."""
+    stops its workers itself), a session of its own (see the module docstring), the normal
+    policy (a real-time show's children inherit its policy), then ``nice WORKER_NICE``."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _own_cpu_group()
     with contextlib.suppress(OSError, AttributeError):
         os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
     with contextlib.suppress(OSError, AttributeError):
         os.nice(WORKER_NICE)
+
+
+def _own_cpu_group() -> None:
+    """A new session, so a CPU group apart from the show's where the kernel groups by session,
+    that group at ``AUTOGROUP_NICE`` (nothing where the kernel has no such groups)."""
+    with contextlib.suppress(OSError):
+        os.setsid()
+    with contextlib.suppress(OSError), open(AUTOGROUP, "w", encoding="ascii") as group:
+        group.write(f"{AUTOGROUP_NICE}\n")
 
 
 class Workers:

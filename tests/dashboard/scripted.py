@@ -25,7 +25,8 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from foretell.dashboard.server import loadable, static_dir
+from foretell.dashboard.publisher import loadable
+from foretell.dashboard.server import static_dir
 
 
 class ScriptedEngine:

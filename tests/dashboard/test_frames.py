@@ -15,8 +15,9 @@ import pytest
 
 from foretell.clock import FakeClock
 from foretell.commands import SetSetting, parse_command
+from foretell.dashboard.feeds import ClientFeed, Handoff, Heard
 from foretell.dashboard.frames import RecentValues, settings_message
-from foretell.dashboard.server import ClientFeed, Handoff, Heard, Publisher, loadable
+from foretell.dashboard.publisher import Publisher, loadable
 from foretell.errors import ControlError
 from foretell.events import Event
 from foretell.io.base import ListSink

@@ -100,10 +100,10 @@ def test_the_shows_loop_builds_no_message_but_the_greeting(
 ) -> None:
     """Events, state, expectation: all turned into JSON on the server's loop; the show's loop
     only hands over copies (the greeting, sent as a page connects, is built there)."""
-    from foretell.dashboard import server
+    from foretell.dashboard import publisher
 
     built: list[tuple[str, bool]] = []
-    dumps = server._dumps
+    dumps = publisher._dumps
 
     def spy(message: dict[str, Any]) -> str:
         try:
@@ -114,7 +114,7 @@ def test_the_shows_loop_builds_no_message_but_the_greeting(
         built.append((next(iter(message)), here is live.dashboard._server.loop))
         return dumps(message)
 
-    monkeypatch.setattr(server, "_dumps", spy)
+    monkeypatch.setattr(publisher, "_dumps", spy)
     with connect(live.url.replace("http", "ws") + "ws") as ws:
         received(ws, "state")
         ws.send(json.dumps({"command": "mode", "args": ["filter"]}))

@@ -1,0 +1,49 @@
+"""The studio's worker processes keep their CPU time out of the show's group (issue 32): each
+starts a session of its own, so where the kernel groups CPU time by session (autogroup) a plot's
+work is not charged to the group the show's thread waits in."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+import pytest
+
+from foretell.studio.workers import AUTOGROUP_NICE, WORKER_NICE, Workers
+
+
+def where_am_i() -> tuple[int, str | None, int]:
+    """In the worker: its session id, its autogroup line (None without autogroups), its nice."""
+    try:
+        group: str | None = Path("/proc/self/autogroup").read_text().strip()
+    except OSError:
+        group = None
+    return os.getsid(0), group, os.getpriority(os.PRIO_PROCESS, 0)
+
+
+def run_in_worker() -> tuple[int, str | None, int]:
+    async def go() -> tuple[int, str | None, int]:
+        workers = Workers(1)
+        try:
+            return await workers.run(where_am_i)
+        finally:
+            await workers.aclose()
+
+    return asyncio.run(go())
+
+
+def test_a_worker_runs_in_a_session_of_its_own_at_a_lower_priority() -> None:
+    session, _, nice = run_in_worker()
+    assert session != os.getsid(0)
+    assert nice == min(19, os.getpriority(os.PRIO_PROCESS, 0) + WORKER_NICE)
+
+
+def test_a_worker_is_charged_to_a_cpu_group_apart_from_the_studio() -> None:
+    try:
+        ours = Path("/proc/self/autogroup").read_text().strip()
+    except OSError:
+        pytest.skip("this kernel does not group CPU time by session (no /proc/self/autogroup)")
+    _, group, _ = run_in_worker()
+    assert group is not None and group.split()[0] != ours.split()[0], (group, ours)
+    assert group.split()[-1] == str(AUTOGROUP_NICE), group
