@@ -171,6 +171,12 @@ def run_training(
     "all=continuous); kinds: continuous, grid, set.",
 )
 @click.option(
+    "--relative-grids/--absolute-grids",
+    default=None,
+    help="A moves model's grid controls: centre each logistic on the control's previous value "
+    "plus the network's output, or on the output alone [default: absolute].",
+)
+@click.option(
     "--threads",
     type=click.IntRange(1),
     help="Torch threads [default: one per CPU free to this process when training starts].",

@@ -56,6 +56,7 @@ class TrainConfig:
     precision: Precision = "auto"  # the LSTM's number format (train.precision)
     size: str | None = None  # the preset name, if one was used
     kinds: str = "auto"  # "auto", "dense" or overrides "x1=set,x2=grid" (model.control_kinds)
+    relative_grids: bool = False  # a moves model's grid centres relative to the previous value
 
     def check(self) -> None:
         problems = [

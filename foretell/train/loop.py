@@ -205,7 +205,7 @@ def build_spec(
     )
     if controls is None:
         return dense
-    return moves_spec(dense, controls, patterns, other_patterns, flat_ranges)
+    return moves_spec(dense, controls, patterns, other_patterns, flat_ranges, config.relative_grids)
 
 
 def model_kinds(

@@ -1,0 +1,99 @@
+"""Relative grid centres: a moves model whose grid logistics are centred on each control's
+previous value plus the head's output (``MovesSpec.relative_grids``)."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from foretell.errors import ModelFileError
+from foretell.model.control_kinds import ControlKind
+from foretell.model.fileformat import ModelFile, load_model, save_model
+from foretell.model.moves_spec import MovesSpec
+from foretell.model.protocol import build_model
+from foretell.model.transform import DataTransform
+
+KNOB = ControlKind("grid", origin=0.0, step=1 / 127, levels=128)
+TRANSFORM = DataTransform("log", 0.04, (-3.0, 0.5, 0.5), (1.0, 0.3, 0.3))
+NET_STEP = (1 / 127) / 0.3  # one cell in the network space
+
+
+def _spec(relative: bool) -> MovesSpec:
+    return MovesSpec(
+        3, 1, 8, 2, TRANSFORM, sigma_min=1e-4, controls=(KNOB, KNOB), patterns=(1, 2),
+        relative_grids=relative,
+    )  # fmt: skip
+
+
+def _still_model(tmp_path: Path, relative: bool) -> ModelFile:
+    """A model whose head ignores the LSTM: the first knob moves in every event, its logistic
+    at output 0 with a scale of a third of a cell."""
+    spec = _spec(relative)
+    layout = spec.layout
+    assert layout is not None
+    weights = {name: np.zeros(shape, np.float32) for name, shape in spec.tensor_shapes().items()}
+    k, g = layout.mixtures, layout.gaussians
+    bias = weights["head.bias"]
+    scale = NET_STEP / 3 - spec.sigma_min
+    bias[k * g : 2 * k * g] = math.log(math.expm1(scale))  # softplus inverted
+    bias[layout.joint_start : layout.flat_start] = np.tile([8.0, -8.0], k)  # slot 0: knob 1
+    path = save_model(tmp_path / f"relative-{relative}.ftm", ModelFile(spec, weights))
+    return load_model(path)
+
+
+def test_relative_grids_round_trip_through_a_model_file(tmp_path: Path) -> None:
+    for relative in (False, True):
+        model = _still_model(tmp_path, relative)
+        assert isinstance(model.spec, MovesSpec)
+        assert model.spec.relative_grids is relative
+        assert ("relative_grids" in model.spec.to_dict()) is relative  # old files unchanged
+
+
+def test_a_relative_grids_value_that_is_not_a_bool_is_refused() -> None:
+    data = json.loads(json.dumps(_spec(True).to_dict()))
+    data["relative_grids"] = "yes"
+    with pytest.raises(ModelFileError, match="relative_grids"):
+        MovesSpec.from_dict(data)
+
+
+def test_relative_centres_follow_the_previous_value_and_samples_stay_on_the_grid(
+    tmp_path: Path,
+) -> None:
+    """Where the head outputs 0, a relative model's knob steps one cell from wherever it is;
+    an absolute one's goes back to the network's 0 (the data's mean, cell 64)."""
+    for relative in (True, False):
+        voice = build_model(_still_model(tmp_path, relative)).voice(np.random.default_rng(0))
+        event = np.array([0.1, 20 / 127, 90 / 127], np.float32).astype(np.float64)
+        steps = []
+        for _ in range(200):
+            voice.observe(event)
+            new = voice.predict()
+            cells = new[1:] * 127
+            np.testing.assert_allclose(cells, np.round(cells), atol=1e-4)  # on the grid
+            assert new[2] == event[2]  # the second knob never moves
+            steps.append(round(cells[0]) - round(event[1] * 127))
+            event = new
+        if relative:
+            # the previous cell is left out: mostly one cell either way (94 % by the logistic)
+            assert 0 not in steps and max(map(abs, steps)) <= 5
+            assert np.mean(np.abs(steps) == 1) > 0.85
+        else:
+            assert abs(round(event[1] * 127) - 64) <= 1  # pulled to the mean and kept there
+
+
+def test_a_relative_model_scores_one_cell_steps_as_it_plays_them(tmp_path: Path) -> None:
+    """The likelihood reads the same centres: a one-cell step from anywhere is likely."""
+    model = build_model(_still_model(tmp_path, True))
+    voice = model.voice(np.random.default_rng(0))
+    before = np.array([0.1, 20 / 127, 90 / 127])
+    prediction = voice.observe(before).copy()
+    near, far = before.copy(), before.copy()
+    near[1], far[1] = 21 / 127, 64 / 127
+    near[0] = far[0] = float(np.exp(-3.0) - 0.04)  # dt at its mean
+    scores = model.log_likelihood(np.stack([prediction, prediction]), np.stack([near, far]))
+    assert scores[0] > math.log(0.4) - 3.0  # about half the knob's mass, dt's density aside
+    assert scores[1] < scores[0] - 15.0  # the far cell only by the floor
