@@ -97,3 +97,24 @@ def test_a_relative_model_scores_one_cell_steps_as_it_plays_them(tmp_path: Path)
     scores = model.log_likelihood(np.stack([prediction, prediction]), np.stack([near, far]))
     assert scores[0] > math.log(0.4) - 3.0  # about half the knob's mass, dt's density aside
     assert scores[1] < scores[0] - 15.0  # the far cell only by the floor
+
+
+@pytest.mark.parametrize(("option", "relative"), [((), False), (("--relative-grids",), True)])
+def test_foretell_train_writes_relative_grids_when_asked(
+    tmp_path: Path, option: tuple[str, ...], relative: bool
+) -> None:
+    pytest.importorskip("torch")
+    from click.testing import CliRunner
+
+    from foretell.bench.instruments import knobs
+    from foretell.cli import cli
+    from foretell.data.dataset import save_dataset
+
+    data = tmp_path / "knobs.npz"
+    save_dataset(data, list(knobs(np.random.default_rng(0), 400, 2).performances))
+    out = tmp_path / "knobs.ftm"
+    args = ["train", str(data), "--size", "xxs", "--epochs", "1", "--out", str(out), *option]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    spec = load_model(out).spec
+    assert isinstance(spec, MovesSpec) and spec.relative_grids is relative
