@@ -95,8 +95,9 @@ def train_has_dense() -> bool:
 VARIANTS = {
     "dense": Variant("dense", ("--dense",)),
     "default": Variant("default", ()),
-    "absolute": Variant("absolute", ("--absolute-grids",)),  # a moves model's grid centres
-    "relative": Variant("relative", ("--relative-grids",)),  # on the previous value
+    "absolute": Variant("absolute", ("--grid-centres", "absolute")),  # a moves model's grids
+    "relative": Variant("relative", ("--grid-centres", "relative")),  # centred on the previous
+    "auto": Variant("auto", ("--grid-centres", "auto")),  # value, or where steps are small
 }
 
 
@@ -641,8 +642,8 @@ def run_fidelity(
     "variant_names",
     default="dense,default",
     show_default=True,
-    help="Comma-separated ways of training: dense, default, absolute, relative (a moves "
-    "model's grid centres on the output alone or on the previous value plus it).",
+    help="Comma-separated ways of training: dense, default, absolute, relative, auto (a moves "
+    "model's --grid-centres).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def fidelity(

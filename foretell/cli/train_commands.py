@@ -171,10 +171,11 @@ def run_training(
     "all=continuous); kinds: continuous, grid, set.",
 )
 @click.option(
-    "--relative-grids/--absolute-grids",
-    default=None,
-    help="A moves model's grid controls: centre each logistic on the control's previous value "
-    "plus the network's output, or on the output alone [default: absolute].",
+    "--grid-centres",
+    type=click.Choice(["absolute", "relative", "auto"]),
+    help="Where a moves model's grid logistics centre: on the network's output (absolute), on "
+    "the control's previous value plus it (relative), or relative for the grid controls the "
+    "data moves in small steps (auto) [default: absolute].",
 )
 @click.option(
     "--threads",

@@ -25,7 +25,7 @@ NET_STEP = (1 / 127) / 0.3  # one cell in the network space
 def _spec(relative: bool) -> MovesSpec:
     return MovesSpec(
         3, 1, 8, 2, TRANSFORM, sigma_min=1e-4, controls=(KNOB, KNOB), patterns=(1, 2),
-        relative_grids=relative,
+        relative_grids=(0, 1) if relative else (),
     )  # fmt: skip
 
 
@@ -49,13 +49,14 @@ def test_relative_grids_round_trip_through_a_model_file(tmp_path: Path) -> None:
     for relative in (False, True):
         model = _still_model(tmp_path, relative)
         assert isinstance(model.spec, MovesSpec)
-        assert model.spec.relative_grids is relative
+        assert model.spec.relative_grids == ((0, 1) if relative else ())
         assert ("relative_grids" in model.spec.to_dict()) is relative  # old files unchanged
 
 
-def test_a_relative_grids_value_that_is_not_a_bool_is_refused() -> None:
+@pytest.mark.parametrize("bad", ["yes", True, [2], [1, 0], [0, 0], [0.0]])
+def test_relative_grids_that_are_not_grid_controls_are_refused(bad: object) -> None:
     data = json.loads(json.dumps(_spec(True).to_dict()))
-    data["relative_grids"] = "yes"
+    data["relative_grids"] = bad
     with pytest.raises(ModelFileError, match="relative_grids"):
         MovesSpec.from_dict(data)
 
@@ -99,9 +100,17 @@ def test_a_relative_model_scores_one_cell_steps_as_it_plays_them(tmp_path: Path)
     assert scores[1] < scores[0] - 15.0  # the far cell only by the floor
 
 
-@pytest.mark.parametrize(("option", "relative"), [((), False), (("--relative-grids",), True)])
+@pytest.mark.parametrize(
+    ("option", "relative"),
+    [
+        ((), ()),
+        (("--grid-centres", "absolute"), ()),
+        (("--grid-centres", "relative"), None),  # every grid control
+        (("--grid-centres", "auto"), None),  # knobs turned: small steps
+    ],
+)
 def test_foretell_train_writes_relative_grids_when_asked(
-    tmp_path: Path, option: tuple[str, ...], relative: bool
+    tmp_path: Path, option: tuple[str, ...], relative: tuple[int, ...] | None
 ) -> None:
     pytest.importorskip("torch")
     from click.testing import CliRunner
@@ -117,4 +126,20 @@ def test_foretell_train_writes_relative_grids_when_asked(
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     spec = load_model(out).spec
-    assert isinstance(spec, MovesSpec) and spec.relative_grids is relative
+    assert isinstance(spec, MovesSpec)
+    grids = tuple(i for i, kind in enumerate(spec.controls) if kind.kind == "grid")
+    assert grids and spec.relative_grids == (grids if relative is None else relative)
+
+
+def test_auto_centres_relative_only_the_grid_controls_that_move_in_small_steps() -> None:
+    """Knobs turned step by step are relative; a drum's velocity, which jumps, is not."""
+    from foretell.bench.instruments import knobs, pads
+    from foretell.model.control_kinds import detect_kinds, small_step_grids
+
+    for dataset, expected in (
+        (knobs(np.random.default_rng(0), 2000, 4), (0, 1, 2, 3)),
+        (pads(np.random.default_rng(0), 2000, 4), ()),  # x1 the pad (a set), x2 velocity
+    ):
+        performances = list(dataset.performances)
+        kinds = detect_kinds(np.concatenate(performances))
+        assert small_step_grids(performances, kinds) == expected

@@ -35,7 +35,7 @@ def _spec(
     transform = DataTransform("log", 0.04, (-3.0, 0.5, 0.5, 0.5, 0.5), (1.0, 0.3, 0.3, 0.3, 0.3))
     return MovesSpec(
         5, 2, 16, 3, transform, floor_weight=floor, controls=CONTROLS, patterns=(0, 1, 4, 5),
-        other_patterns=True, flat_ranges=flat, relative_grids=relative,
+        other_patterns=True, flat_ranges=flat, relative_grids=(0, 3) if relative else (),
     )  # fmt: skip
 
 
