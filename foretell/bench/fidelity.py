@@ -92,10 +92,20 @@ def train_has_dense() -> bool:
     return done.returncode == 0 and "--dense" in done.stdout
 
 
-def variants(has_dense: bool) -> list[Variant]:
-    """Dense and default when training offers both; else the default, which is dense."""
+VARIANTS = {
+    "dense": Variant("dense", ("--dense",)),
+    "default": Variant("default", ()),
+    "absolute": Variant("absolute", ("--grid-centres", "absolute")),  # a moves model's grids
+    "relative": Variant("relative", ("--grid-centres", "relative")),  # centred on the previous
+    "auto": Variant("auto", ("--grid-centres", "auto")),  # value, or where steps are small
+}
+
+
+def variants(has_dense: bool, names: Sequence[str] = ("dense", "default")) -> list[Variant]:
+    """The variants named (dense and default unless asked) when training offers a dense
+    model; else the default, which is dense."""
     if has_dense:
-        return [Variant("dense", ("--dense",)), Variant("default", ())]
+        return [VARIANTS[name] for name in names]
     return [Variant("dense", ())]
 
 
@@ -549,10 +559,11 @@ def run_fidelity(
     scale: float,
     epochs: int | None = None,
     plays: int = DEFAULT_PLAYS,
+    variant_names: Sequence[str] = ("dense", "default"),
 ) -> dict[str, Any]:
     """Every instrument, seed and variant; the runs, their summary and what the machine did."""
     has_dense = train_has_dense()
-    chosen = variants(has_dense)
+    chosen = variants(has_dense, variant_names)
     started, load_start = time.perf_counter(), load_average()
     machine = machine_info()  # the commit at launch: the code that measures
     runs = [
@@ -626,6 +637,14 @@ def run_fidelity(
     type=click.Path(path_type=Path, file_okay=False),
     help="Write fidelity.md, fidelity.json and the figures to this folder (e.g. docs/evaluation).",
 )
+@click.option(
+    "--variants",
+    "variant_names",
+    default="dense,default",
+    show_default=True,
+    help="Comma-separated ways of training: dense, default, absolute, relative, auto (a moves "
+    "model's --grid-centres).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def fidelity(
     instruments: str,
@@ -635,6 +654,7 @@ def fidelity(
     epochs: int | None,
     plays: int,
     out: Path | None,
+    variant_names: str,
     as_json: bool,
 ) -> None:
     """Train dense and default models on each instrument and measure how they play against
@@ -642,7 +662,15 @@ def fidelity(
     data's grid, KS, MIDI messages per event, pad histograms, training and step time."""
     from foretell.bench.fidelity_report import table_lines, write_report
 
-    result = run_fidelity(parse_names(instruments), parse_seeds(seeds), size, scale, epochs, plays)
+    names = [n.strip() for n in variant_names.split(",") if n.strip()]
+    unknown = [n for n in names if n not in VARIANTS]
+    if unknown or not names:
+        raise click.UsageError(
+            f"--variants takes {', '.join(VARIANTS)}; not {', '.join(unknown) or 'none'}"
+        )
+    result = run_fidelity(
+        parse_names(instruments), parse_seeds(seeds), size, scale, epochs, plays, names
+    )
     if out is not None:
         write_report(result, out)
     if as_json:

@@ -171,6 +171,13 @@ def run_training(
     "all=continuous); kinds: continuous, grid, set.",
 )
 @click.option(
+    "--grid-centres",
+    type=click.Choice(["absolute", "relative", "auto"]),
+    help="Where a moves model's grid logistics centre: on the network's output (absolute), on "
+    "the control's previous value plus it (relative), or relative for the grid controls the "
+    "data moves in small steps (auto) [default: absolute].",
+)
+@click.option(
     "--threads",
     type=click.IntRange(1),
     help="Torch threads [default: one per CPU free to this process when training starts].",

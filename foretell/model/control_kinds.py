@@ -274,6 +274,28 @@ def flat_ranges(
     return tuple(out)
 
 
+SMALL_STEP_SHARE = 1 / 16  # a grid control whose median move is at most this share of its
+# cells moves in small steps (jumps anywhere in its range would have a median near a third)
+
+
+def small_step_grids(
+    performances: Sequence[np.ndarray], controls: Sequence[ControlKind]
+) -> tuple[int, ...]:
+    """The grid controls (control indices) that move in small steps in ``performances``: the
+    median size of their moves at most ``SMALL_STEP_SHARE`` of their cells (a knob turned, a
+    finger sliding; not a drum's velocity, which jumps anywhere from hit to hit)."""
+    out = []
+    for i, kind in enumerate(controls):
+        if kind.kind != "grid":
+            continue
+        steps = [np.abs(np.diff(kind.cell_of(p[:, 1 + i]))) for p in performances]
+        moves = np.concatenate(steps) if steps else np.zeros(0)
+        moves = moves[moves > 0]
+        if len(moves) and np.median(moves) <= SMALL_STEP_SHARE * kind.cells:
+            out.append(i)
+    return tuple(out)
+
+
 # -- the head -------------------------------------------------------------------------------------
 
 

@@ -57,7 +57,7 @@ from foretell.model.draws import RandomBlocks
 from foretell.model.expectation import MIN_WEIGHT, _dt_from_u, mixture_weights
 from foretell.model.fileformat import ModelFile, ModelSpec
 from foretell.model.mixture import choose_component, log_softmax
-from foretell.model.moves_spec import KIND_NAME, MovesSpec
+from foretell.model.moves_spec import KIND_NAME, MovesSpec, relative_centres
 from foretell.model.protocol import Kind, Voice
 from foretell.model.runtime import (
     DenseModel,
@@ -239,6 +239,15 @@ class MovesModel:
         k, g = self.layout.mixtures, self.layout.gaussians
         self.core.sigma = slice(k * g, 2 * k * g)
         self.params = self.layout.params
+        centres = relative_centres(spec)
+        self.centres = None if centres is None else tuple(np.array(c) for c in centres)
+
+    def centre_grids(self, raw: np.ndarray, inputs: np.ndarray) -> None:
+        """Make a relative-grid model's grid centres in ``raw (..., P)`` absolute: add the
+        network inputs' ``(..., In)`` values of those controls (the event just seen)."""
+        if self.centres is not None:
+            centres, columns = self.centres
+            raw[..., centres] += inputs[..., columns]
 
     @property
     def dimension(self) -> int:
@@ -389,6 +398,7 @@ def step_together(
     scratch = np.empty((len(voices), spec.units), dtype=np.float32)
     raw = np.empty((len(voices), model.params), dtype=np.float32)
     model.core.forward(_layer_views(spec, buffers, cells, gates), scratch, raw, gates)
+    model.centre_grids(raw, buffers)
     for i, (voice, event) in enumerate(zip(voices, events, strict=True)):
         voice._buffer[:] = buffers[i]
         voice._cells[:] = cells[i]
@@ -453,6 +463,7 @@ class MovesVoice:
         prediction of the next event (``prediction``, reused by the next call)."""
         self.take_input(event)
         self.model.core.forward(self._views, self._scratch, self._raw, self._gates)
+        self.model.centre_grids(self._raw, self._buffer)
         self._event[:] = event
         return self.prediction
 

@@ -5,7 +5,9 @@ discrete control) and the head of ``foretell.model.control_kinds.MovesLayout``; 
 dense spec plus ``controls`` (one ``ControlKind`` per control), ``patterns`` (the moving sets it
 names), ``other_patterns`` (a slot shared by the sets it does not name) and ``flat_ranges`` (per
 grid control, the cells its flat distribution spans; a file without them, as every file written
-before they were, has no flat part and plays as it did). NumPy only: training
+before they were, has no flat part and plays as it did) and ``relative_grids`` (the grid controls
+whose logistic centres are the head's output plus the control's previous value, in the network
+space; files without it have none). NumPy only: training
 (``foretell.train``) and playing (``foretell.model.moves``) both build on it.
 """
 
@@ -32,6 +34,7 @@ class MovesSpec(ModelSpec):
     patterns: tuple[int, ...] = (0,)
     other_patterns: bool = False
     flat_ranges: tuple[tuple[int, int], ...] = ()
+    relative_grids: tuple[int, ...] = ()
 
     @cached_property
     def layout(self) -> MovesLayout:
@@ -41,12 +44,14 @@ class MovesSpec(ModelSpec):
 
     def to_dict(self) -> dict[str, Any]:
         flat = {"flat_ranges": [list(r) for r in self.flat_ranges]} if self.flat_ranges else {}
+        relative = {"relative_grids": list(self.relative_grids)} if self.relative_grids else {}
         return {
             **super().to_dict(),
             "controls": [kind.to_dict() for kind in self.controls],
             "patterns": list(self.patterns),
             "other_patterns": self.other_patterns,
             **flat,
+            **relative,
         }
 
     @classmethod
@@ -75,10 +80,11 @@ class MovesSpec(ModelSpec):
         if not isinstance(other, bool):
             raise ModelFileError("model architecture needs other_patterns, true or false")
         flat = _flat_ranges(data.get("flat_ranges", []), kinds)
+        relative = _relative_grids(data.get("relative_grids", []), kinds)
         fields = {f.name: getattr(dense, f.name) for f in dataclass_fields(dense)}
         return cls(
             **fields, controls=kinds, patterns=tuple(patterns), other_patterns=other,
-            flat_ranges=flat,
+            flat_ranges=flat, relative_grids=relative,
         )  # fmt: skip
 
 
@@ -106,13 +112,41 @@ def _flat_ranges(data: Any, kinds: tuple[ControlKind, ...]) -> tuple[tuple[int, 
     return tuple((r[0], r[1]) for r in data)
 
 
+def _relative_grids(data: Any, kinds: tuple[ControlKind, ...]) -> tuple[int, ...]:
+    """The relative grids in a file's metadata: distinct grid controls' indices, ascending."""
+    grids = [i for i, kind in enumerate(kinds) if kind.kind == "grid"]
+    if (
+        not isinstance(data, list)
+        or not all(isinstance(i, int) and not isinstance(i, bool) and i in grids for i in data)
+        or data != sorted(set(data))
+    ):
+        raise ModelFileError(
+            "model architecture's relative_grids needs distinct grid controls' indices, ascending"
+        )
+    return tuple(data)
+
+
+def relative_centres(spec: ModelSpec) -> tuple[list[int], list[int]] | None:
+    """Where a relative-grid moves model adds the previous event to its head's output: the
+    columns of every component's grid logistic centres, and the network input's columns of
+    those controls' values (None for any other model)."""
+    if not isinstance(spec, MovesSpec) or not spec.relative_grids:
+        return None
+    layout = spec.layout
+    k, g, dc = layout.mixtures, layout.gaussians, layout.densities
+    grids = [(j, i) for j, i in enumerate(layout.grid_controls) if i in spec.relative_grids]
+    centres = [c * g + dc + j for c in range(k) for j, _ in grids]
+    inputs = [1 + i for _ in range(k) for _, i in grids]
+    return centres, inputs
+
+
 def moves_spec(dense: ModelSpec, controls: tuple[ControlKind, ...], patterns: tuple[int, ...],
-               other_patterns: bool, flat_ranges: tuple[tuple[int, int], ...] = ()
-               ) -> MovesSpec:  # fmt: skip
-    """The moves spec with ``dense``'s architecture and these kinds, moving sets and flat
-    ranges."""
+               other_patterns: bool, flat_ranges: tuple[tuple[int, int], ...] = (),
+               relative_grids: tuple[int, ...] = ()) -> MovesSpec:  # fmt: skip
+    """The moves spec with ``dense``'s architecture and these kinds, moving sets, flat
+    ranges and grid centres (relative to the previous value or not)."""
     fields = {f.name: getattr(dense, f.name) for f in dataclass_fields(dense)}
     return MovesSpec(
         **fields, controls=controls, patterns=patterns, other_patterns=other_patterns,
-        flat_ranges=flat_ranges,
+        flat_ranges=flat_ranges, relative_grids=relative_grids,
     )  # fmt: skip

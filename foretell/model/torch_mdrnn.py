@@ -21,6 +21,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from foretell.model.fileformat import ModelFile, ModelSpec
+from foretell.model.moves_spec import relative_centres
 
 LOG_2PI = math.log(2.0 * math.pi)
 LSTMState = tuple[torch.Tensor, torch.Tensor]  # h, c: each (layers, B, H)
@@ -37,6 +38,8 @@ class MDRNN(nn.Module):
         self.head = nn.Linear(spec.units, spec.head_params)
         k, d = spec.mixtures, _gaussians(spec)
         self._sigma = slice(k * d, 2 * k * d)
+        centres = relative_centres(spec)
+        self._centres = None if centres is None else tuple(torch.tensor(c) for c in centres)
 
     def init_head(self, weight_scale: float = 0.1) -> None:
         """Start the mixture the same way whatever the seed (training calls this): equal weights,
@@ -67,11 +70,22 @@ class MDRNN(nn.Module):
     ) -> tuple[torch.Tensor, LSTMState]:
         """Network-space inputs ``z (B, T, D)`` -> raw params ``(B, T, P)`` and the new state."""
         hidden, state = self.lstm(z, state)  # (B, T, H), ((L, B, H), (L, B, H))
-        return self.mixture_params(hidden), state  # (B, T, P)
+        return self.mixture_params(hidden, z), state  # (B, T, P)
 
-    def mixture_params(self, hidden: torch.Tensor) -> torch.Tensor:
-        """The head: LSTM outputs ``(..., H)`` -> raw params ``(..., P)``, sigma activated."""
-        return self.mixture_params_from(self.head(hidden))  # (..., P)
+    def mixture_params(self, hidden: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """The head: LSTM outputs ``(..., H)`` after inputs ``z (..., In)`` -> raw params
+        ``(..., P)``, sigma activated."""
+        return self.mixture_params_from(self.head_output(hidden, z))  # (..., P)
+
+    def head_output(self, hidden: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """The head's output ``(..., P)``, spreads not yet activated; a relative-grid moves
+        model's grid centres are its output plus the inputs' values of those controls (the
+        previous event's, network space: ``moves_spec.relative_centres``)."""
+        out = self.head(hidden)
+        if self._centres is None:
+            return out
+        centres, inputs = self._centres
+        return out.index_add(-1, centres, z.index_select(-1, inputs).to(out.dtype))
 
     def mixture_params_from(self, out: torch.Tensor) -> torch.Tensor:
         """The head's output ``(..., P)`` with its spreads activated."""
@@ -92,7 +106,7 @@ class MDRNN(nn.Module):
         lower = lstm_dtype == torch.bfloat16
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=lower):
             hidden, _ = self.lstm(z)  # (B, T, H)
-        out = self.head(hidden.float())  # (B, T, P), sigma not yet activated
+        out = self.head_output(hidden.float(), z)  # (B, T, P), sigma not yet activated
         if self.spec.layout is not None:  # a moves model's head
             from foretell.model.torch_moves import MovesNLL
 

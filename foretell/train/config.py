@@ -17,6 +17,7 @@ from foretell.model.fileformat import ModelSpec
 from foretell.model.transform import DEFAULT_DT_OFFSET, DataTransform
 from foretell.train.precision import PRECISIONS, Precision
 
+GRID_CENTRES = ("absolute", "relative", "auto")  # where a moves model's grid logistics centre
 _DEFAULT_SPEC = ModelSpec(2, 1, 1, 1, DataTransform("log", DEFAULT_DT_OFFSET, (0, 0), (1, 1)))
 DEFAULT_FLOOR_WEIGHT = _DEFAULT_SPEC.floor_weight
 DEFAULT_FLOOR_SIGMA = _DEFAULT_SPEC.floor_sigma
@@ -56,6 +57,7 @@ class TrainConfig:
     precision: Precision = "auto"  # the LSTM's number format (train.precision)
     size: str | None = None  # the preset name, if one was used
     kinds: str = "auto"  # "auto", "dense" or overrides "x1=set,x2=grid" (model.control_kinds)
+    grid_centres: str = "absolute"  # "absolute", "relative" or "auto" (train.loop.relative_grids)
 
     def check(self) -> None:
         problems = [
@@ -77,6 +79,10 @@ class TrainConfig:
             (self.sigma_min is not None and not self.sigma_min > 0, "--sigma-min must be > 0"),
             (self.threads is not None and self.threads < 1, "--threads must be at least 1"),
             (self.schedule not in ("cosine", "plateau"), "the schedule is cosine or plateau"),
+            (
+                self.grid_centres not in GRID_CENTRES,
+                f"--grid-centres is one of {', '.join(GRID_CENTRES)}",
+            ),
             (self.precision not in PRECISIONS, f"--precision is one of {', '.join(PRECISIONS)}"),
             (self.warmup_epochs < 0, "warm-up epochs must be >= 0"),
             (not 0.0 <= self.adam_beta2 < 1.0, "Adam's beta2 must be in [0, 1)"),

@@ -50,7 +50,12 @@ import torch
 
 from foretell.data.dataset import Dataset
 from foretell.errors import ConfigError
-from foretell.model.control_kinds import ControlKind, choose_controls, flat_ranges
+from foretell.model.control_kinds import (
+    ControlKind,
+    choose_controls,
+    flat_ranges,
+    small_step_grids,
+)
 from foretell.model.fileformat import ModelFile, ModelSpec
 from foretell.model.moves_spec import moves_spec
 from foretell.model.torch_mdrnn import MDRNN
@@ -193,6 +198,7 @@ def build_spec(
     patterns: tuple[int, ...] = (),
     other_patterns: bool = False,
     flat_ranges: tuple[tuple[int, int], ...] = (),
+    relative: tuple[int, ...] = (),
 ) -> ModelSpec:
     dense = ModelSpec(
         dimension,
@@ -206,7 +212,20 @@ def build_spec(
     )
     if controls is None:
         return dense
-    return moves_spec(dense, controls, patterns, other_patterns, flat_ranges)
+    return moves_spec(dense, controls, patterns, other_patterns, flat_ranges, relative)
+
+
+def relative_grids(
+    centres: str, train: Sequence[np.ndarray], controls: tuple[ControlKind, ...] | None
+) -> tuple[int, ...]:
+    """The grid controls whose logistics centre on their previous value: none (``absolute``),
+    every one (``relative``) or those the training data moves in small steps (``auto``:
+    ``control_kinds.small_step_grids``)."""
+    if controls is None or centres == "absolute":
+        return ()
+    if centres == "relative":
+        return tuple(i for i, kind in enumerate(controls) if kind.kind == "grid")
+    return small_step_grids(train, controls)
 
 
 def model_kinds(
@@ -268,8 +287,9 @@ def train(
         else config.sigma_min
     )
     flat = () if controls is None else flat_ranges(split.train, controls)
+    relative = relative_grids(config.grid_centres, split.train, controls)
     spec = build_spec(
-        config, dataset.dimension, transform, sigma_min, controls, patterns, other, flat
+        config, dataset.dimension, transform, sigma_min, controls, patterns, other, flat, relative
     )
     train_set, val_set = (
         Segments.build(split.train, transform, spec),

@@ -29,11 +29,13 @@ CONTROLS = (
 FLAT = ((1, 3), (40, 100))  # some of _performance's cells lie outside: the flat part has none
 
 
-def _spec(floor: float, flat: tuple[tuple[int, int], ...] = ()) -> MovesSpec:
+def _spec(
+    floor: float, flat: tuple[tuple[int, int], ...] = (), relative: bool = False
+) -> MovesSpec:
     transform = DataTransform("log", 0.04, (-3.0, 0.5, 0.5, 0.5, 0.5), (1.0, 0.3, 0.3, 0.3, 0.3))
     return MovesSpec(
         5, 2, 16, 3, transform, floor_weight=floor, controls=CONTROLS, patterns=(0, 1, 4, 5),
-        other_patterns=True, flat_ranges=flat,
+        other_patterns=True, flat_ranges=flat, relative_grids=(0, 3) if relative else (),
     )  # fmt: skip
 
 
@@ -69,11 +71,11 @@ def test_the_torch_loss_is_the_numpy_likelihood(
     assert (np.abs(expected[1:]) < 1e3).all()  # row 0 is never a target
 
 
-@pytest.mark.parametrize("flat", [(), FLAT])
+@pytest.mark.parametrize(("flat", "relative"), [((), False), (FLAT, False), (FLAT, True)])
 def test_the_runtime_steps_the_network_torch_trained(
-    tmp_path: Path, flat: tuple[tuple[int, int], ...]
+    tmp_path: Path, flat: tuple[tuple[int, int], ...], relative: bool
 ) -> None:
-    spec = _spec(1e-3, flat)
+    spec = _spec(1e-3, flat, relative)
     torch.manual_seed(0)
     net = MDRNN(spec)
     performance = _performance(np.random.default_rng(1), 300)
@@ -170,3 +172,21 @@ def test_the_written_out_gradient_is_autograds_where_no_grid_control_moves(
     loss.backward()
     assert loss.item() == pytest.approx(reference.item(), rel=1e-9)
     np.testing.assert_allclose(out.grad.numpy(), expected.numpy(), atol=1e-7)
+
+
+@pytest.mark.parametrize("relative", [False, True])
+def test_the_training_loss_is_the_networks_likelihood(relative: bool) -> None:
+    """``training_nll`` (the fused loss on the head's output) scores what ``forward`` predicts:
+    with relative grid centres both add the inputs' grid values the same way."""
+    spec = _spec(1e-3, FLAT, relative)
+    torch.manual_seed(0)
+    net = MDRNN(spec)
+    performance = _performance(np.random.default_rng(3), 120)
+    x = torch.from_numpy(moves.encode_inputs(spec, performance))[None, :-1]
+    y = torch.from_numpy(moves.encode_targets(spec, performance))[None, 1:]
+    weight = torch.full((1, 119), 1 / 119)
+    with torch.no_grad():
+        fused = net.training_nll(x, y, weight).item()
+        raw, _ = net(x)
+        expected = (net.event_nll(raw, y) * weight).sum().item()
+    assert fused == pytest.approx(expected, rel=1e-5)

@@ -82,7 +82,7 @@ def test_the_saved_file_reading_raw_flags_plays_what_training_computed() -> None
     inputs = shift.apply(Segments.build([performance], TRANSFORM, spec)).z
     with torch.no_grad():
         hidden, _ = net.lstm(torch.from_numpy(inputs)[None])
-        trained = net.mixture_params(hidden[0]).numpy()  # (n, P)
+        trained = net.mixture_params(hidden[0], torch.from_numpy(inputs)).numpy()  # (n, P)
     unfolded = ModelFile(spec, net.to_weights(), {})
     folded = ModelFile(spec, shift.fold(net.to_weights()), {})
     for file, same in ((folded, True), (unfolded, False)):

@@ -1,0 +1,145 @@
+"""Relative grid centres: a moves model whose grid logistics are centred on each control's
+previous value plus the head's output (``MovesSpec.relative_grids``)."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from foretell.errors import ModelFileError
+from foretell.model.control_kinds import ControlKind
+from foretell.model.fileformat import ModelFile, load_model, save_model
+from foretell.model.moves_spec import MovesSpec
+from foretell.model.protocol import build_model
+from foretell.model.transform import DataTransform
+
+KNOB = ControlKind("grid", origin=0.0, step=1 / 127, levels=128)
+TRANSFORM = DataTransform("log", 0.04, (-3.0, 0.5, 0.5), (1.0, 0.3, 0.3))
+NET_STEP = (1 / 127) / 0.3  # one cell in the network space
+
+
+def _spec(relative: bool) -> MovesSpec:
+    return MovesSpec(
+        3, 1, 8, 2, TRANSFORM, sigma_min=1e-4, controls=(KNOB, KNOB), patterns=(1, 2),
+        relative_grids=(0, 1) if relative else (),
+    )  # fmt: skip
+
+
+def _still_model(tmp_path: Path, relative: bool) -> ModelFile:
+    """A model whose head ignores the LSTM: the first knob moves in every event, its logistic
+    at output 0 with a scale of a third of a cell."""
+    spec = _spec(relative)
+    layout = spec.layout
+    assert layout is not None
+    weights = {name: np.zeros(shape, np.float32) for name, shape in spec.tensor_shapes().items()}
+    k, g = layout.mixtures, layout.gaussians
+    bias = weights["head.bias"]
+    scale = NET_STEP / 3 - spec.sigma_min
+    bias[k * g : 2 * k * g] = math.log(math.expm1(scale))  # softplus inverted
+    bias[layout.joint_start : layout.flat_start] = np.tile([8.0, -8.0], k)  # slot 0: knob 1
+    path = save_model(tmp_path / f"relative-{relative}.ftm", ModelFile(spec, weights))
+    return load_model(path)
+
+
+def test_relative_grids_round_trip_through_a_model_file(tmp_path: Path) -> None:
+    for relative in (False, True):
+        model = _still_model(tmp_path, relative)
+        assert isinstance(model.spec, MovesSpec)
+        assert model.spec.relative_grids == ((0, 1) if relative else ())
+        assert ("relative_grids" in model.spec.to_dict()) is relative  # old files unchanged
+
+
+@pytest.mark.parametrize("bad", ["yes", True, [2], [1, 0], [0, 0], [0.0]])
+def test_relative_grids_that_are_not_grid_controls_are_refused(bad: object) -> None:
+    data = json.loads(json.dumps(_spec(True).to_dict()))
+    data["relative_grids"] = bad
+    with pytest.raises(ModelFileError, match="relative_grids"):
+        MovesSpec.from_dict(data)
+
+
+def test_relative_centres_follow_the_previous_value_and_samples_stay_on_the_grid(
+    tmp_path: Path,
+) -> None:
+    """Where the head outputs 0, a relative model's knob steps one cell from wherever it is;
+    an absolute one's goes back to the network's 0 (the data's mean, cell 64)."""
+    for relative in (True, False):
+        voice = build_model(_still_model(tmp_path, relative)).voice(np.random.default_rng(0))
+        event = np.array([0.1, 20 / 127, 90 / 127], np.float32).astype(np.float64)
+        steps = []
+        for _ in range(200):
+            voice.observe(event)
+            new = voice.predict()
+            cells = new[1:] * 127
+            np.testing.assert_allclose(cells, np.round(cells), atol=1e-4)  # on the grid
+            assert new[2] == event[2]  # the second knob never moves
+            steps.append(round(cells[0]) - round(event[1] * 127))
+            event = new
+        if relative:
+            # the previous cell is left out: mostly one cell either way (94 % by the logistic)
+            assert 0 not in steps and max(map(abs, steps)) <= 5
+            assert np.mean(np.abs(steps) == 1) > 0.85
+        else:
+            assert abs(round(event[1] * 127) - 64) <= 1  # pulled to the mean and kept there
+
+
+def test_a_relative_model_scores_one_cell_steps_as_it_plays_them(tmp_path: Path) -> None:
+    """The likelihood reads the same centres: a one-cell step from anywhere is likely."""
+    model = build_model(_still_model(tmp_path, True))
+    voice = model.voice(np.random.default_rng(0))
+    before = np.array([0.1, 20 / 127, 90 / 127])
+    prediction = voice.observe(before).copy()
+    near, far = before.copy(), before.copy()
+    near[1], far[1] = 21 / 127, 64 / 127
+    near[0] = far[0] = float(np.exp(-3.0) - 0.04)  # dt at its mean
+    scores = model.log_likelihood(np.stack([prediction, prediction]), np.stack([near, far]))
+    assert scores[0] > math.log(0.4) - 3.0  # about half the knob's mass, dt's density aside
+    assert scores[1] < scores[0] - 15.0  # the far cell only by the floor
+
+
+@pytest.mark.parametrize(
+    ("option", "relative"),
+    [
+        ((), ()),
+        (("--grid-centres", "absolute"), ()),
+        (("--grid-centres", "relative"), None),  # every grid control
+        (("--grid-centres", "auto"), None),  # knobs turned: small steps
+    ],
+)
+def test_foretell_train_writes_relative_grids_when_asked(
+    tmp_path: Path, option: tuple[str, ...], relative: tuple[int, ...] | None
+) -> None:
+    pytest.importorskip("torch")
+    from click.testing import CliRunner
+
+    from foretell.bench.instruments import knobs
+    from foretell.cli import cli
+    from foretell.data.dataset import save_dataset
+
+    data = tmp_path / "knobs.npz"
+    save_dataset(data, list(knobs(np.random.default_rng(0), 400, 2).performances))
+    out = tmp_path / "knobs.ftm"
+    args = ["train", str(data), "--size", "xxs", "--epochs", "1", "--out", str(out), *option]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    spec = load_model(out).spec
+    assert isinstance(spec, MovesSpec)
+    grids = tuple(i for i, kind in enumerate(spec.controls) if kind.kind == "grid")
+    assert grids and spec.relative_grids == (grids if relative is None else relative)
+
+
+def test_auto_centres_relative_only_the_grid_controls_that_move_in_small_steps() -> None:
+    """Knobs turned step by step are relative; a drum's velocity, which jumps, is not."""
+    from foretell.bench.instruments import knobs, pads
+    from foretell.model.control_kinds import detect_kinds, small_step_grids
+
+    for dataset, expected in (
+        (knobs(np.random.default_rng(0), 2000, 4), (0, 1, 2, 3)),
+        (pads(np.random.default_rng(0), 2000, 4), ()),  # x1 the pad (a set), x2 velocity
+    ):
+        performances = list(dataset.performances)
+        kinds = detect_kinds(np.concatenate(performances))
+        assert small_step_grids(performances, kinds) == expected
