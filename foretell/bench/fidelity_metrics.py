@@ -27,6 +27,7 @@ from typing import Literal
 import numpy as np
 
 from foretell.bench.quality import ks_statistic
+from foretell.events import MOVE_TOLERANCE
 
 SET_MAX = 16  # a control with at most this many distinct values is a set
 GRID_MAX = 16_384  # the finest grid looked for (14 bits)
@@ -113,8 +114,10 @@ def share_on_lattice(events: np.ndarray, controls: Sequence[Lattice]) -> dict[st
 
 
 def moved(events: np.ndarray, previous: np.ndarray | None = None) -> np.ndarray:
-    """``(n, N)`` booleans: which controls of each row differ from the row before (the first
-    row against ``previous``; every control moves in it when there is none)."""
+    """``(n, N)`` booleans: which controls of each row differ from the row before by more than
+    the engine's ``MOVE_TOLERANCE`` (what it sends as moved: a moves model hands back a kept
+    value rounded to float32), the first row against ``previous``; every control moves in it
+    when there is none."""
     controls = np.asarray(events, dtype=np.float64)[:, 1:]
     before = np.empty_like(controls)
     before[1:] = controls[:-1]
@@ -122,7 +125,7 @@ def moved(events: np.ndarray, previous: np.ndarray | None = None) -> np.ndarray:
         before[0] = np.nan  # nan differs from everything
     else:
         before[0] = np.asarray(previous, dtype=np.float64)[1:]
-    return controls != before
+    return ~(np.abs(controls - before) <= MOVE_TOLERANCE)  # nan: moved
 
 
 def moved_count_series(

@@ -105,6 +105,19 @@ def test_moved_counts_match_a_row_by_row_count() -> None:
     ]
 
 
+def test_a_kept_value_handed_back_in_float32_has_not_moved() -> None:
+    """A moves model hands back the values it keeps rounded to float32 (its prediction buffer):
+    the engine does not send them as moved, and the bench does not count them."""
+    grid = np.array([0.0, 64 / 127, 3 / 127])
+    kept = grid.astype(np.float32).astype(np.float64)
+    assert (kept != grid).any()  # the rounding the runtime's buffer does
+    rows = np.array([[0.1, *grid], [0.2, kept[0], kept[1], 5 / 127]])
+    assert moved(rows, None).tolist() == [[True, True, True], [False, False, True]]
+    assert moved(np.array([[0.1, np.nan, 0.5]]), np.array([0.0, 0.2, 0.5])).tolist() == [
+        [True, False]
+    ]
+
+
 def test_count_distribution_and_total_variation() -> None:
     p = count_distribution(np.array([0, 1, 1, 1]), controls=2)
     assert p.tolist() == [0.25, 0.75, 0.0]
