@@ -61,7 +61,9 @@ def test_each_variant_is_measured_on_the_same_held_out_pads(
         assert run["generated_events"] == 20 * run["scored_events"]
         one = run["moved_tv_one_play"]
         assert 0 <= one["min"] <= one["median"] <= one["max"] <= 1
-        assert run["moved_tv_floor"] >= run["moved_tv_floor_independent"] > 0
+        # fewer effective events than events: a floor no lower, but for the Monte Carlo
+        # noise of two estimates (2000 draws each) where the events are nearly independent
+        assert run["moved_tv_floor"] >= 0.97 * run["moved_tv_floor_independent"] > 0
         # every pad value and velocity is a distinct 7-bit value: messages are the moves
         assert run["human_midi_messages"] == pytest.approx(run["human_moved_mean"], abs=1e-3)
         assert set(run["ks"]) == {"dt", "x1", "x2"} and all(0 <= v <= 1 for v in run["ks"].values())
