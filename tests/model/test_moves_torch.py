@@ -100,8 +100,6 @@ def test_the_runtime_steps_the_network_torch_trained(
 def test_the_written_out_gradient_is_autograds(
     floor: float, flat: tuple[tuple[int, int], ...]
 ) -> None:
-    from foretell.model.torch_moves import MovesNLL
-
     spec = _spec(floor, flat)
     torch.manual_seed(0)
     net = MDRNN(spec).double()
@@ -110,14 +108,7 @@ def test_the_written_out_gradient_is_autograds(
     y = torch.from_numpy(moves.encode_targets(spec, performance)).double()[None, 1:]
     weight = torch.rand(1, 199, dtype=torch.float64)
     out = net.head(hidden[:, :-1]).detach().requires_grad_()
-    reference = (moves_loss(spec, net.mixture_params_from(out), y) * weight).sum()
-    reference.backward()
-    expected = out.grad.clone()
-    out.grad = None
-    loss = MovesNLL.apply(out, y, weight, spec)
-    loss.backward()
-    assert loss.item() == pytest.approx(reference.item(), rel=1e-9)
-    np.testing.assert_allclose(out.grad.numpy(), expected.numpy(), atol=1e-7)
+    _assert_fused_is_autograd(spec, net, out, y, weight)
 
 
 def test_training_starts_every_component_alike_on_grid_controls() -> None:
@@ -150,8 +141,6 @@ def test_the_written_out_gradient_is_autograds_where_no_grid_control_moves(
 ) -> None:
     """The grid terms are computed only where a grid control moves: a batch where none does
     (the knobs held, only dt and the other controls changing) has no such pair at all."""
-    from foretell.model.torch_moves import MovesNLL
-
     spec = _spec(1e-3, flat)
     torch.manual_seed(0)
     net = MDRNN(spec).double()
@@ -164,14 +153,7 @@ def test_the_written_out_gradient_is_autograds_where_no_grid_control_moves(
     assert not y[..., layout.target_columns()["moved"]][..., : len(layout.grid_controls)].any()
     weight = torch.rand(1, 59, dtype=torch.float64)
     out = net.head(torch.randn(1, 59, 16, dtype=torch.float64)).detach().requires_grad_()
-    reference = (moves_loss(spec, net.mixture_params_from(out), y) * weight).sum()
-    reference.backward()
-    expected = out.grad.clone()
-    out.grad = None
-    loss = MovesNLL.apply(out, y, weight, spec)
-    loss.backward()
-    assert loss.item() == pytest.approx(reference.item(), rel=1e-9)
-    np.testing.assert_allclose(out.grad.numpy(), expected.numpy(), atol=1e-7)
+    _assert_fused_is_autograd(spec, net, out, y, weight)
 
 
 @pytest.mark.parametrize("relative", [False, True])
@@ -190,3 +172,19 @@ def test_the_training_loss_is_the_networks_likelihood(relative: bool) -> None:
         raw, _ = net(x)
         expected = (net.event_nll(raw, y) * weight).sum().item()
     assert fused == pytest.approx(expected, rel=1e-5)
+
+
+def _assert_fused_is_autograd(
+    spec: MovesSpec, net: MDRNN, out: torch.Tensor, y: torch.Tensor, weight: torch.Tensor
+) -> None:
+    """``MovesNLL``'s loss and written-out gradient against autograd over ``moves_loss``."""
+    from foretell.model.torch_moves import MovesNLL
+
+    reference = (moves_loss(spec, net.mixture_params_from(out), y) * weight).sum()
+    reference.backward()
+    expected = out.grad.clone()
+    out.grad = None
+    loss = MovesNLL.apply(out, y, weight, spec)
+    loss.backward()
+    assert loss.item() == pytest.approx(reference.item(), rel=1e-9)
+    np.testing.assert_allclose(out.grad.numpy(), expected.numpy(), atol=1e-7)
