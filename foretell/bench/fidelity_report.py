@@ -309,8 +309,10 @@ How each figure is measured (`foretell/bench/fidelity.py`, `fidelity_metrics.py`
   (`moved_tv_one_step` in the JSON: the moved/event TV of those samples against the human's
   moves): a gap there is in the model's head, a gap only in the plays comes of playing on its
   own samples.
-- **moved/event TV**: a control moves when its value differs from the previous row's; the share
-  of events moving 0..N controls, generated against human, by total variation distance
+- **moved/event TV**: a control moves when its value differs from the previous row's by more
+  than the engine's `MOVE_TOLERANCE` (1e-6: what the engine sends as moved; a moves model hands
+  back a value it keeps rounded to float32, which an exact comparison counted as a move); the
+  share of events moving 0..N controls, generated against human, by total variation distance
   (0.5 Σ|p - q|: 0 the same, 1 disjoint). The next column gives the mean number moved.
 - **on grid/set**: the share of generated values of grid and set controls on the data's grid or
   set (n/a where every control is continuous).
@@ -364,8 +366,13 @@ def page(result: dict[str, Any], figures: Sequence[tuple[str, str]]) -> list[str
         "",
         f"Made by `foretell bench fidelity {options} --out docs/evaluation` in "
         f"{result['wall_seconds'] / 60:.1f} minutes on {m['cpu']} ({m['cores']} cores), "
-        f"load average {loads['start']} at the start, {loads['end']} at the end "
-        f"(the cores were shared with other work: timings are conservative), commit "
+        f"load average {loads['start']} at the start, {loads['end']} at the end"
+        + (
+            " (the cores were shared with other work: timings are conservative)"
+            if max(loads["start"][0], loads["end"][0]) > m["cores"]  # the bench itself uses them
+            else " (the machine otherwise quiet)"
+        )
+        + ", commit "
         f"`{m['git']['commit']}`"
         + (
             f" (with uncommitted changes to {', '.join(m['git']['uncommitted'])})"
