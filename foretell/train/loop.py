@@ -143,6 +143,21 @@ class WeightAverage:
             self._averaged.lerp_(self._live, max(1.0 - self.decay, 1.0 / self._steps))
 
 
+AVERAGE_WINDOWS_OF_PATIENCE = 2
+
+
+def patience_epochs(patience: int, decay: float, steps_per_epoch: int) -> int:
+    """``patience``, but never fewer epochs than two windows of the weight average (``1 / (1 -
+    decay)`` steps): what is validated trails the live weights by about one window, so on a set
+    of a few batches per epoch (the fader's 10k events: ten steps, a window of ten epochs) a
+    run that is recovering was stopped before its average could show it (docs/model-format.md,
+    "Early stopping and the weight average")."""
+    if decay <= 0.0 or steps_per_epoch <= 0:
+        return patience
+    window = 1.0 / (1.0 - decay)
+    return max(patience, math.ceil(AVERAGE_WINDOWS_OF_PATIENCE * window / steps_per_epoch))
+
+
 class Plateau:
     """The older schedule: halve the rate after ``patience`` epochs without a better validation
     NLL, down to ``min_lr`` (``torch.optim.lr_scheduler.ReduceLROnPlateau``'s rule, without a
@@ -352,7 +367,8 @@ def train(
                 best_time = record.seconds
             if on_epoch is not None:
                 on_epoch(record, improved)
-            if epoch - best_epoch >= config.patience:
+            patience = patience_epochs(config.patience, config.average_decay, len(batches))
+            if epoch - best_epoch >= patience:
                 stopped = "patience"
                 break
     except KeyboardInterrupt:

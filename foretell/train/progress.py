@@ -98,8 +98,8 @@ def end_line(result: TrainResult, patience: int) -> str:
     """Why training ended: patience, the epoch cap (still improving: ``--resume``), Ctrl-C."""
     if result.stopped == "patience":
         return (
-            f"stopped on patience: no better validation NLL for {patience} epochs after "
-            f"epoch {result.best_epoch}"
+            f"stopped on patience: no better validation NLL for "
+            f"{result.epochs_run - result.best_epoch} epochs after epoch {result.best_epoch}"
         )
     if result.stopped == "interrupted":
         return f"stopped by Ctrl-C; kept the best model so far (epoch {result.best_epoch})"

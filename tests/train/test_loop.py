@@ -194,3 +194,16 @@ def test_training_follows_the_schedule_and_records_it(dataset: Dataset) -> None:
     rates = [r.learning_rate for r in history]  # the last step's rate of each epoch
     assert rates[0] > rates[1] > rates[2] > rates[3] >= config.lr_min
     assert 0.8 * initial_learning_rate(config) < rates[0] <= initial_learning_rate(config)
+
+
+def test_patience_waits_for_two_windows_of_the_weight_average() -> None:
+    """What is validated (the weights averaged over ``1 / (1 - decay)`` steps) trails the live
+    weights by about a window: on a set of few batches per epoch, ``--patience`` epochs are
+    fewer steps than that, and a recovering run was stopped before its average could show it."""
+    from foretell.train.loop import patience_epochs
+
+    assert patience_epochs(10, 0.99, 10) == 20  # the fader at full size: ten steps an epoch
+    assert patience_epochs(10, 0.99, 8) == 25
+    assert patience_epochs(10, 0.99, 50) == 10  # big sets: --patience as given
+    assert patience_epochs(3, 0.99, 200) == 3
+    assert patience_epochs(10, 0.0, 1) == 10  # no average: nothing trails

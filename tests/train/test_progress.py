@@ -50,6 +50,8 @@ def result(stopped: str, best_epoch: int, epochs_run: int) -> TrainResult:
 
 def test_end_line_names_patience_the_cap_and_resume() -> None:
     assert end_line(result("patience", 12, 22), 10).startswith("stopped on patience")
+    # the epochs it waited, which a small set's weight average may make more than --patience
+    assert "for 20 epochs after epoch 12" in end_line(result("patience", 12, 32), 10)
     still = end_line(result("epochs", 40, 40), 10)
     assert "still improving" in still and "--resume" in still
     assert "would probably not help" in end_line(result("epochs", 20, 40), 10)
