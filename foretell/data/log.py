@@ -43,6 +43,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from foretell import __version__
 from foretell.clock import Clock
 from foretell.data.append_file import AppendFile
@@ -304,26 +306,43 @@ def _parse_row(line: str, controls: int | None) -> LogRow:
     return LogRow(seconds, SOURCES_BY_NAME[fields[1]], values)
 
 
+BLANK_CHECKED = 8  # longer lines are rows (a log never writes whitespace lines that long)
+
+
 def sample_log(path: str | Path, points: int) -> tuple[int, list[LogRow]]:
     """The number of complete lines of a log and at most ``points`` of its rows, evenly spaced
     (every n-th line; a broken one is left out): a plot of a million-row take parses hundreds
-    of lines, not a million. Raises ``LogFormatError`` if it cannot be read."""
+    of lines, not a million. The lines are found by their newlines in one vectorised pass, not
+    split into a million strings: a studio worker's CPU while eight plots run is the show's
+    machine's. Raises ``LogFormatError`` if it cannot be read."""
     path = Path(path)
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise LogFormatError(f"cannot read log {path} ({exc.strerror})") from exc
-    lines = [line for line in data[: data.rfind(b"\n") + 1].split(b"\n") if line.strip()]
+    starts, ends = _row_bounds(data)
     dimension = dimension_from_name(path)
     controls = dimension - 1 if dimension else None
-    step = max(1, math.ceil(len(lines) / max(1, points)))
+    step = max(1, math.ceil(len(starts) / max(1, points)))
     rows = []
-    for line in lines[::step]:
+    for start, end in zip(starts[::step].tolist(), ends[::step].tolist(), strict=True):
         try:
-            rows.append(_parse_row(line.decode("utf-8", "replace").rstrip("\r"), controls))
+            line = data[start:end].decode("utf-8", "replace").rstrip("\r")
+            rows.append(_parse_row(line, controls))
         except ValueError:
             continue
-    return len(lines), rows
+    return len(starts), rows
+
+
+def _row_bounds(data: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """Where each complete line of ``data`` that is not blank starts and ends (its newline)."""
+    ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == ord("\n"))
+    starts = np.concatenate(([0], ends[:-1] + 1)) if len(ends) else ends
+    short = np.flatnonzero(ends - starts <= BLANK_CHECKED)
+    blank = [i for i in short.tolist() if not data[starts[i] : ends[i]].strip()]
+    keep = np.ones(len(ends), dtype=bool)
+    keep[blank] = False
+    return starts[keep], ends[keep]
 
 
 def read_log(path: str | Path, dimension: int | None = None) -> LogContents:

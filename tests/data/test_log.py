@@ -137,3 +137,41 @@ def test_sidecar_records_are_capped_per_kind_and_counted(tmp_path: Path) -> None
     kinds = [json.loads(line)["kind"] for line in sidecar]
     assert kinds.count("command") == SIDECAR_CAP
     assert json.loads(sidecar[-1])["sidecar_omitted"] == {"command": 250}
+
+
+def _sample_by_splitting(path: Path, points: int) -> tuple[int, list[object]]:
+    """``sample_log`` as it was first written: every line split out, blank ones dropped."""
+    import math
+
+    from foretell.data.log import _parse_row
+
+    data = path.read_bytes()
+    lines = [line for line in data[: data.rfind(b"\n") + 1].split(b"\n") if line.strip()]
+    step = max(1, math.ceil(len(lines) / max(1, points)))
+    rows = []
+    for line in lines[::step]:
+        try:
+            rows.append(_parse_row(line.decode("utf-8", "replace").rstrip("\r"), 3))
+        except ValueError:
+            continue
+    return len(lines), rows
+
+
+@pytest.mark.parametrize("points", [1, 3, 7, 600, 10_000])
+def test_a_plot_samples_the_rows_that_splitting_every_line_samples(
+    tmp_path: Path, points: int
+) -> None:
+    """Blank and whitespace lines, CRLF, broken rows, a row not yet ended, an empty file."""
+    from foretell.bench.stall import write_take
+    from foretell.data.log import sample_log
+
+    path = tmp_path / "take-4d-mdrnn.log"
+    write_take(path, 2000)
+    good = path.read_bytes().split(b"\n")
+    tricky = [*good[:500], b"", b"  \t", b"\r", *good[500:900], b"not a row", b"1,2,3,4\r"]
+    path.write_bytes(b"\n".join([*tricky, *good[900:1995]]) + b"\n\n" + good[1995][:30])
+    assert sample_log(path, points) == _sample_by_splitting(path, points)
+    path.write_bytes(b"")
+    assert sample_log(path, points) == (0, [])
+    path.write_bytes(b"\n\n \n")
+    assert sample_log(path, points) == (0, [])
