@@ -6,6 +6,8 @@ the lanes: a point where a control moved, only a faint line where it held its va
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from tests.dashboard.scripted import hello, scripted_engine, state
@@ -45,23 +47,29 @@ def model_events(now: float, moved: bool) -> list[dict[str, Any]]:
     return events
 
 
+@contextmanager
+def page_of(browser: Any, engine: Any) -> Iterator[Any]:
+    """A 1280 x 800 page on the scripted engine's dashboard; it raised no error when it closes."""
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        page.goto(engine.url)
+        yield page
+    finally:
+        page.close()
+    assert errors == [], errors
+
+
 def lane_counts(browser: Any, moved: bool) -> tuple[list[int], list[int]]:
     """Model-coloured points and orange-tinted pixels in each of the three lanes."""
     now = time.monotonic()
     script = [hello(), state(now), *model_events(now, moved)]
-    with scripted_engine(script) as engine:
-        page = browser.new_page(viewport={"width": 1280, "height": 800})
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        try:
-            page.goto(engine.url)
-            page.wait_for_function("window.foretell.counts.model === 40")
-            next_frames(page)
-            points = [page.evaluate(LANE_PIXELS, [i, 3, MODEL_POINT]) for i in range(3)]
-            tinted = [page.evaluate(LANE_PIXELS, [i, 3, ORANGE_TINT]) for i in range(3)]
-        finally:
-            page.close()
-        assert errors == [], errors
+    with scripted_engine(script) as engine, page_of(browser, engine) as page:
+        page.wait_for_function("window.foretell.counts.model === 40")
+        next_frames(page)
+        points = [page.evaluate(LANE_PIXELS, [i, 3, MODEL_POINT]) for i in range(3)]
+        tinted = [page.evaluate(LANE_PIXELS, [i, 3, ORANGE_TINT]) for i in range(3)]
     return points, tinted
 
 
@@ -92,27 +100,19 @@ SETTINGS = [
 
 def test_sliders_take_their_ranges_from_the_engine(browser: Any) -> None:
     script = [hello(), {"settings": SETTINGS}, state(time.monotonic())]
-    with scripted_engine(script) as engine:
-        page = browser.new_page(viewport={"width": 1280, "height": 800})
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        try:
-            page.goto(engine.url)
-            page.wait_for_function("window.foretell.settings.length > 0")
-            pi = page.locator("#pitemp")
-            assert (pi.get_attribute("min"), pi.get_attribute("max")) == ("0", "10")
-            assert pi.get_attribute("title") == SETTINGS[0]["doc"]  # type: ignore[index]
-            timescale = page.locator("#timescale")
-            assert timescale.get_attribute("min") == "0.05"
-            assert timescale.get_attribute("max") == "20"
-            assert page.locator("#timescale-value").inner_text() == "1.00 ×"
-            sigma = page.locator("#sigmatemp")  # the page's own range stands
-            assert (sigma.get_attribute("min"), sigma.get_attribute("max")) == ("0", "2")
+    with scripted_engine(script) as engine, page_of(browser, engine) as page:
+        page.wait_for_function("window.foretell.settings.length > 0")
+        pi = page.locator("#pitemp")
+        assert (pi.get_attribute("min"), pi.get_attribute("max")) == ("0", "10")
+        assert pi.get_attribute("title") == SETTINGS[0]["doc"]  # type: ignore[index]
+        timescale = page.locator("#timescale")
+        assert timescale.get_attribute("min") == "0.05"
+        assert timescale.get_attribute("max") == "20"
+        assert page.locator("#timescale-value").inner_text() == "1.00 ×"
+        sigma = page.locator("#sigmatemp")  # the page's own range stands
+        assert (sigma.get_attribute("min"), sigma.get_attribute("max")) == ("0", "2")
 
-            page.fill("#pitemp", "7.5")  # beyond the page's own 0..2
-            wait_until(lambda: engine.commands("pitemp"), what="the page's pitemp command")
-            assert engine.commands("pitemp")[-1] == [7.5]
-            assert page.locator("#pitemp-value").inner_text() == "7.50"
-        finally:
-            page.close()
-        assert errors == [], errors
+        page.fill("#pitemp", "7.5")  # beyond the page's own 0..2
+        wait_until(lambda: engine.commands("pitemp"), what="the page's pitemp command")
+        assert engine.commands("pitemp")[-1] == [7.5]
+        assert page.locator("#pitemp-value").inner_text() == "7.50"

@@ -80,3 +80,14 @@ export function facts(...parts) {
     });
   return span;
 }
+
+/** A list item's card: a head (its name and `badge`), its facts, then `body`; `aside` beside. */
+export function itemCard(kind, badge, body, ...aside) {
+  const head = el("div", { class: "item-head" }, el("span", { class: "item-name" }), badge);
+  return el(
+    "div",
+    { class: `card item ${kind}` },
+    el("div", {}, head, el("div", { class: "facts" }), ...body),
+    ...aside,
+  );
+}

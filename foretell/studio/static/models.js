@@ -2,7 +2,7 @@
 // download, delete, and the comparison of two models on one take.
 import { $, el } from "../shared/dom.js";
 import { act, api, path, showError } from "./api.js";
-import { armed, facts, fillSelect, kB, nats, renderList, when } from "./lists.js";
+import { armed, facts, fillSelect, itemCard, kB, nats, renderList, when } from "./lists.js";
 import { studio } from "./state.js";
 import { refreshStatus } from "./status.js";
 
@@ -30,39 +30,26 @@ function buildModel() {
   const error = el("div", { class: "error", role: "alert" });
   const name = () => node.dataset.name;
   const mode = modeSelect(() => name() === studio.playing && perform(name(), error, mode.value));
-  const node = el(
-    "div",
-    { class: "card item model" },
+  const node = itemCard("model", el("span", { class: "badge playing" }, "playing"), [
     el(
       "div",
-      {},
+      { class: "actions" },
       el(
-        "div",
-        { class: "item-head" },
-        el("span", { class: "item-name" }),
-        el("span", { class: "badge playing" }, "playing"),
+        "button",
+        { class: "perform primary", onclick: () => perform(name(), error, mode.value) },
+        "Perform",
       ),
-      el("div", { class: "facts" }),
-      el(
-        "div",
-        { class: "actions" },
-        el(
-          "button",
-          { class: "perform primary", onclick: () => perform(name(), error, mode.value) },
-          "Perform",
-        ),
-        mode,
-        el("a", { class: "button download" }, "download"),
-        armed(el("button", { class: "delete danger" }, "delete"), () =>
-          act(error, async () => {
-            await api("DELETE", `/api/models/${path(name())}`);
-            await refreshModels();
-          }),
-        ),
+      mode,
+      el("a", { class: "button download" }, "download"),
+      armed(el("button", { class: "delete danger" }, "delete"), () =>
+        act(error, async () => {
+          await api("DELETE", `/api/models/${path(name())}`);
+          await refreshModels();
+        }),
       ),
-      error,
     ),
-  );
+    error,
+  ]);
   return node;
 }
 

@@ -2,7 +2,7 @@
 import { $, el } from "../shared/dom.js";
 import { act, api, path } from "./api.js";
 import { showDatasetTakes } from "./datasets.js";
-import { armed, facts, fillSelect, kB, renderList, secs, when } from "./lists.js";
+import { armed, facts, fillSelect, itemCard, kB, renderList, secs, when } from "./lists.js";
 import { drawTakePlot, setPainter } from "./plots.js";
 import { studio } from "./state.js";
 import { refreshStatus } from "./status.js";
@@ -69,23 +69,10 @@ function buildTake() {
     ),
   );
   const canvas = el("canvas", { "aria-label": "the take's controls over time" });
-  const node = el(
-    "div",
-    { class: "card item take" },
-    el(
-      "div",
-      {},
-      el(
-        "div",
-        { class: "item-head" },
-        el("span", { class: "item-name" }),
-        el("span", { class: "badge rec" }, "recording"),
-      ),
-      el("div", { class: "facts" }),
-      actions,
-      rename,
-      error,
-    ),
+  const node = itemCard(
+    "take",
+    el("span", { class: "badge rec" }, "recording"),
+    [actions, rename, error],
     el("div", { class: "canvas-box plot-box" }, canvas),
   );
   return node;
