@@ -225,8 +225,9 @@ def performance_log_likelihood(
 class MovesModel:
     """A moves model's weights: the dense model's fused LSTM and its step (``core``) with this
     kind's head; immutable, shared by every voice. A prediction is the head's raw output
-    followed by the event it came after (``P + D`` values), so scoring and sampling need
-    nothing else."""
+    followed by the event it came after (``P + D`` float64 values: the event as it was given, so
+    a control the sampler keeps is that value to the bit), so scoring and sampling need nothing
+    else."""
 
     kind = KIND_NAME
 
@@ -420,10 +421,14 @@ class MovesVoice:
         self._cells = np.zeros((spec.layers, h), dtype=np.float32)
         self._gates = np.zeros(4 * h, dtype=np.float32)
         self._scratch = np.zeros(h, dtype=np.float32)
-        self.prediction = np.zeros(model.params + d, dtype=np.float32)
-        self._raw = self.prediction[: model.params]
-        self._event = self.prediction[model.params :]  # the event the prediction follows
+        # the head's output (float32 values), then the event it follows, exact: float64
+        self.prediction = np.zeros(model.params + d, dtype=np.float64)
+        self._raw = np.zeros(model.params, dtype=np.float32)  # the head writes here
+        self._head = self.prediction[: model.params]
+        self._event = self.prediction[model.params :]
         self._views = _layer_views(spec, self._buffer, self._cells, self._gates)
+        self._forward = model.core.forward
+        self._relative = model.centres is not None  # grid centres to make absolute
         self._discrete = list(layout.discrete)
         self._edges = {c: layout.controls[c].inner_edges().tolist() for c in self._discrete}
         self._cell_values = {c: layout.controls[c].cell_values().tolist() for c in self._discrete}
@@ -462,8 +467,10 @@ class MovesVoice:
         """Condition on ``event`` and which of its discrete controls moved; return the
         prediction of the next event (``prediction``, reused by the next call)."""
         self.take_input(event)
-        self.model.core.forward(self._views, self._scratch, self._raw, self._gates)
-        self.model.centre_grids(self._raw, self._buffer)
+        self._forward(self._views, self._scratch, self._raw, self._gates)
+        if self._relative:
+            self.model.centre_grids(self._raw, self._buffer)
+        self._head[:] = self._raw
         self._event[:] = event
         return self.prediction
 
@@ -589,8 +596,10 @@ class MovesVoice:
                     previous[position],
                 )  # fmt: skip
         for c, cells in allowed.items():
-            if c not in moving and c not in held:  # a range truncates what stays too
-                event[1 + c] = self._nearest_allowed(c, event[1 + c], cells)
+            if c not in moving and c not in held:  # what stays outside its range is moved in
+                lo, hi = constraints.ranges[c] if constraints is not None else (0.0, 1.0)
+                if not lo <= event[1 + c] <= hi:
+                    event[1 + c] = self._nearest_allowed(c, event[1 + c], cells)
         if steer and constraints is not None:
             event = steering.exact(event, constraints)
         return np.array(event)

@@ -10,8 +10,9 @@ Two objects make a model at performance time (NumPy only, never torch):
   latest prediction; ``reset()`` forgets everything played.
 
 An event is a data-space vector ``(dt, x1..xN)``: dt in seconds (> 0), controls in [0, 1]
-(``foretell.model.transform``). A ``Prediction`` is a flat float32 array whose meaning only the
-kind knows (the dense MDRNN's is the raw mixture parameters, ``foretell.model.mixture``); callers
+(``foretell.model.transform``). A ``Prediction`` is a flat float array whose meaning only the
+kind knows (the dense MDRNN's is the raw mixture parameters, ``foretell.model.mixture``, in
+float32; the moves model's ends with the event it follows, in float64); callers
 keep it, pass it back to ``sample``, ``Model.log_likelihood`` and ``Model.expected``, and copy it
 to keep it past the voice's next ``observe``.
 
@@ -63,7 +64,7 @@ from foretell.model.fileformat import FileSpec, ModelFile, load_model
 from foretell.model.kinds import kind_module
 
 Spec = FileSpec  # what a model file needs of an architecture (``foretell.model.fileformat``)
-Prediction = np.ndarray  # a kind's own flat float32 description of the next event
+Prediction = np.ndarray  # a kind's own flat float32 or float64 description of the next event
 
 
 class Voice(Protocol):

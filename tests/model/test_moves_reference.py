@@ -3,7 +3,9 @@
 ``tests/model/data`` holds two small moves model files and what the moves model's first sampler
 (before its step was made faster) played from them for fixed seeds under every temperature,
 the activity temperature and steering, from a kept prediction and with four voices stepped
-together; ``data/make_moves_reference.py`` wrote them. A faster step draws the same random
+together; ``data/make_moves_reference.py`` wrote them, and wrote them again when a kept control
+became the previous value exactly (it had been that value rounded to float32;
+``data/compare_moves_reference.py`` shows what changed). A faster step draws the same random
 numbers in the same order and does the same arithmetic, so everything must match to the last
 bit.
 """

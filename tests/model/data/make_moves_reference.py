@@ -1,16 +1,18 @@
 """Write the files ``tests/model/test_moves_reference.py`` compares against, with the foretell
 that runs this script. They were written by the moves model's first sampler (main at dccf6a8,
-before its step was made faster), so the test holds today's code to what that code played;
-rerun only to take a deliberate change (``PYTHONPATH`` pointing at that code's tree):
+before its step was made faster), so the test holds today's code to what that code played,
+and written again when a control the model keeps became the previous value exactly (not its
+float32 rounding). Rerun only to take a deliberate change (``PYTHONPATH`` pointing at that
+code's tree), then see what changed with ``compare_moves_reference.py``:
 
     .venv/bin/python tests/model/data/make_moves_reference.py
 
-It writes two small moves model files with random weights: ``mixed`` (a 7-bit grid and a
-5-level grid, both with flat ranges, a set of eight, a continuous control, some moving sets
-named and an "other" slot) and ``knobs`` (four 7-bit knobs moved one at a time, no flat part,
-no other slot); then for each what its voices play under every setting of ``SETTINGS`` (the
-temperatures, the activity temperature, steering), what a voice draws again and again from one
-kept prediction, and what four voices stepped together play.
+It writes two small moves model files with random weights, where they are missing: ``mixed`` (a
+7-bit grid and a 5-level grid, both with flat ranges, a set of eight, a continuous control, some
+moving sets named and an "other" slot) and ``knobs`` (four 7-bit knobs moved one at a time, no
+flat part, no other slot); then for each what its voices play under every setting of
+``SETTINGS`` (the temperatures, the activity temperature, steering), what a voice draws again
+and again from one kept prediction, and what four voices stepped together play.
 """
 
 from __future__ import annotations
@@ -90,8 +92,12 @@ def _spec(name: str) -> MovesSpec:
 
 
 def write_models() -> dict[str, Path]:
+    """The two model files, each written where it is missing (delete one to write it anew)."""
     out = {}
     for seed, name in enumerate(("mixed", "knobs")):
+        out[name] = HERE / f"moves-{name}.ftm"
+        if out[name].exists():
+            continue
         spec = _spec(name)
         rng = np.random.default_rng(40 + seed)
         weights = {
