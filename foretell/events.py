@@ -69,7 +69,7 @@ class Event:
             raise ValueError(f"unknown event source {self.source!r}")
 
 
-MOVE_TOLERANCE = 1e-6  # a smaller change is rounding (a moves model's float32 prediction)
+MOVE_TOLERANCE = 1e-6  # a smaller change is rounding (a value sent as float32, say), not a move
 
 
 def moved_controls(before: Sequence[float], after: Sequence[float]) -> tuple[int, ...]:

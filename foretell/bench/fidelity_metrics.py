@@ -115,9 +115,8 @@ def share_on_lattice(events: np.ndarray, controls: Sequence[Lattice]) -> dict[st
 
 def moved(events: np.ndarray, previous: np.ndarray | None = None) -> np.ndarray:
     """``(n, N)`` booleans: which controls of each row differ from the row before by more than
-    the engine's ``MOVE_TOLERANCE`` (what it sends as moved: a moves model hands back a kept
-    value rounded to float32), the first row against ``previous``; every control moves in it
-    when there is none."""
+    the engine's ``MOVE_TOLERANCE`` (what it sends as moved), the first row against
+    ``previous``; every control moves in it when there is none."""
     controls = np.asarray(events, dtype=np.float64)[:, 1:]
     before = np.empty_like(controls)
     before[1:] = controls[:-1]

@@ -310,8 +310,9 @@ How each figure is measured (`foretell/bench/fidelity.py`, `fidelity_metrics.py`
   moves): a gap there is in the model's head, a gap only in the plays comes of playing on its
   own samples.
 - **moved/event TV**: a control moves when its value differs from the previous row's by more
-  than the engine's `MOVE_TOLERANCE` (1e-6: what the engine sends as moved; a moves model hands
-  back a value it keeps rounded to float32, which an exact comparison counted as a move); the
+  than the engine's `MOVE_TOLERANCE` (1e-6: what the engine sends as moved; a moves model
+  handed back a value it kept rounded to float32, which an exact comparison counted as a move,
+  until the runtime returned kept values exactly); the
   share of events moving 0..N controls, generated against human, by total variation distance
   (0.5 Σ|p - q|: 0 the same, 1 disjoint). The next column gives the mean number moved.
 - **on grid/set**: the share of generated values of grid and set controls on the data's grid or
