@@ -376,6 +376,6 @@ def stall_bench(
         extra = f" load {f['load_s']} s" if "load_s" in f else ""
         extra += f"; the show waited {f['waited_ms']} ms for a core" if "waited_ms" in f else ""
         click.echo(
-            f"{name:8s} p50 {f['p50_ms']} ms, p99 {f['p99_ms']} ms, max {f['max_ms']} ms, "
+            f"{name:10s} p50 {f['p50_ms']} ms, p99 {f['p99_ms']} ms, max {f['max_ms']} ms, "
             f"lost {f['lost']}/{f['sent']}; action {f.get('status')} in {f.get('took_s')} s{extra}"
         )
