@@ -11,9 +11,11 @@ studio, the filter round trip (``/interface`` out, ``/prediction`` back, over re
 - ``dataset``: ``POST /api/datasets`` built from the big take;
 - ``upload``: ``POST /api/models/upload`` of a 512-unit model (~8 MB);
 - ``import``: the upload of an IMPSY ``.h5`` (only with /work/shared's models, else skipped);
-- ``plots8``: eight plots of the big take at once;
-- ``load``: ``POST /api/perform`` of another model of the same size while eight plots run: the
-  seconds until it plays (it answers then).
+- ``plots8``: eight plots at once, each of a take of its own (eight pages, eight takes: the
+  studio draws each; the takes are hard links to the big one, made just before);
+- ``plots8same``: eight plots of one take at once (eight pages, one take: drawn once);
+- ``load``: ``POST /api/perform`` of another model of the same size while eight plots of eight
+  more takes run: the seconds until it plays (it answers then).
 
 At the end, what the engine itself says of its loop's wake-ups (``foretell.perform.lateness``),
 and the studio's peak resident memory (``VmHWM``: the goal is under 400 MB whatever is uploaded).
@@ -176,12 +178,23 @@ class Studio:
             self.process.wait()
 
 
-def _at_once(count: int, action: Callable[[], int]) -> Callable[[], int]:
-    """``action`` ``count`` times concurrently; the worst status."""
+def linked_takes(logs: Path, take: str, prefix: str, count: int) -> list[str]:
+    """``count`` more names for the take ``take`` (hard links: no copy), each plotted apart."""
+    names = [f"{prefix}{i}" for i in range(count)]
+    for name in names:
+        os.link(logs / f"{take}-4d-mdrnn.log", logs / f"{name}-4d-mdrnn.log")
+    return names
+
+
+def plots_of(studio: Studio, takes: list[str]) -> Callable[[], int]:
+    """The plots of ``takes``, all at once; the worst status."""
+
+    def plot(take: str) -> int:
+        return studio.request("GET", f"api/takes/{take}/plot")
 
     def run() -> int:
-        with concurrent.futures.ThreadPoolExecutor(count) as pool:
-            return max(pool.map(lambda _: action(), range(count)))
+        with concurrent.futures.ThreadPoolExecutor(len(takes)) as pool:
+            return max(pool.map(plot, takes))
 
     return run
 
@@ -229,6 +242,7 @@ def run_bench(
     write_take(project.folder("logs") / "big-4d-mdrnn.log", rows)
     sock = udp_client()
     studio = Studio(foretell, root / "project", sock.getsockname()[1], model, options)
+    logs = project.folder("logs")
     plot = lambda: studio.request("GET", "api/takes/big2/plot")  # noqa: E731
     actions: list[tuple[str, Callable[[], int]]] = [
         (
@@ -260,14 +274,18 @@ def run_bench(
                 ),
             )
         )
-    actions.append(("plots8", _at_once(8, plot)))
     figures: dict[str, Any] = {}
     try:
         round_trips(sock, studio.port, rate, 1.0)  # warm-up, not counted
         figures["idle"] = measured(studio, sock, rate, window, lambda: 0)
         for name, action in actions:
             figures[name] = measured(studio, sock, rate, window, action)
-        figures["load"] = load_beside_plots(studio, sock, rate, window, plot)
+        plots = plots_of(studio, linked_takes(logs, "big2", "eight", 8))
+        figures["plots8"] = measured(studio, sock, rate, window, plots)
+        plots = plots_of(studio, linked_takes(logs, "big2", "same", 1) * 8)
+        figures["plots8same"] = measured(studio, sock, rate, window, plots)
+        plots = plots_of(studio, linked_takes(logs, "big2", "more", 8))
+        figures["load"] = load_beside_plots(studio, sock, rate, window, plots)
         figures["studio_peak_rss_mb"] = studio.peak_rss_mb()
     finally:
         studio.stop()
@@ -280,19 +298,19 @@ def run_bench(
 
 
 def load_beside_plots(
-    studio: Studio, sock: Any, rate: float, window: float, plot: Callable[[], int]
+    studio: Studio, sock: Any, rate: float, window: float, plots: Callable[[], int]
 ) -> dict[str, Any]:
-    """``POST /api/perform`` of the uploaded model while eight plots run."""
+    """``POST /api/perform`` of another model while ``plots`` run."""
     timing: dict[str, Any] = {}
 
     def load() -> int:
-        plots = threading.Thread(target=_at_once(8, plot))
-        plots.start()
+        plots_running = threading.Thread(target=plots)
+        plots_running.start()
         time.sleep(0.05)  # the plots are on their way
         began = time.perf_counter()
         status = studio.post_json("api/perform", {"model": "alt", "mode": "filter"})
         timing["load_s"] = round(time.perf_counter() - began, 3)
-        plots.join()
+        plots_running.join()
         return status
 
     return {**measured(studio, sock, rate, window, load), **timing}
@@ -358,6 +376,6 @@ def stall_bench(
         extra = f" load {f['load_s']} s" if "load_s" in f else ""
         extra += f"; the show waited {f['waited_ms']} ms for a core" if "waited_ms" in f else ""
         click.echo(
-            f"{name:8s} p50 {f['p50_ms']} ms, p99 {f['p99_ms']} ms, max {f['max_ms']} ms, "
+            f"{name:10s} p50 {f['p50_ms']} ms, p99 {f['p99_ms']} ms, max {f['max_ms']} ms, "
             f"lost {f['lost']}/{f['sent']}; action {f.get('status')} in {f.get('took_s')} s{extra}"
         )

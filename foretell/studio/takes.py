@@ -29,6 +29,7 @@ from foretell.data.log import (
 )
 from foretell.names import plain_name
 from foretell.studio.errors import StudioError
+from foretell.studio.plots import PlotCache, plot_key
 from foretell.studio.workers import Workers
 
 PLOT_POINTS = 600  # at most this many rows drawn per take
@@ -69,6 +70,7 @@ class Takes:
     folder: Path
     workers: Workers
     tallies: dict[Path, _Tally] = field(default_factory=dict)
+    plots: PlotCache = field(default_factory=PlotCache)
 
     def path(self, name: object) -> Path:
         """The log file of the take ``name``; ``StudioError`` (404) if there is none."""
@@ -186,8 +188,14 @@ class Takes:
 
     async def plot(self, name: object) -> bytes:
         """At most ``PLOT_POINTS`` rows of a take: seconds from its start, values, whose; as
-        JSON, encoded in the worker (encoding holds the GIL: not on a thread beside the show)."""
-        return await self.workers.run(plot_take, self.path(name))
+        JSON, encoded in the worker (encoding holds the GIL: not on a thread beside the show);
+        drawn once per state of the file however many pages ask (``foretell.studio.plots``)."""
+        path = self.path(name)
+        try:
+            key = plot_key(path, PLOT_POINTS)
+        except OSError:  # deleted since it was found
+            raise StudioError(f"no take called {take_from_name(path)!r}", 404) from None
+        return await self.plots.get(key, lambda: self.workers.run(plot_take, path))
 
 
 def read_tallies(stale: list[tuple[Path, _Tally]]) -> list[_Tally]:

@@ -13,6 +13,12 @@ members, so while plots ran the show's thread waited for a core behind the machi
 sessions (docs/performance.md, bench stall). In a session of its own the child's time is its own
 group's, and that group is niced too (``/proc/self/autogroup``) where the kernel lets it.
 
+A child in a session of its own is not ended by what ends the studio's session (its terminal
+closing), and nothing ends a child whose parent was killed (``kill -9``, the kernel's OOM killer):
+each asks the kernel for ``SIGTERM`` when the thread that started it ends (``PR_SET_PDEATHSIG``;
+the studio starts them from its server thread, which lives as long as the studio), and ends at
+once if its parent died before it asked.
+
 The functions and their arguments must pickle; a ``StudioError`` raised in a child comes back
 as one (its status kept). The pool starts on first use and is shut down with the studio.
 
@@ -23,9 +29,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import multiprocessing
 import os
 import signal
+import sys
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -38,18 +46,32 @@ WORKER_NICE = 10
 AUTOGROUP = "/proc/self/autogroup"  # the CPU group of this process's session (Linux)
 AUTOGROUP_NICE = 5  # the workers' group against the show's and the machine's other sessions
 PROCESSES = 2
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal this process gets when its parent thread ends
 
 
-def _worker_setup() -> None:
-    """In the child: Ctrl-C ignored (it reaches the terminal's whole process group; the studio
-    stops its workers itself), a session of its own (see the module docstring), the normal
-    policy (a real-time show's children inherit its policy), then ``nice WORKER_NICE``."""
+def _worker_setup(parent: int) -> None:
+    """In the child: ended with ``parent`` (see the module docstring), Ctrl-C ignored (it reaches
+    the terminal's whole process group; the studio stops its workers itself), a session of its
+    own, the normal policy (a real-time show's children inherit its policy), then ``nice
+    WORKER_NICE``."""
+    _end_with(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _own_cpu_group()
     with contextlib.suppress(OSError, AttributeError):
         os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
     with contextlib.suppress(OSError, AttributeError):
         os.nice(WORKER_NICE)
+
+
+def _end_with(parent: int) -> None:
+    """``SIGTERM`` to this process when the thread of ``parent`` that started it ends (Linux);
+    ended now if ``parent`` is gone already (this process was handed to another)."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    if os.getppid() != parent:
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _own_cpu_group() -> None:
@@ -74,6 +96,7 @@ class Workers:
                 self.processes,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_worker_setup,
+                initargs=(os.getpid(),),
             )
         return self._pool
 

@@ -7,11 +7,18 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
+from foretell.bench.stall import write_take
 from foretell.studio.workers import AUTOGROUP_NICE, WORKER_NICE, Workers
+from tests.studio.helpers import command_line, needs_proc
+from tests.studio.running import Client, _read_addresses, make_project
+from tests.studio.test_plots import children_of
 
 
 def where_am_i() -> tuple[int, str | None, int]:
@@ -61,3 +68,36 @@ def test_a_worker_is_charged_to_a_cpu_group_apart_from_the_studio() -> None:
     assert group is not None, line
     assert group[0] != ours[0], (group, ours)
     assert group[1] == AUTOGROUP_NICE, group
+
+
+def ended(pid: int) -> bool:
+    """Whether ``pid`` has ended (gone, or a zombie waiting for its new parent to reap it)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat[stat.rindex(")") + 2] in "ZX"
+
+
+@needs_proc
+def test_the_workers_end_with_a_studio_killed_outright(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "pad", controls=3)
+    write_take(project / "logs" / "verse-4d-mdrnn.log", 1000)
+    command = [sys.executable, "-m", "foretell", "studio", str(project), "--port", "0"]
+    studio = subprocess.Popen(
+        [*command, "--osc-in", "127.0.0.1:0"], stderr=subprocess.PIPE, text=True
+    )
+    try:
+        url, _ = _read_addresses(studio, [])
+        plot = Client(url.split("studio/")[0]).get("api/takes/verse/plot")
+        assert plot["rows"] == 1000  # a worker started
+        children = children_of(studio.pid)  # the workers, multiprocessing's tracker
+        workers = [pid for pid in children if "spawn_main" in " ".join(command_line(pid))]
+        assert workers and all(os.getsid(pid) == pid for pid in workers)  # own sessions
+    finally:
+        studio.kill()
+        studio.wait()
+    deadline = time.monotonic() + 5
+    while not all(ended(pid) for pid in children) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [pid for pid in children if not ended(pid)] == []
