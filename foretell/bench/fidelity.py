@@ -98,6 +98,7 @@ VARIANTS = {
     "absolute": Variant("absolute", ("--grid-centres", "absolute")),  # a moves model's grids
     "relative": Variant("relative", ("--grid-centres", "relative")),  # centred on the previous
     "auto": Variant("auto", ("--grid-centres", "auto")),  # value, or where steps are small
+    "gated": Variant("gated", ("--grid-centres", "gated")),  # auto where it did not just move
 }
 
 
@@ -642,8 +643,8 @@ def run_fidelity(
     "variant_names",
     default="dense,default",
     show_default=True,
-    help="Comma-separated ways of training: dense, default, absolute, relative, auto (a moves "
-    "model's --grid-centres).",
+    help="Comma-separated ways of training: dense, default, absolute, relative, auto, gated (a "
+    "moves model's --grid-centres).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def fidelity(

@@ -172,10 +172,11 @@ def run_training(
 )
 @click.option(
     "--grid-centres",
-    type=click.Choice(["absolute", "relative", "auto"]),
+    type=click.Choice(["absolute", "relative", "auto", "gated"]),
     help="Where a moves model's grid logistics centre: on the network's output (absolute), on "
-    "the control's previous value plus it (relative), or relative for the grid controls the "
-    "data moves in small steps (auto) [default: absolute].",
+    "the control's previous value plus it (relative), relative for the grid controls the "
+    "data moves in small steps (auto), or as auto but only where the control did not move in "
+    "the event just seen (gated) [default: absolute].",
 )
 @click.option(
     "--threads",

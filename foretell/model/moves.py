@@ -57,7 +57,7 @@ from foretell.model.draws import RandomBlocks
 from foretell.model.expectation import MIN_WEIGHT, _dt_from_u, mixture_weights
 from foretell.model.fileformat import ModelFile, ModelSpec
 from foretell.model.mixture import choose_component, log_softmax
-from foretell.model.moves_spec import KIND_NAME, MovesSpec, relative_centres
+from foretell.model.moves_spec import KIND_NAME, MovesSpec, relative_centres, relative_gates
 from foretell.model.protocol import Kind, Voice
 from foretell.model.runtime import (
     DenseModel,
@@ -242,13 +242,19 @@ class MovesModel:
         self.params = self.layout.params
         centres = relative_centres(spec)
         self.centres = None if centres is None else tuple(np.array(c) for c in centres)
+        gates = relative_gates(spec)
+        self.gates = None if gates is None else np.array(gates)
 
     def centre_grids(self, raw: np.ndarray, inputs: np.ndarray) -> None:
         """Make a relative-grid model's grid centres in ``raw (..., P)`` absolute: add the
-        network inputs' ``(..., In)`` values of those controls (the event just seen)."""
+        network inputs' ``(..., In)`` values of those controls (the event just seen); a gated
+        model's only where the control's moved flag there is 0."""
         if self.centres is not None:
             centres, columns = self.centres
-            raw[..., centres] += inputs[..., columns]
+            if self.gates is None:
+                raw[..., centres] += inputs[..., columns]
+            else:
+                raw[..., centres] += inputs[..., columns] * (1.0 - inputs[..., self.gates])
 
     @property
     def dimension(self) -> int:

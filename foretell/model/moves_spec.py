@@ -7,8 +7,9 @@ names), ``other_patterns`` (a slot shared by the sets it does not name) and ``fl
 grid control, the cells its flat distribution spans; a file without them, as every file written
 before they were, has no flat part and plays as it did) and ``relative_grids`` (the grid controls
 whose logistic centres are the head's output plus the control's previous value, in the network
-space; files without it have none). NumPy only: training
-(``foretell.train``) and playing (``foretell.model.moves``) both build on it.
+space; files without it have none) and ``relative_gated`` (true where those centres are
+relative only while the control did not move in the event just seen; files without it: always).
+NumPy only: training (``foretell.train``) and playing (``foretell.model.moves``) both build on it.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class MovesSpec(ModelSpec):
     other_patterns: bool = False
     flat_ranges: tuple[tuple[int, int], ...] = ()
     relative_grids: tuple[int, ...] = ()
+    relative_gated: bool = False  # relative only where the control did not just move
 
     @cached_property
     def layout(self) -> MovesLayout:
@@ -44,7 +46,11 @@ class MovesSpec(ModelSpec):
 
     def to_dict(self) -> dict[str, Any]:
         flat = {"flat_ranges": [list(r) for r in self.flat_ranges]} if self.flat_ranges else {}
-        relative = {"relative_grids": list(self.relative_grids)} if self.relative_grids else {}
+        relative: dict[str, Any] = (
+            {"relative_grids": list(self.relative_grids)} if self.relative_grids else {}
+        )
+        if self.relative_gated:
+            relative["relative_gated"] = True
         return {
             **super().to_dict(),
             "controls": [kind.to_dict() for kind in self.controls],
@@ -81,10 +87,15 @@ class MovesSpec(ModelSpec):
             raise ModelFileError("model architecture needs other_patterns, true or false")
         flat = _flat_ranges(data.get("flat_ranges", []), kinds)
         relative = _relative_grids(data.get("relative_grids", []), kinds)
+        gated = data.get("relative_gated", False)
+        if not isinstance(gated, bool) or (gated and not relative):
+            raise ModelFileError(
+                "model architecture's relative_gated needs true and relative_grids"
+            )
         fields = {f.name: getattr(dense, f.name) for f in dataclass_fields(dense)}
         return cls(
             **fields, controls=kinds, patterns=tuple(patterns), other_patterns=other,
-            flat_ranges=flat, relative_grids=relative,
+            flat_ranges=flat, relative_grids=relative, relative_gated=gated,
         )  # fmt: skip
 
 
@@ -126,6 +137,17 @@ def _relative_grids(data: Any, kinds: tuple[ControlKind, ...]) -> tuple[int, ...
     return tuple(data)
 
 
+def relative_gates(spec: ModelSpec) -> list[int] | None:
+    """For a gated relative-grid model, the network input's moved-flag column of each value
+    ``relative_centres`` adds (the value is added only where that flag is 0: the control did not
+    move in the event just seen); None for any other model."""
+    centres = relative_centres(spec)
+    if centres is None or not isinstance(spec, MovesSpec) or not spec.relative_gated:
+        return None
+    discrete = list(spec.layout.discrete)
+    return [spec.dimension + discrete.index(column - 1) for column in centres[1]]
+
+
 def relative_centres(spec: ModelSpec) -> tuple[list[int], list[int]] | None:
     """Where a relative-grid moves model adds the previous event to its head's output: the
     columns of every component's grid logistic centres, and the network input's columns of
@@ -142,11 +164,13 @@ def relative_centres(spec: ModelSpec) -> tuple[list[int], list[int]] | None:
 
 def moves_spec(dense: ModelSpec, controls: tuple[ControlKind, ...], patterns: tuple[int, ...],
                other_patterns: bool, flat_ranges: tuple[tuple[int, int], ...] = (),
-               relative_grids: tuple[int, ...] = ()) -> MovesSpec:  # fmt: skip
+               relative_grids: tuple[int, ...] = (),
+               relative_gated: bool = False) -> MovesSpec:  # fmt: skip
     """The moves spec with ``dense``'s architecture and these kinds, moving sets, flat
-    ranges and grid centres (relative to the previous value or not)."""
+    ranges and grid centres (relative to the previous value or not, gated or not)."""
     fields = {f.name: getattr(dense, f.name) for f in dataclass_fields(dense)}
     return MovesSpec(
         **fields, controls=controls, patterns=patterns, other_patterns=other_patterns,
         flat_ranges=flat_ranges, relative_grids=relative_grids,
+        relative_gated=relative_gated and bool(relative_grids),
     )  # fmt: skip

@@ -21,7 +21,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from foretell.model.fileformat import ModelFile, ModelSpec
-from foretell.model.moves_spec import relative_centres
+from foretell.model.moves_spec import relative_centres, relative_gates
 
 LOG_2PI = math.log(2.0 * math.pi)
 LSTMState = tuple[torch.Tensor, torch.Tensor]  # h, c: each (layers, B, H)
@@ -40,6 +40,9 @@ class MDRNN(nn.Module):
         self._sigma = slice(k * d, 2 * k * d)
         centres = relative_centres(spec)
         self._centres = None if centres is None else tuple(torch.tensor(c) for c in centres)
+        gates = relative_gates(spec)
+        self._gates = None if gates is None else torch.tensor(gates)
+        self.flag_loc: torch.Tensor | None = None  # training's flag shift (train.moved_flags)
 
     def init_head(self, weight_scale: float = 0.1) -> None:
         """Start the mixture the same way whatever the seed (training calls this): equal weights,
@@ -80,12 +83,20 @@ class MDRNN(nn.Module):
     def head_output(self, hidden: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         """The head's output ``(..., P)``, spreads not yet activated; a relative-grid moves
         model's grid centres are its output plus the inputs' values of those controls (the
-        previous event's, network space: ``moves_spec.relative_centres``)."""
+        previous event's, network space: ``moves_spec.relative_centres``); a gated model's only
+        where the control did not move in that event (its raw moved flag: ``flag_loc`` undoes
+        the shift training feeds the flags with)."""
         out = self.head(hidden)
         if self._centres is None:
             return out
         centres, inputs = self._centres
-        return out.index_add(-1, centres, z.index_select(-1, inputs).to(out.dtype))
+        shift = z.index_select(-1, inputs)  # (..., C)
+        if self._gates is not None:
+            flags = z.index_select(-1, self._gates)  # (..., C)
+            if self.flag_loc is not None:
+                flags = flags + self.flag_loc.index_select(0, self._gates - self.spec.dimension)
+            shift = shift * (1.0 - flags)
+        return out.index_add(-1, centres, shift.to(out.dtype))
 
     def mixture_params_from(self, out: torch.Tensor) -> torch.Tensor:
         """The head's output ``(..., P)`` with its spreads activated."""

@@ -227,15 +227,16 @@ def build_spec(
     )
     if controls is None:
         return dense
-    return moves_spec(dense, controls, patterns, other_patterns, flat_ranges, relative)
+    gated = config.grid_centres == "gated"
+    return moves_spec(dense, controls, patterns, other_patterns, flat_ranges, relative, gated)
 
 
 def relative_grids(
     centres: str, train: Sequence[np.ndarray], controls: tuple[ControlKind, ...] | None
 ) -> tuple[int, ...]:
     """The grid controls whose logistics centre on their previous value: none (``absolute``),
-    every one (``relative``) or those the training data moves in small steps (``auto``:
-    ``control_kinds.small_step_grids``)."""
+    every one (``relative``) or those the training data moves in small steps (``auto``, and
+    ``gated``: only where the control did not just move; ``control_kinds.small_step_grids``)."""
     if controls is None or centres == "absolute":
         return ()
     if centres == "relative":
@@ -322,6 +323,8 @@ def train(
     )
 
     net = MDRNN(spec)
+    if flags is not None:
+        net.flag_loc = torch.from_numpy(flags.loc)  # a gate reads the raw flag
     net.init_head()  # the mixture starts spread out, with equal weights
     start_grid_controls_alike(net.head, spec)  # but alike on grid controls
     peak = initial_learning_rate(config)

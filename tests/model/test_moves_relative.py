@@ -22,17 +22,17 @@ TRANSFORM = DataTransform("log", 0.04, (-3.0, 0.5, 0.5), (1.0, 0.3, 0.3))
 NET_STEP = (1 / 127) / 0.3  # one cell in the network space
 
 
-def _spec(relative: bool) -> MovesSpec:
+def _spec(relative: bool, gated: bool = False) -> MovesSpec:
     return MovesSpec(
         3, 1, 8, 2, TRANSFORM, sigma_min=1e-4, controls=(KNOB, KNOB), patterns=(1, 2),
-        relative_grids=(0, 1) if relative else (),
+        relative_grids=(0, 1) if relative else (), relative_gated=gated,
     )  # fmt: skip
 
 
-def _still_model(tmp_path: Path, relative: bool) -> ModelFile:
+def _still_model(tmp_path: Path, relative: bool, gated: bool = False) -> ModelFile:
     """A model whose head ignores the LSTM: the first knob moves in every event, its logistic
     at output 0 with a scale of a third of a cell."""
-    spec = _spec(relative)
+    spec = _spec(relative, gated)
     layout = spec.layout
     assert layout is not None
     weights = {name: np.zeros(shape, np.float32) for name, shape in spec.tensor_shapes().items()}
@@ -41,7 +41,7 @@ def _still_model(tmp_path: Path, relative: bool) -> ModelFile:
     scale = NET_STEP / 3 - spec.sigma_min
     bias[k * g : 2 * k * g] = math.log(math.expm1(scale))  # softplus inverted
     bias[layout.joint_start : layout.flat_start] = np.tile([8.0, -8.0], k)  # slot 0: knob 1
-    path = save_model(tmp_path / f"relative-{relative}.ftm", ModelFile(spec, weights))
+    path = save_model(tmp_path / f"relative-{relative}-{gated}.ftm", ModelFile(spec, weights))
     return load_model(path)
 
 
@@ -51,6 +51,48 @@ def test_relative_grids_round_trip_through_a_model_file(tmp_path: Path) -> None:
         assert isinstance(model.spec, MovesSpec)
         assert model.spec.relative_grids == ((0, 1) if relative else ())
         assert ("relative_grids" in model.spec.to_dict()) is relative  # old files unchanged
+
+
+def test_relative_gated_round_trips_and_old_files_are_not_gated(tmp_path: Path) -> None:
+    gated = _still_model(tmp_path, True, gated=True)
+    assert isinstance(gated.spec, MovesSpec) and gated.spec.relative_gated
+    assert gated.spec.to_dict()["relative_gated"] is True
+    plain = _still_model(tmp_path, True)
+    assert isinstance(plain.spec, MovesSpec) and not plain.spec.relative_gated
+    assert "relative_gated" not in plain.spec.to_dict()  # files as before
+
+
+@pytest.mark.parametrize(("relative", "bad"), [(True, "yes"), (True, 1), (False, True)])
+def test_relative_gated_not_true_or_without_relative_grids_is_refused(
+    relative: bool, bad: object
+) -> None:
+    data = json.loads(json.dumps(_spec(relative).to_dict()))
+    data["relative_gated"] = bad
+    with pytest.raises(ModelFileError, match="relative_gated"):
+        MovesSpec.from_dict(data)
+
+
+def test_a_gated_centre_is_relative_only_where_the_knob_did_not_just_move(
+    tmp_path: Path,
+) -> None:
+    """After an event where the first knob kept its value it steps one cell from there; after
+    one where it moved, its centre is the network's 0 (the data's mean, cell 64)."""
+    model = build_model(_still_model(tmp_path, True, gated=True))
+    voice = model.voice(np.random.default_rng(0))
+    start = np.array([0.1, 20 / 127, 90 / 127])
+    after_still, after_move = [], []
+    for _ in range(200):
+        voice.reset()
+        voice.observe(start)  # a performance's first event: every control moved
+        moved = voice.predict()
+        after_move.append(round(moved[1] * 127))
+        voice.reset()
+        voice.observe(start)
+        voice.observe(np.array([0.1, 20 / 127, 91 / 127]))  # only the second knob moved
+        still = voice.predict()
+        after_still.append(round(still[1] * 127) - 20)
+    assert np.mean(np.abs(after_still) == 1) > 0.85
+    assert np.mean(np.abs(np.array(after_move) - 64) <= 1) > 0.85
 
 
 @pytest.mark.parametrize("bad", ["yes", True, [2], [1, 0], [0, 0], [0.0]])
@@ -107,6 +149,7 @@ def test_a_relative_model_scores_one_cell_steps_as_it_plays_them(tmp_path: Path)
         (("--grid-centres", "absolute"), ()),
         (("--grid-centres", "relative"), None),  # every grid control
         (("--grid-centres", "auto"), None),  # knobs turned: small steps
+        (("--grid-centres", "gated"), None),  # as auto, where a knob did not just move
     ],
 )
 def test_foretell_train_writes_relative_grids_when_asked(
@@ -129,6 +172,7 @@ def test_foretell_train_writes_relative_grids_when_asked(
     assert isinstance(spec, MovesSpec)
     grids = tuple(i for i, kind in enumerate(spec.controls) if kind.kind == "grid")
     assert grids and spec.relative_grids == (grids if relative is None else relative)
+    assert spec.relative_gated is ("gated" in option)
 
 
 def test_auto_centres_relative_only_the_grid_controls_that_move_in_small_steps() -> None:

@@ -30,12 +30,16 @@ FLAT = ((1, 3), (40, 100))  # some of _performance's cells lie outside: the flat
 
 
 def _spec(
-    floor: float, flat: tuple[tuple[int, int], ...] = (), relative: bool = False
+    floor: float,
+    flat: tuple[tuple[int, int], ...] = (),
+    relative: bool = False,
+    gated: bool = False,
 ) -> MovesSpec:
     transform = DataTransform("log", 0.04, (-3.0, 0.5, 0.5, 0.5, 0.5), (1.0, 0.3, 0.3, 0.3, 0.3))
     return MovesSpec(
         5, 2, 16, 3, transform, floor_weight=floor, controls=CONTROLS, patterns=(0, 1, 4, 5),
         other_patterns=True, flat_ranges=flat, relative_grids=(0, 3) if relative else (),
+        relative_gated=gated,
     )  # fmt: skip
 
 
@@ -71,11 +75,14 @@ def test_the_torch_loss_is_the_numpy_likelihood(
     assert (np.abs(expected[1:]) < 1e3).all()  # row 0 is never a target
 
 
-@pytest.mark.parametrize(("flat", "relative"), [((), False), (FLAT, False), (FLAT, True)])
+@pytest.mark.parametrize(
+    ("flat", "relative", "gated"),
+    [((), False, False), (FLAT, False, False), (FLAT, True, False), (FLAT, True, True)],
+)
 def test_the_runtime_steps_the_network_torch_trained(
-    tmp_path: Path, flat: tuple[tuple[int, int], ...], relative: bool
+    tmp_path: Path, flat: tuple[tuple[int, int], ...], relative: bool, gated: bool
 ) -> None:
-    spec = _spec(1e-3, flat, relative)
+    spec = _spec(1e-3, flat, relative, gated)
     torch.manual_seed(0)
     net = MDRNN(spec)
     performance = _performance(np.random.default_rng(1), 300)
@@ -188,3 +195,21 @@ def _assert_fused_is_autograd(
     loss.backward()
     assert loss.item() == pytest.approx(reference.item(), rel=1e-9)
     np.testing.assert_allclose(out.grad.numpy(), expected.numpy(), atol=1e-7)
+
+
+def test_a_gate_reads_the_raw_moved_flag_while_training_feeds_it_centred() -> None:
+    """Training feeds a flag that is 1 in most events less its mean (``FlagShift``); the gate of
+    a relative centre reads the flag as the file's network does, 0 or 1."""
+    spec = _spec(1e-3, FLAT, relative=True, gated=True)
+    torch.manual_seed(0)
+    net = MDRNN(spec)
+    performance = _performance(np.random.default_rng(3), 200)
+    raw = torch.from_numpy(moves.encode_inputs(spec, performance))[None]  # (1, 200, In)
+    loc = torch.tensor([0.6, 0.7, 0.0])  # as if two flags were 1 in most events
+    centred = raw.clone()
+    centred[..., spec.dimension :] -= loc
+    hidden = torch.randn(1, 200, 16)
+    expected = net.head_output(hidden, raw)
+    assert not torch.allclose(net.head_output(hidden, centred), expected)
+    net.flag_loc = loc
+    torch.testing.assert_close(net.head_output(hidden, centred), expected)
