@@ -24,6 +24,7 @@ DEFAULT_FLOOR_SIGMA = _DEFAULT_SPEC.floor_sigma
 REFERENCE_LEARNING_RATE, REFERENCE_BATCH, WIDEST_AT_REFERENCE_RATE = 2e-2, 8, 128
 LARGEST_BATCH, SMALLEST_BATCH, MIN_STEPS_PER_EPOCH = 32, 8, 12
 DEFAULT_EPOCHS, LONGER_EPOCHS, LONGER_FROM_EVENTS = 40, 50, 40_000
+MOVES_WARMUP_STEPS = 48  # a moves model warms up over the whole epochs these hold
 Schedule = Literal["cosine", "plateau"]
 
 
@@ -41,6 +42,7 @@ class TrainConfig:
     learning_rate: float | None = None  # None: 2e-2, lower above 128 units (initial_learning_rate)
     schedule: Schedule = "cosine"  # "plateau": halve the LR when validation stalls (older)
     warmup_epochs: float = 1.0  # cosine: linear warm-up from lr_min over this many epochs
+    # (a moves model's: the whole epochs of MOVES_WARMUP_STEPS steps, warmup_epochs_for)
     epoch_events: int | None = 100_000  # most training targets per epoch (None: all)
     lr_decay_patience: int = 4  # plateau: epochs without improvement before the LR is halved
     lr_min: float = 1e-4
@@ -152,6 +154,28 @@ def initial_learning_rate(config: TrainConfig) -> float:
         return config.learning_rate
     batch = math.sqrt((config.batch_size or LARGEST_BATCH) / REFERENCE_BATCH)
     return REFERENCE_LEARNING_RATE * batch * min(1.0, WIDEST_AT_REFERENCE_RATE / config.units)
+
+
+def warmup_epochs_for(config: TrainConfig, steps: int, moves: bool) -> float:
+    """``config.warmup_epochs``; a moves model's, on a set of ``steps`` batches an epoch, as many
+    whole epochs as ``MOVES_WARMUP_STEPS`` steps hold, if that is more (up to a quarter of the
+    run).
+
+    Adam divides the gradient's mean by its spread, averaged over about 100 steps (``1 / (1 -
+    adam_beta2)``): until it has seen a good part of them every step is near the full rate
+    whatever the gradient, and a run's loudest gradients come first. On a set of a few batches
+    an epoch (the fader's 10k events: 13 steps) one epoch of warm-up is 13 such steps; there a
+    moves model's grid logistic that had not sharpened before the peak stayed broad (its flat
+    share standing in for it) until the rate fell, and scored 0.5 to 2.5 nats behind dense at 4
+    seeds of 10. Warmed up over 3 epochs (39 steps) it was ahead of dense at every seed. Sets
+    of 25 steps an epoch or more (the drum pads, the knobs) keep ``warmup_epochs``, and the
+    dense model keeps it everywhere (over 100 steps it scored worse on the fader): see
+    docs/model-format.md, "The warm-up".
+    """
+    if not moves or steps <= 0:
+        return config.warmup_epochs
+    whole = math.floor(MOVES_WARMUP_STEPS / steps)
+    return max(config.warmup_epochs, min(whole, settled_epochs(config) / 4))
 
 
 def scheduled_rate(config: TrainConfig, peak: float, progress: float) -> float:

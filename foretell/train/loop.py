@@ -7,10 +7,11 @@ costs: an epoch shows every training event once as a target (non-overlapping win
 offset, see ``foretell.train.batches``), in batches of 32 windows of 25 steps (fewer on small
 sets, ``batch_size_for``), with Adam
 (second-moment decay 0.99, ``adam_beta2``). The learning rate follows a fixed schedule
-(``scheduled_rate``): a one-epoch linear warm-up to the peak (2e-2 times sqrt(batch / 8), lower
-above 128 units, ``initial_learning_rate``), then a half cosine down to ``lr_min`` at the last
-epoch (40, or 50 on sets of 40k events or more: ``epochs_for``), so a run's length is known when
-it starts and its end lands on a small step. What is validated and kept is an exponential
+(``scheduled_rate``): a one-epoch linear warm-up (a moves model's: the whole epochs 48 steps
+hold, ``warmup_epochs_for``) to the peak (2e-2 times sqrt(batch / 8), lower above 128 units,
+``initial_learning_rate``), then a half cosine down to ``lr_min`` at the last epoch (40, or 50
+on sets of 40k events or more: ``epochs_for``), so a run's length is known when it starts and its
+end lands on a small step. What is validated and kept is an exponential
 average of the weights over about the last 100 steps (``average_decay``), which smooths out the
 noise of a high learning rate. Validation NLL (whole validation segments from a fresh state, as
 ``foretell trace`` scores, in the data space, per event, in nats: ``mean(-log p(z) -
@@ -68,6 +69,7 @@ from foretell.train.config import (
     initial_learning_rate,
     scheduled_rate,
     settled_epochs,
+    warmup_epochs_for,
     with_defaults_for,
 )
 from foretell.train.moved_flags import FlagShift
@@ -342,6 +344,9 @@ def train(
             batches = list(
                 epoch_batches(train_set, config.seq_len, batch_size, rng, config.epoch_events)
             )
+            if epoch == 1:  # the warm-up's length in epochs: what the info records
+                warmup = warmup_epochs_for(config, len(batches), moves=controls is not None)
+                config = replace(config, warmup_epochs=warmup)
             for index, batch in enumerate(batches):
                 if cosine:
                     rate = scheduled_rate(config, peak, epoch - 1 + index / len(batches))

@@ -23,6 +23,7 @@ from foretell.train.config import (
     epochs_for,
     initial_learning_rate,
     scheduled_rate,
+    warmup_epochs_for,
 )
 from foretell.train.loop import EpochRecord, TrainResult, train
 from foretell.train.resolution import sigma_floor
@@ -194,6 +195,35 @@ def test_training_follows_the_schedule_and_records_it(dataset: Dataset) -> None:
     rates = [r.learning_rate for r in history]  # the last step's rate of each epoch
     assert rates[0] > rates[1] > rates[2] > rates[3] >= config.lr_min
     assert 0.8 * initial_learning_rate(config) < rates[0] <= initial_learning_rate(config)
+
+
+def test_a_moves_model_warms_up_over_the_whole_epochs_of_48_steps() -> None:
+    """Adam's steps are near the full rate until its second moment has seen a good part of its
+    window: one epoch of warm-up on a set of few batches is over before that."""
+    config = TrainConfig(epochs=40)
+    assert warmup_epochs_for(config, 13, moves=True) == 3.0  # the fader: 39 steps
+    assert warmup_epochs_for(config, 24, moves=True) == 2.0
+    assert warmup_epochs_for(config, 30, moves=True) == 1.0  # the drum pads: as before
+    assert warmup_epochs_for(config, 400, moves=True) == 1.0  # big sets: one epoch, as before
+    assert warmup_epochs_for(config, 2, moves=True) == 10.0  # a quarter of the run at most
+    assert warmup_epochs_for(replace(config, warmup_epochs=3.0), 400, moves=True) == 3.0
+    assert warmup_epochs_for(config, 13, moves=False) == 1.0  # the dense model: as before
+
+
+def test_a_fader_of_few_batches_an_epoch_warms_up_for_longer() -> None:
+    from foretell.bench.instruments import INSTRUMENTS
+
+    fader = INSTRUMENTS["fader"].dataset(0, 0.2)  # 2,000 events: 9 batches of 8 an epoch
+    config = replace(SMALL, epochs=8, patience=8)
+    result = train(fader, config)
+    rates = [r.learning_rate for r in result.history]  # the last step's rate of each epoch
+    assert result.model.spec.controls is not None  # the default: a moves model
+    assert result.model.info["config"]["warmup_epochs"] == 2.0  # a quarter of 8 epochs
+    assert rates[0] < rates[1]  # still rising after the first epoch
+    assert rates[1] > rates[2] > rates[7] >= config.lr_min
+    dense = train(fader, replace(config, kinds="dense"))
+    assert dense.model.info["config"]["warmup_epochs"] == 1.0
+    assert dense.history[1].learning_rate > dense.history[2].learning_rate  # falling already
 
 
 def test_patience_waits_for_two_windows_of_the_weight_average() -> None:
