@@ -172,11 +172,12 @@ def run_training(
 )
 @click.option(
     "--grid-centres",
-    type=click.Choice(["absolute", "relative", "auto", "gated"]),
+    type=click.Choice(["pick", "absolute", "relative", "auto", "gated"]),
     help="Where a moves model's grid logistics centre: on the network's output (absolute), on "
     "the control's previous value plus it (relative), relative for the grid controls the "
-    "data moves in small steps (auto), or as auto but only where the control did not move in "
-    "the event just seen (gated) [default: absolute].",
+    "data moves in small steps (auto), as auto but only where the control did not move in "
+    "the event just seen (gated), or gated where the player moves one control at a time and "
+    "absolute elsewhere (pick) [default: pick].",
 )
 @click.option(
     "--threads",

@@ -296,6 +296,35 @@ def small_step_grids(
     return tuple(out)
 
 
+ONE_AT_A_TIME_SHARE = 0.8  # of the events that move any control, the share moving exactly one
+# where the player plays one control at a time (a knob box: 1.0; pads, pitch with velocity: 0;
+# a LightPad's x, y and pressure, moving together: 0.2)
+
+
+def plays_one_at_a_time(
+    performances: Sequence[np.ndarray], controls: Sequence[ControlKind]
+) -> bool:
+    """Whether ``performances`` play their controls one at a time: at least two controls, and of
+    the events after a performance's first that move any (a discrete control by its cell, a
+    continuous one by its value), at least ``ONE_AT_A_TIME_SHARE`` move exactly one."""
+    if len(controls) < 2:
+        return False
+    counts = [moving_count(p, controls) for p in performances if len(p) > 1]
+    moving = np.concatenate(counts) if counts else np.zeros(0, np.int64)
+    moving = moving[moving > 0]
+    return bool(len(moving)) and float(np.mean(moving == 1)) >= ONE_AT_A_TIME_SHARE
+
+
+def moving_count(performance: np.ndarray, controls: Sequence[ControlKind]) -> np.ndarray:
+    """``(n - 1,)`` how many controls each event after the first moves."""
+    columns = [
+        kind.cell_of(performance[:, 1 + i]) if kind.discrete else performance[:, 1 + i]
+        for i, kind in enumerate(controls)
+    ]
+    values = np.stack(columns, axis=1)
+    return np.count_nonzero(values[1:] != values[:-1], axis=1)
+
+
 # -- the head -------------------------------------------------------------------------------------
 
 

@@ -17,7 +17,7 @@ from foretell.model.fileformat import ModelSpec
 from foretell.model.transform import DEFAULT_DT_OFFSET, DataTransform
 from foretell.train.precision import PRECISIONS, Precision
 
-GRID_CENTRES = ("absolute", "relative", "auto", "gated")  # where a moves model's grid centres sit
+GRID_CENTRES = ("pick", "absolute", "relative", "auto", "gated")  # a moves model's grid centres
 _DEFAULT_SPEC = ModelSpec(2, 1, 1, 1, DataTransform("log", DEFAULT_DT_OFFSET, (0, 0), (1, 1)))
 DEFAULT_FLOOR_WEIGHT = _DEFAULT_SPEC.floor_weight
 DEFAULT_FLOOR_SIGMA = _DEFAULT_SPEC.floor_sigma
@@ -59,7 +59,7 @@ class TrainConfig:
     precision: Precision = "auto"  # the LSTM's number format (train.precision)
     size: str | None = None  # the preset name, if one was used
     kinds: str = "auto"  # "auto", "dense" or overrides "x1=set,x2=grid" (model.control_kinds)
-    grid_centres: str = "absolute"  # absolute, relative, auto or gated (train.loop.relative_grids)
+    grid_centres: str = "pick"  # pick, absolute, relative, auto or gated (train.loop.grid_centring)
 
     def check(self) -> None:
         problems = [

@@ -55,6 +55,7 @@ from foretell.model.control_kinds import (
     ControlKind,
     choose_controls,
     flat_ranges,
+    plays_one_at_a_time,
     small_step_grids,
 )
 from foretell.model.fileformat import ModelFile, ModelSpec
@@ -216,6 +217,7 @@ def build_spec(
     other_patterns: bool = False,
     flat_ranges: tuple[tuple[int, int], ...] = (),
     relative: tuple[int, ...] = (),
+    gated: bool = False,
 ) -> ModelSpec:
     dense = ModelSpec(
         dimension,
@@ -229,21 +231,26 @@ def build_spec(
     )
     if controls is None:
         return dense
-    gated = config.grid_centres == "gated"
     return moves_spec(dense, controls, patterns, other_patterns, flat_ranges, relative, gated)
 
 
-def relative_grids(
+def grid_centring(
     centres: str, train: Sequence[np.ndarray], controls: tuple[ControlKind, ...] | None
-) -> tuple[int, ...]:
-    """The grid controls whose logistics centre on their previous value: none (``absolute``),
-    every one (``relative``) or those the training data moves in small steps (``auto``, and
-    ``gated``: only where the control did not just move; ``control_kinds.small_step_grids``)."""
+) -> tuple[tuple[int, ...], bool]:
+    """The grid controls whose logistics centre on their previous value, and whether only where
+    the control did not move in the event just seen (gated): none (``absolute``), every one
+    (``relative``), those the training data moves in small steps (``auto``; ``gated`` the
+    same, gated; ``control_kinds.small_step_grids``), or, by default (``pick``), ``gated``
+    where the player plays one control at a time (``control_kinds.plays_one_at_a_time``: a
+    knob box) and ``absolute`` elsewhere (docs/model-format.md, "Gated grid centres")."""
+    if centres == "pick":
+        one_at_a_time = controls is not None and plays_one_at_a_time(train, controls)
+        centres = "gated" if one_at_a_time else "absolute"
     if controls is None or centres == "absolute":
-        return ()
+        return (), False
     if centres == "relative":
-        return tuple(i for i, kind in enumerate(controls) if kind.kind == "grid")
-    return small_step_grids(train, controls)
+        return tuple(i for i, kind in enumerate(controls) if kind.kind == "grid"), False
+    return small_step_grids(train, controls), centres == "gated"
 
 
 def model_kinds(
@@ -305,9 +312,18 @@ def train(
         else config.sigma_min
     )
     flat = () if controls is None else flat_ranges(split.train, controls)
-    relative = relative_grids(config.grid_centres, split.train, controls)
+    relative, gated = grid_centring(config.grid_centres, split.train, controls)
     spec = build_spec(
-        config, dataset.dimension, transform, sigma_min, controls, patterns, other, flat, relative
+        config,
+        dataset.dimension,
+        transform,
+        sigma_min,
+        controls,
+        patterns,
+        other,
+        flat,
+        relative,
+        gated,
     )
     train_set, val_set = (
         Segments.build(split.train, transform, spec),

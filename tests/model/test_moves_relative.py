@@ -145,7 +145,8 @@ def test_a_relative_model_scores_one_cell_steps_as_it_plays_them(tmp_path: Path)
 @pytest.mark.parametrize(
     ("option", "relative"),
     [
-        ((), ()),
+        ((), None),  # pick: a knob box plays one knob at a time, so gated
+        (("--grid-centres", "pick"), None),
         (("--grid-centres", "absolute"), ()),
         (("--grid-centres", "relative"), None),  # every grid control
         (("--grid-centres", "auto"), None),  # knobs turned: small steps
@@ -172,7 +173,7 @@ def test_foretell_train_writes_relative_grids_when_asked(
     assert isinstance(spec, MovesSpec)
     grids = tuple(i for i, kind in enumerate(spec.controls) if kind.kind == "grid")
     assert grids and spec.relative_grids == (grids if relative is None else relative)
-    assert spec.relative_gated is ("gated" in option)
+    assert spec.relative_gated is (option in ((), ("--grid-centres", "pick")) or "gated" in option)
 
 
 def test_auto_centres_relative_only_the_grid_controls_that_move_in_small_steps() -> None:
@@ -187,3 +188,46 @@ def test_auto_centres_relative_only_the_grid_controls_that_move_in_small_steps()
         performances = list(dataset.performances)
         kinds = detect_kinds(np.concatenate(performances))
         assert small_step_grids(performances, kinds) == expected
+
+
+def test_pick_gates_the_centres_only_where_the_player_moves_one_control_at_a_time() -> None:
+    """The default: a knob box (one knob at a time) gets gated centres on its small-step grids;
+    a fader (one control), pads (pad with velocity) and controls moving together stay absolute."""
+    from foretell.bench.instruments import fader, knobs, pads
+    from foretell.model.control_kinds import detect_kinds
+    from foretell.train.loop import grid_centring
+
+    rng = np.random.default_rng(0)
+    together = [
+        np.column_stack([np.full(300, 0.05), *(np.cumsum(np.ones((3, 300)), axis=1) / 400)])
+    ]
+    for performances, expected in (
+        (knobs(rng, 2000, 4).performances, ((0, 1, 2, 3), True)),
+        (fader(rng, 2000, 4).performances, ((), False)),
+        (pads(rng, 2000, 4).performances, ((), False)),
+        (tuple(np.round(p * 127) / 127 for p in together), ((), False)),
+    ):
+        controls = detect_kinds(np.concatenate(performances))
+        assert grid_centring("pick", performances, controls) == expected
+    assert grid_centring("pick", knobs(rng, 400, 2).performances, None) == ((), False)
+
+
+def test_one_at_a_time_counts_the_events_that_move_a_control() -> None:
+    """Events that move nothing are left out, a performance's first row too; 80 % of the moving
+    events must move exactly one control."""
+    from foretell.model.control_kinds import CONTINUOUS, plays_one_at_a_time
+
+    def performance(moving: list[int]) -> np.ndarray:
+        values = np.zeros(3)
+        rows = [np.r_[0.1, values]]  # a first row: every control "moves" there, not counted
+        for count in moving:
+            values = values.copy()
+            values[:count] += 0.01
+            rows.append(np.r_[0.1, values])
+        return np.array(rows)
+
+    controls = (CONTINUOUS,) * 3
+    assert plays_one_at_a_time([performance([1] * 8 + [0] * 30 + [2, 3])], controls)
+    assert not plays_one_at_a_time([performance([1] * 7 + [0] * 30 + [2, 3, 2])], controls)
+    assert not plays_one_at_a_time([performance([1] * 8)], controls[:1])  # one control
+    assert not plays_one_at_a_time([performance([0] * 8)], controls)  # nothing moves
