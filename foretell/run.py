@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 from foretell.config import RunConfig
 from foretell.perform.build import LoaderThread, ServiceMaker, Session, build_engine
 from foretell.perform.show_loop import prompt_gil_handover
-from foretell.perform.time_slice import prompt_wakeups
 
 if TYPE_CHECKING:
     from foretell.config.learn import LearnConfig
@@ -212,9 +211,8 @@ async def run_async(
     learn: LearnConfig | None = None,
     on_start: Callable[[Running], None] | None = None,
 ) -> RunSummary:
-    """``run`` on the running loop (it shortens the process's GIL switch interval and the
-    calling thread's time slice: ``foretell.perform.show_loop.prompt_gil_handover``,
-    ``foretell.perform.time_slice.prompt_wakeups``)."""
+    """``run`` on the running loop (it shortens the process's GIL switch interval:
+    ``foretell.perform.show_loop.prompt_gil_handover``)."""
     prompt_gil_handover()  # other threads wait for the show's, not it for them
     session = build_engine(
         config,
@@ -236,7 +234,6 @@ async def run_async(
         if page is not None:
             dashboard = _serve(page, session)
             banner = dashboard.banner(page.name, page.path)
-        prompt_wakeups()  # after the other threads started: theirs stays the default
         gc.freeze()  # everything built so far is long-lived: keep it out of collections
         if on_start is not None:
             on_start(Running(session, loop, stopping, learning, banner))
