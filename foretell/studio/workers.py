@@ -19,6 +19,12 @@ each asks the kernel for ``SIGTERM`` when the thread that started it ends (``PR_
 the studio starts them from its server thread, which lives as long as the studio), and ends at
 once if its parent died before it asked.
 
+The pool has one process fewer than the cores this process may run on (at least one): a core is
+always left for the show's thread. With a child on every core, the show's thread woke behind a
+child's time slice (up to a scheduler tick) whenever it found no core idle, and beside eight
+plots on two cores a p99 above 5 ms in about half the windows; with one child, under 1 ms in
+every window (docs/performance.md, bench stall).
+
 The functions and their arguments must pickle; a ``StudioError`` raised in a child comes back
 as one (its status kept). The pool starts on first use and is shut down with the studio.
 
@@ -45,7 +51,7 @@ T = TypeVar("T")
 WORKER_NICE = 10
 AUTOGROUP = "/proc/self/autogroup"  # the CPU group of this process's session (Linux)
 AUTOGROUP_NICE = 5  # the workers' group against the show's and the machine's other sessions
-PROCESSES = 2
+SHOW_CORES = 1  # cores the pool leaves to the show
 PR_SET_PDEATHSIG = 1  # prctl(2): the signal this process gets when its parent thread ends
 
 
@@ -83,11 +89,21 @@ def _own_cpu_group() -> None:
         group.write(f"{AUTOGROUP_NICE}\n")
 
 
-class Workers:
-    """A pool of ``processes`` child processes for the studio's heavy file work."""
+def worker_count() -> int:
+    """The pool's size: the cores this process may run on, less ``SHOW_CORES``, at least one."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        cores = os.cpu_count() or 1
+    return max(1, cores - SHOW_CORES)
 
-    def __init__(self, processes: int = PROCESSES) -> None:
-        self.processes = processes
+
+class Workers:
+    """A pool of ``processes`` child processes (``worker_count()``) for the studio's heavy
+    file work."""
+
+    def __init__(self, processes: int | None = None) -> None:
+        self.processes = worker_count() if processes is None else processes
         self._pool: ProcessPoolExecutor | None = None
 
     def _started(self) -> ProcessPoolExecutor:

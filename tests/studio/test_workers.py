@@ -101,3 +101,44 @@ def test_the_workers_end_with_a_studio_killed_outright(tmp_path: Path) -> None:
     while not all(ended(pid) for pid in children) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert [pid for pid in children if not ended(pid)] == []
+
+
+POOL_PIDS = """
+import asyncio, os, sys
+os.sched_setaffinity(0, set(sorted(os.sched_getaffinity(0))[: int(sys.argv[1])]))
+from foretell.studio.workers import Workers
+from tests.studio.test_workers import pid_after_a_while
+
+async def go() -> None:
+    workers = Workers()
+    try:
+        pids = await asyncio.gather(*(workers.run(pid_after_a_while) for _ in range(4)))
+    finally:
+        await workers.aclose()
+    print(len(set(pids)))
+
+asyncio.run(go())
+"""
+
+
+def pid_after_a_while() -> int:
+    """In a worker: its pid, a while later (so that jobs sent at once overlap)."""
+    time.sleep(0.3)
+    return os.getpid()
+
+
+@pytest.mark.parametrize("cores", [1, 2, 3])
+def test_the_pool_leaves_a_core_to_the_show(cores: int) -> None:
+    """Four jobs at once run in one process fewer than the studio's cores, at least one: on two
+    cores, one child, so the show's thread always finds a core free."""
+    if not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < cores:
+        pytest.skip(f"this machine does not let the studio run on {cores} cores")
+    run = subprocess.run(
+        [sys.executable, "-c", POOL_PIDS, str(cores)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).parents[2],
+    )
+    assert run.returncode == 0, run.stderr
+    assert int(run.stdout) == max(1, cores - 1)
