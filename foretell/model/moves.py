@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from itertools import accumulate
@@ -222,6 +222,28 @@ def performance_log_likelihood(
     return log_likelihood(spec, raw[: len(targets)], targets) + jacobian(spec, performance[1:])
 
 
+def centre_blocks(
+    spec: MovesSpec, centres: tuple[list[int], list[int]] | None, gates: list[int] | None
+) -> tuple[slice, slice, slice | None] | None:
+    """``relative_centres`` and ``relative_gates`` as slices where each is one run of columns:
+    the grid centres within a component's ``mu (G,)``, the inputs' values of those controls,
+    their moved flags (None ungated); None where they are not runs (``centre_grids`` then
+    indexes)."""
+    if centres is None:
+        return None
+    g = spec.layout.gaussians
+    columns, values = centres
+    n = len(columns) // spec.layout.mixtures
+    first = columns[:n]
+    runs = [first, values[:n]] + ([gates[:n]] if gates is not None else [])
+    if not all(run == list(range(run[0], run[0] + n)) for run in runs):
+        return None
+    if columns != [c * g + j for c in range(len(columns) // n) for j in first]:
+        return None
+    flags = None if gates is None else slice(gates[0], gates[0] + n)
+    return slice(first[0], first[0] + n), slice(values[0], values[0] + n), flags
+
+
 class MovesModel:
     """A moves model's weights: the dense model's fused LSTM and its step (``core``) with this
     kind's head; immutable, shared by every voice. A prediction is the head's raw output
@@ -244,17 +266,46 @@ class MovesModel:
         self.centres = None if centres is None else tuple(np.array(c) for c in centres)
         gates = relative_gates(spec)
         self.gates = None if gates is None else np.array(gates)
+        self.blocks = centre_blocks(spec, centres, gates)
 
     def centre_grids(self, raw: np.ndarray, inputs: np.ndarray) -> None:
         """Make a relative-grid model's grid centres in ``raw (..., P)`` absolute: add the
         network inputs' ``(..., In)`` values of those controls (the event just seen); a gated
         model's only where the control's moved flag there is 0."""
-        if self.centres is not None:
+        if self.blocks is not None:  # the same sums on slices: no index arrays
+            run, values, flags = self.blocks
+            k, g = self.layout.mixtures, self.layout.gaussians
+            shift = inputs[..., values]
+            if flags is not None:
+                shift = shift * (1.0 - inputs[..., flags])
+            mu = raw[..., : k * g].reshape(*raw.shape[:-1], k, g)  # a view: one axis split
+            mu[..., run] += shift[..., None, :]
+        elif self.centres is not None:
             centres, columns = self.centres
             if self.gates is None:
                 raw[..., centres] += inputs[..., columns]
             else:
                 raw[..., centres] += inputs[..., columns] * (1.0 - inputs[..., self.gates])
+
+    def centring_views(self, raw: np.ndarray, inputs: np.ndarray) -> Callable[[], None] | None:
+        """``centre_grids(raw, inputs)`` for one voice's own ``raw (P,)`` and ``inputs (In,)``
+        as a call on views of them made once (three ufuncs a step, no indexing); None where
+        the centres are not runs of columns or the model has none."""
+        if self.blocks is None:
+            return None
+        run, values, flags = self.blocks
+        k, g = self.layout.mixtures, self.layout.gaussians
+        centres, shift = raw[: k * g].reshape(k, g)[:, run], inputs[values]
+        if flags is None:
+            return lambda: np.add(centres, shift, out=centres)
+        gate, kept = inputs[flags], np.empty(shift.shape, dtype=np.float32)
+
+        def centre() -> None:
+            np.subtract(1.0, gate, out=kept)
+            np.multiply(shift, kept, out=kept)
+            np.add(centres, kept, out=centres)
+
+        return centre
 
     @property
     def dimension(self) -> int:
@@ -435,6 +486,7 @@ class MovesVoice:
         self._views = _layer_views(spec, self._buffer, self._cells, self._gates)
         self._forward = model.core.forward
         self._relative = model.centres is not None  # grid centres to make absolute
+        self._centring = model.centring_views(self._raw, self._buffer)
         self._discrete = list(layout.discrete)
         self._edges = {c: layout.controls[c].inner_edges().tolist() for c in self._discrete}
         self._cell_values = {c: layout.controls[c].cell_values().tolist() for c in self._discrete}
@@ -474,7 +526,9 @@ class MovesVoice:
         prediction of the next event (``prediction``, reused by the next call)."""
         self.take_input(event)
         self._forward(self._views, self._scratch, self._raw, self._gates)
-        if self._relative:
+        if self._centring is not None:
+            self._centring()
+        elif self._relative:
             self.model.centre_grids(self._raw, self._buffer)
         self._head[:] = self._raw
         self._event[:] = event

@@ -231,3 +231,45 @@ def test_one_at_a_time_counts_the_events_that_move_a_control() -> None:
     assert not plays_one_at_a_time([performance([1] * 7 + [0] * 30 + [2, 3, 2])], controls)
     assert not plays_one_at_a_time([performance([1] * 8)], controls[:1])  # one control
     assert not plays_one_at_a_time([performance([0] * 8)], controls)  # nothing moves
+
+
+@pytest.mark.parametrize("gated", [False, True])
+@pytest.mark.parametrize("rows", [(), (5,)])
+def test_centring_on_slices_adds_what_indexing_adds(
+    tmp_path: Path, gated: bool, rows: tuple[int, ...]
+) -> None:
+    """The runtime centres a run of grid controls through slices of the head's output; the
+    sums are the indexed ones, bit for bit, for one voice and for voices stepped together."""
+    model = build_model(_still_model(tmp_path, relative=True, gated=gated))
+    assert model.blocks is not None  # type: ignore[attr-defined]
+    rng = np.random.default_rng(0)
+    raw = rng.standard_normal((*rows, model.params)).astype(np.float32)  # type: ignore[attr-defined]
+    inputs = rng.standard_normal((*rows, 3 + 2)).astype(np.float32)
+    inputs[..., 3:] = rng.integers(0, 2, (*rows, 2))  # moved flags
+    sliced, indexed = raw.copy(), raw.copy()
+    model.centre_grids(sliced, inputs)  # type: ignore[attr-defined]
+    model.blocks = None  # type: ignore[attr-defined]
+    model.centre_grids(indexed, inputs)  # type: ignore[attr-defined]
+    assert not np.array_equal(indexed, raw)
+    assert np.array_equal(sliced, indexed)
+
+
+@pytest.mark.parametrize("gated", [False, True])
+def test_a_voice_centres_on_its_views_as_indexing_does(tmp_path: Path, gated: bool) -> None:
+    """A voice's centring on views made once gives the indexed centring's predictions, bit for
+    bit, event after event (knobs moving and resting)."""
+    file = _still_model(tmp_path, relative=True, gated=gated)
+    on_views = build_model(file).voice(np.random.default_rng(0))
+    model = build_model(file)
+    model.blocks = None  # type: ignore[attr-defined]
+    indexed = model.voice(np.random.default_rng(0))
+    assert on_views._centring is not None and indexed._centring is None  # type: ignore[attr-defined]
+    events = [
+        (0.1, 0.5, 0.5),
+        (0.1, 0.51, 0.5),
+        (0.1, 0.51, 0.5),
+        (0.1, 0.51, 0.3),
+        (0.2, 0.9, 0.1),
+    ]
+    for event in map(np.array, events):
+        assert np.array_equal(on_views.observe(event), indexed.observe(event))
