@@ -21,9 +21,14 @@ def moves_model_file(path: Path, seed: int = 0) -> Path:
         4, 1, 8, 3, transform, controls=(EIGHTHS, EIGHTHS, ControlKind("continuous")),
         patterns=(0, 1, 2, 3), other_patterns=False,
     )  # fmt: skip
+    return random_weights_file(path, spec, seed, 0.5, "moves")
+
+
+def random_weights_file(path: Path, spec: MovesSpec, seed: int, spread: float, name: str) -> Path:
+    """``spec`` saved at ``path`` with normal random weights of standard deviation ``spread``."""
     rng = np.random.default_rng(seed)
     weights = {
-        n: (rng.standard_normal(s) * 0.5).astype(np.float32)
+        n: (rng.standard_normal(s) * spread).astype(np.float32)
         for n, s in spec.tensor_shapes().items()
     }
-    return save_model(path, ModelFile(spec, weights, {"name": "moves"}))
+    return save_model(path, ModelFile(spec, weights, {"name": name}))

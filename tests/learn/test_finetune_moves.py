@@ -10,11 +10,12 @@ import numpy as np
 import pytest
 
 from foretell.model.control_kinds import ControlKind
-from foretell.model.fileformat import ModelFile, save_model
+from foretell.model.fileformat import ModelFile
 from foretell.model.moves_spec import MovesSpec
 from foretell.model.protocol import build_model, load_voice
 from foretell.model.transform import DataTransform
 from tests.learn.test_live_learning import FAST
+from tests.moves_files import random_weights_file
 from tests.perform.helpers import instrument
 
 pytest.importorskip("torch", reason="fine-tuning needs the train extra (torch)")
@@ -28,12 +29,7 @@ def moves_file(path: Path) -> Path:
         4, 1, 8, 3, transform, controls=(GRID, GRID, GRID),
         patterns=(1, 2, 4), other_patterns=False,
     )  # fmt: skip
-    rng = np.random.default_rng(0)
-    weights = {
-        n: (rng.standard_normal(s) * 0.3).astype(np.float32)
-        for n, s in spec.tensor_shapes().items()
-    }
-    return save_model(path, ModelFile(spec, weights, {"name": "knobs"}))
+    return random_weights_file(path, spec, 0, 0.3, "knobs")
 
 
 def one_knob_at_a_time(rng: np.random.Generator, events: int) -> np.ndarray:

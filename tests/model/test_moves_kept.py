@@ -27,7 +27,6 @@ from foretell.config import config_from_dict
 from foretell.events import Event
 from foretell.model.constraints import Constraints
 from foretell.model.control_kinds import ControlKind
-from foretell.model.fileformat import ModelFile, save_model
 from foretell.model.generate import generate_performance
 from foretell.model.moves import MovesModel, MovesVoice
 from foretell.model.moves_spec import MovesSpec
@@ -38,6 +37,7 @@ from foretell.perform.batching import _DeferringInbox
 from foretell.perform.build import build_engine
 from foretell.perform.instrument import load_now
 from tests.model.data.make_moves_reference import SETTINGS
+from tests.moves_files import random_weights_file
 from tests.perform.helpers import instrument
 
 DATA = Path(__file__).parent / "data"
@@ -157,12 +157,7 @@ def _ten_bit_model(path: Path) -> Path:
         4, 1, 8, 3, transform, controls=(TEN_BIT,) * 3, patterns=(0, 1, 2, 4),
         other_patterns=False,
     )  # fmt: skip
-    rng = np.random.default_rng(11)
-    weights = {
-        n: (rng.standard_normal(s) * 0.5).astype(np.float32)
-        for n, s in spec.tensor_shapes().items()
-    }
-    return save_model(path, ModelFile(spec, weights, {"name": "ten-bit"}))
+    return random_weights_file(path, spec, 11, 0.5, "ten-bit")
 
 
 def test_foretell_generate_writes_a_kept_control_as_the_row_before(tmp_path: Path) -> None:

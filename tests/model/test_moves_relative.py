@@ -62,13 +62,21 @@ def test_relative_gated_round_trips_and_old_files_are_not_gated(tmp_path: Path) 
     assert "relative_gated" not in plain.spec.to_dict()  # files as before
 
 
-@pytest.mark.parametrize(("relative", "bad"), [(True, "yes"), (True, 1), (False, True)])
-def test_relative_gated_not_true_or_without_relative_grids_is_refused(
-    relative: bool, bad: object
-) -> None:
+@pytest.mark.parametrize(
+    ("field", "relative", "bad"),
+    [
+        ("relative_gated", True, "yes"),  # not true
+        ("relative_gated", True, 1),
+        ("relative_gated", False, True),  # without relative grids
+        *(("relative_grids", True, bad) for bad in ["yes", True, [2], [1, 0], [0, 0], [0.0]]),
+    ],
+)
+def test_bad_relative_centres_are_refused(field: str, relative: bool, bad: object) -> None:
+    """``relative_gated`` only true and with relative grids; ``relative_grids`` distinct grid
+    controls' indices, ascending."""
     data = json.loads(json.dumps(_spec(relative).to_dict()))
-    data["relative_gated"] = bad
-    with pytest.raises(ModelFileError, match="relative_gated"):
+    data[field] = bad
+    with pytest.raises(ModelFileError, match=field):
         MovesSpec.from_dict(data)
 
 
@@ -93,14 +101,6 @@ def test_a_gated_centre_is_relative_only_where_the_knob_did_not_just_move(
         after_still.append(round(still[1] * 127) - 20)
     assert np.mean(np.abs(after_still) == 1) > 0.85
     assert np.mean(np.abs(np.array(after_move) - 64) <= 1) > 0.85
-
-
-@pytest.mark.parametrize("bad", ["yes", True, [2], [1, 0], [0, 0], [0.0]])
-def test_relative_grids_that_are_not_grid_controls_are_refused(bad: object) -> None:
-    data = json.loads(json.dumps(_spec(True).to_dict()))
-    data["relative_grids"] = bad
-    with pytest.raises(ModelFileError, match="relative_grids"):
-        MovesSpec.from_dict(data)
 
 
 def test_relative_centres_follow_the_previous_value_and_samples_stay_on_the_grid(
