@@ -31,7 +31,9 @@ class MDRNN(nn.Module):
     """``layers`` stacked LSTMs of ``units`` units and a linear mixture head (raw layout of
     ``foretell.model.mixture``, sigma already made positive)."""
 
-    def __init__(self, spec: ModelSpec) -> None:
+    def __init__(self, spec: ModelSpec, flag_loc: torch.Tensor | None = None) -> None:
+        """``flag_loc``: the shift training feeds the moved flags with (``train.moved_flags``),
+        which a gated relative centre undoes to read the raw flag (None: flags fed raw)."""
         super().__init__()
         self.spec = spec
         self.lstm = nn.LSTM(spec.input_dimension, spec.units, spec.layers, batch_first=True)
@@ -42,7 +44,11 @@ class MDRNN(nn.Module):
         self._centres = None if centres is None else tuple(torch.tensor(c) for c in centres)
         gates = relative_gates(spec)
         self._gates = None if gates is None else torch.tensor(gates)
-        self.flag_loc: torch.Tensor | None = None  # training's flag shift (train.moved_flags)
+        self._gate_loc = (  # the shift of each gate's flag, undone before the gate reads it
+            None
+            if gates is None or flag_loc is None
+            else flag_loc.index_select(0, torch.tensor(gates) - spec.dimension)
+        )
 
     def init_head(self, weight_scale: float = 0.1) -> None:
         """Start the mixture the same way whatever the seed (training calls this): equal weights,
@@ -84,8 +90,8 @@ class MDRNN(nn.Module):
         """The head's output ``(..., P)``, spreads not yet activated; a relative-grid moves
         model's grid centres are its output plus the inputs' values of those controls (the
         previous event's, network space: ``moves_spec.relative_centres``); a gated model's only
-        where the control did not move in that event (its raw moved flag: ``flag_loc`` undoes
-        the shift training feeds the flags with)."""
+        where the control did not move in that event (its raw moved flag: the constructor's
+        ``flag_loc`` undoes the shift training feeds the flags with)."""
         out = self.head(hidden)
         if self._centres is None:
             return out
@@ -93,8 +99,8 @@ class MDRNN(nn.Module):
         shift = z.index_select(-1, inputs)  # (..., C)
         if self._gates is not None:
             flags = z.index_select(-1, self._gates)  # (..., C)
-            if self.flag_loc is not None:
-                flags = flags + self.flag_loc.index_select(0, self._gates - self.spec.dimension)
+            if self._gate_loc is not None:
+                flags = flags + self._gate_loc
             shift = shift * (1.0 - flags)
         return out.index_add(-1, centres, shift.to(out.dtype))
 

@@ -242,7 +242,7 @@ def grid_centring(
     (``relative``), those the training data moves in small steps (``auto``; ``gated`` the
     same, gated; ``control_kinds.small_step_grids``), or, by default (``pick``), ``gated``
     where the player plays one control at a time (``control_kinds.plays_one_at_a_time``: a
-    knob box) and ``absolute`` elsewhere (docs/model-format.md, "Gated grid centres")."""
+    knob box) and ``absolute`` elsewhere (docs/model-format.md, "Gated relative centres")."""
     if centres == "pick":
         one_at_a_time = controls is not None and plays_one_at_a_time(train, controls)
         centres = "gated" if one_at_a_time else "absolute"
@@ -340,9 +340,7 @@ def train(
         "split by %s: %d train, %d val events", split.by, split.train_events, split.val_events
     )
 
-    net = MDRNN(spec)
-    if flags is not None:
-        net.flag_loc = torch.from_numpy(flags.loc)  # a gate reads the raw flag
+    net = MDRNN(spec, None if flags is None else torch.from_numpy(flags.loc))  # gates: raw flags
     net.init_head()  # the mixture starts spread out, with equal weights
     start_grid_controls_alike(net.head, spec)  # but alike on grid controls
     peak = initial_learning_rate(config)

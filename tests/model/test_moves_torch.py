@@ -211,5 +211,6 @@ def test_a_gate_reads_the_raw_moved_flag_while_training_feeds_it_centred() -> No
     hidden = torch.randn(1, 200, 16)
     expected = net.head_output(hidden, raw)
     assert not torch.allclose(net.head_output(hidden, centred), expected)
-    net.flag_loc = loc
-    torch.testing.assert_close(net.head_output(hidden, centred), expected)
+    fed_centred = MDRNN(spec, flag_loc=loc)
+    fed_centred.load_state_dict(net.state_dict())
+    torch.testing.assert_close(fed_centred.head_output(hidden, centred), expected)
