@@ -40,10 +40,11 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from foretell.studio.errors import StudioError
 
@@ -52,6 +53,7 @@ WORKER_NICE = 10
 AUTOGROUP = "/proc/self/autogroup"  # the CPU group of this process's session (Linux)
 AUTOGROUP_NICE = 5  # the workers' group against the show's and the machine's other sessions
 SHOW_CORES = 1  # cores the pool leaves to the show
+CLOSE_WAIT_S = 5.0  # how long closing waits for the pool's manager thread
 PR_SET_PDEATHSIG = 1  # prctl(2): the signal this process gets when its parent thread ends
 
 
@@ -126,7 +128,23 @@ class Workers:
             raise StudioError("the studio's worker process ended unexpectedly", 500) from None
 
     async def aclose(self) -> None:
-        """Stop the children (queued work is dropped; running work is not waited for)."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
+        """Stop the children: queued work is dropped, running work ended (``SIGTERM``, as the
+        studio's end would send them), and the pool's manager thread waited for (at most
+        ``CLOSE_WAIT_S``, off the loop).
+
+        Waiting for that thread works around a race in CPython 3.11's exit hook
+        (``concurrent.futures.process._python_exit``): it writes to the thread's wake-up pipe
+        while the thread, seeing its children gone, may be closing it, and the studio's last
+        line was a traceback ("Bad file descriptor", seen in CI)."""
+        if self._pool is None:
+            return
+        pool, self._pool = self._pool, None
+        # private, what shutdown(wait=False) drops (typeshed gives it the wake-up's type)
+        manager = cast("threading.Thread | None", pool._executor_manager_thread)
+        children = list((pool._processes or {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for child in children:
+            with contextlib.suppress(OSError, ValueError):
+                child.terminate()
+        if manager is not None:
+            await asyncio.to_thread(manager.join, CLOSE_WAIT_S)

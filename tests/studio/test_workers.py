@@ -142,3 +142,32 @@ def test_the_pool_leaves_a_core_to_the_show(cores: int) -> None:
     )
     assert run.returncode == 0, run.stderr
     assert int(run.stdout) == max(1, cores - 1)
+
+
+def sleep_after_saying_pid(path: Path) -> None:
+    """In a worker: its pid written to ``path``, then a long sleep (work still running)."""
+    path.write_text(str(os.getpid()))
+    time.sleep(60)
+
+
+@needs_proc
+def test_closing_ends_running_work_and_leaves_no_pool_thread(tmp_path: Path) -> None:
+    """Closing the pool ends a child still at work and waits for the pool's manager thread, so
+    nothing of the pool is left for the interpreter's exit hook to race with."""
+    import threading
+
+    said = tmp_path / "pid"
+
+    async def go() -> None:
+        workers = Workers(1)
+        running = asyncio.ensure_future(workers.run(sleep_after_saying_pid, said))
+        for _ in range(400):
+            if said.exists() and said.read_text():
+                break
+            await asyncio.sleep(0.025)
+        await workers.aclose()
+        running.cancel()
+
+    asyncio.run(go())
+    assert ended(int(said.read_text()))
+    assert not [t for t in threading.enumerate() if "ExecutorManagerThread" in type(t).__name__]
