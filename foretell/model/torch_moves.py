@@ -40,11 +40,20 @@ from foretell.model.fileformat import ModelSpec
 
 LOG_2PI = math.log(2.0 * math.pi)
 MASKED = 1e4  # subtracted from the previous value's logit: no mass left on it
+EXP_FLOOR = -87.0  # exp's input floor: exp(-87) is 1.6e-38, the smallest normal float's order
+
+
+def exp_(x: torch.Tensor) -> torch.Tensor:
+    """``exp`` in place, its input first raised to ``EXP_FLOOR``: below about -87.3 torch's
+    float32 ``exp`` (and ``expm1``, ``softplus``) takes a slow path, some fifty times slower over
+    a whole tensor, and training's far-off components put many values there. The result
+    changes by at most 1.6e-38."""
+    return x.clamp_(min=EXP_FLOOR).exp_()
 
 
 def log1mexp(x: torch.Tensor) -> torch.Tensor:
     """``log(1 - exp(x))`` for ``x < 0`` (within 1e-6 of it where ``exp(x)`` is tiny)."""
-    return torch.log(-torch.expm1(x.clamp(max=-1e-6)))
+    return torch.log(-torch.expm1(x.clamp(EXP_FLOOR, -1e-6)))
 
 
 def log_cell(
@@ -190,7 +199,9 @@ class MovesNLL(torch.autograd.Function):
     def backward(ctx: Any, grad_output: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
         grad = ctx.grad
         del ctx.grad  # a second backward raises
-        return grad.mul(grad_output), None, None, None
+        with torch.inference_mode():
+            grad.mul_(grad_output)
+        return grad, None, None, None
 
 
 def _nll_and_gradient(
@@ -237,8 +248,8 @@ def _nll_and_gradient(
             floor.add_(moved @ _floor_uniform(layout).to(out.dtype))
         columns = torch.cat([per_k, floor.unsqueeze(-1)], -1)
     top = columns.amax(-1, keepdim=True)
-    total = (columns - top).exp_().sum(-1, keepdim=True).log_().add_(top)  # (N, 1)
-    r = (per_k - total).exp_().mul_(w)  # (N, K): w r_k
+    total = exp_(columns - top).sum(-1, keepdim=True).log_().add_(top)  # (N, 1)
+    r = exp_(per_k - total).mul_(w)  # (N, K): w r_k
     # dL/d(out) = -sum_k w r_k dL_k/d(out), the joint logits' softmax aside
     by_gaussian = grad[:, :kg].view(n, k, g)
     by_gaussian[..., :dc] = g_mu.mul_(r.unsqueeze(-1)).neg_()
@@ -247,7 +258,8 @@ def _nll_and_gradient(
     if grid is not None:
         grid.scatter_gradient(grad, r)
     for begin, size, d_logits, f in set_grads:  # (softmax - onehot) f w r_k
-        grad[:, begin : begin + k * size] = d_logits.mul_(r.mul(f).unsqueeze(-1)).view(n, k * size)
+        by_value = grad[:, begin : begin + k * size].view(n, k, size).permute(2, 1, 0)
+        by_value.copy_(d_logits.mul_(r.mul(f).t()))  # (C, K, N)
     d_joint = joint.mul_(r.sum(-1, keepdim=True))  # pi sum(r)
     d_joint.scatter_add_(1, index, -r)
     grad[:, layout.joint_start : layout.flat_start] = d_joint
@@ -264,17 +276,18 @@ def _log_softmax(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         log_p = F.log_softmax(x, dim=-1)
         return log_p, log_p.exp()
     shifted = x - x.amax(-1, keepdim=True)
-    exp = shifted.exp()
+    exp = exp_(shifted.clone())
     total = exp.sum(-1, keepdim=True)
     return shifted.sub_(total.log()), exp.div_(total)
 
 
 def _spreads(a: torch.Tensor, spec: ModelSpec) -> tuple[torch.Tensor, torch.Tensor]:
     """The spread activation's slope and ``1 / s`` from the head's spread outputs ``a``."""
+    a = a.clamp(min=EXP_FLOOR)  # see exp_: the spread is sigma_min there either way
     if spec.sigma_activation == "softplus":
         slope, sigma = torch.sigmoid(a), F.softplus(a).add_(spec.sigma_min)
     else:
-        slope, sigma = torch.where(a > 0, 1.0, a.exp()), F.elu(a).add_(1.0 + spec.sigma_min)
+        slope, sigma = a.clamp(max=0.0).exp_(), F.elu(a).add_(1.0 + spec.sigma_min)
     return slope, sigma.reciprocal_()
 
 
@@ -334,15 +347,16 @@ class _GridTerms:
         d_share = None
         if layout.has_flat:  # C = log((1 - f) L + f U), dC/dc = rho, dC/dalpha = 1 - f - rho
             share = head[2]
+            share = share.clamp(EXP_FLOOR, -EXP_FLOOR)  # see exp_
             on, off = F.softplus(-share).neg_(), F.softplus(share).neg_()  # log f, log(1 - f)
             logistic = both.add_(off)  # (2, M, K)
             mixed = torch.logaddexp(logistic, targets[4:6] + on)
-            rho = logistic.sub_(mixed).exp_()  # the logistic's share of the cell's mass
-            d_share = off.exp_().sub(rho)
+            rho = exp_(logistic.sub_(mixed))  # the logistic's share of the cell's mass
+            d_share = exp_(off).sub(rho)
             both, d_mu, d_s = mixed, d_mu.mul_(rho), d_s.mul_(rho)
         cell, prev = both[0], both[1]
         keep = log1mexp(prev)  # log(1 - P(previous))
-        factor = (prev - keep).exp_()  # d(-keep)/d(prev) = exp(prev - keep)
+        factor = exp_(prev - keep)  # d(-keep)/d(prev) = exp(prev - keep)
         d_head = torch.empty_like(head)  # (H, M, K)
         torch.addcmul(d_mu[0], d_mu[1], factor, out=d_head[0])
         torch.addcmul(d_s[0], d_s[1], factor, out=d_head[1]).mul_(slope)
@@ -384,36 +398,43 @@ def _set_terms(
     flat: torch.Tensor, yy: torch.Tensor, moved: torch.Tensor, per_k: torch.Tensor, layout: Any
 ) -> list[tuple[int, int, torch.Tensor, torch.Tensor]]:
     """Add each moving set control's ``log softmax`` (previous value left out) to ``per_k``;
-    return where each set's logits start, its size, ``-dL_k/dlogits (N, K, C)`` where it
-    moves (``softmax - onehot``) and its moved flag ``(N, 1)`` (0 or 1: the caller scales by
-    ``flag * w r_k`` in one product).
+    return where each set's logits start, its size, ``-dL_k/dlogits`` where it moves
+    (``softmax - onehot``) laid out ``(C, K, N)``, and its moved flag ``(N, 1)`` (0 or 1: the
+    caller scales by ``flag * w r_k`` in one product).
 
-    The softmax is written out: torch's ``log_softmax`` over fewer than 16 values takes a
-    path about ten times slower than over 16 (8 pads: 0.8 ms a batch of 32 x 25)."""
+    The softmax is written out over a ``(C, K, N)`` copy of the logits, the value and the
+    previous value as 0/1 masks ``(C, 1, N)``: each reduction over the values is then
+    elementwise over ``K * N`` contiguous entries and every broadcast is along an outer
+    dimension, where over the last of ``(N, K, C)`` torch reduces a few values at a time, and
+    ``gather``/``scatter`` cost more than the arithmetic (8 pads, a batch of 32 x 25: 226 ->
+    160 us). torch's ``log_softmax`` over fewer than 16 values is slower still."""
     k, ng = layout.mixtures, len(layout.grid_controls)
     col = layout.target_columns()
     n = flat.shape[0]
     start = layout.sets_start
     grads = []
     for j, size in enumerate(layout.set_sizes):
-        logits = flat[:, start : start + k * size].view(n, k, size)
-        value = yy[:, col["set"].start + j].long()
-        previous = yy[:, col["set_prev"].start + j].long().view(n, 1)
-        mask = flat.new_zeros(n, size).scatter_(1, previous, MASKED)  # one_hot without its checks
-        masked = logits - mask.unsqueeze(1)
-        shifted = masked.sub_(masked.amax(-1, keepdim=True))  # (N, K, C)
-        exp = shifted.exp()
-        total = exp.sum(-1, keepdim=True)  # (N, K, 1)
-        at = value.view(n, 1, 1).expand(n, k, 1)
-        f = moved[:, ng + j].unsqueeze(1)  # (N, 1)
-        per_k.add_(shifted.gather(-1, at).sub_(total.log()).squeeze(-1).mul_(f))
-        minus_one = _MINUS_ONE.to(flat.dtype).expand(n, k, 1)
-        grads.append((start, size, exp.div_(total).scatter_add_(-1, at, minus_one), f))
+        logits = flat[:, start : start + k * size].view(n, k, size).permute(2, 1, 0).contiguous()
+        values = _value_indices(size, flat.device)  # (C, 1, 1)
+        is_value = (values == yy[:, col["set"].start + j].view(1, 1, n)).to(flat.dtype)
+        is_previous = (values == yy[:, col["set_prev"].start + j].view(1, 1, n)).to(flat.dtype)
+        logits.sub_(is_previous * MASKED)  # out of the maximum; no mass: see below
+        shifted = logits.sub_(logits.amax(0))  # (C, K, N)
+        exp = exp_(shifted.clone()).mul_(1.0 - is_previous)
+        total = exp.sum(0)  # (K, N)
+        f = moved[:, ng + j]  # (N,)
+        chosen = shifted.mul_(is_value).sum(0)  # (K, N)
+        per_k.add_(chosen.sub_(total.log()).mul_(f).t())
+        grads.append((start, size, exp.div_(total).sub_(is_value), f.unsqueeze(1)))
         start += k * size
     return grads
 
 
-_MINUS_ONE = torch.full((1, 1, 1), -1.0)
+@lru_cache(maxsize=16)
+def _value_indices(size: int, device: torch.device) -> torch.Tensor:
+    """``0 .. size - 1`` as ``(size, 1, 1)`` floats (a set's value indices)."""
+    with torch.inference_mode(False):  # a normal tensor, whoever asks first
+        return torch.arange(size, dtype=torch.float32, device=device).view(size, 1, 1)
 
 
 def _cell_and_slopes(
@@ -422,11 +443,11 @@ def _cell_and_slopes(
     """A logistic cell's log mass ``C`` and ``dC/dmu``, ``dC/ds`` (shapes broadcast)."""
     a = (lo - mu).mul_(inv)
     b = (hi - mu).mul_(inv)
-    sp_a, sp_b = F.softplus(a), F.softplus(b)
+    sp_a, sp_b = F.softplus(a.clamp(min=EXP_FLOOR)), F.softplus(b.clamp(min=EXP_FLOOR))
     sp_na, sp_nb = sp_a - a, sp_b - b  # softplus(-x) = softplus(x) - x
     cell = log1mexp(a - b).sub_(sp_nb).sub_(sp_a)
-    d_b = (cell + sp_b + sp_nb).neg_().exp_()  # dC/dB
-    d_a = (cell + sp_a + sp_na).neg_().exp_().neg_()  # dC/dA
+    d_b = exp_((cell + sp_b + sp_nb).neg_())  # dC/dB
+    d_a = exp_((cell + sp_a + sp_na).neg_()).neg_()  # dC/dA
     d_mu = (d_a + d_b).mul_(inv).neg_()
     d_s = (a * d_a).add_(b * d_b).mul_(inv).neg_()
     return cell, d_mu, d_s

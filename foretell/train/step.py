@@ -9,6 +9,8 @@ schedule, weight averaging, what is kept) stays with each caller.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,6 +28,21 @@ class StepLoss:
 
     data_nll: float
     events: int
+
+
+@contextmanager
+def denormals_flushed() -> Iterator[None]:
+    """Denormal floats read and written as zero on this thread (x86's FTZ and DAZ), then the
+    default again. A training step has far-off mixture components, whose likelihoods and
+    weights fall below float32's smallest normal number (1.2e-38): each arithmetic operation on
+    such a denormal costs the CPU a slow microcode path, and a step of many of them several
+    times the arithmetic (docs/model-format.md, "Training cost"). Flushed, a value that small
+    is zero, which it is to the loss and the gradient anyway."""
+    torch.set_flush_denormal(True)
+    try:
+        yield
+    finally:
+        torch.set_flush_denormal(False)
 
 
 def batch_nll(net: MDRNN, batch: Batch) -> torch.Tensor:
@@ -53,11 +70,12 @@ def train_step(
     events = float(batch.mask.sum())
     x, y = torch.from_numpy(batch.x), torch.from_numpy(batch.y)  # (B, T, D) each
     weight = torch.from_numpy(batch.mask / np.float32(events))  # (B, T), sums to 1
-    optimizer.zero_grad()
-    loss = net.training_nll(x, y, weight, lstm_dtype)  # network-space NLL per event
-    loss.backward()
-    optimizer.clip_grad_norm(grad_clip)
-    optimizer.step()
+    with denormals_flushed():
+        optimizer.zero_grad()
+        loss = net.training_nll(x, y, weight, lstm_dtype)  # network-space NLL per event
+        loss.backward()
+        optimizer.clip_grad_norm(grad_clip)
+        optimizer.step()
     data_nll = loss.item() * events - float((batch.jacobian * batch.mask).sum())
     return StepLoss(data_nll, int(events))
 
@@ -69,7 +87,7 @@ def evaluate(net: MDRNN, segments: Segments) -> float:
     torch.set_num_threads(threads_for_whole_segments(net.spec.units, len(segments.lengths), kept))
     net.eval()
     try:
-        with torch.no_grad():
+        with torch.no_grad(), denormals_flushed():
             total = batch_nll(net, whole_segments(segments))
     finally:
         net.train()

@@ -118,6 +118,44 @@ def test_the_written_out_gradient_is_autograds(
     _assert_fused_is_autograd(spec, net, out, y, weight)
 
 
+@pytest.mark.parametrize("flat", [(), FLAT])
+def test_the_written_out_gradient_holds_where_components_are_far_off(
+    flat: tuple[tuple[int, int], ...],
+) -> None:
+    """Narrow components far from an event (training has many) put exp's inputs far below
+    -87, where ``MovesNLL`` raises them (torch's slow path) and a training step flushes the
+    denormals below float32's smallest normal number: its float32 loss and gradient still
+    match float64 autograd."""
+    from foretell.model.torch_moves import MovesNLL
+    from foretell.train.step import denormals_flushed
+
+    spec = _spec(1e-3, flat)
+    torch.manual_seed(0)
+    net = MDRNN(spec).double()
+    performance = _performance(np.random.default_rng(4), 200)
+    y = torch.from_numpy(moves.encode_targets(spec, performance)).double()[None, 1:]
+    weight = torch.rand(1, 199, dtype=torch.float64)
+    far = (net.head(torch.randn(1, 199, 16, dtype=torch.float64)) * 60).detach()
+    params = net.mixture_params_from(far)
+    means, spreads = (
+        params[..., : spec.mixtures * 5],
+        params[..., spec.mixtures * 5 :][..., : spec.mixtures * 5],
+    )
+    assert ((means.abs() > 5) & (spreads < 2 * spec.sigma_min)).double().mean() > 0.2  # far, narrow
+    reference_out = far.clone().requires_grad_()
+    reference = (moves_loss(spec, net.mixture_params_from(reference_out), y) * weight).sum()
+    reference.backward()
+    out = far.float().requires_grad_()
+    with denormals_flushed():
+        loss = MovesNLL.apply(out, y.float(), weight.float(), spec)
+        loss.backward()
+    assert loss.item() == pytest.approx(reference.item(), rel=1e-5)
+    expected = reference_out.grad.numpy()
+    np.testing.assert_allclose(
+        out.grad.numpy(), expected, rtol=1e-3, atol=1e-6 * np.abs(expected).max()
+    )
+
+
 def test_training_starts_every_component_alike_on_grid_controls() -> None:
     """The components start spread over dt and alike on a grid control (velocity), so none
     starts specialised on that control's ends (on the drum pads such components kept dt's
