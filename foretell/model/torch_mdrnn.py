@@ -22,6 +22,7 @@ from torch.nn import functional as F
 
 from foretell.model.fileformat import ModelFile, ModelSpec
 from foretell.model.moves_spec import relative_centres, relative_gates
+from foretell.model.torch_floats import EXP_FLOOR, exp_
 
 LOG_2PI = math.log(2.0 * math.pi)
 LSTMState = tuple[torch.Tensor, torch.Tensor]  # h, c: each (layers, B, H)
@@ -239,7 +240,7 @@ class MixtureNLL(torch.autograd.Function):
         k, d = spec.mixtures, spec.dimension
         flat = out.reshape(-1, out.shape[-1])  # (N, P)
         n, kd = flat.shape[0], k * d
-        a = flat[:, kd : 2 * kd].contiguous()  # (N, K*D): contiguous, elementwise ops are faster
+        a = flat[:, kd : 2 * kd].clamp(min=EXP_FLOOR)  # (N, K*D), contiguous (torch_floats)
         if spec.sigma_activation == "softplus":
             slope, sigma = torch.sigmoid(a), F.softplus(a).add_(spec.sigma_min)
         else:
@@ -263,9 +264,9 @@ class MixtureNLL(torch.autograd.Function):
             floor.add_(math.log(spec.floor_weight) - d * (math.log(fs) + 0.5 * LOG_2PI))  # (N,)
             columns = torch.cat([weighted, floor.unsqueeze(-1)], -1)  # (N, K + 1)
         top = columns.amax(-1, keepdim=True)  # (N, 1)
-        total = (columns - top).exp_().sum(-1, keepdim=True).log_().add_(top)  # (N, 1)
+        total = exp_(columns - top).sum(-1, keepdim=True).log_().add_(top)  # (N, 1)
         w = weight.reshape(n, 1)
-        r = (weighted - total).exp_().mul_(w)  # (N, K)
+        r = exp_(weighted - total).mul_(w)  # (N, K)
         r_u = (r.unsqueeze(-1) * u).mul_(inv)  # (N, K, D): r u / sigma
         grad = torch.empty_like(flat)
         grad[:, :kd] = r_u.view(n, kd).neg()

@@ -37,18 +37,10 @@ from torch.nn import functional as F
 
 from foretell.model.control_kinds import MovesLayout
 from foretell.model.fileformat import ModelSpec
+from foretell.model.torch_floats import EXP_FLOOR, exp_
 
 LOG_2PI = math.log(2.0 * math.pi)
 MASKED = 1e4  # subtracted from the previous value's logit: no mass left on it
-EXP_FLOOR = -87.0  # exp's input floor: exp(-87) is 1.6e-38, the smallest normal float's order
-
-
-def exp_(x: torch.Tensor) -> torch.Tensor:
-    """``exp`` in place, its input first raised to ``EXP_FLOOR``: below about -87.3 torch's
-    float32 ``exp`` (and ``expm1``, ``softplus``) takes a slow path, some fifty times slower over
-    a whole tensor, and training's far-off components put many values there. The result
-    changes by at most 1.6e-38."""
-    return x.clamp_(min=EXP_FLOOR).exp_()
 
 
 def log1mexp(x: torch.Tensor) -> torch.Tensor:
@@ -283,7 +275,7 @@ def _log_softmax(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 def _spreads(a: torch.Tensor, spec: ModelSpec) -> tuple[torch.Tensor, torch.Tensor]:
     """The spread activation's slope and ``1 / s`` from the head's spread outputs ``a``."""
-    a = a.clamp(min=EXP_FLOOR)  # see exp_: the spread is sigma_min there either way
+    a = a.clamp(min=EXP_FLOOR)  # off exp's slow path (torch_floats): the spread is sigma_min
     if spec.sigma_activation == "softplus":
         slope, sigma = torch.sigmoid(a), F.softplus(a).add_(spec.sigma_min)
     else:
@@ -347,7 +339,7 @@ class _GridTerms:
         d_share = None
         if layout.has_flat:  # C = log((1 - f) L + f U), dC/dc = rho, dC/dalpha = 1 - f - rho
             share = head[2]
-            share = share.clamp(EXP_FLOOR, -EXP_FLOOR)  # see exp_
+            share = share.clamp(EXP_FLOOR, -EXP_FLOOR)  # off exp's slow path (torch_floats)
             on, off = F.softplus(-share).neg_(), F.softplus(share).neg_()  # log f, log(1 - f)
             logistic = both.add_(off)  # (2, M, K)
             mixed = torch.logaddexp(logistic, targets[4:6] + on)
