@@ -272,7 +272,7 @@ class MixtureNLL(torch.autograd.Function):
         grad[:, :kd] = r_u.view(n, kd).neg()
         spread = r_u.mul_(u).sub_(r.unsqueeze(-1) * inv)  # r (u^2 - 1) / sigma
         grad[:, kd : 2 * kd] = spread.view(n, kd).mul_(slope).neg_()
-        grad[:, 2 * kd :] = log_pi.exp_().mul_(r.sum(-1, keepdim=True)).sub_(r)
+        grad[:, 2 * kd :] = exp_(log_pi).mul_(r.sum(-1, keepdim=True)).sub_(r)
         ctx.save_for_backward(grad.view(out.shape))
         return -(total.view(-1) @ w.view(-1))
 

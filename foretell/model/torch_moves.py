@@ -236,8 +236,8 @@ def _nll_and_gradient(
             - dc * (math.log(fs) + 0.5 * LOG_2PI)
             - len(layout.discrete) * math.log(2.0)
         )
-        if layout.movers:
-            floor.add_(moved @ _floor_uniform(layout).to(out.dtype))
+        if layout.movers:  # elementwise: a product with so few columns is slower
+            floor.add_((moved * _floor_uniform(layout).to(out.dtype)).sum(-1))
         columns = torch.cat([per_k, floor.unsqueeze(-1)], -1)
     top = columns.amax(-1, keepdim=True)
     total = exp_(columns - top).sum(-1, keepdim=True).log_().add_(top)  # (N, 1)
@@ -266,7 +266,7 @@ def _log_softmax(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     dimension is shorter than ``SHORT_SOFTMAX`` (a slow path of torch's)."""
     if x.shape[-1] >= SHORT_SOFTMAX:
         log_p = F.log_softmax(x, dim=-1)
-        return log_p, log_p.exp()
+        return log_p, exp_(log_p.clone())
     shifted = x - x.amax(-1, keepdim=True)
     exp = exp_(shifted.clone())
     total = exp.sum(-1, keepdim=True)
@@ -335,12 +335,12 @@ class _GridTerms:
         columns = _target_offsets(layout)
         targets = yy.reshape(-1).index_select(0, (columns + cells).view(-1))
         targets = targets.view(len(columns), m, 1)
-        both, d_mu, d_s = _cell_and_slopes(mu, inv, targets[0:2], targets[2:4])  # (2, M, K)
+        both, d_mu, d_s = _cell_and_slopes(mu, inv, targets[0:4])  # (2, M, K) each
         d_share = None
         if layout.has_flat:  # C = log((1 - f) L + f U), dC/dc = rho, dC/dalpha = 1 - f - rho
-            share = head[2]
-            share = share.clamp(EXP_FLOOR, -EXP_FLOOR)  # off exp's slow path (torch_floats)
-            on, off = F.softplus(-share).neg_(), F.softplus(share).neg_()  # log f, log(1 - f)
+            share = head[2].clamp(EXP_FLOOR, -EXP_FLOOR)  # off exp's slow path (torch_floats)
+            on = F.softplus(-share).neg_()  # log f
+            off = on - share  # log(1 - f): softplus(x) = softplus(-x) + x
             logistic = both.add_(off)  # (2, M, K)
             mixed = torch.logaddexp(logistic, targets[4:6] + on)
             rho = exp_(logistic.sub_(mixed))  # the logistic's share of the cell's mass
@@ -407,9 +407,9 @@ def _set_terms(
     grads = []
     for j, size in enumerate(layout.set_sizes):
         logits = flat[:, start : start + k * size].view(n, k, size).permute(2, 1, 0).contiguous()
-        values = _value_indices(size, flat.device)  # (C, 1, 1)
-        is_value = (values == yy[:, col["set"].start + j].view(1, 1, n)).to(flat.dtype)
-        is_previous = (values == yy[:, col["set_prev"].start + j].view(1, 1, n)).to(flat.dtype)
+        chosen_columns = yy[:, [col["set"].start + j, col["set_prev"].start + j]].t()  # (2, N)
+        masks = (_value_indices(size, flat.device) == chosen_columns).to(flat.dtype)  # (C, 2, N)
+        is_value, is_previous = masks[:, 0:1], masks[:, 1:2]  # (C, 1, N) each
         logits.sub_(is_previous * MASKED)  # out of the maximum; no mass: see below
         shifted = logits.sub_(logits.amax(0))  # (C, K, N)
         exp = exp_(shifted.clone()).mul_(1.0 - is_previous)
@@ -430,16 +430,21 @@ def _value_indices(size: int, device: torch.device) -> torch.Tensor:
 
 
 def _cell_and_slopes(
-    mu: torch.Tensor, inv: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor
+    mu: torch.Tensor, inv: torch.Tensor, bounds: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """A logistic cell's log mass ``C`` and ``dC/dmu``, ``dC/ds`` (shapes broadcast)."""
-    a = (lo - mu).mul_(inv)
-    b = (hi - mu).mul_(inv)
-    sp_a, sp_b = F.softplus(a.clamp(min=EXP_FLOOR)), F.softplus(b.clamp(min=EXP_FLOOR))
-    sp_na, sp_nb = sp_a - a, sp_b - b  # softplus(-x) = softplus(x) - x
-    cell = log1mexp(a - b).sub_(sp_nb).sub_(sp_a)
-    d_b = exp_((cell + sp_b + sp_nb).neg_())  # dC/dB
-    d_a = exp_((cell + sp_a + sp_na).neg_()).neg_()  # dC/dA
-    d_mu = (d_a + d_b).mul_(inv).neg_()
-    d_s = (a * d_a).add_(b * d_b).mul_(inv).neg_()
+    """Two logistic cells' log masses ``C`` and ``dC/dmu``, ``dC/ds``, each ``(2, M, K)``, from
+    the means and ``1 / s`` ``(M, K)`` and the bounds ``(4, M, 1)``: both cells' lower ends,
+    then both upper ends. With ``x`` a bound in units of ``s`` from the mean, ``dC/dx`` is
+    ``+-exp(x - 2 softplus(x) - C)`` (the logistic's density over the mass); the four bounds go
+    through each operation together."""
+    ab = (bounds - mu).mul_(inv)  # (4, M, K): A, A', B, B'
+    sp = F.softplus(ab.clamp(min=EXP_FLOOR))  # off exp's slow path (torch_floats)
+    a, b = ab[0:2], ab[2:4]
+    # log(1 - exp(A - B)) - softplus(-B) - softplus(A), softplus(-B) = softplus(B) - B
+    cell = log1mexp(a - b).sub_(sp[2:4]).add_(b).sub_(sp[0:2])
+    density = exp_(torch.add(ab, sp, alpha=-2.0).view(2, 2, *cell.shape[1:]).sub_(cell))
+    density = density.view(ab.shape)  # (4, M, K): -dC/dA, -dC/dA', dC/dB, dC/dB'
+    d_mu = (density[0:2] - density[2:4]).mul_(inv)
+    moment = ab.mul_(density)
+    d_s = (moment[0:2] - moment[2:4]).mul_(inv)
     return cell, d_mu, d_s
