@@ -140,6 +140,16 @@ class MDRNN(nn.Module):
 
         return moves_loss(self.spec, raw, y)
 
+    def head_nll(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """``event_nll`` from the head's output ``out (..., P)``, spreads not yet activated; a
+        moves model's through its fused loss without the gradient (``torch_moves.moves_nll``:
+        faster, the same density), for validation."""
+        if self.spec.layout is None:
+            return mdn_loss(self.spec, self.mixture_params_from(out), y)
+        from foretell.model.torch_moves import moves_nll
+
+        return moves_nll(self.spec, out, y)
+
     def _activate_sigma(self, a: torch.Tensor) -> torch.Tensor:
         if self.spec.sigma_activation == "softplus":
             return F.softplus(a) + self.spec.sigma_min

@@ -54,8 +54,8 @@ def batch_nll(net: MDRNN, batch: Batch) -> torch.Tensor:
     x, y, jacobian = (torch.from_numpy(a) for a in (batch.x, batch.y, batch.jacobian))
     real = torch.from_numpy(batch.mask > 0)  # (B, T)
     hidden, _ = net.lstm(x)  # (B, T, H)
-    raw = net.mixture_params(hidden[real], x[real])  # (N, P)
-    return (net.event_nll(raw, y[real]) - jacobian[real]).sum()
+    out = net.head_output(hidden[real], x[real])  # (N, P)
+    return (net.head_nll(out, y[real]) - jacobian[real]).sum()
 
 
 def train_step(

@@ -156,6 +156,22 @@ def test_the_written_out_gradient_holds_where_components_are_far_off(
     )
 
 
+@pytest.mark.parametrize(("floor", "flat"), [(0.0, ()), (1e-3, FLAT)])
+def test_validation_scores_the_density_moves_loss_scores(
+    floor: float, flat: tuple[tuple[int, int], ...]
+) -> None:
+    """Validation scores a moves model through the fused loss, its gradient left out
+    (``MDRNN.head_nll``): event by event the density of ``moves_loss``."""
+    spec = _spec(floor, flat)
+    torch.manual_seed(0)
+    net = MDRNN(spec)
+    performance = _performance(np.random.default_rng(5), 120)
+    y = torch.from_numpy(moves.encode_targets(spec, performance))[1:]
+    out = net.head(torch.randn(119, 16)).detach()
+    expected = moves_loss(spec, net.mixture_params_from(out), y)
+    np.testing.assert_allclose(net.head_nll(out, y).numpy(), expected.numpy(), rtol=1e-5, atol=1e-5)
+
+
 def test_training_starts_every_component_alike_on_grid_controls() -> None:
     """The components start spread over dt and alike on a grid control (velocity), so none
     starts specialised on that control's ends (on the drum pads such components kept dt's
