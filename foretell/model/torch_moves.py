@@ -58,11 +58,6 @@ def log_cell(
 
 
 @lru_cache(maxsize=16)
-def _component_offsets(mixtures: int, slots: int) -> torch.Tensor:
-    return torch.arange(mixtures).mul_(slots).unsqueeze(0)  # (1, K)
-
-
-@lru_cache(maxsize=16)
 def _floor_uniform(layout: MovesLayout) -> torch.Tensor:
     with torch.inference_mode(False):  # a normal tensor, for ``moves_loss``'s autograd too
         return torch.tensor(layout.floor_log_uniform(), dtype=torch.float32)
@@ -165,9 +160,16 @@ class MovesNLL(torch.autograd.Function):
     ``foretell.model.torch_mdrnn.MixtureNLL`` does for the dense head (autograd over
     ``moves_loss`` records some sixty nodes: a training step 1.5x the dense one on the four-knob
     set). A grid control's terms are computed only for the (event, control) pairs where it
-    moves (``_GridTerms``: on four knobs turned one at a time, under a fifth of them), and
-    short softmaxes are written out (``_log_softmax``); training steps cost (docs/model-format.md,
-    "Training cost") 1.1-1.3x the dense step.
+    moves (``_GridTerms``: on four knobs turned one at a time, under a fifth of them);
+    training steps cost (docs/model-format.md, "Training cost") 1.1-1.3x the dense step.
+
+    The work is parameter-major (``_nll_and_gradient``): the head's output transposed once to
+    ``(P, N)`` and the targets to ``(W, N)``, each parameter's values over the events are one
+    contiguous row, so every slice is a view, every reduction over components, a set's values
+    or the joint's slots runs along an outer dimension (vectorised over the events, where over
+    a last dimension of 5 to 20 values torch reduces a few at a time and a softmax takes a
+    slower path still), and the gradient goes back as the transpose of a ``(P, N)`` tensor,
+    which the head's matrix products read as it is.
 
     With ``r_k`` the posterior of component k (floor included in the normaliser), every term
     of ``L_k = log P(k, m) + log N + grid + sets`` gets ``-w r_k`` times its own derivative:
@@ -200,7 +202,7 @@ class MovesNLL(torch.autograd.Function):
 def moves_nll(spec: ModelSpec, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """``moves_loss`` from the head's output ``out (..., P)`` (spreads not yet activated)
     through ``MovesNLL``'s computation, its gradient left out: ``-log p`` per event ``(...)``,
-    1.7x faster than ``moves_loss`` on a pads batch (validation; no autograd)."""
+    faster than ``moves_loss`` (validation; no autograd)."""
     with torch.inference_mode():
         total, _, _ = _nll_and_gradient(out, y, torch.ones(out.shape[:-1]), spec, gradient=False)
         return total.view(out.shape[:-1]).neg()
@@ -209,84 +211,78 @@ def moves_nll(spec: ModelSpec, out: torch.Tensor, y: torch.Tensor) -> torch.Tens
 def _nll_and_gradient(
     out: torch.Tensor, y: torch.Tensor, weight: torch.Tensor, spec: ModelSpec, gradient: bool = True
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-    """``MovesNLL``'s work: ``log p`` per event ``(N, 1)``, the weights ``(N, 1)`` and (unless
-    ``gradient`` is false) the loss's gradient with respect to ``out``, flattened to ``(N, P)``."""
+    """``MovesNLL``'s work: ``log p`` per event ``(1, N)``, the weights ``(1, N)`` and (unless
+    ``gradient`` is false) the loss's gradient with respect to ``out`` as ``(N, P)``, the
+    transpose of a contiguous ``(P, N)``. Shapes below: events last."""
     layout = spec.layout
     assert layout is not None
     k, g, dc = layout.mixtures, layout.gaussians, layout.densities
     col = layout.target_columns()
-    flat = out.reshape(-1, out.shape[-1])  # (N, P)
-    yy = y.reshape(-1, y.shape[-1])  # (N, W)
-    n, kg = flat.shape[0], k * g
-    w = weight.reshape(n, 1).to(out.dtype)
-    spread_d = flat[:, kg : 2 * kg].view(n, k, g)[..., :dc].contiguous()  # (N, K, Dc)
-    slope, inv = _spreads(spread_d, spec)  # (N, K, Dc) each
-    zc = yy[:, col["z"]].contiguous()  # (N, Dc)
-    per_k, g_mu, g_s = _gaussian_terms(flat, inv, zc, k, g, dc)  # (N, K), (N, K, Dc) x2
-    grid = _GridTerms.of(flat, yy, w, spec) if layout.grid_controls else None
+    n, kg = out.numel() // out.shape[-1], k * g
+    head = out.reshape(n, -1).t().contiguous()  # (P, N)
+    yt = y.reshape(n, -1).t().contiguous()  # (W, N)
+    w = weight.reshape(1, n).to(out.dtype)
+    slope, inv = _spreads(head[kg : 2 * kg].view(k, g, n)[:, :dc], spec)  # (K, Dc, N) each
+    zc = yt[col["z"]]  # (Dc, N)
+    per_k, g_mu, g_s = _gaussian_terms(head[:kg].view(k, g, n)[:, :dc], inv, zc)
+    grid = _GridTerms.of(head, yt, w, spec) if layout.grid_controls else None
     if grid is not None:
-        per_k.index_add_(0, grid.rows, grid.log_p)
-    moved = yy[:, col["moved"]]  # (N, Ng + Ns)
-    set_grads = _set_terms(flat, yy, moved, per_k, layout)
-    # the component and the moving set
-    log_joint, joint = _log_softmax(flat[:, layout.joint_start : layout.flat_start])
-    slot = yy[:, col["slot"]].long()  # (N, 1)
-    index = slot + _component_offsets(k, layout.slots)  # (N, K): each component's slot
-    per_k.add_(log_joint.gather(1, index))
+        per_k.index_add_(1, grid.rows, grid.log_p)
+    moved = yt[col["moved"]]  # (Ng + Ns, N)
+    set_grads = _set_terms(head, yt, moved, per_k, layout)
+    # the component and the moving set: one softmax over every (component, slot) pair
+    log_joint, joint = _log_softmax_over_rows(head[layout.joint_start : layout.flat_start])
+    slot = yt[col["slot"]].long()  # (1, N)
+    index = slot.view(1, 1, n).expand(k, 1, n)  # each component's slot
+    per_k.add_(log_joint.view(k, layout.slots, n).gather(1, index).view(k, n))
     if layout.has_other:
         per_k.add_((slot == len(layout.patterns)).to(out.dtype) * layout.log_other_share)
     columns = per_k
     if spec.floor_weight > 0:
         per_k.add_(math.log1p(-spec.floor_weight))
         fs = spec.floor_sigma
-        floor = (zc * zc).sum(-1).mul_(-0.5 / fs**2)
+        floor = (zc * zc).sum(0, keepdim=True).mul_(-0.5 / fs**2)  # (1, N)
         floor.add_(
             math.log(spec.floor_weight)
             - dc * (math.log(fs) + 0.5 * LOG_2PI)
             - len(layout.discrete) * math.log(2.0)
         )
-        if layout.movers:  # elementwise: a product with so few columns is slower
-            floor.add_((moved * _floor_uniform(layout).to(out.dtype)).sum(-1))
-        columns = torch.cat([per_k, floor.unsqueeze(-1)], -1)
-    top = columns.amax(-1, keepdim=True)
-    total = exp_(columns - top).sum(-1, keepdim=True).log_().add_(top)  # (N, 1)
+        if layout.movers:
+            uniform = _floor_uniform(layout).to(out.dtype).view(-1, 1)
+            floor.add_((moved * uniform).sum(0, keepdim=True))
+        columns = torch.cat([per_k, floor], 0)  # (K + 1, N)
+    top = columns.amax(0, keepdim=True)
+    total = exp_(columns - top).sum(0, keepdim=True).log_().add_(top)  # (1, N)
     if not gradient:
         return total, w, None
-    r = exp_(per_k - total).mul_(w)  # (N, K): w r_k
+    r = exp_(per_k - total).mul_(w)  # (K, N): w r_k
     # dL/d(out) = -sum_k w r_k dL_k/d(out), the joint logits' softmax aside
-    grad = torch.zeros_like(flat)
-    by_gaussian = grad[:, :kg].view(n, k, g)
-    by_gaussian[..., :dc] = g_mu.mul_(r.unsqueeze(-1)).neg_()
-    spread = grad[:, kg : 2 * kg].view(n, k, g)
-    spread[..., :dc] = g_s.mul_(r.unsqueeze(-1)).mul_(slope).neg_()
+    grad = torch.zeros_like(head)  # (P, N)
+    grad[:kg].view(k, g, n)[:, :dc] = g_mu.mul_(r.unsqueeze(1)).neg_()
+    grad[kg : 2 * kg].view(k, g, n)[:, :dc] = g_s.mul_(r.unsqueeze(1)).mul_(slope).neg_()
     if grid is not None:
         grid.scatter_gradient(grad, r)
     for begin, size, d_logits, f in set_grads:  # (softmax - onehot) f w r_k
-        by_value = grad[:, begin : begin + k * size].view(n, k, size).permute(2, 1, 0)
-        by_value.copy_(d_logits.mul_(r.mul(f).t()))  # (C, K, N)
-    d_joint = joint.mul_(r.sum(-1, keepdim=True))  # pi sum(r)
-    d_joint.scatter_add_(1, index, -r)
-    grad[:, layout.joint_start : layout.flat_start] = d_joint
-    return total, w, grad
+        by_value = grad[begin : begin + k * size].view(k, size, n)
+        torch.mul(d_logits, r.mul(f).unsqueeze(1), out=by_value)
+    d_joint = joint.view(k, layout.slots, n).mul_(r.sum(0))  # pi sum(r)
+    d_joint.scatter_add_(1, index, r.unsqueeze(1).neg())
+    grad[layout.joint_start : layout.flat_start] = d_joint.view(-1, n)
+    return total, w, grad.t()
 
 
-SHORT_SOFTMAX = 16  # torch's log_softmax over fewer values is about ten times slower
-
-
-def _log_softmax(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """``log_softmax`` over the last dimension and its ``exp``; written out where that
-    dimension is shorter than ``SHORT_SOFTMAX`` (a slow path of torch's)."""
-    if x.shape[-1] >= SHORT_SOFTMAX:
-        log_p = F.log_softmax(x, dim=-1)
-        return log_p, exp_(log_p.clone())
-    shifted = x - x.amax(-1, keepdim=True)
+def _log_softmax_over_rows(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``log_softmax`` over the first dimension of ``x (R, N)`` and its ``exp``, written out:
+    each step runs over the ``N`` events at once."""
+    shifted = x - x.amax(0, keepdim=True)
     exp = exp_(shifted.clone())
-    total = exp.sum(-1, keepdim=True)
+    total = exp.sum(0, keepdim=True)
     return shifted.sub_(total.log()), exp.div_(total)
 
 
 def _spreads(a: torch.Tensor, spec: ModelSpec) -> tuple[torch.Tensor, torch.Tensor]:
-    """The spread activation's slope and ``1 / s`` from the head's spread outputs ``a``."""
+    """The spread activation's slope and ``1 / s`` from the head's spread outputs ``a``
+    (both new tensors, contiguous)."""
     a = a.clamp(min=EXP_FLOOR)  # off exp's slow path (torch_floats): the spread is sigma_min
     if spec.sigma_activation == "softplus":
         slope, sigma = torch.sigmoid(a), F.softplus(a).add_(spec.sigma_min)
@@ -296,17 +292,15 @@ def _spreads(a: torch.Tensor, spec: ModelSpec) -> tuple[torch.Tensor, torch.Tens
 
 
 def _gaussian_terms(
-    flat: torch.Tensor, inv: torch.Tensor, zc: torch.Tensor, k: int, g: int, dc: int
+    mu: torch.Tensor, inv: torch.Tensor, zc: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """dt and the continuous controls, ``inv`` their ``1 / s`` ``(N, K, Dc)``: ``log N`` per
-    component ``(N, K)`` and its derivatives ``dL_k/dmu``, ``dL_k/ds`` ``(N, K, Dc)``
-    (contiguous copies: elementwise kernels on strided views are much slower)."""
-    n = flat.shape[0]
-    mu_d = flat[:, : k * g].view(n, k, g)[..., :dc].contiguous()  # (N, K, Dc)
-    u = (zc.unsqueeze(1) - mu_d).mul_(inv)  # (N, K, Dc)
+    """dt and the continuous controls, means ``mu`` and ``1 / s`` ``inv`` ``(K, Dc, N)``,
+    values ``zc (Dc, N)``: ``log N`` per component ``(K, N)`` and its derivatives
+    ``dL_k/dmu``, ``dL_k/ds`` ``(K, Dc, N)``."""
+    u = (zc - mu).mul_(inv)  # (K, Dc, N)
     uu = u * u
-    per_k = inv.log().sum(-1).sub_(uu.sum(-1), alpha=0.5)  # (N, K)
-    per_k.add_(-0.5 * dc * LOG_2PI)
+    per_k = inv.log().sum(1).sub_(uu.sum(1), alpha=0.5)  # (K, N)
+    per_k.add_(-0.5 * mu.shape[1] * LOG_2PI)
     return per_k, u.mul_(inv), uu.sub_(1.0).mul_(inv)
 
 
@@ -316,44 +310,45 @@ class _GridTerms:
     (event, control) pair ``C(cell) - log(1 - exp(C(previous)))`` per component and its
     derivatives with respect to the control's mean, spread and flat logit. Each pair's head
     outputs (mean, spread, flat logit of every component) come in one ``index_select`` by flat
-    index, its targets in another, and its gradient goes back in one ``index_copy_`` (indexing
-    by rows and columns is several times slower; every operation here costs more in overhead
-    than in arithmetic)."""
+    index into the ``(P, N)`` head, its targets in another, and its gradient goes back in one
+    ``index_copy_`` (indexing by rows and columns is several times slower; every operation
+    here costs more in overhead than in arithmetic)."""
 
     def __init__(
         self, rows: torch.Tensor, at: torch.Tensor, log_p: torch.Tensor, d_head: torch.Tensor
     ) -> None:
-        self.rows, self.at = rows, at  # (M,) each pair's event; (H * M * K,) flat indices
-        self.log_p, self.d_head = log_p, d_head  # (M, K); (H, M, K): d/d(mu, spread, flat)
+        self.rows, self.at = rows, at  # (M,) each pair's event; (H * K * M,) flat indices
+        self.log_p, self.d_head = log_p, d_head  # (K, M); (H, K, M): d/d(mu, spread, flat)
 
     @classmethod
     def of(
-        cls, flat: torch.Tensor, yy: torch.Tensor, w: torch.Tensor, spec: ModelSpec
+        cls, head: torch.Tensor, yt: torch.Tensor, w: torch.Tensor, spec: ModelSpec
     ) -> _GridTerms:
+        """From the head's output ``(P, N)``, the targets ``(W, N)`` and the weights ``(1, N)``."""
         layout = spec.layout
         assert layout is not None
         k, ng = layout.mixtures, len(layout.grid_controls)
-        p, width, col = flat.shape[1], yy.shape[1], layout.target_columns()
-        moving = (yy[:, col["moved"]][:, :ng] > 0) & (w > 0)  # (N, Ng)
-        rows, controls = moving.nonzero(as_tuple=True)  # (M,) each
+        n, col = head.shape[1], layout.target_columns()
+        moving = (yt[col["moved"]][:ng] > 0) & (w > 0)  # (Ng, N)
+        controls, rows = moving.nonzero(as_tuple=True)  # (M,) each
         m = rows.numel()
-        offsets = _head_offsets(layout)
-        at = (offsets + torch.add(controls, rows, alpha=p).view(1, m, 1)).view(-1)
-        head = flat.reshape(-1).index_select(0, at).view(len(offsets), m, k)  # (H, M, K)
-        mu, raw_spread = head[0], head[1]
-        slope, inv = _spreads(raw_spread, spec)  # (M, K)
-        # targets: the cell's and the previous cell's bounds (and flat log masses): (T, M, 1)
-        cells = torch.add(controls, rows, alpha=width)
-        columns = _target_offsets(layout)
-        targets = yy.reshape(-1).index_select(0, (columns + cells).view(-1))
-        targets = targets.view(len(columns), m, 1)
-        both, d_mu, d_s = _cell_and_slopes(mu, inv, targets[0:4])  # (2, M, K) each
+        pairs = torch.add(rows, controls, alpha=n)  # (M,): control 0's flat index of each
+        offsets = _head_rows(layout)  # (H, K, 1)
+        at = (offsets * n + pairs).view(-1)
+        outputs = head.reshape(-1).index_select(0, at).view(len(offsets), k, m)  # (H, K, M)
+        mu, raw_spread = outputs[0], outputs[1]
+        slope, inv = _spreads(raw_spread, spec)  # (K, M)
+        # targets: the cell's and the previous cell's bounds (and flat log masses): (T, 1, M)
+        columns = _target_rows(layout)  # (T, 1)
+        targets = yt.reshape(-1).index_select(0, (columns * n + pairs).view(-1))
+        targets = targets.view(len(columns), 1, m)
+        both, d_mu, d_s = _cell_and_slopes(mu, inv, targets[0:4])  # (2, K, M) each
         d_share = None
         if layout.has_flat:  # C = log((1 - f) L + f U), dC/dc = rho, dC/dalpha = 1 - f - rho
-            share = head[2].clamp(EXP_FLOOR, -EXP_FLOOR)  # off exp's slow path (torch_floats)
+            share = outputs[2].clamp(EXP_FLOOR, -EXP_FLOOR)  # off exp's slow path (torch_floats)
             on = F.softplus(-share).neg_()  # log f
             off = on - share  # log(1 - f): softplus(x) = softplus(-x) + x
-            logistic = both.add_(off)  # (2, M, K)
+            logistic = both.add_(off)  # (2, K, M)
             mixed = torch.logaddexp(logistic, targets[4:6] + on)
             rho = exp_(logistic.sub_(mixed))  # the logistic's share of the cell's mass
             d_share = exp_(off).sub(rho)
@@ -361,7 +356,7 @@ class _GridTerms:
         cell, prev = both[0], both[1]
         keep = log1mexp(prev)  # log(1 - P(previous))
         factor = exp_(prev - keep)  # d(-keep)/d(prev) = exp(prev - keep)
-        d_head = torch.empty_like(head)  # (H, M, K)
+        d_head = torch.empty_like(outputs)  # (H, K, M)
         torch.addcmul(d_mu[0], d_mu[1], factor, out=d_head[0])
         torch.addcmul(d_s[0], d_s[1], factor, out=d_head[1]).mul_(slope)
         if d_share is not None:
@@ -369,27 +364,27 @@ class _GridTerms:
         return cls(rows, at, cell.sub_(keep), d_head)
 
     def scatter_gradient(self, grad: torch.Tensor, r: torch.Tensor) -> None:
-        """Write ``-w r_k`` times the derivatives into ``grad (N, P)`` (zero elsewhere)."""
-        r_m = r.index_select(0, self.rows).neg_()  # (M, K)
+        """Write ``-w r_k`` times the derivatives into ``grad (P, N)`` (zero elsewhere)."""
+        r_m = r.index_select(1, self.rows).neg_()  # (K, M)
         grad.view(-1).index_copy_(0, self.at, self.d_head.mul_(r_m).view(-1))
 
 
 @lru_cache(maxsize=16)
-def _head_offsets(layout: Any) -> torch.Tensor:
-    """Flat head columns of grid control 0's mean, spread and flat logit in each component,
-    ``(H, 1, K)`` (H = 3 with a flat share, else 2)."""
+def _head_rows(layout: Any) -> torch.Tensor:
+    """Head outputs of grid control 0's mean, spread and flat logit in each component,
+    ``(H, K, 1)`` (H = 3 with a flat share, else 2); control c's are c further on."""
     k, g, dc, ng = layout.mixtures, layout.gaussians, layout.densities, len(layout.grid_controls)
     component = torch.arange(k)
     parts = [component * g + dc, component * g + k * g + dc]
     if layout.has_flat:
         parts.append(component * ng + layout.flat_start)
-    return torch.stack(parts).unsqueeze(1)
+    return torch.stack(parts).unsqueeze(-1)
 
 
 @lru_cache(maxsize=16)
-def _target_offsets(layout: Any) -> torch.Tensor:
+def _target_rows(layout: Any) -> torch.Tensor:
     """Target columns of grid control 0's lo, previous lo, hi, previous hi (and flat log mass
-    on the cell and the previous cell), ``(T, 1)``."""
+    on the cell and the previous cell), ``(T, 1)``; control c's are c further on."""
     col, ng = layout.target_columns(), len(layout.grid_controls)
     lo = col["lo"].start
     columns = [lo, lo + 2 * ng, lo + ng, lo + 3 * ng]
@@ -399,46 +394,40 @@ def _target_offsets(layout: Any) -> torch.Tensor:
 
 
 def _set_terms(
-    flat: torch.Tensor, yy: torch.Tensor, moved: torch.Tensor, per_k: torch.Tensor, layout: Any
+    head: torch.Tensor, yt: torch.Tensor, moved: torch.Tensor, per_k: torch.Tensor, layout: Any
 ) -> list[tuple[int, int, torch.Tensor, torch.Tensor]]:
-    """Add each moving set control's ``log softmax`` (previous value left out) to ``per_k``;
-    return where each set's logits start, its size, ``-dL_k/dlogits`` where it moves
-    (``softmax - onehot``) laid out ``(C, K, N)``, and its moved flag ``(N, 1)`` (0 or 1: the
-    caller scales by ``flag * w r_k`` in one product).
-
-    The softmax is written out over a ``(C, K, N)`` copy of the logits, the value and the
-    previous value as 0/1 masks ``(C, 1, N)``: each reduction over the values is then
-    elementwise over ``K * N`` contiguous entries and every broadcast is along an outer
-    dimension, where over the last of ``(N, K, C)`` torch reduces a few values at a time, and
-    ``gather``/``scatter`` cost more than the arithmetic (8 pads, a batch of 32 x 25: 226 ->
-    160 us). torch's ``log_softmax`` over fewer than 16 values is slower still."""
-    k, ng = layout.mixtures, len(layout.grid_controls)
+    """Add each moving set control's ``log softmax`` (previous value left out) to ``per_k``
+    ``(K, N)``; return where each set's logits start, its size, ``-dL_k/dlogits`` where it
+    moves (``softmax - onehot``, ``(K, C, N)``) and its moved flag ``(N,)`` (0 or 1: the caller
+    scales by ``flag * w r_k`` in one product). The value and the previous value are 0/1 masks
+    ``(C, N)``: ``gather``/``scatter`` cost more than the arithmetic here."""
+    ng = len(layout.grid_controls)
     col = layout.target_columns()
-    n = flat.shape[0]
+    n = head.shape[1]
     start = layout.sets_start
     grads = []
     for j, size in enumerate(layout.set_sizes):
-        logits = flat[:, start : start + k * size].view(n, k, size).permute(2, 1, 0).contiguous()
-        chosen_columns = yy[:, [col["set"].start + j, col["set_prev"].start + j]].t()  # (2, N)
-        masks = (_value_indices(size, flat.device) == chosen_columns).to(flat.dtype)  # (C, 2, N)
-        is_value, is_previous = masks[:, 0:1], masks[:, 1:2]  # (C, 1, N) each
-        logits.sub_(is_previous * MASKED)  # out of the maximum; no mass: see below
-        shifted = logits.sub_(logits.amax(0))  # (C, K, N)
+        values = _value_indices(size, head.device)  # (C, 1)
+        is_value = (values == yt[col["set"].start + j]).to(head.dtype)  # (C, N)
+        is_previous = (values == yt[col["set_prev"].start + j]).to(head.dtype)
+        logits = head[start : start + layout.mixtures * size].view(-1, size, n)  # (K, C, N)
+        masked = logits - is_previous.mul(MASKED)  # out of the maximum; no mass: see below
+        shifted = masked.sub_(masked.amax(1, keepdim=True))
         exp = exp_(shifted.clone()).mul_(1.0 - is_previous)
-        total = exp.sum(0)  # (K, N)
-        f = moved[:, ng + j]  # (N,)
-        chosen = shifted.mul_(is_value).sum(0)  # (K, N)
-        per_k.add_(chosen.sub_(total.log()).mul_(f).t())
-        grads.append((start, size, exp.div_(total).sub_(is_value), f.unsqueeze(1)))
-        start += k * size
+        total = exp.sum(1)  # (K, N)
+        f = moved[ng + j]  # (N,)
+        chosen = shifted.mul_(is_value).sum(1)  # (K, N)
+        per_k.add_(chosen.sub_(total.log()).mul_(f))
+        grads.append((start, size, exp.div_(total.unsqueeze(1)).sub_(is_value), f))
+        start += layout.mixtures * size
     return grads
 
 
 @lru_cache(maxsize=16)
 def _value_indices(size: int, device: torch.device) -> torch.Tensor:
-    """``0 .. size - 1`` as ``(size, 1, 1)`` floats (a set's value indices)."""
+    """``0 .. size - 1`` as ``(size, 1)`` floats (a set's value indices)."""
     with torch.inference_mode(False):  # a normal tensor, whoever asks first
-        return torch.arange(size, dtype=torch.float32, device=device).view(size, 1, 1)
+        return torch.arange(size, dtype=torch.float32, device=device).view(size, 1)
 
 
 def _cell_and_slopes(
