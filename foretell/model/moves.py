@@ -356,11 +356,11 @@ class MovesModel:
         activity_temp: float = 1.0,
     ) -> dict[str, Any]:
         """``expectation``'s shape: each component's weight (summed over moving sets), dt and
-        per control ``[centre, lo, hi]`` (a grid's logistic centre ±1 scale, mixed with its flat
-        share where it has one: ``with_flat_share``; a set's likeliest value, a continuous
-        control's mean ±1 σ; the previous value where it seldom moves), and ``moves``: each
-        control's chance of moving (under all three temperatures; the "other" slot's sets
-        each as likely, as the sampler draws them)."""
+        per control ``[centre, lo, hi]`` of the value it takes if it moves (a grid's logistic
+        centre ±1 scale, mixed with its flat share where it has one: ``with_flat_share``; a
+        set's likeliest value, a continuous control's mean ±1 σ), and ``moves``: each control's
+        chance of moving (under all three temperatures; the "other" slot's sets each as likely,
+        as the sampler draws them), without which it keeps its value."""
         return moves_expectation(
             self, np.asarray(prediction, dtype=np.float64), pi_temp, sigma_temp, activity_temp
         )
