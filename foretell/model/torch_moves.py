@@ -219,8 +219,8 @@ def _nll_and_gradient(
     k, g, dc = layout.mixtures, layout.gaussians, layout.densities
     col = layout.target_columns()
     n, kg = out.numel() // out.shape[-1], k * g
-    head = out.reshape(n, -1).t().contiguous()  # (P, N)
-    yt = y.reshape(n, -1).t().contiguous()  # (W, N)
+    head = out.reshape(n, out.shape[-1]).t().contiguous()  # (P, N)
+    yt = y.reshape(n, y.shape[-1]).t().contiguous()  # (W, N)
     w = weight.reshape(1, n).to(out.dtype)
     slope, inv = _spreads(head[kg : 2 * kg].view(k, g, n)[:, :dc], spec)  # (K, Dc, N) each
     zc = yt[col["z"]]  # (Dc, N)
@@ -267,7 +267,7 @@ def _nll_and_gradient(
         torch.mul(d_logits, r.mul(f).unsqueeze(1), out=by_value)
     d_joint = joint.view(k, layout.slots, n).mul_(r.sum(0))  # pi sum(r)
     d_joint.scatter_add_(1, index, r.unsqueeze(1).neg())
-    grad[layout.joint_start : layout.flat_start] = d_joint.view(-1, n)
+    grad[layout.joint_start : layout.flat_start] = d_joint.view(k * layout.slots, n)
     return total, w, grad.t()
 
 
@@ -410,7 +410,7 @@ def _set_terms(
         values = _value_indices(size, head.device)  # (C, 1)
         is_value = (values == yt[col["set"].start + j]).to(head.dtype)  # (C, N)
         is_previous = (values == yt[col["set_prev"].start + j]).to(head.dtype)
-        logits = head[start : start + layout.mixtures * size].view(-1, size, n)  # (K, C, N)
+        logits = head[start : start + layout.mixtures * size].view(layout.mixtures, size, n)
         masked = logits - is_previous.mul(MASKED)  # out of the maximum; no mass: see below
         shifted = masked.sub_(masked.amax(1, keepdim=True))
         exp = exp_(shifted.clone()).mul_(1.0 - is_previous)

@@ -172,6 +172,27 @@ def test_validation_scores_the_density_moves_loss_scores(
     np.testing.assert_allclose(net.head_nll(out, y).numpy(), expected.numpy(), rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("events", [0, 1])
+def test_the_fused_loss_takes_batches_of_no_event_and_of_one(events: int) -> None:
+    """A batch with no event (a validation set with no real event left) scores 0 with an empty
+    gradient; one event is an event like any other."""
+    from foretell.model.torch_moves import MovesNLL
+
+    spec = _spec(1e-3, FLAT)
+    torch.manual_seed(0)
+    net = MDRNN(spec)
+    performance = _performance(np.random.default_rng(6), 3)
+    y = torch.from_numpy(moves.encode_targets(spec, performance))[1 : 1 + events]
+    out = net.head(torch.randn(events, 16)).detach().requires_grad_()
+    loss = MovesNLL.apply(out, y, torch.ones(events), spec)
+    loss.backward()
+    expected = moves_loss(spec, net.mixture_params_from(out.detach()), y).sum()
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-5, abs=1e-6)
+    assert out.grad is not None and out.grad.shape == out.shape
+    assert torch.isfinite(out.grad).all()
+    assert net.head_nll(out.detach(), y).shape == (events,)
+
+
 def test_training_starts_every_component_alike_on_grid_controls() -> None:
     """The components start spread over dt and alike on a grid control (velocity), so none
     starts specialised on that control's ends (on the drum pads such components kept dt's
