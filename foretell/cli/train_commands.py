@@ -182,7 +182,8 @@ def run_training(
 @click.option(
     "--threads",
     type=click.IntRange(1),
-    help="Torch threads [default: one per CPU free to this process when training starts].",
+    help="Torch threads [default: one where a step is too small to share (the default size), "
+    "else one per CPU free to this process when training starts].",
 )
 @click.option(
     "--precision",

@@ -27,7 +27,8 @@ Batches of 32 with Adam's beta2 at 0.99: torch's 0.999 averages the squared grad
 save time cost more than they save: a run this short is short of steps, not of data. The runs
 behind these choices: docs/evaluation/choices.md, "The training schedule".
 
-Threads: one per CPU free to this process (``foretell.train.threads``). Each step is cheap
+Threads: one where a step is too small to share (the default size), else one per CPU free
+to this process (``foretell.train.threads``). Each step is cheap
 because nothing in it is generic: ``FlatAdam`` updates one flat weight buffer (and builds no
 ``torch.optim`` object, whose first use imports ``torch._dynamo``: 1.5 s), and the mixture
 NLL's gradient is written out (``MixtureNLL``).

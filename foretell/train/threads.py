@@ -6,10 +6,12 @@ every step wait for a thread the scheduler has parked behind another process: be
 process, two threads on two cores are several times slower than one.
 
 The policy: one thread where a step's products are too small to share, that is below
-``MIN_WORK_FOR_THREADS`` LSTM units times windows per batch (a second thread costs more in waits
-than it saves in arithmetic); from there up, the CPUs in this process's affinity mask, less the
-other processes that want a CPU right now. The runs that set the threshold:
-docs/evaluation/choices.md, "Threads".
+``MIN_WORK_FOR_THREADS`` LSTM units squared times windows per batch (an LSTM step's products
+grow with the square of its units; below that a second thread costs more in waits than it
+saves in arithmetic: the default size, 64 units in batches of 32, trains on one thread, and so
+gives the same model whatever the machine's load); from there up, the CPUs in this process's
+affinity mask, less the other processes that want a CPU right now. The runs that set the
+threshold: docs/evaluation/choices.md, "Threads".
 "Right now" is the kernel's count of runnable tasks (``/proc/loadavg``'s fourth field,
 sampled a few times over ~50 ms, median, less this process's own thread), not the 1-minute load
 average, which lags a process started seconds ago by most of a minute. Where that count is
@@ -24,7 +26,8 @@ import time
 from pathlib import Path
 
 LOADAVG = Path("/proc/loadavg")
-MIN_WORK_FOR_THREADS = 2048  # units x batch from which a second thread pays
+MIN_WORK_FOR_THREADS = 128 * 128 * 32  # units^2 x batch from which a second thread pays
+MIN_SEGMENT_WORK = 2048  # units x whole segments from which a scoring pass shares threads
 SAMPLES, SAMPLE_GAP_S = 5, 0.01
 
 
@@ -74,19 +77,19 @@ def training_threads(
     loadavg: Path = LOADAVG,
 ) -> int:
     """``requested`` if given (at least 1); else one thread below ``MIN_WORK_FOR_THREADS``
-    units times windows per batch, one per free CPU from there up."""
+    units squared times windows per batch, one per free CPU from there up."""
     if requested is not None:
         return max(1, requested)
-    if units * batch_size < MIN_WORK_FOR_THREADS:
+    if units * units * batch_size < MIN_WORK_FOR_THREADS:
         return 1
     return free_cpus(loadavg)
 
 
 def threads_for_whole_segments(units: int, segments: int, current: int) -> int:
     """Threads for a pass over ``segments`` whole segments at once (validation, scoring): one
-    below ``MIN_WORK_FOR_THREADS`` units times segments, else ``current``.
+    below ``MIN_SEGMENT_WORK`` units times segments, else ``current``.
 
     Such a pass steps every segment from its first event to the longest one's last, so each of
     its thousands of time steps is a product of a few rows, too small to share: a second thread
     only adds a wait at every step (docs/evaluation/choices.md, "Threads")."""
-    return 1 if units * segments < MIN_WORK_FOR_THREADS else max(1, current)
+    return 1 if units * segments < MIN_SEGMENT_WORK else max(1, current)

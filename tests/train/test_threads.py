@@ -3,6 +3,7 @@ measured from the kernel."""
 
 from __future__ import annotations
 
+import math
 import os
 import subprocess
 import sys
@@ -59,10 +60,11 @@ def test_an_explicit_thread_count_wins(tmp_path: Path) -> None:
 
 def test_small_steps_train_on_one_thread_and_big_ones_on_the_free_cpus(tmp_path: Path) -> None:
     quiet = loadavg_file(tmp_path, 1)
-    narrow = MIN_WORK_FOR_THREADS // 32 - 1  # units a batch of 32 leaves one thread
+    narrow = math.isqrt(MIN_WORK_FOR_THREADS // 32) - 1  # units a batch of 32 leaves one thread
     assert training_threads(units=narrow, batch_size=32, loadavg=quiet) == 1
-    assert training_threads(units=64, batch_size=8, loadavg=quiet) == 1
-    assert training_threads(units=64, batch_size=32, loadavg=quiet) == usable_cpus()
+    assert training_threads(units=64, batch_size=32, loadavg=quiet) == 1  # the default size
+    assert training_threads(units=128, batch_size=8, loadavg=quiet) == 1
+    assert training_threads(units=128, batch_size=32, loadavg=quiet) == usable_cpus()
     assert training_threads(units=256, batch_size=8, loadavg=quiet) == usable_cpus()
 
 
@@ -93,7 +95,7 @@ def test_training_beside_busy_cpus_uses_one_thread() -> None:
 
     data = Dataset(tuple(bundled_performances(limit=200)), 4, "tiny")
     # big enough steps for every free CPU (threads.MIN_WORK_FOR_THREADS), but none is free
-    config = TrainConfig(layers=1, units=64, mixtures=2, epochs=1, batch_size=32)
+    config = TrainConfig(layers=1, units=128, mixtures=2, epochs=1, batch_size=32)
     with burners(usable_cpus()):
         result = train(data, config)
     assert result.model.info["threads"] == 1
