@@ -24,7 +24,8 @@ import sys
 from collections.abc import Mapping
 from contextlib import suppress
 
-from foretell.train.threads import usable_cpus
+from foretell.train.config import LARGEST_BATCH
+from foretell.train.threads import step_shares_threads, usable_cpus
 
 LOWER_PRIORITY_THEN_EXEC = """\
 import os, sys
@@ -56,14 +57,18 @@ async def start(*args: str) -> asyncio.subprocess.Process:
     )
 
 
-def child_threads() -> int:
-    """Torch threads for a training child (its ``--threads``): every usable CPU but one.
+def child_threads(units: int) -> int:
+    """Torch threads for a training child of ``units`` LSTM units (its ``--threads``): one where
+    the trainer's own rule finds its steps too small to share even at the largest batch
+    (``train.threads.step_shares_threads``: the default size), else every usable CPU but one.
 
     Under ``SCHED_IDLE`` the engine preempts training whenever it wakes, but a preempted OpenMP
     thread stalls all its peers at the next barrier (``foretell.train.threads``: 2.8x slower
     measured), and the trainer's own policy counts the CPUs free when it starts, while the engine
     sleeps between events, so it would take them all. One core left free keeps the engine
     prompt and training's pace steady."""
+    if not step_shares_threads(units, LARGEST_BATCH):
+        return 1
     return max(1, usable_cpus() - 1)
 
 

@@ -283,7 +283,8 @@ def page_ending(summary: dict[str, Any]) -> str | None:
 def train_arguments(dataset: Path, size: str, out: Path, epochs: int | None) -> list[str]:
     """``foretell train``'s arguments for a job: its progress as JSON lines, then the summary."""
     arguments = ["train", str(dataset), "--size", size, "--out", str(out)]
-    arguments += ["--threads", str(children.child_threads()), "--progress-json", "--json"]
+    threads = children.child_threads(SIZE_PRESETS[size])
+    arguments += ["--threads", str(threads), "--progress-json", "--json"]
     return arguments + ([] if epochs is None else ["--epochs", str(epochs)])
 
 

@@ -70,6 +70,12 @@ def free_cpus(loadavg: Path = LOADAVG) -> int:
     return max(1, usable_cpus() - round(other_demand(loadavg)))
 
 
+def step_shares_threads(units: int, batch_size: int) -> bool:
+    """Whether a training step of ``units`` LSTM units over ``batch_size`` windows is big enough
+    to share among threads (``MIN_WORK_FOR_THREADS`` units squared times windows)."""
+    return units * units * batch_size >= MIN_WORK_FOR_THREADS
+
+
 def training_threads(
     requested: int | None = None,
     units: int = 64,
@@ -80,7 +86,7 @@ def training_threads(
     units squared times windows per batch, one per free CPU from there up."""
     if requested is not None:
         return max(1, requested)
-    if units * units * batch_size < MIN_WORK_FOR_THREADS:
+    if not step_shares_threads(units, batch_size):
         return 1
     return free_cpus(loadavg)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from foretell.model.fileformat import SIZE_PRESETS
 from foretell.studio.children import child_threads, error_line
 
 
@@ -18,4 +19,10 @@ def test_an_error_is_the_last_stderr_line_with_names_for_paths() -> None:
 
 
 def test_a_training_child_leaves_one_usable_cpu_to_the_engine() -> None:
-    assert child_threads() == max(1, len(os.sched_getaffinity(0)) - 1)
+    assert child_threads(SIZE_PRESETS["l"]) == max(1, len(os.sched_getaffinity(0)) - 1)
+
+
+def test_a_default_size_training_child_runs_on_one_thread() -> None:
+    """Its steps are too small to share (docs/evaluation/choices.md, "Threads"): more threads
+    would only slow it, whatever the cores."""
+    assert child_threads(SIZE_PRESETS["s"]) == 1
