@@ -145,7 +145,7 @@ class MDRNN(nn.Module):
         moves model's through its fused loss without the gradient (``torch_moves.moves_nll``:
         faster, the same density), for validation."""
         if self.spec.layout is None:
-            return mdn_loss(self.spec, self.mixture_params_from(out), y)
+            return self.event_nll(self.mixture_params_from(out), y)
         from foretell.model.torch_moves import moves_nll
 
         return moves_nll(self.spec, out, y)

@@ -275,7 +275,7 @@ def _log_softmax_over_rows(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]
     """``log_softmax`` over the first dimension of ``x (R, N)`` and its ``exp``, written out:
     each step runs over the ``N`` events at once."""
     shifted = x - x.amax(0, keepdim=True)
-    exp = exp_(shifted.clone())
+    exp = shifted.clamp(min=EXP_FLOOR).exp_()  # off exp's slow path (torch_floats)
     total = exp.sum(0, keepdim=True)
     return shifted.sub_(total.log()), exp.div_(total)
 
@@ -413,7 +413,7 @@ def _set_terms(
         logits = head[start : start + layout.mixtures * size].view(layout.mixtures, size, n)
         masked = logits - is_previous.mul(MASKED)  # out of the maximum; no mass: see below
         shifted = masked.sub_(masked.amax(1, keepdim=True))
-        exp = exp_(shifted.clone()).mul_(1.0 - is_previous)
+        exp = shifted.clamp(min=EXP_FLOOR).exp_().mul_(1.0 - is_previous)
         total = exp.sum(1)  # (K, N)
         f = moved[ng + j]  # (N,)
         chosen = shifted.mul_(is_value).sum(1)  # (K, N)
@@ -433,18 +433,18 @@ def _value_indices(size: int, device: torch.device) -> torch.Tensor:
 def _cell_and_slopes(
     mu: torch.Tensor, inv: torch.Tensor, bounds: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Two logistic cells' log masses ``C`` and ``dC/dmu``, ``dC/ds``, each ``(2, M, K)``, from
-    the means and ``1 / s`` ``(M, K)`` and the bounds ``(4, M, 1)``: both cells' lower ends,
+    """Two logistic cells' log masses ``C`` and ``dC/dmu``, ``dC/ds``, each ``(2, K, M)``, from
+    the means and ``1 / s`` ``(K, M)`` and the bounds ``(4, 1, M)``: both cells' lower ends,
     then both upper ends. With ``x`` a bound in units of ``s`` from the mean, ``dC/dx`` is
     ``+-exp(x - 2 softplus(x) - C)`` (the logistic's density over the mass); the four bounds go
     through each operation together."""
-    ab = (bounds - mu).mul_(inv)  # (4, M, K): A, A', B, B'
+    ab = (bounds - mu).mul_(inv)  # (4, K, M): A, A', B, B'
     sp = F.softplus(ab.clamp(min=EXP_FLOOR))  # off exp's slow path (torch_floats)
     a, b = ab[0:2], ab[2:4]
     # log(1 - exp(A - B)) - softplus(-B) - softplus(A), softplus(-B) = softplus(B) - B
     cell = log1mexp(a - b).sub_(sp[2:4]).add_(b).sub_(sp[0:2])
     density = exp_(torch.add(ab, sp, alpha=-2.0).view(2, 2, *cell.shape[1:]).sub_(cell))
-    density = density.view(ab.shape)  # (4, M, K): -dC/dA, -dC/dA', dC/dB, dC/dB'
+    density = density.view(ab.shape)  # (4, K, M): -dC/dA, -dC/dA', dC/dB, dC/dB'
     d_mu = (density[0:2] - density[2:4]).mul_(inv)
     moment = ab.mul_(density)
     d_s = (moment[0:2] - moment[2:4]).mul_(inv)

@@ -36,8 +36,9 @@ def denormals_flushed() -> Iterator[None]:
     default again. A training step has far-off mixture components, whose likelihoods and
     weights fall below float32's smallest normal number (1.2e-38): each arithmetic operation on
     such a denormal costs the CPU a slow microcode path, and a step of many of them several
-    times the arithmetic (docs/model-format.md, "Training cost"). Flushed, a value that small
-    is zero, which it is to the loss and the gradient anyway."""
+    times the arithmetic (docs/model-format.md, "Training cost: the pads' wall"). Flushed, a
+    value that small is zero, which it is to the loss and the gradient anyway. The default,
+    restored after, is off: torch has no way to read the setting back."""
     torch.set_flush_denormal(True)
     try:
         yield
