@@ -18,6 +18,7 @@ beside the human's (``describe``):
   cells;
 - ``turn_moves``: the mean number of moves in a turn (a turn: the moves of one knob until
   another moves), ``turn_events``: the mean events from a turn's first move to the next turn's;
+- ``reversals``: the share of a turn's later moves that go against its previous move;
 - ``hazard``: the chance that an event moves a knob given ``k`` events since the last move
   (k = 1..4), and ``rate_by_turn_age``: the share of events moving the turning knob by how many
   events the turn has lasted (1-4, 5-9, 10-19, 20-39, 40+).
@@ -49,14 +50,15 @@ AGES = ((1, 4), (5, 9), (10, 19), (20, 39), (40, 10**9))
 def segment_moves(segment: np.ndarray, first: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(n, N)`` booleans, which knobs moved in each event, and ``(n, N)`` cells moved."""
     rows = np.vstack([first[None], segment])
-    change = np.abs(np.diff(rows[:, 1:], axis=0))
-    return change > MOVE_TOLERANCE, np.rint(change * 127).astype(int)
+    change = np.diff(rows[:, 1:], axis=0)
+    return np.abs(change) > MOVE_TOLERANCE, np.rint(change * 127).astype(int)
 
 
 def describe(segments: Sequence[np.ndarray], firsts: Sequence[np.ndarray]) -> dict[str, Any]:
     """The figures of the module docstring over segments (each after its ``firsts`` row)."""
     counts, dts, steps = [], [], []
     turn_moves, turn_events = [], []
+    reversals, continuations = 0, 0
     since_hits = np.zeros(5)
     since_all = np.zeros(5)
     age_hits = np.zeros(len(AGES))
@@ -65,8 +67,8 @@ def describe(segments: Sequence[np.ndarray], firsts: Sequence[np.ndarray]) -> di
         moved, cells = segment_moves(segment, first)
         counts.append(moved.sum(1))
         dts.append(segment[:, 0])
-        steps.append(cells[moved])
-        knob, since, age, moves, events = -1, 0, 0, 0, 0
+        steps.append(np.abs(cells[moved]))
+        knob, since, age, moves, events, direction = -1, 0, 0, 0, 0, 0
         for row in range(len(segment)):
             which = np.flatnonzero(moved[row])
             since += 1
@@ -84,11 +86,16 @@ def describe(segments: Sequence[np.ndarray], firsts: Sequence[np.ndarray]) -> di
             since = 0
             if len(which) == 1 and which[0] == knob:
                 moves += 1
+                sign = int(np.sign(cells[row, knob]))
+                continuations += 1
+                reversals += sign == -direction
+                direction = sign
                 continue
             if knob >= 0:
                 turn_moves.append(moves)
                 turn_events.append(events)
             knob, age, moves, events = (int(which[0]) if len(which) == 1 else -1), 0, 1, 0
+            direction = int(np.sign(cells[row, knob])) if knob >= 0 else 0
     count = np.concatenate(counts)
     dt = np.concatenate(dts)
     step = np.concatenate(steps)
@@ -106,6 +113,7 @@ def describe(segments: Sequence[np.ndarray], firsts: Sequence[np.ndarray]) -> di
         "step_wide": _share(step > 3),
         "turn_moves": round(float(np.mean(turn_moves)), 2) if turn_moves else None,
         "turn_events": round(float(np.mean(turn_events)), 2) if turn_events else None,
+        "reversals": round(reversals / continuations, 4) if continuations else None,
         "hazard": _rates(since_hits[1:], since_all[1:]),
         "rate_by_turn_age": _rates(age_hits, age_all),
     }
