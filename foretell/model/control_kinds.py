@@ -99,8 +99,8 @@ class ControlKind:
                 and 0.0 <= origin < 1.0
                 and 1.0 / MAX_GRID_LEVELS <= step <= 1.0
                 and 2 <= levels <= MAX_GRID_LEVELS
-                and origin + step * (levels - 1) <= 1.0 + 1e-9
-            ):
+                and origin + step * (levels - 1) <= 1.0 + GRID_TOLERANCE * step
+            ):  # the top level as detection counts it (float32 values' rounding tolerated)
                 raise ModelFileError(f"{where}: a grid needs origin, step and levels within [0, 1]")
             return cls("grid", origin=float(origin), step=float(step), levels=levels)
         if data["kind"] == "set":
@@ -133,7 +133,9 @@ def _grid_step(levels: np.ndarray) -> tuple[float, float] | None:
     if np.abs(position - np.round(position)).max() > GRID_TOLERANCE:
         return None
     origin = float(levels[0] - gap * math.floor(levels[0] / gap + GRID_TOLERANCE))
-    return max(origin, 0.0), gap
+    # a grid through 0 whose lowest value seen is a float32 k/127, a few 1e-9 above k/127:
+    # its origin is 0, not that rounding (which puts the top level above 1)
+    return (0.0 if origin < GRID_TOLERANCE * gap else origin), gap
 
 
 def detect_kind(column: np.ndarray) -> ControlKind:

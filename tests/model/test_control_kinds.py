@@ -38,6 +38,31 @@ def test_midi_knobs_are_a_128_step_grid() -> None:
     assert kinds[0].levels == 128 and kinds[0].origin == 0.0
 
 
+@pytest.mark.parametrize("lowest", [1, 5, 40, 90])
+def test_a_grid_through_0_never_seen_at_0_starts_at_0_and_its_file_loads(
+    tmp_path: Path, lowest: int
+) -> None:
+    """Float32 MIDI values whose lowest is ``lowest``/127, which float32 rounds up by a few
+    1e-9 at some ``lowest``: the grid's origin was that rounding, its top level above 1, and the
+    model file training wrote would not load."""
+    column = (np.arange(lowest, 128) / 127).astype(np.float32)
+    kind = detect_kind(column)
+    assert kind.kind == "grid" and kind.origin == 0.0 and kind.levels == 128
+    spec = MovesSpec(2, 1, 4, 1, DataTransform("log", 0.04, (-3.0, 0.5), (1.0, 0.3)),
+                     controls=(kind,), patterns=(0, 1))  # fmt: skip
+    weights = {name: np.zeros(shape, np.float32) for name, shape in spec.tensor_shapes().items()}
+    path = save_model(tmp_path / "knob.ftm", ModelFile(spec, weights))
+    assert load_model(path).spec == spec
+
+
+def test_a_file_whose_grid_tops_out_a_rounding_above_1_loads() -> None:
+    """What training wrote before the origin was snapped (an origin of 3.5e-9) still loads."""
+    data = {"kind": "grid", "origin": 3.4612933491606768e-09, "step": 1 / 127, "levels": 128}
+    assert ControlKind.from_dict(data, "x1").levels == 128
+    with pytest.raises(ModelFileError, match="a grid needs"):
+        ControlKind.from_dict({**data, "levels": 129}, "x1")  # a whole level above 1
+
+
 def test_pads_are_a_set_and_velocities_a_grid() -> None:
     pad, velocity = detect_kinds(_events("pads"))
     assert pad.kind == "set" and pad.cells == 8
