@@ -180,6 +180,13 @@ def run_training(
     "absolute elsewhere (pick) [default: pick].",
 )
 @click.option(
+    "--step-inputs",
+    type=click.Choice(["pick", "on", "off"]),
+    help="Whether a moves model's network also reads each grid control's step since the "
+    "previous event (which way it turns and how fast): on, off, or on where the player moves "
+    "one control at a time (pick) [default: pick].",
+)
+@click.option(
     "--threads",
     type=click.IntRange(1),
     help="Torch threads [default: one where a step is too small to share (the default size), "

@@ -27,7 +27,7 @@ OPTION_NAMES = {  # foretell train's options -> FinetuneConfig fields
     "seed": "seed",
     "val_split": "val_fraction",
 }
-ARCHITECTURE = ("layers", "units", "mixtures", "sigma_min", "grid_centres")
+ARCHITECTURE = ("layers", "units", "mixtures", "sigma_min", "grid_centres", "step_inputs")
 
 
 def finetune_config(options: dict[str, Any]) -> FinetuneConfig:

@@ -351,6 +351,7 @@ class MovesLayout:
     patterns: tuple[int, ...]
     other: bool = False  # a slot for every moving set not named (else only the floor has them)
     flat: tuple[tuple[int, int], ...] = ()  # per grid control: first and last cell, or none
+    steps: bool = False  # the network also reads each grid control's step (``step_inputs``)
 
     @cached_property
     def continuous_controls(self) -> tuple[int, ...]:
@@ -409,8 +410,10 @@ class MovesLayout:
 
     @cached_property
     def inputs(self) -> int:
-        """The network's input: the event's D values and one moved flag per discrete control."""
-        return 1 + len(self.controls) + len(self.discrete)
+        """The network's input: the event's D values, one moved flag per discrete control and,
+        where the model has them, one step per grid control (``foretell.model.moves``)."""
+        steps = len(self.grid_controls) if self.steps else 0
+        return 1 + len(self.controls) + len(self.discrete) + steps
 
     @cached_property
     def sets_start(self) -> int:

@@ -86,12 +86,29 @@ def pair_log_likelihood(
     return log_likelihood(spec, raw, targets) + jacobian(spec, events)
 
 
+def step_inputs(steps: np.ndarray) -> np.ndarray:
+    """The network's input for grid steps of ``steps`` cells since the previous event:
+    ``sign(step) * log(1 + |step|)`` (0 where the control kept its cell, 0.69 a cell up, 4.85
+    across a 7-bit grid): which way each grid control is going and about how fast, which the
+    network cannot read well from its values (a cell of 7-bit MIDI is 0.03 in the network space;
+    docs/model-format.md, "Step inputs")."""
+    steps = np.asarray(steps, dtype=np.float64)
+    return np.sign(steps) * np.log1p(np.abs(steps))
+
+
 def encode_inputs(spec: ModelSpec, performance: np.ndarray) -> np.ndarray:
-    """``(n, inputs)`` float32: each event in the network space and which discrete controls
-    moved in it (all of them in the first event)."""
+    """``(n, inputs)`` float32: each event in the network space, which discrete controls moved
+    in it (all of them in the first event) and, where the model has them, each grid control's
+    ``step_inputs`` (none in the first event)."""
     layout = layout_of(spec)
-    flags = moved(cell_indices(performance, layout.controls)).astype(np.float32)
-    return np.concatenate([spec.transform.to_net(performance), flags], axis=1)
+    cells = cell_indices(performance, layout.controls)
+    parts = [spec.transform.to_net(performance), moved(cells).astype(np.float32)]
+    if layout.steps:
+        grids = cells[:, [layout.discrete.index(c) for c in layout.grid_controls]]
+        steps = np.zeros(grids.shape, dtype=np.int64)
+        steps[1:] = np.diff(grids, axis=0)
+        parts.append(step_inputs(steps).astype(np.float32))
+    return np.concatenate(parts, axis=1)
 
 
 def encode_targets(
@@ -496,6 +513,7 @@ class MovesVoice:
         self._plan = _sample_plan(spec)
         self._inputs = layout.inputs
         self._moved_all = [1.0] * len(self._discrete)  # the flags of a first event
+        self._steps = _StepInputs(layout) if layout.steps else None
         self._steered: tuple[Constraints, dict[int, list[int]]] | None = None
         self._blocked: tuple[frozenset[int], list[bool], list[int]] | None = None
 
@@ -535,7 +553,8 @@ class MovesVoice:
         return self.prediction
 
     def take_input(self, event: np.ndarray) -> None:
-        """Write ``event`` and which discrete controls moved in it into the network's input
+        """Write ``event``, which discrete controls moved in it and, where the model has them,
+        its grid steps (``_StepInputs``) into the network's input
         (the step itself is ``observe``'s, or ``step_together``'s for many voices): in one
         write, the event encoded on Python floats (``DenseModel.encode``'s arithmetic)."""
         values = event.tolist() if isinstance(event, np.ndarray) else [float(v) for v in event]
@@ -555,6 +574,8 @@ class MovesVoice:
             encoded += [
                 0.0 if cell == before else 1.0 for cell, before in zip(cells, last, strict=True)
             ]
+        if self._steps is not None:
+            encoded += self._steps.after(cells, last)
         self._buffer[: self._inputs] = encoded
         self._last_cells = cells
 
@@ -817,6 +838,25 @@ _NONE: frozenset[int] = frozenset()  # no control held
 _GridDraw = tuple[
     int, int, int, int, list[float], list[float], float, float, tuple[int, int, int] | None
 ]
+
+
+class _StepInputs:
+    """A voice's ``step_inputs`` on Python floats: one lookup per grid control."""
+
+    def __init__(self, layout: MovesLayout) -> None:
+        self._positions = [layout.discrete.index(c) for c in layout.grid_controls]
+        widest = max(layout.controls[c].levels for c in layout.grid_controls)
+        self._offset = widest - 1  # the table's index of a step of 0
+        self._table = step_inputs(np.arange(-self._offset, widest)).tolist()
+        self._first = [0.0] * len(self._positions)
+
+    def after(self, cells: Sequence[int], last: Sequence[int] | None) -> list[float]:
+        """The inputs of an event in ``cells`` (discrete order) after one in ``last`` (none:
+        a performance's first event)."""
+        if last is None:
+            return self._first
+        table, offset = self._table, self._offset
+        return [table[cells[p] - last[p] + offset] for p in self._positions]
 
 
 @dataclass(frozen=True)

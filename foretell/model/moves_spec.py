@@ -1,14 +1,17 @@
 """``MovesSpec``: a moves model's architecture (kind ``moves``), read and written with the file.
 
-A moves model is the dense MDRNN's LSTM with a wider input (the event and one moved flag per
-discrete control) and the head of ``foretell.model.control_kinds.MovesLayout``; its spec is the
-dense spec plus ``controls`` (one ``ControlKind`` per control), ``patterns`` (the moving sets it
-names), ``other_patterns`` (a slot shared by the sets it does not name) and ``flat_ranges`` (per
-grid control, the cells its flat distribution spans; a file without them, as every file written
-before they were, has no flat part and plays as it did) and ``relative_grids`` (the grid controls
-whose logistic centres are the head's output plus the control's previous value, in the network
-space; files without it have none) and ``relative_gated`` (true where those centres are
-relative only while the control did not move in the event just seen; files without it: always).
+A moves model is the dense MDRNN's LSTM with a wider input (the event, one moved flag per
+discrete control and, with ``step_inputs``, one step per grid control) and the head of
+``foretell.model.control_kinds.MovesLayout``; its spec is the dense spec plus ``controls`` (one
+``ControlKind`` per control), ``patterns`` (the moving sets it names), ``other_patterns`` (a
+slot shared by the sets it does not name) and ``flat_ranges`` (per grid control, the cells its
+flat distribution spans; a file without them, as every file written before they were, has no
+flat part and plays as it did) and ``relative_grids`` (the grid controls whose logistic centres
+are the head's output plus the control's previous value, in the network space; files without it
+have none) and ``relative_gated`` (true where those centres are relative only while the control
+did not move in the event just seen; files without it: always) and ``step_inputs`` (true where
+the network also reads each grid control's step since the previous event,
+``foretell.model.moves.step_inputs``; files without it do not).
 NumPy only: training (``foretell.train``) and playing (``foretell.model.moves``) both build on it.
 """
 
@@ -37,11 +40,17 @@ class MovesSpec(ModelSpec):
     flat_ranges: tuple[tuple[int, int], ...] = ()
     relative_grids: tuple[int, ...] = ()
     relative_gated: bool = False  # relative only where the control did not just move
+    step_inputs: bool = False  # the network reads each grid control's step in cells
 
     @cached_property
     def layout(self) -> MovesLayout:
         return MovesLayout(
-            self.mixtures, self.controls, self.patterns, self.other_patterns, self.flat_ranges
+            self.mixtures,
+            self.controls,
+            self.patterns,
+            self.other_patterns,
+            self.flat_ranges,
+            self.step_inputs,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -51,6 +60,8 @@ class MovesSpec(ModelSpec):
         )
         if self.relative_gated:
             relative["relative_gated"] = True
+        if self.step_inputs:
+            relative["step_inputs"] = True
         return {
             **super().to_dict(),
             "controls": [kind.to_dict() for kind in self.controls],
@@ -92,10 +103,13 @@ class MovesSpec(ModelSpec):
             raise ModelFileError(
                 "model architecture's relative_gated needs true and relative_grids"
             )
+        steps = data.get("step_inputs", False)
+        if not isinstance(steps, bool) or (steps and not any(k.kind == "grid" for k in kinds)):
+            raise ModelFileError("model architecture's step_inputs needs true and a grid control")
         fields = {f.name: getattr(dense, f.name) for f in dataclass_fields(dense)}
         return cls(
             **fields, controls=kinds, patterns=tuple(patterns), other_patterns=other,
-            flat_ranges=flat, relative_grids=relative, relative_gated=gated,
+            flat_ranges=flat, relative_grids=relative, relative_gated=gated, step_inputs=steps,
         )  # fmt: skip
 
 
@@ -165,12 +179,14 @@ def relative_centres(spec: ModelSpec) -> tuple[list[int], list[int]] | None:
 def moves_spec(dense: ModelSpec, controls: tuple[ControlKind, ...], patterns: tuple[int, ...],
                other_patterns: bool, flat_ranges: tuple[tuple[int, int], ...] = (),
                relative_grids: tuple[int, ...] = (),
-               relative_gated: bool = False) -> MovesSpec:  # fmt: skip
+               relative_gated: bool = False, step_inputs: bool = False) -> MovesSpec:  # fmt: skip
     """The moves spec with ``dense``'s architecture and these kinds, moving sets, flat
-    ranges and grid centres (relative to the previous value or not, gated or not)."""
+    ranges, grid centres (relative to the previous value or not, gated or not) and step
+    inputs (only where it has a grid control)."""
     fields = {f.name: getattr(dense, f.name) for f in dataclass_fields(dense)}
     return MovesSpec(
         **fields, controls=controls, patterns=patterns, other_patterns=other_patterns,
         flat_ranges=flat_ranges, relative_grids=relative_grids,
         relative_gated=relative_gated and bool(relative_grids),
+        step_inputs=step_inputs and any(kind.kind == "grid" for kind in controls),
     )  # fmt: skip

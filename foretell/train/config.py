@@ -18,6 +18,7 @@ from foretell.model.transform import DEFAULT_DT_OFFSET, DataTransform
 from foretell.train.precision import PRECISIONS, Precision
 
 GRID_CENTRES = ("pick", "absolute", "relative", "auto", "gated")  # a moves model's grid centres
+STEP_INPUTS = ("pick", "on", "off")  # whether a moves model reads its grid controls' steps
 _DEFAULT_SPEC = ModelSpec(2, 1, 1, 1, DataTransform("log", DEFAULT_DT_OFFSET, (0, 0), (1, 1)))
 DEFAULT_FLOOR_WEIGHT = _DEFAULT_SPEC.floor_weight
 DEFAULT_FLOOR_SIGMA = _DEFAULT_SPEC.floor_sigma
@@ -60,6 +61,7 @@ class TrainConfig:
     size: str | None = None  # the preset name, if one was used
     kinds: str = "auto"  # "auto", "dense" or overrides "x1=set,x2=grid" (model.control_kinds)
     grid_centres: str = "pick"  # pick, absolute, relative, auto or gated (train.loop.grid_centring)
+    step_inputs: str = "pick"  # pick, on or off (train.loop.reads_steps)
 
     def check(self) -> None:
         problems = [
@@ -84,6 +86,10 @@ class TrainConfig:
             (
                 self.grid_centres not in GRID_CENTRES,
                 f"--grid-centres is one of {', '.join(GRID_CENTRES)}",
+            ),
+            (
+                self.step_inputs not in STEP_INPUTS,
+                f"--step-inputs is one of {', '.join(STEP_INPUTS)}",
             ),
             (self.precision not in PRECISIONS, f"--precision is one of {', '.join(PRECISIONS)}"),
             (self.warmup_epochs < 0, "warm-up epochs must be >= 0"),

@@ -219,6 +219,7 @@ def build_spec(
     flat_ranges: tuple[tuple[int, int], ...] = (),
     relative: tuple[int, ...] = (),
     gated: bool = False,
+    steps: bool = False,
 ) -> ModelSpec:
     dense = ModelSpec(
         dimension,
@@ -232,7 +233,16 @@ def build_spec(
     )
     if controls is None:
         return dense
-    return moves_spec(dense, controls, patterns, other_patterns, flat_ranges, relative, gated)
+    return moves_spec(
+        dense,
+        controls,
+        patterns,
+        other_patterns,
+        flat_ranges,
+        relative,
+        gated,
+        steps,
+    )
 
 
 def grid_centring(
@@ -252,6 +262,18 @@ def grid_centring(
     if centres == "relative":
         return tuple(i for i, kind in enumerate(controls) if kind.kind == "grid"), False
     return small_step_grids(train, controls), centres == "gated"
+
+
+def reads_steps(
+    choice: str, train: Sequence[np.ndarray], controls: tuple[ControlKind, ...] | None
+) -> bool:
+    """Whether a moves model reads its grid controls' steps (``model.moves.step_inputs``):
+    ``on``, ``off``, or by default (``pick``) where the player plays one control at a time
+    (``control_kinds.plays_one_at_a_time``: a knob box), whose turns' direction and speed the
+    network could not read from the values (docs/model-format.md, "Step inputs")."""
+    if controls is None or choice == "off":
+        return False
+    return choice == "on" or plays_one_at_a_time(train, controls)
 
 
 def model_kinds(
@@ -325,6 +347,7 @@ def train(
         flat,
         relative,
         gated,
+        reads_steps(config.step_inputs, split.train, controls),
     )
     train_set, val_set = (
         Segments.build(split.train, transform, spec),

@@ -32,7 +32,7 @@ USUALLY = 0.5  # a flag with a mean above this is 1 in most events: it is centre
 
 @dataclass(frozen=True)
 class FlagShift:
-    """``flag - loc`` on the network's input columns ``first`` on (the moved flags)."""
+    """``flag - loc`` on the network's input columns from ``first`` (the moved flags)."""
 
     first: int
     loc: np.ndarray  # (Nd,) float32: a flag's mean on the training split where it is above
@@ -43,20 +43,26 @@ class FlagShift:
         """The shift of the flags in ``train`` (inputs of the moves model ``spec``): each flag
         that is 1 in most events by its mean, the others not at all; none for a dense model or
         one without discrete controls."""
-        if spec.input_dimension == spec.dimension:
+        layout = spec.layout
+        if layout is None or not layout.discrete:
             return None
-        mean = train.z[:, spec.dimension :].astype(np.float64).mean(0)  # (Nd,)
+        flags = train.z[:, spec.dimension : spec.dimension + len(layout.discrete)]
+        mean = flags.astype(np.float64).mean(0)  # (Nd,)
         return cls(spec.dimension, np.where(mean > USUALLY, mean, 0.0).astype(np.float32))
+
+    @property
+    def _flags(self) -> slice:
+        return slice(self.first, self.first + len(self.loc))
 
     def apply(self, segments: Segments) -> Segments:
         """``segments`` with their flags shifted (a copy; targets untouched)."""
         z = segments.z.copy()
-        z[:, self.first :] -= self.loc
+        z[:, self._flags] -= self.loc
         return replace(segments, z=z)
 
     def fold(self, weights: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Weights of a network trained on shifted flags, rewritten to read raw flags:
         ``W (f - loc) + b = W f + (b - W loc)`` in the first layer."""
-        on_flags = weights["lstm.0.weight_ih"][:, self.first :].astype(np.float64)  # (4H, Nd)
+        on_flags = weights["lstm.0.weight_ih"][:, self._flags].astype(np.float64)  # (4H, Nd)
         bias = weights["lstm.0.bias"].astype(np.float64) - on_flags @ self.loc.astype(np.float64)
         return {**weights, "lstm.0.bias": bias.astype(np.float32)}

@@ -40,11 +40,14 @@ def test_resume_refuses_a_new_architecture(tmp_path: Path) -> None:
     assert "cannot change with --resume" in str(result.exception or result.output)
 
 
-def test_resume_refuses_a_new_sigma_min(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "option", [("--sigma-min", "0.01"), ("--grid-centres", "relative"), ("--step-inputs", "on")]
+)
+def test_resume_refuses_a_new_architecture_option(tmp_path: Path, option: tuple[str, str]) -> None:
     start = random_model_file(tmp_path / "start.ftm", units=16)
     data = tmp_path / "new.npz"
     save_dataset(data, bundled_performances(300)[:1])
-    args = ["train", str(data), "--resume", str(start), "--sigma-min", "0.01"]
+    args = ["train", str(data), "--resume", str(start), *option]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code != 0
-    assert "--sigma-min cannot change with --resume" in str(result.exception or result.output)
+    assert f"{option[0]} cannot change with --resume" in str(result.exception or result.output)

@@ -23,8 +23,10 @@ CONTROLS = (
 )
 
 
-def _spec() -> MovesSpec:
-    return MovesSpec(3, 2, 16, 3, TRANSFORM, controls=CONTROLS, patterns=(3, 2, 1, 0))
+def _spec(steps: bool = False) -> MovesSpec:
+    return MovesSpec(
+        3, 2, 16, 3, TRANSFORM, controls=CONTROLS, patterns=(3, 2, 1, 0), step_inputs=steps
+    )
 
 
 def _pads(seed: int, n: int) -> np.ndarray:
@@ -35,16 +37,22 @@ def _pads(seed: int, n: int) -> np.ndarray:
     return np.column_stack([rng.choice([0.12, 0.25, 0.5], n), pad, velocity])
 
 
-def test_each_flag_is_centred_on_the_training_split_and_nothing_else_changes() -> None:
-    spec = _spec()
+@pytest.mark.parametrize("steps", [False, True])
+def test_each_flag_is_centred_on_the_training_split_and_nothing_else_changes(
+    steps: bool,
+) -> None:
+    """The flags (columns 3 and 4) are centred; the event and the velocity's step are not."""
+    spec = _spec(steps)
     train = Segments.build([_pads(0, 300), _pads(1, 200)], TRANSFORM, spec)
     shift = FlagShift.fit(spec, train)
-    assert shift is not None and shift.first == 3
+    assert shift is not None and shift.first == 3 and len(shift.loc) == 2
     assert 0.8 < shift.loc[0] < 0.95 and shift.loc[1] > 0.95  # most events move both
     shifted = shift.apply(train)
-    np.testing.assert_allclose(shifted.z[:, 3:].mean(0), 0.0, atol=1e-6)
+    assert shifted.z.shape[1] == (6 if steps else 5)
+    np.testing.assert_allclose(shifted.z[:, 3:5].mean(0), 0.0, atol=1e-6)
     np.testing.assert_array_equal(shifted.z[:, :3], train.z[:, :3])
-    assert shifted.y is train.y and train.z[:, 3:].min() == 0.0  # targets kept, input not touched
+    np.testing.assert_array_equal(shifted.z[:, 5:], train.z[:, 5:])
+    assert shifted.y is train.y and train.z[:, 3:5].min() == 0.0  # targets kept, input not touched
 
 
 def test_a_flag_that_is_0_in_most_events_is_left_as_it_is() -> None:
@@ -69,10 +77,11 @@ def test_a_dense_model_has_no_flags_to_shift() -> None:
     assert FlagShift.fit(dense, Segments.build([_pads(0, 50)], TRANSFORM, dense)) is None
 
 
-def test_the_saved_file_reading_raw_flags_plays_what_training_computed() -> None:
+@pytest.mark.parametrize("steps", [False, True])
+def test_the_saved_file_reading_raw_flags_plays_what_training_computed(steps: bool) -> None:
     """The network run by torch on shifted flags and the NumPy runtime on the file's folded
     weights (raw flags, as every moves file reads them) give the same predictions."""
-    spec = _spec()
+    spec = _spec(steps)
     torch.manual_seed(3)
     net = MDRNN(spec)
     performance = _pads(2, 60)
