@@ -36,3 +36,19 @@ def write_take(path: Path, performance: np.ndarray, model_every: int = 0) -> Pat
             lines.append(",".join([stamp, "rnn", *("0.5" for _ in controls)]))
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def trained_knob_box(folder: Path, *options: str) -> Path:
+    """A model ``foretell train`` writes in ``folder`` after one epoch at size xxs on a small
+    knob box (``foretell.bench.instruments.knobs``: 400 events, 4 knobs), with ``options``."""
+    from click.testing import CliRunner
+
+    from foretell.bench.instruments import knobs
+    from foretell.cli import cli
+
+    data, out = folder / "knobs.npz", folder / "knobs.ftm"
+    save_dataset(data, list(knobs(np.random.default_rng(0), 400, 2).performances))
+    args = ["train", str(data), "--size", "xxs", "--epochs", "1", "--out", str(out), *options]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    return out

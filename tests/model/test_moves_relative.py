@@ -16,6 +16,7 @@ from foretell.model.fileformat import ModelFile, load_model, save_model
 from foretell.model.moves_spec import MovesSpec
 from foretell.model.protocol import build_model
 from foretell.model.transform import DataTransform
+from tests.fixtures import trained_knob_box
 
 KNOB = ControlKind("grid", origin=0.0, step=1 / 127, levels=128)
 TRANSFORM = DataTransform("log", 0.04, (-3.0, 0.5, 0.5), (1.0, 0.3, 0.3))
@@ -157,18 +158,7 @@ def test_foretell_train_writes_relative_grids_when_asked(
     tmp_path: Path, option: tuple[str, ...], relative: tuple[int, ...] | None
 ) -> None:
     pytest.importorskip("torch")
-    from click.testing import CliRunner
-
-    from foretell.bench.instruments import knobs
-    from foretell.cli import cli
-    from foretell.data.dataset import save_dataset
-
-    data = tmp_path / "knobs.npz"
-    save_dataset(data, list(knobs(np.random.default_rng(0), 400, 2).performances))
-    out = tmp_path / "knobs.ftm"
-    args = ["train", str(data), "--size", "xxs", "--epochs", "1", "--out", str(out), *option]
-    result = CliRunner().invoke(cli, args)
-    assert result.exit_code == 0, result.output
+    out = trained_knob_box(tmp_path, *option)
     spec = load_model(out).spec
     assert isinstance(spec, MovesSpec)
     grids = tuple(i for i, kind in enumerate(spec.controls) if kind.kind == "grid")

@@ -17,6 +17,7 @@ from foretell.model.fileformat import ModelFile, load_model, save_model
 from foretell.model.moves_spec import MovesSpec
 from foretell.model.protocol import build_model
 from foretell.model.transform import DataTransform
+from tests.fixtures import trained_knob_box
 
 KNOB = ControlKind("grid", origin=0.0, step=1 / 127, levels=128)
 FINE = ControlKind("grid", origin=0.0, step=1 / 1023, levels=1024)  # a serial 0..1023
@@ -139,18 +140,7 @@ def test_foretell_train_writes_step_inputs_on_a_knob_box(
     tmp_path: Path, option: tuple[str, ...], expected: bool
 ) -> None:
     pytest.importorskip("torch")
-    from click.testing import CliRunner
-
-    from foretell.bench.instruments import knobs
-    from foretell.cli import cli
-    from foretell.data.dataset import save_dataset
-
-    data = tmp_path / "knobs.npz"
-    save_dataset(data, list(knobs(np.random.default_rng(0), 400, 2).performances))
-    out = tmp_path / "knobs.ftm"
-    args = ["train", str(data), "--size", "xxs", "--epochs", "1", "--out", str(out), *option]
-    result = CliRunner().invoke(cli, args)
-    assert result.exit_code == 0, result.output
+    out = trained_knob_box(tmp_path, *option)
     model = build_model(load_model(out))
     assert isinstance(model.spec, MovesSpec) and model.spec.step_inputs is expected
     voice = model.voice(np.random.default_rng(0))
