@@ -99,6 +99,8 @@ VARIANTS = {
     "relative": Variant("relative", ("--grid-centres", "relative")),  # centred on the previous
     "auto": Variant("auto", ("--grid-centres", "auto")),  # value, or where steps are small
     "gated": Variant("gated", ("--grid-centres", "gated")),  # auto where it did not just move
+    "steps": Variant("steps", ("--step-inputs", "on")),  # the network reads the grids' steps
+    "no-steps": Variant("no-steps", ("--step-inputs", "off")),  # or does not
 }
 
 
@@ -644,7 +646,7 @@ def run_fidelity(
     default="dense,default",
     show_default=True,
     help="Comma-separated ways of training: dense, default, absolute, relative, auto, gated (a "
-    "moves model's --grid-centres).",
+    "moves model's --grid-centres), steps, no-steps (its --step-inputs on or off).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def fidelity(

@@ -94,6 +94,21 @@ def test_the_report_is_written(pads_run: tuple[Path, dict[str, Any]]) -> None:
         assert all(f"]({name})" in page for name in figures)
 
 
+def test_every_variant_is_a_way_foretell_train_takes() -> None:
+    """Each variant's options parse as ``foretell train``'s (an unknown choice would not)."""
+    import click
+
+    from foretell.bench.fidelity import VARIANTS
+
+    train = cli.get_command(click.Context(cli), "train")
+    assert train is not None
+    for variant in VARIANTS.values():
+        with train.make_context("train", ["data.npz", *variant.options]) as context:
+            assert context.params["data"] == Path("data.npz")
+    with pytest.raises(click.BadParameter):
+        train.make_context("train", ["data.npz", "--step-inputs", "sometimes"])
+
+
 def test_bad_options_get_one_line() -> None:
     with pytest.raises(ConfigError, match="unknown instrument"):
         parse_names("pads,theremin")
