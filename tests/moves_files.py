@@ -14,12 +14,13 @@ from foretell.model.transform import DataTransform
 EIGHTHS = ControlKind("grid", origin=0.0, step=1 / 8, levels=9)  # 0, 1/8, ..., 1
 
 
-def moves_model_file(path: Path, seed: int = 0) -> Path:
-    """Two grid controls (``EIGHTHS``) and a continuous one; any of the grid controls may move."""
+def moves_model_file(path: Path, seed: int = 0, steps: bool = False) -> Path:
+    """Two grid controls (``EIGHTHS``) and a continuous one; any of the grid controls may move;
+    with ``steps``, the network reads the grid controls' steps."""
     transform = DataTransform("log", 0.04, (-3.0, 0.5, 0.5, 0.5), (0.8, 0.3, 0.3, 0.3))
     spec = MovesSpec(
         4, 1, 8, 3, transform, controls=(EIGHTHS, EIGHTHS, ControlKind("continuous")),
-        patterns=(0, 1, 2, 3), other_patterns=False,
+        patterns=(0, 1, 2, 3), other_patterns=False, step_inputs=steps,
     )  # fmt: skip
     return random_weights_file(path, spec, seed, 0.5, "moves")
 

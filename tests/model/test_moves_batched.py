@@ -14,9 +14,11 @@ from foretell.model.runtime import MIN_BATCH
 from tests.moves_files import moves_model_file
 
 
-@pytest.fixture(scope="module")
-def model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return moves_model_file(tmp_path_factory.mktemp("moves") / "m.ftm", seed=4)
+@pytest.fixture(scope="module", params=[False, True], ids=["plain", "steps"])
+def model_path(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Path:
+    """A moves model, and one whose network reads its grid controls' steps."""
+    folder = tmp_path_factory.mktemp("moves")
+    return moves_model_file(folder / "m.ftm", seed=4, steps=request.param)
 
 
 def _voices(path: Path, n: int) -> tuple[MovesModel, list[MovesVoice]]:
