@@ -69,7 +69,18 @@ def _echo_dense(spec: ModelSpec) -> None:
             f"x{i + 1} {k.kind}" + (f" ({k.cells} values)" if k.discrete else "")
             for i, k in enumerate(layout.controls)
         )
-        click.echo(f"  moves: {kinds}; {len(layout.patterns)} moving sets named")
+        click.echo(f"  moves: {kinds}; {len(layout.patterns)} moving sets named{_inputs(spec)}")
+
+
+def _inputs(spec: ModelSpec) -> str:
+    """How a moves model's grid controls are centred and read, where not as the first did."""
+    relative, gated = getattr(spec, "relative_grids", ()), getattr(spec, "relative_gated", False)
+    shown = [
+        f"grid centres relative{' where the control did not just move' if gated else ''}"
+    ] if relative else []  # fmt: skip
+    if getattr(spec, "step_inputs", False):
+        shown.append("reads each grid control's step")
+    return "".join(f"; {part}" for part in shown)
 
 
 def constraints_from_flags(

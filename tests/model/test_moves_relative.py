@@ -263,3 +263,19 @@ def test_a_voice_centres_on_its_views_as_indexing_does(tmp_path: Path, gated: bo
     ]
     for event in map(np.array, events):
         assert np.array_equal(on_views.observe(event), indexed.observe(event))
+
+
+def test_info_says_how_the_grid_centres_are_placed(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from foretell.cli import cli
+
+    shown = {
+        name: CliRunner().invoke(cli, ["info", str(tmp_path / f"relative-{r}-{g}.ftm")]).output
+        for name, r, g in (("absolute", False, False), ("relative", True, False),
+                           ("gated", True, True))
+        if _still_model(tmp_path, r, g)
+    }  # fmt: skip
+    assert "grid centres" not in shown["absolute"]
+    assert "; grid centres relative\n" in shown["relative"]
+    assert "grid centres relative where the control did not just move" in shown["gated"]

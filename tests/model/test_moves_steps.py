@@ -148,3 +148,15 @@ def test_foretell_train_writes_step_inputs_on_a_knob_box(
         voice.observe(event)
     played = voice.predict()  # plays on the knobs' grid
     np.testing.assert_allclose(played[1:] * 127, np.round(played[1:] * 127), atol=1e-6)
+
+
+def test_info_says_a_model_reads_its_steps(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from foretell.cli import cli
+
+    for steps in (True, False):
+        _model(tmp_path, steps)
+        shown = CliRunner().invoke(cli, ["info", str(tmp_path / f"steps-{steps}.ftm")])
+        assert shown.exit_code == 0, shown.output
+        assert ("reads each grid control's step" in shown.output) is steps
