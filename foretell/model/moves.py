@@ -284,6 +284,7 @@ class MovesModel:
         gates = relative_gates(spec)
         self.gates = None if gates is None else np.array(gates)
         self.blocks = centre_blocks(spec, centres, gates)
+        self.steps = _StepInputs(self.layout) if self.layout.steps else None  # its voices'
 
     def centre_grids(self, raw: np.ndarray, inputs: np.ndarray) -> None:
         """Make a relative-grid model's grid centres in ``raw (..., P)`` absolute: add the
@@ -513,7 +514,7 @@ class MovesVoice:
         self._plan = _sample_plan(spec)
         self._inputs = layout.inputs
         self._moved_all = [1.0] * len(self._discrete)  # the flags of a first event
-        self._steps = _StepInputs(layout) if layout.steps else None
+        self._steps = model.steps
         self._steered: tuple[Constraints, dict[int, list[int]]] | None = None
         self._blocked: tuple[frozenset[int], list[bool], list[int]] | None = None
 
@@ -841,7 +842,8 @@ _GridDraw = tuple[
 
 
 class _StepInputs:
-    """A voice's ``step_inputs`` on Python floats: one lookup per grid control."""
+    """``step_inputs`` on Python floats, one lookup per grid control: a table made once per
+    model (a 14-bit grid's holds 32767 values) that its voices read."""
 
     def __init__(self, layout: MovesLayout) -> None:
         self._positions = [layout.discrete.index(c) for c in layout.grid_controls]

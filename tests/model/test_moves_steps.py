@@ -160,3 +160,12 @@ def test_info_says_a_model_reads_its_steps(tmp_path: Path) -> None:
         shown = CliRunner().invoke(cli, ["info", str(tmp_path / f"steps-{steps}.ftm")])
         assert shown.exit_code == 0, shown.output
         assert ("reads each grid control's step" in shown.output) is steps
+
+
+def test_voices_share_their_models_step_table(tmp_path: Path) -> None:
+    """A 10-bit grid's table holds 2047 values and a 14-bit one's 32767: made once per model,
+    not once per voice (an ensemble or many batched voices)."""
+    model = build_model(_model(tmp_path, True))
+    first, second = model.voice(), model.voice()
+    assert first._steps is second._steps is model.steps
+    assert model.steps is not None and len(model.steps._table) == 2 * 1024 - 1
