@@ -14,6 +14,7 @@ from foretell.errors import ConfigError, ControlError
 from foretell.model.constraints import Constraints
 from foretell.model.fileformat import ModelSpec, load_model, read_metadata
 from foretell.model.generate import generate_performance, write_performance_csv
+from foretell.model.moves_spec import MovesSpec
 from foretell.model.protocol import Voice, load, load_voice
 from foretell.model.trace import basis_kinds, trace_dataset
 from foretell.perform import steering
@@ -74,11 +75,13 @@ def _echo_dense(spec: ModelSpec) -> None:
 
 def _inputs(spec: ModelSpec) -> str:
     """How a moves model's grid controls are centred and read, where not as the first did."""
-    relative, gated = getattr(spec, "relative_grids", ()), getattr(spec, "relative_gated", False)
-    shown = [
-        f"grid centres relative{' where the control did not just move' if gated else ''}"
-    ] if relative else []  # fmt: skip
-    if getattr(spec, "step_inputs", False):
+    if not isinstance(spec, MovesSpec):
+        return ""
+    shown = []
+    if spec.relative_grids:
+        where = " where the control did not just move" if spec.relative_gated else ""
+        shown.append(f"grid centres relative{where}")
+    if spec.step_inputs:
         shown.append("reads each grid control's step")
     return "".join(f"; {part}" for part in shown)
 

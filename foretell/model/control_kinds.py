@@ -65,8 +65,9 @@ class ControlKind:
 
     def cell_values(self) -> np.ndarray:
         """The data-space value of each cell."""
-        if self.kind == "grid":
-            return self.origin + self.step * np.arange(self.levels, dtype=np.float64)
+        if self.kind == "grid":  # within [0, 1]: a file's top level may lie a rounding above
+            values = self.origin + self.step * np.arange(self.levels, dtype=np.float64)
+            return np.minimum(values, 1.0)
         return np.asarray(self.values, dtype=np.float64)
 
     def inner_edges(self) -> np.ndarray:
@@ -407,6 +408,11 @@ class MovesLayout:
         """``-log`` of how many subsets share the "other" slot."""
         rest = 2 ** len(self.discrete) - len(self.patterns)
         return -math.log(rest) if rest > 0 else 0.0
+
+    @cached_property
+    def grid_positions(self) -> tuple[int, ...]:
+        """Each grid control's place among the discrete controls (in ``cell_indices``' rows)."""
+        return tuple(self.discrete.index(c) for c in self.grid_controls)
 
     @cached_property
     def inputs(self) -> int:

@@ -104,7 +104,7 @@ def encode_inputs(spec: ModelSpec, performance: np.ndarray) -> np.ndarray:
     cells = cell_indices(performance, layout.controls)
     parts = [spec.transform.to_net(performance), moved(cells).astype(np.float32)]
     if layout.steps:
-        grids = cells[:, [layout.discrete.index(c) for c in layout.grid_controls]]
+        grids = cells[:, list(layout.grid_positions)]
         steps = np.zeros(grids.shape, dtype=np.int64)
         steps[1:] = np.diff(grids, axis=0)
         parts.append(step_inputs(steps).astype(np.float32))
@@ -846,7 +846,7 @@ class _StepInputs:
     model (a 14-bit grid's holds 32767 values) that its voices read."""
 
     def __init__(self, layout: MovesLayout) -> None:
-        self._positions = [layout.discrete.index(c) for c in layout.grid_controls]
+        self._positions = layout.grid_positions
         widest = max(layout.controls[c].levels for c in layout.grid_controls)
         self._offset = widest - 1  # the table's index of a step of 0
         self._table = step_inputs(np.arange(-self._offset, widest)).tolist()

@@ -58,7 +58,9 @@ def test_a_grid_through_0_never_seen_at_0_starts_at_0_and_its_file_loads(
 def test_a_file_whose_grid_tops_out_a_rounding_above_1_loads() -> None:
     """What training wrote before the origin was snapped (an origin of 3.5e-9) still loads."""
     data = {"kind": "grid", "origin": 3.4612933491606768e-09, "step": 1 / 127, "levels": 128}
-    assert ControlKind.from_dict(data, "x1").levels == 128
+    kind = ControlKind.from_dict(data, "x1")
+    assert kind.levels == 128
+    assert kind.cell_values().max() == 1.0  # a model plays no value above 1
     with pytest.raises(ModelFileError, match="a grid needs"):
         ControlKind.from_dict({**data, "levels": 129}, "x1")  # a whole level above 1
 
